@@ -1,0 +1,94 @@
+/* config.h - the configuration read at start-up, and the data directory.
+ *
+ * The documented default file is config/vej-gateway.conf (every option,
+ * in place, with its default). The loader refuses unknown groups and keys
+ * and bad values, naming the file, the key and the reason. Command-line
+ * flags override the file. After start-up the configuration is read-only and
+ * may be read from any thread.
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+#define VEJ_CONFIG_ERROR (vej_config_error_quark())
+GQuark vej_config_error_quark(void);
+enum { VEJ_CONFIG_ERROR_INVALID, VEJ_CONFIG_ERROR_IO };
+
+struct vej_config {
+    /* [server] */
+    char *listen_host;        /* "127.0.0.1" */
+    int listen_port;          /* 8443; 0 picks an ephemeral port */
+    char *tls_cert;           /* PEM path; empty: DATA_DIR/tls/cert.pem, self-signed */
+    char *tls_key;            /* PEM path; empty: DATA_DIR/tls/key.pem */
+    char *public_url;         /* base of join_url; empty: https://HOST:PORT */
+    char *web_root;           /* static files; empty: the built-in web/ folder */
+    size_t max_message_bytes; /* 262144: WebSocket messages and HTTP bodies */
+    int unauthenticated_timeout_s; /* 10: socket closed without session.hello */
+    size_t ws_queue_max;      /* 1024 outbound messages per socket */
+    int rpc_rate_per_s;       /* 50 requests/s per socket (token bucket) */
+    int rpc_burst;            /* 100 */
+    int max_connections;      /* 10000 */
+    /* [store] */
+    char *data_dir;           /* "./data" */
+    char *store_backend;      /* "sqlite" */
+    int audit_head_interval_s; /* 300 */
+    /* [auth] */
+    char *token_issuer;       /* "vej-gateway" */
+    int staff_session_ttl_s;  /* 43200 */
+    int join_token_ttl_s;     /* 604800: validity after the hearing's end */
+    int login_attempts_per_minute; /* 10 per username and per client address */
+    int resume_grace_s;       /* 30 */
+    int scrypt_threads;       /* 2 */
+    /* [hearing] */
+    int max_participants;     /* 64 per hearing */
+    /* [media] */
+    int media_workers;        /* 0: number of cores */
+    /* [log] */
+    char *log_level;          /* "info": error, warning, info, debug */
+};
+
+/* Defaults, as documented in config/vej-gateway.conf. */
+typedef struct vej_config vej_config; /* for g_autoptr(vej_config) */
+struct vej_config *vej_config_new(void);
+void vej_config_free(struct vej_config *c);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vej_config, vej_config_free)
+
+/* Reads `path` over the current values. Unknown group or key, bad value:
+ * FALSE with a message "FILE: [group] key: reason". */
+gboolean vej_config_load_file(struct vej_config *c, const char *path, GError **error);
+
+/* Parses argv (--config FILE, --data-dir DIR, --listen HOST:PORT, --version,
+ * --help), loading the file given by --config (or none) first and then
+ * applying the flags. On --version/--help prints and sets *exit_now to
+ * TRUE. */
+gboolean vej_config_from_args(struct vej_config *c, int *argc, char ***argv, gboolean *exit_now,
+                              GError **error);
+
+/* Parses "HOST:PORT" or "[V6]:PORT". */
+gboolean vej_config_parse_listen(const char *text, char **host, int *port, GError **error);
+
+/* The data directory: created 0700 if missing. */
+gboolean vej_data_dir_ensure(const char *data_dir, GError **error);
+
+/* A secret of `len` random bytes: from environment variable `env_name`
+ * (base64url or standard base64; at least `len` bytes after decoding) when
+ * set, else DATA_DIR/secrets/NAME, created with mode 0600 on first use.
+ * Never logged. Returns (transfer full) bytes. */
+GBytes *vej_secret_load(const char *data_dir, const char *name, const char *env_name, size_t len,
+                        GError **error);
+
+/* Ensures a certificate and key exist at the paths; if both are missing,
+ * makes a self-signed ECDSA P-256 certificate for "localhost" and
+ * 127.0.0.1, ::1 (key 0600). */
+gboolean vej_tls_ensure_self_signed(const char *cert_path, const char *key_path, GError **error);
+
+/* Installs the process-wide log writer (timestamps, level filter; messages
+ * at or above `level`). */
+void vej_log_init(const char *level);
+
+G_END_DECLS

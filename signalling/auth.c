@@ -1,0 +1,438 @@
+/* auth.c - staff logins and sessions, join tokens.
+ *
+ * Passwords are hashed on the hashing pool, never on this thread; an
+ * unknown username hashes a dummy so the answer takes as long. Logins are
+ * limited per username and per client address (a fixed one-minute window)
+ * and every failure is audited. Staff tokens are 256-bit random strings
+ * stored only as SHA-256; join tokens are JWS (token.c) checked against the
+ * participant row (removed, reissued).
+ */
+#include "signalling/signalling-priv.h"
+
+#include <string.h>
+
+#include "signalling/token.h"
+#include "store/password.h"
+
+struct vej_rate_window {
+    int64_t start_s;
+    int count;
+};
+
+unsigned
+vej__staff_role_bit(const char *role)
+{
+    if (!role)
+        return 0;
+    if (strcmp(role, "clerk") == 0)
+        return VEJ_STAFF_CLERK;
+    if (strcmp(role, "judge") == 0)
+        return VEJ_STAFF_JUDGE;
+    if (strcmp(role, "evidential") == 0)
+        return VEJ_STAFF_EVIDENTIAL;
+    if (strcmp(role, "admin") == 0)
+        return VEJ_STAFF_ADMIN;
+    return 0;
+}
+
+static bool
+looks_like_jws(const char *token)
+{
+    const char *dot = strchr(token, '.');
+    return dot && strchr(dot + 1, '.');
+}
+
+int
+vej__staff_token_check(struct vej_signalling *s, const char *token, struct vej_user **user,
+                       uint8_t hash_out[32], const char **why)
+{
+    *user = NULL;
+    size_t len = token ? strlen(token) : 0;
+    if (len == 0) {
+        *why = "missing token";
+        return VEJ_RPC_UNAUTHENTICATED;
+    }
+    if (looks_like_jws(token)) {
+        *why = "a join token is not a staff token";
+        return VEJ_RPC_UNAUTHENTICATED;
+    }
+    if (len != 43) {
+        *why = "malformed token";
+        return VEJ_RPC_UNAUTHENTICATED;
+    }
+    uint8_t hash[32];
+    vej_token_hash(token, len, hash);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_staff_session) sess = vej_store_staff_session_get(s->store, hash, &error);
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    if (!sess || sess->revoked || sess->expires_at <= now) {
+        *why = sess ? (sess->revoked ? "token revoked" : "token expired") : "unknown token";
+        return VEJ_RPC_UNAUTHENTICATED;
+    }
+    struct vej_user *u = vej_store_user_get(s->store, sess->user_id, &error);
+    if (!u || u->disabled) {
+        if (u)
+            vej_user_free(u);
+        *why = "account disabled";
+        return VEJ_RPC_UNAUTHENTICATED;
+    }
+    if (hash_out)
+        memcpy(hash_out, hash, 32);
+    *user = u;
+    return 0;
+}
+
+static bool
+bearer_of(struct vej_http_req *r, char *out, size_t cap)
+{
+    char buf[VEJ_TOKEN_MAX_LEN + 16];
+    if (vej__http_header(r, WSI_TOKEN_HTTP_AUTHORIZATION, buf, sizeof buf) <= 0)
+        return false;
+    if (g_ascii_strncasecmp(buf, "Bearer ", 7) != 0)
+        return false;
+    const char *t = buf + 7;
+    while (*t == ' ')
+        t++;
+    g_strlcpy(out, t, cap);
+    return *out != 0;
+}
+
+struct vej_user *
+vej__http_auth_staff(struct vej_http_req *r, unsigned allowed_roles, bool allow_password_change)
+{
+    char token[VEJ_TOKEN_MAX_LEN + 1];
+    if (!bearer_of(r, token, sizeof token)) {
+        vej__http_respond_error(r, VEJ_RPC_UNAUTHENTICATED, "missing bearer token");
+        return NULL;
+    }
+    struct vej_user *user = NULL;
+    const char *why = NULL;
+    int code = vej__staff_token_check(vej__http_server(r), token, &user, NULL, &why);
+    if (code) {
+        vej__http_respond_error(r, code, why);
+        return NULL;
+    }
+    if (user->must_change_password && !allow_password_change) {
+        vej_user_free(user);
+        vej__http_respond_error(r, VEJ_RPC_FORBIDDEN,
+                                "the password must be changed first (POST /api/v1/account/password)");
+        return NULL;
+    }
+    if (allowed_roles && !(vej__staff_role_bit(user->role) & allowed_roles)) {
+        vej_user_free(user);
+        vej__http_respond_error(r, VEJ_RPC_FORBIDDEN, "this role may not do that");
+        return NULL;
+    }
+    return user;
+}
+
+/* ---- login ---- */
+
+static bool
+rate_hit(struct vej_signalling *s, const char *key)
+{
+    int64_t now = g_get_monotonic_time() / G_USEC_PER_SEC;
+    struct vej_rate_window *w = g_hash_table_lookup(s->login_windows, key);
+    if (!w) {
+        if (g_hash_table_size(s->login_windows) > 100000)
+            g_hash_table_remove_all(s->login_windows);
+        w = g_new0(struct vej_rate_window, 1);
+        g_hash_table_insert(s->login_windows, g_strdup(key), w);
+    }
+    if (now - w->start_s >= 60) {
+        w->start_s = now;
+        w->count = 0;
+    }
+    return ++w->count > s->config->login_attempts_per_minute;
+}
+
+struct login_job {
+    uint64_t req_id;
+    char *username;
+    char *password;
+    char *encoded; /* NULL: unknown user, hash a dummy */
+    char *new_password;
+    char *new_encoded;
+    char *user_id;
+    char *role;
+    char *peer;
+    bool disabled;
+    bool must_change;
+    bool ok;
+};
+
+static void
+login_job_free(struct login_job *j)
+{
+    if (j->password)
+        OPENSSL_cleanse(j->password, strlen(j->password));
+    if (j->new_password)
+        OPENSSL_cleanse(j->new_password, strlen(j->new_password));
+    g_free(j->username);
+    g_free(j->password);
+    g_free(j->encoded);
+    g_free(j->new_password);
+    g_free(j->new_encoded);
+    g_free(j->user_id);
+    g_free(j->role);
+    g_free(j->peer);
+    g_free(j);
+}
+
+static void
+login_work(void *data)
+{
+    struct login_job *j = data;
+    j->ok = vej_password_verify(j->password, j->encoded) && !j->disabled;
+    if (j->ok && j->new_password) {
+        g_autoptr(GError) error = NULL;
+        j->new_encoded = vej_password_hash(j->new_password, &error);
+    }
+}
+
+/* Creates a staff session and answers {token, role, expires_at}. */
+static void
+issue_staff_token(struct vej_signalling *s, struct vej_http_req *r, struct login_job *j)
+{
+    char token[44];
+    uint8_t hash[32];
+    int64_t expires = g_get_real_time() / G_USEC_PER_SEC + s->config->staff_session_ttl_s;
+    g_autoptr(GError) error = NULL;
+    if (!vej_opaque_token_new(token)) {
+        vej__http_respond_error(r, VEJ_RPC_INTERNAL, "no randomness");
+        return;
+    }
+    vej_token_hash(token, strlen(token), hash);
+    if (!vej_store_staff_session_create(s->store, hash, j->user_id, expires, &error)) {
+        g_warning("staff session: %s", error->message);
+        vej__http_respond_error(r, VEJ_RPC_INTERNAL, "cannot create the session");
+        return;
+    }
+    g_autofree char *exp_text = vej__rfc3339(expires);
+    vej__http_respond_json(r, 200,
+                           json_pack("{s:s,s:s,s:s,s:b}", "token", token, "role", j->role,
+                                     "expires_at", exp_text, "must_change_password",
+                                     j->must_change));
+    OPENSSL_cleanse(token, sizeof token);
+}
+
+static void
+login_done(struct vej_signalling *s, void *data)
+{
+    struct login_job *j = data;
+    struct vej_http_req *r = vej__http_req_lookup(s, j->req_id);
+    if (!j->ok) {
+        s->metrics.login_failures_total++;
+        vej__audit(s, "system", "login.failed", j->user_id ? j->user_id : "",
+                   json_pack("{s:s,s:s}", "username", j->username, "address", j->peer));
+        if (r)
+            vej__http_respond_error(r, VEJ_RPC_UNAUTHENTICATED, "invalid username or password");
+    } else {
+        s->metrics.logins_total++;
+        vej__audit(s, j->user_id, "login", j->user_id, json_pack("{s:s}", "address", j->peer));
+        if (r)
+            issue_staff_token(s, r, j);
+    }
+    login_job_free(j);
+}
+
+static struct login_job *
+login_job_new(struct vej_http_req *r, const char *username, const char *password,
+              struct vej_user *user)
+{
+    struct login_job *j = g_new0(struct login_job, 1);
+    j->req_id = vej__http_req_id(r);
+    j->username = g_strdup(username);
+    j->password = g_strdup(password);
+    j->peer = g_strdup(vej__http_peer(r));
+    if (user) {
+        j->encoded = g_strdup(user->password_hash);
+        j->user_id = g_strdup(user->id);
+        j->role = g_strdup(user->role);
+        j->disabled = user->disabled;
+        j->must_change = user->must_change_password;
+    }
+    return j;
+}
+
+static const char *
+body_string(json_t *body, const char *key, size_t max)
+{
+    json_t *v = json_object_get(body, key);
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max)
+        return NULL;
+    return json_string_value(v);
+}
+
+void
+vej__http_login(struct vej_http_req *r, json_t *body)
+{
+    struct vej_signalling *s = vej__http_server(r);
+    const char *username = body_string(body, "username", 64);
+    const char *password = body_string(body, "password", 1024);
+    if (!username || !password)
+        return vej__http_respond_error(r, VEJ_RPC_INVALID_PARAMS,
+                                       "username and password must be non-empty strings");
+    g_autofree char *ukey = g_strdup_printf("user:%s", username);
+    g_autofree char *akey = g_strdup_printf("addr:%s", vej__http_peer(r));
+    bool limited = rate_hit(s, ukey);
+    limited = rate_hit(s, akey) || limited;
+    if (limited) {
+        s->metrics.login_rate_limited_total++;
+        vej__audit(s, "system", "login.rate_limited", "",
+                   json_pack("{s:s,s:s}", "username", username, "address", vej__http_peer(r)));
+        return vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "too many login attempts");
+    }
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_user) user = vej_store_user_get_by_name(s->store, username, &error);
+    vej__hash_submit(s, login_work, login_done, login_job_new(r, username, password, user));
+}
+
+void
+vej__http_logout(struct vej_http_req *r)
+{
+    struct vej_signalling *s = vej__http_server(r);
+    char token[VEJ_TOKEN_MAX_LEN + 1];
+    g_autoptr(vej_user) user = vej__http_auth_staff(r, 0, true);
+    if (!user)
+        return;
+    if (!bearer_of(r, token, sizeof token))
+        return vej__http_respond_error(r, VEJ_RPC_UNAUTHENTICATED, "missing bearer token");
+    uint8_t hash[32];
+    vej_token_hash(token, strlen(token), hash);
+    g_autoptr(GError) error = NULL;
+    if (!vej_store_staff_session_revoke(s->store, hash, &error))
+        return vej__http_respond_error(r, VEJ_RPC_INTERNAL, "cannot revoke the session");
+    /* WebSocket sessions opened with this token end too. */
+    GHashTableIter it;
+    gpointer value;
+    GPtrArray *doomed = g_ptr_array_new();
+    g_hash_table_iter_init(&it, s->sessions);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        struct vej_session *sess = value;
+        if (sess->kind == VEJ_IDENTITY_STAFF && memcmp(sess->staff_token_hash, hash, 32) == 0)
+            g_ptr_array_add(doomed, sess);
+    }
+    for (guint i = 0; i < doomed->len; i++)
+        vej__session_end(doomed->pdata[i], "logout");
+    g_ptr_array_unref(doomed);
+    vej__audit(s, user->id, "logout", user->id, NULL);
+    vej__http_respond_json(r, 200, json_object());
+}
+
+static void
+password_done(struct vej_signalling *s, void *data)
+{
+    struct login_job *j = data;
+    struct vej_http_req *r = vej__http_req_lookup(s, j->req_id);
+    g_autoptr(GError) error = NULL;
+    if (!j->ok) {
+        s->metrics.login_failures_total++;
+        vej__audit(s, j->user_id, "password.change_failed", j->user_id,
+                   json_pack("{s:s}", "address", j->peer));
+        if (r)
+            vej__http_respond_error(r, VEJ_RPC_UNAUTHENTICATED, "current password is wrong");
+    } else if (!j->new_encoded ||
+               !vej_store_user_set_password(s->store, j->user_id, j->new_encoded, false, &error) ||
+               !vej_store_staff_session_revoke_user(s->store, j->user_id, &error)) {
+        if (r)
+            vej__http_respond_error(r, VEJ_RPC_INTERNAL, "cannot change the password");
+    } else {
+        vej__audit(s, j->user_id, "password.change", j->user_id,
+                   json_pack("{s:s}", "address", j->peer));
+        j->must_change = false;
+        /* Every older session of the account was revoked: answer with a
+         * fresh token for this one. */
+        if (r)
+            issue_staff_token(s, r, j);
+    }
+    login_job_free(j);
+}
+
+void
+vej__http_change_password(struct vej_http_req *r, json_t *body)
+{
+    struct vej_signalling *s = vej__http_server(r);
+    g_autoptr(vej_user) user = vej__http_auth_staff(r, 0, true);
+    if (!user)
+        return;
+    const char *current = body_string(body, "current_password", 1024);
+    const char *next = body_string(body, "new_password", 4096);
+    if (!current || !next)
+        return vej__http_respond_error(r, VEJ_RPC_INVALID_PARAMS,
+                                       "current_password and new_password must be strings");
+    const char *why = vej_password_check_policy(next);
+    if (why) {
+        g_autofree char *msg = g_strdup_printf("new_password: %s", why);
+        return vej__http_respond_error(r, VEJ_RPC_INVALID_PARAMS, msg);
+    }
+    if (strcmp(current, next) == 0)
+        return vej__http_respond_error(r, VEJ_RPC_INVALID_PARAMS,
+                                       "new_password: must differ from the current one");
+    struct login_job *j = login_job_new(r, user->username, current, user);
+    j->new_password = g_strdup(next);
+    vej__hash_submit(s, login_work, password_done, j);
+}
+
+/* ---- join tokens ---- */
+
+int
+vej__join_token_check(struct vej_signalling *s, const char *token,
+                      struct vej_participant_row **row, const char **why)
+{
+    *row = NULL;
+    struct vej_join_claims claims;
+    gsize key_len = 0;
+    const uint8_t *key = g_bytes_get_data(s->token_key, &key_len);
+    enum vej_token_status st =
+        vej_join_token_verify(key, key_len, s->token_kid, token, strlen(token),
+                              g_get_real_time() / G_USEC_PER_SEC, &claims);
+    if (st != VEJ_TOKEN_OK) {
+        *why = vej_token_status_str(st);
+        return VEJ_RPC_UNAUTHENTICATED;
+    }
+    g_autoptr(GError) error = NULL;
+    struct vej_participant_row *p =
+        vej_id_valid(claims.pid, "ptc_") ? vej_store_participant_get(s->store, claims.pid, &error)
+                                          : NULL;
+    if (!p || strcmp(p->hearing_id, claims.hid) != 0 || p->removed ||
+        p->token_version != claims.ver || strcmp(p->role, claims.role) != 0) {
+        *why = p && p->removed ? "participant removed" : "token revoked";
+        if (p)
+            vej_participant_row_free(p);
+        return VEJ_RPC_UNAUTHENTICATED;
+    }
+    *row = p;
+    return 0;
+}
+
+char *
+vej__join_token_issue(struct vej_signalling *s, const struct vej_participant_row *row,
+                      const struct vej_hearing_row *hearing)
+{
+    struct vej_join_claims c;
+    memset(&c, 0, sizeof c);
+    int64_t now = g_get_real_time() / G_USEC_PER_SEC;
+    g_strlcpy(c.iss, s->config->token_issuer, sizeof c.iss);
+    g_strlcpy(c.hid, row->hearing_id, sizeof c.hid);
+    g_strlcpy(c.pid, row->id, sizeof c.pid);
+    g_strlcpy(c.role, row->role, sizeof c.role);
+    g_strlcpy(c.name, row->display_name, sizeof c.name);
+    c.nbf = now;
+    c.exp = MAX(hearing->ends_at, now) + s->config->join_token_ttl_s;
+    c.ver = row->token_version;
+    gsize key_len = 0;
+    const uint8_t *key = g_bytes_get_data(s->token_key, &key_len);
+    char *t = vej_join_token_sign(key, key_len, s->token_kid, &c);
+    if (!t)
+        return NULL;
+    char *out = g_strdup(t);
+    free(t);
+    return out;
+}
+
+char *
+vej__join_url(struct vej_signalling *s, const char *token)
+{
+    return g_strdup_printf("%s/join#t=%s", s->public_url, token);
+}

@@ -1,0 +1,680 @@
+/* hearing.c - live hearings: who is joined, where, and who may see whom.
+ *
+ * The server's record of each participant's place is the only truth.
+ * Every change goes through sync_views(): for each receiver it recomputes, with
+ * the media-policy function, how the receiver may see each participant,
+ * compares with what that receiver was last told (its `view`) and sends
+ * exactly the notifications that close the gap. So the roster and every
+ * notification are filtered by the same function as the media, and a
+ * change of special measures can never leave a stale name on a screen.
+ */
+#include "signalling/signalling-priv.h"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <string.h>
+
+#include "signalling/token.h"
+
+enum sync_event { EV_JOIN, EV_LEAVE, EV_ADMIT, EV_MOVE, EV_MUTE, EV_MEASURES };
+
+struct sync_cause {
+    enum sync_event event;
+    struct vej_live_participant *subject;
+    const char *reason;        /* EV_LEAVE */
+    enum vej_media_kind kind;  /* EV_MUTE */
+};
+
+/* ---- conversions ---- */
+
+static void
+party_of(const struct vej_live_participant *p, struct vej_policy_party *out)
+{
+    memset(out, 0, sizeof *out);
+    out->participant_id = p->id;
+    out->role = p->role;
+    out->domains[0] = p->place;
+    out->n_domains = 1;
+    out->admitted = p->admitted;
+    out->muted[VEJ_MEDIA_AUDIO] = p->muted[VEJ_MEDIA_AUDIO];
+    out->muted[VEJ_MEDIA_VIDEO] = p->muted[VEJ_MEDIA_VIDEO];
+    out->audio_only = p->audio_only;
+    out->anonymous = p->anonymous;
+    out->screened_from = (const char *const *)p->screened_from->pdata;
+    out->n_screened_from = p->screened_from->len;
+}
+
+static enum vej_visibility
+visibility(struct vej_live_hearing *h, struct vej_live_participant *receiver,
+           struct vej_live_participant *sender)
+{
+    struct vej_policy_party r, s;
+    party_of(receiver, &r);
+    party_of(sender, &s);
+    return vej_policy_visibility(h->state, &r, &s);
+}
+
+static const char *
+id_as(const struct vej_live_participant *p, enum vej_visibility vis)
+{
+    return vis == VEJ_VISIBILITY_FULL ? p->id : p->alias;
+}
+
+static json_t *
+participant_view(const struct vej_live_participant *p, enum vej_visibility vis)
+{
+    json_t *o = json_pack("{s:s,s:s,s:s,s:{s:b,s:b}}", "participant_id", id_as(p, vis), "role",
+                          vej_role_name(p->role), "place", p->place, "muted", "audio",
+                          p->muted[VEJ_MEDIA_AUDIO], "video", p->muted[VEJ_MEDIA_VIDEO]);
+    if (vis == VEJ_VISIBILITY_FULL) {
+        json_object_set_new(o, "display_name", json_string(p->display_name));
+        json_object_set_new(o, "audio_only", json_boolean(p->audio_only));
+    }
+    return o;
+}
+
+static enum vej_visibility
+view_get(struct vej_live_participant *receiver, struct vej_live_participant *subject)
+{
+    gpointer v = g_hash_table_lookup(receiver->view, subject->id);
+    return v ? (enum vej_visibility)(GPOINTER_TO_INT(v) - 1) : VEJ_VISIBILITY_HIDDEN;
+}
+
+static void
+view_set(struct vej_live_participant *receiver, struct vej_live_participant *subject,
+         enum vej_visibility vis)
+{
+    if (vis == VEJ_VISIBILITY_HIDDEN)
+        g_hash_table_remove(receiver->view, subject->id);
+    else
+        g_hash_table_insert(receiver->view, subject->id, GINT_TO_POINTER((int)vis + 1));
+}
+
+static void
+notify(struct vej_live_hearing *h, struct vej_live_participant *to, const char *method,
+       json_t *params)
+{
+    json_object_set_new(params, "hearing_id", json_string(h->id));
+    json_t *n = vej_rpc_notification(method, params);
+    vej__session_send(to->session, n);
+    json_decref(n);
+}
+
+json_t *
+vej__hearing_snapshot(struct vej_live_hearing *h, struct vej_live_participant *viewer)
+{
+    json_t *list = json_array();
+    g_hash_table_remove_all(viewer->view);
+    for (guint i = 0; i < h->participants->len; i++) {
+        struct vej_live_participant *p = h->participants->pdata[i];
+        enum vej_visibility vis = p == viewer ? VEJ_VISIBILITY_FULL : visibility(h, viewer, p);
+        if (vis == VEJ_VISIBILITY_HIDDEN)
+            continue;
+        if (p != viewer)
+            view_set(viewer, p, vis);
+        json_array_append_new(list, participant_view(p, vis));
+    }
+    return list;
+}
+
+/* ---- the one place that tells receivers about changes ---- */
+
+static void
+diff_one(struct vej_live_hearing *h, struct vej_live_participant *r,
+         struct vej_live_participant *p, enum vej_visibility old, enum vej_visibility now)
+{
+    if (old == now)
+        return;
+    if (old != VEJ_VISIBILITY_HIDDEN)
+        notify(h, r, "participant.left",
+               json_pack("{s:s,s:s}", "participant_id", id_as(p, old), "reason", "left"));
+    if (now != VEJ_VISIBILITY_HIDDEN)
+        notify(h, r, "participant.joined", json_pack("{s:o}", "participant", participant_view(p, now)));
+}
+
+static void
+tell_about_subject(struct vej_live_hearing *h, struct vej_live_participant *r,
+                   const struct sync_cause *cause, enum vej_visibility old, enum vej_visibility now)
+{
+    struct vej_live_participant *p = cause->subject;
+    enum vej_visibility shown = now != VEJ_VISIBILITY_HIDDEN ? now : old;
+    switch (cause->event) {
+    case EV_JOIN:
+        if (now != VEJ_VISIBILITY_HIDDEN)
+            notify(h, r, p->admitted ? "participant.joined" : "lobby.waiting",
+                   json_pack("{s:o}", "participant", participant_view(p, now)));
+        return;
+    case EV_LEAVE:
+        if (old != VEJ_VISIBILITY_HIDDEN)
+            notify(h, r, "participant.left",
+                   json_pack("{s:s,s:s}", "participant_id", id_as(p, old), "reason",
+                             cause->reason));
+        return;
+    case EV_ADMIT:
+        if (now != VEJ_VISIBILITY_HIDDEN)
+            notify(h, r, "participant.admitted",
+                   json_pack("{s:o}", "participant", participant_view(p, now)));
+        else
+            diff_one(h, r, p, old, now);
+        return;
+    case EV_MOVE:
+        if (shown != VEJ_VISIBILITY_HIDDEN)
+            notify(h, r, "participant.moved",
+                   json_pack("{s:o,s:s}", "participant", participant_view(p, shown), "place",
+                             p->place));
+        return;
+    case EV_MUTE:
+        if (now != VEJ_VISIBILITY_HIDDEN)
+            notify(h, r, "participant.muted",
+                   json_pack("{s:s,s:s,s:b}", "participant_id", id_as(p, now), "kind",
+                             cause->kind == VEJ_MEDIA_AUDIO ? "audio" : "video", "muted",
+                             p->muted[cause->kind]));
+        return;
+    case EV_MEASURES:
+        if (old == now && now != VEJ_VISIBILITY_HIDDEN)
+            notify(h, r, "participant.updated",
+                   json_pack("{s:o}", "participant", participant_view(p, now)));
+        else
+            diff_one(h, r, p, old, now);
+        return;
+    }
+}
+
+/* What the subject itself is told: its own change, and after an admission
+ * or a move (its view of everyone changed) a fresh roster. */
+static void
+tell_subject(struct vej_live_hearing *h, const struct sync_cause *cause)
+{
+    struct vej_live_participant *p = cause->subject;
+    json_t *self = participant_view(p, VEJ_VISIBILITY_FULL);
+    switch (cause->event) {
+    case EV_ADMIT:
+        notify(h, p, "participant.admitted",
+               json_pack("{s:o,s:o}", "participant", self, "participants",
+                         vej__hearing_snapshot(h, p)));
+        return;
+    case EV_MOVE:
+        notify(h, p, "participant.moved",
+               json_pack("{s:o,s:s,s:o}", "participant", self, "place", p->place,
+                         "participants", vej__hearing_snapshot(h, p)));
+        return;
+    case EV_MEASURES:
+        notify(h, p, "participant.updated", json_pack("{s:o}", "participant", self));
+        return;
+    case EV_MUTE:
+        json_decref(self);
+        notify(h, p, "participant.muted",
+               json_pack("{s:s,s:s,s:b}", "participant_id", p->id, "kind",
+                         cause->kind == VEJ_MEDIA_AUDIO ? "audio" : "video", "muted",
+                         p->muted[cause->kind]));
+        return;
+    default:
+        json_decref(self);
+        return;
+    }
+}
+
+static void
+sync_views(struct vej_live_hearing *h, const struct sync_cause *cause)
+{
+    for (guint i = 0; i < h->participants->len; i++) {
+        struct vej_live_participant *r = h->participants->pdata[i];
+        if (r == cause->subject)
+            continue;
+        for (guint j = 0; j < h->participants->len; j++) {
+            struct vej_live_participant *p = h->participants->pdata[j];
+            if (p == r)
+                continue;
+            enum vej_visibility old = view_get(r, p);
+            enum vej_visibility now = (cause->event == EV_LEAVE && p == cause->subject)
+                                          ? VEJ_VISIBILITY_HIDDEN
+                                          : visibility(h, r, p);
+            if (p == cause->subject)
+                tell_about_subject(h, r, cause, old, now);
+            else
+                diff_one(h, r, p, old, now);
+            view_set(r, p, now);
+        }
+    }
+    if (cause->event != EV_LEAVE && cause->event != EV_JOIN)
+        tell_subject(h, cause);
+}
+
+/* ---- special measures ---- */
+
+char *
+vej__special_measures_normalise(json_t *sm, const char **why, const char **field)
+{
+    json_t *screened = json_array();
+    bool audio_only = false, anonymous = false;
+    *field = "special_measures";
+    if (sm && !json_is_null(sm)) {
+        if (!json_is_object(sm)) {
+            *why = "must be an object";
+            goto fail;
+        }
+        const char *key;
+        json_t *v;
+        json_object_foreach(sm, key, v)
+        {
+            if (strcmp(key, "screened_from") == 0) {
+                *field = "special_measures.screened_from";
+                size_t i;
+                json_t *e;
+                if (!json_is_array(v) || json_array_size(v) > 32) {
+                    *why = "must be an array of at most 32 roles or participant ids";
+                    goto fail;
+                }
+                json_array_foreach(v, i, e)
+                {
+                    enum vej_role role;
+                    const char *t = json_string_value(e);
+                    if (!t || (!vej_role_parse(t, &role) && !vej_id_valid(t, "ptc_"))) {
+                        *why = "entries must be role names or ptc_ ids";
+                        goto fail;
+                    }
+                    json_array_append_new(screened, json_string(t));
+                }
+            } else if (strcmp(key, "audio_only") == 0 || strcmp(key, "anonymous") == 0) {
+                if (!json_is_boolean(v)) {
+                    *field = strcmp(key, "audio_only") == 0 ? "special_measures.audio_only"
+                                                            : "special_measures.anonymous";
+                    *why = "must be a boolean";
+                    goto fail;
+                }
+                if (key[1] == 'u')
+                    audio_only = json_is_true(v);
+                else
+                    anonymous = json_is_true(v);
+            } else {
+                *why = "unknown member";
+                goto fail;
+            }
+        }
+    }
+    json_t *out = json_pack("{s:o,s:b,s:b}", "screened_from", screened, "audio_only", audio_only,
+                            "anonymous", anonymous);
+    char *text = json_dumps(out, JSON_COMPACT | JSON_SORT_KEYS);
+    json_decref(out);
+    char *ret = g_strdup(text);
+    free(text);
+    return ret;
+fail:
+    json_decref(screened);
+    return NULL;
+}
+
+static void
+apply_measures(struct vej_live_participant *p, const char *text)
+{
+    g_ptr_array_set_size(p->screened_from, 0);
+    p->audio_only = p->anonymous = false;
+    json_t *sm = json_loads(text ? text : "{}", 0, NULL);
+    if (!sm)
+        return;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(sm, "screened_from"), i, e)
+    {
+        if (json_is_string(e))
+            g_ptr_array_add(p->screened_from, g_strdup(json_string_value(e)));
+    }
+    p->audio_only = json_is_true(json_object_get(sm, "audio_only"));
+    p->anonymous = json_is_true(json_object_get(sm, "anonymous"));
+    json_decref(sm);
+}
+
+/* ---- rows as JSON ---- */
+
+json_t *
+vej__hearing_row_json(const struct vej_hearing_row *h)
+{
+    g_autofree char *starts = vej__rfc3339(h->starts_at);
+    g_autofree char *ends = vej__rfc3339(h->ends_at);
+    g_autofree char *created = vej__rfc3339(h->created_at);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", h->id, "courtroom_id",
+                     h->courtroom_id, "case_reference", h->case_reference, "title", h->title,
+                     "starts_at", starts, "ends_at", ends, "state", h->state, "created_at",
+                     created);
+}
+
+json_t *
+vej__participant_row_json(const struct vej_participant_row *p)
+{
+    json_t *sm = json_loads(p->special_measures ? p->special_measures : "{}", 0, NULL);
+    g_autofree char *created = vej__rfc3339(p->created_at);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:b,s:s}", "id", p->id, "hearing_id",
+                          p->hearing_id, "display_name", p->display_name, "role", p->role,
+                          "special_measures", sm ? sm : json_object(), "removed", p->removed,
+                          "created_at", created);
+    if (p->user_id)
+        json_object_set_new(o, "user_id", json_string(p->user_id));
+    return o;
+}
+
+static json_t *
+live_hearing_json(struct vej_live_hearing *h)
+{
+    g_autofree char *starts = vej__rfc3339(h->starts_at);
+    g_autofree char *ends = vej__rfc3339(h->ends_at);
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", h->id, "courtroom_id",
+                     h->courtroom_id, "case_reference", h->case_reference, "title", h->title,
+                     "starts_at", starts, "ends_at", ends, "state",
+                     vej_hearing_state_name(h->state));
+}
+
+/* ---- live hearings ---- */
+
+struct vej_live_hearing *
+vej__hearing_get(struct vej_signalling *s, const char *id, int *code, const char **why)
+{
+    struct vej_live_hearing *h = id ? g_hash_table_lookup(s->hearings, id) : NULL;
+    if (h)
+        return h;
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_hearing_row) row =
+        id && vej_id_valid(id, "hrg_") ? vej_store_hearing_get(s->store, id, &error) : NULL;
+    if (!row) {
+        *code = VEJ_RPC_NOT_FOUND;
+        *why = "hearing not found";
+        return NULL;
+    }
+    h = g_new0(struct vej_live_hearing, 1);
+    h->id = g_strdup(row->id);
+    h->courtroom_id = g_strdup(row->courtroom_id);
+    h->case_reference = g_strdup(row->case_reference);
+    h->title = g_strdup(row->title);
+    h->starts_at = row->starts_at;
+    h->ends_at = row->ends_at;
+    if (!vej_hearing_state_parse(row->state, &h->state))
+        h->state = VEJ_HEARING_CLOSED;
+    h->participants = g_ptr_array_new();
+    g_hash_table_insert(s->hearings, h->id, h);
+    return h;
+}
+
+struct vej_live_participant *
+vej__hearing_find(struct vej_live_hearing *h, const char *pid)
+{
+    for (guint i = 0; pid && i < h->participants->len; i++) {
+        struct vej_live_participant *p = h->participants->pdata[i];
+        if (strcmp(p->id, pid) == 0)
+            return p;
+    }
+    return NULL;
+}
+
+/* A stable pseudonym: HMAC of the id under the token key, so that it cannot
+ * be turned back into the id by anyone without the key. */
+static void
+make_alias(struct vej_signalling *s, const char *pid, char out[32])
+{
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    unsigned mac_len = 0;
+    gsize key_len = 0;
+    const uint8_t *key = g_bytes_get_data(s->token_key, &key_len);
+    if (!HMAC(EVP_sha256(), key, (int)key_len, (const uint8_t *)pid, strlen(pid), mac, &mac_len))
+        memset(mac, 0, sizeof mac);
+    snprintf(out, 32, "anon_");
+    for (int i = 0; i < 12; i++)
+        snprintf(out + 5 + 2 * i, 3, "%02x", mac[i]);
+}
+
+static struct vej_live_participant *
+live_participant_new(struct vej_signalling *s, struct vej_live_hearing *h,
+                     const struct vej_participant_row *row)
+{
+    struct vej_live_participant *p = g_new0(struct vej_live_participant, 1);
+    p->id = g_strdup(row->id);
+    make_alias(s, row->id, p->alias);
+    if (!vej_role_parse(row->role, &p->role))
+        p->role = VEJ_ROLE_OBSERVER;
+    p->display_name = g_strdup(row->display_name);
+    p->user_id = g_strdup(row->user_id);
+    p->screened_from = g_ptr_array_new_with_free_func(g_free);
+    p->view = g_hash_table_new(g_str_hash, g_str_equal);
+    p->hearing = h;
+    apply_measures(p, row->special_measures);
+    bool staff = row->user_id || p->role == VEJ_ROLE_JUDGE || p->role == VEJ_ROLE_CLERK;
+    g_strlcpy(p->place, staff ? "main" : "lobby", sizeof p->place);
+    p->admitted = staff;
+    return p;
+}
+
+static void
+live_participant_free(struct vej_live_participant *p)
+{
+    g_ptr_array_unref(p->screened_from);
+    g_hash_table_unref(p->view);
+    g_free(p->id);
+    g_free(p->display_name);
+    g_free(p->user_id);
+    g_free(p);
+}
+
+static json_t *
+join_result(struct vej_live_hearing *h, struct vej_live_participant *p)
+{
+    return json_pack("{s:o,s:s,s:s,s:o}", "hearing", live_hearing_json(h), "participant_id",
+                     p->id, "place", p->place, "participants", vej__hearing_snapshot(h, p));
+}
+
+int
+vej__hearing_join(struct vej_live_hearing *h, struct vej_session *sess,
+                  const struct vej_participant_row *row, json_t **result, const char **why)
+{
+    struct vej_signalling *s = sess->s;
+    struct vej_live_participant *p = vej__hearing_find(h, row->id);
+    if (p) {
+        /* Idempotent: after a resume or a takeover, the current place. */
+        p->session = sess;
+        sess->participant = p;
+        *result = join_result(h, p);
+        return 0;
+    }
+    if (h->state == VEJ_HEARING_CLOSED) {
+        *why = "the hearing is closed";
+        return VEJ_RPC_CONFLICT;
+    }
+    if (h->participants->len >= (guint)s->config->max_participants) {
+        s->metrics.hearing_participant_limit_total++;
+        *why = "the hearing is full";
+        return VEJ_RPC_CONFLICT;
+    }
+    p = live_participant_new(s, h, row);
+    p->session = sess;
+    sess->participant = p;
+    g_ptr_array_add(h->participants, p);
+    struct sync_cause cause = {.event = EV_JOIN, .subject = p};
+    sync_views(h, &cause);
+    vej__audit(s, p->id, "participant.join", h->id,
+               json_pack("{s:s,s:s}", "participant_id", p->id, "place", p->place));
+    *result = join_result(h, p);
+    return 0;
+}
+
+void
+vej__hearing_leave(struct vej_live_participant *p, const char *reason)
+{
+    struct vej_live_hearing *h = p->hearing;
+    struct vej_signalling *s = p->session ? p->session->s : NULL;
+    struct sync_cause cause = {.event = EV_LEAVE, .subject = p, .reason = reason};
+    sync_views(h, &cause);
+    g_ptr_array_remove(h->participants, p);
+    for (guint i = 0; i < h->participants->len; i++)
+        g_hash_table_remove(((struct vej_live_participant *)h->participants->pdata[i])->view,
+                            p->id);
+    if (s)
+        vej__audit(s, p->id, "participant.leave", h->id,
+                   json_pack("{s:s,s:s}", "participant_id", p->id, "reason", reason));
+    if (p->session)
+        p->session->participant = NULL;
+    live_participant_free(p);
+}
+
+int
+vej__hearing_admit(struct vej_live_hearing *h, struct vej_live_participant *target,
+                   const char **why)
+{
+    if (target->admitted) {
+        *why = "the participant is not in the lobby";
+        return VEJ_RPC_CONFLICT;
+    }
+    g_strlcpy(target->place, "main", sizeof target->place);
+    target->admitted = true;
+    struct sync_cause cause = {.event = EV_ADMIT, .subject = target};
+    sync_views(h, &cause);
+    return 0;
+}
+
+int
+vej__hearing_move(struct vej_live_hearing *h, struct vej_live_participant *target,
+                  const char *place, const char **why)
+{
+    if (!vej_place_valid(place)) {
+        *why = "place must be main, lobby or consultation:NAME";
+        return VEJ_RPC_INVALID_PARAMS;
+    }
+    if (strcmp(target->place, place) == 0)
+        return 0;
+    g_strlcpy(target->place, place, sizeof target->place);
+    target->admitted = strcmp(place, "lobby") != 0;
+    struct sync_cause cause = {.event = EV_MOVE, .subject = target};
+    sync_views(h, &cause);
+    return 0;
+}
+
+void
+vej__hearing_mute(struct vej_live_hearing *h, struct vej_live_participant *target,
+                  enum vej_media_kind kind, bool muted)
+{
+    target->muted[kind] = muted;
+    struct sync_cause cause = {.event = EV_MUTE, .subject = target, .kind = kind};
+    sync_views(h, &cause);
+}
+
+void
+vej__hearing_apply_state(struct vej_live_hearing *h, enum vej_hearing_state state)
+{
+    h->state = state;
+    for (guint i = 0; i < h->participants->len; i++) {
+        struct vej_live_participant *p = h->participants->pdata[i];
+        notify(h, p, "hearing.state", json_pack("{s:s}", "state", vej_hearing_state_name(state)));
+    }
+    if (state != VEJ_HEARING_CLOSED)
+        return;
+    while (h->participants->len) {
+        struct vej_live_participant *p = h->participants->pdata[h->participants->len - 1];
+        if (p->session)
+            vej__session_end(p->session, "hearing_closed");
+        else
+            vej__hearing_leave(p, "left");
+    }
+}
+
+int
+vej__hearing_set_state(struct vej_signalling *s, const char *hearing_id, const char *state,
+                       const char *actor, json_t **hearing_out, const char **why)
+{
+    enum vej_hearing_state to, from;
+    if (!vej_hearing_state_parse(state, &to)) {
+        *why = "state: unknown state";
+        return VEJ_RPC_INVALID_PARAMS;
+    }
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_hearing_row) row = vej_id_valid(hearing_id, "hrg_")
+                                         ? vej_store_hearing_get(s->store, hearing_id, &error)
+                                         : NULL;
+    if (!row) {
+        *why = "hearing not found";
+        return VEJ_RPC_NOT_FOUND;
+    }
+    if (!vej_hearing_state_parse(row->state, &from) || !vej_hearing_transition_allowed(from, to)) {
+        *why = "transition not allowed from the current state";
+        return VEJ_RPC_CONFLICT;
+    }
+    if (!vej_store_hearing_set_state(s->store, row->id, state, &error)) {
+        *why = "cannot store the state";
+        return VEJ_RPC_INTERNAL;
+    }
+    vej__audit(s, actor, "hearing.state", row->id,
+               json_pack("{s:s,s:s}", "from", row->state, "to", state));
+    g_free(row->state);
+    row->state = g_strdup(state);
+    struct vej_live_hearing *h = g_hash_table_lookup(s->hearings, row->id);
+    if (h)
+        vej__hearing_apply_state(h, to);
+    *hearing_out = vej__hearing_row_json(row);
+    return 0;
+}
+
+int
+vej__participant_update(struct vej_signalling *s, const char *hearing_id, const char *pid,
+                        json_t *display_name, json_t *special_measures, const char *actor,
+                        json_t **out, const char **why, const char **field)
+{
+    g_autofree char *sm = NULL;
+    const char *name = NULL;
+    if (display_name) {
+        name = json_string_value(display_name);
+        if (!name || json_string_length(display_name) < 1 ||
+            json_string_length(display_name) > 200) {
+            *field = "display_name";
+            *why = "must be a string of 1 to 200 bytes";
+            return VEJ_RPC_INVALID_PARAMS;
+        }
+    }
+    if (special_measures) {
+        sm = vej__special_measures_normalise(special_measures, why, field);
+        if (!sm)
+            return VEJ_RPC_INVALID_PARAMS;
+    }
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_participant_row) row =
+        vej_id_valid(pid, "ptc_") ? vej_store_participant_get(s->store, pid, &error) : NULL;
+    if (!row || row->removed || strcmp(row->hearing_id, hearing_id) != 0) {
+        *why = "participant not found";
+        return VEJ_RPC_NOT_FOUND;
+    }
+    if (!vej_store_participant_update(s->store, pid, name, sm, &error)) {
+        *why = "cannot store the change";
+        return VEJ_RPC_INTERNAL;
+    }
+    json_t *detail = json_object();
+    if (name)
+        json_object_set_new(detail, "display_name", json_string(name));
+    if (sm)
+        json_object_set_new(detail, "special_measures", json_loads(sm, 0, NULL));
+    vej__audit(s, actor, "participant.update", pid, detail);
+    g_autoptr(vej_participant_row) fresh = vej_store_participant_get(s->store, pid, &error);
+    if (!fresh) {
+        *why = "participant not found";
+        return VEJ_RPC_NOT_FOUND;
+    }
+    vej__hearing_apply_participant(s, hearing_id, fresh);
+    *out = vej__participant_row_json(fresh);
+    return 0;
+}
+
+void
+vej__hearing_apply_participant(struct vej_signalling *s, const char *hearing_id,
+                               const struct vej_participant_row *row)
+{
+    struct vej_live_hearing *h = g_hash_table_lookup(s->hearings, hearing_id);
+    struct vej_live_participant *p = h ? vej__hearing_find(h, row->id) : NULL;
+    if (!p)
+        return;
+    g_free(p->display_name);
+    p->display_name = g_strdup(row->display_name);
+    apply_measures(p, row->special_measures);
+    struct sync_cause cause = {.event = EV_MEASURES, .subject = p};
+    sync_views(h, &cause);
+}
+
+void
+vej__hearing_removed(struct vej_signalling *s, const char *hearing_id, const char *pid)
+{
+    struct vej_session *sess = vej__session_of_participant(s, pid);
+    if (sess)
+        vej__session_end(sess, "removed");
+}

@@ -1,0 +1,67 @@
+/* metrics.c - /metrics in the Prometheus text exposition format. */
+#include "signalling/signalling-priv.h"
+
+#include <string.h>
+
+static void
+counter(GString *out, const char *name, const char *help, uint64_t value)
+{
+    g_string_append_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %" G_GUINT64_FORMAT "\n",
+                           name, help, name, name, value);
+}
+
+static void
+gauge(GString *out, const char *name, const char *help, uint64_t value)
+{
+    g_string_append_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %" G_GUINT64_FORMAT "\n",
+                           name, help, name, name, value);
+}
+
+char *
+vej__metrics_text(struct vej_signalling *s, size_t *len)
+{
+    const struct vej_metrics *m = &s->metrics;
+    GString *out = g_string_new(NULL);
+    guint joined = 0;
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, s->hearings);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        joined += ((struct vej_live_hearing *)value)->participants->len;
+    gauge(out, "vej_websocket_connections", "Open WebSocket connections.",
+          g_hash_table_size(s->conns));
+    gauge(out, "vej_sessions", "Signalling sessions, including those in their grace period.",
+          g_hash_table_size(s->sessions));
+    gauge(out, "vej_hearings_loaded", "Hearings held in memory.", g_hash_table_size(s->hearings));
+    gauge(out, "vej_participants_joined", "Participants joined to a hearing.", joined);
+    counter(out, "vej_websocket_connections_total", "WebSocket connections accepted.",
+            m->ws_connections_total);
+    counter(out, "vej_websocket_refused_total", "WebSocket upgrades refused.",
+            m->ws_refused_total);
+    counter(out, "vej_websocket_queue_overflow_total",
+            "Sockets closed because their outbound queue was full.", m->ws_queue_overflow_total);
+    counter(out, "vej_rpc_requests_total", "JSON-RPC messages received.", m->rpc_requests_total);
+    counter(out, "vej_rpc_errors_total", "JSON-RPC error replies.", m->rpc_errors_total);
+    counter(out, "vej_rpc_notifications_dropped_total",
+            "Client notifications dropped (only webrtc.candidate may be one).",
+            m->rpc_notifications_dropped_total);
+    counter(out, "vej_rpc_rate_limited_total", "Requests refused by the per-socket rate limit.",
+            m->rpc_rate_limited_total);
+    counter(out, "vej_rpc_too_large_total", "Messages refused as too large.",
+            m->rpc_too_large_total);
+    counter(out, "vej_http_requests_total", "HTTP requests.", m->http_requests_total);
+    counter(out, "vej_http_errors_total", "HTTP error responses.", m->http_errors_total);
+    counter(out, "vej_logins_total", "Successful staff logins.", m->logins_total);
+    counter(out, "vej_login_failures_total", "Failed staff logins and password changes.",
+            m->login_failures_total);
+    counter(out, "vej_login_rate_limited_total", "Logins refused by the rate limit.",
+            m->login_rate_limited_total);
+    counter(out, "vej_hearing_participant_limit_total",
+            "Joins refused because the hearing was full.", m->hearing_participant_limit_total);
+    uint64_t committed = 0, failed = 0;
+    vej_audit_writer_stats(s->audit, &committed, &failed);
+    counter(out, "vej_audit_entries_committed_total", "Audit entries committed.", committed);
+    counter(out, "vej_audit_commit_failures_total", "Audit commits that failed.", failed);
+    *len = out->len;
+    return g_string_free(out, FALSE);
+}

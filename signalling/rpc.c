@@ -1,0 +1,579 @@
+/* rpc.c - JSON-RPC methods on the WebSocket, one handler each, by table.
+ *
+ * The table says, for every method, which params it takes, whether it needs
+ * a session or a joined hearing, and which participant roles may call it;
+ * dispatch() checks all of that before a handler runs (deny by default).
+ * A handler returns 0 with k->result set, or an error code with k->why.
+ */
+#include "signalling/signalling-priv.h"
+
+#include <string.h>
+
+#include "signalling/token.h"
+
+enum need { NEED_NOTHING, NEED_SESSION, NEED_JOINED };
+
+struct call {
+    struct vej_signalling *s;
+    struct vej_conn *c;
+    struct vej_session *sess;
+    struct vej_live_participant *me;
+    struct vej_live_hearing *h;
+    json_t *params;
+    json_t *result;
+    const char *why;
+    const char *field;
+};
+
+struct method {
+    const char *name;
+    int (*handler)(struct call *k);
+    enum need need;
+    unsigned roles;       /* bits of enum vej_role; 0: anyone with `need` */
+    const char *params;   /* allowed member names, comma-separated */
+};
+
+#define ROLE(r) (1u << (r))
+#define BENCH (ROLE(VEJ_ROLE_CLERK) | ROLE(VEJ_ROLE_JUDGE))
+
+/* ---- params ---- */
+
+static int
+bad_param(struct call *k, const char *field, const char *why)
+{
+    k->field = field;
+    k->why = why;
+    return VEJ_RPC_INVALID_PARAMS;
+}
+
+static const char *
+param_string(struct call *k, const char *name, size_t max)
+{
+    json_t *v = json_object_get(k->params, name);
+    if (!json_is_string(v) || json_string_length(v) == 0 || json_string_length(v) > max)
+        return NULL;
+    return json_string_value(v);
+}
+
+/* The participant a bench method acts on: joined, in the caller's hearing. */
+static struct vej_live_participant *
+target_of(struct call *k, int *code)
+{
+    const char *pid = param_string(k, "participant_id", 96);
+    if (!pid) {
+        *code = bad_param(k, "participant_id", "must be a participant id");
+        return NULL;
+    }
+    struct vej_live_participant *t = vej__hearing_find(k->h, pid);
+    if (!t) {
+        k->why = "participant not found in this hearing";
+        *code = VEJ_RPC_NOT_FOUND;
+    }
+    return t;
+}
+
+/* ---- session.* ---- */
+
+static json_t *
+identity_json(struct vej_session *sess)
+{
+    json_t *id = json_pack("{s:s,s:s}", "role", sess->role, "display_name", sess->display_name);
+    if (sess->participant_id)
+        json_object_set_new(id, "participant_id", json_string(sess->participant_id));
+    if (sess->hearing_id)
+        json_object_set_new(id, "hearing_id", json_string(sess->hearing_id));
+    if (sess->kind == VEJ_IDENTITY_STAFF)
+        json_object_set_new(id, "user_id", json_string(sess->user_id));
+    return id;
+}
+
+static int
+session_result(struct call *k, struct vej_session *sess)
+{
+    char resume[44];
+    if (!vej__session_rotate_resume(sess, resume)) {
+        k->why = "no randomness";
+        return VEJ_RPC_INTERNAL;
+    }
+    k->result = json_pack("{s:s,s:s,s:o,s:[]}", "session_id", sess->id, "resume_token", resume,
+                          "identity", identity_json(sess), "ice_servers");
+    return 0;
+}
+
+static int
+hello_participant(struct call *k, const char *token)
+{
+    struct vej_participant_row *row = NULL;
+    int code = vej__join_token_check(k->s, token, &row, &k->why);
+    if (code)
+        return code;
+    struct vej_session *sess = vej__session_of_participant(k->s, row->id);
+    if (sess) {
+        vej__audit(k->s, row->id, "session.takeover", row->hearing_id,
+                   json_pack("{s:s}", "address", k->c->peer));
+    } else {
+        sess = vej__session_new(k->s, VEJ_IDENTITY_PARTICIPANT);
+        if (!sess) {
+            vej_participant_row_free(row);
+            k->why = "no randomness";
+            return VEJ_RPC_INTERNAL;
+        }
+        sess->participant_id = g_strdup(row->id);
+        sess->hearing_id = g_strdup(row->hearing_id);
+        sess->role = g_strdup(row->role);
+        sess->display_name = g_strdup(row->display_name);
+    }
+    vej_participant_row_free(row);
+    vej__session_attach(sess, k->c);
+    return session_result(k, sess);
+}
+
+static int
+hello_staff(struct call *k, const char *token)
+{
+    struct vej_user *user = NULL;
+    uint8_t hash[32];
+    int code = vej__staff_token_check(k->s, token, &user, hash, &k->why);
+    if (code)
+        return code;
+    if (user->must_change_password) {
+        vej_user_free(user);
+        k->why = "the password must be changed first";
+        return VEJ_RPC_FORBIDDEN;
+    }
+    struct vej_session *sess = vej__session_new(k->s, VEJ_IDENTITY_STAFF);
+    if (!sess) {
+        vej_user_free(user);
+        k->why = "no randomness";
+        return VEJ_RPC_INTERNAL;
+    }
+    sess->user_id = g_strdup(user->id);
+    sess->user_role = g_strdup(user->role);
+    sess->role = g_strdup(user->role);
+    sess->display_name = g_strdup(user->username);
+    memcpy(sess->staff_token_hash, hash, 32);
+    vej_user_free(user);
+    vej__session_attach(sess, k->c);
+    return session_result(k, sess);
+}
+
+static int
+m_session_hello(struct call *k)
+{
+    if (k->sess) {
+        k->why = "this socket already has a session";
+        return VEJ_RPC_CONFLICT;
+    }
+    const char *token = param_string(k, "token", VEJ_TOKEN_MAX_LEN);
+    if (!token)
+        return bad_param(k, "token", "must be a non-empty string");
+    return strchr(token, '.') ? hello_participant(k, token) : hello_staff(k, token);
+}
+
+static int
+m_session_resume(struct call *k)
+{
+    if (k->sess) {
+        k->why = "this socket already has a session";
+        return VEJ_RPC_CONFLICT;
+    }
+    const char *token = param_string(k, "resume_token", 64);
+    if (!token)
+        return bad_param(k, "resume_token", "must be a non-empty string");
+    struct vej_session *sess = vej__session_by_resume(k->s, token);
+    if (!sess) {
+        k->why = "unknown, used or expired resume token";
+        return VEJ_RPC_UNAUTHENTICATED;
+    }
+    vej__session_attach(sess, k->c);
+    return session_result(k, sess);
+}
+
+/* ---- hearing.* ---- */
+
+static int
+join_staff(struct call *k, const char *hid, struct vej_participant_row **row)
+{
+    unsigned bit = vej__staff_role_bit(k->sess->user_role);
+    if (!(bit & (VEJ_STAFF_CLERK | VEJ_STAFF_JUDGE))) {
+        k->why = "only clerks and judges join hearings";
+        return VEJ_RPC_FORBIDDEN;
+    }
+    if (!hid)
+        return bad_param(k, "hearing_id", "required with a staff token");
+    if (k->sess->hearing_id && strcmp(k->sess->hearing_id, hid) != 0) {
+        k->why = "this socket is already in another hearing";
+        return VEJ_RPC_CONFLICT;
+    }
+    int code = 0;
+    struct vej_live_hearing *h = vej__hearing_get(k->s, hid, &code, &k->why);
+    if (!h)
+        return code;
+    g_autoptr(GError) error = NULL;
+    *row = vej_store_participant_get_by_user(k->s->store, h->id, k->sess->user_id, &error);
+    if (!*row && h->state != VEJ_HEARING_CLOSED)
+        *row = vej_store_participant_create(k->s->store, h->id, k->sess->display_name,
+                                            k->sess->user_role, "{}", k->sess->user_id, &error);
+    if (!*row) {
+        k->why = h->state == VEJ_HEARING_CLOSED ? "the hearing is closed" : "cannot join";
+        return h->state == VEJ_HEARING_CLOSED ? VEJ_RPC_CONFLICT : VEJ_RPC_INTERNAL;
+    }
+    return 0;
+}
+
+static int
+m_hearing_join(struct call *k)
+{
+    json_t *hidv = json_object_get(k->params, "hearing_id");
+    if (hidv && !json_is_string(hidv))
+        return bad_param(k, "hearing_id", "must be a string");
+    const char *hid = json_string_value(hidv);
+    g_autoptr(vej_participant_row) row = NULL;
+    g_autoptr(GError) error = NULL;
+    if (k->sess->kind == VEJ_IDENTITY_STAFF) {
+        int code = join_staff(k, hid, &row);
+        if (code)
+            return code;
+    } else {
+        if (hid && strcmp(hid, k->sess->hearing_id) != 0) {
+            k->why = "the join token is for another hearing";
+            return VEJ_RPC_FORBIDDEN;
+        }
+        row = vej_store_participant_get(k->s->store, k->sess->participant_id, &error);
+        if (!row || row->removed) {
+            k->why = "participant removed";
+            return VEJ_RPC_UNAUTHENTICATED;
+        }
+    }
+    int code = 0;
+    struct vej_live_hearing *h = vej__hearing_get(k->s, row->hearing_id, &code, &k->why);
+    if (!h)
+        return code;
+    if (k->s->stopping) {
+        k->why = "the server is shutting down";
+        return VEJ_RPC_CONFLICT;
+    }
+    code = vej__hearing_join(h, k->sess, row, &k->result, &k->why);
+    if (code == 0 && k->sess->kind == VEJ_IDENTITY_STAFF) {
+        g_free(k->sess->participant_id);
+        g_free(k->sess->hearing_id);
+        k->sess->participant_id = g_strdup(row->id);
+        k->sess->hearing_id = g_strdup(row->hearing_id);
+    }
+    return code;
+}
+
+static int
+m_hearing_leave(struct call *k)
+{
+    vej__hearing_leave(k->me, "left");
+    if (k->sess->kind == VEJ_IDENTITY_STAFF) {
+        g_clear_pointer(&k->sess->participant_id, g_free);
+        g_clear_pointer(&k->sess->hearing_id, g_free);
+    }
+    k->result = json_object();
+    return 0;
+}
+
+static int
+m_hearing_admit(struct call *k)
+{
+    int code = 0;
+    struct vej_live_participant *t = target_of(k, &code);
+    if (!t)
+        return code;
+    if ((code = vej__hearing_admit(k->h, t, &k->why)))
+        return code;
+    vej__audit(k->s, k->me->id, "participant.admit", t->id,
+               json_pack("{s:s}", "hearing_id", k->h->id));
+    k->result = json_object();
+    return 0;
+}
+
+static int
+m_hearing_move(struct call *k)
+{
+    int code = 0;
+    struct vej_live_participant *t = target_of(k, &code);
+    if (!t)
+        return code;
+    const char *place = param_string(k, "place", VEJ_PLACE_MAX);
+    if (!place || !vej_place_valid(place))
+        return bad_param(k, "place", "must be main, lobby or consultation:NAME");
+    if (k->h->state == VEJ_HEARING_CLOSED) {
+        k->why = "the hearing is closed";
+        return VEJ_RPC_CONFLICT;
+    }
+    char from[VEJ_PLACE_MAX];
+    g_strlcpy(from, t->place, sizeof from);
+    if ((code = vej__hearing_move(k->h, t, place, &k->why)))
+        return code;
+    vej__audit(k->s, k->me->id, "participant.move", t->id,
+               json_pack("{s:s,s:s,s:s}", "hearing_id", k->h->id, "from", from, "to", place));
+    k->result = json_pack("{s:s}", "place", t->place);
+    return 0;
+}
+
+static int
+m_hearing_mute(struct call *k)
+{
+    int code = 0;
+    struct vej_live_participant *t = target_of(k, &code);
+    if (!t)
+        return code;
+    const char *kind = param_string(k, "kind", 8);
+    if (!kind || (strcmp(kind, "audio") != 0 && strcmp(kind, "video") != 0))
+        return bad_param(k, "kind", "must be audio or video");
+    json_t *muted = json_object_get(k->params, "muted");
+    if (!json_is_boolean(muted))
+        return bad_param(k, "muted", "must be a boolean");
+    enum vej_media_kind mk = kind[0] == 'a' ? VEJ_MEDIA_AUDIO : VEJ_MEDIA_VIDEO;
+    vej__hearing_mute(k->h, t, mk, json_is_true(muted));
+    vej__audit(k->s, k->me->id, "participant.mute", t->id,
+               json_pack("{s:s,s:s,s:b}", "hearing_id", k->h->id, "kind", kind, "muted",
+                         json_is_true(muted)));
+    k->result = json_object();
+    return 0;
+}
+
+static int
+m_hearing_remove(struct call *k)
+{
+    const char *pid = param_string(k, "participant_id", 96);
+    if (!pid || !vej_id_valid(pid, "ptc_"))
+        return bad_param(k, "participant_id", "must be a participant id");
+    if (strcmp(pid, k->me->id) == 0) {
+        k->why = "cannot remove oneself; use hearing.leave";
+        return VEJ_RPC_CONFLICT;
+    }
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_participant_row) row = vej_store_participant_get(k->s->store, pid, &error);
+    if (!row || row->removed || strcmp(row->hearing_id, k->h->id) != 0) {
+        k->why = "participant not found in this hearing";
+        return VEJ_RPC_NOT_FOUND;
+    }
+    if (!vej_store_participant_remove(k->s->store, pid, &error)) {
+        k->why = "cannot store the removal";
+        return VEJ_RPC_INTERNAL;
+    }
+    vej__audit(k->s, k->me->id, "participant.remove", pid,
+               json_pack("{s:s}", "hearing_id", k->h->id));
+    vej__hearing_removed(k->s, k->h->id, pid);
+    k->result = json_object();
+    return 0;
+}
+
+static int
+m_hearing_set_state(struct call *k)
+{
+    const char *state = param_string(k, "state", 32);
+    if (!state)
+        return bad_param(k, "state", "must be a state name");
+    json_t *out = NULL;
+    char hid[96];
+    g_strlcpy(hid, k->h->id, sizeof hid);
+    int code = vej__hearing_set_state(k->s, hid, state, k->me->id, &out, &k->why);
+    if (code == VEJ_RPC_INVALID_PARAMS)
+        k->field = "state";
+    if (code == 0)
+        k->result = json_pack("{s:o}", "hearing", out);
+    return code;
+}
+
+static int
+m_hearing_set_special_measures(struct call *k)
+{
+    const char *pid = param_string(k, "participant_id", 96);
+    if (!pid)
+        return bad_param(k, "participant_id", "must be a participant id");
+    json_t *sm = json_object_get(k->params, "special_measures");
+    if (!sm)
+        return bad_param(k, "special_measures", "missing");
+    json_t *out = NULL;
+    int code = vej__participant_update(k->s, k->h->id, pid, NULL, sm, k->me->id, &out, &k->why,
+                                       &k->field);
+    if (code == 0)
+        k->result = json_pack("{s:o}", "participant", out);
+    return code;
+}
+
+static const struct method methods[] = {
+    {"session.hello", m_session_hello, NEED_NOTHING, 0, "token"},
+    {"session.resume", m_session_resume, NEED_NOTHING, 0, "resume_token"},
+    {"hearing.join", m_hearing_join, NEED_SESSION, 0, "hearing_id"},
+    {"hearing.leave", m_hearing_leave, NEED_JOINED, 0, "hearing_id"},
+    {"hearing.admit", m_hearing_admit, NEED_JOINED, BENCH, "hearing_id,participant_id"},
+    {"hearing.move", m_hearing_move, NEED_JOINED, ROLE(VEJ_ROLE_CLERK),
+     "hearing_id,participant_id,place"},
+    {"hearing.mute", m_hearing_mute, NEED_JOINED, BENCH, "hearing_id,participant_id,kind,muted"},
+    {"hearing.remove", m_hearing_remove, NEED_JOINED, BENCH, "hearing_id,participant_id"},
+    {"hearing.set_state", m_hearing_set_state, NEED_JOINED, BENCH, "hearing_id,state"},
+    {"hearing.set_special_measures", m_hearing_set_special_measures, NEED_JOINED, BENCH,
+     "hearing_id,participant_id,special_measures"},
+};
+
+/* ---- dispatch ---- */
+
+static bool
+params_allowed(const struct method *m, json_t *params, const char **bad)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(params, key, v)
+    {
+        size_t n = strlen(key);
+        const char *p = m->params;
+        bool found = false;
+        while (p && *p && !found) {
+            const char *comma = strchr(p, ',');
+            size_t len = comma ? (size_t)(comma - p) : strlen(p);
+            found = len == n && strncmp(p, key, n) == 0;
+            p = comma ? comma + 1 : NULL;
+        }
+        if (!found) {
+            *bad = key;
+            return false;
+        }
+    }
+    return true;
+}
+
+static int
+check_access(const struct method *m, struct call *k)
+{
+    if (m->need == NEED_NOTHING)
+        return 0;
+    if (!k->sess) {
+        k->why = "say session.hello first";
+        return VEJ_RPC_UNAUTHENTICATED;
+    }
+    if (m->need == NEED_SESSION)
+        return 0;
+    k->me = k->sess->participant;
+    if (!k->me) {
+        k->why = "join a hearing first";
+        return VEJ_RPC_CONFLICT;
+    }
+    k->h = k->me->hearing;
+    json_t *hid = json_object_get(k->params, "hearing_id");
+    if (hid && (!json_is_string(hid) || strcmp(json_string_value(hid), k->h->id) != 0)) {
+        k->field = "hearing_id";
+        k->why = "not the hearing this socket has joined";
+        return VEJ_RPC_FORBIDDEN;
+    }
+    if (m->roles && !(m->roles & ROLE(k->me->role))) {
+        k->why = "this role may not do that";
+        return VEJ_RPC_FORBIDDEN;
+    }
+    return 0;
+}
+
+static bool
+rate_ok(struct vej_conn *c)
+{
+    int64_t now = g_get_monotonic_time();
+    double rate = c->s->config->rpc_rate_per_s;
+    c->bucket += (double)(now - c->bucket_at_us) * rate / 1e6;
+    if (c->bucket > c->s->config->rpc_burst)
+        c->bucket = c->s->config->rpc_burst;
+    c->bucket_at_us = now;
+    if (c->bucket < 1.0)
+        return false;
+    c->bucket -= 1.0;
+    return true;
+}
+
+static void
+reply(struct vej_conn *c, json_t *msg)
+{
+    vej__conn_send(c, msg);
+    json_decref(msg);
+}
+
+static json_t *
+error_reply(json_t *id, int code, const char *why, const char *field)
+{
+    g_autofree char *cid = NULL;
+    if (code == VEJ_RPC_INTERNAL) {
+        cid = vej__correlation_id();
+        g_warning("internal error [%s]: %s", cid, why ? why : "?");
+    }
+    return vej_rpc_error(id, code, why ? why : "error", field, cid);
+}
+
+static void
+reply_error(struct vej_signalling *s, struct vej_conn *c, json_t *id, int code, const char *why,
+            const char *field)
+{
+    s->metrics.rpc_errors_total++;
+    reply(c, error_reply(id, code, why, field));
+}
+
+void
+vej__rpc_on_message(struct vej_conn *c, const char *buf, size_t len)
+{
+    struct vej_signalling *s = c->s;
+    struct vej_rpc_request req;
+    json_t *id = NULL;
+    const char *why = NULL;
+    s->metrics.rpc_requests_total++;
+    int rc = vej_rpc_parse(buf, len, &req, &id, &why);
+    if (rc < 0) {
+        reply_error(s, c, id, rc, why, NULL);
+        if (id)
+            json_decref(id);
+        return;
+    }
+    if (!req.id) {
+        /* Only webrtc.candidate may be a notification; it arrives with the
+         * media relay. Anything else is dropped and counted. */
+        s->metrics.rpc_notifications_dropped_total++;
+        vej_rpc_request_clear(&req);
+        return;
+    }
+    if (!rate_ok(c)) {
+        s->metrics.rpc_rate_limited_total++;
+        reply_error(s, c, req.id, VEJ_RPC_RATE_LIMITED, "too many requests", NULL);
+        vej_rpc_request_clear(&req);
+        return;
+    }
+    const struct method *m = NULL;
+    for (size_t i = 0; i < G_N_ELEMENTS(methods) && !m; i++)
+        if (strcmp(methods[i].name, req.method) == 0)
+            m = &methods[i];
+    struct call k = {.s = s, .c = c, .sess = c->session, .params = req.params};
+    int code;
+    const char *bad = NULL;
+    vej__conn_hold(c);
+    if (!m) {
+        code = VEJ_RPC_METHOD_NOT_FOUND;
+        k.why = "method not found";
+    } else if (!params_allowed(m, req.params, &bad)) {
+        code = VEJ_RPC_INVALID_PARAMS;
+        k.field = bad;
+        k.why = "unknown parameter";
+    } else if (!(code = check_access(m, &k))) {
+        code = m->handler(&k);
+    }
+    json_t *answer;
+    if (code) {
+        s->metrics.rpc_errors_total++;
+        answer = error_reply(req.id, code, k.why, k.field);
+    } else {
+        answer = vej_rpc_result(req.id, k.result ? k.result : json_object());
+    }
+    vej__conn_release(c, answer);
+    json_decref(answer);
+    vej_rpc_request_clear(&req);
+}
+
+void
+vej__rpc_on_close(struct vej_conn *c)
+{
+    struct vej_session *sess = c->session;
+    if (!sess)
+        return;
+    c->session = NULL;
+    if (sess->conn == c)
+        vej__session_detach(sess);
+}

@@ -1,0 +1,668 @@
+/* server.c - the libwebsockets context: sockets, the post queue, shutdown.
+ *
+ * One protocol handles both HTTP and WebSocket traffic. Only upgrades on
+ * /ws are accepted (lws would otherwise bind an upgrade on any path to the
+ * default protocol). WebSocket messages arrive in fragments and lws does not
+ * cap them: they are assembled up to max_message_bytes and the rest is
+ * drained, then answered with 4013.
+ */
+#include "signalling/signalling-priv.h"
+
+#include <errno.h>
+#include <openssl/rand.h>
+#include <string.h>
+#include <time.h>
+
+#include "signalling/token.h"
+
+struct vej_post {
+    vej_post_fn fn;
+    void *data;
+};
+
+/* Per-wsi storage kept by lws: ids only, the objects live in hash tables. */
+struct vej_pss {
+    uint64_t conn_id;
+    uint64_t req_id;
+};
+
+static uint64_t
+next_id(struct vej_signalling *s)
+{
+    return ++s->next_id;
+}
+
+void
+vej__post(struct vej_signalling *s, vej_post_fn fn, void *data)
+{
+    struct vej_post *p = g_new0(struct vej_post, 1);
+    p->fn = fn;
+    p->data = data;
+    g_mutex_lock(&s->post_lock);
+    g_queue_push_tail(&s->posts, p);
+    g_mutex_unlock(&s->post_lock);
+    if (s->lws)
+        lws_cancel_service(s->lws);
+}
+
+static void begin_shutdown(struct vej_signalling *s);
+
+static void
+drain_posts(struct vej_signalling *s)
+{
+    for (;;) {
+        g_mutex_lock(&s->post_lock);
+        struct vej_post *p = g_queue_pop_head(&s->posts);
+        g_mutex_unlock(&s->post_lock);
+        if (!p)
+            break;
+        p->fn(s, p->data);
+        g_free(p);
+    }
+    if (s->stop_requested && !s->stopping)
+        begin_shutdown(s);
+}
+
+/* ---- utilities ---- */
+
+char *
+vej__correlation_id(void)
+{
+    uint8_t raw[8];
+    if (RAND_bytes(raw, sizeof raw) != 1)
+        memset(raw, 0, sizeof raw);
+    return g_strdup_printf("cid_%02x%02x%02x%02x%02x%02x%02x%02x", raw[0], raw[1], raw[2], raw[3],
+                           raw[4], raw[5], raw[6], raw[7]);
+}
+
+char *
+vej__rfc3339(int64_t unix_s)
+{
+    g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(unix_s);
+    if (!dt)
+        return g_strdup("1970-01-01T00:00:00Z");
+    return g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+bool
+vej__parse_rfc3339(const char *text, int64_t *out)
+{
+    if (!text || strlen(text) < 20 || strlen(text) > 40)
+        return false;
+    /* Require a full date and time with an explicit offset. */
+    if (text[4] != '-' || text[7] != '-' || (text[10] != 'T' && text[10] != 't'))
+        return false;
+    g_autoptr(GDateTime) dt = g_date_time_new_from_iso8601(text, NULL);
+    if (!dt)
+        return false;
+    *out = g_date_time_to_unix(dt);
+    return true;
+}
+
+void
+vej__audit(struct vej_signalling *s, const char *actor, const char *action, const char *target,
+           json_t *detail)
+{
+    char *text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    vej_audit_append(s->audit, actor ? actor : "system", action, target ? target : "",
+                     text ? text : "{}");
+    free(text);
+    if (detail)
+        json_decref(detail);
+}
+
+/* ---- WebSocket connections ---- */
+
+void
+vej__conn_send(struct vej_conn *c, json_t *msg)
+{
+    if (!c || c->closing)
+        return;
+    if (c->holding) {
+        g_queue_push_tail(&c->held, json_incref(msg));
+        return;
+    }
+    if (g_queue_get_length(&c->outq) >= c->s->config->ws_queue_max) {
+        /* A client that does not read its messages cannot be kept in sync:
+         * close it rather than grow without bound. */
+        c->s->metrics.ws_queue_overflow_total++;
+        vej__conn_close(c, 1008, "outbound queue full");
+        return;
+    }
+    size_t len = 0;
+    char *text = vej_rpc_dump(msg, &len);
+    if (!text)
+        return;
+    uint8_t *buf = g_malloc(LWS_PRE + len);
+    memcpy(buf + LWS_PRE, text, len);
+    free(text);
+    g_queue_push_tail(&c->outq, g_bytes_new_take(buf, LWS_PRE + len));
+    lws_callback_on_writable(c->wsi);
+}
+
+void
+vej__conn_close(struct vej_conn *c, int code, const char *reason)
+{
+    if (!c || c->closing || c->close_pending)
+        return;
+    c->close_code = code;
+    g_strlcpy(c->close_reason, reason ? reason : "", sizeof c->close_reason);
+    if (c->holding) {
+        c->close_pending = true;
+        return;
+    }
+    c->closing = true;
+    lws_callback_on_writable(c->wsi);
+}
+
+void
+vej__conn_hold(struct vej_conn *c)
+{
+    c->holding = true;
+}
+
+void
+vej__conn_release(struct vej_conn *c, json_t *first)
+{
+    c->holding = false;
+    if (first)
+        vej__conn_send(c, first);
+    json_t *m;
+    while ((m = g_queue_pop_head(&c->held))) {
+        vej__conn_send(c, m);
+        json_decref(m);
+    }
+    if (c->close_pending) {
+        c->close_pending = false;
+        c->closing = true;
+        lws_callback_on_writable(c->wsi);
+    }
+}
+
+static struct vej_conn *
+conn_new(struct vej_signalling *s, struct lws *wsi)
+{
+    struct vej_conn *c = g_new0(struct vej_conn, 1);
+    c->id = next_id(s);
+    c->wsi = wsi;
+    c->s = s;
+    c->rx = g_byte_array_new();
+    c->bucket = s->config->rpc_burst;
+    c->bucket_at_us = g_get_monotonic_time();
+    g_queue_init(&c->outq);
+    g_queue_init(&c->held);
+    lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+    uint64_t *key = g_new(uint64_t, 1);
+    *key = c->id;
+    g_hash_table_insert(s->conns, key, c);
+    return c;
+}
+
+static void
+conn_free(struct vej_conn *c)
+{
+    g_byte_array_unref(c->rx);
+    g_queue_clear_full(&c->outq, (GDestroyNotify)g_bytes_unref);
+    g_queue_clear_full(&c->held, (GDestroyNotify)json_decref);
+    g_free(c);
+}
+
+static struct vej_conn *
+conn_lookup(struct vej_signalling *s, uint64_t id)
+{
+    return id ? g_hash_table_lookup(s->conns, &id) : NULL;
+}
+
+static void
+conn_reply_error(struct vej_conn *c, int code, const char *message)
+{
+    json_t *err = vej_rpc_error(NULL, code, message, NULL, NULL);
+    vej__conn_send(c, err);
+    json_decref(err);
+}
+
+static int
+conn_on_receive(struct vej_conn *c, const void *in, size_t len)
+{
+    struct lws *wsi = c->wsi;
+    size_t max = c->s->config->max_message_bytes;
+    if (lws_is_first_fragment(wsi)) {
+        g_byte_array_set_size(c->rx, 0);
+        c->rx_overflow = false;
+        c->rx_binary = lws_frame_is_binary(wsi);
+    }
+    if (!c->rx_overflow) {
+        if (c->rx->len + len > max) {
+            c->rx_overflow = true;
+            g_byte_array_set_size(c->rx, 0);
+        } else {
+            g_byte_array_append(c->rx, in, (guint)len);
+        }
+    }
+    if (!lws_is_final_fragment(wsi) || lws_remaining_packet_payload(wsi))
+        return 0;
+    if (c->rx_overflow) {
+        c->s->metrics.rpc_too_large_total++;
+        conn_reply_error(c, VEJ_RPC_TOO_LARGE, "message too large");
+    } else if (c->rx_binary) {
+        conn_reply_error(c, VEJ_RPC_INVALID_REQUEST, "binary messages are not accepted");
+    } else {
+        vej__rpc_on_message(c, (const char *)c->rx->data, c->rx->len);
+    }
+    /* Do not keep a large buffer for an idle socket. */
+    if (c->rx->len > 65536) {
+        g_byte_array_unref(c->rx);
+        c->rx = g_byte_array_new();
+    } else {
+        g_byte_array_set_size(c->rx, 0);
+    }
+    return 0;
+}
+
+static int
+conn_on_writeable(struct vej_conn *c)
+{
+    GBytes *b = g_queue_pop_head(&c->outq);
+    if (b) {
+        gsize size = 0;
+        uint8_t *data = (uint8_t *)g_bytes_get_data(b, &size);
+        size_t len = size - LWS_PRE;
+        int n = lws_write(c->wsi, data + LWS_PRE, len, LWS_WRITE_TEXT);
+        g_bytes_unref(b);
+        if (n < (int)len)
+            return -1;
+        if (!g_queue_is_empty(&c->outq) || c->closing)
+            lws_callback_on_writable(c->wsi);
+        return 0;
+    }
+    if (c->closing) {
+        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+                         (unsigned char *)c->close_reason, strlen(c->close_reason));
+        return -1;
+    }
+    return 0;
+}
+
+/* Only upgrades on /ws, and none while shutting down or over the cap. */
+static int
+filter_upgrade(struct vej_signalling *s, struct lws *wsi)
+{
+    char uri[64];
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws") != 0 ||
+        s->stopping ||
+        g_hash_table_size(s->conns) >= (guint)s->config->max_connections) {
+        s->metrics.ws_refused_total++;
+        return 1;
+    }
+    return 0;
+}
+
+/* ---- the lws callback ---- */
+
+static int
+callback_ws(struct vej_signalling *s, struct lws *wsi, enum lws_callback_reasons reason,
+            struct vej_pss *pss, void *in, size_t len)
+{
+    struct vej_conn *c = pss ? conn_lookup(s, pss->conn_id) : NULL;
+    switch (reason) {
+    case LWS_CALLBACK_ESTABLISHED:
+        c = conn_new(s, wsi);
+        pss->conn_id = c->id;
+        pss->req_id = 0;
+        s->metrics.ws_connections_total++;
+        lws_set_timeout(wsi, PENDING_TIMEOUT_USER_OK, s->config->unauthenticated_timeout_s);
+        return 0;
+    case LWS_CALLBACK_RECEIVE:
+        return c ? conn_on_receive(c, in, len) : -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return c ? conn_on_writeable(c) : -1;
+    case LWS_CALLBACK_CLOSED:
+        if (c) {
+            vej__rpc_on_close(c);
+            g_hash_table_remove(s->conns, &c->id);
+            conn_free(c);
+            pss->conn_id = 0;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static int
+callback_http(struct vej_signalling *s, struct lws *wsi, enum lws_callback_reasons reason,
+              struct vej_pss *pss, void *in, size_t len)
+{
+    struct vej_http_req *r = pss ? vej__http_req_lookup(s, pss->req_id) : NULL;
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        if (r)
+            vej__http_req_free(r);
+        r = vej__http_req_new(s, wsi);
+        pss->req_id = vej__http_req_id(r);
+        pss->conn_id = 0;
+        return vej__http_on_request(r, in);
+    case LWS_CALLBACK_HTTP_BODY:
+        return r ? vej__http_on_body(r, in, len) : -1;
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return r ? vej__http_on_body_done(r) : -1;
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return r ? vej__http_on_writeable(r) : 0;
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+        if (r) {
+            vej__http_req_free(r);
+            pss->req_id = 0;
+        }
+        return lws_http_transaction_completed(wsi) ? -1 : 0;
+    case LWS_CALLBACK_CLOSED_HTTP:
+        if (r) {
+            vej__http_req_free(r);
+            pss->req_id = 0;
+        }
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+static int
+callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    struct lws_context *ctx = lws_get_context(wsi);
+    struct vej_signalling *s = ctx ? lws_context_user(ctx) : NULL;
+    struct vej_pss *pss = user;
+    if (!s)
+        return 0;
+    switch (reason) {
+    case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
+        drain_posts(s);
+        return 0;
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return filter_upgrade(s, wsi);
+    case LWS_CALLBACK_ESTABLISHED:
+    case LWS_CALLBACK_RECEIVE:
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+    case LWS_CALLBACK_CLOSED:
+        return callback_ws(s, wsi, reason, pss, in, len);
+    case LWS_CALLBACK_HTTP:
+    case LWS_CALLBACK_HTTP_BODY:
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+    case LWS_CALLBACK_HTTP_FILE_COMPLETION:
+    case LWS_CALLBACK_CLOSED_HTTP:
+        return callback_http(s, wsi, reason, pss, in, len);
+    default:
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+    }
+}
+
+static const struct lws_protocols protocols[] = {
+    {"vej-jsonrpc", callback, sizeof(struct vej_pss), 65536, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+/* Idle WebSockets are pinged after 30 s and dropped after 60 s silent. */
+static const lws_retry_bo_t idle_policy = {
+    .secs_since_valid_ping = 30,
+    .secs_since_valid_hangup = 60,
+};
+
+/* ---- shutdown ---- */
+
+static void
+stop_now(lws_sorted_usec_list_t *sul)
+{
+    struct vej_signalling *s = lws_container_of(sul, struct vej_signalling, sul_stop);
+    s->stopped = true;
+    lws_cancel_service(s->lws);
+}
+
+static void
+begin_shutdown(struct vej_signalling *s)
+{
+    s->stopping = true;
+    g_message("shutting down: closing %u sockets", g_hash_table_size(s->conns));
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, s->conns);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        struct vej_conn *c = value;
+        json_t *params = json_pack("{s:s}", "reason", "shutdown");
+        if (c->session && c->session->hearing_id)
+            json_object_set_new(params, "hearing_id", json_string(c->session->hearing_id));
+        json_t *n = vej_rpc_notification("session.closing", params);
+        vej__conn_send(c, n);
+        json_decref(n);
+        vej__conn_close(c, 1001, "server shutting down");
+    }
+    vej__audit(s, "system", "server.stop", "", NULL);
+    /* Sockets get a moment to flush session.closing; then we stop. */
+    lws_sul_schedule(s->lws, 0, &s->sul_stop, stop_now,
+                     g_hash_table_size(s->conns) ? 1500 * LWS_US_PER_MS : 1);
+}
+
+void
+vej_signalling_request_stop(struct vej_signalling *s)
+{
+    s->stop_requested = 1;
+    if (s->lws)
+        lws_cancel_service(s->lws);
+}
+
+/* ---- audit head ---- */
+
+static void
+log_audit_head(lws_sorted_usec_list_t *sul)
+{
+    struct vej_signalling *s = lws_container_of(sul, struct vej_signalling, sul_audit_head);
+    int64_t seq = 0;
+    uint8_t hash[32];
+    g_autoptr(GError) error = NULL;
+    if (vej_audit_head(s->db_path, &seq, hash, &error)) {
+        char hex[65];
+        for (int i = 0; i < 32; i++)
+            snprintf(hex + 2 * i, 3, "%02x", hash[i]);
+        g_message("audit head: seq %" G_GINT64_FORMAT " hash %s", seq, hex);
+    } else {
+        g_warning("audit head: %s", error->message);
+    }
+    lws_sul_schedule(s->lws, 0, &s->sul_audit_head, log_audit_head,
+                     (lws_usec_t)s->config->audit_head_interval_s * LWS_US_PER_SEC);
+}
+
+/* ---- life cycle ---- */
+
+static void hash_job_run(gpointer job, gpointer user);
+
+/* libwebsockets' own messages go to our log writer; warnings and errors only. */
+static void
+lws_log_to_glib(int level, const char *line)
+{
+    size_t n = strlen(line);
+    while (n && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+        n--;
+    if (level & LLL_ERR)
+        g_warning("lws: %.*s", (int)n, line);
+    else
+        g_info("lws: %.*s", (int)n, line);
+}
+
+static gboolean
+make_context(struct vej_signalling *s, GError **error)
+{
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_glib);
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    info.port = s->config->listen_port; /* 0: an ephemeral port */
+    info.iface = s->config->listen_host;
+    info.protocols = protocols;
+    info.user = s;
+    info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8 |
+                   LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+    info.alpn = "http/1.1";
+    info.retry_and_idle_policy = &idle_policy;
+    info.timeout_secs = 20;
+    info.max_http_header_data = 8192;
+    info.pt_serv_buf_size = 32768;
+    info.fd_limit_per_thread = (unsigned)s->config->max_connections + 64;
+    info.ssl_cert_filepath = s->config->tls_cert;
+    info.ssl_private_key_filepath = s->config->tls_key;
+    info.vhost_name = "vej";
+    info.ssl_cipher_list = "ECDHE+AESGCM:ECDHE+CHACHA20";
+    info.ssl_options_set = SSL_OP_NO_TLSv1 | SSL_OP_NO_TLSv1_1;
+
+    s->lws = lws_create_context(&info);
+    if (!s->lws) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot create the server context");
+        return FALSE;
+    }
+    s->vhost = lws_create_vhost(s->lws, &info);
+    if (!s->vhost) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                    "cannot listen on %s:%d (address in use, or bad TLS certificate %s)",
+                    s->config->listen_host, s->config->listen_port, s->config->tls_cert);
+        return FALSE;
+    }
+    s->port = lws_get_vhost_listen_port(s->vhost);
+    return TRUE;
+}
+
+struct vej_signalling *
+vej_signalling_new(const struct vej_config *config, vej_store *store, vej_audit_writer *audit,
+                   const char *db_path, GBytes *token_key, GError **error)
+{
+    struct vej_signalling *s = g_new0(struct vej_signalling, 1);
+    s->config = config;
+    s->store = store;
+    s->audit = audit;
+    s->db_path = g_strdup(db_path);
+    s->token_key = g_bytes_ref(token_key);
+    s->started_at = g_get_real_time() / G_USEC_PER_SEC;
+    g_strlcpy(s->token_kid, "k1", sizeof s->token_kid);
+    g_mutex_init(&s->post_lock);
+    g_queue_init(&s->posts);
+    s->conns = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    s->http_reqs = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+    s->sessions = g_hash_table_new(g_str_hash, g_str_equal);
+    s->resume_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    s->hearings = g_hash_table_new(g_str_hash, g_str_equal);
+    s->login_windows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    s->web_root = g_strdup(config->web_root);
+
+    s->hash_pool = g_thread_pool_new(hash_job_run, s, config->scrypt_threads, FALSE, error);
+    if (!s->hash_pool || !make_context(s, error)) {
+        vej_signalling_free(s);
+        return NULL;
+    }
+    if (config->public_url && *config->public_url)
+        g_strlcpy(s->public_url, config->public_url, sizeof s->public_url);
+    else if (strchr(config->listen_host, ':'))
+        snprintf(s->public_url, sizeof s->public_url, "https://[%s]:%d", config->listen_host,
+                 s->port);
+    else
+        snprintf(s->public_url, sizeof s->public_url, "https://%s:%d", config->listen_host,
+                 s->port);
+    lws_sul_schedule(s->lws, 0, &s->sul_audit_head, log_audit_head,
+                     (lws_usec_t)config->audit_head_interval_s * LWS_US_PER_SEC);
+    return s;
+}
+
+int
+vej_signalling_port(struct vej_signalling *s)
+{
+    return s->port;
+}
+
+void
+vej_signalling_run(struct vej_signalling *s)
+{
+    while (!s->stopped) {
+        if (lws_service(s->lws, 0) < 0)
+            break;
+        if (s->stop_requested && !s->stopping)
+            begin_shutdown(s);
+        if (s->stopping && g_hash_table_size(s->conns) == 0 && !s->stopped) {
+            lws_sul_cancel(&s->sul_stop);
+            s->stopped = true;
+        }
+    }
+}
+
+/* Password hashing jobs run on the pool and post their result back. */
+struct vej_hash_job {
+    void (*work)(void *data);           /* on the pool */
+    void (*done)(struct vej_signalling *s, void *data); /* on the server thread */
+    void *data;
+};
+
+static void
+hash_job_done(struct vej_signalling *s, void *data)
+{
+    struct vej_hash_job *job = data;
+    job->done(s, job->data);
+    g_free(job);
+}
+
+static void
+hash_job_run(gpointer data, gpointer user)
+{
+    struct vej_hash_job *job = data;
+    job->work(job->data);
+    vej__post(user, hash_job_done, job);
+}
+
+void
+vej__hash_submit(struct vej_signalling *s, void (*work)(void *),
+                 void (*done)(struct vej_signalling *, void *), void *data)
+{
+    struct vej_hash_job *job = g_new0(struct vej_hash_job, 1);
+    job->work = work;
+    job->done = done;
+    job->data = data;
+    g_thread_pool_push(s->hash_pool, job, NULL);
+}
+
+void
+vej_signalling_free(struct vej_signalling *s)
+{
+    if (!s)
+        return;
+    if (s->hash_pool)
+        g_thread_pool_free(s->hash_pool, FALSE, TRUE);
+    /* Results of finished hash jobs are still queued: run them so their
+     * memory is released (their sockets are gone). */
+    if (s->lws) {
+        lws_sul_cancel(&s->sul_audit_head);
+        lws_sul_cancel(&s->sul_stop);
+        lws_context_destroy(s->lws);
+        s->lws = NULL;
+    }
+    drain_posts(s);
+    GHashTableIter it;
+    gpointer value;
+    GList *sessions = g_hash_table_get_values(s->sessions);
+    for (GList *l = sessions; l; l = l->next)
+        vej__session_end(l->data, NULL);
+    g_list_free(sessions);
+    g_hash_table_iter_init(&it, s->hearings);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        struct vej_live_hearing *h = value;
+        g_ptr_array_unref(h->participants);
+        g_free(h->id);
+        g_free(h->courtroom_id);
+        g_free(h->case_reference);
+        g_free(h->title);
+        g_free(h);
+    }
+    g_hash_table_unref(s->hearings);
+    g_hash_table_unref(s->sessions);
+    g_hash_table_unref(s->resume_index);
+    g_hash_table_unref(s->conns);
+    g_hash_table_unref(s->http_reqs);
+    g_hash_table_unref(s->login_windows);
+    g_mutex_clear(&s->post_lock);
+    g_bytes_unref(s->token_key);
+    g_free(s->db_path);
+    g_free(s->web_root);
+    g_free(s);
+}

@@ -1,0 +1,279 @@
+/* signalling-priv.h - internals shared by the files of signalling/.
+ *
+ * Every structure here belongs to the signalling thread. Sockets, sessions
+ * and hearings refer to each other by pointer only on that thread; other
+ * threads post closures through vej__post().
+ */
+#pragma once
+
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config/config.h"
+#include "signalling/jsonrpc.h"
+#include "signalling/policy.h"
+#include "signalling/server.h"
+#include "store/audit.h"
+#include "store/store.h"
+
+struct vej_session;
+struct vej_live_hearing;
+struct vej_live_participant;
+
+/* Counters served on /metrics. */
+struct vej_metrics {
+    uint64_t ws_connections_total;
+    uint64_t ws_refused_total;
+    uint64_t rpc_requests_total;
+    uint64_t rpc_errors_total;
+    uint64_t rpc_notifications_dropped_total; /* client notifications not allowed */
+    uint64_t rpc_rate_limited_total;
+    uint64_t rpc_too_large_total;
+    uint64_t ws_queue_overflow_total;
+    uint64_t http_requests_total;
+    uint64_t http_errors_total;
+    uint64_t logins_total;
+    uint64_t login_failures_total;
+    uint64_t login_rate_limited_total;
+    uint64_t hearing_participant_limit_total;
+};
+
+struct vej_signalling {
+    const struct vej_config *config;
+    vej_store *store;
+    vej_audit_writer *audit;
+    char *db_path;
+    GBytes *token_key;
+    char token_kid[16];
+    char public_url[256];
+    char *web_root;
+
+    struct lws_context *lws;
+    struct lws_vhost *vhost;
+    int port;
+
+    volatile sig_atomic_t stop_requested;
+    bool stopping;
+    bool stopped;
+    lws_sorted_usec_list_t sul_stop;
+    lws_sorted_usec_list_t sul_audit_head;
+
+    GMutex post_lock;
+    GQueue posts; /* struct vej_post * */
+
+    GThreadPool *hash_pool;
+
+    uint64_t next_id;
+    GHashTable *conns;        /* conn id (uint64 *) -> struct vej_conn * */
+    GHashTable *http_reqs;    /* request id (uint64 *) -> struct vej_http_req * */
+    GHashTable *sessions;     /* session id -> struct vej_session * */
+    GHashTable *resume_index; /* resume token hash (hex) -> struct vej_session * */
+    GHashTable *hearings;     /* hearing id -> struct vej_live_hearing * */
+    GHashTable *login_windows; /* "user:NAME" / "addr:IP" -> struct vej_rate_window * */
+
+    struct vej_metrics metrics;
+    int64_t started_at;
+};
+
+/* One WebSocket connection. */
+struct vej_conn {
+    uint64_t id;
+    struct lws *wsi;
+    struct vej_signalling *s;
+    GByteArray *rx;
+    bool rx_overflow;
+    bool rx_binary;
+    GQueue outq; /* GBytes: LWS_PRE bytes of room, then the text */
+    struct vej_session *session;
+    double bucket;
+    int64_t bucket_at_us;
+    bool closing;
+    /* While a request is handled its notifications are held back, so that
+     * the result goes first (PROTOCOL.md); a close waits for them too. */
+    bool holding;
+    GQueue held; /* json_t * */
+    bool close_pending;
+    int close_code;
+    char close_reason[64];
+    char peer[64];
+};
+
+enum vej_identity_kind { VEJ_IDENTITY_STAFF, VEJ_IDENTITY_PARTICIPANT };
+
+/* A signalling session: outlives its socket for the grace period. */
+struct vej_session {
+    char id[48];
+    struct vej_signalling *s;
+    struct vej_conn *conn; /* NULL while waiting for a resume */
+    uint8_t resume_hash[32];
+    bool has_resume;
+    enum vej_identity_kind kind;
+    /* staff */
+    char *user_id;
+    char *user_role; /* clerk, judge, evidential, admin */
+    uint8_t staff_token_hash[32];
+    /* participant identity (join token), or the participant a staff
+     * account joined as */
+    char *participant_id;
+    char *hearing_id;
+    char *display_name;
+    char *role;
+    struct vej_live_participant *participant; /* set while joined */
+    lws_sorted_usec_list_t grace_sul;
+    bool grace_armed;
+};
+
+struct vej_live_participant {
+    char *id;
+    char alias[32]; /* pseudonym shown to those it is screened from */
+    enum vej_role role;
+    char *display_name;
+    char *user_id;
+    char place[VEJ_PLACE_MAX];
+    bool admitted;
+    bool muted[VEJ_MEDIA_N];
+    bool audio_only;
+    bool anonymous;
+    GPtrArray *screened_from; /* char * */
+    struct vej_session *session;
+    struct vej_live_hearing *hearing;
+    GHashTable *view; /* other participant id -> GINT (enum vej_visibility + 1) */
+};
+
+struct vej_live_hearing {
+    char *id;
+    char *courtroom_id;
+    char *case_reference;
+    char *title;
+    int64_t starts_at;
+    int64_t ends_at;
+    enum vej_hearing_state state;
+    GPtrArray *participants; /* joined: struct vej_live_participant * */
+};
+
+struct vej_http_req;
+
+/* server.c */
+typedef void (*vej_post_fn)(struct vej_signalling *s, void *data);
+/* Thread-safe: runs fn(s, data) on the signalling thread. */
+void vej__post(struct vej_signalling *s, vej_post_fn fn, void *data);
+/* Queues a message on a socket (transfer none of msg). */
+void vej__conn_send(struct vej_conn *c, json_t *msg);
+/* Closes a socket after its queued messages with a WebSocket close code. */
+void vej__conn_close(struct vej_conn *c, int code, const char *reason);
+/* Holds back messages (see vej_conn.holding) until vej__conn_release(),
+ * which sends `first` (transfer none, may be NULL) then what was held. */
+void vej__conn_hold(struct vej_conn *c);
+void vej__conn_release(struct vej_conn *c, json_t *first);
+void vej__audit(struct vej_signalling *s, const char *actor, const char *action,
+                const char *target, json_t *detail /* stolen, may be NULL */);
+char *vej__correlation_id(void);
+/* Runs work(data) on the hashing pool, then done(s, data) on this thread. */
+void vej__hash_submit(struct vej_signalling *s, void (*work)(void *data),
+                      void (*done)(struct vej_signalling *s, void *data), void *data);
+char *vej__rfc3339(int64_t unix_s);
+bool vej__parse_rfc3339(const char *text, int64_t *out);
+
+/* http.c (REST and static files) */
+struct vej_http_req *vej__http_req_new(struct vej_signalling *s, struct lws *wsi);
+void vej__http_req_free(struct vej_http_req *r);
+int vej__http_on_request(struct vej_http_req *r, const char *uri);
+int vej__http_on_body(struct vej_http_req *r, const void *in, size_t len);
+int vej__http_on_body_done(struct vej_http_req *r);
+int vej__http_on_writeable(struct vej_http_req *r);
+/* Responses; json bodies are stolen. Safe after an async wait. */
+void vej__http_respond_json(struct vej_http_req *r, int status, json_t *body);
+void vej__http_respond_error(struct vej_http_req *r, int code, const char *message);
+uint64_t vej__http_req_id(struct vej_http_req *r);
+struct vej_signalling *vej__http_server(struct vej_http_req *r);
+/* Copies a request header (an lws WSI_TOKEN_*); its length or -1. */
+int vej__http_header(struct vej_http_req *r, int token, char *out, size_t cap);
+struct vej_http_req *vej__http_req_lookup(struct vej_signalling *s, uint64_t id);
+const char *vej__http_peer(struct vej_http_req *r);
+
+/* auth.c */
+/* REST staff authentication: returns the user (transfer full) or NULL after
+ * responding with the error. `allowed_roles` is a bitmask of
+ * VEJ_STAFF_* (0: any role); must_change_password accounts are refused
+ * unless allow_password_change. */
+enum {
+    VEJ_STAFF_CLERK = 1 << 0,
+    VEJ_STAFF_JUDGE = 1 << 1,
+    VEJ_STAFF_EVIDENTIAL = 1 << 2,
+    VEJ_STAFF_ADMIN = 1 << 3,
+};
+unsigned vej__staff_role_bit(const char *role);
+struct vej_user *vej__http_auth_staff(struct vej_http_req *r, unsigned allowed_roles,
+                                      bool allow_password_change);
+/* Looks a staff bearer token up: 0 and *user on success, else an error code
+ * (4001, 4003) and a static message. */
+int vej__staff_token_check(struct vej_signalling *s, const char *token, struct vej_user **user,
+                           uint8_t hash_out[32], const char **why);
+void vej__http_login(struct vej_http_req *r, json_t *body);
+void vej__http_logout(struct vej_http_req *r);
+void vej__http_change_password(struct vej_http_req *r, json_t *body);
+/* A join token's participant: 0 and the row on success, else 4001 and why. */
+int vej__join_token_check(struct vej_signalling *s, const char *token,
+                          struct vej_participant_row **row, const char **why);
+/* Signs a fresh join token for a participant row; (transfer full). */
+char *vej__join_token_issue(struct vej_signalling *s, const struct vej_participant_row *row,
+                            const struct vej_hearing_row *hearing);
+char *vej__join_url(struct vej_signalling *s, const char *token);
+
+/* rpc.c (WebSocket methods) */
+void vej__rpc_on_message(struct vej_conn *c, const char *buf, size_t len);
+void vej__rpc_on_close(struct vej_conn *c);
+
+/* session.c */
+struct vej_session *vej__session_new(struct vej_signalling *s, enum vej_identity_kind kind);
+/* Issues a fresh single-use resume token into out (44 bytes). */
+bool vej__session_rotate_resume(struct vej_session *sess, char out[44]);
+struct vej_session *vej__session_by_resume(struct vej_signalling *s, const char *token);
+struct vej_session *vej__session_of_participant(struct vej_signalling *s, const char *pid);
+/* Binds a session to a socket, closing any other socket it had (4009). */
+void vej__session_attach(struct vej_session *sess, struct vej_conn *c);
+/* Socket gone: the session waits resume_grace_s for a resume. */
+void vej__session_detach(struct vej_session *sess);
+/* Ends a session: leaves its hearing with `reason` and frees it. */
+void vej__session_end(struct vej_session *sess, const char *reason);
+void vej__session_send(struct vej_session *sess, json_t *msg /* transfer none */);
+
+/* hearing.c (live hearings) */
+struct vej_live_hearing *vej__hearing_get(struct vej_signalling *s, const char *id, int *code,
+                                          const char **why);
+struct vej_live_participant *vej__hearing_find(struct vej_live_hearing *h, const char *pid);
+/* Joins a session's participant (idempotent); fills *result (transfer full). */
+int vej__hearing_join(struct vej_live_hearing *h, struct vej_session *sess,
+                      const struct vej_participant_row *row, json_t **result, const char **why);
+json_t *vej__hearing_snapshot(struct vej_live_hearing *h, struct vej_live_participant *viewer);
+void vej__hearing_leave(struct vej_live_participant *p, const char *reason);
+int vej__hearing_admit(struct vej_live_hearing *h, struct vej_live_participant *target,
+                       const char **why);
+int vej__hearing_move(struct vej_live_hearing *h, struct vej_live_participant *target,
+                      const char *place, const char **why);
+void vej__hearing_mute(struct vej_live_hearing *h, struct vej_live_participant *target,
+                       enum vej_media_kind kind, bool muted);
+/* Applies a new state already stored; notifies and ends sessions on close. */
+void vej__hearing_apply_state(struct vej_live_hearing *h, enum vej_hearing_state state);
+/* Re-reads a participant's display name / special measures (after PATCH). */
+void vej__hearing_apply_participant(struct vej_signalling *s, const char *hearing_id,
+                                    const struct vej_participant_row *row);
+/* A participant was removed (its link revoked): ends its session. */
+void vej__hearing_removed(struct vej_signalling *s, const char *hearing_id, const char *pid);
+/* Validates and normalises special_measures; (transfer full) JSON text. */
+char *vej__special_measures_normalise(json_t *sm, const char **why, const char **field);
+json_t *vej__hearing_row_json(const struct vej_hearing_row *h);
+json_t *vej__participant_row_json(const struct vej_participant_row *p);
+/* Shared state change used by REST and JSON-RPC: 0 or an error code. */
+int vej__hearing_set_state(struct vej_signalling *s, const char *hearing_id, const char *state,
+                           const char *actor, json_t **hearing_out, const char **why);
+/* Shared special-measures change used by REST and JSON-RPC. */
+int vej__participant_update(struct vej_signalling *s, const char *hearing_id, const char *pid,
+                            json_t *display_name, json_t *special_measures, const char *actor,
+                            json_t **out, const char **why, const char **field);
+
+/* metrics.c */
+char *vej__metrics_text(struct vej_signalling *s, size_t *len);

@@ -1,0 +1,172 @@
+"""Reconnects (PROTOCOL.md "Tokens and sessions", DESIGN.md 4 "Reconnect"):
+a dropped socket keeps its place for resume_grace_s; session.resume
+restores it; resume tokens are single use; after the grace the others get
+participant.left {reason: timeout}; a second hello with the same join token
+takes the session over and the old socket is closed with 4009."""
+
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import harness  # noqa: E402
+from harness import pid_of  # noqa: E402
+
+GRACE = 2
+
+
+class ResumeTest(harness.DaemonTestCase):
+    overrides = {'auth': {'resume_grace_s': GRACE}}
+
+    async def admitted(self, name='Rita Resume', role='defendant', hid=None):
+        """A hearing (open) with a clerk in main and one participant admitted."""
+        w = self.world
+        if hid is None:
+            hid = w.new_hearing()
+            self.assertEqual(w.set_state(hid, 'open').status, 200)
+        p = w.add_participant(hid, name, role)
+        clerk = await self.staff_ws('clerk', hid)
+        rpc = await self.join_ws(p)
+        self.assertEqual(rpc.joined['place'], 'lobby')
+        await clerk.wait_for('lobby.waiting', lambda q: pid_of(q) == p['participant_id'])
+        await clerk.call('hearing.admit', {'participant_id': p['participant_id']})
+        await rpc.wait_for('participant.admitted', lambda q: pid_of(q) == p['participant_id'])
+        return hid, p, clerk, rpc
+
+    async def resume(self, resume_token, name='resumed'):
+        rpc = await self.ws(name)
+        reply = await rpc.request('session.resume', {'resume_token': resume_token})
+        return rpc, reply
+
+    async def test_resume_keeps_place(self):
+        hid, p, clerk, rpc = await self.admitted()
+        pid = p['participant_id']
+        await clerk.call('hearing.move', {'participant_id': pid, 'place': 'consultation:c1'})
+        await rpc.wait_for('participant.moved', lambda q: pid_of(q) == pid)
+        r1 = rpc.hello['resume_token']
+        self.assertIsInstance(r1, str)
+        self.assertGreaterEqual(len(r1), 22)
+        rpc.abort()
+        await asyncio.sleep(0.3)
+        rpc2, reply = await self.resume(r1, 'resumed-1')
+        self.assertIn('result', reply, reply)
+        res = reply['result']
+        for k in ('session_id', 'resume_token', 'identity', 'ice_servers'):
+            self.assertIn(k, res)
+        self.assertEqual(res['identity']['participant_id'], pid)
+        self.assertEqual(res['identity']['hearing_id'], hid)
+        self.assertEqual(res['identity']['role'], 'defendant')
+        r2 = res['resume_token']
+        self.assertNotEqual(r2, r1, 'every resume returns a fresh resume token')
+        self.daemon.secrets.update((r1, r2))
+        joined = await rpc2.call('hearing.join', {})
+        self.assertEqual(joined['place'], 'consultation:c1', 'the place is kept')
+        self.assertEqual(joined['hearing']['id'], hid)
+        self.assertIsInstance(joined['participants'], list)
+        # idempotent
+        again = await rpc2.call('hearing.join', {})
+        self.assertEqual(again['place'], 'consultation:c1')
+        # well past the grace: nobody was told it left
+        await clerk.assert_no('participant.left', GRACE + 1.5, lambda q: pid_of(q) == pid)
+        self.assertFalse(rpc2.closed.is_set())
+        # still controlled as before
+        await clerk.call('hearing.move', {'participant_id': pid, 'place': 'main'})
+        mv = await rpc2.wait_for('participant.moved', lambda q: pid_of(q) == pid)
+        self.assertEqual(mv['place'], 'main')
+
+    async def test_resume_token_single_use(self):
+        hid, p, clerk, rpc = await self.admitted('Sam Single')
+        r1 = rpc.hello['resume_token']
+        rpc.abort()
+        await asyncio.sleep(0.2)
+        rpc2, reply = await self.resume(r1, 'first')
+        self.assertIn('result', reply, reply)
+        r2 = reply['result']['resume_token']
+        rpc3, reply = await self.resume(r1, 'replay')
+        self.assertIn('error', reply, 'a resume token was accepted twice: %r' % reply)
+        self.assertEqual(reply['error']['code'], 4001)
+        # the replay did not disturb the resumed session
+        self.assertFalse(rpc2.closed.is_set())
+        self.assertEqual((await rpc2.call('hearing.join', {}))['place'], 'main')
+        # the fresh token works once, too (after another drop)
+        rpc2.abort()
+        await asyncio.sleep(0.2)
+        rpc4, reply = await self.resume(r2, 'second')
+        self.assertIn('result', reply, reply)
+        self.assertEqual((await rpc4.call('hearing.join', {}))['place'], 'main')
+        for bogus in ('', 'x' * 43, r1, r2):
+            rpc5, reply = await self.resume(bogus, 'bogus')
+            self.assertEqual(reply.get('error', {}).get('code'), 4001, '%r: %r' % (bogus, reply))
+        await clerk.assert_no('participant.left', 0.2, lambda q: pid_of(q) == p['participant_id'])
+
+    async def test_grace_expiry(self):
+        hid, p, clerk, rpc = await self.admitted('Tim Timeout', role='witness')
+        pid = p['participant_id']
+        judge = await self.staff_ws('judge', hid)
+        r1 = rpc.hello['resume_token']
+        rpc.abort()
+        t0 = asyncio.get_running_loop().time()
+        for staff in (clerk, judge):
+            left = await staff.wait_for('participant.left', lambda q: pid_of(q) == pid,
+                                        timeout=GRACE + 6)
+            self.assertEqual(left['reason'], 'timeout')
+            self.assertEqual(left['hearing_id'], hid)
+        waited = asyncio.get_running_loop().time() - t0
+        self.assertGreaterEqual(waited, GRACE - 0.5, 'left before the grace ended')
+        rpc2, reply = await self.resume(r1, 'too-late')
+        self.assertEqual(reply.get('error', {}).get('code'), 4001, reply)
+        # the link itself still works: back through the lobby
+        rpc3 = await self.join_ws(p, name='rejoin')
+        self.assertIn(rpc3.joined['place'], ('lobby', 'main'))
+        if rpc3.joined['place'] == 'lobby':
+            await clerk.wait_for('lobby.waiting', lambda q: pid_of(q) == pid)
+
+    async def test_clean_leave(self):
+        hid, p, clerk, rpc = await self.admitted('Liam Leave', role='observer')
+        pid = p['participant_id']
+        await rpc.call('hearing.leave', {})
+        left = await clerk.wait_for('participant.left', lambda q: pid_of(q) == pid)
+        self.assertEqual(left['reason'], 'left')
+
+    async def test_takeover(self):
+        hid, p, clerk, old = await self.admitted('Tara Takeover', role='defence')
+        pid = p['participant_id']
+        await clerk.call('hearing.move', {'participant_id': pid, 'place': 'consultation:t1'})
+        await old.wait_for('participant.moved', lambda q: pid_of(q) == pid)
+        new = await self.ws('new')
+        hello = await new.call('session.hello', {'token': p['join_token']})
+        self.assertEqual(hello['identity']['participant_id'], pid)
+        self.assertNotEqual(hello['resume_token'], old.hello['resume_token'])
+        code = await old.wait_closed()
+        self.assertEqual(code, 4009, 'the taken-over socket is closed with 4009')
+        joined = await new.call('hearing.join', {})
+        self.assertEqual(joined['place'], 'consultation:t1', 'same place after a takeover')
+        await clerk.assert_no('participant.left', 1.0, lambda q: pid_of(q) == pid)
+        # the old socket's resume token does not steal it back
+        rpc, reply = await self.resume(old.hello['resume_token'], 'steal')
+        self.assertEqual(reply.get('error', {}).get('code'), 4001, reply)
+        self.assertFalse(new.closed.is_set())
+        # taking over a dropped session (within the grace) works the same way
+        new.abort()
+        await asyncio.sleep(0.2)
+        newer = await self.join_ws(p, name='newer', join=False)
+        joined = await newer.call('hearing.join', {})
+        self.assertEqual(joined['place'], 'consultation:t1')
+
+    async def test_staff_socket_drop(self):
+        """Staff sessions also resume (a clerk's laptop changing network)."""
+        w = self.world
+        hid = w.new_hearing()
+        clerk = await self.staff_ws('clerk', hid)
+        r1 = clerk.hello['resume_token']
+        clerk.abort()
+        await asyncio.sleep(0.2)
+        rpc, reply = await self.resume(r1, 'clerk-resumed')
+        self.assertIn('result', reply, reply)
+        self.assertEqual(reply['result']['identity']['role'], 'clerk')
+        joined = await rpc.call('hearing.join', {'hearing_id': hid})
+        self.assertEqual(joined['place'], 'main')
+
+
+if __name__ == '__main__':
+    harness.main()
