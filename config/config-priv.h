@@ -34,7 +34,7 @@ GLogLevelFlags vej__log_threshold(const char *name);
 /* Appends one log line, "2026-11-24T12:00:00.123Z LEVEL domain: message\n",
  * to `out`; control characters in the message are escaped as \xNN so that a
  * message cannot forge another line. */
-void vej__log_format(GString *out, int64_t real_time_us, GLogLevelFlags level,
-                     const char *domain, const char *message);
+void vej__log_format(GString *out, int64_t real_time_us, GLogLevelFlags level, const char *domain,
+                     const char *message);
 
 G_END_DECLS

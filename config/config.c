@@ -11,14 +11,17 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
+/* clang-format off */
 G_DEFINE_QUARK(vej-config-error-quark, vej_config_error)
+/* clang-format on */
 
 enum key_type {
     KEY_STRING,   /* any text, possibly empty */
     KEY_NONEMPTY, /* text, not empty */
     KEY_ISSUER,   /* printable ASCII, 1..255 bytes */
-    KEY_URL,      /* empty, or an http(s) URL without path, query or fragment */
+    KEY_URL,      /* empty, or an https URL without path, query or fragment */
     KEY_INT,      /* int field, [min, max] */
     KEY_SIZE,     /* size_t field, [min, max] */
     KEY_LISTEN,   /* HOST:PORT into listen_host, listen_port */
@@ -64,8 +67,8 @@ static const struct key_spec keys[] = {
 };
 
 static const size_t string_fields[] = {
-    FIELD(listen_host), FIELD(tls_cert),   FIELD(tls_key),
-    FIELD(public_url),  FIELD(web_root),   FIELD(data_dir),
+    FIELD(listen_host),   FIELD(tls_cert),     FIELD(tls_key),
+    FIELD(public_url),    FIELD(web_root),     FIELD(data_dir),
     FIELD(store_backend), FIELD(token_issuer), FIELD(log_level),
 };
 
@@ -137,8 +140,7 @@ config_swap(struct vej_config *to, struct vej_config *from)
     *from = old;
 }
 
-static gboolean
-invalid(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static gboolean invalid(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static gboolean
 invalid(GError **error, const char *fmt, ...)
@@ -164,8 +166,8 @@ parse_int(const char *text, int64_t min, int64_t max, int64_t *out, GError **err
     if (*end != '\0')
         return invalid(error, "must be an integer, got \"%s\"", text);
     if (errno == ERANGE || v < min || v > max)
-        return invalid(error, "must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT
-                              ", got %s",
+        return invalid(error,
+                       "must be between %" G_GINT64_FORMAT " and %" G_GINT64_FORMAT ", got %s",
                        (gint64)min, (gint64)max, text);
     *out = v;
     return TRUE;
@@ -203,8 +205,10 @@ vej_config_parse_listen(const char *text, char **host, int *port, GError **error
             return invalid(error, "must be HOST:PORT or [IPV6]:PORT, got \"%s\"", text);
         h = g_strndup(text, (gsize)(colon - text));
         if (strchr(h, ':') != NULL)
-            return invalid(error, "an IPv6 address is written in brackets, as [::1]:8443, got "
-                                  "\"%s\"", text);
+            return invalid(error,
+                           "an IPv6 address is written in brackets, as [::1]:8443, got "
+                           "\"%s\"",
+                           text);
         if (!host_is_valid(h))
             return invalid(error, "\"%s\" is not a host name or IPv4 address", h);
         port_text = colon + 1;
@@ -227,13 +231,15 @@ check_url(const char *value, GError **error)
         return invalid(error, "\"%s\" is not a URL", value);
     const char *scheme = g_uri_get_scheme(uri);
     const char *path = g_uri_get_path(uri);
-    if (g_strcmp0(scheme, "https") != 0 && g_strcmp0(scheme, "http") != 0)
+    /* Join links carry a credential: never over plain http. */
+    if (g_strcmp0(scheme, "https") != 0)
         return invalid(error, "must be an https:// URL, got \"%s\"", value);
     if (g_uri_get_host(uri) == NULL || g_uri_get_host(uri)[0] == '\0' ||
         g_uri_get_query(uri) != NULL || g_uri_get_fragment(uri) != NULL ||
         g_uri_get_userinfo(uri) != NULL || (path[0] != '\0' && strcmp(path, "/") != 0))
-        return invalid(error, "must be SCHEME://HOST[:PORT] without path, query or fragment, "
-                              "got \"%s\"",
+        return invalid(error,
+                       "must be https://HOST[:PORT] without path, query or fragment, "
+                       "got \"%s\"",
                        value);
     return TRUE;
 }
@@ -246,8 +252,9 @@ check_issuer(const char *value, GError **error)
         return invalid(error, "must be 1 to 255 printable ASCII characters");
     for (size_t i = 0; i < n; i++) {
         if (!g_ascii_isprint(value[i]) || value[i] == '"' || value[i] == '\\')
-            return invalid(error, "must be printable ASCII without quotes or backslashes, "
-                                  "got \"%s\"",
+            return invalid(error,
+                           "must be printable ASCII without quotes or backslashes, "
+                           "got \"%s\"",
                            value);
     }
     return TRUE;
@@ -385,8 +392,7 @@ refuse_localized_keys(const char *path, const char *text, GError **error)
 }
 
 static gboolean
-apply_group(struct vej_config *c, const char *path, GKeyFile *kf, const char *group,
-            GError **error)
+apply_group(struct vej_config *c, const char *path, GKeyFile *kf, const char *group, GError **error)
 {
     gsize n_keys = 0;
     g_auto(GStrv) names = g_key_file_get_keys(kf, group, &n_keys, NULL);
@@ -396,8 +402,7 @@ apply_group(struct vej_config *c, const char *path, GKeyFile *kf, const char *gr
             return invalid(error, "%s: [%s] %s: unknown key", path, group, names[j]);
         for (gsize m = 0; m < j; m++) {
             if (strcmp(names[m], names[j]) == 0)
-                return invalid(error, "%s: [%s] %s: given more than once", path, group,
-                               names[j]);
+                return invalid(error, "%s: [%s] %s: given more than once", path, group, names[j]);
         }
         g_autoptr(GError) local = NULL;
         g_autofree char *value = g_key_file_get_string(kf, group, names[j], &local);
@@ -416,8 +421,9 @@ static gboolean
 validate(const struct vej_config *c, const char *origin, GError **error)
 {
     if ((c->tls_cert[0] == '\0') != (c->tls_key[0] == '\0'))
-        return invalid(error, "%s: [server] %s: tls_cert and tls_key are set together or both "
-                              "left empty",
+        return invalid(error,
+                       "%s: [server] %s: tls_cert and tls_key are set together or both "
+                       "left empty",
                        origin, c->tls_cert[0] == '\0' ? "tls_cert" : "tls_key");
     return TRUE;
 }
@@ -428,9 +434,19 @@ vej_config_load_file(struct vej_config *c, const char *path, GError **error)
     g_autofree char *text = NULL;
     gsize len = 0;
     g_autoptr(GError) local = NULL;
-    if (!g_file_get_contents(path, &text, &len, &local)) {
+    /* GLib's own message repeats the path: report errno's reason instead. */
+    if (access(path, R_OK) != 0) {
         g_set_error(error, VEJ_CONFIG_ERROR, VEJ_CONFIG_ERROR_IO, "%s: cannot read: %s", path,
-                    local->message);
+                    g_strerror(errno));
+        return FALSE;
+    }
+    if (g_file_test(path, G_FILE_TEST_IS_DIR)) {
+        g_set_error(error, VEJ_CONFIG_ERROR, VEJ_CONFIG_ERROR_IO, "%s: cannot read: %s", path,
+                    g_strerror(EISDIR));
+        return FALSE;
+    }
+    if (!g_file_get_contents(path, &text, &len, &local)) {
+        g_set_error(error, VEJ_CONFIG_ERROR, VEJ_CONFIG_ERROR_IO, "%s", local->message);
         return FALSE;
     }
     if (strlen(text) != len)
@@ -457,8 +473,8 @@ vej_config_load_file(struct vej_config *c, const char *path, GError **error)
 }
 
 static gboolean
-apply_flags(struct vej_config *c, const char *config_path, const char *data_dir,
-            const char *listen, GError **error)
+apply_flags(struct vej_config *c, const char *config_path, const char *data_dir, const char *listen,
+            GError **error)
 {
     if (config_path != NULL && !vej_config_load_file(c, config_path, error))
         return FALSE;

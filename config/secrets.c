@@ -26,8 +26,7 @@ vej_data_dir_ensure(const char *data_dir, GError **error)
     if (g_mkdir_with_parents(data_dir, 0700) != 0)
         return io_error(error, errno, "cannot create the data directory", data_dir);
     if (!g_file_test(data_dir, G_FILE_TEST_IS_DIR)) {
-        g_set_error(error, VEJ_CONFIG_ERROR, VEJ_CONFIG_ERROR_IO, "%s: not a directory",
-                    data_dir);
+        g_set_error(error, VEJ_CONFIG_ERROR, VEJ_CONFIG_ERROR_IO, "%s: not a directory", data_dir);
         return FALSE;
     }
     return TRUE;
@@ -227,8 +226,7 @@ secret_read(const char *path, size_t len, GError **error)
         return NULL;
     }
     if (!S_ISREG(st.st_mode)) {
-        g_set_error(error, VEJ_CONFIG_ERROR, VEJ_CONFIG_ERROR_IO, "%s: not a regular file",
-                    path);
+        g_set_error(error, VEJ_CONFIG_ERROR, VEJ_CONFIG_ERROR_IO, "%s: not a regular file", path);
         return NULL;
     }
     if ((st.st_mode & 077) != 0) {
@@ -243,8 +241,8 @@ secret_read(const char *path, size_t len, GError **error)
     }
     if ((size_t)n == sizeof buf - 1) {
         OPENSSL_cleanse(buf, sizeof buf);
-        g_set_error(error, VEJ_CONFIG_ERROR, VEJ_CONFIG_ERROR_INVALID,
-                    "%s: too large for a secret", path);
+        g_set_error(error, VEJ_CONFIG_ERROR, VEJ_CONFIG_ERROR_INVALID, "%s: too large for a secret",
+                    path);
         return NULL;
     }
     buf[n] = '\0';
@@ -286,7 +284,11 @@ GBytes *
 vej_secret_load(const char *data_dir, const char *name, const char *env_name, size_t len,
                 GError **error)
 {
-    g_return_val_if_fail(len > 0 && len <= 512, NULL);
+    if (len == 0 || len > 512) {
+        g_set_error(error, VEJ_CONFIG_ERROR, VEJ_CONFIG_ERROR_INVALID,
+                    "secret %s: a length of %zu bytes is not supported (1 to 512)", name, len);
+        return NULL;
+    }
     /* An empty variable counts as unset, as systemd's Environment=NAME= is
      * the usual way to clear one. */
     const char *env = env_name != NULL ? g_getenv(env_name) : NULL;

@@ -64,8 +64,8 @@ set_name_and_validity(X509 *cert, GError **error)
     if (name == NULL ||
         X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"VEJ Gateway",
                                    -1, -1, 0) != 1 ||
-        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost",
-                                   -1, -1, 0) != 1)
+        X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)"localhost", -1,
+                                   -1, 0) != 1)
         return ssl_error(error, "X509_NAME_add_entry_by_txt");
     if (X509_set_issuer_name(cert, name) != 1)
         return ssl_error(error, "X509_set_issuer_name");
@@ -93,8 +93,7 @@ add_extensions(X509 *cert, GError **error)
     X509V3_set_ctx_nodb(&ctx);
     X509V3_set_ctx(&ctx, cert, cert, NULL, NULL, 0);
     for (size_t i = 0; i < G_N_ELEMENTS(exts); i++) {
-        g_autoptr(X509_EXTENSION) ext = X509V3_EXT_conf_nid(NULL, &ctx, exts[i].nid,
-                                                           exts[i].value);
+        g_autoptr(X509_EXTENSION) ext = X509V3_EXT_conf_nid(NULL, &ctx, exts[i].nid, exts[i].value);
         if (ext == NULL)
             return ssl_error(error, "X509V3_EXT_conf_nid");
         if (X509_add_ext(cert, ext, -1) != 1)

@@ -143,11 +143,10 @@ member_known(const char *key)
 static int
 check_envelope(json_t *root, const char **why)
 {
-    const char *key;
-    json_t *value, *version, *params;
+    json_t *version, *params;
 
-    json_object_foreach (root, key, value) {
-        if (!member_known(key)) {
+    for (void *it = json_object_iter(root); it; it = json_object_iter_next(root, it)) {
+        if (!member_known(json_object_iter_key(it))) {
             *why = "unknown top-level member";
             return VEJ_RPC_INVALID_REQUEST;
         }
@@ -331,8 +330,8 @@ vej_rpc_error(json_t *id, int code, const char *message, const char *field,
 {
     json_t *msg = envelope_new(id);
 
-    if (json_object_set_new(msg, "error",
-                            error_object_new(code, message, field, correlation_id)) != 0) {
+    if (json_object_set_new(msg, "error", error_object_new(code, message, field, correlation_id)) !=
+        0) {
         json_decref(msg);
         return NULL;
     }

@@ -51,7 +51,7 @@
 #define PLACE_NAME_MAX 32
 
 static const char *const state_names[VEJ_HEARING_N_STATES] = {
-    [VEJ_HEARING_SCHEDULED] = "scheduled", [VEJ_HEARING_OPEN] = "open",
+    [VEJ_HEARING_SCHEDULED] = "scheduled",   [VEJ_HEARING_OPEN] = "open",
     [VEJ_HEARING_IN_SESSION] = "in_session", [VEJ_HEARING_ADJOURNED] = "adjourned",
     [VEJ_HEARING_CLOSED] = "closed",
 };
@@ -159,8 +159,8 @@ party_valid(const struct vej_policy_party *p)
 static bool
 same_party(const struct vej_policy_party *a, const struct vej_policy_party *b)
 {
-    return a == b ||
-           (a->participant_id && b->participant_id && strcmp(a->participant_id, b->participant_id) == 0);
+    return a == b || (a->participant_id && b->participant_id &&
+                      strcmp(a->participant_id, b->participant_id) == 0);
 }
 
 static size_t
@@ -240,15 +240,15 @@ vej_policy_media_allowed(enum vej_hearing_state state, const struct vej_policy_p
     if (!party_valid(receiver) || !party_valid(sender) || (unsigned)kind >= VEJ_MEDIA_N ||
         (unsigned)state >= VEJ_HEARING_N_STATES)
         return false;
-    if (same_party(receiver, sender))                                   /* M1 */
+    if (same_party(receiver, sender)) /* M1 */
         return false;
-    if (state == VEJ_HEARING_SCHEDULED || state == VEJ_HEARING_CLOSED)  /* M2 */
+    if (state == VEJ_HEARING_SCHEDULED || state == VEJ_HEARING_CLOSED) /* M2 */
         return false;
-    if (!sender->admitted || !receiver->admitted)                       /* M3 */
+    if (!sender->admitted || !receiver->admitted) /* M3 */
         return false;
-    if (!share_media_domain(sender, receiver, state))                   /* M4 */
+    if (!share_media_domain(sender, receiver, state)) /* M4 */
         return false;
-    if (!sender_sends(sender, kind))                                    /* M5-M7 */
+    if (!sender_sends(sender, kind)) /* M5-M7 */
         return false;
     return !(kind == VEJ_MEDIA_VIDEO && vej_policy_screens(sender, receiver)); /* M8 */
 }

@@ -8,6 +8,11 @@
  * know are ignored, as RFC 7519 section 4 asks; the ones it knows must have
  * their exact types. The caller checks the participant row (removed, ver)
  * and the formats of hid, pid and role.
+ *
+ * A kid is 1..64 characters of [A-Za-z0-9._-] (it then needs no JSON
+ * escaping, so the signed header is byte for byte the documented one):
+ * signing with another kid returns NULL, verifying against one refuses the
+ * token with VEJ_TOKEN_BAD_HEADER.
  */
 #include "signalling/token.h"
 
@@ -185,8 +190,7 @@ vej_token_status_str(enum vej_token_status s)
     return "unknown token status";
 }
 
-/* A kid of 1..64 characters of [A-Za-z0-9._-] needs no JSON escaping, so
- * the signed header is byte for byte the documented one. */
+/* See the top of the file. */
 static bool
 kid_valid(const char *kid)
 {
@@ -261,7 +265,8 @@ vej_join_token_sign(const uint8_t *key, size_t key_len, const char *kid,
 
     if (!claims || !kid_valid(kid))
         return NULL;
-    hlen = snprintf(header, sizeof header, "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
+    hlen =
+        snprintf(header, sizeof header, "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}", kid);
     if (hlen < 0 || (size_t)hlen >= sizeof header)
         return NULL;
     payload = claims_json(claims);
@@ -394,8 +399,8 @@ check_claims(const uint8_t *bytes, size_t n, int64_t now, struct vej_join_claims
 
 /* Verifies the parts of a token split at its two dots. */
 static enum vej_token_status
-verify_parts(const uint8_t *key, size_t key_len, const char *kid, const char *token,
-             size_t dot1, size_t dot2, size_t len, int64_t now, struct vej_join_claims *out)
+verify_parts(const uint8_t *key, size_t key_len, const char *kid, const char *token, size_t dot1,
+             size_t dot2, size_t len, int64_t now, struct vej_join_claims *out)
 {
     uint8_t buf[PART_MAX], mac[HS256_LEN];
     long n;

@@ -14,10 +14,10 @@ struct vej_audit_writer {
     sqlite3 *db; /* used only by the thread once it runs */
     GThread *thread;
 
-    GMutex lock; /* guards everything below */
-    GCond wake;  /* to the thread: work queued, or stopping */
-    GCond done;  /* from the thread: a batch finished */
-    GPtrArray *queue; /* struct vej_audit_entry *, in append order */
+    GMutex lock;       /* guards everything below */
+    GCond wake;        /* to the thread: work queued, or stopping */
+    GCond done;        /* from the thread: a batch finished */
+    GPtrArray *queue;  /* struct vej_audit_entry *, in append order */
     uint64_t enqueued; /* tickets handed out */
     uint64_t finished; /* tickets whose batch is done */
     uint64_t committed;
@@ -93,8 +93,7 @@ vej_audit_writer_new(const char *path, GError **error)
         return NULL;
     if (version < 1) {
         g_set_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_FAILED,
-                    "%s: the database has no schema yet (open it with vej_store_open first)",
-                    path);
+                    "%s: the database has no schema yet (open it with vej_store_open first)", path);
         return NULL;
     }
 

@@ -58,8 +58,7 @@ put_string(GByteArray *out, const char *s)
 {
     size_t len = s != NULL ? strlen(s) : 0;
     g_assert(len <= UINT32_MAX);
-    uint8_t b[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8),
-                    (uint8_t)len};
+    uint8_t b[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
     g_byte_array_append(out, b, sizeof b);
     if (len > 0)
         g_byte_array_append(out, (const uint8_t *)s, (guint)len);
@@ -183,8 +182,8 @@ insert_entries(sqlite3 *db, struct vej_audit_entry *const *entries, guint n, GEr
             g_set_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_FAILED, "SHA-256 failed");
             return FALSE;
         }
-        if (!vej__sqlite_bind(db, stmt, error, "iittttbb", e->seq, e->ts_us, e->actor,
-                              e->action, e->target, e->detail, e->prev_hash, e->hash))
+        if (!vej__sqlite_bind(db, stmt, error, "iittttbb", e->seq, e->ts_us, e->actor, e->action,
+                              e->target, e->detail, e->prev_hash, e->hash))
             return FALSE;
         int rc = sqlite3_step(stmt);
         if (rc != SQLITE_DONE) {
@@ -222,8 +221,8 @@ open_audit_db(const char *path, GError **error)
 }
 
 gboolean
-vej_audit_append_sync(const char *path, const char *actor, const char *action,
-                      const char *target, const char *detail_json, GError **error)
+vej_audit_append_sync(const char *path, const char *actor, const char *action, const char *target,
+                      const char *detail_json, GError **error)
 {
     g_return_val_if_fail(path != NULL && actor != NULL && action != NULL, FALSE);
 
@@ -369,8 +368,7 @@ walk_chain(sqlite3 *db, int64_t *checked, int64_t *bad, GError **error)
         if (why != NULL) {
             *bad = sqlite3_column_int64(stmt, 0);
             g_set_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_CORRUPT,
-                        "audit chain broken at seq %" G_GINT64_FORMAT ": %s", (gint64)*bad,
-                        why);
+                        "audit chain broken at seq %" G_GINT64_FORMAT ": %s", (gint64)*bad, why);
             return FALSE;
         }
         memcpy(prev, e->hash, 32);

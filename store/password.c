@@ -37,7 +37,8 @@ static const struct scrypt_params default_params = {DEFAULT_LN, DEFAULT_R, DEFAU
 static uint64_t
 scrypt_maxmem(const struct scrypt_params *params)
 {
-    uint64_t need = 128ull * params->r * ((1ull << params->ln) + 2) + 128ull * params->r * params->p;
+    uint64_t need =
+        128ull * params->r * ((1ull << params->ln) + 2) + 128ull * params->r * params->p;
     need += 1024 * 1024;
     return need > MAXMEM_FLOOR ? need : MAXMEM_FLOOR;
 }
@@ -46,8 +47,8 @@ static bool
 derive(const char *password, const uint8_t *salt, size_t salt_len,
        const struct scrypt_params *params, uint8_t out[HASH_LEN])
 {
-    return EVP_PBE_scrypt(password, strlen(password), salt, salt_len, 1ull << params->ln,
-                          params->r, params->p, scrypt_maxmem(params), out, HASH_LEN) == 1;
+    return EVP_PBE_scrypt(password, strlen(password), salt, salt_len, 1ull << params->ln, params->r,
+                          params->p, scrypt_maxmem(params), out, HASH_LEN) == 1;
 }
 
 /* Standard base64 without '=' padding. */
@@ -67,7 +68,8 @@ b64_unpadded(const uint8_t *data, size_t len)
 static bool
 b64_decode_exact(const char *text, size_t text_len, uint8_t *out, size_t len)
 {
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    static const char alphabet[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
     if (text_len != (len * 4 + 2) / 3)
         return false;
@@ -75,11 +77,9 @@ b64_decode_exact(const char *text, size_t text_len, uint8_t *out, size_t len)
         if (text[i] == '\0' || strchr(alphabet, text[i]) == NULL)
             return false;
     }
-    /* g_base64_decode() wants padding; it is given exactly one quantum's. */
-    g_autofree char *padded = g_strdup_printf("%.*s%s", (int)text_len, text,
-                                              text_len % 4 == 2   ? "=="
-                                              : text_len % 4 == 3 ? "="
-                                                                  : "");
+    /* g_base64_decode() wants padding: give it the missing quantum's. */
+    static const char *const padding[4] = {"", "", "==", "="};
+    g_autofree char *padded = g_strdup_printf("%.*s%s", (int)text_len, text, padding[text_len % 4]);
     gsize got = 0;
     g_autofree guchar *bytes = g_base64_decode(padded, &got);
     if (got != len)

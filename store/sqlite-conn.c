@@ -42,8 +42,7 @@ vej__sqlite_exec(sqlite3 *db, const char *sql, GError **error)
     char *errmsg = NULL;
     int rc = sqlite3_exec(db, sql, NULL, NULL, &errmsg);
     if (rc != SQLITE_OK) {
-        int code = (rc & 0xff) == SQLITE_CORRUPT ? VEJ_STORE_ERROR_CORRUPT
-                                                 : VEJ_STORE_ERROR_FAILED;
+        int code = (rc & 0xff) == SQLITE_CORRUPT ? VEJ_STORE_ERROR_CORRUPT : VEJ_STORE_ERROR_FAILED;
         g_set_error(error, VEJ_STORE_ERROR, code, "SQL failed: %s (%d)",
                     errmsg != NULL ? errmsg : sqlite3_errstr(rc), rc);
         sqlite3_free(errmsg);
@@ -84,8 +83,7 @@ vej__sqlite_bind(sqlite3 *db, sqlite3_stmt *stmt, GError **error, const char *ty
             rc = sqlite3_bind_int64(stmt, col, va_arg(ap, int64_t));
             break;
         case 'b':
-            rc = sqlite3_bind_blob(stmt, col, va_arg(ap, const uint8_t *), 32,
-                                   SQLITE_TRANSIENT);
+            rc = sqlite3_bind_blob(stmt, col, va_arg(ap, const uint8_t *), 32, SQLITE_TRANSIENT);
             break;
         default:
             g_assert_not_reached();
@@ -148,8 +146,7 @@ pragma_expect(sqlite3 *db, const char *sql, const char *expected, GError **error
     const char *got = (const char *)sqlite3_column_text(stmt, 0);
     if (got == NULL || g_ascii_strcasecmp(got, expected) != 0) {
         g_set_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_FAILED,
-                    "%s returned '%s', expected '%s'", sql, got != NULL ? got : "(null)",
-                    expected);
+                    "%s returned '%s', expected '%s'", sql, got != NULL ? got : "(null)", expected);
         return FALSE;
     }
     return TRUE;

@@ -64,7 +64,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                             "created_at) VALUES (?1, ?2, ?3, ?4, ?5) RETURNING " COURTROOM_COLS,
     [ST_COURTROOM_GET] = "SELECT " COURTROOM_COLS " FROM courtrooms WHERE id = ?1",
     [ST_COURTROOM_LIST] = "SELECT " COURTROOM_COLS " FROM courtrooms "
-                          "WHERE ?1 IS NULL OR id > ?1 ORDER BY id LIMIT ?2",
+                          "WHERE id > coalesce(?1, '') ORDER BY id LIMIT ?2",
     [ST_HEARING_INSERT] = "INSERT INTO hearings (id, courtroom_id, case_reference, title, "
                           "starts_at, ends_at, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
                           "RETURNING " HEARING_COLS,
@@ -72,7 +72,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_HEARING_LIST] = "SELECT " HEARING_COLS " FROM hearings "
                         "WHERE (?1 IS NULL OR courtroom_id = ?1) "
                         "AND (?2 = 0 OR starts_at >= ?2) AND (?3 = 0 OR starts_at < ?3) "
-                        "AND (?4 IS NULL OR id > ?4) ORDER BY id LIMIT ?5",
+                        "AND id > coalesce(?4, '') ORDER BY id LIMIT ?5",
     [ST_HEARING_SET_STATE] = "UPDATE hearings SET state = ?2 WHERE id = ?1",
     [ST_PARTICIPANT_INSERT] = "INSERT INTO participants (id, hearing_id, display_name, role, "
                               "special_measures, user_id, created_at) "
@@ -202,14 +202,14 @@ session_from_row(sqlite3_stmt *stmt)
     return s;
 }
 
-static const struct row_type user_type = {"user", user_from_row,
-                                          (GDestroyNotify)vej_user_free, NULL};
-static const struct row_type courtroom_type = {
-    "courtroom", courtroom_from_row, (GDestroyNotify)vej_courtroom_free, courtroom_id_of};
-static const struct row_type hearing_type = {
-    "hearing", hearing_from_row, (GDestroyNotify)vej_hearing_row_free, hearing_id_of};
-static const struct row_type participant_type = {
-    "participant", participant_from_row, (GDestroyNotify)vej_participant_row_free, NULL};
+static const struct row_type user_type = {"user", user_from_row, (GDestroyNotify)vej_user_free,
+                                          NULL};
+static const struct row_type courtroom_type = {"courtroom", courtroom_from_row,
+                                               (GDestroyNotify)vej_courtroom_free, courtroom_id_of};
+static const struct row_type hearing_type = {"hearing", hearing_from_row,
+                                             (GDestroyNotify)vej_hearing_row_free, hearing_id_of};
+static const struct row_type participant_type = {"participant", participant_from_row,
+                                                 (GDestroyNotify)vej_participant_row_free, NULL};
 static const struct row_type session_type = {"staff session", session_from_row,
                                              (GDestroyNotify)vej_staff_session_free, NULL};
 
@@ -217,13 +217,11 @@ static const struct row_type session_type = {"staff session", session_from_row,
  * an INSERT/UPDATE ... RETURNING) and returns it as a record; no row is
  * NOT_FOUND. */
 static void *
-fetch_one(struct sqlite_store *st, sqlite3_stmt *stmt, const struct row_type *type,
-          GError **error)
+fetch_one(struct sqlite_store *st, sqlite3_stmt *stmt, const struct row_type *type, GError **error)
 {
     int rc = sqlite3_step(stmt);
     if (rc == SQLITE_DONE) {
-        g_set_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_NOT_FOUND, "%s not found",
-                    type->name);
+        g_set_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_NOT_FOUND, "%s not found", type->name);
         return NULL;
     }
     if (rc != SQLITE_ROW) {
@@ -335,8 +333,8 @@ sqlite_schema_version(void *impl)
 }
 
 static struct vej_user *
-sqlite_user_create(void *impl, const char *username, const char *role,
-                   const char *password_hash, bool must_change, GError **error)
+sqlite_user_create(void *impl, const char *username, const char *role, const char *password_hash,
+                   bool must_change, GError **error)
 {
     struct sqlite_store *st = impl;
     char id[VEJ__ID_SIZE];
@@ -370,8 +368,8 @@ sqlite_user_get_by_name(void *impl, const char *username, GError **error)
 }
 
 static gboolean
-sqlite_user_set_password(void *impl, const char *id, const char *password_hash,
-                         bool must_change, GError **error)
+sqlite_user_set_password(void *impl, const char *id, const char *password_hash, bool must_change,
+                         GError **error)
 {
     struct sqlite_store *st = impl;
     g_autoptr(cached_stmt) stmt = st->stmts[ST_USER_SET_PASSWORD];
@@ -399,8 +397,7 @@ sqlite_staff_session_create(void *impl, const uint8_t hash[32], const char *user
 {
     struct sqlite_store *st = impl;
     g_autoptr(cached_stmt) stmt = st->stmts[ST_SESSION_INSERT];
-    if (!vej__sqlite_bind(st->db, stmt, error, "btii", hash, user_id, expires_at,
-                          now_seconds()))
+    if (!vej__sqlite_bind(st->db, stmt, error, "btii", hash, user_id, expires_at, now_seconds()))
         return FALSE;
     return run_write(st, stmt, "creating a staff session", false, error);
 }
@@ -462,8 +459,7 @@ sqlite_courtroom_get(void *impl, const char *id, GError **error)
 }
 
 static GPtrArray *
-sqlite_courtroom_list(void *impl, const char *after, int limit, char **next_cursor,
-                      GError **error)
+sqlite_courtroom_list(void *impl, const char *after, int limit, char **next_cursor, GError **error)
 {
     struct sqlite_store *st = impl;
     g_autoptr(cached_stmt) stmt = st->stmts[ST_COURTROOM_LIST];
@@ -481,8 +477,8 @@ sqlite_hearing_create(void *impl, const char *courtroom_id, const char *case_ref
     if (!vej__store_new_id("hrg_", id, error))
         return NULL;
     g_autoptr(cached_stmt) stmt = st->stmts[ST_HEARING_INSERT];
-    if (!vej__sqlite_bind(st->db, stmt, error, "ttttiii", id, courtroom_id, case_reference,
-                          title, starts_at, ends_at, now_seconds()))
+    if (!vej__sqlite_bind(st->db, stmt, error, "ttttiii", id, courtroom_id, case_reference, title,
+                          starts_at, ends_at, now_seconds()))
         return NULL;
     return fetch_one(st, stmt, &hearing_type, error);
 }
@@ -521,8 +517,8 @@ sqlite_hearing_set_state(void *impl, const char *id, const char *state, GError *
 
 static struct vej_participant_row *
 sqlite_participant_create(void *impl, const char *hearing_id, const char *display_name,
-                          const char *role, const char *special_measures_json,
-                          const char *user_id, GError **error)
+                          const char *role, const char *special_measures_json, const char *user_id,
+                          GError **error)
 {
     struct sqlite_store *st = impl;
     char id[VEJ__ID_SIZE];

@@ -67,8 +67,7 @@ sqlite3_stmt *vej__sqlite_prepare(sqlite3 *db, const char *sql, GError **error);
  *   't' const char * (NULL binds NULL)   'i' int64_t
  *   'b' const uint8_t * of 32 bytes
  * Every bind's result is checked. */
-gboolean vej__sqlite_bind(sqlite3 *db, sqlite3_stmt *stmt, GError **error, const char *types,
-                          ...);
+gboolean vej__sqlite_bind(sqlite3 *db, sqlite3_stmt *stmt, GError **error, const char *types, ...);
 
 /* g_strdup of a text column; NULL for SQL NULL. */
 char *vej__sqlite_column_dup(sqlite3_stmt *stmt, int col);

@@ -32,7 +32,7 @@ static const struct {
     {"", &vej_store_sqlite_backend},
 };
 
-G_DEFINE_QUARK(vej-store-error-quark, vej_store_error)
+G_DEFINE_QUARK(vej - store - error - quark, vej_store_error)
 
 gboolean
 vej__store_new_id(const char *prefix, char out[VEJ__ID_SIZE], GError **error)
@@ -42,8 +42,7 @@ vej__store_new_id(const char *prefix, char out[VEJ__ID_SIZE], GError **error)
 
     g_assert(strlen(prefix) == 4);
     if (RAND_bytes(random, sizeof random) != 1) {
-        g_set_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_FAILED,
-                    "the random generator failed");
+        g_set_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_FAILED, "the random generator failed");
         return FALSE;
     }
     memcpy(out, prefix, 4);
@@ -151,8 +150,7 @@ vej_store_user_set_password(vej_store *s, const char *id, const char *password_h
                             bool must_change_password, GError **error)
 {
     g_return_val_if_fail(s != NULL && id != NULL && password_hash != NULL, FALSE);
-    return s->backend->user_set_password(s->impl, id, password_hash, must_change_password,
-                                         error);
+    return s->backend->user_set_password(s->impl, id, password_hash, must_change_password, error);
 }
 
 int64_t
@@ -289,8 +287,7 @@ vej_store_participant_update(vej_store *s, const char *id, const char *display_n
                              const char *special_measures_json, GError **error)
 {
     g_return_val_if_fail(s != NULL && id != NULL, FALSE);
-    return s->backend->participant_update(s->impl, id, display_name, special_measures_json,
-                                          error);
+    return s->backend->participant_update(s->impl, id, display_name, special_measures_json, error);
 }
 
 int64_t

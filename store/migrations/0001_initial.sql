@@ -57,7 +57,8 @@ CREATE TABLE participants (
     display_name     TEXT NOT NULL,
     role             TEXT NOT NULL,
     special_measures TEXT NOT NULL DEFAULT '{}'
-                     CHECK (json_valid(special_measures) AND json_type(special_measures) = 'object'),
+                     CHECK (json_valid(special_measures)
+                            AND json_type(special_measures) = 'object'),
     user_id          TEXT REFERENCES users (id),
     token_version    INTEGER NOT NULL DEFAULT 1 CHECK (token_version >= 1),
     removed          INTEGER NOT NULL DEFAULT 0 CHECK (removed IN (0, 1)),

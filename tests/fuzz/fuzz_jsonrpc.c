@@ -46,7 +46,8 @@ check_success(const struct vej_rpc_request *req, const char *why)
     CHECK(why == NULL && req->root && req->method && json_is_object(req->params));
     CHECK(req->id == NULL || id_ok(req->id));
     mlen = strlen(req->method);
-    CHECK(mlen >= 1 && mlen <= 64 && strspn(req->method, "abcdefghijklmnopqrstuvwxyz0123456789._") == mlen);
+    CHECK(mlen >= 1 && mlen <= 64 &&
+          strspn(req->method, "abcdefghijklmnopqrstuvwxyz0123456789._") == mlen);
     check_reply(vej_rpc_result(req->id, json_deep_copy(req->params)));
 
     /* What we accepted, written back out, is accepted again unchanged. */

@@ -36,7 +36,8 @@ static void
 verify_and_check(const char *token, size_t len)
 {
     struct vej_join_claims claims, again;
-    enum vej_token_status st = vej_join_token_verify(key, sizeof key, KID, token, len, NOW, &claims);
+    enum vej_token_status st =
+        vej_join_token_verify(key, sizeof key, KID, token, len, NOW, &claims);
     char *resigned;
 
     CHECK(vej_token_status_str(st) != NULL);

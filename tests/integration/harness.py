@@ -8,7 +8,9 @@ Run a test file with Debian's /usr/bin/python3 (websockets 10.4):
     VEJ_GATEWAY=build/daemon/vej-gateway VEJCTL=build/tools/vejctl \
         /usr/bin/python3 tests/integration/test_flow.py
 A missing binary makes the file exit with 77 (meson: SKIP).
-Set VEJ_IT_KEEP=1 to keep the temporary data directories.
+Set VEJ_IT_KEEP=1 to keep the temporary data directories, and
+VEJ_IT_WRAPPER='valgrind --error-exitcode=99 --leak-check=full' to run the
+daemon under a wrapper (its reports land in the daemon's stderr log).
 """
 
 import asyncio
@@ -21,6 +23,7 @@ import http.client
 import json
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -111,7 +114,10 @@ class Daemon:
         self.root = tempfile.mkdtemp(prefix='vej-it-%s-' % name)
         self.data_dir = os.path.join(self.root, 'data')
         self.config_path = os.path.join(self.root, 'vej-gateway.conf')
-        self.overrides = {'server': {'listen': '127.0.0.1:0'}}
+        # every test logs in from 127.0.0.1: the per-address login limit is
+        # raised except where a test is about it
+        self.overrides = {'server': {'listen': '127.0.0.1:0'},
+                          'auth': {'login_attempts_per_minute': 1000}}
         for group, keys in (overrides or {}).items():
             self.overrides.setdefault(group, {}).update(keys)
         self.proc = None
@@ -161,7 +167,8 @@ class Daemon:
         self.logs += [self.stderr_path, self.stdout_path]
         err = open(self.stderr_path, 'wb')
         out = open(self.stdout_path, 'wb')
-        args = [GATEWAY, '--config', self.config_path, '--data-dir', self.data_dir]
+        args = shlex.split(os.environ.get('VEJ_IT_WRAPPER', ''))  # e.g. valgrind
+        args += [GATEWAY, '--config', self.config_path, '--data-dir', self.data_dir]
         args += list(extra_args)
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                                      env=self._env(), start_new_session=True)
@@ -919,6 +926,11 @@ class DaemonTestCase(unittest.IsolatedAsyncioTestCase):
 
     def setUp(self):
         self._sockets = []
+
+    async def asyncSetUp(self):
+        # REST calls block the loop briefly by design; keep asyncio's debug
+        # mode (on in IsolatedAsyncioTestCase) from reporting them
+        asyncio.get_running_loop().slow_callback_duration = 60
 
     async def asyncTearDown(self):
         for rpc in self._sockets:

@@ -94,6 +94,11 @@ class RestartTest(harness.DaemonTestCase):
         w.tokens['admin'] = d.login('admin', harness.STAFF_PASSWORDS['admin'])['token']
         head3 = self.head()
         self.assertGreaterEqual(head3['seq'], count3)
+        # with the daemon idle, the served head is the chain's head
+        rc, text, count4 = audit_verify(d)
+        self.assertEqual(rc, 0, text)
+        if count4 == head3['seq']:
+            self.assertIn(head3['hash'], text, 'vejctl and /audit/head disagree: ' + text)
         # entries are listable by the admin
         r = d.api('GET', '/audit', token=w.token('admin'))
         self.assertEqual(r.status, 200, r)
@@ -128,6 +133,11 @@ class RestartTest(harness.DaemonTestCase):
             if 'action' not in cols:
                 dst.close()
                 self.skipTest('audit table without an action column: %r' % cols)
+            # the copy is ours: lift its append-only triggers to simulate an
+            # attacker with write access to the file
+            for (trig,) in dst.execute("SELECT name FROM sqlite_master WHERE type='trigger' "
+                                       "AND tbl_name=?", (table,)).fetchall():
+                dst.execute('DROP TRIGGER "%s"' % trig)
             dst.execute("UPDATE %s SET action = action || 'x' WHERE rowid = "
                         "(SELECT min(rowid) FROM %s)" % (table, table))
             dst.commit()

@@ -1,12 +1,13 @@
 /* cli.c - vejctl's command line: the command table, option parsing and the
  * checks that need no server. */
 #include "tools/vejctl/vejctl.h"
+#include "config/config.h"
 
 #include <string.h>
-#include <termios.h>
-#include <unistd.h>
 
+/* clang-format off */
 G_DEFINE_QUARK(vejctl-error-quark, vejctl_error)
+/* clang-format on */
 
 /* Every option vejctl knows; a command accepts the subset in its mask. */
 enum {
@@ -30,9 +31,10 @@ enum {
     O_AUDIO_ONLY = 1u << 17,
     O_ANONYMOUS = 1u << 18,
     O_USER = 1u << 19,
+    O_CONFIG = 1u << 20,
 };
 #define O_REST (O_URL | O_TOKEN | O_INSECURE | O_CACERT | O_JSON)
-#define O_LOCAL (O_DATA_DIR | O_JSON)
+#define O_LOCAL (O_DATA_DIR | O_CONFIG | O_JSON)
 
 #define FIELD(f) offsetof(struct vejctl_args, f)
 
@@ -55,7 +57,9 @@ static const struct option_spec {
     {O_JSON, "json", G_OPTION_ARG_NONE, FIELD(json), "Print the JSON answer", NULL},
     {O_DATA_DIR, "data-dir", G_OPTION_ARG_FILENAME, FIELD(data_dir),
      "The gateway's data directory (VEJ_DATA_DIR; default " VEJCTL_DEFAULT_DATA_DIR ")", "DIR"},
-    {O_ROLE, "role", G_OPTION_ARG_STRING, FIELD(role), "Role", "ROLE"},
+    {O_CONFIG, "config", G_OPTION_ARG_FILENAME, FIELD(config),
+     "Take the data directory from the gateway's configuration FILE", "FILE"},
+    {O_ROLE, "role", G_OPTION_ARG_STRING, FIELD(role), "Role (listed below)", "ROLE"},
     {O_RETENTION, "retention-days", G_OPTION_ARG_STRING, FIELD(retention_days_text),
      "Days recordings are kept (1..36500)", "N"},
     {O_TIME_ZONE, "time-zone", G_OPTION_ARG_STRING, FIELD(time_zone),
@@ -87,42 +91,56 @@ struct command_spec {
     unsigned accepted;
     unsigned required;
     const char *summary;
+    const char *description; /* after the options in --help */
 };
 
 static const struct command_spec commands[] = {
     {VEJCTL_USER_ADD, "user", "add", "NAME", 1, O_LOCAL | O_ROLE, O_ROLE,
-     "Create a staff account (clerk, judge, evidential, admin); the password is read from "
-     "standard input"},
+     "Create a staff account; the password is read from standard input",
+     "ROLE is one of clerk, judge, evidential, admin. The password is one line on standard\n"
+     "input (asked twice on a terminal), at least 12 characters. Works on the data directory\n"
+     "directly, also while the gateway runs; the creation is audited as actor \"vejctl\"."},
     {VEJCTL_COURTROOM_ADD, "courtroom", "add", "NAME", 1, O_REST | O_RETENTION | O_TIME_ZONE,
-     O_RETENTION | O_TIME_ZONE, "Create a courtroom"},
-    {VEJCTL_COURTROOM_LIST, "courtroom", "list", "", 0, O_REST, 0, "List the courtrooms"},
+     O_RETENTION | O_TIME_ZONE, "Create a courtroom",
+     "Example: vejctl courtroom add \"Court 3\" --retention-days 2555 --time-zone Europe/London"},
+    {VEJCTL_COURTROOM_LIST, "courtroom", "list", "", 0, O_REST, 0, "List the courtrooms", NULL},
     {VEJCTL_HEARING_SCHEDULE, "hearing", "schedule", "", 0,
      O_REST | O_COURTROOM | O_CASE | O_TITLE | O_STARTS | O_ENDS,
-     O_COURTROOM | O_CASE | O_TITLE | O_STARTS | O_ENDS, "Schedule a hearing"},
+     O_COURTROOM | O_CASE | O_TITLE | O_STARTS | O_ENDS, "Schedule a hearing",
+     "Times are RFC 3339 with Z or an offset, e.g. 2026-11-24T10:00:00Z or\n"
+     "2026-11-24T10:00:00+01:00; they are sent in UTC."},
     {VEJCTL_HEARING_LIST, "hearing", "list", "", 0, O_REST | O_COURTROOM | O_DATE, 0,
-     "List hearings"},
-    {VEJCTL_HEARING_SHOW, "hearing", "show", "ID", 1, O_REST, 0, "Show a hearing"},
+     "List hearings", NULL},
+    {VEJCTL_HEARING_SHOW, "hearing", "show", "ID", 1, O_REST, 0, "Show a hearing", NULL},
     {VEJCTL_HEARING_STATE, "hearing", "state", "ID STATE", 2, O_REST, 0,
-     "Move a hearing to STATE (open, in_session, adjourned, closed)"},
+     "Move a hearing to another state",
+     "STATE is one of open, in_session, adjourned, closed. Allowed moves: scheduled ->\n"
+     "open; open -> in_session; in_session <-> adjourned; any -> closed."},
     {VEJCTL_PARTICIPANT_ADD, "participant", "add", "HEARING", 1,
      O_REST | O_NAME | O_ROLE | O_SCREENED | O_AUDIO_ONLY | O_ANONYMOUS, O_NAME | O_ROLE,
-     "Add a participant to a hearing and print its join URL"},
+     "Add a participant to a hearing and print its join URL",
+     "ROLE is one of judge, clerk, defendant, custody_officer, prosecution, defence,\n"
+     "witness, interpreter, probation, observer. --screened-from takes role names or\n"
+     "ptc_ participant ids, comma-separated or repeated. The join URL is a credential:\n"
+     "hand it only to that participant."},
     {VEJCTL_AUDIT_VERIFY, "audit", "verify", "", 0, O_LOCAL, 0,
-     "Check the audit log's hash chain in the data directory"},
+     "Check the audit log's hash chain in the data directory",
+     "Prints the number of entries and the head (sequence, hash) to compare with the\n"
+     "heads the gateway logs; exits 1 when the chain is broken."},
     {VEJCTL_LOGIN, "login", NULL, "", 0, O_URL | O_INSECURE | O_CACERT | O_JSON | O_USER, O_USER,
-     "Log in (password on standard input) and print a token for VEJ_TOKEN"},
+     "Log in (password on standard input) and print a token for VEJ_TOKEN",
+     "Example: export VEJ_TOKEN=$(vejctl login --user alice --insecure)\n"
+     "The token alone is printed on standard output."},
 };
 
 static const char *const staff_roles[] = {"clerk", "judge", "evidential", "admin", NULL};
 static const char *const participant_roles[] = {
-    "judge",   "clerk",   "defendant",   "custody_officer", "prosecution",
-    "defence", "witness", "interpreter", "probation",       "observer",
-    NULL};
-static const char *const states[] = {"scheduled", "open", "in_session", "adjourned", "closed",
-                                     NULL};
+    "judge",   "clerk",       "defendant", "custody_officer", "prosecution", "defence",
+    "witness", "interpreter", "probation", "observer",        NULL};
+static const char *const states[] = {"scheduled", "open",   "in_session",
+                                     "adjourned", "closed", NULL};
 
-static gboolean
-usage_error(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
+static gboolean usage_error(GError **error, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
 
 static gboolean
 usage_error(GError **error, const char *fmt, ...)
@@ -231,23 +249,27 @@ unknown_verb(const char *group, const char *verb, GError **error)
 static GOptionContext *
 command_context(const struct command_spec *c, struct vejctl_args *a)
 {
-    g_autofree char *words = g_strjoin(" ", c->group, c->verb ? c->verb : "", c->positional,
-                                       NULL);
+    g_autofree char *words = g_strjoin(" ", c->group, c->verb ? c->verb : "", c->positional, NULL);
     g_autoptr(GOptionContext) ctx = g_option_context_new(g_strstrip(words));
     g_option_context_set_help_enabled(ctx, FALSE);
     g_option_context_set_summary(ctx, c->summary);
+    if (c->description != NULL)
+        g_option_context_set_description(ctx, c->description);
     GOptionEntry entries[G_N_ELEMENTS(options) + 2];
     size_t n = 0;
     for (size_t i = 0; i < G_N_ELEMENTS(options); i++) {
         if (!(c->accepted & options[i].bit))
             continue;
-        entries[n++] = (GOptionEntry){options[i].name,         0,
-                                      0,                       options[i].arg,
-                                      (char *)a + options[i].offset, options[i].description,
+        entries[n++] = (GOptionEntry){options[i].name,
+                                      0,
+                                      0,
+                                      options[i].arg,
+                                      (char *)a + options[i].offset,
+                                      options[i].description,
                                       options[i].arg_description};
     }
-    entries[n++] = (GOptionEntry){"help", 'h', 0, G_OPTION_ARG_NONE, &a->help,
-                                  "Show this help", NULL};
+    entries[n++] =
+        (GOptionEntry){"help", 'h', 0, G_OPTION_ARG_NONE, &a->help, "Show this help", NULL};
     entries[n] = (GOptionEntry)G_OPTION_ENTRY_NULL;
     g_option_context_add_main_entries(ctx, entries, NULL);
     return g_steal_pointer(&ctx);
@@ -285,10 +307,18 @@ apply_environment(const struct command_spec *c, struct vejctl_args *a, GError **
         a->token = g_strdup(t);
     }
     if (c->accepted & O_DATA_DIR) {
-        if (a->data_dir == NULL) {
-            const char *d = g_getenv("VEJ_DATA_DIR");
-            a->data_dir = g_strdup(d != NULL && d[0] != '\0' ? d : VEJCTL_DEFAULT_DATA_DIR);
+        const char *d = g_getenv("VEJ_DATA_DIR");
+        if (a->data_dir == NULL && d != NULL && d[0] != '\0')
+            a->data_dir = g_strdup(d);
+        if (a->data_dir == NULL && a->config != NULL) {
+            g_autoptr(vej_config) config = vej_config_new();
+            g_autoptr(GError) local = NULL;
+            if (!vej_config_load_file(config, a->config, &local))
+                return usage_error(error, "--config: %s", local->message);
+            a->data_dir = g_strdup(config->data_dir);
         }
+        if (a->data_dir == NULL)
+            a->data_dir = g_strdup(VEJCTL_DEFAULT_DATA_DIR);
         if (a->data_dir[0] == '\0')
             return usage_error(error, "--data-dir: must not be empty");
     }
@@ -307,8 +337,9 @@ check_screened_from(struct vejctl_args *a, GError **error)
             if (!in_list(item, participant_roles) &&
                 !(g_str_has_prefix(item, "ptc_") && strlen(item) > 4)) {
                 g_autofree char *roles = join_list(participant_roles);
-                return usage_error(error, "--screened-from: \"%s\" is neither a role (%s) nor "
-                                          "a ptc_ participant id",
+                return usage_error(error,
+                                   "--screened-from: \"%s\" is neither a role (%s) nor "
+                                   "a ptc_ participant id",
                                    item, roles);
             }
             gboolean seen = FALSE;
@@ -352,12 +383,14 @@ static gboolean
 check_times(struct vejctl_args *a, GError **error)
 {
     if (a->starts_text != NULL && (a->starts_at = vejctl_rfc3339_normalize(a->starts_text)) == NULL)
-        return usage_error(error, "--starts: \"%s\" is not an RFC 3339 time such as "
-                                  "2026-11-24T10:00:00Z",
+        return usage_error(error,
+                           "--starts: \"%s\" is not an RFC 3339 time such as "
+                           "2026-11-24T10:00:00Z",
                            a->starts_text);
     if (a->ends_text != NULL && (a->ends_at = vejctl_rfc3339_normalize(a->ends_text)) == NULL)
-        return usage_error(error, "--ends: \"%s\" is not an RFC 3339 time such as "
-                                  "2026-11-24T12:00:00Z",
+        return usage_error(error,
+                           "--ends: \"%s\" is not an RFC 3339 time such as "
+                           "2026-11-24T12:00:00Z",
                            a->ends_text);
     /* Normalized to UTC with a fixed shape: text order is time order. */
     if (a->starts_at != NULL && a->ends_at != NULL && strcmp(a->starts_at, a->ends_at) >= 0)
@@ -390,8 +423,9 @@ check_values(const struct command_spec *c, struct vejctl_args *a, GError **error
     if (a->retention_days_text != NULL) {
         gint64 v = 0;
         if (!g_ascii_string_to_signed(a->retention_days_text, 10, 1, 36500, &v, NULL))
-            return usage_error(error, "--retention-days: must be a number of days from 1 to "
-                                      "36500, got \"%s\"",
+            return usage_error(error,
+                               "--retention-days: must be a number of days from 1 to "
+                               "36500, got \"%s\"",
                                a->retention_days_text);
         a->retention_days = (int)v;
     }
@@ -403,12 +437,14 @@ check_values(const struct command_spec *c, struct vejctl_args *a, GError **error
                                  strspn(a->time_zone, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                                       "abcdefghijklmnopqrstuvwxyz"
                                                       "0123456789/_+-") != strlen(a->time_zone)))
-        return usage_error(error, "--time-zone: \"%s\" is not an IANA time zone name such as "
-                                  "Europe/London",
+        return usage_error(error,
+                           "--time-zone: \"%s\" is not an IANA time zone name such as "
+                           "Europe/London",
                            a->time_zone);
     if (c->id == VEJCTL_USER_ADD && !username_is_valid(a->name))
-        return usage_error(error, "NAME: a username is 1 to 64 letters, digits and . _ @ -, "
-                                  "got \"%s\"",
+        return usage_error(error,
+                           "NAME: a username is 1 to 64 letters, digits and . _ @ -, "
+                           "got \"%s\"",
                            a->name);
     return check_text("NAME", c->id == VEJCTL_COURTROOM_ADD ? a->name : NULL, 200, error) &&
            check_text("--name", c->id == VEJCTL_PARTICIPANT_ADD ? a->name : NULL, 200, error) &&
@@ -451,8 +487,8 @@ take_positionals(const struct command_spec *c, int argc, char **argv, struct vej
 
 /* Parses the rest of the command line once the command is known. */
 static gboolean
-parse_command(const struct command_spec *c, int argc, char **argv, const int words[2],
-              int n_words, struct vejctl_args *a, GError **error)
+parse_command(const struct command_spec *c, int argc, char **argv, const int words[2], int n_words,
+              struct vejctl_args *a, GError **error)
 {
     /* argv without the command words; GOption permutes and shortens it. */
     g_autofree char **rest = g_new0(char *, (size_t)argc + 1);
@@ -491,8 +527,7 @@ vejctl_parse(int argc, char **argv, struct vejctl_args *a, GError **error)
                 return TRUE;
             }
         }
-        return usage_error(error, argc > 1 ? "missing command (see 'vejctl --help')"
-                                           : "missing command");
+        return usage_error(error, "missing command (see 'vejctl --help')");
     }
     const char *group = argv[words[0]];
     if (strcmp(group, "help") == 0) {
@@ -537,89 +572,14 @@ vejctl_rfc3339_normalize(const char *text)
                               "(\\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$",
                               text, 0, 0))
         return NULL;
-    g_autoptr(GDateTime) t = g_date_time_new_from_iso8601(text, NULL);
+    /* GLib takes neither a lowercase t/z nor the space RFC 3339 allows. */
+    g_autofree char *upper = g_ascii_strup(text, -1);
+    upper[10] = 'T';
+    g_autoptr(GDateTime) t = g_date_time_new_from_iso8601(upper, NULL);
     if (t == NULL)
         return NULL;
     g_autoptr(GDateTime) utc = g_date_time_to_utc(t);
     if (utc == NULL)
         return NULL;
     return g_date_time_format(utc, "%Y-%m-%dT%H:%M:%SZ");
-}
-
-void
-vejctl_secret_free(char *secret)
-{
-    if (secret == NULL)
-        return;
-    explicit_bzero(secret, strlen(secret));
-    g_free(secret);
-}
-
-/* One line from `in` into buf (NUL-terminated, line end removed); `cap`
- * leaves room for VEJCTL_PASSWORD_MAX bytes, a '\r' and the NUL. */
-static gboolean
-read_line(FILE *in, char *buf, size_t cap, GError **error)
-{
-    size_t n = 0;
-    int ch = EOF;
-    while ((ch = getc(in)) != EOF && ch != '\n') {
-        if (n + 1 >= cap)
-            break;
-        buf[n++] = (char)ch;
-    }
-    if (n > 0 && buf[n - 1] == '\r')
-        n--;
-    buf[n] = '\0';
-    if (n > VEJCTL_PASSWORD_MAX || (ch != EOF && ch != '\n'))
-        return usage_error(error, "the password is longer than %d bytes", VEJCTL_PASSWORD_MAX);
-    if (n == 0 && ferror(in))
-        return usage_error(error, "cannot read standard input");
-    if (n == 0)
-        return usage_error(error, "no password on standard input");
-    return TRUE;
-}
-
-static gboolean
-read_line_no_echo(FILE *in, const char *prompt, char *buf, size_t cap, GError **error)
-{
-    struct termios saved, quiet;
-    int fd = fileno(in);
-    gboolean tty = isatty(fd) && tcgetattr(fd, &saved) == 0;
-    if (tty) {
-        fprintf(stderr, "%s", prompt);
-        fflush(stderr);
-        quiet = saved;
-        quiet.c_lflag &= ~(tcflag_t)ECHO;
-        quiet.c_lflag |= ECHONL;
-        if (tcsetattr(fd, TCSAFLUSH, &quiet) != 0)
-            tty = FALSE;
-    }
-    gboolean ok = read_line(in, buf, cap, error);
-    if (tty)
-        (void)tcsetattr(fd, TCSAFLUSH, &saved);
-    return ok;
-}
-
-char *
-vejctl_read_password(FILE *in, const char *prompt, gboolean confirm, GError **error)
-{
-    /* Room for the maximum, a '\r' and the terminating NUL. */
-    char first[VEJCTL_PASSWORD_MAX + 2];
-    char again[VEJCTL_PASSWORD_MAX + 2];
-    char *result = NULL;
-    if (read_line_no_echo(in, prompt, first, sizeof first, error)) {
-        if (confirm && isatty(fileno(in))) {
-            if (read_line_no_echo(in, "Again: ", again, sizeof again, error)) {
-                if (strcmp(first, again) == 0)
-                    result = g_strdup(first);
-                else
-                    usage_error(error, "the passwords do not match");
-            }
-        } else {
-            result = g_strdup(first);
-        }
-    }
-    explicit_bzero(first, sizeof first);
-    explicit_bzero(again, sizeof again);
-    return result;
 }

@@ -70,8 +70,8 @@ format_table(GString *out, json_t *items, const struct column *cols, size_t n_co
     g_assert(n_cols <= G_N_ELEMENTS(widths));
     for (size_t r = 0; r <= n_rows; r++) {
         for (size_t c = 0; c < n_cols; c++) {
-            char *text = r == 0 ? g_strdup(cols[c].title)
-                                : field(json_array_get(items, r - 1), cols[c].key);
+            char *text =
+                r == 0 ? g_strdup(cols[c].title) : field(json_array_get(items, r - 1), cols[c].key);
             widths[c] = MAX(widths[c], (size_t)g_utf8_strlen(text, -1));
             g_ptr_array_add(cells, text);
         }
@@ -118,16 +118,16 @@ vejctl_format_courtroom(GString *out, json_t *courtroom)
 void
 vejctl_format_courtrooms(GString *out, json_t *items)
 {
-    format_table(out, items, courtroom_columns, G_N_ELEMENTS(courtroom_columns),
-                 "no courtrooms");
+    format_table(out, items, courtroom_columns, G_N_ELEMENTS(courtroom_columns), "no courtrooms");
 }
 
 void
 vejctl_format_hearing(GString *out, json_t *hearing)
 {
     static const struct column cols[] = {
-        {"id", "hearing"},         {"case_reference", "case"}, {"title", "title"},
-        {"courtroom_id", "courtroom"}, {"starts_at", "starts"}, {"ends_at", "ends"},
+        {"id", "hearing"},       {"case_reference", "case"},
+        {"title", "title"},      {"courtroom_id", "courtroom"},
+        {"starts_at", "starts"}, {"ends_at", "ends"},
         {"state", "state"},
     };
     format_fields(out, hearing, cols, G_N_ELEMENTS(cols));
@@ -147,8 +147,8 @@ void
 vejctl_format_hearings(GString *out, json_t *items)
 {
     static const struct column cols[] = {
-        {"id", "ID"},           {"starts_at", "STARTS"},         {"ends_at", "ENDS"},
-        {"state", "STATE"},     {"courtroom_id", "COURTROOM"},   {"case_reference", "CASE"},
+        {"id", "ID"},       {"starts_at", "STARTS"},       {"ends_at", "ENDS"},
+        {"state", "STATE"}, {"courtroom_id", "COURTROOM"}, {"case_reference", "CASE"},
         {"title", "TITLE"},
     };
     format_table(out, items, cols, G_N_ELEMENTS(cols), "no hearings");
@@ -194,8 +194,7 @@ vejctl_format_server_error(long http_status, const char *body, size_t len)
     json_t *code = json_object_get(error, "code");
     json_t *message = json_object_get(error, "message");
     if (!json_is_integer(code) || !json_is_string(message))
-        return g_strdup_printf("the server answered HTTP %ld without an error object",
-                               http_status);
+        return g_strdup_printf("the server answered HTTP %ld without an error object", http_status);
     g_autofree char *text = clean(json_string_value(message));
     json_t *data = json_object_get(error, "data");
     json_t *f = json_object_get(data, "field");

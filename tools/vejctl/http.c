@@ -76,10 +76,10 @@ set_options(vejctl_client *c, const char *method, const char *url, const char *b
     CURL *h = c->curl;
     CURLcode rc = CURLE_OK;
     curl_easy_reset(h); /* keeps the connection for the next page */
-#define SET(opt, val)                                                                          \
-    do {                                                                                       \
-        if (rc == CURLE_OK)                                                                    \
-            rc = curl_easy_setopt(h, opt, val);                                                \
+#define SET(opt, val)                                                                              \
+    do {                                                                                           \
+        if (rc == CURLE_OK)                                                                        \
+            rc = curl_easy_setopt(h, opt, val);                                                    \
     } while (0)
     SET(CURLOPT_URL, url);
     SET(CURLOPT_PROTOCOLS_STR, "https,http");
@@ -211,8 +211,8 @@ vejctl_get_all(vejctl_client *c, const char *path, GError **error)
     g_autoptr(json_t) all = json_array();
     g_autofree char *cursor = NULL;
     for (int page = 0; page < PAGES_MAX; page++) {
-        g_autofree char *p = cursor != NULL ? vejctl_path_with_cursor(path, cursor)
-                                            : g_strdup(path);
+        g_autofree char *p =
+            cursor != NULL ? vejctl_path_with_cursor(path, cursor) : g_strdup(path);
         g_autoptr(json_t) answer = vejctl_request(c, "GET", p, NULL, TRUE, error);
         if (answer == NULL)
             return NULL;

@@ -7,6 +7,7 @@
 #include "store/password.h"
 #include "store/store.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define DB_NAME "vej.db"
@@ -86,16 +87,16 @@ user_add(const struct vejctl_args *a)
         return fail(error);
     g_clear_pointer(&store, vej_store_close);
 
-    g_autoptr(json_t) detail = json_pack("{s:s,s:s}", "username", user->username, "role",
-                                         user->role);
+    g_autoptr(json_t) detail =
+        json_pack("{s:s,s:s}", "username", user->username, "role", user->role);
     char *detail_text = detail != NULL ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
-    gboolean audited =
-        detail_text != NULL &&
-        vej_audit_append_sync(db, "vejctl", "user.create", user->id, detail_text, &error);
+    gboolean audited = detail_text != NULL && vej_audit_append_sync(db, "vejctl", "user.create",
+                                                                    user->id, detail_text, &error);
     free(detail_text);
     if (!audited) {
-        fprintf(stderr, "vejctl: user %s (%s) was created, but its audit entry was not written: "
-                        "%s\n",
+        fprintf(stderr,
+                "vejctl: user %s (%s) was created, but its audit entry was not written: "
+                "%s\n",
                 user->username, user->id, error != NULL ? error->message : "cannot encode it");
         return VEJCTL_ERROR_FAILED;
     }
@@ -122,12 +123,14 @@ audit_verify(const struct vejctl_args *a)
             return fail(error);
         const char *why = error != NULL ? error->message : "hash mismatch";
         if (a->json) {
-            g_autoptr(json_t) out = json_pack("{s:b,s:I,s:I,s:s}", "ok", 0, "entries_checked",
-                                              (json_int_t)count, "first_bad_seq",
-                                              (json_int_t)first_bad, "reason", why);
+            g_autoptr(json_t) out =
+                json_pack("{s:b,s:I,s:I,s:s}", "ok", 0, "entries_checked", (json_int_t)count,
+                          "first_bad_seq", (json_int_t)first_bad, "reason", why);
             print_json(out);
         } else {
-            printf("audit chain BROKEN at entry %" G_GINT64_FORMAT ": %s\n", first_bad, why);
+            printf("audit chain broken: first bad entry seq %" G_GINT64_FORMAT "\n", first_bad);
+            fflush(stdout);
+            fprintf(stderr, "vejctl: %s\n", why);
         }
         return VEJCTL_ERROR_FAILED;
     }
@@ -135,9 +138,9 @@ audit_verify(const struct vejctl_args *a)
         return fail(error);
     g_autofree char *hex = vejctl_hex(head, sizeof head);
     if (a->json) {
-        g_autoptr(json_t) out = json_pack("{s:b,s:I,s:I,s:s}", "ok", 1, "entries",
-                                          (json_int_t)count, "head_seq", (json_int_t)head_seq,
-                                          "head_hash", hex);
+        g_autoptr(json_t) out =
+            json_pack("{s:b,s:I,s:I,s:s}", "ok", 1, "entries", (json_int_t)count, "head_seq",
+                      (json_int_t)head_seq, "head_hash", hex);
         return print_json(out);
     }
     printf("audit chain intact: %" G_GINT64_FORMAT " entries, head %" G_GINT64_FORMAT " %s\n",

@@ -126,10 +126,9 @@ participant_add(vejctl_client *c, const struct vejctl_args *a, GError **error)
     json_t *screened = json_array();
     for (size_t i = 0; a->screened_from[i] != NULL; i++)
         json_array_append_new(screened, json_string(a->screened_from[i]));
-    g_autoptr(json_t) body = json_pack(
-        "{s:s,s:s,s:{s:o,s:b,s:b}}", "display_name", a->name, "role", a->role,
-        "special_measures", "screened_from", screened, "audio_only", a->audio_only, "anonymous",
-        a->anonymous);
+    g_autoptr(json_t) body = json_pack("{s:s,s:s,s:{s:o,s:b,s:b}}", "display_name", a->name, "role",
+                                       a->role, "special_measures", "screened_from", screened,
+                                       "audio_only", a->audio_only, "anonymous", a->anonymous);
     if (!packed(body, error))
         return -1;
     g_autofree char *path = vejctl_path_hearing(a->hearing_id, "/participants");
@@ -180,8 +179,8 @@ login(vejctl_client *c, const struct vejctl_args *a, GError **error)
     int status = emit(a, answer, text);
     explicit_bzero(text->str, text->len);
     if (status == 0)
-        fprintf(stderr, "logged in as %s (%s) until %s; export the token as VEJ_TOKEN\n",
-                a->user, role != NULL ? role : "?", expires != NULL ? expires : "?");
+        fprintf(stderr, "logged in as %s (%s) until %s; export the token as VEJ_TOKEN\n", a->user,
+                role != NULL ? role : "?", expires != NULL ? expires : "?");
     return status;
 }
 

@@ -1,7 +1,7 @@
 /* vejctl.h - the pieces of the vejctl admin command.
  *
  * cli.c parses the command line into `struct vejctl_args` (no I/O but the
- * environment); format.c turns the server's JSON into text; http.c talks to
+ * environment and --config); password.c reads passwords; format.c turns the server's JSON into text; http.c talks to
  * the REST API with libcurl; rest.c and local.c run the commands (local.c
  * works on the data directory through store/). main.c dispatches.
  *
@@ -54,10 +54,11 @@ struct vejctl_args {
     char *cacert; /* --cacert FILE */
     gboolean insecure;
     gboolean json;
-    char *data_dir; /* local commands: --data-dir, VEJ_DATA_DIR, ./data */
+    char *data_dir; /* local commands: --data-dir, VEJ_DATA_DIR, --config's, ./data */
+    char *config;   /* --config FILE: the gateway's configuration file */
 
     /* Command options, as given (checked). */
-    char *name;      /* user add NAME, courtroom add NAME, participant --name */
+    char *name; /* user add NAME, courtroom add NAME, participant --name */
     char *role;
     char *retention_days_text;
     int retention_days;
@@ -69,7 +70,7 @@ struct vejctl_args {
     char *ends_text;
     char *starts_at; /* normalized RFC 3339 UTC, "2026-11-24T10:00:00Z" */
     char *ends_at;
-    char *date; /* YYYY-MM-DD */
+    char *date;               /* YYYY-MM-DD */
     char **screened_from_raw; /* each may hold "X,Y" */
     char **screened_from;     /* split, deduplicated, NULL-terminated; never NULL after parsing */
     gboolean audio_only;
@@ -82,8 +83,8 @@ struct vejctl_args {
 };
 
 /* Parses argv (not modified) into `a`, which must be zeroed. Reads
- * VEJ_URL, VEJ_TOKEN, VEJ_INSECURE and VEJ_DATA_DIR for what the flags
- * leave unset. FALSE with VEJCTL_ERROR_USAGE and a message naming the flag
+ * VEJ_URL, VEJ_TOKEN, VEJ_INSECURE and VEJ_DATA_DIR (and the --config file)
+ * for what the flags leave unset. FALSE with VEJCTL_ERROR_USAGE and a message naming the flag
  * or argument at fault. */
 gboolean vejctl_parse(int argc, char **argv, struct vejctl_args *a, GError **error);
 void vejctl_args_clear(struct vejctl_args *a);

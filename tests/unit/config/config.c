@@ -129,14 +129,14 @@ test_default_file(void)
     /* Start from other values so that every option must come from the file. */
     g_autoptr(GError) error = NULL;
     g_autofree char *dir = make_tmpdir();
-    g_autofree char *other = write_conf(
-        dir, "[server]\nlisten=[::1]:1\ntls_cert=/a\ntls_key=/b\npublic_url=https://x\n"
-             "web_root=/w\nmax_message_bytes=2048\nunauthenticated_timeout_s=2\n"
-             "ws_queue_max=17\nrpc_rate_per_s=2\nrpc_burst=3\nmax_connections=4\n"
-             "[store]\ndata_dir=/d\naudit_head_interval_s=11\n"
-             "[auth]\ntoken_issuer=i\nstaff_session_ttl_s=61\njoin_token_ttl_s=62\n"
-             "login_attempts_per_minute=2\nresume_grace_s=2\nscrypt_threads=3\n"
-             "[hearing]\nmax_participants=3\n[media]\nworkers=3\n[log]\nlevel=debug\n");
+    g_autofree char *other =
+        write_conf(dir, "[server]\nlisten=[::1]:1\ntls_cert=/a\ntls_key=/b\npublic_url=https://x\n"
+                        "web_root=/w\nmax_message_bytes=2048\nunauthenticated_timeout_s=2\n"
+                        "ws_queue_max=17\nrpc_rate_per_s=2\nrpc_burst=3\nmax_connections=4\n"
+                        "[store]\ndata_dir=/d\naudit_head_interval_s=11\n"
+                        "[auth]\ntoken_issuer=i\nstaff_session_ttl_s=61\njoin_token_ttl_s=62\n"
+                        "login_attempts_per_minute=2\nresume_grace_s=2\nscrypt_threads=3\n"
+                        "[hearing]\nmax_participants=3\n[media]\nworkers=3\n[log]\nlevel=debug\n");
     g_assert_true(vej_config_load_file(loaded, other, &error));
     g_assert_no_error(error);
     g_assert_cmpstr(loaded->listen_host, ==, "::1");
@@ -224,10 +224,13 @@ test_bad_values(void)
     expect_refused("[server]\npublic_url = ftp://x\n",
                    "[server] public_url: must be an https:// URL, got \"ftp://x\"");
     expect_refused("[server]\npublic_url = https://x/join?a=1\n",
-                   "[server] public_url: must be SCHEME://HOST[:PORT] without path, query or "
+                   "[server] public_url: must be https://HOST[:PORT] without path, query or "
                    "fragment, got \"https://x/join?a=1\"");
-    expect_refused("[server]\npublic_url = court\n",
-                   "[server] public_url: \"court\" is not a URL");
+    expect_refused("[server]\npublic_url = http://court.example\n",
+                   "[server] public_url: must be an https:// URL, got \"http://court.example\"");
+    expect_refused("[server]\npublic_url = http://court.example\n",
+                   "[server] public_url: must be an https:// URL, got \"http://court.example\"");
+    expect_refused("[server]\npublic_url = court\n", "[server] public_url: \"court\" is not a URL");
     expect_refused("[server]\nlisten = 127.0.0.1:99999\n",
                    "[server] listen: port must be between 0 and 65535, got \"99999\"");
     expect_refused("[server]\ntls_cert = /etc/cert.pem\n",
@@ -294,10 +297,24 @@ test_listen(void)
         g_assert_cmpint(port, ==, good[i].port);
     }
     static const char *const bad[] = {
-        "",           "8443",         "127.0.0.1",      "127.0.0.1:",  "127.0.0.1:-1",
-        "127.0.0.1:+80", "127.0.0.1: 80", "127.0.0.1:65536", "127.0.0.1:8443x", ":8443",
-        "::1:8443",   "[::1]8443",    "[::1]:",         "[::1:8443",   "[nothost]:80",
-        "[]:80",      "host name:80", "[::1]:99999999999999999999",
+        "",
+        "8443",
+        "127.0.0.1",
+        "127.0.0.1:",
+        "127.0.0.1:-1",
+        "127.0.0.1:+80",
+        "127.0.0.1: 80",
+        "127.0.0.1:65536",
+        "127.0.0.1:8443x",
+        ":8443",
+        "::1:8443",
+        "[::1]8443",
+        "[::1]:",
+        "[::1:8443",
+        "[nothost]:80",
+        "[]:80",
+        "host name:80",
+        "[::1]:99999999999999999999",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         char *host = NULL;
@@ -337,8 +354,8 @@ test_args(void)
     g_autoptr(vej_config) c = vej_config_new();
     g_autoptr(GError) error = NULL;
     gboolean exit_now = TRUE;
-    const char *const args[] = {"vej-gateway", "--config", path, "--data-dir", "/flag",
-                                "--listen",    "[::1]:7",   NULL};
+    const char *const args[] = {"vej-gateway", "--config", path,      "--data-dir",
+                                "/flag",       "--listen", "[::1]:7", NULL};
     g_assert_true(run_args(c, args, &exit_now, &error));
     g_assert_no_error(error);
     g_assert_false(exit_now);
@@ -353,7 +370,6 @@ test_args(void)
     g_assert_true(run_args(f, file_only, &exit_now, &error));
     g_assert_cmpstr(f->listen_host, ==, "10.0.0.1");
     g_assert_cmpstr(f->data_dir, ==, "/file");
-
 
     static const struct {
         const char *args[4];
@@ -462,6 +478,11 @@ test_secret_file(void)
 
     g_autoptr(GBytes) bad_name = vej_secret_load(data_dir, "../x", NULL, 32, &error);
     g_assert_null(bad_name);
+    g_assert_error(error, VEJ_CONFIG_ERROR, VEJ_CONFIG_ERROR_INVALID);
+    g_clear_error(&error);
+    g_autoptr(GBytes) bad_len = vej_secret_load(data_dir, "join-key", NULL, 0, &error);
+    g_assert_null(bad_len);
+    g_assert_error(error, VEJ_CONFIG_ERROR, VEJ_CONFIG_ERROR_INVALID);
     g_clear_error(&error);
 
     /* No temporary file is left behind. */

@@ -82,10 +82,10 @@ test_not_json(void)
     expect_error(MSG("hello"), VEJ_RPC_PARSE_ERROR, NULL);
     expect_error(MSG("1 2"), VEJ_RPC_PARSE_ERROR, NULL);
     /* Invalid UTF-8 (the socket closes with 1007 before this, but still). */
-    expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":\"\xff\"}"),
-                 VEJ_RPC_PARSE_ERROR, NULL);
-    expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":\"\xc3\"}"),
-                 VEJ_RPC_PARSE_ERROR, NULL);
+    expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":\"\xff\"}"), VEJ_RPC_PARSE_ERROR,
+                 NULL);
+    expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":\"\xc3\"}"), VEJ_RPC_PARSE_ERROR,
+                 NULL);
     /* A raw NUL byte is never JSON: inside a string, after the object, alone. */
     expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"a\0\",\"id\":1}"), VEJ_RPC_PARSE_ERROR,
                  NULL);
@@ -102,8 +102,8 @@ test_not_an_object(void)
 {
     expect_error(MSG("[]"), VEJ_RPC_INVALID_REQUEST, NULL);
     expect_error(MSG("[ ]"), VEJ_RPC_INVALID_REQUEST, NULL);
-    expect_error(MSG("[{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":1}]"),
-                 VEJ_RPC_INVALID_REQUEST, NULL);
+    expect_error(MSG("[{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":1}]"), VEJ_RPC_INVALID_REQUEST,
+                 NULL);
     expect_error(MSG("[{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":1},"
                      "{\"jsonrpc\":\"2.0\",\"method\":\"b\",\"id\":2}]"),
                  VEJ_RPC_INVALID_REQUEST, NULL);
@@ -146,8 +146,10 @@ test_id_length(void)
 {
     g_autofree char *s128 = g_strnfill(128, 'x');
     g_autofree char *s129 = g_strnfill(129, 'x');
-    g_autofree char *ok = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":\"%s\"}", s128);
-    g_autofree char *bad = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":\"%s\"}", s129);
+    g_autofree char *ok =
+        g_strdup_printf("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":\"%s\"}", s128);
+    g_autofree char *bad =
+        g_strdup_printf("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":\"%s\"}", s129);
     /* 43 two-byte characters = 86 bytes; 65 of them = 130 bytes: bytes count. */
     GString *multi = g_string_new("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":\"");
     struct vej_rpc_request req;
@@ -222,26 +224,25 @@ test_envelope_faults(void)
     expect_error(MSG("{\"jsonrpc\":\"1.0\",\"method\":\"a\",\"id\":1}"), VEJ_RPC_INVALID_REQUEST,
                  "1");
     expect_error(MSG("{\"jsonrpc\":2.0,\"method\":\"a\",\"id\":1}"), VEJ_RPC_INVALID_REQUEST, "1");
-    expect_error(MSG("{\"jsonrpc\":\"2.0 \",\"method\":\"a\",\"id\":1}"),
-                 VEJ_RPC_INVALID_REQUEST, "1");
+    expect_error(MSG("{\"jsonrpc\":\"2.0 \",\"method\":\"a\",\"id\":1}"), VEJ_RPC_INVALID_REQUEST,
+                 "1");
     expect_error(MSG("{\"jsonrpc\":\"2.00\",\"method\":\"a\",\"id\":\"x\"}"),
                  VEJ_RPC_INVALID_REQUEST, "\"x\"");
-    expect_error(MSG("{\"jsonrpc\":null,\"method\":\"a\",\"id\":\"x\"}"),
-                 VEJ_RPC_INVALID_REQUEST, "\"x\"");
+    expect_error(MSG("{\"jsonrpc\":null,\"method\":\"a\",\"id\":\"x\"}"), VEJ_RPC_INVALID_REQUEST,
+                 "\"x\"");
     /* method */
     expect_error(MSG("{\"jsonrpc\":\"2.0\",\"id\":2}"), VEJ_RPC_INVALID_REQUEST, "2");
-    expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":5,\"id\":2}"), VEJ_RPC_INVALID_REQUEST,
-                 "2");
+    expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":5,\"id\":2}"), VEJ_RPC_INVALID_REQUEST, "2");
     expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":null,\"id\":2}"), VEJ_RPC_INVALID_REQUEST,
                  "2");
-    expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":[\"a\"],\"id\":2}"),
-                 VEJ_RPC_INVALID_REQUEST, "2");
+    expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":[\"a\"],\"id\":2}"), VEJ_RPC_INVALID_REQUEST,
+                 "2");
     expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"\",\"id\":2}"), VEJ_RPC_INVALID_REQUEST,
                  "2");
     expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"Session.hello\",\"id\":2}"),
                  VEJ_RPC_INVALID_REQUEST, "2");
-    expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"a b\",\"id\":2}"),
-                 VEJ_RPC_INVALID_REQUEST, "2");
+    expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"a b\",\"id\":2}"), VEJ_RPC_INVALID_REQUEST,
+                 "2");
     expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"rpc/x\",\"id\":2}"),
                  VEJ_RPC_INVALID_REQUEST, "2");
     expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"caf\xc3\xa9\",\"id\":2}"),
@@ -249,8 +250,7 @@ test_envelope_faults(void)
     /* unknown members, including a response sent back to us */
     expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":3,\"extra\":1}"),
                  VEJ_RPC_INVALID_REQUEST, "3");
-    expect_error(MSG("{\"jsonrpc\":\"2.0\",\"result\":{},\"id\":3}"), VEJ_RPC_INVALID_REQUEST,
-                 "3");
+    expect_error(MSG("{\"jsonrpc\":\"2.0\",\"result\":{},\"id\":3}"), VEJ_RPC_INVALID_REQUEST, "3");
     expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"ID\":3}"), VEJ_RPC_INVALID_REQUEST,
                  NULL);
     expect_error(MSG("{}"), VEJ_RPC_INVALID_REQUEST, NULL);
@@ -297,8 +297,7 @@ test_params(void)
     expect_error(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"webrtc.candidate\",\"params\":[]}"),
                  VEJ_RPC_INVALID_PARAMS, NULL);
     /* Envelope faults come before params faults. */
-    expect_error(MSG("{\"jsonrpc\":\"2.0\",\"id\":4,\"params\":[]}"), VEJ_RPC_INVALID_REQUEST,
-                 "4");
+    expect_error(MSG("{\"jsonrpc\":\"2.0\",\"id\":4,\"params\":[]}"), VEJ_RPC_INVALID_REQUEST, "4");
 
     /* Absent params read as {}; present ones come through. */
     expect_ok(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"hearing.leave\",\"id\":5}"), &req);
@@ -414,7 +413,8 @@ test_huge_strings(void)
         fill);
     g_autofree char *as_method =
         g_strdup_printf("{\"jsonrpc\":\"2.0\",\"method\":\"%s\",\"id\":1}", fill);
-    g_autofree char *as_id = g_strdup_printf("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":\"%s\"}", fill);
+    g_autofree char *as_id =
+        g_strdup_printf("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":\"%s\"}", fill);
     g_autofree char *as_key =
         g_strdup_printf("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":1,\"%s\":1}", fill);
     struct vej_rpc_request req;
@@ -437,9 +437,9 @@ test_null_out_params(void)
     g_assert_cmpint(vej_rpc_parse(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":1,\"x\":0}"),
                                   &req, NULL, NULL),
                     ==, VEJ_RPC_INVALID_REQUEST);
-    g_assert_cmpint(vej_rpc_parse(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":1}"), &req,
-                                  NULL, NULL),
-                    ==, 0);
+    g_assert_cmpint(
+        vej_rpc_parse(MSG("{\"jsonrpc\":\"2.0\",\"method\":\"a\",\"id\":1}"), &req, NULL, NULL), ==,
+        0);
     vej_rpc_request_clear(&req);
     g_assert_cmpint(vej_rpc_parse(MSG("{}"), NULL, NULL, NULL), ==, VEJ_RPC_INTERNAL);
 }
@@ -467,7 +467,8 @@ test_builders(void)
                "{\"jsonrpc\":\"2.0\",\"id\":7,\"result\":{\"a\":1,\"b\":[\"c\"]}}");
     check_dump(vej_rpc_result(id_str, NULL),
                "{\"jsonrpc\":\"2.0\",\"id\":\"r-\xc3\xa9\",\"result\":{}}");
-    check_dump(vej_rpc_result(NULL, json_true()), "{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":true}");
+    check_dump(vej_rpc_result(NULL, json_true()),
+               "{\"jsonrpc\":\"2.0\",\"id\":null,\"result\":true}");
     check_dump(vej_rpc_error(NULL, VEJ_RPC_PARSE_ERROR, "not JSON", NULL, NULL),
                "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,"
                "\"message\":\"not JSON\"}}");
@@ -501,13 +502,20 @@ static void
 test_http_status(void)
 {
     static const int table[][2] = {
-        {VEJ_RPC_PARSE_ERROR, 400},      {VEJ_RPC_INVALID_REQUEST, 400},
-        {VEJ_RPC_METHOD_NOT_FOUND, 404}, {VEJ_RPC_INVALID_PARAMS, 400},
-        {VEJ_RPC_INTERNAL, 500},         {VEJ_RPC_UNAUTHENTICATED, 401},
-        {VEJ_RPC_FORBIDDEN, 403},        {VEJ_RPC_NOT_FOUND, 404},
-        {VEJ_RPC_CONFLICT, 409},         {VEJ_RPC_TOO_LARGE, 413},
-        {VEJ_RPC_RATE_LIMITED, 429},     {0, 500},
-        {4000, 500},                     {-32000, 500},
+        {VEJ_RPC_PARSE_ERROR, 400},
+        {VEJ_RPC_INVALID_REQUEST, 400},
+        {VEJ_RPC_METHOD_NOT_FOUND, 404},
+        {VEJ_RPC_INVALID_PARAMS, 400},
+        {VEJ_RPC_INTERNAL, 500},
+        {VEJ_RPC_UNAUTHENTICATED, 401},
+        {VEJ_RPC_FORBIDDEN, 403},
+        {VEJ_RPC_NOT_FOUND, 404},
+        {VEJ_RPC_CONFLICT, 409},
+        {VEJ_RPC_TOO_LARGE, 413},
+        {VEJ_RPC_RATE_LIMITED, 429},
+        {0, 500},
+        {4000, 500},
+        {-32000, 500},
     };
     for (size_t i = 0; i < G_N_ELEMENTS(table); i++)
         g_assert_cmpint(vej_rpc_http_status(table[i][0]), ==, table[i][1]);

@@ -125,30 +125,44 @@ build(struct built *b, const char *id, const struct config *c, const struct conf
     b->party.screened_from = b->screened;
 }
 
+/* Splits a counter into mixed-radix digits, least significant first. */
+static unsigned
+digit(guint64 *k, unsigned radix)
+{
+    unsigned d = (unsigned)(*k % radix);
+
+    *k /= radix;
+    return d;
+}
+
 /* Every state x place pair x admission pair x role pair x sender mute x
  * audio_only x anonymous x screening, for both kinds, against the oracle.
- * The receiver's own special measures and mutes vary with a counter: they
+ * The receiver's own special measures and mutes vary with the counter: they
  * must never change what it receives or sees. */
 static void
 test_exhaustive(void)
 {
-    guint64 checked = 0, flowing = 0;
+    const guint64 total =
+        1ull * VEJ_HEARING_N_STATES * P_N * P_N * 4 * VEJ_ROLE_N * VEJ_ROLE_N * 4 * 4 * SCREEN_N;
+    guint64 flowing = 0;
 
-    for (unsigned st = 0; st < VEJ_HEARING_N_STATES; st++)
-    for (unsigned sp = 0; sp < P_N; sp++)
-    for (unsigned rp = 0; rp < P_N; rp++)
-    for (unsigned adm = 0; adm < 4; adm++)
-    for (unsigned sr = 0; sr < VEJ_ROLE_N; sr++)
-    for (unsigned rr = 0; rr < VEJ_ROLE_N; rr++)
-    for (unsigned mute = 0; mute < 4; mute++)
-    for (unsigned flags = 0; flags < 4; flags++)
-    for (unsigned scr = 0; scr < SCREEN_N; scr++) {
-        struct config s = {sp, adm & 1, sr, mute, flags & 1, (flags >> 1) & 1, scr};
-        guint64 k = checked;
-        struct config r = {rp, (adm >> 1) & 1, rr, k % 4, (k >> 2) & 1, (k >> 3) & 1,
-                           (k >> 4) % SCREEN_N};
+    g_assert_cmpuint(total, ==, 2048000);
+    for (guint64 n = 0; n < total; n++) {
+        guint64 k = n;
+        /* One digit per statement: initializers are not sequenced. */
+        enum vej_hearing_state state = digit(&k, VEJ_HEARING_N_STATES);
+        unsigned adm = digit(&k, 4);
+        unsigned mute = digit(&k, 4);
+        unsigned flags = digit(&k, 4);
+        enum place sp = digit(&k, P_N);
+        enum place rp = digit(&k, P_N);
+        enum vej_role sr = digit(&k, VEJ_ROLE_N);
+        enum vej_role rr = digit(&k, VEJ_ROLE_N);
+        enum screen scr = digit(&k, SCREEN_N);
+        struct config s = {sp, adm & 1, sr, mute, flags & 1, flags >> 1, scr};
+        struct config r = {rp,           adm >> 1,           rr, n % 4, (n >> 2) & 1,
+                           (n >> 3) & 1, (n >> 4) % SCREEN_N};
         struct built sb, rb;
-        enum vej_hearing_state state = st;
 
         build(&sb, "ptc_sender", &s, &r, "ptc_receiver");
         build(&rb, "ptc_receiver", &r, &s, "ptc_sender");
@@ -156,21 +170,17 @@ test_exhaustive(void)
             bool want = oracle_media(state, &r, &s, kind);
             bool got = vej_policy_media_allowed(state, &rb.party, &sb.party, kind);
             if (want != got)
-                g_error("media st=%u sp=%u rp=%u adm=%u sr=%u rr=%u mute=%u flags=%u scr=%u "
-                        "kind=%u: want %d got %d",
-                        st, sp, rp, adm, sr, rr, mute, flags, scr, kind, want, got);
+                g_error("media case %" G_GUINT64_FORMAT " kind %u: want %d got %d", n, kind, want,
+                        got);
             flowing += got;
             g_assert_cmpint(vej_policy_recorded(state, &sb.party, kind), ==,
                             oracle_recorded(state, &s, kind));
         }
         if (vej_policy_visibility(state, &rb.party, &sb.party) != oracle_visibility(&r, &s))
-            g_error("visibility sp=%u rp=%u adm=%u sr=%u rr=%u flags=%u scr=%u: want %d got %d",
-                    sp, rp, adm, sr, rr, flags, scr, oracle_visibility(&r, &s),
-                    vej_policy_visibility(state, &rb.party, &sb.party));
+            g_error("visibility case %" G_GUINT64_FORMAT ": want %d got %d", n,
+                    oracle_visibility(&r, &s), vej_policy_visibility(state, &rb.party, &sb.party));
         g_assert_cmpint(vej_policy_screens(&sb.party, &rb.party), ==, oracle_screened(&s));
-        checked++;
     }
-    g_assert_cmpuint(checked, ==, 5ull * 16 * 4 * 100 * 4 * 4 * 4);
     g_assert_cmpuint(flowing, >, 0);
 }
 
@@ -178,22 +188,26 @@ test_exhaustive(void)
 static void
 test_exhaustive_self(void)
 {
-    for (unsigned st = 0; st < VEJ_HEARING_N_STATES; st++)
-    for (unsigned p = 0; p < P_N; p++)
-    for (unsigned adm = 0; adm < 2; adm++)
-    for (unsigned role = 0; role < VEJ_ROLE_N; role++)
-    for (unsigned scr = 0; scr < SCREEN_N; scr++) {
-        struct config c = {p, adm, role, 0, false, scr & 1, scr};
+    const guint64 total = 1ull * VEJ_HEARING_N_STATES * P_N * 2 * VEJ_ROLE_N * SCREEN_N;
+
+    for (guint64 n = 0; n < total; n++) {
+        guint64 k = n;
+        enum vej_hearing_state state = digit(&k, VEJ_HEARING_N_STATES);
+        enum place place = digit(&k, P_N);
+        bool admitted = digit(&k, 2);
+        enum vej_role role = digit(&k, VEJ_ROLE_N);
+        enum screen scr = digit(&k, SCREEN_N);
+        struct config c = {place, admitted, role, 0, false, scr & 1, scr};
         struct built a, b;
 
         build(&a, "ptc_me", &c, &c, "ptc_me");
         build(&b, "ptc_me", &c, &c, "ptc_me");
         for (unsigned kind = 0; kind < VEJ_MEDIA_N; kind++) {
-            g_assert_false(vej_policy_media_allowed(st, &a.party, &a.party, kind));
-            g_assert_false(vej_policy_media_allowed(st, &a.party, &b.party, kind));
+            g_assert_false(vej_policy_media_allowed(state, &a.party, &a.party, kind));
+            g_assert_false(vej_policy_media_allowed(state, &a.party, &b.party, kind));
         }
-        g_assert_cmpint(vej_policy_visibility(st, &a.party, &a.party), ==, VEJ_VISIBILITY_FULL);
-        g_assert_cmpint(vej_policy_visibility(st, &b.party, &a.party), ==, VEJ_VISIBILITY_FULL);
+        g_assert_cmpint(vej_policy_visibility(state, &a.party, &a.party), ==, VEJ_VISIBILITY_FULL);
+        g_assert_cmpint(vej_policy_visibility(state, &b.party, &a.party), ==, VEJ_VISIBILITY_FULL);
     }
 }
 
@@ -290,8 +304,8 @@ test_consultation_isolated_from_main_and_from_other_consultation(void)
     struct vej_policy_party clerk = party("ptc_c", VEJ_ROLE_CLERK, "main");
 
     for (unsigned st = 0; st < VEJ_HEARING_N_STATES; st++) {
-        bool works = st == VEJ_HEARING_OPEN || st == VEJ_HEARING_IN_SESSION ||
-                     st == VEJ_HEARING_ADJOURNED;
+        bool works =
+            st == VEJ_HEARING_OPEN || st == VEJ_HEARING_IN_SESSION || st == VEJ_HEARING_ADJOURNED;
         g_assert_cmpint(audio(st, &defence, &defendant), ==, works);
         g_assert_cmpint(video(st, &defendant, &defence), ==, works);
         g_assert_false(audio(st, &judge, &defendant));
@@ -342,16 +356,17 @@ test_observer_never_sends(void)
 static void
 assert_nothing_flows(enum vej_hearing_state state)
 {
-    for (unsigned a = 0; a < P_N; a++)
-    for (unsigned b = 0; b < P_N; b++)
-    for (unsigned ra = 0; ra < VEJ_ROLE_N; ra++) {
-        struct vej_policy_party x = party("ptc_x", ra, place_text[a]);
-        struct vej_policy_party y = party("ptc_y", VEJ_ROLE_JUDGE, place_text[b]);
+    for (guint64 n = 0; n < P_N * P_N * VEJ_ROLE_N; n++) {
+        guint64 k = n;
+        const char *a = place_text[digit(&k, P_N)];
+        const char *b = place_text[digit(&k, P_N)];
+        struct vej_policy_party x = party("ptc_x", digit(&k, VEJ_ROLE_N), a);
+        struct vej_policy_party y = party("ptc_y", VEJ_ROLE_JUDGE, b);
         x.admitted = y.admitted = true;
-        for (unsigned k = 0; k < VEJ_MEDIA_N; k++) {
-            g_assert_false(vej_policy_media_allowed(state, &x, &y, k));
-            g_assert_false(vej_policy_media_allowed(state, &y, &x, k));
-            g_assert_false(vej_policy_recorded(state, &x, k));
+        for (unsigned kind = 0; kind < VEJ_MEDIA_N; kind++) {
+            g_assert_false(vej_policy_media_allowed(state, &x, &y, kind));
+            g_assert_false(vej_policy_media_allowed(state, &y, &x, kind));
+            g_assert_false(vej_policy_recorded(state, &x, kind));
         }
     }
 }
@@ -466,11 +481,9 @@ test_visibility_rules(void)
         witness.anonymous = false;
         g_assert_cmpint(vej_policy_visibility(st, &defendant, &witness), ==,
                         VEJ_VISIBILITY_ROLE_ONLY);
-        g_assert_cmpint(vej_policy_visibility(st, &prosecution, &witness), ==,
-                        VEJ_VISIBILITY_FULL);
+        g_assert_cmpint(vej_policy_visibility(st, &prosecution, &witness), ==, VEJ_VISIBILITY_FULL);
         witness.anonymous = true;
-        g_assert_cmpint(vej_policy_visibility(st, &defendant, &witness), ==,
-                        VEJ_VISIBILITY_HIDDEN);
+        g_assert_cmpint(vej_policy_visibility(st, &defendant, &witness), ==, VEJ_VISIBILITY_HIDDEN);
         /* Anonymous: role only, except to clerks and judges. */
         g_assert_cmpint(vej_policy_visibility(st, &prosecution, &witness), ==,
                         VEJ_VISIBILITY_ROLE_ONLY);
@@ -511,9 +524,9 @@ test_domain_sets(void)
 static void
 test_invalid_domains_carry_nothing(void)
 {
-    static const char *const bad[] = {"consultation:", "MAIN", "Main", "consultation:A",
-                                      "consultation:a/b", "main ", "", "consultation:..",
-                                      "room"};
+    static const char *const bad[] = {
+        "consultation:",   "MAIN", "Main", "consultation:A", "consultation:a/b", "main ", "",
+        "consultation:..", "room"};
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         struct vej_policy_party a = party("ptc_a", VEJ_ROLE_DEFENDANT, bad[i]);
         struct vej_policy_party b = party("ptc_b", VEJ_ROLE_DEFENCE, bad[i]);
@@ -538,8 +551,7 @@ test_deny_by_default(void)
     g_assert_false(vej_policy_recorded(VEJ_HEARING_IN_SESSION, &b, VEJ_MEDIA_N));
     g_assert_cmpint(vej_policy_visibility(VEJ_HEARING_OPEN, NULL, &b), ==, VEJ_VISIBILITY_HIDDEN);
     g_assert_cmpint(vej_policy_visibility(VEJ_HEARING_OPEN, &a, NULL), ==, VEJ_VISIBILITY_HIDDEN);
-    g_assert_cmpint(vej_policy_visibility(VEJ_HEARING_N_STATES, &a, &b), ==,
-                    VEJ_VISIBILITY_HIDDEN);
+    g_assert_cmpint(vej_policy_visibility(VEJ_HEARING_N_STATES, &a, &b), ==, VEJ_VISIBILITY_HIDDEN);
     b.role = VEJ_ROLE_N;
     g_assert_false(audio(VEJ_HEARING_IN_SESSION, &a, &b));
     g_assert_false(audio(VEJ_HEARING_IN_SESSION, &b, &a));
@@ -564,10 +576,10 @@ test_transitions(void)
 {
     /* rows: from; columns: to (scheduled, open, in_session, adjourned, closed) */
     static const bool table[VEJ_HEARING_N_STATES][VEJ_HEARING_N_STATES] = {
-        {false, true, false, false, true},  /* scheduled */
-        {false, false, true, false, true},  /* open */
-        {false, false, false, true, true},  /* in_session */
-        {false, false, true, false, true},  /* adjourned */
+        {false, true, false, false, true},   /* scheduled */
+        {false, false, true, false, true},   /* open */
+        {false, false, false, true, true},   /* in_session */
+        {false, false, true, false, true},   /* adjourned */
         {false, false, false, false, false}, /* closed */
     };
     for (unsigned f = 0; f < VEJ_HEARING_N_STATES; f++)
@@ -581,11 +593,11 @@ static void
 test_names(void)
 {
     static const char *const states[] = {"scheduled", "open", "in_session", "adjourned", "closed"};
-    static const char *const roles[] = {"judge",   "clerk",   "defendant",   "custody_officer",
-                                        "prosecution", "defence", "witness", "interpreter",
-                                        "probation", "observer"};
-    static const char *const unknown[] = {"", "Judge", "in session", "IN_SESSION", "judge ",
-                                          "admin", "evidential", "closed\n"};
+    static const char *const roles[] = {"judge",       "clerk",   "defendant", "custody_officer",
+                                        "prosecution", "defence", "witness",   "interpreter",
+                                        "probation",   "observer"};
+    static const char *const unknown[] = {"",       "Judge", "in session", "IN_SESSION",
+                                          "judge ", "admin", "evidential", "closed\n"};
     enum vej_hearing_state s;
     enum vej_role r;
 
@@ -607,7 +619,7 @@ test_names(void)
     g_assert_false(vej_role_parse(NULL, &r));
     g_assert_null(vej_hearing_state_name(VEJ_HEARING_N_STATES));
     g_assert_null(vej_role_name(VEJ_ROLE_N));
-    g_assert_null(vej_role_name((enum vej_role)-1));
+    g_assert_null(vej_role_name((enum vej_role) - 1));
 }
 
 static void
@@ -615,13 +627,28 @@ test_place_valid(void)
 {
     g_autofree char *n32 = g_strdup_printf("consultation:%s", "abcdefghijklmnopqrstuvwxyz012345");
     g_autofree char *n33 = g_strdup_printf("%s6", n32);
-    static const char *const good[] = {"lobby", "main", "consultation:a", "consultation:a-b_c9",
+    static const char *const good[] = {"lobby",          "main",
+                                       "consultation:a", "consultation:a-b_c9",
                                        "consultation:-", "consultation:_"};
     static const char *const bad[] = {
-        "", "Lobby", "MAIN", "main ", " main", "consultation", "consultation:",
-        "consultation:A", "consultation:a/b", "consultation:..", "consultation:../main",
-        "consultation:a.b", "consultation:a\n", "consultation::a", "lobby:x", "Consultation:a",
-        "consultation:caf\xc3\xa9", "consultation: a",
+        "",
+        "Lobby",
+        "MAIN",
+        "main ",
+        " main",
+        "consultation",
+        "consultation:",
+        "consultation:A",
+        "consultation:a/b",
+        "consultation:..",
+        "consultation:../main",
+        "consultation:a.b",
+        "consultation:a\n",
+        "consultation::a",
+        "lobby:x",
+        "Consultation:a",
+        "consultation:caf\xc3\xa9",
+        "consultation: a",
     };
 
     g_assert_cmpuint(strlen(n32), ==, VEJ_PLACE_MAX - 1);
@@ -641,8 +668,9 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/signalling/policy/exhaustive", test_exhaustive);
     g_test_add_func("/signalling/policy/exhaustive-self", test_exhaustive_self);
-    g_test_add_func("/signalling/policy/screened-witness-video-never-reaches-defendant-but-audio-does",
-                    test_screened_witness_video_never_reaches_defendant_but_audio_does);
+    g_test_add_func(
+        "/signalling/policy/screened-witness-video-never-reaches-defendant-but-audio-does",
+        test_screened_witness_video_never_reaches_defendant_but_audio_does);
     g_test_add_func("/signalling/policy/screening-by-participant-id",
                     test_screening_by_participant_id);
     g_test_add_func("/signalling/policy/screening-does-not-stop-recording",

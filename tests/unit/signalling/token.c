@@ -78,10 +78,11 @@ craft(const char *header, const char *payload)
 static char *
 std_payload(void)
 {
-    return g_strdup_printf("{\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"hrg_1\",\"pid\":\"ptc_1\","
-                           "\"role\":\"defendant\",\"name\":\"N\",\"nbf\":%" G_GINT64_FORMAT
-                           ",\"exp\":%" G_GINT64_FORMAT ",\"ver\":1}",
-                           NOW, NOW + 60);
+    return g_strdup_printf(
+        "{\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"hrg_1\",\"pid\":\"ptc_1\","
+        "\"role\":\"defendant\",\"name\":\"N\",\"nbf\":%" G_GINT64_FORMAT
+        ",\"exp\":%" G_GINT64_FORMAT ",\"ver\":1}",
+        NOW, NOW + 60);
 }
 
 static enum vej_token_status
@@ -128,6 +129,20 @@ test_sign_refusals(void)
 {
     struct vej_join_claims c = sample_claims();
 
+    g_autofree char *kid64 = g_strnfill(64, 'k');
+    g_autofree char *kid65 = g_strnfill(65, 'k');
+    char *t = vej_join_token_sign(key, sizeof key, kid64, &c);
+
+    /* A kid is 1..64 characters of [A-Za-z0-9._-]. */
+    g_assert_nonnull(t);
+    g_assert_cmpint(vej_join_token_verify(key, sizeof key, kid64, t, strlen(t), NOW, NULL), ==,
+                    VEJ_TOKEN_OK);
+    g_assert_cmpint(vej_join_token_verify(key, sizeof key, "k 1", t, strlen(t), NOW, NULL), ==,
+                    VEJ_TOKEN_BAD_HEADER);
+    free(t);
+    g_assert_nonnull(t = vej_join_token_sign(key, sizeof key, "Key-2024.01_a", &c));
+    free(t);
+    g_assert_null(vej_join_token_sign(key, sizeof key, kid65, &c));
     g_assert_null(vej_join_token_sign(key, sizeof key, "", &c));
     g_assert_null(vej_join_token_sign(key, sizeof key, "k\"1", &c));
     g_assert_null(vej_join_token_sign(key, sizeof key, NULL, &c));
@@ -306,8 +321,17 @@ test_signature_refusals(void)
     g_autofree char *empty_sig = g_strdup_printf("%s.%s.", t.h, t.p);
     g_autofree char *full = g_strdup_printf("%s.%s.%s", t.h, t.p, t.s);
 
-    flipped[10] = flipped[10] == 'A' ? 'B' : 'A';
-    g_assert_cmpint(verify_parts(t.h, t.p, flipped), ==, VEJ_TOKEN_BAD_SIGNATURE);
+    /* Every character of the MAC matters; the last keeps its unused bits
+     * zero (index ^ 4 changes a used bit only). */
+    g_assert_cmpuint(strlen(flipped), ==, 43);
+    for (size_t i = 0; i < 43; i++) {
+        static const char alphabet[] =
+            "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        char saved = flipped[i];
+        flipped[i] = alphabet[(strchr(alphabet, saved) - alphabet) ^ 4];
+        g_assert_cmpint(verify_parts(t.h, t.p, flipped), ==, VEJ_TOKEN_BAD_SIGNATURE);
+        flipped[i] = saved;
+    }
     g_assert_cmpint(verify_parts(t.h, t.p, short_sig), ==, VEJ_TOKEN_BAD_SIGNATURE);
     g_assert_cmpint(verify_parts(t.h, t.p, long_sig), ==, VEJ_TOKEN_BAD_SIGNATURE);
     payload_flip[5] = payload_flip[5] == 'A' ? 'B' : 'A';
@@ -327,8 +351,9 @@ test_signature_refusals(void)
     full[5] = '\0';
     {
         struct vej_join_claims out;
-        g_assert_cmpint(vej_join_token_verify(key, sizeof key, KID, full, strlen(t.h) + 1 +
-                                              strlen(t.p) + 1 + strlen(t.s), NOW, &out),
+        g_assert_cmpint(vej_join_token_verify(key, sizeof key, KID, full,
+                                              strlen(t.h) + 1 + strlen(t.p) + 1 + strlen(t.s), NOW,
+                                              &out),
                         ==, VEJ_TOKEN_MALFORMED);
     }
     parts_free(&t);
@@ -345,8 +370,8 @@ test_length_limits(void)
                     VEJ_TOKEN_MALFORMED);
     g_assert_cmpint(vej_join_token_verify(key, sizeof key, KID, NULL, 0, NOW, &out), ==,
                     VEJ_TOKEN_MALFORMED);
-    g_assert_cmpint(vej_join_token_verify(key, sizeof key, KID, huge, strlen(huge), NOW, &out),
-                    ==, VEJ_TOKEN_MALFORMED);
+    g_assert_cmpint(vej_join_token_verify(key, sizeof key, KID, huge, strlen(huge), NOW, &out), ==,
+                    VEJ_TOKEN_MALFORMED);
     /* Valid tokens padded by an unknown claim up to and past the cap. */
     for (size_t pad = 2700; pad < 3100; pad++) {
         g_autofree char *filler = g_strnfill(pad, 'x');
@@ -437,10 +462,10 @@ test_claim_refusals(void)
     }
     /* Unknown claims are ignored (RFC 7519 section 4). */
     {
-        g_autofree char *t = craft(std_header,
-                                   "{\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\","
-                                   "\"role\":\"r\",\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,"
-                                   "\"ver\":1,\"jti\":\"x\",\"iat\":5}");
+        g_autofree char *t =
+            craft(std_header, "{\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\","
+                              "\"role\":\"r\",\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,"
+                              "\"ver\":1,\"jti\":\"x\",\"iat\":5}");
         g_assert_cmpint(verify_str(t), ==, VEJ_TOKEN_OK);
     }
 }
@@ -549,8 +574,8 @@ test_b64url_vectors(void)
         g_assert_cmpmem(bytes, n, plain[i], n);
     }
     for (size_t i = 0; i < G_N_ELEMENTS(refused); i++)
-        g_assert_cmpint(vej_b64url_decode(refused[i], strlen(refused[i]), bytes, sizeof bytes),
-                        ==, -1);
+        g_assert_cmpint(vej_b64url_decode(refused[i], strlen(refused[i]), bytes, sizeof bytes), ==,
+                        -1);
     /* The URL-safe alphabet. */
     g_assert_cmpint(vej_b64url_encode(high, 3, out, sizeof out), ==, 4);
     g_assert_cmpstr(out, ==, "-_-_");
@@ -636,12 +661,14 @@ static void
 test_hash(void)
 {
     static const uint8_t abc[32] = {
-        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40, 0xde, 0x5d, 0xae, 0x22, 0x23,
-        0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17, 0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
+        0xba, 0x78, 0x16, 0xbf, 0x8f, 0x01, 0xcf, 0xea, 0x41, 0x41, 0x40,
+        0xde, 0x5d, 0xae, 0x22, 0x23, 0xb0, 0x03, 0x61, 0xa3, 0x96, 0x17,
+        0x7a, 0x9c, 0xb4, 0x10, 0xff, 0x61, 0xf2, 0x00, 0x15, 0xad,
     };
     static const uint8_t empty[32] = {
-        0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
-        0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+        0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4,
+        0xc8, 0x99, 0x6f, 0xb9, 0x24, 0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b,
+        0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
     };
     uint8_t out[32];
 

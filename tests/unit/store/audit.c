@@ -181,8 +181,7 @@ test_chain(struct fixture *f, gconstpointer data)
     g_assert_cmpint(seq, ==, 301);
 
     /* Pages by seq, linked to one another, ending at the head. */
-    g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func(
-        (GDestroyNotify)vej_audit_entry_free);
+    g_autoptr(GPtrArray) all = g_ptr_array_new_with_free_func((GDestroyNotify)vej_audit_entry_free);
     int64_t after = 0;
     for (;;) {
         g_autoptr(GPtrArray) page = vej_audit_list(f->path, 0, 0, after, 64, &error);
@@ -303,8 +302,7 @@ test_triggers(struct fixture *f, gconstpointer data)
     sqlite3 *db = raw_open(f->path);
     g_assert_cmpint(raw_exec_rc(db, "UPDATE audit_log SET detail = '{}' WHERE seq = 2"), ==,
                     SQLITE_CONSTRAINT);
-    g_assert_cmpint(raw_exec_rc(db, "DELETE FROM audit_log WHERE seq = 3"), ==,
-                    SQLITE_CONSTRAINT);
+    g_assert_cmpint(raw_exec_rc(db, "DELETE FROM audit_log WHERE seq = 3"), ==, SQLITE_CONSTRAINT);
     g_assert_cmpint(raw_exec_rc(db, "DELETE FROM audit_log"), ==, SQLITE_CONSTRAINT);
     /* Appends that do not extend the chain: a gap, a replayed seq, a
      * wrong link. */
@@ -361,8 +359,7 @@ test_concurrent(struct fixture *f, gconstpointer data)
     /* Meanwhile another connection (vejctl) appends synchronously. */
     for (int i = 0; i < SYNC_APPENDS; i++) {
         g_autofree char *target = g_strdup_printf("%d", i);
-        g_assert_true(
-            vej_audit_append_sync(f->path, "vejctl", "test.sync", target, NULL, &error));
+        g_assert_true(vej_audit_append_sync(f->path, "vejctl", "test.sync", target, NULL, &error));
         g_assert_no_error(error);
         g_usleep(5000); /* SQLite's busy wait is not fair: give the writer a turn */
     }
@@ -386,9 +383,9 @@ test_concurrent(struct fixture *f, gconstpointer data)
     for (guint i = 0; i < all->len; i++) {
         struct vej_audit_entry *e = g_ptr_array_index(all, i);
         g_autofree char *expected = NULL;
-        if (i > 0 && (strcmp(e->actor, "vejctl") == 0) !=
-                         (strcmp(((struct vej_audit_entry *)all->pdata[i - 1])->actor,
-                                 "vejctl") == 0))
+        if (i > 0 &&
+            (strcmp(e->actor, "vejctl") == 0) !=
+                (strcmp(((struct vej_audit_entry *)all->pdata[i - 1])->actor, "vejctl") == 0))
             switches++;
         if (strcmp(e->actor, "vejctl") == 0) {
             expected = g_strdup_printf("%d", next_sync++);

@@ -94,8 +94,8 @@ test_users(struct fixture *f, gconstpointer data)
     g_assert_cmpstr(changed->password_hash, ==, "$scrypt$y");
     g_assert_false(changed->must_change_password);
 
-    g_autoptr(vej_user) other = vej_store_user_create(f->store, "judge1", "judge", "h", false,
-                                                      &error);
+    g_autoptr(vej_user) other =
+        vej_store_user_create(f->store, "judge1", "judge", "h", false, &error);
     g_assert_no_error(error);
     g_assert_cmpstr(other->id, !=, u->id);
     g_assert_cmpint(vej_store_user_count(f->store, &error), ==, 2);
@@ -113,8 +113,8 @@ test_user_conflict(struct fixture *f, gconstpointer data)
     g_autoptr(GError) error = NULL;
     g_autoptr(vej_user) u = vej_store_user_create(f->store, "admin", "admin", "h", false, &error);
     g_assert_no_error(error);
-    g_autoptr(vej_user) dup = vej_store_user_create(f->store, "admin", "clerk", "h2", false,
-                                                    &error);
+    g_autoptr(vej_user) dup =
+        vej_store_user_create(f->store, "admin", "clerk", "h2", false, &error);
     g_assert_null(dup);
     g_assert_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_CONFLICT);
     g_clear_error(&error);
@@ -389,9 +389,9 @@ test_participants(struct fixture *f, gconstpointer data)
     g_autoptr(GPtrArray) ids = g_ptr_array_new_with_free_func(g_free);
     for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
         const char *sm = i == 0 ? "{\"screened_from\":[\"defendant\"],\"audio_only\":false}" : NULL;
-        g_autoptr(vej_participant_row) p = vej_store_participant_create(
-            f->store, h->id, names[i], i == 2 ? "judge" : "witness", sm,
-            i == 2 ? judge->id : NULL, &error);
+        g_autoptr(vej_participant_row) p =
+            vej_store_participant_create(f->store, h->id, names[i], i == 2 ? "judge" : "witness",
+                                         sm, i == 2 ? judge->id : NULL, &error);
         g_assert_no_error(error);
         assert_id(p->id, "ptc_");
         g_assert_cmpstr(p->hearing_id, ==, h->id);
@@ -465,13 +465,13 @@ test_participants(struct fixture *f, gconstpointer data)
     g_autoptr(GPtrArray) after = vej_store_participant_list(f->store, h->id, &error);
     g_assert_no_error(error);
     g_assert_cmpuint(after->len, ==, G_N_ELEMENTS(names));
-    g_autoptr(vej_participant_row) again = vej_store_participant_create(
-        f->store, h->id, "Judge", "judge", NULL, judge->id, &error);
+    g_autoptr(vej_participant_row) again =
+        vej_store_participant_create(f->store, h->id, "Judge", "judge", NULL, judge->id, &error);
     g_assert_no_error(error);
     g_assert_cmpstr(again->id, !=, judge_ptc);
 
-    g_assert_null(vej_store_participant_create(f->store, h->id, "X", "witness", "nope", NULL,
-                                               &error));
+    g_assert_null(
+        vej_store_participant_create(f->store, h->id, "X", "witness", "nope", NULL, &error));
     g_assert_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_FAILED);
 }
 
@@ -511,13 +511,11 @@ test_reopen(struct fixture *f, gconstpointer data)
     sqlite3 *raw = NULL;
     g_assert_cmpint(sqlite3_open_v2(f->path, &raw, SQLITE_OPEN_READWRITE, NULL), ==, SQLITE_OK);
     sqlite3_stmt *stmt = NULL;
-    g_assert_cmpint(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &stmt, NULL), ==,
-                    SQLITE_OK);
+    g_assert_cmpint(sqlite3_prepare_v2(raw, "PRAGMA journal_mode", -1, &stmt, NULL), ==, SQLITE_OK);
     g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
     g_assert_cmpstr((const char *)sqlite3_column_text(stmt, 0), ==, "wal");
     g_assert_cmpint(sqlite3_finalize(stmt), ==, SQLITE_OK);
-    g_assert_cmpint(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &stmt, NULL), ==,
-                    SQLITE_OK);
+    g_assert_cmpint(sqlite3_prepare_v2(raw, "PRAGMA user_version", -1, &stmt, NULL), ==, SQLITE_OK);
     g_assert_cmpint(sqlite3_step(stmt), ==, SQLITE_ROW);
     g_assert_cmpint(sqlite3_column_int(stmt, 0), ==, version);
     g_assert_cmpint(sqlite3_finalize(stmt), ==, SQLITE_OK);
@@ -551,11 +549,11 @@ test_verbatim(struct fixture *f, gconstpointer data)
         g_assert_cmpstr(back->password_hash, ==, names[i]);
 
         g_autoptr(vej_courtroom) c = make_courtroom(f->store, names[i]);
-        g_autoptr(vej_hearing_row) h = vej_store_hearing_create(f->store, c->id, names[i],
-                                                                names[i], 1, 2, &error);
+        g_autoptr(vej_hearing_row) h =
+            vej_store_hearing_create(f->store, c->id, names[i], names[i], 1, 2, &error);
         g_assert_no_error(error);
-        g_autoptr(vej_participant_row) p = vej_store_participant_create(
-            f->store, h->id, names[i], "witness", NULL, NULL, &error);
+        g_autoptr(vej_participant_row) p =
+            vej_store_participant_create(f->store, h->id, names[i], "witness", NULL, NULL, &error);
         g_assert_no_error(error);
         g_autoptr(vej_hearing_row) h2 = vej_store_hearing_get(f->store, h->id, &error);
         g_assert_no_error(error);
@@ -572,8 +570,8 @@ test_verbatim(struct fixture *f, gconstpointer data)
     g_assert_no_error(error);
     g_assert_cmpuint(rooms->len, ==, G_N_ELEMENTS(names));
     /* A cursor is opaque: metacharacters in one are harmless too. */
-    g_autoptr(GPtrArray) after = vej_store_courtroom_list(f->store, "' OR 1=1 --", 100, NULL,
-                                                          &error);
+    g_autoptr(GPtrArray) after =
+        vej_store_courtroom_list(f->store, "' OR 1=1 --", 100, NULL, &error);
     g_assert_no_error(error);
     g_assert_cmpuint(after->len, ==, G_N_ELEMENTS(names));
 }
