@@ -30,6 +30,8 @@ vej_demux_drop_reason_name(enum vej_demux_drop_reason r)
     return (unsigned)r < VEJ_DEMUX_DROP_N_REASONS ? reason_names[r] : "unknown";
 }
 
+/* Sets *reason (when wanted) and returns the class: one exit for drops,
+ * one for accepted datagrams. */
 static enum vej_demux_class
 drop(enum vej_demux_drop_reason *reason, enum vej_demux_drop_reason why)
 {
@@ -72,8 +74,10 @@ vej_demux_classify(const uint8_t *buf, size_t len, enum vej_demux_drop_reason *r
     if (b >= 20 && b <= 63) {
         if (len < VEJ_DEMUX_MIN_DTLS)
             return drop(reason, VEJ_DEMUX_DROP_TOO_SHORT);
-        /* DTLS 1.0 is {254, 255}, 1.2 {254, 253}. */
-        if (buf[1] != 0xFE)
+        /* 20-31: a plaintext record header, whose version is {254, 255}
+         * for DTLS 1.0 and {254, 253} for 1.2 (1.3 keeps {254, 253}).
+         * 32-63: a DTLS 1.3 unified header (RFC 9147 4), no version. */
+        if (b < 32 && buf[1] != 0xFE)
             return drop(reason, VEJ_DEMUX_DROP_BAD_VERSION);
         return classified(reason, VEJ_DEMUX_DTLS);
     }

@@ -6,6 +6,8 @@
  * anything too short to be what its first byte says, is dropped with a
  * reason whose name is a metrics label. Only the few bytes needed to decide
  * are read; the payload is not validated (SRTP authenticates it later).
+ * A DTLS plaintext record header (20-31) must carry DTLS's version major
+ * byte 0xFE; 32-63 is DTLS 1.3's unified header, which has none.
  */
 #pragma once
 
@@ -27,7 +29,7 @@ enum vej_demux_drop_reason {
     VEJ_DEMUX_DROP_UNKNOWN_FIRST_BYTE, /* 4-15, 80-127, 192-255 */
     VEJ_DEMUX_DROP_ZRTP,               /* 16-19: not negotiated here */
     VEJ_DEMUX_DROP_TURN_CHANNEL,       /* 64-79: TURN is libnice's, never ours */
-    VEJ_DEMUX_DROP_BAD_VERSION,        /* DTLS record version major byte not 0xFE */
+    VEJ_DEMUX_DROP_BAD_VERSION,        /* DTLS record (20-31) version major byte not 0xFE */
     VEJ_DEMUX_DROP_BAD_STUN,           /* STUN without the RFC 5389 magic cookie or with an
                                           unaligned length */
     VEJ_DEMUX_DROP_N_REASONS

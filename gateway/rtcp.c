@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+/* Big-endian loads and stores; callers have checked the bounds. */
 static uint16_t
 rd16(const uint8_t *p)
 {
@@ -146,6 +147,7 @@ vej_rtcp_validate_compound(const uint8_t *buf, size_t len, bool reduced_size)
 
 /* --- Parsers -------------------------------------------------------------- */
 
+/* Reads one 24-byte report block (RFC 3550 6.4.1) at p. */
 static void
 parse_report_block(const uint8_t *p, struct vej_rtcp_report_block *out)
 {
@@ -158,6 +160,8 @@ parse_report_block(const uint8_t *p, struct vej_rtcp_report_block *out)
     out->dlsr = rd32(p + 20);
 }
 
+/* Writes one 24-byte report block at p, clamping the cumulative loss to
+ * the 24-bit signed range. */
 static void
 write_report_block(uint8_t *p, const struct vej_rtcp_report_block *b)
 {

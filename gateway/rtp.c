@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+/* Big-endian loads and stores; callers have checked the bounds. */
 static uint16_t
 rd16(const uint8_t *p)
 {
@@ -60,6 +61,7 @@ vej_rtp_status_name(int status)
     }
 }
 
+/* The RFC 8285 form an extension profile field announces. */
 static enum vej_rtp_ext_form
 form_of_profile(uint16_t profile)
 {

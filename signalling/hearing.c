@@ -140,9 +140,16 @@ tell_about_subject(struct vej_live_hearing *h, struct vej_live_participant *r,
     enum vej_visibility shown = now != VEJ_VISIBILITY_HIDDEN ? now : old;
     switch (cause->event) {
     case EV_JOIN:
-        if (now != VEJ_VISIBILITY_HIDDEN)
-            notify(h, r, p->admitted ? "participant.joined" : "lobby.waiting",
-                   json_pack("{s:o}", "participant", participant_view(p, now)));
+        if (now == VEJ_VISIBILITY_HIDDEN)
+            return;
+        notify(h, r, p->admitted ? "participant.joined" : "lobby.waiting",
+               json_pack("{s:o}", "participant", participant_view(p, now)));
+        /* Someone waiting needs a human: clerks get an alert too. */
+        if (!p->admitted && r->role == VEJ_ROLE_CLERK)
+            notify(h, r, "alert",
+                   json_pack("{s:s,s:s,s:s,s:s}", "code", "lobby_waiting", "severity", "info",
+                             "participant_id", id_as(p, now), "message",
+                             "a participant is waiting in the lobby"));
         return;
     case EV_LEAVE:
         if (old != VEJ_VISIBILITY_HIDDEN)
@@ -466,7 +473,15 @@ vej__hearing_join(struct vej_live_hearing *h, struct vej_session *sess,
     struct vej_signalling *s = sess->s;
     struct vej_live_participant *p = vej__hearing_find(h, row->id);
     if (p) {
-        /* Idempotent: after a resume or a takeover, the current place. */
+        /* Idempotent: after a resume or a takeover, the current place. A
+         * second session of the same staff account takes the place over. */
+        if (p->session && p->session != sess) {
+            struct vej_session *old = p->session;
+            old->participant = NULL;
+            if (old->conn)
+                vej__conn_close(old->conn, 4009, "session taken over");
+            vej__session_end(old, NULL);
+        }
         p->session = sess;
         sess->participant = p;
         *result = join_result(h, p);

@@ -259,7 +259,7 @@ dispatch(struct vej_http_req *r)
                 body = json_object();
             } else {
                 body = json_loadb((const char *)r->body->data, r->body->len,
-                                  JSON_REJECT_DUPLICATES, &jerr);
+                                  JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
                 if (!body) {
                     vej__http_respond_error(r, VEJ_RPC_PARSE_ERROR, "body is not valid JSON");
                     return;
@@ -315,9 +315,18 @@ vej__http_on_request(struct vej_http_req *r, const char *uri)
             return 0;
         }
     }
-    bool has_body = r->content_length > 0 ||
-                    lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0;
-    if ((r->method == M_POST || r->method == M_PATCH || r->method == M_PUT) && has_body)
+    /* Request bodies must say their length: chunked uploads are refused
+     * (411) rather than read without a known end. */
+    if (lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 &&
+        lws_hdr_total_length(r->wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) <= 0) {
+        r->close_after = true;
+        static const char body[] =
+            "{\"error\":{\"code\":-32600,\"message\":\"Content-Length required\"}}";
+        respond_bytes(r, 411, "application/json", body, sizeof body - 1);
+        return 0;
+    }
+    if ((r->method == M_POST || r->method == M_PATCH || r->method == M_PUT) &&
+        r->content_length > 0)
         return 0; /* wait for LWS_CALLBACK_HTTP_BODY_COMPLETION */
     dispatch(r);
     return 0;
@@ -329,7 +338,10 @@ vej__http_on_body(struct vej_http_req *r, const void *in, size_t len)
     if (r->responded)
         return 0;
     if (r->body_too_large || r->body->len + len > r->s->config->max_message_bytes) {
+        /* Answer at once and close: the rest of the body is not read. */
         r->body_too_large = true;
+        r->close_after = true;
+        vej__http_respond_error(r, VEJ_RPC_TOO_LARGE, "request body too large");
         return 0;
     }
     g_byte_array_append(r->body, in, (guint)len);

@@ -577,6 +577,13 @@ vej__rest_dispatch(struct vej_http_req *r, const char *method, const char *path,
         routes[i].handler(r, user, ids, body);
         return;
     }
+    /* Unknown paths answer only authenticated staff, so that the API's
+     * shape is not told to strangers. */
+    if (!path_known) {
+        g_autoptr(vej_user) user = vej__http_auth_staff(r, 0, true);
+        if (!user)
+            return;
+    }
     vej__http_respond_error(r, path_known ? VEJ_RPC_METHOD_NOT_FOUND : VEJ_RPC_NOT_FOUND,
                             path_known ? "method not allowed" : "not found");
 }

@@ -177,7 +177,7 @@ m_session_resume(struct call *k)
         k->why = "this socket already has a session";
         return VEJ_RPC_CONFLICT;
     }
-    const char *token = param_string(k, "resume_token", 64);
+    const char *token = param_string(k, "resume_token", VEJ_TOKEN_MAX_LEN);
     if (!token)
         return bad_param(k, "resume_token", "must be a non-empty string");
     struct vej_session *sess = vej__session_by_resume(k->s, token);

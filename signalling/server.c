@@ -629,21 +629,22 @@ vej_signalling_free(struct vej_signalling *s)
         return;
     if (s->hash_pool)
         g_thread_pool_free(s->hash_pool, FALSE, TRUE);
-    /* Results of finished hash jobs are still queued: run them so their
-     * memory is released (their sockets are gone). */
+    GHashTableIter it;
+    gpointer value;
+    /* Sessions end while the context (and their timers) still exist. */
+    GList *sessions = g_hash_table_get_values(s->sessions);
+    for (GList *l = sessions; l; l = l->next)
+        vej__session_end(l->data, NULL);
+    g_list_free(sessions);
     if (s->lws) {
         lws_sul_cancel(&s->sul_audit_head);
         lws_sul_cancel(&s->sul_stop);
         lws_context_destroy(s->lws);
         s->lws = NULL;
     }
+    /* Results of finished hash jobs may still be queued: run them so their
+     * memory is released (their sockets are gone). */
     drain_posts(s);
-    GHashTableIter it;
-    gpointer value;
-    GList *sessions = g_hash_table_get_values(s->sessions);
-    for (GList *l = sessions; l; l = l->next)
-        vej__session_end(l->data, NULL);
-    g_list_free(sessions);
     g_hash_table_iter_init(&it, s->hearings);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         struct vej_live_hearing *h = value;

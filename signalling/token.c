@@ -2,8 +2,9 @@
  *
  * Verification order: length cap, three parts, canonical base64url of every
  * part (decoded, re-encoded and compared byte for byte), the header
- * (structurally equal to {"alg":"HS256","typ":"JWT","kid":<kid>}: member
- * order is free, anything else is refused), the signature (constant-time
+ * (byte for byte {"alg":"HS256","typ":"JWT","kid":"<kid>"}, as PROTOCOL.md
+ * says "exactly": another member order, whitespace or escaping is refused,
+ * so only headers this gateway could have written pass), the signature (constant-time
  * compare), and only then the claims and times. Claims this module does not
  * know are ignored, as RFC 7519 section 4 asks; the ones it knows must have
  * their exact types. The caller checks the participant row (removed, ver)
@@ -328,16 +329,18 @@ static enum vej_token_status
 check_header(const uint8_t *bytes, size_t n, const char *kid)
 {
     json_t *header = part_object(bytes, n);
-    json_t *expected;
-    bool equal;
+    char expected[sizeof "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"\"}" + KID_MAX];
+    int len;
 
     if (!header)
         return VEJ_TOKEN_MALFORMED;
-    expected = json_pack("{s:s,s:s,s:s}", "alg", "HS256", "typ", "JWT", "kid", kid);
-    equal = expected && json_equal(header, expected);
-    json_decref(expected);
     json_decref(header);
-    return equal ? VEJ_TOKEN_OK : VEJ_TOKEN_BAD_HEADER;
+    len = snprintf(expected, sizeof expected, "{\"alg\":\"HS256\",\"typ\":\"JWT\",\"kid\":\"%s\"}",
+                   kid);
+    if (len < 0 || (size_t)len >= sizeof expected || (size_t)len != n ||
+        memcmp(expected, bytes, n) != 0)
+        return VEJ_TOKEN_BAD_HEADER;
+    return VEJ_TOKEN_OK;
 }
 
 /* Copies a string claim into dst (capacity cap, NUL included). */

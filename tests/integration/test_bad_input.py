@@ -4,7 +4,6 @@ never a change of state. After each test the daemon still serves another
 client and the schedule is unchanged."""
 
 import asyncio
-import base64
 import json
 import os
 import sys
@@ -12,7 +11,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import b64u, b64u_dec, forge, jws_claims, jws_split, hs, pid_of  # noqa: E402
+from harness import b64u, b64u_dec, forge, jws_claims, jws_split, hs  # noqa: E402
 
 import websockets  # noqa: E402
 import websockets.exceptions  # noqa: E402

@@ -224,5 +224,28 @@ class ShutdownWithSessionsTest(harness.DaemonTestCase):
         self.assertEqual(d.http('GET', '/healthz').status, 200)
 
 
+
+class StaffRejoinTest(harness.DaemonTestCase):
+    """A clerk whose socket closed joins the same hearing again from a new
+    socket (a reload of the console) while the old session is within its
+    grace: one participant, in main, and a clean shutdown afterwards."""
+
+    async def test_staff_rejoin_then_sigterm(self):
+        w, d = self.world, self.daemon
+        hid = w.new_hearing()
+        first = await self.staff_ws('clerk', hid)
+        await first.close()
+        second = await self.staff_ws('clerk', hid)
+        self.assertEqual(second.joined['place'], 'main')
+        await second.close()
+        third = await self.staff_ws('clerk', hid)
+        self.assertEqual(third.joined['place'], 'main')
+        clerks = [p for p in w.participants(hid) if p['role'] == 'clerk']
+        self.assertEqual(len(clerks), 1, 'one participant per account and hearing: %r' % clerks)
+        elapsed = await asyncio.get_running_loop().run_in_executor(None, d.stop)
+        self.assertLess(elapsed, 10)
+        d.start()
+
+
 if __name__ == '__main__':
     harness.main()

@@ -132,6 +132,9 @@ test_bad_headers(void)
     buf[1] = 0x03, buf[2] = 0x03;
     g_assert_cmpint(classify(buf, sizeof dtls_hello, &why), ==, VEJ_DEMUX_DROP);
     g_assert_cmpint(why, ==, VEJ_DEMUX_DROP_BAD_VERSION);
+    /* A DTLS 1.3 unified header (0b001CSLEE) carries no version. */
+    buf[0] = 0x2e;
+    g_assert_cmpint(classify(buf, sizeof dtls_hello, &why), ==, VEJ_DEMUX_DTLS);
     /* STUN without the magic cookie (RFC 3489), and with an odd length. */
     memcpy(buf, stun_binding, sizeof stun_binding);
     buf[7] = 0x43;

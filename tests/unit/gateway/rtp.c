@@ -5,7 +5,8 @@
 #include <glib.h>
 #include <string.h>
 
-/* clang-format off: byte tables laid out as on the wire. */
+/* Byte tables laid out as on the wire. */
+/* clang-format off */
 /* An Opus packet as Chrome sends it with the default extmap ids
  * (1 audio-level, 2 abs-send-time, 3 transport-wide-cc, 4 mid), one-byte
  * form: 11 bytes of elements and one byte of padding. */
@@ -36,15 +37,16 @@ static const uint8_t csrc_padded[] = {
 /* Two-byte form: id 1 with 0 bytes, a padding byte, id 200 with 3 bytes,
  * id 7 with 20 bytes (a long mid), then padding to the word. */
 static const uint8_t two_byte[] = {
-    0x90, 0x60, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0xaa, 0xbb, 0xcc,
-    0xdd, 0x10, 0x03, 0x00, 0x08, /* profile 0x1003 (appbits 3), 8 words */
-    0x01, 0x00,                   /* id 1, len 0 */
-    0x00,                         /* padding */
-    0xc8, 0x03, 0x01, 0x02, 0x03, /* id 200, len 3 */
-    0x07, 0x14, 'a',  'b',  'c',  'd',  'e',  'f',  'g',  'h',  'i',
-    'j',  'k',  'l',  'm',  'n',  'o',  'p',  'q',  'r',  's',  't', /* id 7, len 20 */
-    0x00, 0x00,                                                      /* padding to 32 bytes */
-    0xfe,                                                            /* payload */
+    0x90, 0x60, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0xaa, 0xbb, 0xcc, 0xdd,
+    0x10, 0x03, 0x00, 0x08,             /* profile 0x1003 (appbits 3), 8 words */
+    0x01, 0x00,                         /* id 1, len 0 */
+    0x00,                               /* padding */
+    0xc8, 0x03, 0x01, 0x02, 0x03,       /* id 200, len 3 */
+    0x07, 0x14,                         /* id 7, len 20 */
+    'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j',
+    'k', 'l', 'm', 'n', 'o', 'p', 'q', 'r', 's', 't',
+    0x00, 0x00,                         /* padding to 32 bytes */
+    0xfe,                               /* payload */
 };
 /* clang-format on */
 
