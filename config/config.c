@@ -27,6 +27,7 @@ enum key_type {
     KEY_LISTEN,   /* HOST:PORT into listen_host, listen_port */
     KEY_BACKEND,  /* store backend name */
     KEY_LOG_LEVEL,
+    KEY_BOOL,     /* true or false, into a bool field */
 };
 
 struct key_spec {
@@ -63,6 +64,15 @@ static const struct key_spec keys[] = {
     {"auth", "scrypt_threads", KEY_INT, FIELD(scrypt_threads), 1, 64},
     {"hearing", "max_participants", KEY_INT, FIELD(max_participants), 2, 1000},
     {"media", "workers", KEY_INT, FIELD(media_workers), 0, 256},
+    {"media", "addresses", KEY_STRING, FIELD(media_addresses), 0, 0},
+    {"media", "port_min", KEY_INT, FIELD(media_port_min), 0, 65535},
+    {"media", "port_max", KEY_INT, FIELD(media_port_max), 0, 65535},
+    {"media", "ipv6", KEY_BOOL, FIELD(media_ipv6), 0, 1},
+    {"media", "ice_tcp", KEY_BOOL, FIELD(media_ice_tcp), 0, 1},
+    {"media", "ice_lite", KEY_BOOL, FIELD(media_ice_lite), 0, 1},
+    {"media", "public_ipv4", KEY_STRING, FIELD(media_public_ipv4), 0, 0},
+    {"media", "max_remote_candidates", KEY_INT, FIELD(media_max_remote_candidates), 1, 1000},
+    {"media", "max_media_per_offer", KEY_INT, FIELD(media_max_media_per_offer), 1, 128},
     {"log", "level", KEY_LOG_LEVEL, FIELD(log_level), 0, 0},
 };
 
@@ -70,6 +80,7 @@ static const size_t string_fields[] = {
     FIELD(listen_host),   FIELD(tls_cert),     FIELD(tls_key),
     FIELD(public_url),    FIELD(web_root),     FIELD(data_dir),
     FIELD(store_backend), FIELD(token_issuer), FIELD(log_level),
+    FIELD(media_addresses), FIELD(media_public_ipv4),
 };
 
 static char **
@@ -105,6 +116,15 @@ vej_config_new(void)
     c->scrypt_threads = 2;
     c->max_participants = 64;
     c->media_workers = 0;
+    c->media_addresses = g_strdup("");
+    c->media_port_min = 0;
+    c->media_port_max = 0;
+    c->media_ipv6 = false;
+    c->media_ice_tcp = false;
+    c->media_ice_lite = false;
+    c->media_public_ipv4 = g_strdup("");
+    c->media_max_remote_candidates = 64;
+    c->media_max_media_per_offer = 16;
     c->log_level = g_strdup("info");
     return c;
 }
@@ -329,6 +349,11 @@ apply_value(struct vej_config *c, const struct key_spec *k, const char *value, G
         if (!check_choice(value, error))
             return FALSE;
         break;
+    case KEY_BOOL:
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0)
+            return invalid(error, "must be true or false, got \"%s\"", value);
+        *(bool *)((char *)c + k->offset) = value[0] == 't';
+        return TRUE;
     case KEY_STRING:
         break;
     }

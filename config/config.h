@@ -48,6 +48,15 @@ struct vej_config {
     int max_participants;     /* 64 per hearing */
     /* [media] */
     int media_workers;        /* 0: number of cores */
+    char *media_addresses;    /* "": every interface; else comma-separated IPs */
+    int media_port_min;       /* 0: any UDP port */
+    int media_port_max;
+    bool media_ipv6;          /* false */
+    bool media_ice_tcp;       /* false */
+    bool media_ice_lite;      /* false */
+    char *media_public_ipv4;  /* "": none; a 1:1 NAT address to advertise */
+    int media_max_remote_candidates; /* 64 per PeerConnection */
+    int media_max_media_per_offer;   /* 16 m-lines per publish offer */
     /* [log] */
     char *log_level;          /* "info": error, warning, info, debug */
 };

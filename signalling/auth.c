@@ -126,6 +126,27 @@ vej__http_auth_staff(struct vej_http_req *r, unsigned allowed_roles, bool allow_
     return user;
 }
 
+void
+vej__end_staff_sessions(struct vej_signalling *s, const char *user_id, const uint8_t *token_hash,
+                        const char *reason)
+{
+    GHashTableIter it;
+    gpointer value;
+    GPtrArray *doomed = g_ptr_array_new();
+    g_hash_table_iter_init(&it, s->sessions);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        struct vej_session *sess = value;
+        if (sess->kind != VEJ_IDENTITY_STAFF)
+            continue;
+        if ((user_id && g_strcmp0(sess->user_id, user_id) == 0) ||
+            (token_hash && memcmp(sess->staff_token_hash, token_hash, 32) == 0))
+            g_ptr_array_add(doomed, sess);
+    }
+    for (guint i = 0; i < doomed->len; i++)
+        vej__session_end(doomed->pdata[i], reason);
+    g_ptr_array_unref(doomed);
+}
+
 /* ---- login ---- */
 
 static bool
@@ -304,18 +325,7 @@ vej__http_logout(struct vej_http_req *r)
     if (!vej_store_staff_session_revoke(s->store, hash, &error))
         return vej__http_respond_error(r, VEJ_RPC_INTERNAL, "cannot revoke the session");
     /* WebSocket sessions opened with this token end too. */
-    GHashTableIter it;
-    gpointer value;
-    GPtrArray *doomed = g_ptr_array_new();
-    g_hash_table_iter_init(&it, s->sessions);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        struct vej_session *sess = value;
-        if (sess->kind == VEJ_IDENTITY_STAFF && memcmp(sess->staff_token_hash, hash, 32) == 0)
-            g_ptr_array_add(doomed, sess);
-    }
-    for (guint i = 0; i < doomed->len; i++)
-        vej__session_end(doomed->pdata[i], "logout");
-    g_ptr_array_unref(doomed);
+    vej__end_staff_sessions(s, NULL, hash, "logout");
     vej__audit(s, user->id, "logout", user->id, NULL);
     vej__http_respond_json(r, 200, json_object());
 }
@@ -340,6 +350,7 @@ password_done(struct vej_signalling *s, void *data)
     } else {
         vej__audit(s, j->user_id, "password.change", j->user_id,
                    json_pack("{s:s}", "address", j->peer));
+        vej__end_staff_sessions(s, j->user_id, NULL, "password_changed");
         j->must_change = false;
         /* Every older session of the account was revoked: answer with a
          * fresh token for this one. */
@@ -369,6 +380,11 @@ vej__http_change_password(struct vej_http_req *r, json_t *body)
     if (strcmp(current, next) == 0)
         return vej__http_respond_error(r, VEJ_RPC_INVALID_PARAMS,
                                        "new_password: must differ from the current one");
+    g_autofree char *ukey = g_strdup_printf("user:%s", user->username);
+    if (rate_hit(s, ukey)) {
+        s->metrics.login_rate_limited_total++;
+        return vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "too many attempts");
+    }
     struct login_job *j = login_job_new(r, user->username, current, user);
     j->new_password = g_strdup(next);
     vej__hash_submit(s, login_work, password_done, j);
@@ -389,6 +405,10 @@ vej__join_token_check(struct vej_signalling *s, const char *token,
                               g_get_real_time() / G_USEC_PER_SEC, &claims);
     if (st != VEJ_TOKEN_OK) {
         *why = vej_token_status_str(st);
+        return VEJ_RPC_UNAUTHENTICATED;
+    }
+    if (strcmp(claims.iss, s->config->token_issuer) != 0) {
+        *why = "token from another issuer";
         return VEJ_RPC_UNAUTHENTICATED;
     }
     g_autoptr(GError) error = NULL;

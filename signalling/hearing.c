@@ -117,6 +117,18 @@ vej__hearing_snapshot(struct vej_live_hearing *h, struct vej_live_participant *v
     return list;
 }
 
+const char *
+vej__hearing_shown_id(struct vej_live_hearing *h, struct vej_live_participant *viewer,
+                      const char *pid)
+{
+    struct vej_live_participant *p = vej__hearing_find(h, pid);
+    if (!p)
+        return NULL;
+    if (p == viewer)
+        return p->id;
+    return visibility(h, viewer, p) == VEJ_VISIBILITY_FULL ? p->id : p->alias;
+}
+
 /* ---- the one place that tells receivers about changes ---- */
 
 static void
@@ -138,6 +150,14 @@ tell_about_subject(struct vej_live_hearing *h, struct vej_live_participant *r,
 {
     struct vej_live_participant *p = cause->subject;
     enum vej_visibility shown = now != VEJ_VISIBILITY_HIDDEN ? now : old;
+    /* The receiver knew the subject under another form (full <-> role
+     * only): retire the old entry before the event names the new one. */
+    if (cause->event != EV_LEAVE && cause->event != EV_MEASURES && old != now &&
+        old != VEJ_VISIBILITY_HIDDEN && now != VEJ_VISIBILITY_HIDDEN) {
+        notify(h, r, "participant.left",
+               json_pack("{s:s,s:s}", "participant_id", id_as(p, old), "reason", "left"));
+        old = VEJ_VISIBILITY_HIDDEN;
+    }
     switch (cause->event) {
     case EV_JOIN:
         if (now == VEJ_VISIBILITY_HIDDEN)
@@ -245,6 +265,9 @@ sync_views(struct vej_live_hearing *h, const struct sync_cause *cause)
     }
     if (cause->event != EV_LEAVE && cause->event != EV_JOIN)
         tell_subject(h, cause);
+    /* The media follow the same answer as the roster. */
+    if (cause->event != EV_LEAVE)
+        vej__media_policy_update(h->s, h);
 }
 
 /* ---- special measures ---- */
@@ -294,6 +317,7 @@ vej__special_measures_normalise(json_t *sm, const char **why, const char **field
                 else
                     anonymous = json_is_true(v);
             } else {
+                *field = "special_measures";
                 *why = "unknown member";
                 goto fail;
             }
@@ -387,6 +411,7 @@ vej__hearing_get(struct vej_signalling *s, const char *id, int *code, const char
         return NULL;
     }
     h = g_new0(struct vej_live_hearing, 1);
+    h->s = s;
     h->id = g_strdup(row->id);
     h->courtroom_id = g_strdup(row->courtroom_id);
     h->case_reference = g_strdup(row->case_reference);
@@ -515,7 +540,9 @@ vej__hearing_leave(struct vej_live_participant *p, const char *reason)
     struct vej_signalling *s = p->session ? p->session->s : NULL;
     struct sync_cause cause = {.event = EV_LEAVE, .subject = p, .reason = reason};
     sync_views(h, &cause);
+    vej__media_leave(h->s, p);
     g_ptr_array_remove(h->participants, p);
+    vej__media_policy_update(h->s, h);
     for (guint i = 0; i < h->participants->len; i++)
         g_hash_table_remove(((struct vej_live_participant *)h->participants->pdata[i])->view,
                             p->id);
@@ -572,6 +599,7 @@ void
 vej__hearing_apply_state(struct vej_live_hearing *h, enum vej_hearing_state state)
 {
     h->state = state;
+    vej__media_policy_update(h->s, h);
     for (guint i = 0; i < h->participants->len; i++) {
         struct vej_live_participant *p = h->participants->pdata[i];
         notify(h, p, "hearing.state", json_pack("{s:s}", "state", vej_hearing_state_name(state)));

@@ -261,7 +261,15 @@ dispatch(struct vej_http_req *r)
                 body = json_loadb((const char *)r->body->data, r->body->len,
                                   JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
                 if (!body) {
-                    vej__http_respond_error(r, VEJ_RPC_PARSE_ERROR, "body is not valid JSON");
+                    /* Valid JSON with a repeated key is an invalid request,
+                     * as on the WebSocket; anything else is not JSON. */
+                    json_t *loose = json_loadb((const char *)r->body->data, r->body->len,
+                                               JSON_DECODE_ANY, &jerr);
+                    bool dup = loose != NULL;
+                    if (loose)
+                        json_decref(loose);
+                    vej__http_respond_error(r, dup ? VEJ_RPC_INVALID_REQUEST : VEJ_RPC_PARSE_ERROR,
+                                            dup ? "duplicate keys in body" : "body is not valid JSON");
                     return;
                 }
                 if (!json_is_object(body)) {

@@ -3,6 +3,8 @@
 
 #include <string.h>
 
+#include "gateway/relay.h"
+
 static void
 counter(GString *out, const char *name, const char *help, uint64_t value)
 {
@@ -62,6 +64,33 @@ vej__metrics_text(struct vej_signalling *s, size_t *len)
     vej_audit_writer_stats(s->audit, &committed, &failed);
     counter(out, "vej_audit_entries_committed_total", "Audit entries committed.", committed);
     counter(out, "vej_audit_commit_failures_total", "Audit commits that failed.", failed);
+    if (s->relay) {
+        struct vej_relay_stats r;
+        vej_relay_stats(s->relay, &r);
+        gauge(out, "vej_media_peers", "PeerConnections.", r.peers);
+        counter(out, "vej_media_rtp_received_total", "RTP packets received and decrypted.",
+                r.rtp_in);
+        counter(out, "vej_media_rtp_forwarded_total", "RTP packets sent to subscribers.",
+                r.rtp_out);
+        counter(out, "vej_media_rtcp_received_total", "RTCP packets received.", r.rtcp_in);
+        counter(out, "vej_media_rtcp_sent_total", "RTCP packets sent.", r.rtcp_out);
+        counter(out, "vej_media_bytes_received_total", "Media bytes received.", r.bytes_in);
+        counter(out, "vej_media_bytes_sent_total", "Media bytes sent.", r.bytes_out);
+        g_string_append(out, "# HELP vej_media_dropped_total Packets dropped, by reason.\n"
+                             "# TYPE vej_media_dropped_total counter\n");
+        g_string_append_printf(out,
+                               "vej_media_dropped_total{reason=\"policy\"} %" G_GUINT64_FORMAT "\n"
+                               "vej_media_dropped_total{reason=\"srtp\"} %" G_GUINT64_FORMAT "\n"
+                               "vej_media_dropped_total{reason=\"unknown_ssrc\"} %" G_GUINT64_FORMAT "\n"
+                               "vej_media_dropped_total{reason=\"malformed\"} %" G_GUINT64_FORMAT "\n"
+                               "vej_media_dropped_total{reason=\"not_ready\"} %" G_GUINT64_FORMAT "\n",
+                               r.dropped_policy, r.dropped_srtp, r.dropped_unknown_ssrc,
+                               r.dropped_malformed, r.dropped_not_ready);
+        counter(out, "vej_media_dtls_failures_total", "DTLS handshakes that failed.",
+                r.dtls_failures);
+        counter(out, "vej_media_keyframe_requests_total", "PLIs sent to publishers.",
+                r.keyframe_requests);
+    }
     *len = out->len;
     return g_string_free(out, FALSE);
 }

@@ -252,8 +252,13 @@ hearing_list(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t 
     int64_t from = 0, to = 0;
     if (vej__http_query(r, "date", date, sizeof date) && !day_bounds(s, crt, date, &from, &to, r))
         return;
-    if (*crt && !vej_id_valid(crt, "crt_"))
-        return vej__http_respond_error(r, VEJ_RPC_NOT_FOUND, "courtroom not found");
+    if (*crt) {
+        g_autoptr(GError) cerr = NULL;
+        g_autoptr(vej_courtroom) c =
+            vej_id_valid(crt, "crt_") ? vej_store_courtroom_get(s->store, crt, &cerr) : NULL;
+        if (!c)
+            return vej__http_respond_error(r, VEJ_RPC_NOT_FOUND, "courtroom not found");
+    }
     int limit = page_limit(r);
     if (limit < 0)
         return respond_field_error(r, "limit", "must be an integer from 1 to 200");
@@ -397,6 +402,10 @@ participant_token(struct vej_http_req *r, struct vej_user *user, char *ids[], js
         return vej__http_respond_error(r, VEJ_RPC_INTERNAL, "cannot issue a join token");
     vej__audit(s, user->id, "participant.token_reissue", p->id,
                json_pack("{s:s,s:I}", "hearing_id", h->id, "token_version", (json_int_t)ver));
+    /* The old link is revoked: a session opened with it ends too. */
+    struct vej_session *live = vej__session_of_participant(s, p->id);
+    if (live)
+        vej__session_end(live, "link_reissued");
     g_autofree char *url = vej__join_url(s, token);
     vej__http_respond_json(r, 200,
                            json_pack("{s:s,s:s,s:s}", "participant_id", p->id, "join_token",

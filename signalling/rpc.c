@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "gateway/relay.h"
 #include "signalling/token.h"
 
 enum need { NEED_NOTHING, NEED_SESSION, NEED_JOINED };
@@ -23,6 +24,7 @@ struct call {
     json_t *result;
     const char *why;
     const char *field;
+    GError *error; /* owns the message k->why may point to */
 };
 
 struct method {
@@ -152,6 +154,9 @@ hello_staff(struct call *k, const char *token)
     sess->role = g_strdup(user->role);
     sess->display_name = g_strdup(user->username);
     memcpy(sess->staff_token_hash, hash, 32);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_staff_session) ss = vej_store_staff_session_get(k->s->store, hash, &error);
+    sess->staff_expires_at = ss ? ss->expires_at : 0;
     vej_user_free(user);
     vej__session_attach(sess, k->c);
     return session_result(k, sess);
@@ -397,6 +402,81 @@ m_hearing_set_special_measures(struct call *k)
     return code;
 }
 
+/* ---- webrtc.* ---- */
+
+static int
+media_result(struct call *k, int code)
+{
+    if (code && k->error)
+        k->why = k->error->message;
+    return code;
+}
+
+static int
+m_webrtc_publish(struct call *k)
+{
+    const char *sdp = param_string(k, "sdp", k->s->config->max_message_bytes);
+    if (!sdp)
+        return bad_param(k, "sdp", "must be an SDP offer");
+    return media_result(k, vej__media_publish(k->s, k->me, sdp, &k->result, &k->error));
+}
+
+static int
+m_webrtc_subscribe(struct call *k)
+{
+    return media_result(k, vej__media_subscribe(k->s, k->me, &k->error));
+}
+
+static int
+m_webrtc_answer(struct call *k)
+{
+    const char *sdp = param_string(k, "sdp", k->s->config->max_message_bytes);
+    if (!sdp)
+        return bad_param(k, "sdp", "must be an SDP answer");
+    json_t *rev = json_object_get(k->params, "revision");
+    if (!json_is_integer(rev) || json_integer_value(rev) < 0)
+        return bad_param(k, "revision", "must be the offer's revision (an integer)");
+    return media_result(k, vej__media_answer(k->s, k->me, sdp, (uint64_t)json_integer_value(rev),
+                                             &k->error));
+}
+
+static bool
+pc_param(struct call *k, enum vej_relay_pc *pc)
+{
+    const char *name = param_string(k, "pc", 16);
+    if (name && strcmp(name, "publish") == 0)
+        *pc = VEJ_RELAY_PUBLISH;
+    else if (name && strcmp(name, "subscribe") == 0)
+        *pc = VEJ_RELAY_SUBSCRIBE;
+    else
+        return false;
+    return true;
+}
+
+static int
+m_webrtc_candidate(struct call *k)
+{
+    enum vej_relay_pc pc;
+    if (!pc_param(k, &pc))
+        return bad_param(k, "pc", "must be publish or subscribe");
+    json_t *c = json_object_get(k->params, "candidate");
+    if (c && !json_is_null(c) && !json_is_string(c))
+        return bad_param(k, "candidate", "must be a string or null");
+    if (c && json_is_string(c) && json_string_length(c) > 1024)
+        return bad_param(k, "candidate", "too long");
+    const char *text = c ? json_string_value(c) : NULL;
+    return media_result(k, vej__media_candidate(k->s, k->me, pc, text, &k->error));
+}
+
+static int
+m_webrtc_restart_ice(struct call *k)
+{
+    enum vej_relay_pc pc;
+    if (!pc_param(k, &pc) || pc != VEJ_RELAY_SUBSCRIBE)
+        return bad_param(k, "pc", "must be subscribe (restart the publish PC with an offer)");
+    return media_result(k, vej__media_restart_ice(k->s, k->me, &k->error));
+}
+
 static const struct method methods[] = {
     {"session.hello", m_session_hello, NEED_NOTHING, 0, "token"},
     {"session.resume", m_session_resume, NEED_NOTHING, 0, "resume_token"},
@@ -410,6 +490,12 @@ static const struct method methods[] = {
     {"hearing.set_state", m_hearing_set_state, NEED_JOINED, BENCH, "hearing_id,state"},
     {"hearing.set_special_measures", m_hearing_set_special_measures, NEED_JOINED, BENCH,
      "hearing_id,participant_id,special_measures"},
+    {"webrtc.publish", m_webrtc_publish, NEED_JOINED, 0, "hearing_id,sdp"},
+    {"webrtc.subscribe", m_webrtc_subscribe, NEED_JOINED, 0, "hearing_id"},
+    {"webrtc.answer", m_webrtc_answer, NEED_JOINED, 0, "hearing_id,sdp,revision"},
+    {"webrtc.candidate", m_webrtc_candidate, NEED_JOINED, 0,
+     "hearing_id,pc,candidate,sdpMid,sdpMLineIndex,usernameFragment"},
+    {"webrtc.restart_ice", m_webrtc_restart_ice, NEED_JOINED, 0, "hearing_id,pc"},
 };
 
 /* ---- dispatch ---- */
@@ -445,6 +531,13 @@ check_access(const struct method *m, struct call *k)
         return 0;
     if (!k->sess) {
         k->why = "say session.hello first";
+        return VEJ_RPC_UNAUTHENTICATED;
+    }
+    if (k->sess->kind == VEJ_IDENTITY_STAFF &&
+        g_get_real_time() / G_USEC_PER_SEC >= k->sess->staff_expires_at) {
+        k->why = "staff token expired";
+        vej__session_end(k->sess, "token_expired");
+        k->sess = NULL;
         return VEJ_RPC_UNAUTHENTICATED;
     }
     if (m->need == NEED_SESSION)
@@ -519,19 +612,32 @@ vej__rpc_on_message(struct vej_conn *c, const char *buf, size_t len)
     s->metrics.rpc_requests_total++;
     int rc = vej_rpc_parse(buf, len, &req, &id, &why);
     if (rc < 0) {
+        if (!rate_ok(c)) {
+            /* Garbage past the rate limit is not answered at all. */
+            s->metrics.rpc_rate_limited_total++;
+            if (id)
+                json_decref(id);
+            return;
+        }
         reply_error(s, c, id, rc, why, NULL);
         if (id)
             json_decref(id);
         return;
     }
-    if (!req.id) {
-        /* Only webrtc.candidate may be a notification; it arrives with the
-         * media relay. Anything else is dropped and counted. */
+    bool notification = !req.id;
+    if (notification && strcmp(req.method, "webrtc.candidate") != 0) {
+        /* Only webrtc.candidate may be a notification; anything else is
+         * dropped and counted. */
         s->metrics.rpc_notifications_dropped_total++;
         vej_rpc_request_clear(&req);
         return;
     }
     if (!rate_ok(c)) {
+        if (notification) {
+            s->metrics.rpc_rate_limited_total++;
+            vej_rpc_request_clear(&req);
+            return;
+        }
         s->metrics.rpc_rate_limited_total++;
         reply_error(s, c, req.id, VEJ_RPC_RATE_LIMITED, "too many requests", NULL);
         vej_rpc_request_clear(&req);
@@ -555,6 +661,15 @@ vej__rpc_on_message(struct vej_conn *c, const char *buf, size_t len)
     } else if (!(code = check_access(m, &k))) {
         code = m->handler(&k);
     }
+    if (notification) {
+        /* Never answered; failures are counted. */
+        if (code)
+            s->metrics.rpc_errors_total++;
+        vej__conn_release(c, NULL);
+        g_clear_error(&k.error);
+        vej_rpc_request_clear(&req);
+        return;
+    }
     json_t *answer;
     if (code) {
         s->metrics.rpc_errors_total++;
@@ -564,6 +679,7 @@ vej__rpc_on_message(struct vej_conn *c, const char *buf, size_t len)
     }
     vej__conn_release(c, answer);
     json_decref(answer);
+    g_clear_error(&k.error);
     vej_rpc_request_clear(&req);
 }
 

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gateway/relay.h"
 #include "signalling/token.h"
 
 struct vej_post {
@@ -474,6 +475,33 @@ log_audit_head(lws_sorted_usec_list_t *sul)
 
 static void hash_job_run(gpointer job, gpointer user);
 
+static gboolean
+make_relay(struct vej_signalling *s, GError **error)
+{
+    const struct vej_config *c = s->config;
+    if (c->media_public_ipv4 && *c->media_public_ipv4) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "[media] public_ipv4 is not implemented yet: leave it empty");
+        return FALSE;
+    }
+    struct vej_relay_config rc = {
+        .workers = (unsigned)c->media_workers,
+        .bind_addresses = c->media_addresses,
+        .port_min = (unsigned)c->media_port_min,
+        .port_max = (unsigned)c->media_port_max,
+        .ipv6 = c->media_ipv6,
+        .ice_tcp = c->media_ice_tcp,
+        .ice_lite = c->media_ice_lite,
+        .max_remote_candidates = (unsigned)c->media_max_remote_candidates,
+        .max_media_per_offer = (unsigned)c->media_max_media_per_offer,
+        .max_sdp_bytes = c->max_message_bytes,
+    };
+    struct vej_relay_callbacks cb;
+    vej__media_callbacks(s, &cb);
+    s->relay = vej_relay_new(&rc, &cb, error);
+    return s->relay != NULL;
+}
+
 /* libwebsockets' own messages go to our log writer; warnings and errors only. */
 static void
 lws_log_to_glib(int level, const char *line)
@@ -550,7 +578,7 @@ vej_signalling_new(const struct vej_config *config, vej_store *store, vej_audit_
     s->web_root = g_strdup(config->web_root);
 
     s->hash_pool = g_thread_pool_new(hash_job_run, s, config->scrypt_threads, FALSE, error);
-    if (!s->hash_pool || !make_context(s, error)) {
+    if (!s->hash_pool || !make_relay(s, error) || !make_context(s, error)) {
         vej_signalling_free(s);
         return NULL;
     }
@@ -636,6 +664,8 @@ vej_signalling_free(struct vej_signalling *s)
     for (GList *l = sessions; l; l = l->next)
         vej__session_end(l->data, NULL);
     g_list_free(sessions);
+    /* Workers stop before the loop their reports post to. */
+    g_clear_pointer(&s->relay, vej_relay_free);
     if (s->lws) {
         lws_sul_cancel(&s->sul_audit_head);
         lws_sul_cancel(&s->sul_stop);

@@ -21,6 +21,8 @@
 
 struct vej_session;
 struct vej_live_hearing;
+struct vej_relay;
+struct vej_relay_callbacks;
 struct vej_live_participant;
 
 /* Counters served on /metrics. */
@@ -65,6 +67,7 @@ struct vej_signalling {
     GQueue posts; /* struct vej_post * */
 
     GThreadPool *hash_pool;
+    struct vej_relay *relay; /* the media relay (owned) */
 
     uint64_t next_id;
     GHashTable *conns;        /* conn id (uint64 *) -> struct vej_conn * */
@@ -115,6 +118,7 @@ struct vej_session {
     char *user_id;
     char *user_role; /* clerk, judge, evidential, admin */
     uint8_t staff_token_hash[32];
+    int64_t staff_expires_at; /* the staff token's expiry: checked per request */
     /* participant identity (join token), or the participant a staff
      * account joined as */
     char *participant_id;
@@ -144,6 +148,7 @@ struct vej_live_participant {
 };
 
 struct vej_live_hearing {
+    struct vej_signalling *s;
     char *id;
     char *courtroom_id;
     char *case_reference;
@@ -213,6 +218,10 @@ struct vej_user *vej__http_auth_staff(struct vej_http_req *r, unsigned allowed_r
 int vej__staff_token_check(struct vej_signalling *s, const char *token, struct vej_user **user,
                            uint8_t hash_out[32], const char **why);
 void vej__http_login(struct vej_http_req *r, json_t *body);
+/* Ends the WebSocket sessions of a staff account (user_id) or of one staff
+ * token (token_hash); either may be NULL. */
+void vej__end_staff_sessions(struct vej_signalling *s, const char *user_id,
+                             const uint8_t *token_hash, const char *reason);
 void vej__http_logout(struct vej_http_req *r);
 void vej__http_change_password(struct vej_http_req *r, json_t *body);
 /* A join token's participant: 0 and the row on success, else 4001 and why. */
@@ -250,6 +259,11 @@ int vej__hearing_join(struct vej_live_hearing *h, struct vej_session *sess,
                       const struct vej_participant_row *row, json_t **result, const char **why);
 json_t *vej__hearing_snapshot(struct vej_live_hearing *h, struct vej_live_participant *viewer);
 void vej__hearing_leave(struct vej_live_participant *p, const char *reason);
+/* The id `viewer` may be shown for participant `pid`: the real one, or the
+ * pseudonym when the viewer may not see the participant in full (NULL when
+ * not joined). Used for media.tracks, whose entries must not leak ids. */
+const char *vej__hearing_shown_id(struct vej_live_hearing *h, struct vej_live_participant *viewer,
+                                  const char *pid);
 int vej__hearing_admit(struct vej_live_hearing *h, struct vej_live_participant *target,
                        const char **why);
 int vej__hearing_move(struct vej_live_hearing *h, struct vej_live_participant *target,
@@ -274,6 +288,27 @@ int vej__hearing_set_state(struct vej_signalling *s, const char *hearing_id, con
 int vej__participant_update(struct vej_signalling *s, const char *hearing_id, const char *pid,
                             json_t *display_name, json_t *special_measures, const char *actor,
                             json_t **out, const char **why, const char **field);
+
+/* media.c (webrtc.* and the relay bridge) */
+enum vej_relay_pc;
+void vej__media_callbacks(struct vej_signalling *s, struct vej_relay_callbacks *cb);
+/* Recomputes the hearing's media policy and hands it to the relay. */
+void vej__media_policy_update(struct vej_signalling *s, struct vej_live_hearing *h);
+void vej__media_alert(struct vej_signalling *s, struct vej_live_participant *about,
+                      const char *code, const char *message);
+/* Each returns 0 or a JSON-RPC code with *error set. */
+int vej__media_publish(struct vej_signalling *s, struct vej_live_participant *me, const char *sdp,
+                       json_t **result, GError **error);
+int vej__media_subscribe(struct vej_signalling *s, struct vej_live_participant *me,
+                         GError **error);
+int vej__media_answer(struct vej_signalling *s, struct vej_live_participant *me, const char *sdp,
+                      uint64_t revision, GError **error);
+int vej__media_candidate(struct vej_signalling *s, struct vej_live_participant *me,
+                         enum vej_relay_pc pc, const char *candidate, GError **error);
+int vej__media_restart_ice(struct vej_signalling *s, struct vej_live_participant *me,
+                           GError **error);
+/* Closes a leaving participant's PeerConnections. */
+void vej__media_leave(struct vej_signalling *s, struct vej_live_participant *p);
 
 /* metrics.c */
 char *vej__metrics_text(struct vej_signalling *s, size_t *len);

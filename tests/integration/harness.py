@@ -900,6 +900,23 @@ class World:
         return rpc
 
 
+def audit_entries(daemon, admin_token, since):
+    """Every audit entry since `since` (a datetime), following next_cursor."""
+    items, cursor = [], None
+    for _ in range(100):
+        q = '/audit?from=%s' % rfc3339(since)
+        if cursor:
+            q += '&cursor=%s' % cursor
+        r = daemon.api('GET', q, token=admin_token)
+        if r.status != 200:
+            raise AssertionError('GET %s: %r' % (q, r))
+        items += r.body['items']
+        if not r.body.get('next_cursor') or r.body['next_cursor'] == cursor:
+            break
+        cursor = r.body['next_cursor']
+    return items
+
+
 # --------------------------------------------------------------------------
 # unittest glue
 # --------------------------------------------------------------------------

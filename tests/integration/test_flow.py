@@ -8,6 +8,7 @@ decision: an anonymous participant is role-only to everyone but clerks and
 judges, and absent for those it is also screened from).
 """
 
+import asyncio
 import base64
 import os
 import sys
@@ -364,6 +365,11 @@ class FlowTest(harness.DaemonTestCase):
         self.assertEqual(w.hearing(hid)['state'], 'closed')
         r = w.set_state(hid, 'open')
         self.assertApiError(r, 409, 4009)
+        # every notification carries hearing_id (PROTOCOL.md)
+        for rpc in live + [S['obs']]:
+            for n in rpc.notes:
+                self.assertEqual(n.params.get('hearing_id'), hid,
+                                 '%s: %s without hearing_id: %r' % (rpc.name, n.method, n.params))
         # a closed hearing cannot be joined again (the hello itself may or may not
         # be refused)
         late = await self.ws('late')
@@ -436,6 +442,75 @@ class ListingTest(harness.DaemonTestCase):
         r = d.api('GET', '/courtrooms', token=tok)
         self.assertIn('next_cursor', r.body)
         self.assertIn(crt, [c['id'] for c in r.body['items']])
+
+
+class ConcurrencyTest(harness.DaemonTestCase):
+    """Many clients at once: parallel logins (scrypt off the server thread),
+    a crowd joining one lobby, and a stalled client that blocks nobody."""
+
+    async def test_parallel_logins(self):
+        d = self.daemon
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+
+        def login(i):
+            who = ('clerk', 'judge', 'evidential')[i % 3]
+            return d.api('POST', '/login', {'username': who,
+                                            'password': harness.STAFF_PASSWORDS[who]})
+        results = await asyncio.gather(*(loop.run_in_executor(None, login, i)
+                                         for i in range(12)))
+        self.assertEqual([r.status for r in results], [200] * 12, results)
+        tokens = {r.body['token'] for r in results}
+        self.assertEqual(len(tokens), 12, 'every login gets its own token')
+        for t in tokens:
+            d.secrets.add(t)
+        # the server thread stayed responsive meanwhile
+        self.assertEqual(d.http('GET', '/healthz').status, 200)
+        self.assertLess(loop.time() - t0, 30)
+
+    async def test_crowd_in_the_lobby(self):
+        w = self.world
+        hid = w.new_hearing()
+        self.assertEqual(w.set_state(hid, 'open').status, 200)
+        clerk = await self.staff_ws('clerk', hid)
+        people = [w.add_participant(hid, 'Member %02d' % i, 'observer') for i in range(40)]
+        socks = await asyncio.gather(*(self.join_ws(p, name='m%02d' % i)
+                                       for i, p in enumerate(people)))
+        self.assertEqual({s.joined['place'] for s in socks}, {'lobby'})
+        for p in people:
+            await clerk.wait_for('lobby.waiting', lambda q: pid_of(q) == p['participant_id'])
+        # admit all at once; each learns of its own admission
+        await asyncio.gather(*(clerk.call('hearing.admit', {'participant_id': p['participant_id']})
+                               for p in people))
+        for s, p in zip(socks, people):
+            await s.wait_for('participant.admitted', lambda q: pid_of(q) == p['participant_id'])
+        # nobody in the lobby learnt of the others before their own admission
+        for s, p in zip(socks, people):
+            first_admitted = next(n.seq for n in s.notes if n.method == 'participant.admitted'
+                                  and pid_of(n.params) == p['participant_id'])
+            for n in s.notes:
+                if n.seq < first_admitted:
+                    self.assertNotIn(n.method, ('lobby.waiting', 'participant.joined',
+                                                'participant.admitted'), (s.name, n))
+
+    async def test_stalled_client_blocks_nobody(self):
+        import socket
+        d = self.daemon
+        raw = socket.create_connection(('127.0.0.1', d.port))
+        tls = d.ssl_context().wrap_socket(raw, server_hostname='127.0.0.1')
+        idle_tcp = socket.create_connection(('127.0.0.1', d.port))
+        try:
+            tls.sendall(b'POST /api/v1/login HTTP/1.1\r\nHost: 127.0.0.1\r\n'
+                        b'Content-Length: 100\r\n\r\n{"user')
+            loop = asyncio.get_running_loop()
+            t0 = loop.time()
+            self.assertEqual(d.http('GET', '/healthz').status, 200)
+            rpc = await self.staff_ws('judge')
+            self.assertEqual(rpc.hello['identity']['role'], 'judge')
+            self.assertLess(loop.time() - t0, 5)
+        finally:
+            tls.close()
+            idle_tcp.close()
 
 
 class OpsTest(harness.DaemonTestCase):

@@ -219,6 +219,31 @@ class PermissionsTest(harness.DaemonTestCase):
         await S['witness'].call('hearing.join', {})  # still in the hearing
         self.assertFalse(S['witness'].closed.is_set())
 
+    async def test_observer_never_publishes(self):
+        """DESIGN.md 1: an observer is receive-only and never publishes."""
+        w = self.world
+        hid = w.new_hearing()
+        self.assertEqual(w.set_state(hid, 'open').status, 200)
+        self.assertEqual(w.set_state(hid, 'in_session').status, 200)
+        p = w.add_participant(hid, 'Olive Observer', 'observer')
+        clerk = await self.staff_ws('clerk', hid)
+        obs = await self.join_ws(p)
+        await clerk.call('hearing.admit', {'participant_id': p['participant_id']})
+        await obs.wait_for('participant.admitted', lambda q: pid_of(q) == p['participant_id'])
+        sdp = ('v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n'
+               'a=group:BUNDLE 0\r\nm=audio 9 UDP/TLS/RTP/SAVPF 111\r\n'
+               'c=IN IP4 0.0.0.0\r\na=mid:0\r\na=sendonly\r\na=rtcp-mux\r\n'
+               'a=ice-ufrag:abcd\r\na=ice-pwd:abcdefghijklmnopqrstuv\r\n'
+               'a=fingerprint:sha-256 ' + ':'.join(['AB'] * 32) + '\r\n'
+               'a=setup:actpass\r\na=rtpmap:111 opus/48000/2\r\n')
+        reply = await obs.request('webrtc.publish', {'sdp': sdp})
+        if reply.get('error', {}).get('code') == -32601:
+            self.skipTest('webrtc.* not implemented yet (-32601)')
+        await self.assertRpcError(obs, 'webrtc.publish', {'sdp': sdp}, 4003, 'observer publish')
+        # it may still receive
+        reply = await obs.request('webrtc.subscribe', {})
+        self.assertIn('result', reply, 'observer subscribe: %r' % reply)
+
     async def test_state_machine(self):
         w = self.world
         hid = w.new_hearing()
@@ -290,6 +315,10 @@ class PermissionsTest(harness.DaemonTestCase):
         self.assertEqual(w.participants(other)[0]['display_name'], 'Other One')
         rpc = await self.staff_ws('clerk')
         await self.assertRpcError(rpc, 'hearing.join', {'hearing_id': nope_h}, 4004)
+        for weird in ('../../etc/passwd', 'hrg_../../x', '%2e%2e', 'hrg_' + 'a' * 300, 'HRG_X',
+                      'hrg_ab/cd', 'hrg_\u00e9'):
+            await self.assertRpcError(rpc, 'hearing.join', {'hearing_id': weird},
+                                      (4004, -32602), 'hearing_id %r' % weird)
         await rpc.call('hearing.join', {'hearing_id': hid})
         for m in ('hearing.admit', 'hearing.mute', 'hearing.remove', 'hearing.move',
                   'hearing.set_special_measures'):

@@ -2,6 +2,8 @@
 stays intact and keeps growing (DESIGN.md 6: hash-chained audit log, head
 served at /api/v1/audit/head; `vejctl audit verify`)."""
 
+import asyncio
+import json
 import os
 import re
 import sys
@@ -104,6 +106,63 @@ class RestartTest(harness.DaemonTestCase):
         self.assertEqual(r.status, 200, r)
         self.assertIsInstance(r.body.get('items'), list)
         self.assertGreater(len(r.body['items']), 0)
+
+    async def test_audit_trail(self):
+        """DESIGN.md 4: every transition, admission, move, mute and
+        special-measures change is audited; failed logins too (6); no
+        secret ever enters the log."""
+        import datetime
+        d, w = self.daemon, self.world
+        since = harness.now_utc() - datetime.timedelta(seconds=2)
+        hid = w.new_hearing()
+        self.assertEqual(w.set_state(hid, 'open').status, 200)
+        p = w.add_participant(hid, 'Audrey Audit', 'witness')
+        clerk = await self.staff_ws('clerk', hid)
+        rpc = await self.join_ws(p)
+        pid = p['participant_id']
+        await clerk.call('hearing.admit', {'participant_id': pid})
+        await clerk.call('hearing.move', {'participant_id': pid, 'place': 'consultation:a1'})
+        await clerk.call('hearing.move', {'participant_id': pid, 'place': 'main'})
+        await clerk.call('hearing.mute', {'participant_id': pid, 'kind': 'audio', 'muted': True})
+        await clerk.call('hearing.set_special_measures', {
+            'participant_id': pid, 'special_measures': {'screened_from': ['defendant'],
+                                                        'audio_only': False,
+                                                        'anonymous': False}})
+        await clerk.call('hearing.set_state', {'state': 'in_session'})
+        await clerk.call('hearing.remove', {'participant_id': pid})
+        await rpc.wait_closed()
+        r = d.api('POST', '/login', {'username': 'clerk', 'password': 'definitely-wrong-pw'})
+        self.assertEqual(r.status, 401)
+        await asyncio.sleep(0.5)  # group commit
+        entries = harness.audit_entries(d, w.token('admin'), since)
+        self.assertTrue(entries)
+        for e in entries:
+            for k in ('seq', 'actor', 'action', 'target'):
+                self.assertIn(k, e, e)
+
+        def word_in(word, action):
+            return re.search(r'(^|[._])%s($|[._])' % word, action) is not None
+
+        def has(word, target):
+            return any(word_in(word, e['action']) and e.get('target') == target
+                       for e in entries)
+        for word, target in (('state', hid), ('admit', pid), ('move', pid), ('mute', pid),
+                             ('remove', pid), ('create', hid), ('create', pid)):
+            self.assertTrue(has(word, target), 'no audited %s of %s in %r'
+                            % (word, target, [(e['action'], e['target']) for e in entries]))
+        self.assertTrue(any(('special' in e['action'] or 'update' in e['action'])
+                            and e['target'] == pid for e in entries), 'special measures')
+        self.assertTrue(any('login' in e['action'] and 'fail' in e['action'] for e in entries))
+        moves = [e for e in entries if word_in('move', e['action']) and e['target'] == pid]
+        self.assertEqual(len(moves), 2)
+        # entries are in sequence, and nothing secret is in them
+        seqs = [e['seq'] for e in entries]
+        self.assertEqual(seqs, sorted(seqs))
+        self.assertEqual(len(seqs), len(set(seqs)))
+        text = json.dumps(entries)
+        for s in list(d.secrets) + ['definitely-wrong-pw']:
+            if len(s) >= 8:
+                self.assertNotIn(s, text, 'a secret is in the audit log')
 
     async def test_audit_tamper_detected(self):
         """Sanity of the verifier on a copy: flipping a stored byte is found."""

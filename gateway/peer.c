@@ -1,0 +1,515 @@
+/* peer.c - one PeerConnection's transport: ICE (libnice), DTLS, SRTP.
+ *
+ * Everything here runs on the peer's worker: libnice emits its signals and
+ * calls the receive callback on the context the agent was made with, which
+ * is the worker's. Publish PC: the gateway is ICE-controlled and the DTLS
+ * server. Subscribe PC: ICE-controlling with regular nomination; DTLS
+ * server or client as the answer's a=setup says.
+ *
+ * The receive path copies each datagram into the worker's scratch buffer,
+ * unprotects it in place and hands it to the router: no allocation, no
+ * lock of ours, no thread hop (libnice allocates an address per datagram).
+ */
+#include "gateway/relay-priv.h"
+
+#include <string.h>
+
+#include "gateway/demux.h"
+
+static struct vej_relay *
+relay_of(struct vej_peer *p)
+{
+    return p->part->h->relay;
+}
+
+static struct vej_relay_stats *
+stats_of(struct vej_peer *p)
+{
+    return &p->part->h->rw->stats;
+}
+
+void
+vej__peer_report_state(struct vej_peer *p, const char *state, const char *reason)
+{
+    struct vej_relay *r = relay_of(p);
+    if (r->cb.state)
+        r->cb.state(r->cb.user, p->part->h->id, p->part->id, p->pc, state, reason);
+}
+
+static void
+peer_fail(struct vej_peer *p, const char *reason)
+{
+    if (p->state == PEER_FAILED || p->state == PEER_CLOSED)
+        return;
+    p->state = PEER_FAILED;
+    g_message("hearing %s participant %s %s PC failed: %s", p->part->h->id, p->part->id,
+              p->pc == VEJ_RELAY_PUBLISH ? "publish" : "subscribe", reason);
+    vej__peer_report_state(p, "failed", reason);
+}
+
+/* ---- DTLS ---- */
+
+static void dtls_rearm(struct vej_peer *p);
+
+static gboolean
+dtls_timer_fired(gpointer user)
+{
+    struct vej_peer *p = user;
+    g_source_unref(p->dtls_timer);
+    p->dtls_timer = NULL;
+    if (p->dtls) {
+        vej_dtls_handle_timeout(p->dtls, g_get_monotonic_time());
+        dtls_rearm(p);
+    }
+    return G_SOURCE_REMOVE;
+}
+
+/* Keeps one timer for the next DTLS retransmission or deadline. */
+static void
+dtls_rearm(struct vej_peer *p)
+{
+    if (p->dtls_timer) {
+        g_source_destroy(p->dtls_timer);
+        g_source_unref(p->dtls_timer);
+        p->dtls_timer = NULL;
+    }
+    if (!p->dtls)
+        return;
+    int64_t at = vej_dtls_next_timeout_us(p->dtls);
+    if (at < 0)
+        return;
+    int64_t ms = (at - g_get_monotonic_time()) / 1000;
+    p->dtls_timer = g_timeout_source_new((guint)CLAMP(ms, 1, 60000));
+    g_source_set_callback(p->dtls_timer, dtls_timer_fired, p, NULL);
+    g_source_attach(p->dtls_timer, vej_worker_context(p->part->h->rw->worker));
+}
+
+static void
+dtls_send(void *user, const uint8_t *data, size_t len)
+{
+    struct vej_peer *p = user;
+    if (p->agent && p->ice_connected)
+        nice_agent_send(p->agent, p->stream, 1, (guint)len, (const gchar *)data);
+}
+
+static void
+dtls_connected(void *user, const struct vej_srtp_keys *keys)
+{
+    struct vej_peer *p = user;
+    g_autoptr(GError) error = NULL;
+    p->srtp = vej_srtp_new(keys, &error);
+    if (!p->srtp) {
+        peer_fail(p, error->message);
+        return;
+    }
+    p->profile = keys->profile;
+    p->state = PEER_CONNECTED;
+    vej__peer_report_state(p, "connected", vej_srtp_profile_name(keys->profile));
+    if (p->pc == VEJ_RELAY_SUBSCRIBE)
+        vej__router_apply_policy(p->part->h);
+    else
+        for (guint i = 0; p->tracks && i < p->tracks->len; i++)
+            vej__router_request_keyframe(p->tracks->pdata[i]);
+}
+
+static void
+dtls_failed(void *user, enum vej_dtls_failure reason, const char *detail)
+{
+    struct vej_peer *p = user;
+    stats_of(p)->dtls_failures++;
+    g_autofree char *why = g_strdup_printf("DTLS %s: %s", vej_dtls_failure_name(reason),
+                                           detail ? detail : "");
+    peer_fail(p, why);
+}
+
+static void
+dtls_closed(void *user)
+{
+    struct vej_peer *p = user;
+    if (p->state != PEER_CLOSED) {
+        p->state = PEER_CLOSED;
+        vej__peer_report_state(p, "closed", "DTLS close_notify");
+    }
+}
+
+static const struct vej_dtls_callbacks dtls_callbacks = {
+    .send = dtls_send,
+    .connected = dtls_connected,
+    .failed = dtls_failed,
+    .closed = dtls_closed,
+};
+
+/* ---- receive path ---- */
+
+static void
+on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *buf, gpointer user)
+{
+    struct vej_peer *p = user;
+    struct vej_rworker *rw = p->part->h->rw;
+    enum vej_demux_drop_reason why;
+    switch (vej_demux_classify((const uint8_t *)buf, len, &why)) {
+    case VEJ_DEMUX_DTLS:
+        if (p->dtls) {
+            vej_dtls_input(p->dtls, (const uint8_t *)buf, len);
+            dtls_rearm(p);
+        }
+        return;
+    case VEJ_DEMUX_RTP:
+    case VEJ_DEMUX_RTCP:
+        break;
+    default:
+        rw->stats.dropped_malformed++;
+        return;
+    }
+    if (!p->srtp || p->state != PEER_CONNECTED || len > sizeof rw->in) {
+        rw->stats.dropped_not_ready++;
+        return;
+    }
+    memcpy(rw->in, buf, len);
+    size_t n = len;
+    bool rtcp = vej_rtp_mux_is_rtcp(rw->in, n);
+    int rc = rtcp ? vej_srtp_unprotect_rtcp(p->srtp, rw->in, &n)
+                  : vej_srtp_unprotect_rtp(p->srtp, rw->in, &n);
+    if (rc != VEJ_SRTP_OK) {
+        rw->stats.dropped_srtp++;
+        return;
+    }
+    rw->stats.bytes_in += len;
+    if (rtcp) {
+        rw->stats.rtcp_in++;
+        vej__router_on_rtcp(p, rw->in, n);
+    } else {
+        rw->stats.rtp_in++;
+        vej__router_on_rtp(p, rw->in, n);
+    }
+}
+
+void
+vej__peer_send_rtp(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap)
+{
+    if (!p->srtp || p->state != PEER_CONNECTED)
+        return;
+    if (vej_srtp_protect_rtp(p->srtp, buf, &len, cap) != VEJ_SRTP_OK) {
+        stats_of(p)->dropped_srtp++;
+        return;
+    }
+    if (nice_agent_send(p->agent, p->stream, 1, (guint)len, (const gchar *)buf) > 0) {
+        stats_of(p)->rtp_out++;
+        stats_of(p)->bytes_out += len;
+    }
+}
+
+void
+vej__peer_send_rtcp(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap)
+{
+    if (!p->srtp || p->state != PEER_CONNECTED)
+        return;
+    if (vej_srtp_protect_rtcp(p->srtp, buf, &len, cap) != VEJ_SRTP_OK)
+        return;
+    if (nice_agent_send(p->agent, p->stream, 1, (guint)len, (const gchar *)buf) > 0)
+        stats_of(p)->rtcp_out++;
+}
+
+/* ---- ICE ---- */
+
+static void
+on_component_state(NiceAgent *agent, guint stream, guint component, guint state, gpointer user)
+{
+    struct vej_peer *p = user;
+    if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
+        if (p->ice_connected)
+            return;
+        p->ice_connected = true;
+        if (p->state == PEER_NEW)
+            p->state = PEER_CONNECTING;
+        vej__peer_report_state(p, "connecting", "ICE connected");
+        g_autoptr(GError) error = NULL;
+        if (p->dtls && vej_dtls_get_state(p->dtls) == VEJ_DTLS_STATE_NEW &&
+            !vej_dtls_start(p->dtls, &error))
+            peer_fail(p, error->message);
+        dtls_rearm(p);
+    } else if (state == NICE_COMPONENT_STATE_FAILED) {
+        /* Also how libnice reports lost consent (RFC 7675): stop sending. */
+        p->ice_connected = false;
+        peer_fail(p, "ICE failed or consent lost");
+    }
+}
+
+static gboolean
+add_local_addresses(NiceAgent *agent, const char *list, GError **error)
+{
+    if (!list || !*list)
+        return TRUE;
+    g_auto(GStrv) addrs = g_strsplit(list, ",", -1);
+    for (guint i = 0; addrs[i]; i++) {
+        g_strstrip(addrs[i]);
+        if (!*addrs[i])
+            continue;
+        NiceAddress a;
+        nice_address_init(&a);
+        if (!nice_address_set_from_string(&a, addrs[i]) || !nice_agent_add_local_address(agent, &a)) {
+            g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_FAILED,
+                        "media address %s is not usable", addrs[i]);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+struct vej_peer *
+vej__peer_new(struct vej_rpart *part, enum vej_relay_pc pc, GError **error)
+{
+    struct vej_relay *r = part->h->relay;
+    const struct vej_relay_config *cfg = &r->config;
+    struct vej_peer *p = g_new0(struct vej_peer, 1);
+    p->part = part;
+    p->pc = pc;
+    p->pending_candidates = g_ptr_array_new_with_free_func(g_free);
+    p->rtcp_ssrc = g_random_int() | 1;
+    NiceAgentOption opts = NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS;
+    bool controlling = pc == VEJ_RELAY_SUBSCRIBE && !cfg->ice_lite;
+    if (controlling)
+        opts |= NICE_AGENT_OPTION_REGULAR_NOMINATION;
+    if (cfg->ice_lite)
+        opts |= NICE_AGENT_OPTION_LITE_MODE;
+    p->agent = nice_agent_new_full(vej_worker_context(part->h->rw->worker),
+                                   NICE_COMPATIBILITY_RFC5245, opts);
+    g_object_set(p->agent, "controlling-mode", controlling, "ice-tcp", cfg->ice_tcp, "ice-udp",
+                 TRUE, NULL);
+    if (!add_local_addresses(p->agent, cfg->bind_addresses, error))
+        goto fail;
+    p->stream = nice_agent_add_stream(p->agent, 1);
+    if (!p->stream) {
+        g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_FAILED, "cannot add an ICE stream");
+        goto fail;
+    }
+    if (cfg->port_min && cfg->port_max)
+        nice_agent_set_port_range(p->agent, p->stream, 1, cfg->port_min, cfg->port_max);
+    g_signal_connect(p->agent, "component-state-changed", G_CALLBACK(on_component_state), p);
+    nice_agent_attach_recv(p->agent, p->stream, 1, vej_worker_context(part->h->rw->worker),
+                           on_recv, p);
+    if (!nice_agent_gather_candidates(p->agent, p->stream)) {
+        g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_FAILED,
+                    "cannot gather ICE candidates (no usable address or port)");
+        goto fail;
+    }
+    gchar *ufrag = NULL, *pwd = NULL;
+    if (!nice_agent_get_local_credentials(p->agent, p->stream, &ufrag, &pwd)) {
+        g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_FAILED, "no ICE credentials");
+        goto fail;
+    }
+    g_strlcpy(p->local_ufrag, ufrag, sizeof p->local_ufrag);
+    g_strlcpy(p->local_pwd, pwd, sizeof p->local_pwd);
+    g_free(ufrag);
+    g_free(pwd);
+    p->dtls = vej_dtls_new(r->cert, VEJ_DTLS_SERVER, &dtls_callbacks, p, error);
+    if (!p->dtls)
+        goto fail;
+    if (pc == VEJ_RELAY_PUBLISH)
+        p->tracks = g_ptr_array_new();
+    else
+        p->outs = g_ptr_array_new();
+    p->sdp_session_id = ((uint64_t)g_random_int() << 31) ^ g_random_int();
+    stats_of(p)->peers++;
+    return p;
+fail:
+    vej__peer_free(p);
+    return NULL;
+}
+
+static void
+agent_closed(GObject *source, GAsyncResult *res, gpointer user)
+{
+    struct vej_rworker *rw = user;
+    g_object_unref(source);
+    g_atomic_int_dec_and_test(&rw->closing_agents);
+}
+
+void
+vej__peer_free(struct vej_peer *p)
+{
+    if (!p)
+        return;
+    if (p->dtls_timer) {
+        g_source_destroy(p->dtls_timer);
+        g_source_unref(p->dtls_timer);
+    }
+    if (p->dtls) {
+        vej_dtls_close(p->dtls);
+        vej_dtls_free(p->dtls);
+    }
+    vej_srtp_free(p->srtp);
+    if (p->agent) {
+        nice_agent_attach_recv(p->agent, p->stream, 1, NULL, NULL, NULL);
+        g_signal_handlers_disconnect_by_data(p->agent, p);
+        if (p->stream)
+            stats_of(p)->peers--;
+        /* The agent goes when libnice has finished closing it. */
+        g_atomic_int_inc(&p->part->h->rw->closing_agents);
+        nice_agent_close_async(p->agent, agent_closed, p->part->h->rw);
+    }
+    g_ptr_array_unref(p->pending_candidates);
+    if (p->tracks)
+        g_ptr_array_unref(p->tracks);
+    if (p->outs)
+        g_ptr_array_unref(p->outs);
+    g_free(p->last_offer);
+    g_free(p);
+}
+
+/* ---- remote description and candidates ---- */
+
+static gboolean
+add_candidate_now(struct vej_peer *p, const char *candidate, GError **error)
+{
+    struct vej_relay *r = relay_of(p);
+    if (p->n_remote_candidates >= r->config.max_remote_candidates) {
+        g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_LIMIT, "too many remote candidates");
+        return FALSE;
+    }
+    NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(p->agent, p->stream, candidate);
+    if (!c) {
+        g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "unparsable candidate");
+        return FALSE;
+    }
+    GSList *list = g_slist_append(NULL, c);
+    int n = nice_agent_set_remote_candidates(p->agent, p->stream, 1, list);
+    g_slist_free_full(list, (GDestroyNotify)nice_candidate_free);
+    if (n < 0) {
+        g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "candidate refused");
+        return FALSE;
+    }
+    p->n_remote_candidates++;
+    return TRUE;
+}
+
+gboolean
+vej__peer_add_candidate(struct vej_peer *p, const char *candidate, GError **error)
+{
+    if (!candidate || !*candidate) {
+        if (p->remote_creds)
+            nice_agent_peer_candidate_gathering_done(p->agent, p->stream);
+        return TRUE;
+    }
+    struct vej_sdp_candidate_info info;
+    const char *why = NULL;
+    bool tcp = relay_of(p)->config.ice_tcp;
+    if (vej_sdp_candidate_check(candidate, strlen(candidate), tcp, &info, &why) != VEJ_SDP_OK) {
+        g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "candidate: %s", why);
+        return FALSE;
+    }
+    if (info.mdns)
+        return TRUE; /* .local names are ignored */
+    if (!p->remote_creds) {
+        if (p->pending_candidates->len >= VEJ_MAX_PENDING_CANDIDATES) {
+            g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_LIMIT,
+                        "too many candidates before the description");
+            return FALSE;
+        }
+        g_ptr_array_add(p->pending_candidates, g_strdup(candidate));
+        return TRUE;
+    }
+    const char *c = g_str_has_prefix(candidate, "a=") ? candidate + 2 : candidate;
+    return add_candidate_now(p, c, error);
+}
+
+gboolean
+vej__peer_set_remote(struct vej_peer *p, const struct vej_sdp_description *d, GError **error)
+{
+    bool restart = p->remote_creds;
+    if (restart) {
+        if (strcmp(p->remote_ufrag, d->ice_ufrag) == 0 && strcmp(p->remote_pwd, d->ice_pwd) == 0)
+            restart = false;
+        if (!restart)
+            return TRUE; /* renegotiation on the same transport */
+        /* ICE restart: fresh local credentials (unless we made them when we
+         * offered the restart), same DTLS association. */
+        if (!p->local_restart && !nice_agent_restart_stream(p->agent, p->stream)) {
+            g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_FAILED, "ICE restart failed");
+            return FALSE;
+        }
+        gchar *lu = NULL, *lp = NULL;
+        if (nice_agent_get_local_credentials(p->agent, p->stream, &lu, &lp)) {
+            g_strlcpy(p->local_ufrag, lu, sizeof p->local_ufrag);
+            g_strlcpy(p->local_pwd, lp, sizeof p->local_pwd);
+        }
+        g_free(lu);
+        g_free(lp);
+        p->n_remote_candidates = 0;
+        p->local_restart = false;
+    }
+    if (!nice_agent_set_remote_credentials(p->agent, p->stream, d->ice_ufrag, d->ice_pwd)) {
+        g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "ICE credentials refused");
+        return FALSE;
+    }
+    g_strlcpy(p->remote_ufrag, d->ice_ufrag, sizeof p->remote_ufrag);
+    g_strlcpy(p->remote_pwd, d->ice_pwd, sizeof p->remote_pwd);
+    if (!restart) {
+        char hex[VEJ_SDP_FINGERPRINT_TEXT];
+        static const char *const algs[] = {"", "sha-1", "sha-224", "sha-256", "sha-384",
+                                           "sha-512"};
+        g_autoptr(GError) fp_error = NULL;
+        if (d->fingerprint_alg >= G_N_ELEMENTS(algs) ||
+            vej_sdp_fingerprint_format(d->fingerprint_alg, d->fingerprint, d->fingerprint_len,
+                                       hex, sizeof hex) < 0 ||
+            !vej_dtls_set_remote_fingerprint(p->dtls, algs[d->fingerprint_alg], hex,
+                                             &fp_error)) {
+            g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "fingerprint: %s",
+                        fp_error ? fp_error->message : "unusable");
+            return FALSE;
+        }
+        dtls_rearm(p);
+    }
+    p->remote_creds = true;
+    for (guint i = 0; i < p->pending_candidates->len; i++) {
+        const char *c = p->pending_candidates->pdata[i];
+        g_autoptr(GError) ignored = NULL;
+        add_candidate_now(p, g_str_has_prefix(c, "a=") ? c + 2 : c, &ignored);
+    }
+    g_ptr_array_set_size(p->pending_candidates, 0);
+    for (size_t i = 0; i < d->n_candidates; i++) {
+        g_autoptr(GError) ignored = NULL;
+        add_candidate_now(p, d->candidates[i], &ignored);
+    }
+    if (d->end_of_candidates)
+        nice_agent_peer_candidate_gathering_done(p->agent, p->stream);
+    return TRUE;
+}
+
+void
+vej__peer_local_sdp(struct vej_peer *p, struct vej_sdp_local *local)
+{
+    memset(local, 0, sizeof *local);
+    local->session_id = p->sdp_session_id & G_MAXINT64;
+    local->session_version = ++p->sdp_version;
+    g_strlcpy(local->ice_ufrag, p->local_ufrag, sizeof local->ice_ufrag);
+    g_strlcpy(local->ice_pwd, p->local_pwd, sizeof local->ice_pwd);
+    local->ice_lite = relay_of(p)->config.ice_lite;
+    local->fingerprint_alg = VEJ_SDP_FP_SHA256;
+    /* The certificate's fingerprint text back into bytes. */
+    const char *fp = vej_dtls_cert_fingerprint(relay_of(p)->cert, NULL);
+    size_t n = 0;
+    for (const char *c = fp; c[0] && c[1] && n < sizeof local->fingerprint; c += 3)
+        local->fingerprint[n++] = (uint8_t)(g_ascii_xdigit_value(c[0]) * 16 +
+                                            g_ascii_xdigit_value(c[1]));
+    local->fingerprint_len = n;
+    GSList *cands = nice_agent_get_local_candidates(p->agent, p->stream, 1);
+    for (GSList *l = cands; l && local->n_candidates < VEJ_SDP_MAX_CANDIDATES; l = l->next) {
+        NiceCandidate *c = l->data;
+        if (c->transport != NICE_CANDIDATE_TRANSPORT_UDP)
+            continue;
+        struct vej_sdp_host_candidate *h = &local->candidates[local->n_candidates];
+        g_strlcpy(h->foundation, c->foundation, sizeof h->foundation);
+        h->priority = c->priority;
+        nice_address_to_string(&c->addr, h->address);
+        h->port = (uint16_t)nice_address_get_port(&c->addr);
+        h->transport = VEJ_SDP_TRANSPORT_UDP;
+        if (nice_address_ip_version(&c->addr) == 6 && !relay_of(p)->config.ipv6)
+            continue;
+        if (g_str_has_prefix(h->address, "fe80"))
+            continue; /* no link-local */
+        local->n_candidates++;
+    }
+    g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+    local->end_of_candidates = true;
+}

@@ -1,0 +1,511 @@
+/* relay.c - the relay's public API: hearings pinned to workers, calls
+ * carried onto the hearing's worker.
+ *
+ * Each vej_relay_* call from the signalling thread becomes a closure run on
+ * the hearing's worker (vej_worker_call waits for it; set_policy does not
+ * wait). The only state the signalling thread touches is the hearing map,
+ * under `lock`.
+ */
+#include "gateway/relay-priv.h"
+
+#include <string.h>
+
+G_DEFINE_QUARK(vej-relay-error-quark, vej_relay_error)
+
+/* ---- hearings ---- */
+
+static struct vej_rhearing *
+hearing_lookup(struct vej_relay *r, const char *id, bool create)
+{
+    g_mutex_lock(&r->lock);
+    struct vej_rhearing *h = g_hash_table_lookup(r->hearings, id);
+    if (!h && create) {
+        h = g_new0(struct vej_rhearing, 1);
+        h->relay = r;
+        h->id = g_strdup(id);
+        h->rw = &r->workers[r->next_worker++ % r->n_workers];
+        h->parts = g_hash_table_new(g_str_hash, g_str_equal);
+        g_hash_table_insert(r->hearings, h->id, h);
+    }
+    g_mutex_unlock(&r->lock);
+    return h;
+}
+
+static struct vej_rpart *
+part_get(struct vej_rhearing *h, const char *pid, bool create)
+{
+    struct vej_rpart *part = g_hash_table_lookup(h->parts, pid);
+    if (!part && create) {
+        part = g_new0(struct vej_rpart, 1);
+        part->id = g_strdup(pid);
+        part->h = h;
+        g_hash_table_insert(h->parts, part->id, part);
+        if (!h->rtcp_timer)
+            vej__router_start_timer(h);
+    }
+    return part;
+}
+
+static void
+peer_close(struct vej_peer *p)
+{
+    if (!p)
+        return;
+    vej__router_detach(p);
+    vej__peer_free(p);
+}
+
+static void
+part_free(struct vej_rpart *part)
+{
+    peer_close(part->pub);
+    peer_close(part->sub);
+    g_free(part->id);
+    g_free(part);
+}
+
+/* ---- calls onto the worker ---- */
+
+struct call {
+    struct vej_relay *relay;
+    struct vej_rhearing *h;
+    const char *participant_id;
+    const char *sdp;
+    const char *candidate;
+    enum vej_relay_pc pc;
+    uint64_t revision;
+    char *result;
+    gboolean ok;
+    GError *error;
+};
+
+static void
+sdp_limits(struct vej_relay *r, struct vej_sdp_limits *l)
+{
+    vej_sdp_limits_init(l);
+    if (r->config.max_sdp_bytes)
+        l->max_sdp_bytes = r->config.max_sdp_bytes;
+    if (r->config.max_media_per_offer)
+        l->max_mlines = r->config.max_media_per_offer;
+}
+
+static void
+do_publish(void *data)
+{
+    struct call *c = data;
+    struct vej_relay *r = c->relay;
+    struct vej_sdp_limits limits;
+    sdp_limits(r, &limits);
+    g_autofree struct vej_sdp_description *d = g_new0(struct vej_sdp_description, 1);
+    const char *why = NULL;
+    if (vej_sdp_parse_offer(c->sdp, strlen(c->sdp), &limits, NULL, d, &why) != VEJ_SDP_OK) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "sdp: %s", why);
+        return;
+    }
+    if (d->setup != VEJ_SDP_SETUP_ACTPASS) {
+        /* RFC 5763: an offerer says actpass; anything else is an answer
+         * or a munged offer. */
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID,
+                    "sdp: a publish offer must say a=setup:actpass");
+        return;
+    }
+    struct vej_rpart *part = part_get(c->h, c->participant_id, true);
+    bool created = false;
+    if (!part->pub) {
+        part->pub = vej__peer_new(part, VEJ_RELAY_PUBLISH, &c->error);
+        if (!part->pub)
+            return;
+        created = true;
+    }
+    if (!vej__peer_set_remote(part->pub, d, &c->error)) {
+        if (created)
+            g_clear_pointer(&part->pub, peer_close);
+        return;
+    }
+    vej__router_set_tracks(part->pub, d);
+    struct vej_sdp_local local;
+    vej__peer_local_sdp(part->pub, &local);
+    if (vej_sdp_make_answer(d, &local, &c->result, &why) != VEJ_SDP_OK) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "sdp: %s", why);
+        return;
+    }
+    vej__router_apply_policy(c->h);
+}
+
+static void
+do_subscribe(void *data)
+{
+    struct call *c = data;
+    struct vej_rpart *part = part_get(c->h, c->participant_id, true);
+    if (!part->sub) {
+        part->sub = vej__peer_new(part, VEJ_RELAY_SUBSCRIBE, &c->error);
+        if (!part->sub)
+            return;
+    }
+    part->sub->renegotiate = true;
+    vej__router_apply_policy(c->h);
+    c->ok = TRUE;
+}
+
+static void
+mark_negotiated(struct vej_peer *sub, const struct vej_sdp_description *answer)
+{
+    for (guint i = 0; i < sub->outs->len; i++) {
+        struct vej_out *o = sub->outs->pdata[i];
+        int idx = vej_sdp_find_mid(answer, o->mid);
+        bool ok = o->track && idx >= 0 && answer->media[idx].accepted;
+        if (ok && !o->negotiated) {
+            o->negotiated = true;
+            if (o->kind == VEJ_SDP_KIND_VIDEO) {
+                o->need_keyframe = true;
+                vej__router_request_keyframe(o->track);
+            }
+        }
+    }
+}
+
+static void
+do_answer(void *data)
+{
+    struct call *c = data;
+    struct vej_rpart *part = part_get(c->h, c->participant_id, false);
+    struct vej_peer *sub = part ? part->sub : NULL;
+    if (!sub) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_NOT_FOUND,
+                    "no subscribe connection: call webrtc.subscribe first");
+        return;
+    }
+    if (!sub->offer_in_flight || sub->revision != c->revision || !sub->last_offer) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_CONFLICT,
+                    "stale revision: the current offer is %" G_GUINT64_FORMAT, sub->revision);
+        return;
+    }
+    if (sub->last_offer->n_tracks == 0) {
+        /* An offer with nothing to receive yet has no transport to
+         * answer: the next offer (with tracks) carries it. */
+        sub->offer_in_flight = false;
+        vej__router_maybe_offer(sub);
+        c->ok = TRUE;
+        return;
+    }
+    struct vej_sdp_limits limits;
+    sdp_limits(c->relay, &limits);
+    g_autofree struct vej_sdp_description *d = g_new0(struct vej_sdp_description, 1);
+    const char *why = NULL;
+    if (vej_sdp_parse_answer(c->sdp, strlen(c->sdp), &limits, sub->last_offer, d, &why) !=
+        VEJ_SDP_OK) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "sdp: %s", why);
+        return;
+    }
+    if (!sub->answered_once && sub->dtls) {
+        enum vej_dtls_role role =
+            d->setup == VEJ_SDP_SETUP_PASSIVE ? VEJ_DTLS_CLIENT : VEJ_DTLS_SERVER;
+        if (!vej_dtls_set_role(sub->dtls, role, &c->error))
+            return;
+    }
+    if (!vej__peer_set_remote(sub, d, &c->error))
+        return;
+    sub->answered_once = true;
+    sub->offer_in_flight = false;
+    mark_negotiated(sub, d);
+    vej__router_maybe_offer(sub);
+    c->ok = TRUE;
+}
+
+static void
+do_candidate(void *data)
+{
+    struct call *c = data;
+    struct vej_rpart *part = part_get(c->h, c->participant_id, false);
+    struct vej_peer *p = part ? (c->pc == VEJ_RELAY_PUBLISH ? part->pub : part->sub) : NULL;
+    if (!p) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_NOT_FOUND,
+                    "no such connection yet");
+        return;
+    }
+    c->ok = vej__peer_add_candidate(p, c->candidate, &c->error);
+}
+
+static void
+do_restart_ice(void *data)
+{
+    struct call *c = data;
+    struct vej_rpart *part = part_get(c->h, c->participant_id, false);
+    struct vej_peer *sub = part ? part->sub : NULL;
+    if (!sub) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_NOT_FOUND,
+                    "no subscribe connection");
+        return;
+    }
+    if (!nice_agent_restart_stream(sub->agent, sub->stream)) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_FAILED, "ICE restart failed");
+        return;
+    }
+    gchar *u = NULL, *pw = NULL;
+    if (nice_agent_get_local_credentials(sub->agent, sub->stream, &u, &pw)) {
+        g_strlcpy(sub->local_ufrag, u, sizeof sub->local_ufrag);
+        g_strlcpy(sub->local_pwd, pw, sizeof sub->local_pwd);
+    }
+    g_free(u);
+    g_free(pw);
+    sub->local_restart = true;
+    sub->renegotiate = true;
+    vej__router_maybe_offer(sub);
+    c->ok = TRUE;
+}
+
+static void
+do_close_participant(void *data)
+{
+    struct call *c = data;
+    struct vej_rpart *part = part_get(c->h, c->participant_id, false);
+    if (!part)
+        return;
+    g_hash_table_remove(c->h->parts, part->id);
+    part_free(part);
+    vej__router_apply_policy(c->h);
+}
+
+static gboolean
+run_call(struct vej_relay *r, const char *hearing_id, bool create, void (*fn)(void *),
+         struct call *c, GError **error)
+{
+    c->relay = r;
+    c->h = hearing_lookup(r, hearing_id, create);
+    if (!c->h) {
+        g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_NOT_FOUND, "no media for hearing");
+        return FALSE;
+    }
+    vej_worker_call(c->h->rw->worker, fn, c);
+    if (c->error) {
+        g_propagate_error(error, c->error);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+char *
+vej_relay_publish(struct vej_relay *r, const char *hearing_id, const char *participant_id,
+                  const char *offer_sdp, GError **error)
+{
+    struct call c = {.participant_id = participant_id, .sdp = offer_sdp};
+    if (!run_call(r, hearing_id, true, do_publish, &c, error))
+        return NULL;
+    return c.result;
+}
+
+gboolean
+vej_relay_subscribe(struct vej_relay *r, const char *hearing_id, const char *participant_id,
+                    GError **error)
+{
+    struct call c = {.participant_id = participant_id};
+    return run_call(r, hearing_id, true, do_subscribe, &c, error);
+}
+
+gboolean
+vej_relay_subscribe_answer(struct vej_relay *r, const char *hearing_id,
+                           const char *participant_id, uint64_t revision, const char *answer_sdp,
+                           GError **error)
+{
+    struct call c = {.participant_id = participant_id, .sdp = answer_sdp, .revision = revision};
+    return run_call(r, hearing_id, false, do_answer, &c, error);
+}
+
+gboolean
+vej_relay_add_candidate(struct vej_relay *r, const char *hearing_id, const char *participant_id,
+                        enum vej_relay_pc pc, const char *candidate, GError **error)
+{
+    struct call c = {.participant_id = participant_id, .pc = pc, .candidate = candidate};
+    return run_call(r, hearing_id, false, do_candidate, &c, error);
+}
+
+gboolean
+vej_relay_restart_ice(struct vej_relay *r, const char *hearing_id, const char *participant_id,
+                      GError **error)
+{
+    struct call c = {.participant_id = participant_id};
+    return run_call(r, hearing_id, false, do_restart_ice, &c, error);
+}
+
+void
+vej_relay_close_participant(struct vej_relay *r, const char *hearing_id,
+                            const char *participant_id)
+{
+    struct call c = {.participant_id = participant_id};
+    g_autoptr(GError) ignored = NULL;
+    run_call(r, hearing_id, false, do_close_participant, &c, &ignored);
+}
+
+/* ---- policy ---- */
+
+struct policy_update {
+    struct vej_rhearing *h;
+    struct vej_relay_rule *rules;
+    char **strings;
+    size_t n_rules;
+};
+
+static void
+free_rules(struct vej_relay_rule *rules, char **strings)
+{
+    g_free(rules);
+    g_strfreev(strings);
+}
+
+static void
+do_set_policy(void *data)
+{
+    struct policy_update *u = data;
+    free_rules(u->h->rules, u->h->rule_strings);
+    u->h->rules = u->rules;
+    u->h->rule_strings = u->strings;
+    u->h->n_rules = u->n_rules;
+    vej__router_apply_policy(u->h);
+    g_free(u);
+}
+
+void
+vej_relay_set_policy(struct vej_relay *r, const char *hearing_id,
+                     const struct vej_relay_rule *rules, size_t n_rules)
+{
+    struct vej_rhearing *h = hearing_lookup(r, hearing_id, true);
+    struct policy_update *u = g_new0(struct policy_update, 1);
+    u->h = h;
+    u->n_rules = n_rules;
+    u->rules = g_new0(struct vej_relay_rule, n_rules + 1);
+    u->strings = g_new0(char *, 2 * n_rules + 1);
+    for (size_t i = 0; i < n_rules; i++) {
+        u->rules[i] = rules[i];
+        u->strings[2 * i] = g_strdup(rules[i].subscriber_id);
+        u->strings[2 * i + 1] = g_strdup(rules[i].publisher_id);
+        u->rules[i].subscriber_id = u->strings[2 * i];
+        u->rules[i].publisher_id = u->strings[2 * i + 1];
+    }
+    vej_worker_post(h->rw->worker, do_set_policy, u);
+}
+
+/* ---- life cycle ---- */
+
+struct vej_relay *
+vej_relay_new(const struct vej_relay_config *config, const struct vej_relay_callbacks *callbacks,
+              GError **error)
+{
+    if (!vej_srtp_global_init(error))
+        return NULL;
+    struct vej_relay *r = g_new0(struct vej_relay, 1);
+    r->config = *config;
+    r->config.bind_addresses = g_strdup(config->bind_addresses);
+    r->config.public_ipv4 = g_strdup(config->public_ipv4);
+    r->config.cert_file = g_strdup(config->cert_file);
+    r->config.key_file = g_strdup(config->key_file);
+    if (!r->config.max_remote_candidates)
+        r->config.max_remote_candidates = 64;
+    r->cb = *callbacks;
+    g_mutex_init(&r->lock);
+    r->hearings = g_hash_table_new(g_str_hash, g_str_equal);
+    r->cert = config->cert_file && *config->cert_file
+                  ? vej_dtls_cert_new_from_pem(config->cert_file, config->key_file, error)
+                  : vej_dtls_cert_new_self_signed(error);
+    if (!r->cert) {
+        vej_relay_free(r);
+        return NULL;
+    }
+    const char *alg = NULL;
+    const char *fp = vej_dtls_cert_fingerprint(r->cert, &alg);
+    g_snprintf(r->fingerprint, sizeof r->fingerprint, "%s %s", alg, fp);
+    r->n_workers = config->workers ? config->workers : g_get_num_processors();
+    r->workers = g_new0(struct vej_rworker, r->n_workers);
+    for (unsigned i = 0; i < r->n_workers; i++) {
+        r->workers[i].worker = vej_worker_new(i, error);
+        if (!r->workers[i].worker) {
+            vej_relay_free(r);
+            return NULL;
+        }
+    }
+    return r;
+}
+
+static void
+do_teardown(void *data)
+{
+    struct vej_rhearing *h = data;
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, h->parts);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        part_free(value);
+    g_hash_table_remove_all(h->parts);
+    if (h->rtcp_timer) {
+        g_source_destroy(h->rtcp_timer);
+        g_source_unref(h->rtcp_timer);
+        h->rtcp_timer = NULL;
+    }
+}
+
+void
+vej_relay_free(struct vej_relay *r)
+{
+    if (!r)
+        return;
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, r->hearings);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        struct vej_rhearing *h = value;
+        vej_worker_call(h->rw->worker, do_teardown, h);
+    }
+    /* Give libnice a moment to finish closing agents (bounded). */
+    for (unsigned i = 0; r->workers && i < r->n_workers; i++)
+        for (int tries = 0; r->workers[i].worker &&
+                            g_atomic_int_get(&r->workers[i].closing_agents) > 0 && tries < 200;
+             tries++)
+            g_usleep(10000);
+    for (unsigned i = 0; r->workers && i < r->n_workers; i++)
+        vej_worker_free(r->workers[i].worker);
+    g_hash_table_iter_init(&it, r->hearings);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        struct vej_rhearing *h = value;
+        g_hash_table_unref(h->parts);
+        free_rules(h->rules, h->rule_strings);
+        g_free(h->id);
+        g_free(h);
+    }
+    g_hash_table_unref(r->hearings);
+    g_free(r->workers);
+    vej_dtls_cert_unref(r->cert);
+    g_mutex_clear(&r->lock);
+    g_free(r->config.bind_addresses);
+    g_free(r->config.public_ipv4);
+    g_free(r->config.cert_file);
+    g_free(r->config.key_file);
+    g_free(r);
+}
+
+const char *
+vej_relay_fingerprint(struct vej_relay *r)
+{
+    return r->fingerprint;
+}
+
+void
+vej_relay_stats(struct vej_relay *r, struct vej_relay_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    for (unsigned i = 0; i < r->n_workers; i++) {
+        const struct vej_relay_stats *s = &r->workers[i].stats;
+        out->peers += s->peers;
+        out->rtp_in += s->rtp_in;
+        out->rtp_out += s->rtp_out;
+        out->rtcp_in += s->rtcp_in;
+        out->rtcp_out += s->rtcp_out;
+        out->bytes_in += s->bytes_in;
+        out->bytes_out += s->bytes_out;
+        out->dropped_policy += s->dropped_policy;
+        out->dropped_srtp += s->dropped_srtp;
+        out->dropped_unknown_ssrc += s->dropped_unknown_ssrc;
+        out->dropped_malformed += s->dropped_malformed;
+        out->dropped_not_ready += s->dropped_not_ready;
+        out->dtls_failures += s->dtls_failures;
+        out->keyframe_requests += s->keyframe_requests;
+    }
+}

@@ -1,0 +1,140 @@
+/* relay.h - the media relay as the signalling layer sees it.
+ *
+ * The relay owns the media workers. Hearings are pinned to a worker; each
+ * participant may have a publish PeerConnection (the client offers) and a
+ * subscribe PeerConnection (the relay offers). Everything is addressed by
+ * (hearing id, participant id): no pointer crosses from signalling into
+ * the relay.
+ *
+ * Threads: every vej_relay_* function is called from the signalling thread
+ * and may wait for the hearing's worker (never the other way round). The
+ * callbacks are called on a worker thread: the signalling side must post
+ * them to its own thread (they must not call back into the relay).
+ *
+ * Policy: the relay forwards a publisher's track to a subscriber only when
+ * the last vej_relay_set_policy() says so; a track is offered to a
+ * subscriber only when `present` is set for it (screened tracks never
+ * appear in that subscriber's SDP) and flows only when `flowing` is set
+ * (mute and hearing state clear it without renegotiating).
+ */
+#pragma once
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+G_BEGIN_DECLS
+
+#define VEJ_RELAY_ERROR (vej_relay_error_quark())
+GQuark vej_relay_error_quark(void);
+
+enum vej_relay_error_code {
+    VEJ_RELAY_ERROR_FAILED,
+    VEJ_RELAY_ERROR_INVALID,  /* bad SDP or candidate: the client's fault */
+    VEJ_RELAY_ERROR_NOT_FOUND,
+    VEJ_RELAY_ERROR_CONFLICT, /* stale revision, offer in flight */
+    VEJ_RELAY_ERROR_LIMIT,
+};
+
+enum vej_relay_pc { VEJ_RELAY_PUBLISH, VEJ_RELAY_SUBSCRIBE };
+
+struct vej_relay_config {
+    unsigned workers;           /* 0: number of cores */
+    char *bind_addresses;       /* comma-separated IPs for host candidates; NULL: all */
+    unsigned port_min, port_max;
+    bool ipv6;
+    bool ice_tcp;
+    bool ice_lite;
+    char *public_ipv4;          /* 1:1 NAT address to advertise, or NULL */
+    unsigned max_remote_candidates;
+    unsigned max_media_per_offer;
+    size_t max_sdp_bytes;
+    char *cert_file, *key_file; /* DTLS certificate, or NULL for a fresh one */
+};
+
+/* Reports, called on a worker thread. Strings are (transfer none). */
+struct vej_relay_callbacks {
+    /* A local ICE candidate to trickle to the client ("candidate:..."),
+     * or NULL when gathering is done. */
+    void (*candidate)(void *user, const char *hearing_id, const char *participant_id,
+                      enum vej_relay_pc pc, const char *mid, const char *candidate);
+    /* A subscribe offer (or re-offer) for the client, with its revision;
+     * media_tracks_json lists [{mid, participant_id, kind}] for the
+     * media.tracks notification sent before it. */
+    void (*offer)(void *user, const char *hearing_id, const char *participant_id,
+                  const char *sdp, uint64_t revision, const char *media_tracks_json);
+    /* A PeerConnection's state: "connecting", "connected", "failed",
+     * "closed", with a reason. */
+    void (*state)(void *user, const char *hearing_id, const char *participant_id,
+                  enum vej_relay_pc pc, const char *state, const char *reason);
+    /* A publisher's tracks changed ([{mid, kind}]). */
+    void (*tracks)(void *user, const char *hearing_id, const char *participant_id,
+                   const char *tracks_json);
+    void *user;
+};
+
+struct vej_relay;
+
+struct vej_relay *vej_relay_new(const struct vej_relay_config *config,
+                                const struct vej_relay_callbacks *callbacks, GError **error);
+/* Closes every peer (BYE, close_notify), stops and joins the workers. */
+void vej_relay_free(struct vej_relay *relay);
+
+/* Applies a publisher's offer (first one, renegotiation or ICE restart) and
+ * returns the answer (transfer full). */
+char *vej_relay_publish(struct vej_relay *relay, const char *hearing_id,
+                        const char *participant_id, const char *offer_sdp, GError **error);
+
+/* Creates the subscribe PeerConnection if needed; the offer arrives through
+ * callbacks->offer. */
+gboolean vej_relay_subscribe(struct vej_relay *relay, const char *hearing_id,
+                             const char *participant_id, GError **error);
+
+/* The client's answer to the subscribe offer `revision`. */
+gboolean vej_relay_subscribe_answer(struct vej_relay *relay, const char *hearing_id,
+                                    const char *participant_id, uint64_t revision,
+                                    const char *answer_sdp, GError **error);
+
+/* A trickled remote candidate; NULL or "" ends the remote candidates. */
+gboolean vej_relay_add_candidate(struct vej_relay *relay, const char *hearing_id,
+                                 const char *participant_id, enum vej_relay_pc pc,
+                                 const char *candidate, GError **error);
+
+/* Re-offers the subscribe PC with fresh ICE credentials. */
+gboolean vej_relay_restart_ice(struct vej_relay *relay, const char *hearing_id,
+                               const char *participant_id, GError **error);
+
+/* One entry of the policy: may publisher's `kind` reach subscriber? */
+struct vej_relay_rule {
+    const char *subscriber_id;
+    const char *publisher_id;
+    unsigned kind; /* enum vej_media_kind: 0 audio, 1 video */
+    bool present;  /* in the subscriber's SDP */
+    bool flowing;  /* packets forwarded now */
+};
+
+/* Replaces the whole policy of a hearing (rules not listed: nothing). */
+void vej_relay_set_policy(struct vej_relay *relay, const char *hearing_id,
+                          const struct vej_relay_rule *rules, size_t n_rules);
+
+/* Closes a participant's PeerConnections (leave, removal, move to lobby
+ * needs nothing: the policy does it). */
+void vej_relay_close_participant(struct vej_relay *relay, const char *hearing_id,
+                                 const char *participant_id);
+
+/* The DTLS fingerprint ("sha-256 AB:CD:...") the relay presents. */
+const char *vej_relay_fingerprint(struct vej_relay *relay);
+
+/* Counters for /metrics, summed over workers. */
+struct vej_relay_stats {
+    uint64_t peers;
+    uint64_t rtp_in, rtp_out, rtcp_in, rtcp_out;
+    uint64_t bytes_in, bytes_out;
+    uint64_t dropped_policy, dropped_srtp, dropped_unknown_ssrc, dropped_malformed,
+        dropped_not_ready;
+    uint64_t dtls_failures;
+    uint64_t keyframe_requests;
+};
+void vej_relay_stats(struct vej_relay *relay, struct vej_relay_stats *out);
+
+G_END_DECLS

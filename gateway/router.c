@@ -1,0 +1,638 @@
+/* router.c - forwarding inside a hearing, on the hearing's worker.
+ *
+ * A publisher's accepted m-lines are tracks; a subscriber's m-lines are
+ * outs. Each track keeps the list of outs that forward it, so a packet
+ * costs one unprotect, then per out: one policy bit, a header rewrite in
+ * the worker's scratch buffer, one protect, one send.
+ *
+ * Per out the relay writes its own SSRC, payload type, sequence numbers
+ * (counted per forwarded packet, so packets withheld by policy leave no
+ * gap) and timestamps (the publisher's plus a fixed offset). Header
+ * extensions are per hop: none are forwarded. A video out starts (and
+ * restarts after being withheld) on a keyframe, which it asks for.
+ *
+ * The subscriber's SDP changes only when a track appears or disappears for
+ * it: mutes and hearing states only flip `flowing`. Offers are serialised:
+ * one in flight, later changes coalesced into the next; inactive m-lines
+ * are recycled, never removed.
+ */
+#include "gateway/relay-priv.h"
+
+#include <string.h>
+
+#include "gateway/rtcp.h"
+
+#define KEYFRAME_REQUEST_MIN_US (300 * 1000)
+#define REMB_BITRATE 2500000
+#define RTCP_INTERVAL_MS 1000
+
+/* ---- keyframes ---- */
+
+static bool
+is_keyframe_start(enum vej_sdp_codec codec, const uint8_t *p, size_t n)
+{
+    if (codec == VEJ_SDP_CODEC_VP8) {
+        /* RFC 7741 payload descriptor, then the VP8 payload header. */
+        if (n < 1)
+            return false;
+        size_t off = 1;
+        bool start = (p[0] & 0x10) && (p[0] & 0x07) == 0;
+        if (p[0] & 0x80) {
+            if (n < 2)
+                return false;
+            uint8_t x = p[1];
+            off = 2;
+            if (x & 0x80)
+                off += (n > 2 && (p[2] & 0x80)) ? 2 : 1;
+            if (x & 0x40)
+                off++;
+            if (x & 0x30)
+                off++;
+        }
+        return start && off < n && (p[off] & 0x01) == 0;
+    }
+    if (codec == VEJ_SDP_CODEC_H264) {
+        if (n < 2)
+            return false;
+        uint8_t type = p[0] & 0x1f;
+        if (type == 5 || type == 7)
+            return true;
+        if (type == 24) { /* STAP-A: look at the aggregated NAL units */
+            for (size_t off = 1; off + 2 < n;) {
+                size_t len = ((size_t)p[off] << 8) | p[off + 1];
+                uint8_t t = p[off + 2] & 0x1f;
+                if (t == 5 || t == 7)
+                    return true;
+                off += 2 + len;
+            }
+            return false;
+        }
+        if (type == 28) /* FU-A start of an IDR */
+            return (p[1] & 0x80) && (p[1] & 0x1f) == 5;
+        return false;
+    }
+    return true; /* audio: every packet */
+}
+
+void
+vej__router_request_keyframe(struct vej_track *t)
+{
+    if (t->kind != VEJ_SDP_KIND_VIDEO || !t->ssrc_known)
+        return;
+    int64_t now = g_get_monotonic_time();
+    if (t->last_keyframe_request_us && now - t->last_keyframe_request_us < KEYFRAME_REQUEST_MIN_US)
+        return;
+    t->last_keyframe_request_us = now;
+    struct vej_rworker *rw = t->pub->part->h->rw;
+    uint8_t buf[64 + VEJ_SRTP_MAX_OVERHEAD];
+    long n = vej_rtcp_write_pli(buf, 64, t->pub->rtcp_ssrc, t->ssrc);
+    if (n > 0) {
+        rw->stats.keyframe_requests++;
+        vej__peer_send_rtcp(t->pub, buf, (size_t)n, sizeof buf);
+    }
+}
+
+/* ---- from publishers ---- */
+
+static struct vej_track *
+track_for(struct vej_peer *p, const struct vej_rtp_view *v)
+{
+    struct vej_track *by_pt = NULL;
+    for (guint i = 0; i < p->tracks->len; i++) {
+        struct vej_track *t = p->tracks->pdata[i];
+        if (t->ssrc_known && t->ssrc == v->ssrc)
+            return t;
+        if (!t->ssrc_known && t->pt == v->payload_type && !by_pt)
+            by_pt = t;
+    }
+    if (by_pt) { /* no a=ssrc in the offer: learn it from the first packet */
+        by_pt->ssrc = v->ssrc;
+        by_pt->ssrc_known = true;
+    }
+    return by_pt;
+}
+
+static void
+note_received(struct vej_track *t, uint16_t seq)
+{
+    if (!t->seq_started) {
+        t->seq_started = true;
+        t->max_seq = seq;
+    } else if ((uint16_t)(seq - t->max_seq) < 0x8000) {
+        if (seq < t->max_seq)
+            t->cycles += 0x10000;
+        t->max_seq = seq;
+    }
+    t->received++;
+}
+
+static void
+forward_one(struct vej_out *o, const struct vej_rtp_view *v, struct vej_rworker *rw,
+            const struct vej_rtp_ext_builder *none)
+{
+    long n = vej_rtp_write_packet(v, none, rw->out, sizeof rw->out - VEJ_SRTP_MAX_OVERHEAD);
+    if (n < 0) {
+        rw->stats.dropped_malformed++;
+        return;
+    }
+    if (!o->started) {
+        o->started = true;
+        o->seq = (uint16_t)g_random_int();
+        o->ts_offset = g_random_int() - v->timestamp;
+    } else {
+        o->seq++;
+    }
+    o->last_ts = v->timestamp + o->ts_offset;
+    vej_rtp_set_ssrc(rw->out, (size_t)n, o->ssrc);
+    vej_rtp_set_payload_type(rw->out, (size_t)n, o->pt);
+    vej_rtp_set_seq(rw->out, (size_t)n, o->seq);
+    vej_rtp_set_timestamp(rw->out, (size_t)n, o->last_ts);
+    o->packets++;
+    o->octets += (uint32_t)v->payload_len;
+    o->last_sent_us = g_get_monotonic_time();
+    vej__peer_send_rtp(o->sub, rw->out, (size_t)n, sizeof rw->out);
+}
+
+void
+vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
+{
+    struct vej_rworker *rw = p->part->h->rw;
+    struct vej_rtp_view v;
+    if (p->pc != VEJ_RELAY_PUBLISH || vej_rtp_parse(pkt, len, &v) != VEJ_RTP_OK) {
+        rw->stats.dropped_malformed++;
+        return;
+    }
+    struct vej_track *t = track_for(p, &v);
+    if (!t) {
+        rw->stats.dropped_unknown_ssrc++;
+        return;
+    }
+    note_received(t, v.seq);
+    bool key = is_keyframe_start(t->codec, v.payload, v.payload_len);
+    struct vej_rtp_ext_builder none;
+    vej_rtp_ext_builder_init(&none);
+    for (guint i = 0; i < t->outs->len; i++) {
+        struct vej_out *o = t->outs->pdata[i];
+        if (!o->negotiated || o->sub->state != PEER_CONNECTED)
+            continue;
+        if (!o->flowing) {
+            rw->stats.dropped_policy++;
+            continue;
+        }
+        if (o->need_keyframe) {
+            if (!key)
+                continue;
+            o->need_keyframe = false;
+        }
+        forward_one(o, &v, rw, &none);
+    }
+}
+
+/* ---- RTCP ---- */
+
+static struct vej_out *
+out_by_ssrc(struct vej_peer *sub, uint32_t ssrc)
+{
+    for (guint i = 0; i < sub->outs->len; i++) {
+        struct vej_out *o = sub->outs->pdata[i];
+        if (o->ssrc == ssrc)
+            return o;
+    }
+    return NULL;
+}
+
+static void
+on_publisher_rtcp(struct vej_peer *p, const struct vej_rtcp_packet *pk)
+{
+    struct vej_rtcp_sr sr;
+    if (pk->type != VEJ_RTCP_SR || vej_rtcp_parse_sr(pk, &sr) != VEJ_RTCP_OK)
+        return;
+    for (guint i = 0; i < p->tracks->len; i++) {
+        struct vej_track *t = p->tracks->pdata[i];
+        if (t->ssrc_known && t->ssrc == sr.ssrc) {
+            t->sr_ntp = sr.ntp_time;
+            t->sr_rtp = sr.rtp_time;
+            t->sr_arrival_us = g_get_monotonic_time();
+        }
+    }
+}
+
+static void
+on_subscriber_rtcp(struct vej_peer *p, const struct vej_rtcp_packet *pk)
+{
+    struct vej_rtcp_fb fb;
+    if (pk->type != VEJ_RTCP_PSFB || vej_rtcp_parse_fb(pk, &fb) != VEJ_RTCP_OK)
+        return;
+    uint32_t media = fb.media_ssrc;
+    if (fb.fmt == VEJ_RTCP_PSFB_FIR) {
+        struct vej_rtcp_fir fir;
+        if (vej_rtcp_parse_fir(pk, &fir) != VEJ_RTCP_OK || fir.n_entries == 0)
+            return;
+        media = vej_rtcp_fir_entry_at(&fir, 0).ssrc;
+    } else if (fb.fmt != VEJ_RTCP_PSFB_PLI) {
+        return;
+    }
+    struct vej_out *o = out_by_ssrc(p, media);
+    if (o && o->track)
+        vej__router_request_keyframe(o->track);
+}
+
+void
+vej__router_on_rtcp(struct vej_peer *p, uint8_t *pkt, size_t len)
+{
+    struct vej_rtcp_iter it;
+    struct vej_rtcp_packet pk;
+    vej_rtcp_iter_init(&it, pkt, len);
+    int rc;
+    while ((rc = vej_rtcp_next(&it, &pk)) > 0) {
+        if (p->pc == VEJ_RELAY_PUBLISH)
+            on_publisher_rtcp(p, &pk);
+        else
+            on_subscriber_rtcp(p, &pk);
+    }
+    if (rc < 0)
+        p->part->h->rw->stats.dropped_malformed++;
+}
+
+/* Receiver reports and REMB to publishers, sender reports to subscribers. */
+static void
+send_reports_to_publisher(struct vej_peer *pub)
+{
+    uint8_t buf[512 + VEJ_SRTP_MAX_OVERHEAD];
+    struct vej_rtcp_rr rr;
+    memset(&rr, 0, sizeof rr);
+    rr.ssrc = pub->rtcp_ssrc;
+    uint32_t ssrcs[16];
+    size_t n_ssrcs = 0;
+    for (guint i = 0; i < pub->tracks->len && rr.n_reports < 16; i++) {
+        struct vej_track *t = pub->tracks->pdata[i];
+        if (!t->ssrc_known || !t->seq_started)
+            continue;
+        struct vej_rtcp_report_block *b = &rr.reports[rr.n_reports++];
+        b->ssrc = t->ssrc;
+        b->highest_seq = t->cycles + t->max_seq;
+        if (t->sr_ntp) {
+            b->lsr = (uint32_t)(t->sr_ntp >> 16);
+            int64_t d = g_get_monotonic_time() - t->sr_arrival_us;
+            b->dlsr = (uint32_t)(d * 65536 / G_USEC_PER_SEC);
+        }
+        if (t->kind == VEJ_SDP_KIND_VIDEO)
+            ssrcs[n_ssrcs++] = t->ssrc;
+    }
+    long n = vej_rtcp_write_rr(buf, 512, &rr);
+    if (n <= 0)
+        return;
+    if (n_ssrcs) {
+        long m = vej_rtcp_write_remb(buf + n, 512 - (size_t)n, pub->rtcp_ssrc, REMB_BITRATE,
+                                     ssrcs, n_ssrcs);
+        if (m > 0)
+            n += m;
+    }
+    vej__peer_send_rtcp(pub, buf, (size_t)n, sizeof buf);
+}
+
+static uint64_t
+ntp_now(void)
+{
+    int64_t us = g_get_real_time();
+    uint64_t secs = (uint64_t)(us / G_USEC_PER_SEC) + 2208988800ULL;
+    uint64_t frac = ((uint64_t)(us % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC;
+    return (secs << 32) | frac;
+}
+
+static void
+send_reports_to_subscriber(struct vej_peer *sub)
+{
+    for (guint i = 0; i < sub->outs->len; i++) {
+        struct vej_out *o = sub->outs->pdata[i];
+        if (!o->track || !o->started)
+            continue;
+        uint8_t buf[256 + VEJ_SRTP_MAX_OVERHEAD];
+        struct vej_rtcp_sr sr;
+        memset(&sr, 0, sizeof sr);
+        sr.ssrc = o->ssrc;
+        struct vej_track *t = o->track;
+        int64_t now = g_get_monotonic_time();
+        if (t->sr_ntp) {
+            /* The publisher's clock mapping, carried through our offset. */
+            int64_t since = now - t->sr_arrival_us;
+            uint64_t frac = (uint64_t)(since % G_USEC_PER_SEC) * 4294967296ULL / G_USEC_PER_SEC;
+            sr.ntp_time = t->sr_ntp + ((uint64_t)(since / G_USEC_PER_SEC) << 32) + frac;
+            sr.rtp_time = t->sr_rtp + o->ts_offset +
+                          (uint32_t)(since * (int64_t)t->clock_rate / G_USEC_PER_SEC);
+        } else {
+            sr.ntp_time = ntp_now();
+            sr.rtp_time = o->last_ts + (uint32_t)((now - o->last_sent_us) *
+                                                  (int64_t)t->clock_rate / G_USEC_PER_SEC);
+        }
+        sr.packet_count = o->packets;
+        sr.octet_count = o->octets;
+        long n = vej_rtcp_write_sr(buf, 256, &sr);
+        if (n <= 0)
+            continue;
+        long m = vej_rtcp_write_sdes_cname(buf + n, 256 - (size_t)n, o->ssrc, t->stream_id,
+                                           strlen(t->stream_id));
+        if (m > 0)
+            n += m;
+        vej__peer_send_rtcp(sub, buf, (size_t)n, sizeof buf);
+    }
+}
+
+static gboolean
+rtcp_tick(gpointer user)
+{
+    struct vej_rhearing *h = user;
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, h->parts);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        struct vej_rpart *part = value;
+        if (part->pub && part->pub->state == PEER_CONNECTED)
+            send_reports_to_publisher(part->pub);
+        if (part->sub && part->sub->state == PEER_CONNECTED)
+            send_reports_to_subscriber(part->sub);
+    }
+    return G_SOURCE_CONTINUE;
+}
+
+void
+vej__router_start_timer(struct vej_rhearing *h)
+{
+    h->rtcp_timer = g_timeout_source_new(RTCP_INTERVAL_MS);
+    g_source_set_callback(h->rtcp_timer, rtcp_tick, h, NULL);
+    g_source_attach(h->rtcp_timer, vej_worker_context(h->rw->worker));
+}
+
+/* ---- tracks and policy ---- */
+
+static void
+out_unlink(struct vej_out *o)
+{
+    if (o->track)
+        g_ptr_array_remove(o->track->outs, o);
+    o->track = NULL;
+    o->flowing = false;
+    o->negotiated = false;
+}
+
+static void
+track_free(struct vej_track *t)
+{
+    while (t->outs->len) {
+        struct vej_out *o = t->outs->pdata[t->outs->len - 1];
+        out_unlink(o);
+        o->sub->renegotiate = true;
+    }
+    g_ptr_array_unref(t->outs);
+    g_free(t);
+}
+
+void
+vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *offer)
+{
+    /* Keep tracks whose mid persists (a renegotiation must not disturb
+     * running media); drop the others. */
+    for (guint i = pub->tracks->len; i-- > 0;) {
+        struct vej_track *t = pub->tracks->pdata[i];
+        int idx = vej_sdp_find_mid(offer, t->mid);
+        if (idx < 0 || !offer->media[idx].accepted ||
+            offer->media[idx].direction == VEJ_SDP_DIR_RECVONLY ||
+            offer->media[idx].direction == VEJ_SDP_DIR_INACTIVE) {
+            g_ptr_array_remove_index(pub->tracks, i);
+            track_free(t);
+        }
+    }
+    for (size_t i = 0; i < offer->n_media; i++) {
+        const struct vej_sdp_media *m = &offer->media[i];
+        if (!m->accepted || m->direction == VEJ_SDP_DIR_RECVONLY ||
+            m->direction == VEJ_SDP_DIR_INACTIVE)
+            continue;
+        struct vej_track *t = NULL;
+        for (guint j = 0; j < pub->tracks->len && !t; j++)
+            if (strcmp(((struct vej_track *)pub->tracks->pdata[j])->mid, m->mid) == 0)
+                t = pub->tracks->pdata[j];
+        if (!t) {
+            t = g_new0(struct vej_track, 1);
+            t->pub = pub;
+            t->outs = g_ptr_array_new();
+            g_strlcpy(t->mid, m->mid, sizeof t->mid);
+            g_snprintf(t->stream_id, sizeof t->stream_id, "s%08x%08x", g_random_int(),
+                       g_random_int());
+            g_snprintf(t->track_id, sizeof t->track_id, "t%08x%08x", g_random_int(),
+                       g_random_int());
+            g_ptr_array_add(pub->tracks, t);
+        }
+        t->kind = m->kind;
+        t->codec = m->codec;
+        t->pt = m->pt;
+        t->clock_rate = m->clock_rate;
+        g_strlcpy(t->fmtp, m->fmtp, sizeof t->fmtp);
+        t->mid_ext_id = m->extmap.mid;
+        if (m->has_ssrc) {
+            t->ssrc = m->ssrc;
+            t->ssrc_known = true;
+        }
+    }
+    /* One CNAME and msid stream per publisher, so browsers lip-sync. */
+    for (guint j = 1; j < pub->tracks->len; j++)
+        g_strlcpy(((struct vej_track *)pub->tracks->pdata[j])->stream_id,
+                  ((struct vej_track *)pub->tracks->pdata[0])->stream_id,
+                  sizeof ((struct vej_track *)pub->tracks->pdata[0])->stream_id);
+}
+
+/* The rule for (subscriber, publisher, kind), or NULL. */
+static const struct vej_relay_rule *
+rule_for(struct vej_rhearing *h, const char *sub, const char *pub, unsigned kind)
+{
+    for (size_t i = 0; i < h->n_rules; i++) {
+        const struct vej_relay_rule *r = &h->rules[i];
+        if (r->kind == kind && strcmp(r->subscriber_id, sub) == 0 &&
+            strcmp(r->publisher_id, pub) == 0)
+            return r;
+    }
+    return NULL;
+}
+
+static struct vej_out *
+out_for_track(struct vej_peer *sub, struct vej_track *t)
+{
+    for (guint i = 0; i < sub->outs->len; i++) {
+        struct vej_out *o = sub->outs->pdata[i];
+        if (o->track == t)
+            return o;
+    }
+    return NULL;
+}
+
+static struct vej_out *
+out_new_or_recycled(struct vej_peer *sub, struct vej_track *t)
+{
+    struct vej_out *o = NULL;
+    for (guint i = 0; i < sub->outs->len && !o; i++) {
+        struct vej_out *c = sub->outs->pdata[i];
+        if (!c->track && c->kind == t->kind)
+            o = c;
+    }
+    if (!o) {
+        o = g_new0(struct vej_out, 1);
+        o->sub = sub;
+        o->kind = t->kind;
+        g_snprintf(o->mid, sizeof o->mid, "%u", sub->next_mid++);
+        g_ptr_array_add(sub->outs, o);
+    }
+    o->track = t;
+    o->ssrc = g_random_int() | 1;
+    o->pt = t->pt;
+    o->started = false;
+    o->negotiated = false;
+    o->packets = o->octets = 0;
+    g_strlcpy(o->publisher_id, t->pub->part->id, sizeof o->publisher_id);
+    g_ptr_array_add(t->outs, o);
+    return o;
+}
+
+static void
+apply_to_subscriber(struct vej_rhearing *h, struct vej_peer *sub)
+{
+    const char *sid = sub->part->id;
+    /* Outs whose track is no longer present become inactive. */
+    for (guint i = 0; i < sub->outs->len; i++) {
+        struct vej_out *o = sub->outs->pdata[i];
+        if (!o->track)
+            continue;
+        const struct vej_relay_rule *r =
+            rule_for(h, sid, o->track->pub->part->id, o->kind == VEJ_SDP_KIND_VIDEO);
+        if (!r || !r->present) {
+            out_unlink(o);
+            sub->renegotiate = true;
+        }
+    }
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, h->parts);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        struct vej_rpart *part = value;
+        if (part == sub->part || !part->pub)
+            continue;
+        for (guint j = 0; j < part->pub->tracks->len; j++) {
+            struct vej_track *t = part->pub->tracks->pdata[j];
+            const struct vej_relay_rule *r =
+                rule_for(h, sid, part->id, t->kind == VEJ_SDP_KIND_VIDEO);
+            if (!r || !r->present)
+                continue;
+            struct vej_out *o = out_for_track(sub, t);
+            if (!o) {
+                o = out_new_or_recycled(sub, t);
+                sub->renegotiate = true;
+            }
+            bool was = o->flowing;
+            o->flowing = r->flowing;
+            if (o->flowing && !was && o->kind == VEJ_SDP_KIND_VIDEO) {
+                o->need_keyframe = true;
+                if (o->negotiated)
+                    vej__router_request_keyframe(t);
+            }
+        }
+    }
+    vej__router_maybe_offer(sub);
+}
+
+void
+vej__router_apply_policy(struct vej_rhearing *h)
+{
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, h->parts);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        struct vej_rpart *part = value;
+        if (part->sub)
+            apply_to_subscriber(h, part->sub);
+    }
+}
+
+static char *
+tracks_json(struct vej_peer *sub)
+{
+    GString *s = g_string_new("[");
+    bool first = true;
+    for (guint i = 0; i < sub->outs->len; i++) {
+        struct vej_out *o = sub->outs->pdata[i];
+        if (!o->track)
+            continue;
+        /* Ids are [a-z0-9_] and mids digits: no JSON escaping needed. */
+        g_string_append_printf(s, "%s{\"mid\":\"%s\",\"participant_id\":\"%s\",\"kind\":\"%s\"}",
+                               first ? "" : ",", o->mid, o->publisher_id,
+                               o->kind == VEJ_SDP_KIND_VIDEO ? "video" : "audio");
+        first = false;
+    }
+    g_string_append_c(s, ']');
+    return g_string_free(s, FALSE);
+}
+
+void
+vej__router_maybe_offer(struct vej_peer *sub)
+{
+    if (!sub->renegotiate || sub->offer_in_flight || sub->state == PEER_FAILED ||
+        sub->state == PEER_CLOSED)
+        return;
+    struct vej_relay *relay = sub->part->h->relay;
+    struct vej_sdp_offer *offer = g_new0(struct vej_sdp_offer, 1);
+    vej__peer_local_sdp(sub, &offer->local);
+    for (guint i = 0; i < sub->outs->len && offer->n_tracks < VEJ_SDP_MAX_MLINES; i++) {
+        struct vej_out *o = sub->outs->pdata[i];
+        struct vej_sdp_track *tr = &offer->tracks[offer->n_tracks++];
+        g_strlcpy(tr->mid, o->mid, sizeof tr->mid);
+        tr->kind = o->kind;
+        if (o->track) {
+            tr->direction = VEJ_SDP_DIR_SENDONLY;
+            tr->codec = o->track->codec;
+            tr->pt = o->pt;
+            g_strlcpy(tr->fmtp, o->track->fmtp, sizeof tr->fmtp);
+            tr->ssrc = o->ssrc;
+            g_strlcpy(tr->cname, o->track->stream_id, sizeof tr->cname);
+            g_strlcpy(tr->msid_stream, o->track->stream_id, sizeof tr->msid_stream);
+            g_strlcpy(tr->msid_track, o->track->track_id, sizeof tr->msid_track);
+        } else {
+            tr->direction = VEJ_SDP_DIR_INACTIVE;
+            tr->codec = o->kind == VEJ_SDP_KIND_VIDEO ? VEJ_SDP_CODEC_VP8 : VEJ_SDP_CODEC_OPUS;
+            tr->pt = o->kind == VEJ_SDP_KIND_VIDEO ? 96 : 111;
+        }
+    }
+    char *sdp = NULL;
+    const char *why = NULL;
+    if (vej_sdp_make_offer(offer, &sdp, &why) != VEJ_SDP_OK) {
+        g_warning("subscribe offer for %s: %s", sub->part->id, why);
+        g_free(offer);
+        return;
+    }
+    g_free(sub->last_offer);
+    sub->last_offer = offer;
+    sub->renegotiate = false;
+    sub->offer_in_flight = true;
+    sub->revision++;
+    g_autofree char *tracks = tracks_json(sub);
+    if (relay->cb.offer)
+        relay->cb.offer(relay->cb.user, sub->part->h->id, sub->part->id, sdp, sub->revision,
+                        tracks);
+    g_free(sdp);
+}
+
+void
+vej__router_detach(struct vej_peer *p)
+{
+    if (p->tracks) {
+        while (p->tracks->len) {
+            struct vej_track *t = p->tracks->pdata[p->tracks->len - 1];
+            g_ptr_array_remove_index(p->tracks, p->tracks->len - 1);
+            track_free(t);
+        }
+    }
+    if (p->outs) {
+        for (guint i = 0; i < p->outs->len; i++) {
+            struct vej_out *o = p->outs->pdata[i];
+            out_unlink(o);
+            g_free(o);
+        }
+        g_ptr_array_set_size(p->outs, 0);
+    }
+}

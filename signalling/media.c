@@ -1,0 +1,316 @@
+/* media.c - webrtc.* methods and the bridge to the media relay.
+ *
+ * The relay is addressed by (hearing id, participant id). Its reports
+ * arrive on worker threads and are posted here, to the signalling thread,
+ * where they become notifications for the participant's session (if it
+ * still has one). After every change in a hearing the media policy is
+ * recomputed from the same function that filters the roster and handed to
+ * the relay whole: `present` (in the subscriber's SDP: allowed if nobody
+ * were muted and the hearing were in session) and `flowing` (allowed now).
+ * So a session starting, adjourning or resuming, and every mute, only flip
+ * `flowing`: media start at once, without a renegotiation.
+ */
+#include "signalling/signalling-priv.h"
+
+#include <string.h>
+
+#include "gateway/relay.h"
+
+/* ---- policy ---- */
+
+static void
+party_of(const struct vej_live_participant *p, struct vej_policy_party *out, bool ignore_mutes)
+{
+    memset(out, 0, sizeof *out);
+    out->participant_id = p->id;
+    out->role = p->role;
+    out->domains[0] = p->place;
+    out->n_domains = 1;
+    out->admitted = p->admitted;
+    out->muted[VEJ_MEDIA_AUDIO] = !ignore_mutes && p->muted[VEJ_MEDIA_AUDIO];
+    out->muted[VEJ_MEDIA_VIDEO] = !ignore_mutes && p->muted[VEJ_MEDIA_VIDEO];
+    out->audio_only = p->audio_only;
+    out->anonymous = p->anonymous;
+    out->screened_from = (const char *const *)p->screened_from->pdata;
+    out->n_screened_from = p->screened_from->len;
+}
+
+void
+vej__media_policy_update(struct vej_signalling *s, struct vej_live_hearing *h)
+{
+    if (!s->relay)
+        return;
+    guint n = h->participants->len;
+    enum vej_hearing_state any_state =
+        h->state == VEJ_HEARING_CLOSED ? VEJ_HEARING_CLOSED : VEJ_HEARING_IN_SESSION;
+    struct vej_relay_rule *rules = g_new0(struct vej_relay_rule, (gsize)n * n * VEJ_MEDIA_N + 1);
+    size_t k = 0;
+    for (guint i = 0; i < n; i++) {
+        struct vej_live_participant *sub = h->participants->pdata[i];
+        struct vej_policy_party r_now, r_any;
+        party_of(sub, &r_now, false);
+        party_of(sub, &r_any, true);
+        for (guint j = 0; j < n; j++) {
+            struct vej_live_participant *pub = h->participants->pdata[j];
+            if (pub == sub)
+                continue;
+            struct vej_policy_party s_now, s_any;
+            party_of(pub, &s_now, false);
+            party_of(pub, &s_any, true);
+            for (unsigned kind = 0; kind < VEJ_MEDIA_N; kind++) {
+                bool present = vej_policy_media_allowed(any_state, &r_any, &s_any, kind);
+                bool flowing = vej_policy_media_allowed(h->state, &r_now, &s_now, kind);
+                if (!present && !flowing)
+                    continue;
+                rules[k++] = (struct vej_relay_rule){.subscriber_id = sub->id,
+                                                     .publisher_id = pub->id,
+                                                     .kind = kind,
+                                                     .present = present,
+                                                     .flowing = flowing};
+            }
+        }
+    }
+    vej_relay_set_policy(s->relay, h->id, rules, k);
+    g_free(rules);
+}
+
+/* ---- reports from the relay (worker threads) ---- */
+
+struct report {
+    enum { R_CANDIDATE, R_OFFER, R_STATE } kind;
+    char *hearing_id, *participant_id;
+    enum vej_relay_pc pc;
+    char *a, *b, *c; /* candidate: mid, candidate; offer: sdp, tracks; state: state, reason */
+    uint64_t revision;
+};
+
+static void
+report_free(struct report *r)
+{
+    g_free(r->hearing_id);
+    g_free(r->participant_id);
+    g_free(r->a);
+    g_free(r->b);
+    g_free(r->c);
+    g_free(r);
+}
+
+static struct vej_session *
+session_for(struct vej_signalling *s, const struct report *r)
+{
+    struct vej_session *sess = vej__session_of_participant(s, r->participant_id);
+    if (!sess || !sess->participant || strcmp(sess->participant->hearing->id, r->hearing_id) != 0)
+        return NULL;
+    return sess;
+}
+
+static void
+send_note(struct vej_session *sess, const char *method, json_t *params)
+{
+    json_object_set_new(params, "hearing_id", json_string(sess->participant->hearing->id));
+    json_t *n = vej_rpc_notification(method, params);
+    vej__session_send(sess, n);
+    json_decref(n);
+}
+
+static const char *
+pc_name(enum vej_relay_pc pc)
+{
+    return pc == VEJ_RELAY_PUBLISH ? "publish" : "subscribe";
+}
+
+static void
+deliver_report(struct vej_signalling *s, void *data)
+{
+    struct report *r = data;
+    struct vej_session *sess = session_for(s, r);
+    if (!sess) {
+        report_free(r);
+        return;
+    }
+    switch (r->kind) {
+    case R_CANDIDATE:
+        send_note(sess, "webrtc.candidate",
+                  json_pack("{s:s,s:s?,s:s}", "pc", pc_name(r->pc), "sdpMid", r->a, "candidate",
+                            r->b ? r->b : ""));
+        break;
+    case R_OFFER: {
+        json_t *tracks = json_loads(r->b ? r->b : "[]", 0, NULL);
+        size_t i;
+        json_t *t;
+        json_array_foreach(tracks, i, t)
+        {
+            const char *shown = vej__hearing_shown_id(
+                sess->participant->hearing, sess->participant,
+                json_string_value(json_object_get(t, "participant_id")));
+            json_object_set_new(t, "participant_id", shown ? json_string(shown) : json_null());
+        }
+        send_note(sess, "media.tracks",
+                  json_pack("{s:o}", "tracks", tracks ? tracks : json_array()));
+        send_note(sess, "webrtc.offer",
+                  json_pack("{s:s,s:s,s:I}", "pc", "subscribe", "sdp", r->a, "revision",
+                            (json_int_t)r->revision));
+        break;
+    }
+    case R_STATE:
+        send_note(sess, "webrtc.state",
+                  json_pack("{s:s,s:s,s:s}", "pc", pc_name(r->pc), "state", r->a, "reason",
+                            r->b ? r->b : ""));
+        if (strcmp(r->a, "failed") == 0)
+            vej__media_alert(s, sess->participant, "media_failed", r->b);
+        break;
+    }
+    report_free(r);
+}
+
+static struct report *
+report_new(int kind, const char *hid, const char *pid, enum vej_relay_pc pc)
+{
+    struct report *r = g_new0(struct report, 1);
+    r->kind = kind;
+    r->hearing_id = g_strdup(hid);
+    r->participant_id = g_strdup(pid);
+    r->pc = pc;
+    return r;
+}
+
+static void
+on_candidate(void *user, const char *hid, const char *pid, enum vej_relay_pc pc, const char *mid,
+             const char *candidate)
+{
+    struct report *r = report_new(R_CANDIDATE, hid, pid, pc);
+    r->a = g_strdup(mid);
+    r->b = g_strdup(candidate);
+    vej__post(user, deliver_report, r);
+}
+
+static void
+on_offer(void *user, const char *hid, const char *pid, const char *sdp, uint64_t revision,
+         const char *tracks)
+{
+    struct report *r = report_new(R_OFFER, hid, pid, VEJ_RELAY_SUBSCRIBE);
+    r->a = g_strdup(sdp);
+    r->b = g_strdup(tracks);
+    r->revision = revision;
+    vej__post(user, deliver_report, r);
+}
+
+static void
+on_state(void *user, const char *hid, const char *pid, enum vej_relay_pc pc, const char *state,
+         const char *reason)
+{
+    struct report *r = report_new(R_STATE, hid, pid, pc);
+    r->a = g_strdup(state);
+    r->b = g_strdup(reason);
+    vej__post(user, deliver_report, r);
+}
+
+void
+vej__media_callbacks(struct vej_signalling *s, struct vej_relay_callbacks *cb)
+{
+    memset(cb, 0, sizeof *cb);
+    cb->candidate = on_candidate;
+    cb->offer = on_offer;
+    cb->state = on_state;
+    cb->user = s;
+}
+
+/* Clerks hear about media that needs a human. */
+void
+vej__media_alert(struct vej_signalling *s, struct vej_live_participant *about, const char *code,
+                 const char *message)
+{
+    struct vej_live_hearing *h = about->hearing;
+    for (guint i = 0; i < h->participants->len; i++) {
+        struct vej_live_participant *p = h->participants->pdata[i];
+        if (p->role != VEJ_ROLE_CLERK || !p->session)
+            continue;
+        json_t *params = json_pack("{s:s,s:s,s:s,s:s,s:s}", "hearing_id", h->id, "code", code,
+                                   "severity", "warning", "participant_id", about->id, "message",
+                                   message ? message : code);
+        json_t *n = vej_rpc_notification("alert", params);
+        vej__session_send(p->session, n);
+        json_decref(n);
+    }
+}
+
+/* ---- webrtc.* methods ---- */
+
+/* The JSON-RPC code for a relay error; its message goes to the client. */
+static int
+relay_code(const GError *error)
+{
+    if (error && error->domain == VEJ_RELAY_ERROR) {
+        switch (error->code) {
+        case VEJ_RELAY_ERROR_INVALID:
+        case VEJ_RELAY_ERROR_LIMIT:
+            return VEJ_RPC_INVALID_PARAMS;
+        case VEJ_RELAY_ERROR_NOT_FOUND:
+            return VEJ_RPC_NOT_FOUND;
+        case VEJ_RELAY_ERROR_CONFLICT:
+            return VEJ_RPC_CONFLICT;
+        default:
+            break;
+        }
+    }
+    return VEJ_RPC_INTERNAL;
+}
+
+int
+vej__media_publish(struct vej_signalling *s, struct vej_live_participant *me, const char *sdp,
+                   json_t **result, GError **error)
+{
+    if (me->role == VEJ_ROLE_OBSERVER) {
+        g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_FAILED, "observers never publish");
+        return VEJ_RPC_FORBIDDEN;
+    }
+    g_autofree char *answer = vej_relay_publish(s->relay, me->hearing->id, me->id, sdp, error);
+    if (!answer)
+        return relay_code(*error);
+    *result = json_pack("{s:s}", "sdp", answer);
+    vej__media_policy_update(s, me->hearing);
+    return 0;
+}
+
+int
+vej__media_subscribe(struct vej_signalling *s, struct vej_live_participant *me, GError **error)
+{
+    if (!vej_relay_subscribe(s->relay, me->hearing->id, me->id, error))
+        return relay_code(*error);
+    vej__media_policy_update(s, me->hearing);
+    return 0;
+}
+
+int
+vej__media_answer(struct vej_signalling *s, struct vej_live_participant *me, const char *sdp,
+                  uint64_t revision, GError **error)
+{
+    if (!vej_relay_subscribe_answer(s->relay, me->hearing->id, me->id, revision, sdp, error))
+        return relay_code(*error);
+    return 0;
+}
+
+int
+vej__media_candidate(struct vej_signalling *s, struct vej_live_participant *me,
+                     enum vej_relay_pc pc, const char *candidate, GError **error)
+{
+    if (!vej_relay_add_candidate(s->relay, me->hearing->id, me->id, pc, candidate, error))
+        return relay_code(*error);
+    return 0;
+}
+
+int
+vej__media_restart_ice(struct vej_signalling *s, struct vej_live_participant *me,
+                       GError **error)
+{
+    if (!vej_relay_restart_ice(s->relay, me->hearing->id, me->id, error))
+        return relay_code(*error);
+    return 0;
+}
+
+void
+vej__media_leave(struct vej_signalling *s, struct vej_live_participant *p)
+{
+    if (s->relay)
+        vej_relay_close_participant(s->relay, p->hearing->id, p->id);
+}

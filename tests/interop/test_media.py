@@ -1,0 +1,154 @@
+"""Media interop with GStreamer's webrtcbin through the real signalling
+(issue 3, item 5 (a) and (d)).
+
+(a) two publishers and two subscribers in one in-session hearing: each
+    subscriber decodes at least 90% of the video frames the others sent
+    (counted at the sender before the encoder) and receives their audio,
+    over 10 s;
+(d) the gateway as DTLS server (webrtcbin answers a=setup:active) and as
+    DTLS client (the answer munged to a=setup:passive), on the subscribe
+    PeerConnection; on the publish PeerConnection it always answers passive.
+
+Run: VEJ_GATEWAY=build/daemon/vej-gateway VEJCTL=build/tools/vejctl \
+        /usr/bin/python3 tests/interop/test_media.py
+"""
+
+import asyncio
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import media_harness  # noqa: E402
+from media_harness import MediaTestCase, now  # noqa: E402
+from webrtc_peer import sdp_sections  # noqa: E402
+
+MEASURE = 10.0       # seconds of media measured in (a)
+LATENCY = 0.15       # sender probe -> decoded (jitter buffer 100 ms + decode)
+MIN_VIDEO = 0.90
+MIN_AUDIO = 0.90
+# the reason of webrtc.state connected: the SRTP profile (RFC 5764 or the
+# libsrtp/RFC 4568 spelling)
+SRTP_PROFILES = ('SRTP_AES128_CM_SHA1_80', 'SRTP_AEAD_AES_128_GCM', 'SRTP_AES128_CM_SHA1_32',
+                 'SRTP_AEAD_AES_256_GCM', 'AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_128_GCM',
+                 'AES_CM_128_HMAC_SHA1_32', 'AEAD_AES_256_GCM')
+WEBRTCBIN_PROFILES = ('SRTP_AES128_CM_SHA1_80', 'AES_CM_128_HMAC_SHA1_80')
+
+
+class MediaFlowTest(MediaTestCase):
+
+    def check_publish_answer(self, party):
+        """PROTOCOL/DESIGN: recvonly, a=setup:passive, BUNDLE, rtcp-mux, the
+        gateway's host candidates inline with a=end-of-candidates."""
+        ans = party.peer.publish_answer
+        secs = sdp_sections(ans)
+        self.assertTrue(secs, ans)
+        self.assertRegex(ans, r'(?m)^a=group:BUNDLE ')
+        self.assertRegex(ans, r'(?m)^a=setup:passive\r?$')
+        self.assertNotRegex(ans, r'(?m)^a=setup:(active|actpass)')
+        for s in secs:
+            if s['port'] != '0':
+                self.assertIn(s['dir'], ('recvonly', 'inactive'), s['line'])
+                self.assertIn('a=rtcp-mux', s['lines'])
+        self.assertRegex(ans, r'(?m)^a=candidate:\S+ 1 (?i:udp) \d+ 127\.0\.0\.1 \d+ typ host')
+        self.assertRegex(ans, r'(?m)^a=end-of-candidates')
+
+    async def test_two_publishers_two_subscribers(self):
+        """(a) defendant and defence publish VP8+Opus; the clerk and the
+        defendant subscribe; 10 s measured."""
+        h = await self.hearing([('Dan Defendant', 'defendant'), ('Dee Defence', 'defence')])
+        clerk, dfd, dfc = h['clerk'], h['Dan Defendant'], h['Dee Defence']
+        await dfd.peer.publish()
+        await dfc.peer.publish()
+        self.check_publish_answer(dfd)
+        self.check_publish_answer(dfc)
+        await clerk.peer.subscribe()
+        await dfd.peer.subscribe()
+        pairs = [(clerk, dfd), (clerk, dfc), (dfd, dfc)]
+        await self.wait_flowing(pairs)
+        for p in (dfd, dfc):
+            t, reason = await p.peer.wait_state('publish', 'connected', timeout=5)
+            self.assertIn(reason, SRTP_PROFILES, 'publish connected: reason %r' % reason)
+        for p in (clerk, dfd):
+            t, reason = await p.peer.wait_state('subscribe', 'connected', timeout=5)
+            self.assertIn(reason, SRTP_PROFILES, 'subscribe connected: reason %r' % reason)
+        # each subscriber has the tracks of the others, and never its own
+        own = [tr for tr in dfd.peer.tracks.values() if tr['participant_id'] == dfd.pid]
+        self.assertEqual(own, [], 'the defendant is offered its own tracks')
+        t0 = now()
+        await asyncio.sleep(MEASURE)
+        t1 = now()
+        await asyncio.sleep(LATENCY + 0.5)
+        report = []
+        failures = []
+        for rx, tx in pairs:
+            for kind, sent_c, floor in (('video', tx.peer.pub.sent_video, MIN_VIDEO),
+                                        ('audio', tx.peer.pub.sent_audio, MIN_AUDIO)):
+                sent = sent_c.count_between(t0, t1)
+                got = rx.peer.decoded_from(tx.pid, kind).count_between(t0 + LATENCY,
+                                                                      t1 + LATENCY)
+                ratio = got / sent if sent else 0.0
+                line = '%s <- %s %s: sent %d decoded %d (%.1f%%)' % (
+                    rx.name, tx.name, kind, sent, got, 100 * ratio)
+                report.append(line)
+                if sent < (200 if kind == 'video' else 300):
+                    failures.append(line + ': the sender produced too little (machine too '
+                                    'slow?)')
+                elif ratio < floor:
+                    failures.append(line + ' < %d%%' % (100 * floor))
+        print('\n'.join(report))
+        self.assertFalse(failures, '\n'.join(failures) + '\n' + self.describe(clerk, dfd, dfc))
+        for p in (clerk, dfd, dfc):
+            errs = [e for e in p.peer.all_errors() if not e.startswith('webrtc.candidate')]
+            self.assertEqual(errs, [], p.name)
+
+    async def test_trickled_candidates_accepted(self):
+        """webrtcbin's trickled candidates (webrtc.candidate requests, as
+        PROTOCOL.md writes them: "candidate:...", sdpMid, sdpMLineIndex) are
+        accepted on both PeerConnections, and candidates ended with ""."""
+        h = await self.hearing([('Tia Trickle', 'defendant')])
+        clerk, tia = h['clerk'], h['Tia Trickle']
+        await tia.peer.publish()
+        await clerk.peer.subscribe()
+        await self.wait_flowing([(clerk, tia)])
+        await asyncio.sleep(0.5)
+        for p, pc in ((tia, 'publish'), (clerk, 'subscribe')):
+            sent = [c for _, c in p.peer.sent_candidates[pc]]
+            self.assertTrue(any(c['candidate'] for c in sent), '%s sent no %s candidate'
+                            % (p.name, pc))
+        errs = [e for p in (clerk, tia) for e in p.peer.all_errors()
+                if e.startswith('webrtc.candidate')]
+        self.assertEqual(errs, [], 'trickled candidates refused:\n' + '\n'.join(errs))
+
+    async def _dtls_role(self, setup, expect_answer_setup):
+        h = await self.hearing([('Dan Dtls', 'defendant')],
+                               peer_kw={'Dan Dtls': {'setup': setup}})
+        clerk, dfd = h['clerk'], h['Dan Dtls']
+        await clerk.peer.publish()
+        self.check_publish_answer(clerk)
+        await dfd.peer.subscribe()
+        await dfd.peer.wait_decoded(clerk.pid, 'video', n=30, timeout=media_harness.CONNECT_TIMEOUT)
+        await dfd.peer.wait_decoded(clerk.pid, 'audio', n=30, timeout=5)
+        t, reason = await dfd.peer.wait_state('subscribe', 'connected', timeout=5)
+        # webrtcbin 1.22 offers AES-CM only
+        self.assertIn(reason, WEBRTCBIN_PROFILES)
+        offer = dfd.peer.offers[0][1]['sdp']
+        self.assertRegex(offer, r'(?m)^a=setup:actpass\r?$', 'the subscribe offer')
+        sent = dfd.peer.answers[0][2]
+        self.assertRegex(sent, r'(?m)^a=setup:%s\r?$' % expect_answer_setup)
+        # webrtcbin agrees it is connected
+        self.assertIn('connected', [s for _, s in dfd.peer.sub.conn_states])
+        return reason
+
+    async def test_gateway_dtls_server(self):
+        """(d) webrtcbin answers a=setup:active: the gateway is the DTLS server."""
+        reason = await self._dtls_role(None, 'active')
+        print('gateway as DTLS server: %s' % reason)
+
+    async def test_gateway_dtls_client(self):
+        """(d) the answer munged to a=setup:passive: the gateway is the DTLS client."""
+        reason = await self._dtls_role('passive', 'passive')
+        print('gateway as DTLS client: %s' % reason)
+
+
+if __name__ == '__main__':
+    media_harness.main()

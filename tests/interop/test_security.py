@@ -1,0 +1,206 @@
+"""Security of the media plane against webrtcbin (issue 3, item 6):
+
+- a DTLS fingerprint in the SDP that does not match the certificate the
+  peer presents: no media, webrtc.state failed (subscribe PC with the
+  gateway as DTLS server and as DTLS client; publish PC);
+- offers (made by webrtcbin, then damaged) without a fingerprint, without
+  ICE credentials, without BUNDLE, with only unsupported codecs, with a
+  huge attribute, with 1,000 m-lines: JSON-RPC -32602, and nothing is
+  created (no PeerConnection in /metrics, no webrtc.* notification); the
+  same socket then publishes normally;
+- random datagrams to the gateway's media port during a call: no crash,
+  counted, media keeps flowing.
+
+Run: VEJ_GATEWAY=build/daemon/vej-gateway VEJCTL=build/tools/vejctl \
+        /usr/bin/python3 tests/interop/test_security.py
+"""
+
+import asyncio
+import os
+import re
+import socket
+import struct
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import media_harness  # noqa: E402
+from media_harness import CONNECT_TIMEOUT, MediaTestCase, now  # noqa: E402
+from webrtc_peer import PublishPc, alter_fingerprint, sdp_sections  # noqa: E402
+
+FAIL_WITHIN = 20.0   # DTLS abandoned after 15 s at worst (DESIGN 3)
+
+
+def metrics(daemon):
+    r = daemon.http('GET', '/metrics')
+    out = {}
+    if r.status != 200:
+        return out
+    for line in r.raw.decode('utf-8', 'replace').splitlines():
+        if line.startswith('#') or not line.strip():
+            continue
+        m = re.match(r'^(\S+)\s+([-+0-9.eE]+)$', line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
+
+
+class SecurityTest(MediaTestCase):
+
+    async def _bad_fingerprint_subscribe(self, setup):
+        h = await self.hearing([('Dan Forged', 'defendant')],
+                               peer_kw={'Dan Forged': {'setup': setup,
+                                                       'answer_munge': alter_fingerprint}})
+        clerk, dfd = h['clerk'], h['Dan Forged']
+        m0 = metrics(self.daemon)
+        await clerk.peer.publish()
+        await clerk.peer.wait_state('publish', 'connected', timeout=CONNECT_TIMEOUT)
+        await dfd.peer.subscribe()
+        t, reason = await dfd.peer.wait_state('subscribe', 'failed', timeout=FAIL_WITHIN)
+        await asyncio.sleep(1.0)
+        self.assertNotIn('connected', [st for _, pc, st, _ in dfd.peer.states
+                                       if pc == 'subscribe'],
+                         'connected with a forged fingerprint: %r' % dfd.peer.states)
+        self.assertEqual(dfd.peer.rtp_all(), [], 'RTP reached a peer whose fingerprint is wrong')
+        self.assertEqual(sum(c.count for c in dfd.peer.decoded_by.values()), 0)
+        m1 = metrics(self.daemon)
+        print('setup %s, forged fingerprint: failed after %.1f s (%s); dtls failures %s -> %s'
+              % (setup or 'active', t - self.t_start, reason,
+                 m0.get('vej_media_dtls_failures_total'), m1.get('vej_media_dtls_failures_total')))
+        if 'vej_media_dtls_failures_total' in m1:
+            self.assertGreater(m1['vej_media_dtls_failures_total'],
+                               m0.get('vej_media_dtls_failures_total', 0))
+        # the clerk hears about it
+        await clerk.rpc.wait_for('alert', lambda q: q.get('participant_id') == dfd.pid,
+                                 timeout=5)
+
+    async def test_forged_fingerprint_gateway_server(self):
+        await self._bad_fingerprint_subscribe(None)
+
+    async def test_forged_fingerprint_gateway_client(self):
+        await self._bad_fingerprint_subscribe('passive')
+
+    async def test_forged_fingerprint_publish(self):
+        h = await self.hearing([('Dan Forger', 'defendant')],
+                               peer_kw={'Dan Forger': {'offer_munge': alter_fingerprint}})
+        clerk, dfd = h['clerk'], h['Dan Forger']
+        await clerk.peer.subscribe()
+        await dfd.peer.publish()
+        await dfd.peer.wait_state('publish', 'failed', timeout=FAIL_WITHIN)
+        await asyncio.sleep(1.0)
+        self.assertNotIn('connected', [st for _, pc, st, _ in dfd.peer.states if pc == 'publish'])
+        self.assertEqual(self.received_rtp(clerk, dfd, 0), [],
+                         'media of a publisher with a forged fingerprint was forwarded')
+
+    # ------------------------------------------------------------------------
+
+    async def _offer_text(self):
+        pc = PublishPc('offer-only', asyncio.get_running_loop())
+        try:
+            pc.start()
+            await pc.wait_caps()
+            return await pc.create_offer()
+        finally:
+            await asyncio.get_running_loop().run_in_executor(None, pc.stop)
+
+    async def test_bad_offers(self):
+        h = await self.hearing([('Bad Offerer', 'prosecution')])
+        bad = h['Bad Offerer']
+        good = await self._offer_text()
+        secs = sdp_sections(good)
+        self.assertEqual(len(secs), 2, good)
+        head = good[:good.index('m=')]
+        many = [head.replace(re.search(r'(?m)^a=group:BUNDLE[^\r\n]*', head).group(0),
+                             'a=group:BUNDLE ' + ' '.join('m%d' % i for i in range(1000)))]
+        ufrag = re.search(r'a=ice-ufrag:(\S+)', good).group(1)
+        pwd = re.search(r'a=ice-pwd:(\S+)', good).group(1)
+        fp = re.search(r'a=fingerprint:([^\r\n]+)', good).group(1)
+        for i in range(1000):
+            many.append('m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n'
+                        'a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:%s\r\na=setup:actpass\r\n'
+                        'a=mid:m%d\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 OPUS/48000/2\r\n'
+                        % (ufrag, pwd, fp, i))
+        many = ''.join(many)
+        unsupported = re.sub(r'(?m)^a=rtpmap:96 VP8/90000', 'a=rtpmap:96 XVID/90000', good)
+        unsupported = re.sub(r'(?m)^a=rtpmap:111 OPUS/48000/2', 'a=rtpmap:111 SPEEX/16000',
+                             unsupported)
+        huge_line = 'a=x-huge:' + 'A' * (150 * 1024) + '\r\n'
+        cases = {
+            'no fingerprint': re.sub(r'(?m)^a=fingerprint:[^\r\n]*\r\n', '', good),
+            'no ICE credentials': re.sub(r'(?m)^a=ice-(ufrag|pwd):[^\r\n]*\r\n', '', good),
+            'no BUNDLE': re.sub(r'(?m)^a=group:BUNDLE[^\r\n]*\r\n', '', good),
+            'only unsupported codecs': unsupported,
+            'a huge attribute': good.replace('a=mid:', huge_line + 'a=mid:', 1),
+            '1,000 m-lines': many,
+        }
+        self.assertLess(len(many), 250 * 1024, 'the 1,000 m-line offer must fit a message')
+        m0 = metrics(self.daemon)
+        for what, sdp in cases.items():
+            with self.subTest(offer=what):
+                err = await self.assertRpcError(bad.rpc, 'webrtc.publish', {'sdp': sdp}, -32602,
+                                                what)
+                print('%s: %d %s' % (what, err['code'], err['message']))
+        await asyncio.sleep(1.0)
+        m1 = metrics(self.daemon)
+        self.assertEqual(m1.get('vej_media_peers'), m0.get('vej_media_peers'),
+                         'PeerConnections created by refused offers')
+        notes = [n for n in bad.rpc.notes if n.method.startswith('webrtc.')]
+        self.assertEqual(notes, [], 'webrtc.* notifications after refused offers')
+        # the same socket then publishes and its media reaches the clerk
+        await h.clerk.peer.subscribe()
+        await bad.peer.publish()
+        await h.clerk.peer.wait_decoded(bad.pid, 'video', n=10, timeout=CONNECT_TIMEOUT)
+
+    async def test_garbage_datagrams(self):
+        h = await self.hearing([('Gus Garbage', 'defendant')])
+        clerk, gus = h['clerk'], h['Gus Garbage']
+        await gus.peer.publish()
+        await clerk.peer.subscribe()
+        await self.wait_flowing([(clerk, gus)])
+        targets = set()
+        for sdp in [gus.peer.publish_answer] + [o['sdp'] for _, o in clerk.peer.offers]:
+            for m in re.finditer(r'(?m)^a=candidate:\S+ 1 (?i:udp) \d+ (127\.0\.0\.1) (\d+) typ',
+                                 sdp):
+                targets.add((m.group(1), int(m.group(2))))
+        for _, n in gus.peer.remote_candidates['publish'] + \
+                clerk.peer.remote_candidates['subscribe']:
+            m = re.search(r' (?i:udp) \d+ (127\.0\.0\.1) (\d+) typ', n.get('candidate') or '')
+            if m:
+                targets.add((m.group(1), int(m.group(2))))
+        self.assertTrue(targets, 'no gateway candidate found')
+        m0 = metrics(self.daemon)
+        rnd = os.urandom
+        datagrams = [b'', b'\x00', rnd(1), rnd(11), rnd(1500), b'\x80' + rnd(5),
+                     # RTP header only, truncated extension
+                     bytes([0x90, 96]) + rnd(10) + b'\xbe\xde\x00\xff',
+                     # RTCP SR with a lying length
+                     bytes([0x80, 200, 0xff, 0xff]) + rnd(20),
+                     # RTCP compound truncated
+                     bytes([0x81, 201, 0x00, 0x07]) + rnd(8),
+                     # STUN binding request without valid credentials
+                     struct.pack('!HHI12s', 0x0001, 8, 0x2112A442, rnd(12)) +
+                     struct.pack('!HH4s', 0x0006, 4, b'ab:c'),
+                     # DTLS-looking record
+                     bytes([22, 0xfe, 0xfd]) + rnd(60)]
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            t0 = now()
+            while now() - t0 < 2.0:
+                for addr in targets:
+                    for d in datagrams + [rnd(200)]:
+                        sock.sendto(d, addr)
+                await asyncio.sleep(0.01)
+        finally:
+            sock.close()
+        t1 = now()
+        await asyncio.sleep(1.0)
+        self.assertTrue(self.daemon.running(), 'the daemon died:\n' + self.daemon.tail())
+        got = clerk.peer.decoded_from(gus.pid, 'video').count_between(t1, now())
+        self.assertGreater(got, 10, 'media stopped after garbage datagrams')
+        m1 = metrics(self.daemon)
+        drops = {k: m1.get(k, 0) - m0.get(k, 0) for k in m1 if k.startswith('vej_media_dropped')}
+        print('garbage to %r: drops %r' % (sorted(targets), drops))
+        self.assertGreater(sum(drops.values()), 0, 'garbage not counted: %r' % drops)
+
+
+if __name__ == '__main__':
+    media_harness.main()
