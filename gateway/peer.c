@@ -367,7 +367,13 @@ add_candidate_now(struct vej_peer *p, const char *candidate, GError **error)
         g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_LIMIT, "too many remote candidates");
         return FALSE;
     }
-    NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(p->agent, p->stream, candidate);
+    /* libnice parses only the attribute form, "a=candidate:...". */
+    char line[VEJ_SDP_CANDIDATE_LEN + 8];
+    if (g_snprintf(line, sizeof line, "a=%s", candidate) >= (int)sizeof line) {
+        g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "candidate too long");
+        return FALSE;
+    }
+    NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(p->agent, p->stream, line);
     if (!c) {
         g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "unparsable candidate");
         return FALSE;
