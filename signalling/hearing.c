@@ -27,8 +27,9 @@ struct sync_cause {
 
 /* ---- conversions ---- */
 
-static void
-party_of(const struct vej_live_participant *p, struct vej_policy_party *out)
+void
+vej__participant_party(const struct vej_live_participant *p, bool ignore_mutes,
+                       struct vej_policy_party *out)
 {
     memset(out, 0, sizeof *out);
     out->participant_id = p->id;
@@ -36,8 +37,8 @@ party_of(const struct vej_live_participant *p, struct vej_policy_party *out)
     out->domains[0] = p->place;
     out->n_domains = 1;
     out->admitted = p->admitted;
-    out->muted[VEJ_MEDIA_AUDIO] = p->muted[VEJ_MEDIA_AUDIO];
-    out->muted[VEJ_MEDIA_VIDEO] = p->muted[VEJ_MEDIA_VIDEO];
+    out->muted[VEJ_MEDIA_AUDIO] = !ignore_mutes && p->muted[VEJ_MEDIA_AUDIO];
+    out->muted[VEJ_MEDIA_VIDEO] = !ignore_mutes && p->muted[VEJ_MEDIA_VIDEO];
     out->audio_only = p->audio_only;
     out->anonymous = p->anonymous;
     out->screened_from = (const char *const *)p->screened_from->pdata;
@@ -49,8 +50,8 @@ visibility(struct vej_live_hearing *h, struct vej_live_participant *receiver,
            struct vej_live_participant *sender)
 {
     struct vej_policy_party r, s;
-    party_of(receiver, &r);
-    party_of(sender, &s);
+    vej__participant_party(receiver, false, &r);
+    vej__participant_party(sender, false, &s);
     return vej_policy_visibility(h->state, &r, &s);
 }
 

@@ -18,23 +18,6 @@
 
 /* ---- policy ---- */
 
-static void
-party_of(const struct vej_live_participant *p, struct vej_policy_party *out, bool ignore_mutes)
-{
-    memset(out, 0, sizeof *out);
-    out->participant_id = p->id;
-    out->role = p->role;
-    out->domains[0] = p->place;
-    out->n_domains = 1;
-    out->admitted = p->admitted;
-    out->muted[VEJ_MEDIA_AUDIO] = !ignore_mutes && p->muted[VEJ_MEDIA_AUDIO];
-    out->muted[VEJ_MEDIA_VIDEO] = !ignore_mutes && p->muted[VEJ_MEDIA_VIDEO];
-    out->audio_only = p->audio_only;
-    out->anonymous = p->anonymous;
-    out->screened_from = (const char *const *)p->screened_from->pdata;
-    out->n_screened_from = p->screened_from->len;
-}
-
 void
 vej__media_policy_update(struct vej_signalling *s, struct vej_live_hearing *h)
 {
@@ -48,15 +31,15 @@ vej__media_policy_update(struct vej_signalling *s, struct vej_live_hearing *h)
     for (guint i = 0; i < n; i++) {
         struct vej_live_participant *sub = h->participants->pdata[i];
         struct vej_policy_party r_now, r_any;
-        party_of(sub, &r_now, false);
-        party_of(sub, &r_any, true);
+        vej__participant_party(sub, false, &r_now);
+        vej__participant_party(sub, true, &r_any);
         for (guint j = 0; j < n; j++) {
             struct vej_live_participant *pub = h->participants->pdata[j];
             if (pub == sub)
                 continue;
             struct vej_policy_party s_now, s_any;
-            party_of(pub, &s_now, false);
-            party_of(pub, &s_any, true);
+            vej__participant_party(pub, false, &s_now);
+            vej__participant_party(pub, true, &s_any);
             for (unsigned kind = 0; kind < VEJ_MEDIA_N; kind++) {
                 bool present = vej_policy_media_allowed(any_state, &r_any, &s_any, kind);
                 bool flowing = vej_policy_media_allowed(h->state, &r_now, &s_now, kind);

@@ -254,6 +254,10 @@ void vej__session_send(struct vej_session *sess, json_t *msg /* transfer none */
 struct vej_live_hearing *vej__hearing_get(struct vej_signalling *s, const char *id, int *code,
                                           const char **why);
 struct vej_live_participant *vej__hearing_find(struct vej_live_hearing *h, const char *pid);
+/* A participant as the policy function sees it (borrowing its strings);
+ * ignore_mutes answers "were nobody muted". */
+void vej__participant_party(const struct vej_live_participant *p, bool ignore_mutes,
+                            struct vej_policy_party *out);
 /* Joins a session's participant (idempotent); fills *result (transfer full). */
 int vej__hearing_join(struct vej_live_hearing *h, struct vej_session *sess,
                       const struct vej_participant_row *row, json_t **result, const char **why);
