@@ -73,6 +73,10 @@ static const struct key_spec keys[] = {
     {"media", "public_ipv4", KEY_STRING, FIELD(media_public_ipv4), 0, 0},
     {"media", "max_remote_candidates", KEY_INT, FIELD(media_max_remote_candidates), 1, 1000},
     {"media", "max_media_per_offer", KEY_INT, FIELD(media_max_media_per_offer), 1, 128},
+    {"ice", "stun_urls", KEY_STRING, FIELD(ice_stun_urls), 0, 0},
+    {"ice", "turn_urls", KEY_STRING, FIELD(ice_turn_urls), 0, 0},
+    {"ice", "turn_secret_file", KEY_STRING, FIELD(ice_turn_secret_file), 0, 0},
+    {"ice", "turn_credential_ttl_s", KEY_INT, FIELD(ice_turn_ttl_s), 60, 86400},
     {"log", "level", KEY_LOG_LEVEL, FIELD(log_level), 0, 0},
 };
 
@@ -80,7 +84,8 @@ static const size_t string_fields[] = {
     FIELD(listen_host),   FIELD(tls_cert),     FIELD(tls_key),
     FIELD(public_url),    FIELD(web_root),     FIELD(data_dir),
     FIELD(store_backend), FIELD(token_issuer), FIELD(log_level),
-    FIELD(media_addresses), FIELD(media_public_ipv4),
+    FIELD(media_addresses), FIELD(media_public_ipv4), FIELD(ice_stun_urls),
+    FIELD(ice_turn_urls),   FIELD(ice_turn_secret_file),
 };
 
 static char **
@@ -125,6 +130,10 @@ vej_config_new(void)
     c->media_public_ipv4 = g_strdup("");
     c->media_max_remote_candidates = 64;
     c->media_max_media_per_offer = 16;
+    c->ice_stun_urls = g_strdup("");
+    c->ice_turn_urls = g_strdup("");
+    c->ice_turn_secret_file = g_strdup("");
+    c->ice_turn_ttl_s = 3600;
     c->log_level = g_strdup("info");
     return c;
 }

@@ -57,6 +57,11 @@ struct vej_config {
     char *media_public_ipv4;  /* "": none; a 1:1 NAT address to advertise */
     int media_max_remote_candidates; /* 64 per PeerConnection */
     int media_max_media_per_offer;   /* 16 m-lines per publish offer */
+    /* [ice]: servers handed to clients in session.hello */
+    char *ice_stun_urls;        /* "": none; comma-separated stun: URLs */
+    char *ice_turn_urls;        /* "": none; comma-separated turn:/turns: URLs */
+    char *ice_turn_secret_file; /* coturn's static-auth-secret (or VEJ_TURN_SECRET) */
+    int ice_turn_ttl_s;         /* 3600: lifetime of a TURN credential */
     /* [log] */
     char *log_level;          /* "info": error, warning, info, debug */
 };

@@ -12,7 +12,10 @@
  */
 #include "signalling/signalling-priv.h"
 
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "gateway/relay.h"
 
@@ -296,4 +299,87 @@ vej__media_leave(struct vej_signalling *s, struct vej_live_participant *p)
 {
     if (s->relay)
         vej_relay_close_participant(s->relay, p->hearing->id, p->id);
+}
+
+/* ---- ICE servers for clients ---- */
+
+gboolean
+vej__media_load_turn_secret(struct vej_signalling *s, GError **error)
+{
+    const struct vej_config *c = s->config;
+    if (!c->ice_turn_urls || !*c->ice_turn_urls)
+        return TRUE;
+    const char *env = g_getenv("VEJ_TURN_SECRET");
+    if (env && *env) {
+        s->turn_secret = g_strdup(env);
+        return TRUE;
+    }
+    const char *path = c->ice_turn_secret_file;
+    struct stat st;
+    if (!path || !*path || stat(path, &st) != 0) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
+                    "[ice] turn_urls needs the TURN secret: set VEJ_TURN_SECRET or "
+                    "[ice] turn_secret_file");
+        return FALSE;
+    }
+    if (st.st_mode & 077) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_PERM,
+                    "%s: readable by others; chmod 600 it", path);
+        return FALSE;
+    }
+    char *text = NULL;
+    if (!g_file_get_contents(path, &text, NULL, error))
+        return FALSE;
+    g_strstrip(text);
+    if (!*text) {
+        g_free(text);
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL, "%s: empty TURN secret", path);
+        return FALSE;
+    }
+    s->turn_secret = text;
+    return TRUE;
+}
+
+static json_t *
+urls_array(const char *list)
+{
+    json_t *a = json_array();
+    g_auto(GStrv) parts = g_strsplit(list ? list : "", ",", -1);
+    for (guint i = 0; parts[i]; i++) {
+        g_strstrip(parts[i]);
+        if (*parts[i])
+            json_array_append_new(a, json_string(parts[i]));
+    }
+    return a;
+}
+
+json_t *
+vej__media_ice_servers(struct vej_signalling *s, const char *id)
+{
+    const struct vej_config *c = s->config;
+    json_t *servers = json_array();
+    json_t *stun = urls_array(c->ice_stun_urls);
+    if (json_array_size(stun))
+        json_array_append_new(servers, json_pack("{s:o}", "urls", stun));
+    else
+        json_decref(stun);
+    json_t *turn = urls_array(c->ice_turn_urls);
+    if (!json_array_size(turn) || !s->turn_secret) {
+        json_decref(turn);
+        return servers;
+    }
+    /* coturn's REST API scheme: time-limited, nothing stored. */
+    int64_t expiry = g_get_real_time() / G_USEC_PER_SEC + c->ice_turn_ttl_s;
+    g_autofree char *username = g_strdup_printf("%" G_GINT64_FORMAT ":%s", expiry, id);
+    uint8_t mac[EVP_MAX_MD_SIZE];
+    unsigned mac_len = 0;
+    if (!HMAC(EVP_sha1(), s->turn_secret, (int)strlen(s->turn_secret),
+              (const uint8_t *)username, strlen(username), mac, &mac_len)) {
+        json_decref(turn);
+        return servers;
+    }
+    g_autofree char *credential = g_base64_encode(mac, mac_len);
+    json_array_append_new(servers, json_pack("{s:o,s:s,s:s}", "urls", turn, "username", username,
+                                             "credential", credential));
+    return servers;
 }

@@ -97,8 +97,10 @@ session_result(struct call *k, struct vej_session *sess)
         k->why = "no randomness";
         return VEJ_RPC_INTERNAL;
     }
-    k->result = json_pack("{s:s,s:s,s:o,s:[]}", "session_id", sess->id, "resume_token", resume,
-                          "identity", identity_json(sess), "ice_servers");
+    const char *who = sess->participant_id ? sess->participant_id : sess->user_id;
+    k->result = json_pack("{s:s,s:s,s:o,s:o}", "session_id", sess->id, "resume_token", resume,
+                          "identity", identity_json(sess), "ice_servers",
+                          vej__media_ice_servers(k->s, who ? who : sess->id));
     return 0;
 }
 

@@ -496,6 +496,8 @@ make_relay(struct vej_signalling *s, GError **error)
         .max_media_per_offer = (unsigned)c->media_max_media_per_offer,
         .max_sdp_bytes = c->max_message_bytes,
     };
+    if (!vej__media_load_turn_secret(s, error))
+        return FALSE;
     struct vej_relay_callbacks cb;
     vej__media_callbacks(s, &cb);
     s->relay = vej_relay_new(&rc, &cb, error);
@@ -695,5 +697,9 @@ vej_signalling_free(struct vej_signalling *s)
     g_bytes_unref(s->token_key);
     g_free(s->db_path);
     g_free(s->web_root);
+    if (s->turn_secret) {
+        OPENSSL_cleanse(s->turn_secret, strlen(s->turn_secret));
+        g_free(s->turn_secret);
+    }
     g_free(s);
 }

@@ -68,6 +68,7 @@ struct vej_signalling {
 
     GThreadPool *hash_pool;
     struct vej_relay *relay; /* the media relay (owned) */
+    char *turn_secret;       /* shared secret for TURN credentials, or NULL */
 
     uint64_t next_id;
     GHashTable *conns;        /* conn id (uint64 *) -> struct vej_conn * */
@@ -311,6 +312,11 @@ int vej__media_candidate(struct vej_signalling *s, struct vej_live_participant *
                          enum vej_relay_pc pc, const char *candidate, GError **error);
 int vej__media_restart_ice(struct vej_signalling *s, struct vej_live_participant *me,
                            GError **error);
+/* The ice_servers of session.hello for a session whose id (participant or
+ * staff account) names the TURN username (transfer full). */
+json_t *vej__media_ice_servers(struct vej_signalling *s, const char *id);
+/* Reads the TURN secret when TURN servers are configured. */
+gboolean vej__media_load_turn_secret(struct vej_signalling *s, GError **error);
 /* Closes a leaving participant's PeerConnections. */
 void vej__media_leave(struct vej_signalling *s, struct vej_live_participant *p);
 
