@@ -628,6 +628,22 @@ vej__router_detach(struct vej_peer *p)
         }
     }
     if (p->outs) {
+        /* Tell the subscriber its streams end (RTCP BYE) while the
+         * transport is still up. */
+        uint32_t ssrcs[31];
+        size_t n = 0;
+        for (guint i = 0; i < p->outs->len && n < G_N_ELEMENTS(ssrcs); i++) {
+            struct vej_out *o = p->outs->pdata[i];
+            if (o->started)
+                ssrcs[n++] = o->ssrc;
+        }
+        uint8_t buf[256 + VEJ_SRTP_MAX_OVERHEAD];
+        struct vej_rtcp_rr rr = {.ssrc = p->rtcp_ssrc};
+        long len = n ? vej_rtcp_write_rr(buf, 256, &rr) : 0; /* a compound starts with RR */
+        long bye = len > 0 ? vej_rtcp_write_bye(buf + len, 256 - (size_t)len, ssrcs, n, NULL, 0)
+                           : 0;
+        if (len > 0 && bye > 0)
+            vej__peer_send_rtcp(p, buf, (size_t)(len + bye), sizeof buf);
         for (guint i = 0; i < p->outs->len; i++) {
             struct vej_out *o = p->outs->pdata[i];
             out_unlink(o);
