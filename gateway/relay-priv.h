@@ -62,6 +62,7 @@ struct vej_track {
     uint32_t ssrc; /* from the SDP, or learned from the first packet */
     bool ssrc_known;
     uint8_t mid_ext_id;
+    uint8_t audio_level_id; /* the publisher's id for ssrc-audio-level, 0: none */
     /* Opaque stream id for the subscriber's SDP (cname, msid): never the
      * participant id, which a screened receiver must not learn. */
     char stream_id[24];
@@ -87,6 +88,7 @@ struct vej_out {
     char publisher_id[64];
     uint32_t ssrc;
     uint8_t pt;
+    uint8_t audio_level_id; /* the subscriber's id for ssrc-audio-level, 0: none */
     bool flowing;
     bool negotiated; /* the client answered an offer that carries it */
     bool need_keyframe;

@@ -154,6 +154,8 @@ mark_negotiated(struct vej_peer *sub, const struct vej_sdp_description *answer)
         struct vej_out *o = sub->outs->pdata[i];
         int idx = vej_sdp_find_mid(answer, o->mid);
         bool ok = o->track && idx >= 0 && answer->media[idx].accepted;
+        if (idx >= 0)
+            o->audio_level_id = answer->media[idx].extmap.audio_level;
         if (ok && !o->negotiated) {
             o->negotiated = true;
             if (o->kind == VEJ_SDP_KIND_VIDEO) {

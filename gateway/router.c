@@ -25,6 +25,8 @@
 #define KEYFRAME_REQUEST_MIN_US (300 * 1000)
 #define REMB_BITRATE 2500000
 #define RTCP_INTERVAL_MS 1000
+/* The header extension id the gateway offers subscribers for audio-level. */
+#define VEJ_OFFER_AUDIO_LEVEL_ID 1
 
 /* ---- keyframes ---- */
 
@@ -126,11 +128,17 @@ note_received(struct vej_track *t, uint16_t seq)
     t->received++;
 }
 
+/* Header extensions are per hop: only audio-level passes, under the id the
+ * subscriber agreed to. */
 static void
 forward_one(struct vej_out *o, const struct vej_rtp_view *v, struct vej_rworker *rw,
-            const struct vej_rtp_ext_builder *none)
+            const struct vej_rtp_ext_element *level)
 {
-    long n = vej_rtp_write_packet(v, none, rw->out, sizeof rw->out - VEJ_SRTP_MAX_OVERHEAD);
+    struct vej_rtp_ext_builder b;
+    vej_rtp_ext_builder_init(&b);
+    if (level && o->audio_level_id)
+        vej_rtp_ext_add(&b, o->audio_level_id, level->data, level->len);
+    long n = vej_rtp_write_packet(v, &b, rw->out, sizeof rw->out - VEJ_SRTP_MAX_OVERHEAD);
     if (n < 0) {
         rw->stats.dropped_malformed++;
         return;
@@ -169,8 +177,10 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
     }
     note_received(t, v.seq);
     bool key = is_keyframe_start(t->codec, v.payload, v.payload_len);
-    struct vej_rtp_ext_builder none;
-    vej_rtp_ext_builder_init(&none);
+    struct vej_rtp_ext_element level_el;
+    const struct vej_rtp_ext_element *level = NULL;
+    if (t->audio_level_id && vej_rtp_ext_find(&v, t->audio_level_id, &level_el) == VEJ_RTP_OK)
+        level = &level_el;
     for (guint i = 0; i < t->outs->len; i++) {
         struct vej_out *o = t->outs->pdata[i];
         if (!o->negotiated || o->sub->state != PEER_CONNECTED)
@@ -184,7 +194,7 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
                 continue;
             o->need_keyframe = false;
         }
-        forward_one(o, &v, rw, &none);
+        forward_one(o, &v, rw, level);
     }
 }
 
@@ -428,6 +438,7 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
         t->clock_rate = m->clock_rate;
         g_strlcpy(t->fmtp, m->fmtp, sizeof t->fmtp);
         t->mid_ext_id = m->extmap.mid;
+        t->audio_level_id = m->kind == VEJ_SDP_KIND_AUDIO ? m->extmap.audio_level : 0;
         if (m->has_ssrc) {
             t->ssrc = m->ssrc;
             t->ssrc_known = true;
@@ -578,6 +589,7 @@ vej__router_maybe_offer(struct vej_peer *sub)
     struct vej_relay *relay = sub->part->h->relay;
     struct vej_sdp_offer *offer = g_new0(struct vej_sdp_offer, 1);
     vej__peer_local_sdp(sub, &offer->local);
+    offer->extmap.audio_level = VEJ_OFFER_AUDIO_LEVEL_ID;
     for (guint i = 0; i < sub->outs->len && offer->n_tracks < VEJ_SDP_MAX_MLINES; i++) {
         struct vej_out *o = sub->outs->pdata[i];
         struct vej_sdp_track *tr = &offer->tracks[offer->n_tracks++];

@@ -22,7 +22,8 @@ enum vej_sdp_status vej__sdp_fail(const char **reason, enum vej_sdp_status statu
  * dst emptied, when it does not fit. */
 bool vej__sdp_copy(char *dst, size_t size, const char *src);
 
-/* Copies up to size - 1 bytes of src into dst, truncating. */
+/* Copies up to size - 1 bytes of src into dst, truncating at a UTF-8
+ * character boundary (src is valid UTF-8: the prescan checked). */
 void vej__sdp_copy_trunc(char *dst, size_t size, const char *src);
 
 /* A whole string of decimal digits (no sign, no space) within 0..max. */

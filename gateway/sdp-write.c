@@ -200,7 +200,8 @@ answer_media(GstSDPMedia *gm, const struct vej_sdp_media *m, const struct vej_sd
     bool receives = m->direction == VEJ_SDP_DIR_SENDRECV || m->direction == VEJ_SDP_DIR_SENDONLY;
 
     snprintf(fmt, sizeof fmt, "%u", m->pt);
-    start_media(gm, m->kind == VEJ_SDP_KIND_AUDIO ? "audio" : "video", m->proto, fmt, local, 9);
+    start_media(gm, m->kind == VEJ_SDP_KIND_AUDIO ? "audio" : "video",
+                is_word(m->proto, VEJ_SDP_TOKEN_LEN - 1) ? m->proto : PROTO, fmt, local, 9);
     add_transport(gm, local, "passive");
     gst_sdp_media_add_attribute(gm, "mid", m->mid);
     add_extmap(gm, m->extmap.mid, VEJ__SDP_URI_MID);
@@ -211,6 +212,18 @@ answer_media(GstSDPMedia *gm, const struct vej_sdp_media *m, const struct vej_sd
     add_codec(gm, m->kind, m->codec, m->pt, m->rtcp_fb, m->fmtp);
     if (first)
         add_candidates(gm, local);
+}
+
+/* A description not made by vej_sdp_parse_offer must not inject lines. */
+static bool
+answerable(const struct vej_sdp_media *m)
+{
+    bool fits = (m->kind == VEJ_SDP_KIND_AUDIO && m->codec == VEJ_SDP_CODEC_OPUS) ||
+                (m->kind == VEJ_SDP_KIND_VIDEO &&
+                 (m->codec == VEJ_SDP_CODEC_VP8 || m->codec == VEJ_SDP_CODEC_H264));
+
+    return vej__sdp_is_token(m->mid, VEJ_SDP_MID_LEN - 1) &&
+           (!m->accepted || (fits && m->pt <= 127 && is_line_text(m->fmtp)));
 }
 
 enum vej_sdp_status
@@ -229,6 +242,8 @@ vej_sdp_make_answer(const struct vej_sdp_description *offer, const struct vej_sd
     if (st != VEJ_SDP_OK)
         return st;
     for (size_t i = 0; i < offer->n_media; i++) {
+        if (!answerable(&offer->media[i]))
+            return vej__sdp_fail(reason, VEJ_SDP_EINVAL, "the offer description is inconsistent");
         if (offer->media[i].accepted)
             g_string_append_printf(bundle, " %s", offer->media[i].mid);
     }
@@ -245,9 +260,10 @@ vej_sdp_make_answer(const struct vej_sdp_description *offer, const struct vej_sd
             first = false;
         } else {
             /* Echoed only when plain ASCII words (a copy may be truncated). */
-            start_media(&gm, is_word(m->media_name, 32) ? m->media_name : "audio",
-                        is_word(m->proto, 32) ? m->proto : PROTO,
-                        is_word(m->first_format, 32) ? m->first_format : "0", local, 0);
+            start_media(
+                &gm, is_word(m->media_name, VEJ_SDP_TOKEN_LEN - 1) ? m->media_name : "audio",
+                is_word(m->proto, VEJ_SDP_TOKEN_LEN - 1) ? m->proto : PROTO,
+                is_word(m->first_format, VEJ_SDP_TOKEN_LEN - 1) ? m->first_format : "0", local, 0);
             gst_sdp_media_add_attribute(&gm, "mid", m->mid);
         }
         gst_sdp_message_add_media(msg, &gm); /* takes over gm's fields */

@@ -143,7 +143,12 @@ vej__sdp_copy(char *dst, size_t size, const char *src)
 void
 vej__sdp_copy_trunc(char *dst, size_t size, const char *src)
 {
+    const char *end = NULL;
+
     g_strlcpy(dst, src ? src : "", size);
+    /* A cut inside a UTF-8 sequence leaves an invalid tail: drop it. */
+    if (!g_utf8_validate(dst, -1, &end))
+        dst[end - dst] = '\0';
 }
 
 bool

@@ -5,8 +5,9 @@
  * (gstreamer-sdp-1.0); gst_init() is not needed. Everything this module
  * returns is plain data: fixed-size arrays, no pointer into a
  * GstSDPMessage, no allocation to free except the SDP text the writers
- * return. The structs are large (a description is about 100 KiB):
- * allocate them on the heap (g_new0), not on a worker's stack.
+ * return. The structs are large (a description is about 205 KiB, a
+ * subscribe offer about 70 KiB): allocate them on the heap (g_new0), not
+ * on a worker's stack.
  *
  * Unified plan, BUNDLE and rtcp-mux are required. Publish PC: the client
  * offers (vej_sdp_parse_offer) and the gateway answers
@@ -35,7 +36,9 @@
 #define VEJ_SDP_MAX_PAYLOADS 32 /* per m-line; further PTs are ignored */
 #define VEJ_SDP_MAX_CANDIDATES 16
 /* String buffers, NUL included. Longer input values are refused (mid,
- * ICE credentials, cname, msid) or, for fmtp, make that PT unusable. */
+ * ICE credentials), truncated at a UTF-8 boundary (cname), left empty
+ * (msid ids) or, for fmtp, make that PT unusable. Every string of a
+ * parsed description is valid UTF-8. */
 #define VEJ_SDP_MID_LEN 33           /* RFC 8843 mid, up to 32 bytes */
 #define VEJ_SDP_ICE_UFRAG_LEN 257    /* RFC 8839: 4-256 */
 #define VEJ_SDP_ICE_PWD_LEN 257      /* RFC 8839: 22-256 */
@@ -201,7 +204,8 @@ struct vej_sdp_media {
     enum vej_sdp_direction direction;
     uint16_t port; /* m= port; 0 = rejected by the sender */
     /* The m= line's media, proto and first format as written (truncated
-     * to fit), so that a rejected m-line can be echoed with port 0. */
+     * to fit, at a UTF-8 boundary), so that a rejected m-line can be
+     * echoed with port 0. */
     char media_name[VEJ_SDP_TOKEN_LEN];
     char proto[VEJ_SDP_TOKEN_LEN];
     char first_format[VEJ_SDP_TOKEN_LEN];
@@ -364,7 +368,9 @@ enum vej_sdp_status vej_sdp_parse_offer(const char *sdp, size_t len,
  * Every accepted m-line gets the first candidate's address and port (9
  * and 0.0.0.0 without candidates). Rejected m-lines: port 0, the offer's
  * media, proto and first format, their mid, nothing else. Returns
- * VEJ_SDP_EINVAL for bad local params or an offer with nothing accepted. */
+ * VEJ_SDP_EINVAL for bad local params, an offer with nothing accepted, or
+ * a description vej_sdp_parse_offer could not have produced (a non-token
+ * mid, a non-ASCII fmtp, a codec not fitting its kind). */
 enum vej_sdp_status vej_sdp_make_answer(const struct vej_sdp_description *offer,
                                         const struct vej_sdp_local *local, char **sdp_out,
                                         const char **reason);
