@@ -714,6 +714,10 @@ vej_dtls_new(struct vej_dtls_cert *cert, enum vej_dtls_role role,
 gboolean
 vej_dtls_set_role(struct vej_dtls *d, enum vej_dtls_role role, GError **error)
 {
+    /* The peer may start the handshake before its answer is processed (a
+     * ClientHello right after ICE): confirming the same role is fine. */
+    if (vej_dtls_get_role(d) == role)
+        return TRUE;
     if (d->state != VEJ_DTLS_STATE_NEW) {
         g_set_error(error, VEJ_DTLS_ERROR, VEJ_DTLS_ERROR_STATE,
                     "cannot change the DTLS role once %s", vej_dtls_state_name(d->state));

@@ -154,7 +154,9 @@ struct vej_dtls *vej_dtls_new(struct vej_dtls_cert *cert, enum vej_dtls_role rol
                               GError **error);
 
 /* Changes the role; allowed only in VEJ_DTLS_STATE_NEW (the subscribe PC
- * learns it from the answer). FALSE with VEJ_DTLS_ERROR_STATE otherwise. */
+ * learns it from the answer). Setting the current role is always a no-op
+ * success; another role after the handshake started is FALSE with
+ * VEJ_DTLS_ERROR_STATE. */
 gboolean vej_dtls_set_role(struct vej_dtls *dtls, enum vej_dtls_role role, GError **error);
 
 /* Sets the peer's SDP fingerprint: `algorithm` is "sha-1", "sha-256",

@@ -275,7 +275,7 @@ vej__peer_new(struct vej_rpart *part, enum vej_relay_pc pc, GError **error)
     p->agent = nice_agent_new_full(vej_worker_context(part->h->rw->worker),
                                    NICE_COMPATIBILITY_RFC5245, opts);
     g_object_set(p->agent, "controlling-mode", controlling, "ice-tcp", cfg->ice_tcp, "ice-udp",
-                 TRUE, NULL);
+                 TRUE, "upnp", FALSE, NULL);
     if (!add_local_addresses(p->agent, cfg->bind_addresses, error))
         goto fail;
     p->stream = nice_agent_add_stream(p->agent, 1);
@@ -399,13 +399,14 @@ vej__peer_add_candidate(struct vej_peer *p, const char *candidate, GError **erro
     }
     struct vej_sdp_candidate_info info;
     const char *why = NULL;
-    bool tcp = relay_of(p)->config.ice_tcp;
-    if (vej_sdp_candidate_check(candidate, strlen(candidate), tcp, &info, &why) != VEJ_SDP_OK) {
+    if (vej_sdp_candidate_check(candidate, strlen(candidate), true, &info, &why) != VEJ_SDP_OK) {
         g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "candidate: %s", why);
         return FALSE;
     }
-    if (info.mdns)
-        return TRUE; /* .local names are ignored */
+    /* Ignored, not refused: .local names, and TCP while ice-tcp is off
+     * (browsers trickle them whatever we offered). */
+    if (info.mdns || (info.transport == VEJ_SDP_TRANSPORT_TCP && !relay_of(p)->config.ice_tcp))
+        return TRUE;
     if (!p->remote_creds) {
         if (p->pending_candidates->len >= VEJ_MAX_PENDING_CANDIDATES) {
             g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_LIMIT,

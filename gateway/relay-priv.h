@@ -140,6 +140,7 @@ struct vej_peer {
     bool offer_in_flight;
     bool renegotiate;
     bool answered_once;
+    bool told_tracks; /* a media.tracks with at least one track was sent */
     struct vej_sdp_offer *last_offer; /* heap: large */
     unsigned next_mid;
 };
@@ -178,6 +179,8 @@ void vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_descripti
 void vej__router_apply_policy(struct vej_rhearing *h);
 /* Sends an offer if one is needed and none is in flight. */
 void vej__router_maybe_offer(struct vej_peer *sub);
+/* Adds an inactive audio m-line to an empty subscribe PC. */
+void vej__router_add_placeholder(struct vej_peer *sub);
 /* Removes a peer's tracks/outs from the router before it is freed. */
 void vej__router_detach(struct vej_peer *p);
 void vej__router_start_timer(struct vej_rhearing *h);

@@ -74,6 +74,7 @@ struct call {
     const char *candidate;
     enum vej_relay_pc pc;
     uint64_t revision;
+    unsigned flags;
     char *result;
     gboolean ok;
     GError *error;
@@ -101,6 +102,21 @@ do_publish(void *data)
     if (vej_sdp_parse_offer(c->sdp, strlen(c->sdp), &limits, NULL, d, &why) != VEJ_SDP_OK) {
         g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "sdp: %s", why);
         return;
+    }
+    if (c->flags & VEJ_RELAY_PUBLISH_AUDIO_ONLY) {
+        bool any = false;
+        for (size_t i = 0; i < d->n_media; i++) {
+            if (d->media[i].kind == VEJ_SDP_KIND_VIDEO && d->media[i].accepted) {
+                d->media[i].accepted = false;
+                d->media[i].reject_reason = "audio only (special measure)";
+            }
+            any = any || d->media[i].accepted;
+        }
+        if (!any) {
+            g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID,
+                        "sdp: this participant publishes audio only, and the offer has none");
+            return;
+        }
     }
     if (d->setup != VEJ_SDP_SETUP_ACTPASS) {
         /* RFC 5763: an offerer says actpass; anything else is an answer
@@ -142,6 +158,13 @@ do_subscribe(void *data)
         if (!part->sub)
             return;
     }
+    /* The first offer always has an m-line: an inactive audio one when
+     * there is nothing to receive yet, so that the transport (BUNDLE, ICE,
+     * DTLS) is up before media arrive and clients that require a BUNDLE
+     * group (max-bundle) accept it. It is recycled for the first audio
+     * track. */
+    if (part->sub->outs->len == 0)
+        vej__router_add_placeholder(part->sub);
     part->sub->renegotiate = true;
     vej__router_apply_policy(c->h);
     c->ok = TRUE;
@@ -288,9 +311,9 @@ run_call(struct vej_relay *r, const char *hearing_id, bool create, void (*fn)(vo
 
 char *
 vej_relay_publish(struct vej_relay *r, const char *hearing_id, const char *participant_id,
-                  const char *offer_sdp, GError **error)
+                  const char *offer_sdp, unsigned flags, GError **error)
 {
-    struct call c = {.participant_id = participant_id, .sdp = offer_sdp};
+    struct call c = {.participant_id = participant_id, .sdp = offer_sdp, .flags = flags};
     if (!run_call(r, hearing_id, true, do_publish, &c, error))
         return NULL;
     return c.result;
@@ -507,6 +530,7 @@ vej_relay_stats(struct vej_relay *r, struct vej_relay_stats *out)
         out->dropped_unknown_ssrc += s->dropped_unknown_ssrc;
         out->dropped_malformed += s->dropped_malformed;
         out->dropped_not_ready += s->dropped_not_ready;
+        out->dropped_awaiting_keyframe += s->dropped_awaiting_keyframe;
         out->dtls_failures += s->dtls_failures;
         out->keyframe_requests += s->keyframe_requests;
     }

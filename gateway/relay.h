@@ -60,7 +60,8 @@ struct vej_relay_callbacks {
                       enum vej_relay_pc pc, const char *mid, const char *candidate);
     /* A subscribe offer (or re-offer) for the client, with its revision;
      * media_tracks_json lists [{mid, participant_id, kind}] for the
-     * media.tracks notification sent before it. */
+     * media.tracks notification sent before it, or is NULL when there is
+     * nothing to tell (no track yet). */
     void (*offer)(void *user, const char *hearing_id, const char *participant_id,
                   const char *sdp, uint64_t revision, const char *media_tracks_json);
     /* A PeerConnection's state: "connecting", "connected", "failed",
@@ -80,10 +81,18 @@ struct vej_relay *vej_relay_new(const struct vej_relay_config *config,
 /* Closes every peer (BYE, close_notify), stops and joins the workers. */
 void vej_relay_free(struct vej_relay *relay);
 
+/* Flags of vej_relay_publish. */
+enum {
+    /* Special measure: the participant publishes no video; video m-lines
+     * are rejected in the answer (port 0). */
+    VEJ_RELAY_PUBLISH_AUDIO_ONLY = 1 << 0,
+};
+
 /* Applies a publisher's offer (first one, renegotiation or ICE restart) and
  * returns the answer (transfer full). */
 char *vej_relay_publish(struct vej_relay *relay, const char *hearing_id,
-                        const char *participant_id, const char *offer_sdp, GError **error);
+                        const char *participant_id, const char *offer_sdp, unsigned flags,
+                        GError **error);
 
 /* Creates the subscribe PeerConnection if needed; the offer arrives through
  * callbacks->offer. */
@@ -131,7 +140,7 @@ struct vej_relay_stats {
     uint64_t rtp_in, rtp_out, rtcp_in, rtcp_out;
     uint64_t bytes_in, bytes_out;
     uint64_t dropped_policy, dropped_srtp, dropped_unknown_ssrc, dropped_malformed,
-        dropped_not_ready;
+        dropped_not_ready, dropped_awaiting_keyframe;
     uint64_t dtls_failures;
     uint64_t keyframe_requests;
 };

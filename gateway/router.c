@@ -190,8 +190,13 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
             continue;
         }
         if (o->need_keyframe) {
-            if (!key)
+            if (!key) {
+                /* Ask again (rate-limited): the keyframe asked for earlier
+                 * may have gone by before this subscriber was ready. */
+                rw->stats.dropped_awaiting_keyframe++;
+                vej__router_request_keyframe(t);
                 continue;
+            }
             o->need_keyframe = false;
         }
         forward_one(o, &v, rw, level);
@@ -502,6 +507,17 @@ out_new_or_recycled(struct vej_peer *sub, struct vej_track *t)
     return o;
 }
 
+void
+vej__router_add_placeholder(struct vej_peer *sub)
+{
+    struct vej_out *o = g_new0(struct vej_out, 1);
+    o->sub = sub;
+    o->kind = VEJ_SDP_KIND_AUDIO;
+    g_snprintf(o->mid, sizeof o->mid, "%u", sub->next_mid++);
+    g_ptr_array_add(sub->outs, o);
+    sub->renegotiate = true;
+}
+
 static void
 apply_to_subscriber(struct vej_rhearing *h, struct vej_peer *sub)
 {
@@ -584,7 +600,7 @@ void
 vej__router_maybe_offer(struct vej_peer *sub)
 {
     if (!sub->renegotiate || sub->offer_in_flight || sub->state == PEER_FAILED ||
-        sub->state == PEER_CLOSED)
+        sub->state == PEER_CLOSED || sub->outs->len == 0)
         return;
     struct vej_relay *relay = sub->part->h->relay;
     struct vej_sdp_offer *offer = g_new0(struct vej_sdp_offer, 1);
@@ -622,7 +638,13 @@ vej__router_maybe_offer(struct vej_peer *sub)
     sub->renegotiate = false;
     sub->offer_in_flight = true;
     sub->revision++;
+    /* media.tracks precedes an offer that carries tracks, or one that
+     * takes the last ones away; the placeholder offer has nothing to say. */
     g_autofree char *tracks = tracks_json(sub);
+    bool has_tracks = strcmp(tracks, "[]") != 0;
+    if (!has_tracks && !sub->told_tracks)
+        g_clear_pointer(&tracks, g_free);
+    sub->told_tracks = sub->told_tracks || has_tracks;
     if (relay->cb.offer)
         relay->cb.offer(relay->cb.user, sub->part->h->id, sub->part->id, sdp, sub->revision,
                         tracks);

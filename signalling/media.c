@@ -121,7 +121,13 @@ deliver_report(struct vej_signalling *s, void *data)
                             r->b ? r->b : ""));
         break;
     case R_OFFER: {
-        json_t *tracks = json_loads(r->b ? r->b : "[]", 0, NULL);
+        if (!r->b) {
+            send_note(sess, "webrtc.offer",
+                      json_pack("{s:s,s:s,s:I}", "pc", "subscribe", "sdp", r->a, "revision",
+                                (json_int_t)r->revision));
+            break;
+        }
+        json_t *tracks = json_loads(r->b, 0, NULL);
         size_t i;
         json_t *t;
         json_array_foreach(tracks, i, t)
@@ -250,7 +256,9 @@ vej__media_publish(struct vej_signalling *s, struct vej_live_participant *me, co
         g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_FAILED, "observers never publish");
         return VEJ_RPC_FORBIDDEN;
     }
-    g_autofree char *answer = vej_relay_publish(s->relay, me->hearing->id, me->id, sdp, error);
+    unsigned flags = me->audio_only ? VEJ_RELAY_PUBLISH_AUDIO_ONLY : 0;
+    g_autofree char *answer =
+        vej_relay_publish(s->relay, me->hearing->id, me->id, sdp, flags, error);
     if (!answer)
         return relay_code(*error);
     *result = json_pack("{s:s}", "sdp", answer);

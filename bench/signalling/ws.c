@@ -356,7 +356,12 @@ connect_client(struct bench_ws *b, struct client *c)
 struct bench_ws *
 bench_ws_new(const struct bench_options *o, const struct bench_daemon *d, struct bench_world *w)
 {
-    lws_set_log_level(LLL_ERR, NULL);
+    /* BENCH_LWS_LOG=N: lws log level bits (e.g. 15 for errors to info). */
+    guint64 level = LLL_ERR;
+    const char *env = g_getenv("BENCH_LWS_LOG");
+    if (env && !g_ascii_string_to_unsigned(env, 10, 0, 0xffff, &level, NULL))
+        level = LLL_ERR;
+    lws_set_log_level((int)level, NULL);
     struct bench_ws *b = g_new0(struct bench_ws, 1);
     b->o = o;
     b->d = d;

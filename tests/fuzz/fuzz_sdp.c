@@ -5,7 +5,8 @@
  * written and read back through GstSDPMessage, and a subscribe offer built
  * from the accepted m-lines must parse as an offer again. The same input
  * is parsed as the answer to a fixed three-track subscribe offer, and as a
- * candidate line. Invariants: a refusal always carries a reason; accepted
+ * candidate line. Invariants: a refusal always carries a reason; every
+ * string of a description is valid UTF-8; accepted
  * m-lines have a chosen codec of their kind, a mid and BUNDLE membership;
  * the answer has one m-line per offered one, one format per accepted
  * m-line, no transport-cc feedback, no transport-wide-cc or abs-send-time
@@ -49,6 +50,22 @@ codec_fits(const struct vej_sdp_media *m)
         return m->codec == VEJ_SDP_CODEC_OPUS;
     return m->kind == VEJ_SDP_KIND_VIDEO &&
            (m->codec == VEJ_SDP_CODEC_VP8 || m->codec == VEJ_SDP_CODEC_H264);
+}
+
+/* Every string of a parsed description is valid UTF-8. */
+static void
+check_strings(const struct vej_sdp_description *d)
+{
+    CHECK(g_utf8_validate(d->ice_ufrag, -1, NULL) && g_utf8_validate(d->ice_pwd, -1, NULL));
+    for (size_t i = 0; i < d->n_candidates; i++)
+        CHECK(g_utf8_validate(d->candidates[i], -1, NULL));
+    for (size_t i = 0; i < d->n_media; i++) {
+        const struct vej_sdp_media *m = &d->media[i];
+        const char *s[] = {m->mid,  m->media_name, m->proto,       m->first_format,
+                           m->fmtp, m->cname,      m->msid_stream, m->msid_track};
+        for (size_t j = 0; j < G_N_ELEMENTS(s); j++)
+            CHECK(g_utf8_validate(s[j], -1, NULL));
+    }
 }
 
 static void
@@ -133,6 +150,7 @@ fuzz_offer(const char *sdp, size_t len)
 
     CHECK(st == VEJ_SDP_OK || (st < 0 && reason && reason[0]));
     if (st == VEJ_SDP_OK) {
+        check_strings(d);
         for (size_t i = 0; i < d->n_media; i++) {
             const struct vej_sdp_media *m = &d->media[i];
             CHECK(m->mid[0]);
@@ -178,6 +196,7 @@ fuzz_answer(const char *sdp, size_t len)
     CHECK(st == VEJ_SDP_OK || (st < 0 && reason && reason[0]));
     if (st == VEJ_SDP_OK) {
         bool any = false;
+        check_strings(d);
         CHECK(d->n_media == 3);
         for (size_t i = 0; i < 3; i++) {
             CHECK(strcmp(d->media[i].mid, mids[i]) == 0);

@@ -62,6 +62,22 @@ STAFF_PASSWORDS = {
 _ALL_DAEMONS = []
 
 
+def _die_with_parent():
+    """In the child before exec: SIGKILL when the test process dies (a meson
+    timeout kills the runner; its daemons must not outlive it)."""
+    try:
+        import ctypes
+        libc = ctypes.CDLL('libc.so.6', use_errno=True)
+        libc.prctl(1, signal.SIGKILL, 0, 0, 0)  # PR_SET_PDEATHSIG
+    except Exception:
+        pass
+
+
+def _kill_all_daemons():
+    for d in _ALL_DAEMONS:
+        d.kill()
+
+
 def now_utc():
     return datetime.datetime.now(datetime.timezone.utc)
 
@@ -171,7 +187,8 @@ class Daemon:
         args += [GATEWAY, '--config', self.config_path, '--data-dir', self.data_dir]
         args += list(extra_args)
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                                     env=self._env(), start_new_session=True)
+                                     env=self._env(), start_new_session=True,
+                                     preexec_fn=_die_with_parent)
         err.close()
         out.close()
         deadline = time.monotonic() + timeout
@@ -219,8 +236,18 @@ class Daemon:
             return ''
 
     def tail(self, n=80):
+        """The last n lines of stderr, preceded by the first sanitizer or
+        valgrind report when there is one."""
         lines = self.stderr_text().splitlines()
-        return '\n'.join(lines[-n:])
+        out = lines[-n:]
+        marks = SANITIZER_PATTERNS + ('Invalid read', 'Invalid write', 'Invalid free',
+                                      'definitely lost in', 'uninitialised', 'Mismatched free')
+        for i, line in enumerate(lines):
+            if any(m in line for m in marks):
+                if i < len(lines) - n:
+                    out = lines[i:i + 40] + ['[...]'] + out
+                break
+        return '\n'.join(out)
 
     def running(self):
         return self.proc is not None and self.proc.poll() is None
@@ -1007,6 +1034,14 @@ def main():
     if missing:
         print('SKIP: not built: %s' % ', '.join(missing))
         sys.exit(77)
+    import atexit
+    atexit.register(_kill_all_daemons)
+
+    def on_signal(signum, frame):
+        _kill_all_daemons()
+        sys.exit(128 + signum)
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     prog = unittest.main(verbosity=2, exit=False, buffer=False)
     ok = prog.result.wasSuccessful()
     for d in _ALL_DAEMONS:

@@ -92,6 +92,8 @@ class FlowTest(harness.DaemonTestCase):
         for k in ('session_id', 'resume_token', 'identity', 'ice_servers'):
             self.assertIn(k, clerk.hello)
         self.assertIsInstance(clerk.hello['ice_servers'], list)
+        for srv in clerk.hello['ice_servers']:  # RTCIceServer
+            self.assertIsInstance(srv.get('urls'), (str, list), srv)
         cj = await clerk.call('hearing.join', {'hearing_id': hid})
         self.assertEqual(cj['place'], 'main')
         self.assertEqual(cj['hearing']['id'], hid)
@@ -332,7 +334,7 @@ class FlowTest(harness.DaemonTestCase):
         await clerk.call('hearing.remove', {'participant_id': pid['obs']})
         sc = await S['obs'].wait_for('session.closing')
         self.assertEqual(sc['reason'], 'removed')
-        await S['obs'].wait_closed()
+        self.assertEqual(await S['obs'].wait_closed(), 1000)
         for rpc in (clerk, judge, S['def'], S['dfc']):
             left = await rpc.wait_for('participant.left', lambda q: pid_of(q) == pid['obs'])
             self.assertEqual(left['reason'], 'removed')
@@ -360,8 +362,9 @@ class FlowTest(harness.DaemonTestCase):
         r = w.set_state(hid, 'closed')
         self.assertEqual(r.status, 200, r)
         for rpc in live:
-            await rpc.wait_for('session.closing')
-            await rpc.wait_closed()
+            sc = await rpc.wait_for('session.closing')
+            self.assertEqual(sc['reason'], 'hearing_closed', rpc.name)
+            self.assertEqual(await rpc.wait_closed(), 1000, rpc.name)
         self.assertEqual(w.hearing(hid)['state'], 'closed')
         r = w.set_state(hid, 'open')
         self.assertApiError(r, 409, 4009)

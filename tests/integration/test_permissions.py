@@ -74,10 +74,16 @@ class PermissionsTest(harness.DaemonTestCase):
         self.assertApiError(unknown, 401, 4001)
         self.assertEqual(wrong.body['error']['message'], unknown.body['error']['message'],
                          'a wrong password and an unknown user must look alike')
-        # logout revokes the token, for REST and WebSocket
+        # logout revokes the token, for REST and WebSocket, and ends the
+        # sessions opened with it
         tok = d.login('judge', harness.STAFF_PASSWORDS['judge'])['token']
+        live = self.track(await harness.Rpc.connect(d, name='judge-live'))
+        await live.call('session.hello', {'token': tok})
         r = d.api('POST', '/logout', {}, token=tok)
         self.assertIn(r.status, (200, 204), r)
+        sc = await live.wait_for('session.closing')
+        self.assertEqual(sc['reason'], 'logout')
+        self.assertEqual(await live.wait_closed(), 1000)
         self.assertApiError(d.api('GET', '/courtrooms', token=tok), 401, 4001)
         ws = await self.ws('revoked')
         await self.assertRpcError(ws, 'session.hello', {'token': tok}, 4001)

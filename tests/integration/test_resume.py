@@ -155,6 +155,32 @@ class ResumeTest(harness.DaemonTestCase):
         joined = await newer.call('hearing.join', {})
         self.assertEqual(joined['place'], 'consultation:t1')
 
+    async def test_resume_while_old_socket_open(self):
+        """session.resume onto a new socket while the old one is still open:
+        the old one is closed with 4009 (docs/protocol.md)."""
+        hid, p, clerk, old = await self.admitted('Olga Open', role='probation')
+        new, reply = await self.resume(old.hello['resume_token'], 'new')
+        self.assertIn('result', reply, reply)
+        self.assertEqual(await old.wait_closed(), 4009)
+        self.assertEqual((await new.call('hearing.join', {}))['place'], 'main')
+        await clerk.assert_no('participant.left', 0.5,
+                              lambda q: pid_of(q) == p['participant_id'])
+
+    async def test_staff_second_socket_takes_over(self):
+        """A second session of the same staff account joining the same
+        hearing takes the place over; the first socket is closed with 4009."""
+        w = self.world
+        hid = w.new_hearing()
+        judge = await self.staff_ws('judge', hid)
+        first = await self.staff_ws('clerk', hid)
+        second = await self.staff_ws('clerk', hid)
+        self.assertEqual(second.joined['place'], 'main')
+        self.assertEqual(await first.wait_closed(), 4009)
+        self.assertEqual(len([x for x in w.participants(hid) if x['role'] == 'clerk']), 1)
+        await judge.assert_no('participant.left', 0.5)
+        # the judge (another account) is untouched
+        self.assertFalse(judge.closed.is_set())
+
     async def test_staff_socket_drop(self):
         """Staff sessions also resume (a clerk's laptop changing network)."""
         w = self.world
@@ -216,9 +242,11 @@ class ShutdownWithSessionsTest(harness.DaemonTestCase):
         elapsed = await asyncio.get_running_loop().run_in_executor(None, d.stop)
         self.assertLess(elapsed, 10)
         for rpc in live:
-            await rpc.wait_closed(timeout=3)
-            self.assertIn('session.closing', [n.method for n in rpc.notes],
-                          '%s got no session.closing before the shutdown' % rpc.name)
+            code = await rpc.wait_closed(timeout=3)
+            closing = [n.params for n in rpc.notes if n.method == 'session.closing']
+            self.assertTrue(closing, '%s got no session.closing before the shutdown' % rpc.name)
+            self.assertEqual(closing[-1].get('reason'), 'shutdown', rpc.name)
+            self.assertEqual(code, 1001, rpc.name)
         # the data directory is fine afterwards
         d.start()
         self.assertEqual(d.http('GET', '/healthz').status, 200)

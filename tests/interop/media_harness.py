@@ -13,6 +13,7 @@ GStreamer elements exits 77 (meson: SKIP).
 
 import asyncio
 import os
+import re
 import sys
 import time
 
@@ -30,6 +31,21 @@ MEDIA_OVERRIDES = {'media': {'addresses': '127.0.0.1'}}
 # Upper bounds used by the tests (sanitizer builds on 2 cores are slow).
 CONNECT_TIMEOUT = 15.0   # publish/subscribe until the first decoded frame
 SETTLE = 1.0             # after a policy change, before measuring "nothing"
+
+
+def metrics(daemon):
+    """/metrics as {series: value}."""
+    r = daemon.http('GET', '/metrics')
+    out = {}
+    if r.status != 200:
+        return out
+    for line in r.raw.decode('utf-8', 'replace').splitlines():
+        if line.startswith('#') or not line.strip():
+            continue
+        m = re.match(r'^(\S+)\s+([-+0-9.eE]+)$', line)
+        if m:
+            out[m.group(1)] = float(m.group(2))
+    return out
 
 
 class MediaDaemon(harness.Daemon):
@@ -171,12 +187,56 @@ class MediaTestCase(harness.DaemonTestCase):
 
     # -- waiting and measuring -------------------------------------------------
 
-    async def wait_flowing(self, pairs, kinds=('video', 'audio'), n=5, timeout=CONNECT_TIMEOUT):
+    async def wait_flowing(self, pairs, kinds=('video', 'audio'), n=5, timeout=CONNECT_TIMEOUT,
+                           kick=False):
         """Waits until each (receiver Party, sender Party) has decoded n video
-        frames and n audio buffers."""
-        for rx, tx in pairs:
-            for kind in kinds:
-                await rx.peer.wait_decoded(tx.pid, kind, n=n, timeout=timeout)
+        frames and n audio buffers.
+
+        kick: the senders' encoders are made to produce a key frame every
+        0.5 s until their video decodes everywhere (for publishers that send
+        key frames only on request, when the test is not about the gateway's
+        own key-frame request at join)."""
+        deadline = now() + timeout
+        next_kick = now()
+        pending = [(rx, tx, kind) for rx, tx in pairs for kind in kinds]
+        while pending:
+            pending = [(rx, tx, kind) for rx, tx, kind in pending
+                       if rx.peer.decoded_from(tx.pid, kind).count < n]
+            if not pending:
+                break
+            if now() > deadline:
+                rx, tx, kind = pending[0]
+                try:
+                    await rx.peer.wait_decoded(tx.pid, kind, n=n, timeout=0.01)
+                except AssertionError as e:
+                    raise AssertionError('%s\n%s\nstill waiting for: %s' % (
+                        e, self.sender_report(tx),
+                        ', '.join('%s <- %s %s' % (r.name, t.name, k) for r, t, k in pending))
+                    ) from None
+                break
+            if kick and now() >= next_kick:
+                for tx in {id(tx): tx for rx, tx, kind in pending if kind == 'video'}.values():
+                    if tx.peer.pub is not None:
+                        tx.peer.pub.force_keyframe()
+                next_kick = now() + 0.5
+            await asyncio.sleep(0.05)
+
+    def sender_report(self, tx):
+        pub = tx.peer.pub
+        if pub is None:
+            return '%s does not publish' % tx.name
+        m = metrics(self.daemon)
+        t0 = self.t_start
+        return ('sender %s: %d video frames, %d key frames encoded, %d key-frame requests '
+                'reached the encoder, %d key frames forced by the test; RTCP received %d '
+                '(PLI %d at %s, FIR %d at %s, NACK %d, REMB %d); '
+                'gateway: vej_media_keyframe_requests_total %s'
+                % (tx.name, pub.sent_video.count, pub.keyframes_sent.count,
+                   pub.force_key_units.count, pub.forced_keyframes.count, pub.rtcp_in.count,
+                   pub.pli_in.count, ['%.2f' % (t - t0) for t in pub.pli_in.times[:12]],
+                   pub.fir_in.count, ['%.2f' % (t - t0) for t in pub.fir_in.times[:12]],
+                   pub.nack_in.count, pub.remb_in.count,
+                   m.get('vej_media_keyframe_requests_total')))
 
     def received_rtp(self, rx, tx, since, until=None, kind=None):
         """RTP packets from tx (by media.tracks mids) that rx received in [since, until)."""

@@ -1,10 +1,11 @@
 """Media interop with GStreamer's webrtcbin through the real signalling
-(issue 3, item 5 (a) and (d)).
+(issue 3, item 5 (a), (c) and (d)).
 
 (a) two publishers and two subscribers in one in-session hearing: each
     subscriber decodes at least 90% of the video frames the others sent
     (counted at the sender before the encoder) and receives their audio,
     over 10 s;
+(c) H.264 (openh264) between webrtcbin peers;
 (d) the gateway as DTLS server (webrtcbin answers a=setup:active) and as
     DTLS client (the answer munged to a=setup:passive), on the subscribe
     PeerConnection; on the publish PeerConnection it always answers passive.
@@ -15,11 +16,13 @@ Run: VEJ_GATEWAY=build/daemon/vej-gateway VEJCTL=build/tools/vejctl \
 
 import asyncio
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import media_harness  # noqa: E402
 from media_harness import MediaTestCase, now  # noqa: E402
+import webrtc_peer  # noqa: E402
 from webrtc_peer import sdp_sections  # noqa: E402
 
 MEASURE = 10.0       # seconds of media measured in (a)
@@ -55,7 +58,10 @@ class MediaFlowTest(MediaTestCase):
     async def test_two_publishers_two_subscribers(self):
         """(a) defendant and defence publish VP8+Opus; the clerk and the
         defendant subscribe; 10 s measured."""
-        h = await self.hearing([('Dan Defendant', 'defendant'), ('Dee Defence', 'defence')])
+        # the defence trickles its candidates as notifications (as browsers
+        # do), the others as requests
+        h = await self.hearing([('Dan Defendant', 'defendant'), ('Dee Defence', 'defence')],
+                               peer_kw={'Dee Defence': {'candidates_as': 'notification'}})
         clerk, dfd, dfc = h['clerk'], h['Dan Defendant'], h['Dee Defence']
         await dfd.peer.publish()
         await dfc.peer.publish()
@@ -118,6 +124,36 @@ class MediaFlowTest(MediaTestCase):
         errs = [e for p in (clerk, tia) for e in p.peer.all_errors()
                 if e.startswith('webrtc.candidate')]
         self.assertEqual(errs, [], 'trickled candidates refused:\n' + '\n'.join(errs))
+
+    async def test_h264(self):
+        """(c) H.264 (openh264, packetization-mode=1, constrained baseline)
+        from a webrtcbin publisher to a webrtcbin subscriber through the
+        gateway, when both offer it."""
+        if webrtc_peer.Gst.ElementFactory.find('openh264enc') is None or \
+                webrtc_peer.Gst.ElementFactory.find('openh264dec') is None:
+            self.skipTest('openh264 (gstreamer1.0-plugins-bad) not installed')
+        h = await self.hearing([('Hal H264', 'defendant')],
+                               peer_kw={'Hal H264': {'video_codec': 'H264'}})
+        clerk, hal = h['clerk'], h['Hal H264']
+        await hal.peer.publish()
+        self.check_publish_answer(hal)
+        self.assertRegex(hal.peer.publish_answer, r'(?mi)^a=rtpmap:\d+ H264/90000')
+        await clerk.peer.subscribe()
+        await self.wait_flowing([(clerk, hal)])
+        offer = clerk.peer.offers[-1][1]['sdp']
+        video = [sec for sec in sdp_sections(offer) if sec['kind'] == 'video']
+        self.assertTrue(video and any(re.match(r'(?i)a=rtpmap:\d+ H264/90000', ln)
+                                      for ln in video[0]['lines']), offer)
+        self.assertTrue(any('packetization-mode=1' in ln for ln in video[0]['lines']), offer)
+        t0 = now()
+        await asyncio.sleep(4.0)
+        t1 = now()
+        await asyncio.sleep(LATENCY + 0.5)
+        sent = hal.peer.pub.sent_video.count_between(t0, t1)
+        got = clerk.peer.decoded_from(hal.pid, 'video').count_between(t0 + LATENCY, t1 + LATENCY)
+        print('H.264: sent %d decoded %d' % (sent, got))
+        self.assertGreaterEqual(got, MIN_VIDEO * sent, 'H.264: sent %d decoded %d\n%s'
+                                % (sent, got, self.describe(clerk, hal)))
 
     async def _dtls_role(self, setup, expect_answer_setup):
         h = await self.hearing([('Dan Dtls', 'defendant')],

@@ -9,8 +9,9 @@ decode, per participant (media.tracks).
 - a witness screened from the defendant: no video m-line from the witness
   in the defendant's SDP nor in media.tracks, while the audio flows;
 - a muted track stops within 200 ms, without a new webrtc.offer;
-- video resumes with a key frame within 1 s of unmute and of the return
-  from a consultation room (publishers send key frames only on request).
+- video resumes with a key frame within 1 s of unmute, of the return
+  from a consultation room, of admission from the lobby and of a
+  subscriber's join (publishers send key frames only on request).
 
 Run: VEJ_GATEWAY=build/daemon/vej-gateway VEJCTL=build/tools/vejctl \
         /usr/bin/python3 tests/interop/test_policy.py
@@ -22,7 +23,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import media_harness  # noqa: E402
-from media_harness import CONNECT_TIMEOUT, SETTLE, MediaTestCase, now  # noqa: E402
+from media_harness import CONNECT_TIMEOUT, SETTLE, MediaTestCase, now, sleep_until  # noqa: E402,E501
 from webrtc_peer import sdp_sections  # noqa: E402
 
 STOP_WITHIN = 0.2      # a policy change stops a track within 200 ms
@@ -47,6 +48,12 @@ class PolicyTest(MediaTestCase):
         return None
 
     def assert_no_rtp(self, rx, tx, since, until, kind=None, what=''):
+        """No RTP from tx reached rx in [since, until), nor any packet on an
+        SSRC that no offer and no stream of rx's webrtcbin accounts for."""
+        sub = rx.peer.sub
+        unknown = [p for p in rx.peer.rtp_all() if since <= p.t < until and
+                   (p.mid or sub.ssrc_mid.get(p.ssrc)) is None]
+        self.assertEqual(unknown, [], '%s: %s received RTP on unknown SSRCs' % (what, rx.name))
         pkts = self.received_rtp(rx, tx, since, until, kind)
         self.assertEqual(pkts, [], '%s: %s received %d RTP packets from %s %s in [%s, %s]; first '
                          '%r\n%s' % (what, rx.name, len(pkts), tx.name, kind or '',
@@ -75,20 +82,32 @@ class PolicyTest(MediaTestCase):
             if refused[p.name] is None:
                 # the gateway does receive their media: it must drop it
                 await p.peer.wait_state('publish', 'connected', timeout=CONNECT_TIMEOUT)
+        m0 = media_harness.metrics(self.daemon)
         t0 = now()
         await asyncio.sleep(QUIET)
         t1 = now()
+        m1 = media_harness.metrics(self.daemon)
+        drops = {k[len('vej_media_dropped_total'):]: m1[k] - m0.get(k, 0) for k in m1
+                 if k.startswith('vej_media_dropped_total')}
+        print('open: subscribe PCs %r; drops %r; RTP received by the gateway +%s, forwarded +%s'
+              % ([rx.peer.state_of('subscribe')[0] for rx in (clerk, dfd)], drops,
+                 m1.get('vej_media_rtp_received_total', 0) -
+                 m0.get('vej_media_rtp_received_total', 0),
+                 m1.get('vej_media_rtp_forwarded_total', 0) -
+                 m0.get('vej_media_rtp_forwarded_total', 0)))
         for rx in (clerk, dfd):
+            # (tracks may already be in the SDP, so that the session starts
+            # without a renegotiation: nothing may flow on them)
             self.assert_nothing_at_all(rx, 0, t1, 'hearing open (not in session)')
-            self.assertEqual([tr for tr in rx.peer.tracks.values()
-                              if tr['participant_id'] in (dfd.pid, dfc.pid)], [],
-                             '%s: tracks offered before in_session' % rx.name)
+        n_offers = {p.name: len(p.peer.offers) for p in (clerk, dfd)}
         # in session: it flows (the positive control)
         await h.set_state('in_session')
         for p in (dfd, dfc):
             if refused[p.name] is not None:
                 await p.peer.publish()
         await self.wait_flowing([(clerk, dfd), (clerk, dfc), (dfd, dfc)])
+        print('offers before/after in_session: %r / %r' % (
+            n_offers, {p.name: len(p.peer.offers) for p in (clerk, dfd)}))
         # adjourned: it stops again
         await asyncio.sleep(0.5)
         await h.set_state('adjourned')
@@ -99,7 +118,8 @@ class PolicyTest(MediaTestCase):
         print('quiet window %.1f s before in_session: no RTP; adjourned: stopped' % (t1 - t0))
 
     async def test_lobby_receives_nothing(self):
-        h = await self.hearing([('Lou Lobby', 'defendant')], admit=False)
+        h = await self.hearing([('Lou Lobby', 'defendant')], admit=False,
+                               peer_kw={'clerk': {'keyframe_max_dist': NO_KEYFRAMES}})
         clerk, lou = h['clerk'], h['Lou Lobby']
         await clerk.peer.publish()
         await clerk.peer.wait_state('publish', 'connected', timeout=CONNECT_TIMEOUT)
@@ -120,14 +140,22 @@ class PolicyTest(MediaTestCase):
                       s['port'] != '0']
             self.assertEqual(active, [], 'an offer with media to the lobby: %s' % offer['sdp'])
         self.assert_no_rtp(clerk, lou, 0, t1, what='lobby publisher')
-        # admitted: media flows both ways (the positive control)
+        # admitted: media flows both ways (the positive control), and the
+        # clerk's video (key frames only on request) starts on a key frame
+        # within 1 s
+        t_admit = now()
         await self.admit(h, lou)
         if refused_pub is not None:
             await lou.peer.publish()
         if refused_sub:
             await lou.peer.subscribe()
         await self.wait_flowing([(lou, clerk), (clerk, lou)])
-        print('lobby: no RTP for %.1f s; after admission both ways' % (t1 - t0))
+        await sleep_until(t_admit + RESUME_WITHIN + 0.5)
+        self.assert_resumes(lou, clerk, t_admit, 'admission')
+        print('lobby: publish %s, subscribe %s, %d offers; no RTP for %.1f s; after admission '
+              'both ways' % ('refused %r' % refused_pub if refused_pub else 'accepted',
+                             'refused %r' % sub_reply['error'] if refused_sub else 'accepted',
+                             len(lou.peer.offers), t1 - t0))
 
     async def test_consultation_isolated(self):
         kw = {'keyframe_max_dist': NO_KEYFRAMES}
@@ -139,7 +167,8 @@ class PolicyTest(MediaTestCase):
         for p in (clerk, dfd, dfc):
             await p.peer.subscribe()
         everyone = [(a, b) for a in (clerk, dfd, dfc) for b in (clerk, dfd, dfc) if a is not b]
-        await self.wait_flowing(everyone)
+        # (the key frame at join is test_video_starts_on_keyframe_at_join's)
+        await self.wait_flowing(everyone, kick=True)
         # to consultation:defence1
         await self.move(h, dfd, 'consultation:defence1')
         t_m1 = now()
@@ -171,24 +200,42 @@ class PolicyTest(MediaTestCase):
         for rx, tx in ((clerk, dfd), (dfd, clerk)):
             self.assert_resumes(rx, tx, t_r, 'return from consultation')
 
-    def assert_resumes(self, rx, tx, t_change, what):
-        pkts = self.received_rtp(rx, tx, t_change, None, 'video')
-        self.assertTrue(pkts, '%s: %s received no video from %s after %s\n%s'
+    def assert_resumes(self, rx, tx, t_change, what, since=None):
+        """The first video packet rx receives from tx after `since` (default
+        t_change) comes within 1 s of t_change and starts a key frame."""
+        pkts = self.received_rtp(rx, tx, t_change if since is None else since, None, 'video')
+        self.assertTrue(pkts, '%s: %s received no video from %s after %s\n%s\n%s'
                         % (what, rx.name, tx.name, fmt_t(t_change, self.t_start),
-                           self.describe(rx, tx)))
+                           self.sender_report(tx), self.describe(rx, tx)))
         first = pkts[0]
         self.assertLessEqual(first.t - t_change, RESUME_WITHIN,
                              '%s: first video packet %s -> %s %.3f s after' %
                              (what, tx.name, rx.name, first.t - t_change))
         self.assertTrue(first.keyframe_start, '%s: the first video packet %s -> %s is not the '
-                        'start of a key frame: %r (next: %r)'
-                        % (what, tx.name, rx.name, first, pkts[1:4]))
+                        'start of a key frame: %r (next: %r)\n%s'
+                        % (what, tx.name, rx.name, first, pkts[1:4], self.sender_report(tx)))
         dec = rx.peer.decoded_from(tx.pid, 'video').first_after(t_change)
         self.assertIsNotNone(dec, '%s: nothing decoded by %s from %s' % (what, rx.name, tx.name))
         self.assertLessEqual(dec - t_change, RESUME_WITHIN + 0.3,
                              '%s: first decoded frame %.3f s after' % (what, dec - t_change))
         print('%s: %s <- %s: first packet (key frame) after %.0f ms, decoded after %.0f ms'
               % (what, rx.name, tx.name, 1000 * (first.t - t_change), 1000 * (dec - t_change)))
+
+    async def test_video_starts_on_keyframe_at_join(self):
+        """A subscriber's video from a publisher that sends key frames only
+        on request starts with a key frame within 1 s of the subscribe PC
+        connecting (the gateway asks the publisher for one)."""
+        h = await self.hearing([('Dan Join', 'defendant')],
+                               peer_kw={'Dan Join': {'keyframe_max_dist': NO_KEYFRAMES}})
+        clerk, dfd = h['clerk'], h['Dan Join']
+        await dfd.peer.publish()
+        await dfd.peer.wait_state('publish', 'connected', timeout=CONNECT_TIMEOUT)
+        await asyncio.sleep(1.0)   # the encoder's first key frame is long gone
+        t_sub = now()
+        await clerk.peer.subscribe()
+        t_conn, _ = await clerk.peer.wait_state('subscribe', 'connected', timeout=CONNECT_TIMEOUT)
+        await asyncio.sleep(RESUME_WITHIN + 1.0)
+        self.assert_resumes(clerk, dfd, t_conn, 'join (subscribe PC connected)', since=t_sub)
 
     async def test_screened_witness(self):
         sm = {'screened_from': ['defendant'], 'audio_only': False, 'anonymous': False}
@@ -246,15 +293,19 @@ class PolicyTest(MediaTestCase):
         clerk, dfd = h['clerk'], h['Dan Mute']
         await dfd.peer.publish()
         await clerk.peer.subscribe()
-        await self.wait_flowing([(clerk, dfd)])
+        await self.wait_flowing([(clerk, dfd)], kick=True)
         await asyncio.sleep(0.5)
         n_offers = len(clerk.peer.offers)
         for kind, other in (('video', 'audio'), ('audio', 'video')):
+            m0 = media_harness.metrics(self.daemon)
             t_req = now()
             await clerk.rpc.call('hearing.mute', {'participant_id': dfd.pid, 'kind': kind,
                                                   'muted': True})
             t_rep = now()
             await asyncio.sleep(1.5)
+            m1 = media_harness.metrics(self.daemon)
+            key = 'vej_media_dropped_total{reason="policy"}'
+            print('muted %s for 1.5 s: %s +%s' % (kind, key, m1.get(key, 0) - m0.get(key, 0)))
             before = self.received_rtp(clerk, dfd, t_req - 1.0, t_req, kind)
             after = self.received_rtp(clerk, dfd, t_req, None, kind)
             last = after[-1].t if after else None

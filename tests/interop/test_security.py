@@ -24,24 +24,10 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import media_harness  # noqa: E402
-from media_harness import CONNECT_TIMEOUT, MediaTestCase, now  # noqa: E402
+from media_harness import CONNECT_TIMEOUT, MediaTestCase, metrics, now  # noqa: E402
 from webrtc_peer import PublishPc, alter_fingerprint, sdp_sections  # noqa: E402
 
 FAIL_WITHIN = 20.0   # DTLS abandoned after 15 s at worst (DESIGN 3)
-
-
-def metrics(daemon):
-    r = daemon.http('GET', '/metrics')
-    out = {}
-    if r.status != 200:
-        return out
-    for line in r.raw.decode('utf-8', 'replace').splitlines():
-        if line.startswith('#') or not line.strip():
-            continue
-        m = re.match(r'^(\S+)\s+([-+0-9.eE]+)$', line)
-        if m:
-            out[m.group(1)] = float(m.group(2))
-    return out
 
 
 class SecurityTest(MediaTestCase):
@@ -115,10 +101,15 @@ class SecurityTest(MediaTestCase):
         pwd = re.search(r'a=ice-pwd:(\S+)', good).group(1)
         fp = re.search(r'a=fingerprint:([^\r\n]+)', good).group(1)
         for i in range(1000):
-            many.append('m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n'
-                        'a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:%s\r\na=setup:actpass\r\n'
-                        'a=mid:m%d\r\na=sendonly\r\na=rtcp-mux\r\na=rtpmap:111 OPUS/48000/2\r\n'
-                        % (ufrag, pwd, fp, i))
+            if i == 0:  # the transport once, in the first section (BUNDLE)
+                many.append('m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n'
+                            'a=ice-ufrag:%s\r\na=ice-pwd:%s\r\na=fingerprint:%s\r\n'
+                            'a=setup:actpass\r\na=mid:m0\r\na=sendonly\r\na=rtcp-mux\r\n'
+                            'a=rtpmap:111 OPUS/48000/2\r\n' % (ufrag, pwd, fp))
+            else:
+                many.append('m=audio 0 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\n'
+                            'a=bundle-only\r\na=mid:m%d\r\na=sendonly\r\na=rtcp-mux\r\n'
+                            'a=rtpmap:111 OPUS/48000/2\r\n' % i)
         many = ''.join(many)
         unsupported = re.sub(r'(?m)^a=rtpmap:96 VP8/90000', 'a=rtpmap:96 XVID/90000', good)
         unsupported = re.sub(r'(?m)^a=rtpmap:111 OPUS/48000/2', 'a=rtpmap:111 SPEEX/16000',
@@ -151,27 +142,33 @@ class SecurityTest(MediaTestCase):
         await h.clerk.peer.wait_decoded(bad.pid, 'video', n=10, timeout=CONNECT_TIMEOUT)
 
     async def test_garbage_datagrams(self):
+        """Garbage at the gateway's media port during a call, from anywhere
+        and (spoofed with a raw socket, when allowed) from the publisher's
+        own validated address: no crash, media keeps flowing, and what
+        reaches the gateway's packet handling is counted as dropped."""
         h = await self.hearing([('Gus Garbage', 'defendant')])
         clerk, gus = h['clerk'], h['Gus Garbage']
         await gus.peer.publish()
         await clerk.peer.subscribe()
         await self.wait_flowing([(clerk, gus)])
-        targets = set()
-        for sdp in [gus.peer.publish_answer] + [o['sdp'] for _, o in clerk.peer.offers]:
-            for m in re.finditer(r'(?m)^a=candidate:\S+ 1 (?i:udp) \d+ (127\.0\.0\.1) (\d+) typ',
-                                 sdp):
-                targets.add((m.group(1), int(m.group(2))))
-        for _, n in gus.peer.remote_candidates['publish'] + \
-                clerk.peer.remote_candidates['subscribe']:
-            m = re.search(r' (?i:udp) \d+ (127\.0\.0\.1) (\d+) typ', n.get('candidate') or '')
+        gw_port = None
+        m = re.search(r'(?m)^a=candidate:\S+ 1 (?i:udp) \d+ 127\.0\.0\.1 (\d+) typ host',
+                      gus.peer.publish_answer)
+        self.assertIsNotNone(m, 'no gateway host candidate in the publish answer')
+        gw_port = int(m.group(1))
+        my_port = None
+        for _, cand in gus.peer.pub.local_candidates:
+            m = re.search(r' (?i:udp) \d+ 127\.0\.0\.1 (\d+) typ host', cand or '')
             if m:
-                targets.add((m.group(1), int(m.group(2))))
-        self.assertTrue(targets, 'no gateway candidate found')
-        m0 = metrics(self.daemon)
+                my_port = int(m.group(1))
+        ssrcs = [int(x) for x in re.findall(r'(?m)^a=ssrc:(\d+) ', gus.peer.publish_offer)]
         rnd = os.urandom
+        real_ssrc = struct.pack('!I', ssrcs[0]) if ssrcs else rnd(4)
         datagrams = [b'', b'\x00', rnd(1), rnd(11), rnd(1500), b'\x80' + rnd(5),
-                     # RTP header only, truncated extension
+                     # RTP header with a truncated extension
                      bytes([0x90, 96]) + rnd(10) + b'\xbe\xde\x00\xff',
+                     # RTP of the real stream that fails SRTP authentication
+                     bytes([0x80, 111]) + rnd(6) + real_ssrc + rnd(60),
                      # RTCP SR with a lying length
                      bytes([0x80, 200, 0xff, 0xff]) + rnd(20),
                      # RTCP compound truncated
@@ -179,27 +176,51 @@ class SecurityTest(MediaTestCase):
                      # STUN binding request without valid credentials
                      struct.pack('!HHI12s', 0x0001, 8, 0x2112A442, rnd(12)) +
                      struct.pack('!HH4s', 0x0006, 4, b'ab:c'),
-                     # DTLS-looking record
-                     bytes([22, 0xfe, 0xfd]) + rnd(60)]
+                     # a DTLS-looking record
+                     bytes([23, 0xfe, 0xfd]) + rnd(60)]
+        m0 = metrics(self.daemon)
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        raw = None
+        try:
+            raw = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+        except OSError as e:
+            print('raw sockets not allowed (%s): no spoofed datagrams' % e)
+        sent_spoofed = 0
         try:
             t0 = now()
             while now() - t0 < 2.0:
-                for addr in targets:
-                    for d in datagrams + [rnd(200)]:
-                        sock.sendto(d, addr)
-                await asyncio.sleep(0.01)
+                for d in datagrams + [rnd(200)]:
+                    sock.sendto(d, ('127.0.0.1', gw_port))
+                    if raw is not None and my_port is not None:
+                        raw.sendto(_udp_packet(my_port, gw_port, d), ('127.0.0.1', 0))
+                        sent_spoofed += 1
+                await asyncio.sleep(0.02)
         finally:
             sock.close()
+            if raw is not None:
+                raw.close()
         t1 = now()
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(1.5)
         self.assertTrue(self.daemon.running(), 'the daemon died:\n' + self.daemon.tail())
         got = clerk.peer.decoded_from(gus.pid, 'video').count_between(t1, now())
-        self.assertGreater(got, 10, 'media stopped after garbage datagrams')
+        self.assertGreater(got, 10, 'media stopped after garbage datagrams\n'
+                           + self.describe(clerk, gus))
         m1 = metrics(self.daemon)
         drops = {k: m1.get(k, 0) - m0.get(k, 0) for k in m1 if k.startswith('vej_media_dropped')}
-        print('garbage to %r: drops %r' % (sorted(targets), drops))
-        self.assertGreater(sum(drops.values()), 0, 'garbage not counted: %r' % drops)
+        print('garbage to port %d (%d spoofed from the publisher\'s port %s): drops %r'
+              % (gw_port, sent_spoofed, my_port, drops))
+        if sent_spoofed:
+            self.assertGreater(sum(drops.values()), 0, 'garbage not counted: %r' % drops)
+            self.assertGreater(drops.get('vej_media_dropped_total{reason="srtp"}', 0), 0,
+                               'RTP failing SRTP authentication not counted: %r' % drops)
+
+
+def _udp_packet(sport, dport, payload, src='127.0.0.1', dst='127.0.0.1'):
+    """An IPv4 header (checksum left to the kernel) and UDP (checksum 0)."""
+    udp = struct.pack('!HHHH', sport, dport, 8 + len(payload), 0) + payload
+    ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), 0, 0, 64, socket.IPPROTO_UDP, 0,
+                     socket.inet_aton(src), socket.inet_aton(dst))
+    return ip + udp
 
 
 if __name__ == '__main__':

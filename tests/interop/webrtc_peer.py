@@ -44,7 +44,8 @@ import gi  # noqa: E402
 gi.require_version('Gst', '1.0')
 gi.require_version('GstSdp', '1.0')
 gi.require_version('GstWebRTC', '1.0')
-from gi.repository import GLib, Gst, GstSdp, GstWebRTC  # noqa: E402
+gi.require_version('GstVideo', '1.0')
+from gi.repository import GLib, Gst, GstSdp, GstVideo, GstWebRTC  # noqa: E402
 
 try:
     gi.require_version('Nice', '0.1')
@@ -198,6 +199,55 @@ def vp8_keyframe_start(payload):
     return (payload[off] & 0x01) == 0  # P bit: 0 = key frame
 
 
+def _probe_bytes(info, limit, sizes=False):
+    """The first `limit` bytes of each buffer a pad probe sees."""
+    bufs = []
+    if info.type & Gst.PadProbeType.BUFFER_LIST:
+        lst = info.get_buffer_list()
+        if lst is not None:
+            bufs = [lst.get(i) for i in range(lst.length())]
+    else:
+        b = info.get_buffer()
+        if b is not None:
+            bufs = [b]
+    out = []
+    for b in bufs:
+        try:
+            ok, mi = b.map(Gst.MapFlags.READ)
+            if not ok:
+                continue
+            try:
+                data = bytes(mi.data[:limit])
+                size = mi.size
+            finally:
+                b.unmap(mi)
+        except Exception:  # noqa: BLE001
+            continue
+        out.append((data, size) if sizes else data)
+    return out
+
+
+def h264_keyframe_start(payload):
+    """True when an RTP H.264 payload (RFC 6184) starts an IDR picture or
+    carries its SPS (the usual first packet of a key frame)."""
+    if not payload:
+        return False
+    nal = payload[0] & 0x1F
+    if nal in (5, 7):
+        return True
+    if nal == 24:  # STAP-A
+        off = 1
+        while off + 3 <= len(payload):
+            size = (payload[off] << 8) | payload[off + 1]
+            if size and (payload[off + 2] & 0x1F) in (5, 7):
+                return True
+            off += 2 + size
+        return False
+    if nal == 28 and len(payload) >= 2:  # FU-A
+        return bool(payload[1] & 0x80) and (payload[1] & 0x1F) == 5
+    return False
+
+
 # --------------------------------------------------------------------------
 # SDP helpers
 # --------------------------------------------------------------------------
@@ -259,6 +309,36 @@ def alter_fingerprint(sdp):
     return re.sub(r'(?m)^(a=fingerprint:\S+ )([0-9A-Fa-f:]+)', flip, sdp)
 
 
+def inactive_as_sendonly(sdp):
+    """(offer with a=inactive m-lines turned a=sendonly, set of their mids)."""
+    out, mids = [], set()
+    for block in _split_sections(sdp):
+        if block.startswith('m=') and re.search(r'(?m)^a=inactive\r?$', block):
+            m = re.search(r'(?m)^a=mid:(\S+)', block)
+            mids.add(m.group(1) if m else None)
+            block = re.sub(r'(?m)^a=inactive(\r?)$', r'a=sendonly\1', block)
+        out.append(block)
+    return ''.join(out), mids
+
+
+def set_direction(sdp, mids, direction):
+    """Sets the direction attribute of the m-sections whose mid is in mids."""
+    out = []
+    for block in _split_sections(sdp):
+        m = re.search(r'(?m)^a=mid:(\S+)', block)
+        if block.startswith('m=') and m and m.group(1) in mids:
+            block = re.sub(r'(?m)^a=(sendrecv|sendonly|recvonly|inactive)(\r?)$',
+                           r'a=%s\2' % direction, block)
+        out.append(block)
+    return ''.join(out)
+
+
+def _split_sections(sdp):
+    """The session part and each m= section, as text (concatenation = sdp)."""
+    parts = re.split(r'(?m)^(?=m=)', sdp)
+    return [p for p in parts if p]
+
+
 def _description(kind, text):
     res, msg = GstSdp.SDPMessage.new_from_text(text)
     if res != GstSdp.SDPResult.OK:
@@ -318,8 +398,12 @@ class _Pc:
                 ice.set_property('ice-tcp', False)
             except TypeError:
                 pass
+            agent = ice.get_property('agent')
+            try:
+                agent.set_property('upnp', False)   # no UPnP IGD discovery in tests
+            except TypeError:
+                pass
             if self.loopback_only and Nice is not None:
-                agent = ice.get_property('agent')
                 addr = Nice.Address.new()
                 if addr.set_from_string('127.0.0.1'):
                     agent.add_local_address(addr)
@@ -440,22 +524,44 @@ class PublishPc(_Pc):
     packets entering the payloader."""
 
     def __init__(self, name, aloop, audio=True, video=True, width=320, height=240, fps=30,
-                 keyframe_max_dist=60, loopback_only=True):
+                 keyframe_max_dist=60, loopback_only=True, video_codec='VP8'):
         _Pc.__init__(self, name, aloop, loopback_only)
         self.sent_video = Counter(name + ' sent video')
         self.sent_audio = Counter(name + ' sent audio')
         self.keyframes_sent = Counter(name + ' key frames')
         self.force_key_units = Counter(name + ' keyframe requests')
         self.sinkpads = []
+        self.rtcp_in = Counter(name + ' RTCP packets received')
+        self.pli_in = Counter(name + ' PLI received')
+        self.fir_in = Counter(name + ' FIR received')
+        self.nack_in = Counter(name + ' NACK received')
+        self.remb_in = Counter(name + ' REMB received')
+        self.video_encoder = None
+        self.forced_keyframes = Counter(name + ' key frames forced by the test')
         w = self._make_webrtcbin('pub')
         self.pipe.add(w)
+        rtpbin = w.get_by_name('rtpbin')
+        if rtpbin is not None:
+            rtpbin.connect('pad-added', self._on_rtpbin_pad)
+        self.video_codec = video_codec
         if video:
-            desc = ('videotestsrc is-live=true pattern=ball ! video/x-raw,width=%d,height=%d,'
-                    'framerate=%d/1 ! videoconvert ! queue max-size-buffers=4 leaky=downstream'
-                    ' ! vp8enc name=venc deadline=1 cpu-used=8 keyframe-max-dist=%d '
-                    'target-bitrate=300000 ! rtpvp8pay picture-id-mode=15-bit mtu=1150 ! '
-                    'capsfilter caps=application/x-rtp,media=video,encoding-name=VP8,payload=96'
-                    % (width, height, fps, keyframe_max_dist))
+            raw = ('videotestsrc is-live=true pattern=ball ! video/x-raw,width=%d,height=%d,'
+                   'framerate=%d/1 ! videoconvert ! queue max-size-buffers=4 leaky=downstream'
+                   % (width, height, fps))
+            if video_codec == 'VP8':
+                desc = (raw + ' ! vp8enc name=venc deadline=1 cpu-used=8 keyframe-max-dist=%d '
+                        'target-bitrate=300000 ! rtpvp8pay picture-id-mode=15-bit mtu=1150 ! '
+                        'capsfilter caps=application/x-rtp,media=video,encoding-name=VP8,'
+                        'payload=96' % keyframe_max_dist)
+            elif video_codec == 'H264':
+                desc = (raw + ' ! video/x-raw,format=I420 ! openh264enc name=venc '
+                        'complexity=low usage-type=camera rate-control=bitrate bitrate=300000 '
+                        'gop-size=%d ! h264parse ! rtph264pay config-interval=-1 mtu=1150 '
+                        'aggregate-mode=zero-latency ! capsfilter caps=application/x-rtp,'
+                        'media=video,encoding-name=H264,payload=102' % min(keyframe_max_dist,
+                                                                          2 ** 31 - 1))
+            else:
+                raise ValueError('video codec %r' % video_codec)
             self._add_source(desc, 'venc', self.sent_video, video=True)
         if audio:
             desc = ('audiotestsrc is-live=true wave=sine freq=440 ! audioconvert ! '
@@ -464,6 +570,45 @@ class PublishPc(_Pc):
             self._add_source(desc, 'aenc', self.sent_audio, video=False)
         for t in self._transceivers():
             t.set_property('direction', GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY)
+
+    def _on_rtpbin_pad(self, rtpbin, pad):
+        if pad.get_direction() == Gst.PadDirection.SINK and \
+                pad.get_name().startswith('recv_rtcp_sink'):
+            pad.add_probe(Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST,
+                          self._rtcp_probe)
+
+    def _rtcp_probe(self, pad, info):
+        t = now()
+        for data in _probe_bytes(info, 1500):
+            off = 0
+            while off + 4 <= len(data):
+                b0, pt = data[off], data[off + 1]
+                length = 4 * (((data[off + 2] << 8) | data[off + 3]) + 1)
+                if (b0 >> 6) != 2:
+                    break
+                self.rtcp_in.hit(t)
+                fmt = b0 & 0x1F
+                if pt == 206 and fmt == 1:
+                    self.pli_in.hit(t)
+                elif pt == 206 and fmt == 4:
+                    self.fir_in.hit(t)
+                elif pt == 206 and fmt == 15:
+                    self.remb_in.hit(t)
+                elif pt == 205 and fmt == 1:
+                    self.nack_in.hit(t)
+                off += length
+        return Gst.PadProbeReturn.OK
+
+    def force_keyframe(self):
+        """Makes the encoder produce a key frame now (a downstream
+        force-key-unit event into its sink pad: not counted as a request
+        from the network in force_key_units)."""
+        if self.video_encoder is None:
+            return
+        ev = GstVideo.video_event_new_downstream_force_key_unit(
+            Gst.CLOCK_TIME_NONE, Gst.CLOCK_TIME_NONE, Gst.CLOCK_TIME_NONE, True, 0)
+        self.forced_keyframes.hit()
+        self.video_encoder.get_static_pad('sink').send_event(ev)
 
     async def wait_caps(self, timeout=5.0):
         """Waits until every source has negotiated caps into webrtcbin (an
@@ -489,6 +634,7 @@ class PublishPc(_Pc):
         self.pipe.add(bin_)
         enc = bin_.get_by_name(enc_name)
         if video:
+            self.video_encoder = enc
             def count_raw(pad, info):
                 counter.hit()
                 return Gst.PadProbeReturn.OK
@@ -563,34 +709,17 @@ class SubscribePc(_Pc):
 
     def _rtp_probe(self, pad, info):
         t = now()
-        bufs = []
-        if info.type & Gst.PadProbeType.BUFFER_LIST:
-            lst = info.get_buffer_list()
-            if lst is not None:
-                bufs = [lst.get(i) for i in range(lst.length())]
-        else:
-            b = info.get_buffer()
-            if b is not None:
-                bufs = [b]
-        for b in bufs:
-            try:
-                ok, mi = b.map(Gst.MapFlags.READ)
-                if not ok:
-                    continue
-                try:
-                    data = bytes(mi.data[:80])
-                    size = mi.size
-                finally:
-                    b.unmap(mi)
-            except Exception:  # noqa: BLE001
-                continue
+        for data, size in _probe_bytes(info, 80, sizes=True):
             p = parse_rtp(data)
             if p is None:
                 continue
             ssrc, pt, seq, ts, marker, payload = p
             kf = None
-            if self.pt_names.get(pt) == 'VP8':
+            enc = self.pt_names.get(pt)
+            if enc == 'VP8':
                 kf = vp8_keyframe_start(payload)
+            elif enc == 'H264':
+                kf = h264_keyframe_start(payload)
             pkt = RtpPacket(t, ssrc, pt, seq, ts, marker, size, kf, self.ssrc_mid.get(ssrc))
             self.rtp.append(pkt)
             self.rtp_by_ssrc.setdefault(ssrc, []).append(pkt)
@@ -623,6 +752,10 @@ class SubscribePc(_Pc):
         self.pads.append((now(), pad.get_name(), mid, caps.to_string() if caps else None))
         if enc == 'VP8':
             desc = 'queue ! rtpvp8depay ! vp8dec ! fakesink name=sink sync=false async=false'
+            kind = 'video'
+        elif enc == 'H264':
+            desc = 'queue ! rtph264depay ! h264parse ! openh264dec ! fakesink name=sink ' \
+                   'sync=false async=false'
             kind = 'video'
         elif enc == 'OPUS':
             desc = 'queue ! rtpopusdepay ! opusdec plc=true ! fakesink name=sink sync=false ' \
@@ -669,10 +802,18 @@ class Peer:
     answer_munge / offer_munge: functions applied to the SDP text sent to
     the gateway (after webrtcbin has applied its own).
     candidates_as: 'notification' (no id, as browsers do) or 'request'.
+    inactive_workaround: webrtcbin 1.22 refuses a re-offer that makes an
+    m-line it received on inactive and then active again ("transceiver
+    direction changes are not implemented"), which the gateway does when
+    it recycles m-lines. With the workaround webrtcbin is given such
+    m-lines as sendonly (its transceiver stays recvonly) and the answer
+    sent to the gateway says a=inactive for them: any packet the gateway
+    sent on an inactive m-line would still be counted.
     """
 
     def __init__(self, rpc, name=None, setup=None, answer_munge=None, offer_munge=None,
-                 candidates_as='request', keyframe_max_dist=60, fps=30):
+                 candidates_as='request', keyframe_max_dist=60, fps=30,
+                 inactive_workaround=True, video_codec='VP8'):
         self.rpc = rpc
         self.name = name or rpc.name
         self.aloop = asyncio.get_running_loop()
@@ -681,6 +822,8 @@ class Peer:
         self.offer_munge = offer_munge
         self.candidates_as = candidates_as
         self.keyframe_max_dist = keyframe_max_dist
+        self.inactive_workaround = inactive_workaround
+        self.video_codec = video_codec
         self.fps = fps
         self.pub = None
         self.sub = None
@@ -825,7 +968,8 @@ class Peer:
         the error object if one came)."""
         if self.pub is None:
             self.pub = PublishPc(self.name + '-pub', self.aloop, audio=audio, video=video,
-                                 keyframe_max_dist=self.keyframe_max_dist, fps=self.fps)
+                                 keyframe_max_dist=self.keyframe_max_dist, fps=self.fps,
+                                 video_codec=self.video_codec)
             self.pub.on_local_candidate = lambda m, c: self._local_candidate('publish', m, c)
             self.pub.start()
             await self.pub.wait_caps()
@@ -888,13 +1032,18 @@ class Peer:
                 return
             sdp = params['sdp']
             self.sub.note_remote_sdp(sdp)
-            await self.sub.set_remote('offer', sdp)
+            given, inactive = sdp, set()
+            if self.inactive_workaround:
+                given, inactive = inactive_as_sendonly(sdp)
+            await self.sub.set_remote('offer', given)
             answer = await self.sub.create_answer()
             if self.setup:
                 answer = set_setup(answer, self.setup)
             await self.sub.set_local('answer', answer)
             self._remote_description_set('subscribe')
-            sent = self.answer_munge(answer) if self.answer_munge else answer
+            sent = set_direction(answer, inactive, 'inactive') if inactive else answer
+            if self.answer_munge:
+                sent = self.answer_munge(sent)
             reply = await self.rpc.request('webrtc.answer', {'sdp': sent,
                                                              'revision': params.get('revision')})
             self.answers.append((now(), params.get('revision'), sent, reply))
@@ -952,10 +1101,10 @@ class Peer:
                 return c
             await asyncio.sleep(0.05)
         raise AssertionError(
-            '%s: %d/%d %s decoded from %s within %.0f s; tracks %r; decoded %r; RTP packets '
-            'received %d; states %r; webrtcbin %s/%s; errors %r'
+            '%s: %d/%d %s decoded from %s within %.0f s (since %s); tracks %r; decoded %r; RTP '
+            'packets received %d; states %r; webrtcbin %s/%s; errors %r'
             % (self.name, c.count if since is None else c.count_since(since), n, kind,
-               participant_id, timeout, self.tracks,
+               participant_id, timeout, since, self.tracks,
                {'%s/%s' % k: v.count for k, v in self.decoded_by.items()},
                len(self.rtp_all()), self.states,
                self.sub.conn_states[-3:] if self.sub else None,
@@ -997,10 +1146,10 @@ class Peer:
 # Self-test without the gateway
 # --------------------------------------------------------------------------
 
-async def _selftest(setup=None):
+async def _selftest(setup=None, codec='VP8'):
     """Publisher webrtcbin -> subscriber webrtcbin directly."""
     aloop = asyncio.get_running_loop()
-    pub = PublishPc('st-pub', aloop, keyframe_max_dist=3000)
+    pub = PublishPc('st-pub', aloop, keyframe_max_dist=3000, video_codec=codec)
     sub = SubscribePc('st-sub', aloop)
     pub.on_local_candidate = lambda m, c: c is not None and sub.add_remote_candidate(m, c)
     sub.on_local_candidate = lambda m, c: c is not None and pub.add_remote_candidate(m, c)
@@ -1039,5 +1188,6 @@ if __name__ == '__main__':
     if miss:
         print('SKIP: missing GStreamer elements: %s' % ', '.join(miss))
         sys.exit(77)
-    role = sys.argv[1] if len(sys.argv) > 1 else None
-    sys.exit(0 if asyncio.run(_selftest(role)) else 1)
+    role = sys.argv[1] if len(sys.argv) > 1 and sys.argv[1] != '-' else None
+    codec = sys.argv[2] if len(sys.argv) > 2 else 'VP8'
+    sys.exit(0 if asyncio.run(_selftest(role, codec)) else 1)

@@ -266,7 +266,7 @@ test_chrome_answer(void)
 {
     g_autofree struct vej_sdp_description *d = parse_ok(chrome_offer, NULL);
     struct vej_sdp_local local;
-    g_autofree char *text = NULL;
+    g_autofree char *text = NULL, *text2 = NULL;
     g_autoptr(GstSDPMessage) m = NULL;
     const GstSDPMedia *a, *v;
     const char *reason = NULL;
@@ -336,6 +336,14 @@ test_chrome_answer(void)
     g_assert_cmpuint(count_attr(v, "recvonly"), ==, 1);
     g_assert_cmpuint(count_attr(v, "rtcp-mux"), ==, 1);
     g_assert_cmpuint(count_attr(v, "candidate"), ==, 0);
+
+    /* A hand-made description cannot inject lines; bad local params. */
+    g_strlcpy(d->media[1].fmtp, "x\r\na=evil", sizeof d->media[1].fmtp);
+    g_assert_cmpint(vej_sdp_make_answer(d, &local, &text2, &reason), ==, VEJ_SDP_EINVAL);
+    g_assert_null(text2);
+    d->media[1].fmtp[0] = '\0';
+    local.fingerprint_len = 31;
+    g_assert_cmpint(vej_sdp_make_answer(d, &local, &text2, &reason), ==, VEJ_SDP_EINVAL);
 }
 
 /* A data channel m-line is answered with port 0 and its mid. */
@@ -447,6 +455,16 @@ test_firefox_offer(void)
     g_assert_false(h->media[0].accepted);
     g_assert_cmpuint(h->media[1].pt, ==, 126);
     g_assert_cmpuint(h->media[1].rtx_pt, ==, 127);
+    {
+        /* A cname over 64 bytes is cut at a UTF-8 character boundary. */
+        g_autofree char *sdp =
+            replace(firefox_offer, "cname:{a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d}",
+                    "cname:{a0b1c2d3-e4f5-4a6b-8c7d-9e0f1a2b3c4d}"
+                    "0123456789abcdefghijklmno\xc3\xa9xyz");
+        g_autofree struct vej_sdp_description *u = parse_ok(sdp, NULL);
+        g_assert_cmpuint(strlen(u->media[0].cname), ==, 63);
+        g_assert_true(g_utf8_validate(u->media[0].cname, -1, NULL));
+    }
 }
 
 static void

@@ -1,0 +1,237 @@
+/* tools/vej-loadgen/loadgen.h - the parts of vej-loadgen (main.c).
+ *
+ * A load generator, not a library: one thread, one GLib main context that
+ * runs the signalling (libsoup: REST and wss JSON-RPC), every libnice agent,
+ * the DTLS handshakes (gateway/dtls.c as client), SRTP (gateway/srtp.c)
+ * and the packet clock. Publishers send synthetic VP8 (~1 Mbit/s, 30 fps,
+ * keyframe every 2 s) and Opus (20 ms) whose payload ends with a stamp
+ * (struct lg_stamp) carrying the send time; subscribers count packets, loss
+ * by sequence number and one-way latency on the same machine's clock.
+ * Times are CLOCK_MONOTONIC nanoseconds (lg_now_ns()).
+ */
+#pragma once
+
+#include "gateway/dtls.h"
+#include "gateway/sdp.h"
+#include "gateway/srtp.h"
+
+#include <agent.h>
+#include <glib.h>
+#include <jansson.h>
+#include <libsoup/soup.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define LG_PT_OPUS 111
+#define LG_PT_VP8 96
+#define LG_MAX_RX_STREAMS 64 /* per subscribe PC */
+#define LG_PKT_MAX 1500
+
+enum lg_kind { LG_AUDIO = 0, LG_VIDEO = 1 };
+
+/* The last bytes of every payload the load generator sends. */
+#define LG_STAMP_MAGIC 0x564c4731u /* "VLG1" */
+struct lg_stamp {
+    uint32_t magic;
+    uint16_t publisher; /* index */
+    uint8_t kind;       /* enum lg_kind */
+    uint8_t pad;
+    uint32_t counter; /* per publisher stream, from 0 */
+    uint64_t sent_ns; /* lg_now_ns() just before protect */
+} __attribute__((packed));
+
+/* ---- stats.c ---- */
+
+int64_t lg_now_ns(void);
+/* Latency histogram: 1 µs buckets up to 1 s; larger values go to the last. */
+struct lg_hist {
+    uint64_t n;
+    uint32_t *bucket; /* LG_HIST_BUCKETS */
+};
+#define LG_HIST_BUCKETS 1000000
+void lg_hist_init(struct lg_hist *h);
+void lg_hist_clear(struct lg_hist *h);
+void lg_hist_free(struct lg_hist *h);
+void lg_hist_add_us(struct lg_hist *h, int64_t us);
+/* Nearest-rank quantile q (0..1) in µs; -1 if empty. */
+double lg_hist_quantile(const struct lg_hist *h, double q);
+
+/* CPU times from /proc in clock ticks (sysconf(_SC_CLK_TCK)). */
+bool lg_proc_cpu_ticks(int pid, uint64_t *ticks);         /* utime + stime */
+bool lg_machine_ticks(uint64_t *busy, uint64_t *total);  /* /proc/stat "cpu" line */
+/* The same for one CPU ("cpuN"), or the whole machine when cpu < 0. */
+bool lg_cpu_ticks(int cpu, uint64_t *busy, uint64_t *total);
+/* Counters of bench/relay/malloc-count.c's shared file; false if absent. */
+#define LG_ALLOC_DSOS 16 /* must match bench/relay/malloc-count.c */
+struct lg_alloc_counts {
+    uint64_t total;
+    uint64_t by_dso[LG_ALLOC_DSOS];
+    char names[LG_ALLOC_DSOS][48];
+};
+bool lg_alloc_read(const char *path, struct lg_alloc_counts *out);
+
+/* ---- signalling.c: REST (blocking) and JSON-RPC over wss ---- */
+
+struct lg_rest;
+/* base: "https://127.0.0.1:8443". Certificates are not checked (a local
+ * benchmark against a self-signed gateway). */
+struct lg_rest *lg_rest_new(const char *base);
+void lg_rest_free(struct lg_rest *r);
+/* One request; returns the parsed body when the status is `want`, else
+ * NULL with a message printed. (transfer full) body: (transfer full). */
+json_t *lg_rest_call(struct lg_rest *r, const char *method, const char *path, json_t *body,
+                     const char *token, unsigned want);
+
+struct lg_rpc;
+/* Notification handler: method and params (transfer none). */
+typedef void (*lg_note_fn)(void *user, const char *method, json_t *params);
+/* Connects to base's /ws (wss) through `session` (shared by every socket:
+ * a session per socket reloads the system trust store each time); pumps
+ * the main context until connected or `timeout_s`. NULL with a message. */
+struct lg_rpc *lg_rpc_connect(SoupSession *session, const char *base, lg_note_fn on_note,
+                              void *user, int timeout_s);
+void lg_rpc_free(struct lg_rpc *rpc);
+/* Sends a request and pumps the main context until its reply (or
+ * timeout_s). Returns the result (transfer full) or NULL with the error
+ * printed. params: (transfer full). */
+json_t *lg_rpc_call(struct lg_rpc *rpc, const char *method, json_t *params, int timeout_s);
+/* Sends a request whose reply is only checked for an error (printed). */
+void lg_rpc_send(struct lg_rpc *rpc, const char *method, json_t *params);
+
+/* Pumps the default main context until *flag or timeout_s. */
+bool lg_pump_until(const volatile bool *flag, int timeout_s);
+/* Pumps until all n flags (array of bool, stride bytes apart) are true. */
+bool lg_pump_until_count(const int *count, int want, int timeout_s);
+
+/* ---- pc.c: one PeerConnection (ICE, DTLS client, SRTP) ---- */
+
+struct lg_run;
+struct lg_pc;
+enum lg_pc_dir { LG_PC_PUBLISH, LG_PC_SUBSCRIBE };
+
+/* Per-SSRC receive state of a subscribe PC. */
+struct lg_rx_stream {
+    uint32_t ssrc;
+    bool started;
+    uint16_t first_seq;
+    uint64_t ext_max; /* extended highest sequence number */
+    uint64_t received;
+    uint64_t received_mark, expected_mark; /* at the window start */
+};
+
+struct lg_pc {
+    struct lg_run *run;
+    struct lg_rpc *rpc;
+    enum lg_pc_dir dir;
+    int index; /* publisher index (publish) or subscriber index */
+    NiceAgent *agent;
+    guint stream;
+    char ufrag[VEJ_SDP_ICE_UFRAG_LEN], pwd[VEJ_SDP_ICE_PWD_LEN];
+    bool remote_set, ice_ok, dtls_started, failed;
+    struct vej_dtls *dtls;
+    GSource *dtls_timer;
+    struct vej_srtp *srtp;
+    enum vej_srtp_profile profile;
+    /* publish */
+    uint32_t ssrc[2];
+    uint16_t seq[2];
+    uint32_t counter[2];
+    int64_t next_video_ns, next_audio_ns;
+    uint32_t frame_no;
+    bool force_keyframe;
+    uint64_t sent[2];
+    /* subscribe */
+    size_t n_rx;
+    struct lg_rx_stream rx[LG_MAX_RX_STREAMS];
+    int answers;
+};
+
+/* A PC with its agent gathered on `address` (ICE controlling for publish,
+ * controlled for subscribe) and a DTLS client. NULL with a message. */
+struct lg_pc *lg_pc_new(struct lg_run *run, struct lg_rpc *rpc, enum lg_pc_dir dir, int index,
+                        const char *address);
+void lg_pc_free(struct lg_pc *pc);
+/* The local host candidates ("candidate:..." lines, no "a="), appended. */
+void lg_pc_local_candidates(struct lg_pc *pc, GString *sdp);
+/* Remote ICE credentials, fingerprint and inline candidates from a parsed
+ * description; only the first call has an effect. */
+bool lg_pc_set_remote(struct lg_pc *pc, const struct vej_sdp_description *d);
+/* A trickled remote candidate ("candidate:..."). */
+void lg_pc_add_candidate(struct lg_pc *pc, const char *candidate);
+/* Protects and sends one RTP packet (buf has room for the trailer). */
+void lg_pc_send_rtp(struct lg_pc *pc, uint8_t *buf, size_t len, size_t cap);
+/* Called when an ICE + DTLS + SRTP PC is ready / received a packet. */
+void lg_run_pc_ready(struct lg_run *run, struct lg_pc *pc);
+void lg_run_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len);
+
+/* ---- sdp-client.c ---- */
+
+/* The publish offer (VP8 + Opus, a=setup:actpass). (transfer full) */
+char *lg_sdp_publish_offer(struct lg_pc *pc, const char *fingerprint);
+/* Parses the gateway's answer to lg_sdp_publish_offer. */
+bool lg_sdp_parse_publish_answer(const char *sdp, struct vej_sdp_description *out);
+/* Parses a subscribe offer; *n_mlines is 0 for an offer without m-lines
+ * (then `out` holds nothing). */
+bool lg_sdp_parse_subscribe_offer(const char *sdp, struct vej_sdp_description *out);
+/* The answer (recvonly, a=setup:active) to a parsed subscribe offer.
+ * (transfer full) */
+char *lg_sdp_subscribe_answer(struct lg_pc *pc, const struct vej_sdp_description *offer,
+                              const char *fingerprint);
+
+/* ---- media.c: the packet clock and the receive side ---- */
+
+/* Starts the publishers' clocks (spread over a frame interval). */
+void lg_media_start(struct lg_run *run);
+/* Sends the packets of every publisher that are due at `now`. */
+void lg_media_tick(struct lg_run *run, int64_t now);
+/* Sets up the per-publisher send state (SSRCs, first due times). */
+void lg_media_publisher_init(struct lg_pc *pc);
+/* Allocates the fan-out spread table. */
+void lg_media_fanout_init(struct lg_run *run);
+/* Handles one decrypted RTP packet of a subscribe PC. */
+void lg_media_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len);
+
+/* ---- the run (main.c) ---- */
+
+struct lg_options {
+    char *url;      /* https://127.0.0.1:PORT */
+    char *token;    /* staff (clerk) token */
+    char *courtroom;
+    char *address;  /* local ICE address, 127.0.0.1 */
+    int publishers; /* N */
+    int subscribers; /* M (each receives every publisher) */
+    int warmup_s, duration_s;
+    int gateway_pid;
+    char *alloc_file; /* bench/relay/malloc-count.c's counter file, optional */
+    bool aes_cm;      /* offer only AES_CM_128_HMAC_SHA1_80 */
+    char *json_out;   /* also write the figures as JSON here */
+};
+
+struct lg_run {
+    struct lg_options o;
+    struct vej_dtls_cert *cert;
+    char fingerprint[VEJ_DTLS_FINGERPRINT_MAX];
+    GPtrArray *pubs, *subs; /* struct lg_pc * */
+    int n_ready;            /* PCs with SRTP */
+    bool sending;   /* publishers send (from when every PC is up) */
+    bool measuring; /* inside the window */
+    /* receive totals */
+    uint64_t rx_packets, rx_bad_stamp, rx_srtp_fail, rx_rtcp;
+    struct lg_hist latency;
+    /* fan-out spread: first to last subscriber's copy of one packet */
+    struct lg_hist spread;
+    struct lg_fanout_slot {
+        uint32_t key; /* publisher << 24 | kind << 23 | counter & 0x7fffff, +1 */
+        int n;
+        int64_t first_ns, last_ns;
+    } *fanout;
+    size_t fanout_len;
+    enum vej_srtp_profile profile_seen;
+};
+
+/* report.c: warm-up, the measured window, the figures; the exit status. */
+int lg_measure(struct lg_run *run);
+
+/* Installs the AES-CM-only profile override (srtp-profile.c): from then
+ * on, new SSL_CTXs offer only AES_CM_128_HMAC_SHA1_80. */
+void lg_srtp_force_aes_cm(bool on);

@@ -1,0 +1,387 @@
+/* tools/vej-loadgen/main.c - vej-loadgen: media load through the real
+ * signalling, ICE, DTLS and SRTP of a running VEJ Gateway.
+ *
+ *   vej-loadgen --url https://127.0.0.1:8443 --token CLERK_TOKEN \
+ *       --publishers 10 --subscribers 10 --warmup 3 --duration 10 \
+ *       --gateway-pid PID [--courtroom ID] [--aes-cm] [--alloc-file F] [--json F]
+ *
+ * With a clerk token it creates a courtroom (unless given), a hearing
+ * (open, then in_session) and N publishers (party roles) plus M observers
+ * over REST; each gets a WebSocket (session.hello with its join token,
+ * hearing.join) and the clerk's socket admits it. Every publisher opens a
+ * publish PC and sends VP8 + Opus (media.c); every observer opens a
+ * subscribe PC and so receives all N publishers: N x M x ~175 forwarded
+ * packets per second. After --warmup seconds it measures for --duration
+ * seconds and prints the figures (and --json writes them). */
+#include "loadgen.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+struct lg_party {
+    struct lg_run *run;
+    char *id;
+    char *join_token;
+    struct lg_rpc *rpc;
+    struct lg_pc *pc;
+    int index;
+    bool publisher;
+};
+
+static const char *const party_roles[] = {"defendant", "prosecution", "defence",
+                                          "witness",   "interpreter", "probation",
+                                          "custody_officer"};
+
+/* ---- notifications of a participant's socket ---- */
+
+static void
+answer_offer(struct lg_party *p, json_t *params)
+{
+    const char *sdp = json_string_value(json_object_get(params, "sdp"));
+    json_t *revision = json_object_get(params, "revision");
+    if (!sdp || !p->pc || p->pc->dir != LG_PC_SUBSCRIBE)
+        return;
+    g_autofree struct vej_sdp_description *d = g_new0(struct vej_sdp_description, 1);
+    if (!lg_sdp_parse_subscribe_offer(sdp, d))
+        return;
+    if (d->n_media > 0 && d->ice_ufrag[0] && !lg_pc_set_remote(p->pc, d))
+        return;
+    g_autofree char *answer = lg_sdp_subscribe_answer(p->pc, d, p->run->fingerprint);
+    lg_rpc_send(p->rpc, "webrtc.answer",
+                json_pack("{s:s,s:O?}", "sdp", answer, "revision", revision));
+}
+
+static void
+on_note(void *user, const char *method, json_t *params)
+{
+    struct lg_party *p = user;
+    if (strcmp(method, "webrtc.offer") == 0) {
+        answer_offer(p, params);
+    } else if (strcmp(method, "webrtc.candidate") == 0 && p->pc) {
+        const char *pc = json_string_value(json_object_get(params, "pc"));
+        bool pub = pc && strcmp(pc, "publish") == 0;
+        if (pub == (p->pc->dir == LG_PC_PUBLISH))
+            lg_pc_add_candidate(p->pc, json_string_value(json_object_get(params, "candidate")));
+    } else if (strcmp(method, "webrtc.state") == 0) {
+        const char *st = json_string_value(json_object_get(params, "state"));
+        if (st && (strcmp(st, "failed") == 0 || strcmp(st, "closed") == 0))
+            fprintf(stderr, "vej-loadgen: participant %d: webrtc.state %s (%s)\n", p->index, st,
+                    json_string_value(json_object_get(params, "reason")));
+    } else if (strcmp(method, "session.closing") == 0) {
+        fprintf(stderr, "vej-loadgen: session.closing\n");
+    }
+}
+
+/* ---- callbacks from pc.c ---- */
+
+void
+lg_run_pc_ready(struct lg_run *run, struct lg_pc *pc)
+{
+    run->n_ready++;
+    run->profile_seen = pc->profile;
+}
+
+void
+lg_run_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len)
+{
+    lg_media_rx(run, pc, pkt, len);
+}
+
+static gboolean
+tick(gpointer user)
+{
+    lg_media_tick(user, lg_now_ns());
+    return G_SOURCE_CONTINUE;
+}
+
+/* ---- set-up ---- */
+
+static char *
+rfc3339_in(int64_t seconds)
+{
+    g_autoptr(GDateTime) now = g_date_time_new_now_utc();
+    g_autoptr(GDateTime) t = g_date_time_add_seconds(now, (gdouble)seconds);
+    return g_date_time_format(t, "%Y-%m-%dT%H:%M:%SZ");
+}
+
+static char *
+member(json_t *o, const char *key)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? g_strdup(v) : NULL;
+}
+
+/* REST: courtroom (if needed), hearing in_session, the participants. */
+static char *
+make_hearing(struct lg_run *run, struct lg_rest *rest, struct lg_party *parties, int n)
+{
+    const struct lg_options *o = &run->o;
+    g_autofree char *courtroom = g_strdup(o->courtroom);
+    json_t *r;
+    if (!courtroom) {
+        char name[64];
+        snprintf(name, sizeof name, "Loadgen %d-%u", (int)getpid(), g_random_int() % 100000);
+        r = lg_rest_call(rest, "POST", "/courtrooms",
+                         json_pack("{s:s,s:i,s:s}", "name", name, "retention_days", 30,
+                                   "time_zone", "Europe/London"),
+                         o->token, 201);
+        courtroom = r ? member(r, "id") : NULL;
+        json_decref(r);
+        if (!courtroom)
+            return NULL;
+    }
+    g_autofree char *starts = rfc3339_in(1800), *ends = rfc3339_in(1800 + 7200);
+    char ref[48];
+    snprintf(ref, sizeof ref, "LOAD/%u", g_random_int() % 1000000);
+    r = lg_rest_call(rest, "POST", "/hearings",
+                     json_pack("{s:s,s:s,s:s,s:s,s:s}", "courtroom_id", courtroom,
+                               "case_reference", ref, "title", "R v Load", "starts_at", starts,
+                               "ends_at", ends),
+                     o->token, 201);
+    char *hid = r ? member(r, "id") : NULL;
+    json_decref(r);
+    if (!hid)
+        return NULL;
+    g_autofree char *state_path = g_strdup_printf("/hearings/%s/state", hid);
+    g_autofree char *part_path = g_strdup_printf("/hearings/%s/participants", hid);
+    for (int i = 0; i < n; i++) {
+        struct lg_party *p = &parties[i];
+        char name[48];
+        snprintf(name, sizeof name, "%s %d", p->publisher ? "Publisher" : "Observer", p->index);
+        const char *role = p->publisher ? party_roles[p->index % G_N_ELEMENTS(party_roles)]
+                                        : "observer";
+        r = lg_rest_call(rest, "POST", part_path,
+                         json_pack("{s:s,s:s}", "display_name", name, "role", role), o->token,
+                         201);
+        p->id = r ? member(r, "participant_id") : NULL;
+        p->join_token = r ? member(r, "join_token") : NULL;
+        json_decref(r);
+        if (!p->id || !p->join_token) {
+            g_free(hid);
+            return NULL;
+        }
+    }
+    for (int s = 0; s < 2; s++) {
+        r = lg_rest_call(rest, "POST", state_path,
+                         json_pack("{s:s}", "state", s == 0 ? "open" : "in_session"), o->token,
+                         200);
+        if (!r) {
+            g_free(hid);
+            return NULL;
+        }
+        json_decref(r);
+    }
+    return hid;
+}
+
+/* Every participant: socket, hello, join; the clerk admits it. */
+static bool
+join_all(struct lg_run *run, SoupSession *session, struct lg_rpc *clerk, struct lg_party *parties,
+         int n)
+{
+    int64_t t0 = lg_now_ns();
+    for (int i = 0; i < n; i++) {
+        struct lg_party *p = &parties[i];
+        p->rpc = lg_rpc_connect(session, run->o.url, on_note, p, 15);
+        if (!p->rpc)
+            return false;
+        json_t *r = lg_rpc_call(p->rpc, "session.hello", json_pack("{s:s}", "token", p->join_token),
+                                15);
+        if (!r)
+            return false;
+        json_decref(r);
+        r = lg_rpc_call(p->rpc, "hearing.join", json_object(), 15);
+        if (!r)
+            return false;
+        json_decref(r);
+        r = lg_rpc_call(clerk, "hearing.admit", json_pack("{s:s}", "participant_id", p->id), 15);
+        if (!r)
+            return false;
+        json_decref(r);
+        if ((i + 1) % 100 == 0)
+            fprintf(stderr, "vej-loadgen: %d joined and admitted (%.1f s)\n", i + 1,
+                    (double)(lg_now_ns() - t0) / 1e9);
+    }
+    return true;
+}
+
+static bool
+publish_all(struct lg_run *run, struct lg_party *parties, int n)
+{
+    g_autofree struct vej_sdp_description *d = g_new0(struct vej_sdp_description, 1);
+    for (int i = 0; i < n; i++) {
+        struct lg_party *p = &parties[i];
+        if (!p->publisher)
+            continue;
+        p->pc = lg_pc_new(run, p->rpc, LG_PC_PUBLISH, p->index, run->o.address);
+        if (!p->pc)
+            return false;
+        g_ptr_array_add(run->pubs, p->pc);
+        g_autofree char *offer = lg_sdp_publish_offer(p->pc, run->fingerprint);
+        json_t *r = lg_rpc_call(p->rpc, "webrtc.publish", json_pack("{s:s}", "sdp", offer), 15);
+        const char *answer = json_string_value(json_object_get(r, "sdp"));
+        bool ok = answer && lg_sdp_parse_publish_answer(answer, d) && lg_pc_set_remote(p->pc, d);
+        json_decref(r);
+        if (!ok)
+            return false;
+    }
+    return true;
+}
+
+static bool
+subscribe_all(struct lg_run *run, struct lg_party *parties, int n)
+{
+    int64_t t0 = lg_now_ns();
+    for (int i = 0; i < n; i++) {
+        struct lg_party *p = &parties[i];
+        if (p->publisher)
+            continue;
+        p->pc = lg_pc_new(run, p->rpc, LG_PC_SUBSCRIBE, p->index, run->o.address);
+        if (!p->pc)
+            return false;
+        g_ptr_array_add(run->subs, p->pc);
+        json_t *r = lg_rpc_call(p->rpc, "webrtc.subscribe", json_object(), 15);
+        if (!r)
+            return false;
+        json_decref(r);
+        if ((p->index + 1) % 100 == 0)
+            fprintf(stderr, "vej-loadgen: %d subscribed, %d PCs up (%.1f s)\n", p->index + 1,
+                    run->n_ready, (double)(lg_now_ns() - t0) / 1e9);
+    }
+    return true;
+}
+
+static void
+raise_nofile(void)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
+}
+
+static bool
+parse_options(int argc, char **argv, struct lg_options *o)
+{
+    o->address = g_strdup("127.0.0.1");
+    o->publishers = 1;
+    o->subscribers = 1;
+    o->warmup_s = 3;
+    o->duration_s = 10;
+    GOptionEntry entries[] = {
+        {"url", 0, 0, G_OPTION_ARG_STRING, &o->url, "gateway base URL (https://HOST:PORT)", "URL"},
+        {"token", 0, 0, G_OPTION_ARG_STRING, &o->token, "clerk token (REST and wss)", "TOKEN"},
+        {"courtroom", 0, 0, G_OPTION_ARG_STRING, &o->courtroom, "courtroom id (default: create)",
+         "ID"},
+        {"address", 0, 0, G_OPTION_ARG_STRING, &o->address, "local ICE address", "IP"},
+        {"publishers", 'n', 0, G_OPTION_ARG_INT, &o->publishers, "publishers (N)", "N"},
+        {"subscribers", 'm', 0, G_OPTION_ARG_INT, &o->subscribers,
+         "subscribers, each receiving every publisher (M)", "M"},
+        {"warmup", 0, 0, G_OPTION_ARG_INT, &o->warmup_s, "seconds before measuring", "S"},
+        {"duration", 0, 0, G_OPTION_ARG_INT, &o->duration_s, "seconds measured", "S"},
+        {"gateway-pid", 0, 0, G_OPTION_ARG_INT, &o->gateway_pid, "the gateway's pid (CPU)", "PID"},
+        {"alloc-file", 0, 0, G_OPTION_ARG_FILENAME, &o->alloc_file,
+         "counter file of bench/relay/malloc-count.so in the gateway", "FILE"},
+        {"aes-cm", 0, 0, G_OPTION_ARG_NONE, &o->aes_cm, "offer only AES_CM_128_HMAC_SHA1_80", NULL},
+        {"json", 0, 0, G_OPTION_ARG_FILENAME, &o->json_out, "write the figures as JSON", "FILE"},
+        {NULL, 0, 0, 0, NULL, NULL, NULL},
+    };
+    g_autoptr(GOptionContext) ctx = g_option_context_new("- media load for VEJ Gateway");
+    g_option_context_add_main_entries(ctx, entries, NULL);
+    g_autoptr(GError) err = NULL;
+    if (!g_option_context_parse(ctx, &argc, &argv, &err)) {
+        fprintf(stderr, "vej-loadgen: %s\n", err->message);
+        return false;
+    }
+    if (!o->url || !o->token || o->publishers < 1 || o->publishers > 200 || o->subscribers < 0 ||
+        o->subscribers > 2000 || o->duration_s < 1 || o->warmup_s < 0) {
+        fprintf(stderr, "vej-loadgen: --url and --token are required; 1 <= N <= 200, "
+                        "0 <= M <= 2000, --duration >= 1\n");
+        return false;
+    }
+    return true;
+}
+
+int
+main(int argc, char **argv)
+{
+    struct lg_run run = {0};
+    if (!parse_options(argc, argv, &run.o))
+        return 2;
+    raise_nofile();
+    lg_srtp_force_aes_cm(run.o.aes_cm);
+    g_autoptr(GError) err = NULL;
+    if (!vej_srtp_global_init(&err) || !(run.cert = vej_dtls_cert_new_self_signed(&err))) {
+        fprintf(stderr, "vej-loadgen: %s\n", err->message);
+        return 1;
+    }
+    g_strlcpy(run.fingerprint, vej_dtls_cert_fingerprint(run.cert, NULL), sizeof run.fingerprint);
+    run.pubs = g_ptr_array_new();
+    run.subs = g_ptr_array_new();
+    lg_hist_init(&run.latency);
+    lg_hist_init(&run.spread);
+    lg_media_fanout_init(&run);
+
+    int n = run.o.publishers + run.o.subscribers;
+    struct lg_party *parties = g_new0(struct lg_party, (gsize)n);
+    for (int i = 0; i < n; i++) {
+        parties[i].run = &run;
+        parties[i].publisher = i < run.o.publishers;
+        parties[i].index = parties[i].publisher ? i : i - run.o.publishers;
+    }
+    int status = 1;
+    struct lg_rest *rest = lg_rest_new(run.o.url);
+    g_autofree char *hid = make_hearing(&run, rest, parties, n);
+    SoupSession *ws_session = soup_session_new_with_options("timeout", 0, "max-conns", 100000,
+                                                            "max-conns-per-host", 100000, NULL);
+    struct lg_rpc *clerk = hid ? lg_rpc_connect(ws_session, run.o.url, NULL, NULL, 15) : NULL;
+    json_t *r = NULL;
+    if (clerk && (r = lg_rpc_call(clerk, "session.hello", json_pack("{s:s}", "token", run.o.token),
+                                  15))) {
+        json_decref(r);
+        r = lg_rpc_call(clerk, "hearing.join", json_pack("{s:s}", "hearing_id", hid), 15);
+    }
+    if (!r)
+        goto out;
+    json_decref(r);
+    int64_t t0 = lg_now_ns();
+    guint tick_id = g_timeout_add(1, tick, &run);
+    if (!join_all(&run, ws_session, clerk, parties, n) || !publish_all(&run, parties, n) ||
+        !subscribe_all(&run, parties, n))
+        goto out_tick;
+    fprintf(stderr, "vej-loadgen: signalling done in %.1f s\n", (double)(lg_now_ns() - t0) / 1e9);
+    if (!lg_pump_until_count(&run.n_ready, n, 60 + n / 2)) {
+        fprintf(stderr, "vej-loadgen: only %d of %d PCs connected (ICE + DTLS) in time\n",
+                run.n_ready, n);
+        goto out_tick;
+    }
+    fprintf(stderr, "vej-loadgen: %d PCs up in %.1f s (hearing %s)\n", n,
+            (double)(lg_now_ns() - t0) / 1e9, hid);
+    /* Media starts when every PC is up: a set-up under full load is slow
+     * and measures nothing (each publisher starts with a keyframe). */
+    lg_media_start(&run);
+    status = lg_measure(&run);
+out_tick:
+    g_source_remove(tick_id);
+out:
+    for (int i = 0; i < n; i++) {
+        lg_pc_free(parties[i].pc);
+        lg_rpc_free(parties[i].rpc);
+        g_free(parties[i].id);
+        g_free(parties[i].join_token);
+    }
+    g_free(parties);
+    lg_rpc_free(clerk);
+    g_object_unref(ws_session);
+    lg_rest_free(rest);
+    vej_dtls_cert_unref(run.cert);
+    g_ptr_array_unref(run.pubs);
+    g_ptr_array_unref(run.subs);
+    lg_hist_free(&run.latency);
+    lg_hist_free(&run.spread);
+    g_free(run.fanout);
+    return status;
+}

@@ -1,0 +1,231 @@
+/* tools/vej-loadgen/media.c - synthetic VP8 and Opus on the send side,
+ * counting, loss and latency on the receive side.
+ *
+ * Video: 30 frames/s, a keyframe every 60 frames (2 s); ~1 Mbit/s as
+ * 3,980-byte delta frames (4 packets) and 15,000-byte keyframes (13
+ * packets); RTP packets of at most 1,200 bytes, the marker on the last
+ * packet of a frame. Each payload starts with an RFC 7741 descriptor (S=1,
+ * PID 0 on a frame's first packet) and, on the first packet, a VP8 payload
+ * header whose P bit is 0 for keyframes (with the 0x9d012a start code and
+ * 640x360), so the gateway's keyframe detection sees real keyframes.
+ * Audio: a 160-byte Opus-sized payload every 20 ms. About 175 packets/s
+ * per publisher in total. Every payload ends with a struct lg_stamp. */
+#include "loadgen.h"
+
+#include "gateway/rtp.h"
+
+#include <string.h>
+
+#define FRAME_NS (1000000000 / 30)
+#define AUDIO_NS (20 * 1000000)
+#define KEYFRAME_EVERY 60
+#define KEYFRAME_BYTES 15000
+#define DELTA_BYTES 3980
+#define MAX_RTP_PACKET 1200
+#define AUDIO_PAYLOAD 160
+#define FANOUT_SLOTS 16384
+
+void
+lg_media_publisher_init(struct lg_pc *pc)
+{
+    int64_t now = lg_now_ns();
+    for (int k = 0; k < 2; k++) {
+        pc->ssrc[k] = g_random_int() | 1;
+        pc->seq[k] = (uint16_t)g_random_int();
+    }
+    pc->next_video_ns = now + g_random_int_range(0, FRAME_NS);
+    pc->next_audio_ns = now + g_random_int_range(0, AUDIO_NS);
+}
+
+void
+lg_media_start(struct lg_run *run)
+{
+    int64_t now = lg_now_ns();
+    for (guint i = 0; i < run->pubs->len; i++) {
+        struct lg_pc *pc = run->pubs->pdata[i];
+        pc->next_video_ns = now + g_random_int_range(0, FRAME_NS);
+        pc->next_audio_ns = now + g_random_int_range(0, AUDIO_NS);
+    }
+    run->sending = true;
+}
+
+static size_t
+rtp_header(uint8_t *p, uint8_t pt, bool marker, uint16_t seq, uint32_t ts, uint32_t ssrc)
+{
+    p[0] = 0x80;
+    p[1] = (uint8_t)((marker ? 0x80 : 0) | pt);
+    p[2] = (uint8_t)(seq >> 8);
+    p[3] = (uint8_t)seq;
+    p[4] = (uint8_t)(ts >> 24);
+    p[5] = (uint8_t)(ts >> 16);
+    p[6] = (uint8_t)(ts >> 8);
+    p[7] = (uint8_t)ts;
+    p[8] = (uint8_t)(ssrc >> 24);
+    p[9] = (uint8_t)(ssrc >> 16);
+    p[10] = (uint8_t)(ssrc >> 8);
+    p[11] = (uint8_t)ssrc;
+    return 12;
+}
+
+static void
+stamp_and_send(struct lg_pc *pc, enum lg_kind kind, uint8_t *buf, size_t len)
+{
+    struct lg_stamp st = {
+        .magic = LG_STAMP_MAGIC,
+        .publisher = (uint16_t)pc->index,
+        .kind = (uint8_t)kind,
+        .counter = pc->counter[kind]++,
+        .sent_ns = (uint64_t)lg_now_ns(),
+    };
+    memcpy(buf + len - sizeof st, &st, sizeof st);
+    lg_pc_send_rtp(pc, buf, len, LG_PKT_MAX);
+    pc->sent[kind]++;
+}
+
+static void
+send_video_frame(struct lg_pc *pc)
+{
+    uint8_t buf[LG_PKT_MAX];
+    bool key = pc->frame_no % KEYFRAME_EVERY == 0 || pc->force_keyframe;
+    pc->force_keyframe = false;
+    size_t frame = key ? KEYFRAME_BYTES : DELTA_BYTES;
+    size_t max_payload = MAX_RTP_PACKET - 12;
+    size_t n_packets = (frame + max_payload - 1) / max_payload;
+    size_t per = frame / n_packets;
+    uint32_t ts = pc->frame_no * 3000u;
+    for (size_t i = 0; i < n_packets; i++) {
+        bool last = i + 1 == n_packets;
+        size_t h = rtp_header(buf, LG_PT_VP8, last, pc->seq[LG_VIDEO]++, ts, pc->ssrc[LG_VIDEO]);
+        uint8_t *p = buf + h;
+        memset(p, 0xa5, per);
+        p[0] = i == 0 ? 0x10 : 0x00; /* RFC 7741: S bit, PID 0, no extensions */
+        if (i == 0) {
+            static const uint8_t keyhdr[] = {0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a,
+                                             0x80, 0x02, 0x68, 0x01};
+            static const uint8_t deltahdr[] = {0x11, 0x00, 0x00};
+            if (key)
+                memcpy(p + 1, keyhdr, sizeof keyhdr);
+            else
+                memcpy(p + 1, deltahdr, sizeof deltahdr);
+        }
+        stamp_and_send(pc, LG_VIDEO, buf, h + per);
+    }
+    pc->frame_no++;
+}
+
+static void
+send_audio(struct lg_pc *pc)
+{
+    uint8_t buf[LG_PKT_MAX];
+    uint32_t ts = pc->counter[LG_AUDIO] * 960u;
+    size_t h = rtp_header(buf, LG_PT_OPUS, false, pc->seq[LG_AUDIO]++, ts, pc->ssrc[LG_AUDIO]);
+    memset(buf + h, 0x5a, AUDIO_PAYLOAD);
+    buf[h] = 0x78; /* Opus TOC: SILK-only WB 20 ms, one frame */
+    stamp_and_send(pc, LG_AUDIO, buf, h + AUDIO_PAYLOAD);
+}
+
+void
+lg_media_tick(struct lg_run *run, int64_t now)
+{
+    if (!run->sending)
+        return;
+    for (guint i = 0; i < run->pubs->len; i++) {
+        struct lg_pc *pc = run->pubs->pdata[i];
+        if (!pc->srtp)
+            continue;
+        /* After a stall, skip ahead rather than burst. */
+        if (now - pc->next_video_ns > 10 * FRAME_NS)
+            pc->next_video_ns = now;
+        if (now - pc->next_audio_ns > 10 * AUDIO_NS)
+            pc->next_audio_ns = now;
+        while (pc->next_video_ns <= now) {
+            send_video_frame(pc);
+            pc->next_video_ns += FRAME_NS;
+        }
+        while (pc->next_audio_ns <= now) {
+            send_audio(pc);
+            pc->next_audio_ns += AUDIO_NS;
+        }
+    }
+}
+
+/* ---- receive ---- */
+
+static struct lg_rx_stream *
+rx_stream(struct lg_pc *pc, uint32_t ssrc)
+{
+    for (size_t i = 0; i < pc->n_rx; i++)
+        if (pc->rx[i].ssrc == ssrc)
+            return &pc->rx[i];
+    if (pc->n_rx == LG_MAX_RX_STREAMS)
+        return NULL;
+    struct lg_rx_stream *s = &pc->rx[pc->n_rx++];
+    memset(s, 0, sizeof *s);
+    s->ssrc = ssrc;
+    return s;
+}
+
+static void
+note_seq(struct lg_rx_stream *s, uint16_t seq)
+{
+    if (!s->started) {
+        s->started = true;
+        s->first_seq = seq;
+        s->ext_max = seq;
+    } else {
+        uint16_t delta = (uint16_t)(seq - (uint16_t)s->ext_max);
+        if (delta < 0x8000)
+            s->ext_max += delta; /* newer (a reordered older one is only counted) */
+    }
+    s->received++;
+}
+
+static void
+fanout_note(struct lg_run *run, const struct lg_stamp *st, int64_t now)
+{
+    int want = run->o.subscribers;
+    if (want < 2 || !run->fanout)
+        return;
+    uint32_t key = (((uint32_t)st->publisher << 24) | ((uint32_t)st->kind << 23) |
+                    (st->counter & 0x7fffff)) + 1;
+    struct lg_fanout_slot *slot = &run->fanout[key % run->fanout_len];
+    if (slot->key != key) {
+        slot->key = key;
+        slot->n = 0;
+        slot->first_ns = now;
+    }
+    slot->last_ns = now;
+    if (++slot->n == want && run->measuring)
+        lg_hist_add_us(&run->spread, (slot->last_ns - slot->first_ns) / 1000);
+}
+
+void
+lg_media_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len)
+{
+    int64_t now = lg_now_ns();
+    struct vej_rtp_view v;
+    if (vej_rtp_parse(pkt, len, &v) != VEJ_RTP_OK || v.payload_len < sizeof(struct lg_stamp)) {
+        run->rx_bad_stamp++;
+        return;
+    }
+    struct lg_stamp st;
+    memcpy(&st, v.payload + v.payload_len - sizeof st, sizeof st);
+    if (st.magic != LG_STAMP_MAGIC) {
+        run->rx_bad_stamp++;
+        return;
+    }
+    struct lg_rx_stream *s = rx_stream(pc, v.ssrc);
+    if (s)
+        note_seq(s, v.seq);
+    run->rx_packets++;
+    if (run->measuring)
+        lg_hist_add_us(&run->latency, (now - (int64_t)st.sent_ns) / 1000);
+    fanout_note(run, &st, now);
+}
+
+void
+lg_media_fanout_init(struct lg_run *run)
+{
+    run->fanout_len = FANOUT_SLOTS;
+    run->fanout = g_new0(struct lg_fanout_slot, FANOUT_SLOTS);
+}
