@@ -70,6 +70,7 @@ struct bench_ws {
     bool window_over;
     size_t steady_outstanding;
     lws_sorted_usec_list_t sul;
+    bool tearing_down;
     bool *in_consultation;
     bool (*muted)[2];
 };
@@ -132,9 +133,16 @@ on_writeable(struct client *c)
         return 0;
     int n = lws_write(c->wsi, m->buf + LWS_PRE, m->len, LWS_WRITE_TEXT);
     bool ok = n >= (int)m->len;
+    size_t len = m->len;
     g_free(m);
-    if (!ok)
+    if (!ok) {
+        fprintf(stderr,
+                "bench-signalling: lws_write of %zu bytes on %s socket %d returned %d: "
+                "closing it\n",
+                len, c->index < 0 ? "a clerk" : "a participant",
+                c->index < 0 ? c->hearing : c->index, n);
         return -1;
+    }
     if (!g_queue_is_empty(&c->outq))
         lws_callback_on_writable(c->wsi);
     return 0;
@@ -295,6 +303,9 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
         return 0;
     case LWS_CALLBACK_CLIENT_ESTABLISHED: {
         const char *token = c->index < 0 ? c->b->w->clerk_token : c->b->w->p[c->index].join_token;
+        /* lws arms timeout_secs on a client connection; a benchmark socket
+         * lives as long as the run. */
+        lws_set_timeout(wsi, NO_PENDING_TIMEOUT, 0);
         c->state = C_HELLO;
         send_request(c, REQ_HELLO, bench_now_ns(), false, "session.hello",
                      json_pack("{s:s}", "token", token));
@@ -320,6 +331,11 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
         return 0;
     }
     case LWS_CALLBACK_CLIENT_CLOSED:
+        if (c->index < 0 && !c->b->tearing_down)
+            fprintf(stderr,
+                    "bench-signalling: the clerk socket of hearing %d closed (%u requests "
+                    "still queued to send)\n",
+                    c->hearing, g_queue_get_length(&c->outq));
         on_closed(c, -1);
         lws_set_opaque_user_data(wsi, NULL);
         return 0;
@@ -373,7 +389,7 @@ bench_ws_new(const struct bench_options *o, const struct bench_daemon *d, struct
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.fd_limit_per_thread = (unsigned)(w->n + o->hearings + 256);
     info.max_http_header_pool = (unsigned short)MIN(w->n + o->hearings + 16, 65535);
-    info.timeout_secs = 60;
+    info.timeout_secs = 600;
     info.connect_timeout_secs = 60;
     b->ctx = lws_create_context(&info);
     if (!b->ctx) {
@@ -410,6 +426,7 @@ bench_ws_free(struct bench_ws *b)
     if (!b)
         return;
     lws_sul_cancel(&b->sul);
+    b->tearing_down = true;
     lws_context_destroy(b->ctx); /* closes every socket first */
     for (int h = 0; h < b->o->hearings; h++)
         client_clear(&b->clerks[h]);

@@ -3,11 +3,14 @@ write) that joins hearings through the gateway's real signalling
 (PROTOCOL.md: webrtc.publish, webrtc.subscribe, webrtc.offer/answer,
 webrtc.candidate, webrtc.state, media.tracks).
 
-    peer = Peer(rpc, 'defendant')       # rpc: harness.Rpc, hello + join done
-    await peer.publish()                # VP8 + Opus test sources
-    await peer.subscribe(setup='passive')  # gateway as DTLS client
+    peer = Peer(rpc, 'defendant', setup='passive')  # rpc: harness.Rpc, hello + join
+                                        # done; 'passive': the gateway is DTLS client
+    await peer.publish()                # VP8 (or H.264) + Opus test sources
+    await peer.subscribe()              # offers and re-offers answered in the background
     ...
-    peer.decoded_from(pid, 'video').count_between(t0, t1)
+    peer.decoded_from(pid, 'video').count_between(t0, t1)   # decoded frames
+    peer.rtp_from(pid, 'video')         # RtpPacket list (arrival time, key-frame start)
+    peer.pub.sent_video, peer.pub.pli_in  # frames into the encoder, PLIs received
     await peer.close()
 
 Threads: GStreamer calls back on its own threads (promise callbacks,
