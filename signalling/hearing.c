@@ -77,7 +77,7 @@ participant_view(const struct vej_live_participant *p, enum vej_visibility vis)
 static enum vej_visibility
 view_get(struct vej_live_participant *receiver, struct vej_live_participant *subject)
 {
-    gpointer v = g_hash_table_lookup(receiver->view, subject->id);
+    gpointer v = g_hash_table_lookup(receiver->view, subject);
     return v ? (enum vej_visibility)(GPOINTER_TO_INT(v) - 1) : VEJ_VISIBILITY_HIDDEN;
 }
 
@@ -86,9 +86,9 @@ view_set(struct vej_live_participant *receiver, struct vej_live_participant *sub
          enum vej_visibility vis)
 {
     if (vis == VEJ_VISIBILITY_HIDDEN)
-        g_hash_table_remove(receiver->view, subject->id);
+        g_hash_table_remove(receiver->view, subject);
     else
-        g_hash_table_insert(receiver->view, subject->id, GINT_TO_POINTER((int)vis + 1));
+        g_hash_table_insert(receiver->view, subject, GINT_TO_POINTER((int)vis + 1));
 }
 
 static void
@@ -245,24 +245,20 @@ tell_subject(struct vej_live_hearing *h, const struct sync_cause *cause)
 static void
 sync_views(struct vej_live_hearing *h, const struct sync_cause *cause)
 {
+    /* How r sees p depends only on r and p (policy.h), so a change to the
+     * subject changes only the pairs it is part of: (r, subject) for every
+     * other r here, and the subject's own view, which tell_subject rebuilds
+     * whole where it can change (admission, move). O(N) per change. */
+    struct vej_live_participant *p = cause->subject;
     for (guint i = 0; i < h->participants->len; i++) {
         struct vej_live_participant *r = h->participants->pdata[i];
-        if (r == cause->subject)
+        if (r == p)
             continue;
-        for (guint j = 0; j < h->participants->len; j++) {
-            struct vej_live_participant *p = h->participants->pdata[j];
-            if (p == r)
-                continue;
-            enum vej_visibility old = view_get(r, p);
-            enum vej_visibility now = (cause->event == EV_LEAVE && p == cause->subject)
-                                          ? VEJ_VISIBILITY_HIDDEN
-                                          : visibility(h, r, p);
-            if (p == cause->subject)
-                tell_about_subject(h, r, cause, old, now);
-            else
-                diff_one(h, r, p, old, now);
-            view_set(r, p, now);
-        }
+        enum vej_visibility old = view_get(r, p);
+        enum vej_visibility now =
+            cause->event == EV_LEAVE ? VEJ_VISIBILITY_HIDDEN : visibility(h, r, p);
+        tell_about_subject(h, r, cause, old, now);
+        view_set(r, p, now);
     }
     if (cause->event != EV_LEAVE && cause->event != EV_JOIN)
         tell_subject(h, cause);
@@ -465,7 +461,7 @@ live_participant_new(struct vej_signalling *s, struct vej_live_hearing *h,
     p->display_name = g_strdup(row->display_name);
     p->user_id = g_strdup(row->user_id);
     p->screened_from = g_ptr_array_new_with_free_func(g_free);
-    p->view = g_hash_table_new(g_str_hash, g_str_equal);
+    p->view = g_hash_table_new(g_direct_hash, g_direct_equal);
     p->hearing = h;
     apply_measures(p, row->special_measures);
     bool staff = row->user_id || p->role == VEJ_ROLE_JUDGE || p->role == VEJ_ROLE_CLERK;
@@ -540,13 +536,15 @@ vej__hearing_leave(struct vej_live_participant *p, const char *reason)
     struct vej_live_hearing *h = p->hearing;
     struct vej_signalling *s = p->session ? p->session->s : NULL;
     struct sync_cause cause = {.event = EV_LEAVE, .subject = p, .reason = reason};
-    sync_views(h, &cause);
+    /* At shutdown every socket is closing: nobody is left to tell. */
+    if (!h->s->stopping)
+        sync_views(h, &cause);
     vej__media_leave(h->s, p);
     g_ptr_array_remove(h->participants, p);
-    vej__media_policy_update(h->s, h);
+    if (!h->s->stopping)
+        vej__media_policy_update(h->s, h);
     for (guint i = 0; i < h->participants->len; i++)
-        g_hash_table_remove(((struct vej_live_participant *)h->participants->pdata[i])->view,
-                            p->id);
+        g_hash_table_remove(((struct vej_live_participant *)h->participants->pdata[i])->view, p);
     if (s)
         vej__audit(s, p->id, "participant.leave", h->id,
                    json_pack("{s:s,s:s}", "participant_id", p->id, "reason", reason));

@@ -24,7 +24,8 @@
 void
 vej__media_policy_update(struct vej_signalling *s, struct vej_live_hearing *h)
 {
-    if (!s->relay)
+    /* The policy costs O(N^2): hearings without media skip it. */
+    if (!s->relay || !h->media)
         return;
     guint n = h->participants->len;
     enum vej_hearing_state any_state =
@@ -257,6 +258,7 @@ vej__media_publish(struct vej_signalling *s, struct vej_live_participant *me, co
         return VEJ_RPC_FORBIDDEN;
     }
     unsigned flags = me->audio_only ? VEJ_RELAY_PUBLISH_AUDIO_ONLY : 0;
+    me->hearing->media = true;
     g_autofree char *answer =
         vej_relay_publish(s->relay, me->hearing->id, me->id, sdp, flags, error);
     if (!answer)
@@ -269,6 +271,7 @@ vej__media_publish(struct vej_signalling *s, struct vej_live_participant *me, co
 int
 vej__media_subscribe(struct vej_signalling *s, struct vej_live_participant *me, GError **error)
 {
+    me->hearing->media = true;
     if (!vej_relay_subscribe(s->relay, me->hearing->id, me->id, error))
         return relay_code(*error);
     vej__media_policy_update(s, me->hearing);

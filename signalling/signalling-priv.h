@@ -145,7 +145,7 @@ struct vej_live_participant {
     GPtrArray *screened_from; /* char * */
     struct vej_session *session;
     struct vej_live_hearing *hearing;
-    GHashTable *view; /* other participant id -> GINT (enum vej_visibility + 1) */
+    GHashTable *view; /* other participant (pointer) -> GINT (enum vej_visibility + 1) */
 };
 
 struct vej_live_hearing {
@@ -158,6 +158,7 @@ struct vej_live_hearing {
     int64_t ends_at;
     enum vej_hearing_state state;
     GPtrArray *participants; /* joined: struct vej_live_participant * */
+    bool media;              /* someone published or subscribed: keep the relay's policy */
 };
 
 struct vej_http_req;
