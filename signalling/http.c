@@ -364,6 +364,19 @@ vej__http_on_body_done(struct vej_http_req *r)
     return 0;
 }
 
+/* The response is out: free the request and keep or close the connection.
+ * lws keeps the pss; the CLOSED_HTTP or next request clears the stale id. */
+static int
+finish_transaction(struct vej_http_req *r)
+{
+    struct lws *wsi = r->wsi;
+    bool close_after = r->close_after;
+    vej__http_req_free(r);
+    if (close_after)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
 int
 vej__http_on_writeable(struct vej_http_req *r)
 {
@@ -371,8 +384,8 @@ vej__http_on_writeable(struct vej_http_req *r)
         return 0;
     struct lws *wsi = r->wsi;
     if (!r->headers_sent) {
-        uint8_t buf[LWS_PRE + 1024];
-        uint8_t *start = &buf[LWS_PRE], *p = start, *end = &buf[sizeof buf - 1];
+        uint8_t buf[LWS_PRE + 1024 + 8192];
+        uint8_t *start = &buf[LWS_PRE], *p = start, *end = &buf[LWS_PRE + 1024 - 1];
         size_t body_len = r->resp->len - LWS_PRE;
         if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->content_type, body_len, &p,
                                         end))
@@ -388,6 +401,17 @@ vej__http_on_writeable(struct vej_http_req *r)
             lws_add_http_header_by_name(wsi, (const uint8_t *)"connection:",
                                         (const uint8_t *)"close", 5, &p, end))
             return 1;
+        if (body_len <= 8192) {
+            /* Small answers (nearly all) go out with their headers in one
+             * write: one turn of the loop per request. */
+            if (lws_finalize_http_header(wsi, &p, end))
+                return 1;
+            memcpy(p, r->resp->data + LWS_PRE, body_len);
+            size_t total = (size_t)(p - start) + body_len;
+            if (lws_write(wsi, start, total, LWS_WRITE_HTTP_FINAL) != (int)total)
+                return -1;
+            return finish_transaction(r);
+        }
         if (lws_finalize_write_http_header(wsi, start, &p, end))
             return 1;
         r->headers_sent = true;
@@ -405,10 +429,5 @@ vej__http_on_writeable(struct vej_http_req *r)
         lws_callback_on_writable(wsi);
         return 0;
     }
-    bool close_after = r->close_after;
-    vej__http_req_free(r);
-    /* lws keeps the pss; the CLOSED_HTTP or next request clears the stale id. */
-    if (close_after)
-        return -1;
-    return lws_http_transaction_completed(wsi) ? -1 : 0;
+    return finish_transaction(r);
 }

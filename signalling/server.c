@@ -260,11 +260,15 @@ conn_on_receive(struct vej_conn *c, const void *in, size_t len)
     return 0;
 }
 
+/* Writes queued messages while the socket takes them (a busy socket, such
+ * as a clerk's that sees every change, must not get one message per turn
+ * of the loop). */
 static int
 conn_on_writeable(struct vej_conn *c)
 {
-    GBytes *b = g_queue_pop_head(&c->outq);
-    if (b) {
+    GBytes *b = NULL;
+    int written = 0;
+    while (written < 64 && (b = g_queue_pop_head(&c->outq))) {
         gsize size = 0;
         uint8_t *data = (uint8_t *)g_bytes_get_data(b, &size);
         size_t len = size - LWS_PRE;
@@ -272,6 +276,11 @@ conn_on_writeable(struct vej_conn *c)
         g_bytes_unref(b);
         if (n < (int)len)
             return -1;
+        written++;
+        if (lws_send_pipe_choked(c->wsi))
+            break;
+    }
+    if (written) {
         if (!g_queue_is_empty(&c->outq) || c->closing)
             lws_callback_on_writable(c->wsi);
         return 0;

@@ -12,8 +12,9 @@
  * g_slice_alloc, g_strdup from libnice or from our code) is charged to that
  * caller; GLib calling itself (its main loop) stays "libglib-2.0". The walk
  * costs a few microseconds per allocation: a run with attribution measures
- * allocations, not CPU. The file layout is struct lg_alloc_counts of
- * tools/vej-loadgen/loadgen.h. */
+ * allocations, not CPU. It happens only while the file's `attribute_now`
+ * is set (vej-loadgen sets it for its window); the total always counts.
+ * The file layout is struct lg_alloc_counts of tools/vej-loadgen/loadgen.h. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -37,6 +38,9 @@ struct counts {
     uint64_t total;
     uint64_t by_dso[N_DSOS];
     char names[N_DSOS][NAME_LEN];
+    /* Written by the reader: attribute (walk the stack) only while it is
+     * non-zero, so that start-up and set-up run at nearly full speed. */
+    uint64_t attribute_now;
 };
 
 extern void *__libc_malloc(size_t);
@@ -102,7 +106,7 @@ count(void)
     if (!ready)
         return;
     __atomic_fetch_add(&counts->total, 1, __ATOMIC_RELAXED);
-    if (!attribute || in_hook)
+    if (!attribute || in_hook || !__atomic_load_n(&counts->attribute_now, __ATOMIC_RELAXED))
         return;
     in_hook = 1;
     void *frames[DEPTH];

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#define BENCH_MAX_HEARINGS 8
+#define BENCH_MAX_HEARINGS 64
 
 /* What a request is, for the latency tables. The first four are the steady
  * mix; the others belong to the connect phase and the admission. */

@@ -67,8 +67,11 @@ struct lg_alloc_counts {
     uint64_t total;
     uint64_t by_dso[LG_ALLOC_DSOS];
     char names[LG_ALLOC_DSOS][48];
+    uint64_t attribute_now; /* we write it: the shim attributes while non-zero */
 };
 bool lg_alloc_read(const char *path, struct lg_alloc_counts *out);
+/* Turns the shim's per-allocation attribution on or off. */
+void lg_alloc_attribute(const char *path, bool on);
 
 /* ---- signalling.c: REST (blocking) and JSON-RPC over wss ---- */
 

@@ -92,11 +92,13 @@ lg_measure(struct lg_run *run)
     mark_streams(run);
     lg_hist_clear(&run->latency);
     lg_hist_clear(&run->spread);
+    lg_alloc_attribute(o->alloc_file, true);
     run->measuring = true;
     take(run, &a);
     pump_for(o->duration_s);
     take(run, &b);
     run->measuring = false;
+    lg_alloc_attribute(o->alloc_file, false);
     /* Packets still in flight at the window's end count as received. */
     uint64_t expected, received;
     size_t streams;

@@ -2,6 +2,7 @@
 #include "loadgen.h"
 
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -141,4 +142,18 @@ lg_alloc_read(const char *path, struct lg_alloc_counts *out)
     ssize_t n = read(fd, out, sizeof *out);
     close(fd);
     return n == (ssize_t)sizeof *out;
+}
+
+void
+lg_alloc_attribute(const char *path, bool on)
+{
+    if (!path)
+        return;
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    uint64_t v = on;
+    if (pwrite(fd, &v, sizeof v, offsetof(struct lg_alloc_counts, attribute_now)) != sizeof v)
+        fprintf(stderr, "vej-loadgen: cannot write %s\n", path);
+    close(fd);
 }
