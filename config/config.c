@@ -27,7 +27,7 @@ enum key_type {
     KEY_LISTEN,   /* HOST:PORT into listen_host, listen_port */
     KEY_BACKEND,  /* store backend name */
     KEY_LOG_LEVEL,
-    KEY_BOOL,     /* true or false, into a bool field */
+    KEY_BOOL, /* true or false, into a bool field */
 };
 
 struct key_spec {
@@ -81,11 +81,13 @@ static const struct key_spec keys[] = {
 };
 
 static const size_t string_fields[] = {
-    FIELD(listen_host),   FIELD(tls_cert),     FIELD(tls_key),
-    FIELD(public_url),    FIELD(web_root),     FIELD(data_dir),
-    FIELD(store_backend), FIELD(token_issuer), FIELD(log_level),
-    FIELD(media_addresses), FIELD(media_public_ipv4), FIELD(ice_stun_urls),
-    FIELD(ice_turn_urls),   FIELD(ice_turn_secret_file),
+    FIELD(listen_host),       FIELD(tls_cert),
+    FIELD(tls_key),           FIELD(public_url),
+    FIELD(web_root),          FIELD(data_dir),
+    FIELD(store_backend),     FIELD(token_issuer),
+    FIELD(log_level),         FIELD(media_addresses),
+    FIELD(media_public_ipv4), FIELD(ice_stun_urls),
+    FIELD(ice_turn_urls),     FIELD(ice_turn_secret_file),
 };
 
 static char **

@@ -21,40 +21,40 @@ enum { VEJ_CONFIG_ERROR_INVALID, VEJ_CONFIG_ERROR_IO };
 
 struct vej_config {
     /* [server] */
-    char *listen_host;        /* "127.0.0.1" */
-    int listen_port;          /* 8443; 0 picks an ephemeral port */
-    char *tls_cert;           /* PEM path; empty: DATA_DIR/tls/cert.pem, self-signed */
-    char *tls_key;            /* PEM path; empty: DATA_DIR/tls/key.pem */
-    char *public_url;         /* base of join_url; empty: https://HOST:PORT */
-    char *web_root;           /* static files; empty: the built-in web/ folder */
-    size_t max_message_bytes; /* 262144: WebSocket messages and HTTP bodies */
+    char *listen_host;             /* "127.0.0.1" */
+    int listen_port;               /* 8443; 0 picks an ephemeral port */
+    char *tls_cert;                /* PEM path; empty: DATA_DIR/tls/cert.pem, self-signed */
+    char *tls_key;                 /* PEM path; empty: DATA_DIR/tls/key.pem */
+    char *public_url;              /* base of join_url; empty: https://HOST:PORT */
+    char *web_root;                /* static files; empty: the built-in web/ folder */
+    size_t max_message_bytes;      /* 262144: WebSocket messages and HTTP bodies */
     int unauthenticated_timeout_s; /* 10: socket closed without session.hello */
-    size_t ws_queue_max;      /* 1024 outbound messages per socket */
-    int rpc_rate_per_s;       /* 50 requests/s per socket (token bucket) */
-    int rpc_burst;            /* 100 */
-    int max_connections;      /* 10000 */
+    size_t ws_queue_max;           /* 1024 outbound messages per socket */
+    int rpc_rate_per_s;            /* 50 requests/s per socket (token bucket) */
+    int rpc_burst;                 /* 100 */
+    int max_connections;           /* 10000 */
     /* [store] */
-    char *data_dir;           /* "./data" */
-    char *store_backend;      /* "sqlite" */
+    char *data_dir;            /* "./data" */
+    char *store_backend;       /* "sqlite" */
     int audit_head_interval_s; /* 300 */
     /* [auth] */
-    char *token_issuer;       /* "vej-gateway" */
-    int staff_session_ttl_s;  /* 43200 */
-    int join_token_ttl_s;     /* 604800: validity after the hearing's end */
+    char *token_issuer;            /* "vej-gateway" */
+    int staff_session_ttl_s;       /* 43200 */
+    int join_token_ttl_s;          /* 604800: validity after the hearing's end */
     int login_attempts_per_minute; /* 10 per username and per client address */
-    int resume_grace_s;       /* 30 */
-    int scrypt_threads;       /* 2 */
+    int resume_grace_s;            /* 30 */
+    int scrypt_threads;            /* 2 */
     /* [hearing] */
-    int max_participants;     /* 64 per hearing */
+    int max_participants; /* 64 per hearing */
     /* [media] */
-    int media_workers;        /* 0: number of cores */
-    char *media_addresses;    /* "": every interface; else comma-separated IPs */
-    int media_port_min;       /* 0: any UDP port */
+    int media_workers;     /* 0: number of cores */
+    char *media_addresses; /* "": every interface; else comma-separated IPs */
+    int media_port_min;    /* 0: any UDP port */
     int media_port_max;
-    bool media_ipv6;          /* false */
-    bool media_ice_tcp;       /* false */
-    bool media_ice_lite;      /* false */
-    char *media_public_ipv4;  /* "": none; a 1:1 NAT address to advertise */
+    bool media_ipv6;                 /* false */
+    bool media_ice_tcp;              /* false */
+    bool media_ice_lite;             /* false */
+    char *media_public_ipv4;         /* "": none; a 1:1 NAT address to advertise */
     int media_max_remote_candidates; /* 64 per PeerConnection */
     int media_max_media_per_offer;   /* 16 m-lines per publish offer */
     /* [ice]: servers handed to clients in session.hello */
@@ -63,7 +63,7 @@ struct vej_config {
     char *ice_turn_secret_file; /* coturn's static-auth-secret (or VEJ_TURN_SECRET) */
     int ice_turn_ttl_s;         /* 3600: lifetime of a TURN credential */
     /* [log] */
-    char *log_level;          /* "info": error, warning, info, debug */
+    char *log_level; /* "info": error, warning, info, debug */
 };
 
 /* Defaults, as documented in config/vej-gateway.conf. */

@@ -53,8 +53,7 @@ install_signals(void)
 /* Writes the first admin's password to DATA_DIR/initial-admin-password with
  * mode 0600; the password itself is never logged. */
 static gboolean
-create_initial_admin(vej_store *store, const char *data_dir, const char *db_path,
-                     GError **error)
+create_initial_admin(vej_store *store, const char *data_dir, const char *db_path, GError **error)
 {
     int64_t n = vej_store_user_count(store, error);
     if (n < 0)
@@ -63,7 +62,8 @@ create_initial_admin(vej_store *store, const char *data_dir, const char *db_path
         return TRUE;
     char password[44];
     if (!vej_opaque_token_new(password)) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "no randomness for the admin password");
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                    "no randomness for the admin password");
         return FALSE;
     }
     password[24] = 0;

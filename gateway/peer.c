@@ -117,8 +117,8 @@ dtls_failed(void *user, enum vej_dtls_failure reason, const char *detail)
 {
     struct vej_peer *p = user;
     stats_of(p)->dtls_failures++;
-    g_autofree char *why = g_strdup_printf("DTLS %s: %s", vej_dtls_failure_name(reason),
-                                           detail ? detail : "");
+    g_autofree char *why =
+        g_strdup_printf("DTLS %s: %s", vej_dtls_failure_name(reason), detail ? detail : "");
     peer_fail(p, why);
 }
 
@@ -247,7 +247,8 @@ add_local_addresses(NiceAgent *agent, const char *list, GError **error)
             continue;
         NiceAddress a;
         nice_address_init(&a);
-        if (!nice_address_set_from_string(&a, addrs[i]) || !nice_agent_add_local_address(agent, &a)) {
+        if (!nice_address_set_from_string(&a, addrs[i]) ||
+            !nice_agent_add_local_address(agent, &a)) {
             g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_FAILED,
                         "media address %s is not usable", addrs[i]);
             return FALSE;
@@ -286,8 +287,8 @@ vej__peer_new(struct vej_rpart *part, enum vej_relay_pc pc, GError **error)
     if (cfg->port_min && cfg->port_max)
         nice_agent_set_port_range(p->agent, p->stream, 1, cfg->port_min, cfg->port_max);
     g_signal_connect(p->agent, "component-state-changed", G_CALLBACK(on_component_state), p);
-    nice_agent_attach_recv(p->agent, p->stream, 1, vej_worker_context(part->h->rw->worker),
-                           on_recv, p);
+    nice_agent_attach_recv(p->agent, p->stream, 1, vej_worker_context(part->h->rw->worker), on_recv,
+                           p);
     if (!nice_agent_gather_candidates(p->agent, p->stream)) {
         g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_FAILED,
                     "cannot gather ICE candidates (no usable address or port)");
@@ -453,14 +454,12 @@ vej__peer_set_remote(struct vej_peer *p, const struct vej_sdp_description *d, GE
     g_strlcpy(p->remote_pwd, d->ice_pwd, sizeof p->remote_pwd);
     if (!restart) {
         char hex[VEJ_SDP_FINGERPRINT_TEXT];
-        static const char *const algs[] = {"", "sha-1", "sha-224", "sha-256", "sha-384",
-                                           "sha-512"};
+        static const char *const algs[] = {"", "sha-1", "sha-224", "sha-256", "sha-384", "sha-512"};
         g_autoptr(GError) fp_error = NULL;
         if (d->fingerprint_alg >= G_N_ELEMENTS(algs) ||
-            vej_sdp_fingerprint_format(d->fingerprint_alg, d->fingerprint, d->fingerprint_len,
-                                       hex, sizeof hex) < 0 ||
-            !vej_dtls_set_remote_fingerprint(p->dtls, algs[d->fingerprint_alg], hex,
-                                             &fp_error)) {
+            vej_sdp_fingerprint_format(d->fingerprint_alg, d->fingerprint, d->fingerprint_len, hex,
+                                       sizeof hex) < 0 ||
+            !vej_dtls_set_remote_fingerprint(p->dtls, algs[d->fingerprint_alg], hex, &fp_error)) {
             g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "fingerprint: %s",
                         fp_error ? fp_error->message : "unusable");
             return FALSE;
@@ -497,8 +496,8 @@ vej__peer_local_sdp(struct vej_peer *p, struct vej_sdp_local *local)
     const char *fp = vej_dtls_cert_fingerprint(relay_of(p)->cert, NULL);
     size_t n = 0;
     for (const char *c = fp; c[0] && c[1] && n < sizeof local->fingerprint; c += 3)
-        local->fingerprint[n++] = (uint8_t)(g_ascii_xdigit_value(c[0]) * 16 +
-                                            g_ascii_xdigit_value(c[1]));
+        local->fingerprint[n++] =
+            (uint8_t)(g_ascii_xdigit_value(c[0]) * 16 + g_ascii_xdigit_value(c[1]));
     local->fingerprint_len = n;
     GSList *cands = nice_agent_get_local_candidates(p->agent, p->stream, 1);
     for (GSList *l = cands; l && local->n_candidates < VEJ_SDP_MAX_CANDIDATES; l = l->next) {

@@ -72,7 +72,7 @@ struct vej_track {
     uint32_t cycles;
     uint32_t received;
     bool seq_started;
-    uint64_t sr_ntp;      /* last SR, 0 if none */
+    uint64_t sr_ntp; /* last SR, 0 if none */
     uint32_t sr_rtp;
     int64_t sr_arrival_us;
     int64_t last_keyframe_request_us;
@@ -127,7 +127,7 @@ struct vej_peer {
     GSource *dtls_timer;
     struct vej_srtp *srtp;
     enum vej_srtp_profile profile;
-    uint32_t rtcp_ssrc; /* our SSRC in RTCP we send on this PC */
+    uint32_t rtcp_ssrc;            /* our SSRC in RTCP we send on this PC */
     GPtrArray *pending_candidates; /* char *, before remote credentials */
     unsigned n_remote_candidates;
     /* publish */
@@ -136,11 +136,11 @@ struct vej_peer {
     GPtrArray *outs; /* struct vej_out * */
     uint64_t sdp_session_id;
     uint64_t sdp_version;
-    uint64_t revision;      /* of the offer in flight or last answered */
+    uint64_t revision; /* of the offer in flight or last answered */
     bool offer_in_flight;
     bool renegotiate;
     bool answered_once;
-    bool told_tracks; /* a media.tracks with at least one track was sent */
+    bool told_tracks;                 /* a media.tracks with at least one track was sent */
     struct vej_sdp_offer *last_offer; /* heap: large */
     unsigned next_mid;
 };

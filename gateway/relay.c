@@ -10,7 +10,9 @@
 
 #include <string.h>
 
+/* clang-format off */
 G_DEFINE_QUARK(vej-relay-error-quark, vej_relay_error)
+/* clang-format on */
 
 /* ---- hearings ---- */
 
@@ -328,9 +330,8 @@ vej_relay_subscribe(struct vej_relay *r, const char *hearing_id, const char *par
 }
 
 gboolean
-vej_relay_subscribe_answer(struct vej_relay *r, const char *hearing_id,
-                           const char *participant_id, uint64_t revision, const char *answer_sdp,
-                           GError **error)
+vej_relay_subscribe_answer(struct vej_relay *r, const char *hearing_id, const char *participant_id,
+                           uint64_t revision, const char *answer_sdp, GError **error)
 {
     struct call c = {.participant_id = participant_id, .sdp = answer_sdp, .revision = revision};
     return run_call(r, hearing_id, false, do_answer, &c, error);
@@ -353,8 +354,7 @@ vej_relay_restart_ice(struct vej_relay *r, const char *hearing_id, const char *p
 }
 
 void
-vej_relay_close_participant(struct vej_relay *r, const char *hearing_id,
-                            const char *participant_id)
+vej_relay_close_participant(struct vej_relay *r, const char *hearing_id, const char *participant_id)
 {
     struct call c = {.participant_id = participant_id};
     g_autoptr(GError) ignored = NULL;

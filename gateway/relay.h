@@ -30,7 +30,7 @@ GQuark vej_relay_error_quark(void);
 
 enum vej_relay_error_code {
     VEJ_RELAY_ERROR_FAILED,
-    VEJ_RELAY_ERROR_INVALID,  /* bad SDP or candidate: the client's fault */
+    VEJ_RELAY_ERROR_INVALID, /* bad SDP or candidate: the client's fault */
     VEJ_RELAY_ERROR_NOT_FOUND,
     VEJ_RELAY_ERROR_CONFLICT, /* stale revision, offer in flight */
     VEJ_RELAY_ERROR_LIMIT,
@@ -39,13 +39,13 @@ enum vej_relay_error_code {
 enum vej_relay_pc { VEJ_RELAY_PUBLISH, VEJ_RELAY_SUBSCRIBE };
 
 struct vej_relay_config {
-    unsigned workers;           /* 0: number of cores */
-    char *bind_addresses;       /* comma-separated IPs for host candidates; NULL: all */
+    unsigned workers;     /* 0: number of cores */
+    char *bind_addresses; /* comma-separated IPs for host candidates; NULL: all */
     unsigned port_min, port_max;
     bool ipv6;
     bool ice_tcp;
     bool ice_lite;
-    char *public_ipv4;          /* 1:1 NAT address to advertise, or NULL */
+    char *public_ipv4; /* 1:1 NAT address to advertise, or NULL */
     unsigned max_remote_candidates;
     unsigned max_media_per_offer;
     size_t max_sdp_bytes;
@@ -62,8 +62,8 @@ struct vej_relay_callbacks {
      * media_tracks_json lists [{mid, participant_id, kind}] for the
      * media.tracks notification sent before it, or is NULL when there is
      * nothing to tell (no track yet). */
-    void (*offer)(void *user, const char *hearing_id, const char *participant_id,
-                  const char *sdp, uint64_t revision, const char *media_tracks_json);
+    void (*offer)(void *user, const char *hearing_id, const char *participant_id, const char *sdp,
+                  uint64_t revision, const char *media_tracks_json);
     /* A PeerConnection's state: "connecting", "connected", "failed",
      * "closed", with a reason. */
     void (*state)(void *user, const char *hearing_id, const char *participant_id,
@@ -90,9 +90,8 @@ enum {
 
 /* Applies a publisher's offer (first one, renegotiation or ICE restart) and
  * returns the answer (transfer full). */
-char *vej_relay_publish(struct vej_relay *relay, const char *hearing_id,
-                        const char *participant_id, const char *offer_sdp, unsigned flags,
-                        GError **error);
+char *vej_relay_publish(struct vej_relay *relay, const char *hearing_id, const char *participant_id,
+                        const char *offer_sdp, unsigned flags, GError **error);
 
 /* Creates the subscribe PeerConnection if needed; the offer arrives through
  * callbacks->offer. */

@@ -298,8 +298,8 @@ send_reports_to_publisher(struct vej_peer *pub)
     if (n <= 0)
         return;
     if (n_ssrcs) {
-        long m = vej_rtcp_write_remb(buf + n, 512 - (size_t)n, pub->rtcp_ssrc, REMB_BITRATE,
-                                     ssrcs, n_ssrcs);
+        long m = vej_rtcp_write_remb(buf + n, 512 - (size_t)n, pub->rtcp_ssrc, REMB_BITRATE, ssrcs,
+                                     n_ssrcs);
         if (m > 0)
             n += m;
     }
@@ -337,8 +337,8 @@ send_reports_to_subscriber(struct vej_peer *sub)
                           (uint32_t)(since * (int64_t)t->clock_rate / G_USEC_PER_SEC);
         } else {
             sr.ntp_time = ntp_now();
-            sr.rtp_time = o->last_ts + (uint32_t)((now - o->last_sent_us) *
-                                                  (int64_t)t->clock_rate / G_USEC_PER_SEC);
+            sr.rtp_time = o->last_ts + (uint32_t)((now - o->last_sent_us) * (int64_t)t->clock_rate /
+                                                  G_USEC_PER_SEC);
         }
         sr.packet_count = o->packets;
         sr.octet_count = o->octets;
@@ -453,7 +453,7 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
     for (guint j = 1; j < pub->tracks->len; j++)
         g_strlcpy(((struct vej_track *)pub->tracks->pdata[j])->stream_id,
                   ((struct vej_track *)pub->tracks->pdata[0])->stream_id,
-                  sizeof ((struct vej_track *)pub->tracks->pdata[0])->stream_id);
+                  sizeof((struct vej_track *)pub->tracks->pdata[0])->stream_id);
 }
 
 /* The rule for (subscriber, publisher, kind), or NULL. */
@@ -674,8 +674,8 @@ vej__router_detach(struct vej_peer *p)
         uint8_t buf[256 + VEJ_SRTP_MAX_OVERHEAD];
         struct vej_rtcp_rr rr = {.ssrc = p->rtcp_ssrc};
         long len = n ? vej_rtcp_write_rr(buf, 256, &rr) : 0; /* a compound starts with RR */
-        long bye = len > 0 ? vej_rtcp_write_bye(buf + len, 256 - (size_t)len, ssrcs, n, NULL, 0)
-                           : 0;
+        long bye =
+            len > 0 ? vej_rtcp_write_bye(buf + len, 256 - (size_t)len, ssrcs, n, NULL, 0) : 0;
         if (len > 0 && bye > 0)
             vej__peer_send_rtcp(p, buf, (size_t)(len + bye), sizeof buf);
         for (guint i = 0; i < p->outs->len; i++) {

@@ -114,8 +114,9 @@ vej__http_auth_staff(struct vej_http_req *r, unsigned allowed_roles, bool allow_
     }
     if (user->must_change_password && !allow_password_change) {
         vej_user_free(user);
-        vej__http_respond_error(r, VEJ_RPC_FORBIDDEN,
-                                "the password must be changed first (POST /api/v1/account/password)");
+        vej__http_respond_error(
+            r, VEJ_RPC_FORBIDDEN,
+            "the password must be changed first (POST /api/v1/account/password)");
         return NULL;
     }
     if (allowed_roles && !(vej__staff_role_bit(user->role) & allowed_roles)) {
@@ -393,8 +394,8 @@ vej__http_change_password(struct vej_http_req *r, json_t *body)
 /* ---- join tokens ---- */
 
 int
-vej__join_token_check(struct vej_signalling *s, const char *token,
-                      struct vej_participant_row **row, const char **why)
+vej__join_token_check(struct vej_signalling *s, const char *token, struct vej_participant_row **row,
+                      const char **why)
 {
     *row = NULL;
     struct vej_join_claims claims;
@@ -412,9 +413,9 @@ vej__join_token_check(struct vej_signalling *s, const char *token,
         return VEJ_RPC_UNAUTHENTICATED;
     }
     g_autoptr(GError) error = NULL;
-    struct vej_participant_row *p =
-        vej_id_valid(claims.pid, "ptc_") ? vej_store_participant_get(s->store, claims.pid, &error)
-                                          : NULL;
+    struct vej_participant_row *p = vej_id_valid(claims.pid, "ptc_")
+                                        ? vej_store_participant_get(s->store, claims.pid, &error)
+                                        : NULL;
     if (!p || strcmp(p->hearing_id, claims.hid) != 0 || p->removed ||
         p->token_version != claims.ver || strcmp(p->role, claims.role) != 0) {
         *why = p && p->removed ? "participant removed" : "token revoked";

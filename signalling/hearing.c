@@ -21,8 +21,8 @@ enum sync_event { EV_JOIN, EV_LEAVE, EV_ADMIT, EV_MOVE, EV_MUTE, EV_MEASURES };
 struct sync_cause {
     enum sync_event event;
     struct vej_live_participant *subject;
-    const char *reason;        /* EV_LEAVE */
-    enum vej_media_kind kind;  /* EV_MUTE */
+    const char *reason;       /* EV_LEAVE */
+    enum vej_media_kind kind; /* EV_MUTE */
 };
 
 /* ---- conversions ---- */
@@ -133,8 +133,8 @@ vej__hearing_shown_id(struct vej_live_hearing *h, struct vej_live_participant *v
 /* ---- the one place that tells receivers about changes ---- */
 
 static void
-diff_one(struct vej_live_hearing *h, struct vej_live_participant *r,
-         struct vej_live_participant *p, enum vej_visibility old, enum vej_visibility now)
+diff_one(struct vej_live_hearing *h, struct vej_live_participant *r, struct vej_live_participant *p,
+         enum vej_visibility old, enum vej_visibility now)
 {
     if (old == now)
         return;
@@ -142,7 +142,8 @@ diff_one(struct vej_live_hearing *h, struct vej_live_participant *r,
         notify(h, r, "participant.left",
                json_pack("{s:s,s:s}", "participant_id", id_as(p, old), "reason", "left"));
     if (now != VEJ_VISIBILITY_HIDDEN)
-        notify(h, r, "participant.joined", json_pack("{s:o}", "participant", participant_view(p, now)));
+        notify(h, r, "participant.joined",
+               json_pack("{s:o}", "participant", participant_view(p, now)));
 }
 
 static void
@@ -174,9 +175,9 @@ tell_about_subject(struct vej_live_hearing *h, struct vej_live_participant *r,
         return;
     case EV_LEAVE:
         if (old != VEJ_VISIBILITY_HIDDEN)
-            notify(h, r, "participant.left",
-                   json_pack("{s:s,s:s}", "participant_id", id_as(p, old), "reason",
-                             cause->reason));
+            notify(
+                h, r, "participant.left",
+                json_pack("{s:s,s:s}", "participant_id", id_as(p, old), "reason", cause->reason));
         return;
     case EV_ADMIT:
         if (now != VEJ_VISIBILITY_HIDDEN)
@@ -223,8 +224,8 @@ tell_subject(struct vej_live_hearing *h, const struct sync_cause *cause)
         return;
     case EV_MOVE:
         notify(h, p, "participant.moved",
-               json_pack("{s:o,s:s,s:o}", "participant", self, "place", p->place,
-                         "participants", vej__hearing_snapshot(h, p)));
+               json_pack("{s:o,s:s,s:o}", "participant", self, "place", p->place, "participants",
+                         vej__hearing_snapshot(h, p)));
         return;
     case EV_MEASURES:
         notify(h, p, "participant.updated", json_pack("{s:o}", "participant", self));
@@ -371,10 +372,9 @@ vej__participant_row_json(const struct vej_participant_row *p)
 {
     json_t *sm = json_loads(p->special_measures ? p->special_measures : "{}", 0, NULL);
     g_autofree char *created = vej__rfc3339(p->created_at);
-    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:b,s:s}", "id", p->id, "hearing_id",
-                          p->hearing_id, "display_name", p->display_name, "role", p->role,
-                          "special_measures", sm ? sm : json_object(), "removed", p->removed,
-                          "created_at", created);
+    json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:b,s:s}", "id", p->id, "hearing_id", p->hearing_id,
+                          "display_name", p->display_name, "role", p->role, "special_measures",
+                          sm ? sm : json_object(), "removed", p->removed, "created_at", created);
     if (p->user_id)
         json_object_set_new(o, "user_id", json_string(p->user_id));
     return o;
@@ -385,10 +385,9 @@ live_hearing_json(struct vej_live_hearing *h)
 {
     g_autofree char *starts = vej__rfc3339(h->starts_at);
     g_autofree char *ends = vej__rfc3339(h->ends_at);
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", h->id, "courtroom_id",
-                     h->courtroom_id, "case_reference", h->case_reference, "title", h->title,
-                     "starts_at", starts, "ends_at", ends, "state",
-                     vej_hearing_state_name(h->state));
+    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", h->id, "courtroom_id", h->courtroom_id,
+                     "case_reference", h->case_reference, "title", h->title, "starts_at", starts,
+                     "ends_at", ends, "state", vej_hearing_state_name(h->state));
 }
 
 /* ---- live hearings ---- */
@@ -484,8 +483,8 @@ live_participant_free(struct vej_live_participant *p)
 static json_t *
 join_result(struct vej_live_hearing *h, struct vej_live_participant *p)
 {
-    return json_pack("{s:o,s:s,s:s,s:o}", "hearing", live_hearing_json(h), "participant_id",
-                     p->id, "place", p->place, "participants", vej__hearing_snapshot(h, p));
+    return json_pack("{s:o,s:s,s:s,s:o}", "hearing", live_hearing_json(h), "participant_id", p->id,
+                     "place", p->place, "participants", vej__hearing_snapshot(h, p));
 }
 
 int

@@ -152,10 +152,14 @@ mime_for(const char *path)
     static const struct {
         const char *ext, *mime;
     } table[] = {
-        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-        {".css", "text/css; charset=utf-8"},   {".json", "application/json"},
-        {".png", "image/png"},                 {".svg", "image/svg+xml"},
-        {".ico", "image/x-icon"},              {".txt", "text/plain; charset=utf-8"},
+        {".html", "text/html; charset=utf-8"},
+        {".js", "text/javascript; charset=utf-8"},
+        {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"},
+        {".png", "image/png"},
+        {".svg", "image/svg+xml"},
+        {".ico", "image/x-icon"},
+        {".txt", "text/plain; charset=utf-8"},
     };
     const char *dot = strrchr(path, '.');
     for (size_t i = 0; dot && i < G_N_ELEMENTS(table); i++)
@@ -269,7 +273,8 @@ dispatch(struct vej_http_req *r)
                     if (loose)
                         json_decref(loose);
                     vej__http_respond_error(r, dup ? VEJ_RPC_INVALID_REQUEST : VEJ_RPC_PARSE_ERROR,
-                                            dup ? "duplicate keys in body" : "body is not valid JSON");
+                                            dup ? "duplicate keys in body"
+                                                : "body is not valid JSON");
                     return;
                 }
                 if (!json_is_object(body)) {
@@ -280,12 +285,12 @@ dispatch(struct vej_http_req *r)
                 }
             }
         }
-        const char *method = r->method == M_GET     ? "GET"
-                             : r->method == M_POST  ? "POST"
-                             : r->method == M_PATCH ? "PATCH"
-                             : r->method == M_PUT   ? "PUT"
+        const char *method = r->method == M_GET      ? "GET"
+                             : r->method == M_POST   ? "POST"
+                             : r->method == M_PATCH  ? "PATCH"
+                             : r->method == M_PUT    ? "PUT"
                              : r->method == M_DELETE ? "DELETE"
-                                                    : "OTHER";
+                                                     : "OTHER";
         vej__rest_dispatch(r, method, r->path, body);
         if (body)
             json_decref(body);
@@ -394,12 +399,11 @@ vej__http_on_writeable(struct vej_http_req *r)
                                         (const uint8_t *)"no-referrer", 11, &p, end) ||
             lws_add_http_header_by_name(wsi, (const uint8_t *)"x-content-type-options:",
                                         (const uint8_t *)"nosniff", 7, &p, end) ||
-            lws_add_http_header_by_name(wsi, (const uint8_t *)"cache-control:",
-                                        (const uint8_t *)"no-store", 8, &p, end))
+            lws_add_http_header_by_name(
+                wsi, (const uint8_t *)"cache-control:", (const uint8_t *)"no-store", 8, &p, end))
             return 1;
-        if (r->close_after &&
-            lws_add_http_header_by_name(wsi, (const uint8_t *)"connection:",
-                                        (const uint8_t *)"close", 5, &p, end))
+        if (r->close_after && lws_add_http_header_by_name(wsi, (const uint8_t *)"connection:",
+                                                          (const uint8_t *)"close", 5, &p, end))
             return 1;
         if (body_len <= 8192) {
             /* Small answers (nearly all) go out with their headers in one

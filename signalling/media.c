@@ -133,9 +133,9 @@ deliver_report(struct vej_signalling *s, void *data)
         json_t *t;
         json_array_foreach(tracks, i, t)
         {
-            const char *shown = vej__hearing_shown_id(
-                sess->participant->hearing, sess->participant,
-                json_string_value(json_object_get(t, "participant_id")));
+            const char *shown =
+                vej__hearing_shown_id(sess->participant->hearing, sess->participant,
+                                      json_string_value(json_object_get(t, "participant_id")));
             json_object_set_new(t, "participant_id", shown ? json_string(shown) : json_null());
         }
         send_note(sess, "media.tracks",
@@ -218,9 +218,9 @@ vej__media_alert(struct vej_signalling *s, struct vej_live_participant *about, c
         struct vej_live_participant *p = h->participants->pdata[i];
         if (p->role != VEJ_ROLE_CLERK || !p->session)
             continue;
-        json_t *params = json_pack("{s:s,s:s,s:s,s:s,s:s}", "hearing_id", h->id, "code", code,
-                                   "severity", "warning", "participant_id", about->id, "message",
-                                   message ? message : code);
+        json_t *params =
+            json_pack("{s:s,s:s,s:s,s:s,s:s}", "hearing_id", h->id, "code", code, "severity",
+                      "warning", "participant_id", about->id, "message", message ? message : code);
         json_t *n = vej_rpc_notification("alert", params);
         vej__session_send(p->session, n);
         json_decref(n);
@@ -297,8 +297,7 @@ vej__media_candidate(struct vej_signalling *s, struct vej_live_participant *me,
 }
 
 int
-vej__media_restart_ice(struct vej_signalling *s, struct vej_live_participant *me,
-                       GError **error)
+vej__media_restart_ice(struct vej_signalling *s, struct vej_live_participant *me, GError **error)
 {
     if (!vej_relay_restart_ice(s->relay, me->hearing->id, me->id, error))
         return relay_code(*error);
@@ -334,8 +333,8 @@ vej__media_load_turn_secret(struct vej_signalling *s, GError **error)
         return FALSE;
     }
     if (st.st_mode & 077) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_PERM,
-                    "%s: readable by others; chmod 600 it", path);
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_PERM, "%s: readable by others; chmod 600 it",
+                    path);
         return FALSE;
     }
     char *text = NULL;
@@ -384,8 +383,8 @@ vej__media_ice_servers(struct vej_signalling *s, const char *id)
     g_autofree char *username = g_strdup_printf("%" G_GINT64_FORMAT ":%s", expiry, id);
     uint8_t mac[EVP_MAX_MD_SIZE];
     unsigned mac_len = 0;
-    if (!HMAC(EVP_sha1(), s->turn_secret, (int)strlen(s->turn_secret),
-              (const uint8_t *)username, strlen(username), mac, &mac_len)) {
+    if (!HMAC(EVP_sha1(), s->turn_secret, (int)strlen(s->turn_secret), (const uint8_t *)username,
+              strlen(username), mac, &mac_len)) {
         json_decref(turn);
         return servers;
     }

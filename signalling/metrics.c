@@ -8,15 +8,15 @@
 static void
 counter(GString *out, const char *name, const char *help, uint64_t value)
 {
-    g_string_append_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %" G_GUINT64_FORMAT "\n",
-                           name, help, name, name, value);
+    g_string_append_printf(out, "# HELP %s %s\n# TYPE %s counter\n%s %" G_GUINT64_FORMAT "\n", name,
+                           help, name, name, value);
 }
 
 static void
 gauge(GString *out, const char *name, const char *help, uint64_t value)
 {
-    g_string_append_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %" G_GUINT64_FORMAT "\n",
-                           name, help, name, name, value);
+    g_string_append_printf(out, "# HELP %s %s\n# TYPE %s gauge\n%s %" G_GUINT64_FORMAT "\n", name,
+                           help, name, name, value);
 }
 
 char *
@@ -38,8 +38,7 @@ vej__metrics_text(struct vej_signalling *s, size_t *len)
     gauge(out, "vej_participants_joined", "Participants joined to a hearing.", joined);
     counter(out, "vej_websocket_connections_total", "WebSocket connections accepted.",
             m->ws_connections_total);
-    counter(out, "vej_websocket_refused_total", "WebSocket upgrades refused.",
-            m->ws_refused_total);
+    counter(out, "vej_websocket_refused_total", "WebSocket upgrades refused.", m->ws_refused_total);
     counter(out, "vej_websocket_queue_overflow_total",
             "Sockets closed because their outbound queue was full.", m->ws_queue_overflow_total);
     counter(out, "vej_rpc_requests_total", "JSON-RPC messages received.", m->rpc_requests_total);
@@ -78,15 +77,16 @@ vej__metrics_text(struct vej_signalling *s, size_t *len)
         counter(out, "vej_media_bytes_sent_total", "Media bytes sent.", r.bytes_out);
         g_string_append(out, "# HELP vej_media_dropped_total Packets dropped, by reason.\n"
                              "# TYPE vej_media_dropped_total counter\n");
-        g_string_append_printf(out,
-                               "vej_media_dropped_total{reason=\"policy\"} %" G_GUINT64_FORMAT "\n"
-                               "vej_media_dropped_total{reason=\"srtp\"} %" G_GUINT64_FORMAT "\n"
-                               "vej_media_dropped_total{reason=\"unknown_ssrc\"} %" G_GUINT64_FORMAT "\n"
-                               "vej_media_dropped_total{reason=\"malformed\"} %" G_GUINT64_FORMAT "\n"
-                               "vej_media_dropped_total{reason=\"not_ready\"} %" G_GUINT64_FORMAT "\n"
-                               "vej_media_dropped_total{reason=\"awaiting_keyframe\"} %" G_GUINT64_FORMAT "\n",
-                               r.dropped_policy, r.dropped_srtp, r.dropped_unknown_ssrc,
-                               r.dropped_malformed, r.dropped_not_ready, r.dropped_awaiting_keyframe);
+        g_string_append_printf(
+            out,
+            "vej_media_dropped_total{reason=\"policy\"} %" G_GUINT64_FORMAT "\n"
+            "vej_media_dropped_total{reason=\"srtp\"} %" G_GUINT64_FORMAT "\n"
+            "vej_media_dropped_total{reason=\"unknown_ssrc\"} %" G_GUINT64_FORMAT "\n"
+            "vej_media_dropped_total{reason=\"malformed\"} %" G_GUINT64_FORMAT "\n"
+            "vej_media_dropped_total{reason=\"not_ready\"} %" G_GUINT64_FORMAT "\n"
+            "vej_media_dropped_total{reason=\"awaiting_keyframe\"} %" G_GUINT64_FORMAT "\n",
+            r.dropped_policy, r.dropped_srtp, r.dropped_unknown_ssrc, r.dropped_malformed,
+            r.dropped_not_ready, r.dropped_awaiting_keyframe);
         counter(out, "vej_media_dtls_failures_total", "DTLS handshakes that failed.",
                 r.dtls_failures);
         counter(out, "vej_media_keyframe_requests_total", "PLIs sent to publishers.",

@@ -57,10 +57,10 @@ struct vej_policy_party {
      * interpreter's channel. */
     const char *domains[VEJ_POLICY_MAX_DOMAINS];
     size_t n_domains;
-    bool admitted;                  /* false while waiting in the lobby */
-    bool muted[VEJ_MEDIA_N];        /* by the clerk or judge */
-    bool audio_only;                /* special measure: publishes no video */
-    bool anonymous;                 /* special measure: name withheld */
+    bool admitted;                    /* false while waiting in the lobby */
+    bool muted[VEJ_MEDIA_N];          /* by the clerk or judge */
+    bool audio_only;                  /* special measure: publishes no video */
+    bool anonymous;                   /* special measure: name withheld */
     const char *const *screened_from; /* role names or ptc_ ids */
     size_t n_screened_from;
 };

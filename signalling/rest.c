@@ -16,8 +16,8 @@
 #define PAGE_DEFAULT 50
 #define PAGE_MAX 200
 
-typedef void (*rest_handler)(struct vej_http_req *r, struct vej_user *user,
-                             char *ids[MAX_PATH_IDS], json_t *body);
+typedef void (*rest_handler)(struct vej_http_req *r, struct vej_user *user, char *ids[MAX_PATH_IDS],
+                             json_t *body);
 
 struct route {
     const char *method;
@@ -31,8 +31,7 @@ struct route {
 /* ---- field helpers ---- */
 
 static const char *
-get_string(json_t *body, const char *key, size_t min, size_t max, bool required,
-           const char **why)
+get_string(json_t *body, const char *key, size_t min, size_t max, bool required, const char **why)
 {
     json_t *v = json_object_get(body, key);
     if (!v) {
@@ -148,9 +147,8 @@ courtroom_list(struct vej_http_req *r, struct vej_user *user, char *ids[], json_
         return respond_field_error(r, "limit", "must be an integer from 1 to 200");
     g_autoptr(GError) error = NULL;
     g_autofree char *next = NULL;
-    g_autoptr(GPtrArray) rows = vej_store_courtroom_list(server_of(r)->store,
-                                                         *cursor ? cursor : NULL, limit, &next,
-                                                         &error);
+    g_autoptr(GPtrArray) rows = vej_store_courtroom_list(
+        server_of(r)->store, *cursor ? cursor : NULL, limit, &next, &error);
     if (!rows)
         return respond_store_error(r, error, "courtroom");
     vej__http_respond_json(r, 200, list_body(rows, courtroom_json, next));
@@ -209,8 +207,8 @@ hearing_create(struct vej_http_req *r, struct vej_user *user, char *ids[], json_
 
 /* ?date=YYYY-MM-DD is a day in the courtroom's time zone (UTC without one). */
 static bool
-day_bounds(struct vej_signalling *s, const char *crt, const char *date, int64_t *from,
-           int64_t *to, struct vej_http_req *r)
+day_bounds(struct vej_signalling *s, const char *crt, const char *date, int64_t *from, int64_t *to,
+           struct vej_http_req *r)
 {
     int y = 0, m = 0, d = 0;
     char tail = 0;
@@ -264,9 +262,8 @@ hearing_list(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t 
         return respond_field_error(r, "limit", "must be an integer from 1 to 200");
     g_autoptr(GError) error = NULL;
     g_autofree char *next = NULL;
-    g_autoptr(GPtrArray) rows =
-        vej_store_hearing_list(s->store, *crt ? crt : NULL, from, to, *cursor ? cursor : NULL,
-                               limit, &next, &error);
+    g_autoptr(GPtrArray) rows = vej_store_hearing_list(
+        s->store, *crt ? crt : NULL, from, to, *cursor ? cursor : NULL, limit, &next, &error);
     if (!rows)
         return respond_store_error(r, error, "hearing");
     vej__http_respond_json(r, 200, list_body(rows, hearing_json, next));
@@ -316,8 +313,8 @@ participant_create(struct vej_http_req *r, struct vej_user *user, char *ids[], j
     enum vej_role role_enum;
     if (!role || !vej_role_parse(role, &role_enum))
         return respond_field_error(r, "role", why ? why : "unknown role");
-    g_autofree char *sm = vej__special_measures_normalise(
-        json_object_get(body, "special_measures"), &why, &field);
+    g_autofree char *sm =
+        vej__special_measures_normalise(json_object_get(body, "special_measures"), &why, &field);
     if (!sm)
         return respond_field_error(r, field, why);
     g_autoptr(GError) error = NULL;
@@ -369,10 +366,9 @@ participant_patch(struct vej_http_req *r, struct vej_user *user, char *ids[], js
     }
     const char *why = NULL, *field = NULL;
     json_t *out = NULL;
-    int code = vej__participant_update(server_of(r), ids[0], ids[1],
-                                       json_object_get(body, "display_name"),
-                                       json_object_get(body, "special_measures"), user->id, &out,
-                                       &why, &field);
+    int code = vej__participant_update(
+        server_of(r), ids[0], ids[1], json_object_get(body, "display_name"),
+        json_object_get(body, "special_measures"), user->id, &out, &why, &field);
     if (code == VEJ_RPC_INVALID_PARAMS)
         return respond_field_error(r, field ? field : "body", why);
     if (code)
@@ -407,9 +403,9 @@ participant_token(struct vej_http_req *r, struct vej_user *user, char *ids[], js
     if (live)
         vej__session_end(live, "link_reissued");
     g_autofree char *url = vej__join_url(s, token);
-    vej__http_respond_json(r, 200,
-                           json_pack("{s:s,s:s,s:s}", "participant_id", p->id, "join_token",
-                                     token, "join_url", url));
+    vej__http_respond_json(
+        r, 200,
+        json_pack("{s:s,s:s,s:s}", "participant_id", p->id, "join_token", token, "join_url", url));
 }
 
 /* ---- audit ---- */
@@ -425,8 +421,8 @@ audit_json(const struct vej_audit_entry *e)
     g_autoptr(GDateTime) dt = g_date_time_new_from_unix_utc(e->ts_us / G_USEC_PER_SEC);
     g_autofree char *ts = dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup("");
     json_t *detail = json_loads(e->detail, 0, NULL);
-    return json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:o,s:s,s:s}", "seq", (json_int_t)e->seq, "time",
-                     ts, "ts_us", (json_int_t)e->ts_us, "actor", e->actor, "action", e->action,
+    return json_pack("{s:I,s:s,s:I,s:s,s:s,s:s,s:o,s:s,s:s}", "seq", (json_int_t)e->seq, "time", ts,
+                     "ts_us", (json_int_t)e->ts_us, "actor", e->actor, "action", e->action,
                      "target", e->target, "detail", detail ? detail : json_object(), "prev_hash",
                      prev, "hash", hash);
 }
@@ -475,8 +471,9 @@ audit_list(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *b
             snprintf(next, sizeof next, "%" G_GINT64_FORMAT, e->seq);
     }
     vej__audit(s, user->id, "audit.list", "", NULL);
-    vej__http_respond_json(r, 200, json_pack("{s:o,s:o}", "items", items, "next_cursor",
-                                             *next ? json_string(next) : json_null()));
+    vej__http_respond_json(r, 200,
+                           json_pack("{s:o,s:o}", "items", items, "next_cursor",
+                                     *next ? json_string(next) : json_null()));
 }
 
 static void

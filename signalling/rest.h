@@ -9,8 +9,7 @@ struct vej_http_req;
 
 /* Routes one request; `body` is a JSON object for POST/PATCH, else NULL
  * (transfer none). Always answers (possibly later, for logins). */
-void vej__rest_dispatch(struct vej_http_req *r, const char *method, const char *path,
-                        json_t *body);
+void vej__rest_dispatch(struct vej_http_req *r, const char *method, const char *path, json_t *body);
 
 /* Query parameter by name, percent-decoded. */
 bool vej__http_query(struct vej_http_req *r, const char *name, char *out, size_t out_cap);

@@ -31,8 +31,8 @@ struct method {
     const char *name;
     int (*handler)(struct call *k);
     enum need need;
-    unsigned roles;       /* bits of enum vej_role; 0: anyone with `need` */
-    const char *params;   /* allowed member names, comma-separated */
+    unsigned roles;     /* bits of enum vej_role; 0: anyone with `need` */
+    const char *params; /* allowed member names, comma-separated */
 };
 
 #define ROLE(r) (1u << (r))
@@ -397,8 +397,8 @@ m_hearing_set_special_measures(struct call *k)
     if (!sm)
         return bad_param(k, "special_measures", "missing");
     json_t *out = NULL;
-    int code = vej__participant_update(k->s, k->h->id, pid, NULL, sm, k->me->id, &out, &k->why,
-                                       &k->field);
+    int code =
+        vej__participant_update(k->s, k->h->id, pid, NULL, sm, k->me->id, &out, &k->why, &k->field);
     if (code == 0)
         k->result = json_pack("{s:o}", "participant", out);
     return code;
@@ -438,8 +438,8 @@ m_webrtc_answer(struct call *k)
     json_t *rev = json_object_get(k->params, "revision");
     if (!json_is_integer(rev) || json_integer_value(rev) < 0)
         return bad_param(k, "revision", "must be the offer's revision (an integer)");
-    return media_result(k, vej__media_answer(k->s, k->me, sdp, (uint64_t)json_integer_value(rev),
-                                             &k->error));
+    return media_result(
+        k, vej__media_answer(k->s, k->me, sdp, (uint64_t)json_integer_value(rev), &k->error));
 }
 
 static bool

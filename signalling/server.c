@@ -299,8 +299,7 @@ filter_upgrade(struct vej_signalling *s, struct lws *wsi)
 {
     char uri[64];
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws") != 0 ||
-        s->stopping ||
-        g_hash_table_size(s->conns) >= (guint)s->config->max_connections) {
+        s->stopping || g_hash_table_size(s->conns) >= (guint)s->config->max_connections) {
         s->metrics.ws_refused_total++;
         return 1;
     }
@@ -629,7 +628,7 @@ vej_signalling_run(struct vej_signalling *s)
 
 /* Password hashing jobs run on the pool and post their result back. */
 struct vej_hash_job {
-    void (*work)(void *data);           /* on the pool */
+    void (*work)(void *data);                           /* on the pool */
     void (*done)(struct vej_signalling *s, void *data); /* on the server thread */
     void *data;
 };

@@ -71,11 +71,11 @@ struct vej_signalling {
     char *turn_secret;       /* shared secret for TURN credentials, or NULL */
 
     uint64_t next_id;
-    GHashTable *conns;        /* conn id (uint64 *) -> struct vej_conn * */
-    GHashTable *http_reqs;    /* request id (uint64 *) -> struct vej_http_req * */
-    GHashTable *sessions;     /* session id -> struct vej_session * */
-    GHashTable *resume_index; /* resume token hash (hex) -> struct vej_session * */
-    GHashTable *hearings;     /* hearing id -> struct vej_live_hearing * */
+    GHashTable *conns;         /* conn id (uint64 *) -> struct vej_conn * */
+    GHashTable *http_reqs;     /* request id (uint64 *) -> struct vej_http_req * */
+    GHashTable *sessions;      /* session id -> struct vej_session * */
+    GHashTable *resume_index;  /* resume token hash (hex) -> struct vej_session * */
+    GHashTable *hearings;      /* hearing id -> struct vej_live_hearing * */
     GHashTable *login_windows; /* "user:NAME" / "addr:IP" -> struct vej_rate_window * */
 
     struct vej_metrics metrics;
@@ -175,8 +175,8 @@ void vej__conn_close(struct vej_conn *c, int code, const char *reason);
  * which sends `first` (transfer none, may be NULL) then what was held. */
 void vej__conn_hold(struct vej_conn *c);
 void vej__conn_release(struct vej_conn *c, json_t *first);
-void vej__audit(struct vej_signalling *s, const char *actor, const char *action,
-                const char *target, json_t *detail /* stolen, may be NULL */);
+void vej__audit(struct vej_signalling *s, const char *actor, const char *action, const char *target,
+                json_t *detail /* stolen, may be NULL */);
 char *vej__correlation_id(void);
 /* Runs work(data) on the hashing pool, then done(s, data) on this thread. */
 void vej__hash_submit(struct vej_signalling *s, void (*work)(void *data),
@@ -305,8 +305,7 @@ void vej__media_alert(struct vej_signalling *s, struct vej_live_participant *abo
 /* Each returns 0 or a JSON-RPC code with *error set. */
 int vej__media_publish(struct vej_signalling *s, struct vej_live_participant *me, const char *sdp,
                        json_t **result, GError **error);
-int vej__media_subscribe(struct vej_signalling *s, struct vej_live_participant *me,
-                         GError **error);
+int vej__media_subscribe(struct vej_signalling *s, struct vej_live_participant *me, GError **error);
 int vej__media_answer(struct vej_signalling *s, struct vej_live_participant *me, const char *sdp,
                       uint64_t revision, GError **error);
 int vej__media_candidate(struct vej_signalling *s, struct vej_live_participant *me,

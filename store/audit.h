@@ -19,12 +19,12 @@
 G_BEGIN_DECLS
 
 struct vej_audit_entry {
-    int64_t seq;       /* 1, 2, ... */
-    int64_t ts_us;     /* Unix time in microseconds, UTC */
-    char *actor;       /* "usr_...", "ptc_...", "system" or "vejctl" */
-    char *action;      /* e.g. "hearing.state", "login.failed" */
-    char *target;      /* an id or "" */
-    char *detail;      /* compact JSON object text, "{}" when none */
+    int64_t seq;   /* 1, 2, ... */
+    int64_t ts_us; /* Unix time in microseconds, UTC */
+    char *actor;   /* "usr_...", "ptc_...", "system" or "vejctl" */
+    char *action;  /* e.g. "hearing.state", "login.failed" */
+    char *target;  /* an id or "" */
+    char *detail;  /* compact JSON object text, "{}" when none */
     uint8_t prev_hash[32];
     uint8_t hash[32];
 };

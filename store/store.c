@@ -32,7 +32,9 @@ static const struct {
     {"", &vej_store_sqlite_backend},
 };
 
-G_DEFINE_QUARK(vej - store - error - quark, vej_store_error)
+/* clang-format off */
+G_DEFINE_QUARK(vej-store-error-quark, vej_store_error)
+/* clang-format on */
 
 gboolean
 vej__store_new_id(const char *prefix, char out[VEJ__ID_SIZE], GError **error)

@@ -130,12 +130,11 @@ gboolean vej_store_staff_session_revoke(vej_store *s, const uint8_t token_hash[3
 gboolean vej_store_staff_session_revoke_user(vej_store *s, const char *user_id, GError **error);
 
 /* Courtrooms. */
-struct vej_courtroom *vej_store_courtroom_create(vej_store *s, const char *name,
-                                                 int retention_days, const char *time_zone,
-                                                 GError **error);
+struct vej_courtroom *vej_store_courtroom_create(vej_store *s, const char *name, int retention_days,
+                                                 const char *time_zone, GError **error);
 struct vej_courtroom *vej_store_courtroom_get(vej_store *s, const char *id, GError **error);
-GPtrArray *vej_store_courtroom_list(vej_store *s, const char *after, int limit,
-                                    char **next_cursor, GError **error);
+GPtrArray *vej_store_courtroom_list(vej_store *s, const char *after, int limit, char **next_cursor,
+                                    GError **error);
 
 /* Hearings. `from`/`to` bound starts_at (inclusive from, exclusive to; 0 for
  * unbounded); `courtroom_id` may be NULL. */
@@ -144,27 +143,22 @@ struct vej_hearing_row *vej_store_hearing_create(vej_store *s, const char *court
                                                  int64_t starts_at, int64_t ends_at,
                                                  GError **error);
 struct vej_hearing_row *vej_store_hearing_get(vej_store *s, const char *id, GError **error);
-GPtrArray *vej_store_hearing_list(vej_store *s, const char *courtroom_id, int64_t from,
-                                  int64_t to, const char *after, int limit, char **next_cursor,
-                                  GError **error);
+GPtrArray *vej_store_hearing_list(vej_store *s, const char *courtroom_id, int64_t from, int64_t to,
+                                  const char *after, int limit, char **next_cursor, GError **error);
 gboolean vej_store_hearing_set_state(vej_store *s, const char *id, const char *state,
                                      GError **error);
 
 /* Participants. `user_id` may be NULL. */
 struct vej_participant_row *vej_store_participant_create(vej_store *s, const char *hearing_id,
-                                                         const char *display_name,
-                                                         const char *role,
+                                                         const char *display_name, const char *role,
                                                          const char *special_measures_json,
                                                          const char *user_id, GError **error);
-struct vej_participant_row *vej_store_participant_get(vej_store *s, const char *id,
-                                                      GError **error);
+struct vej_participant_row *vej_store_participant_get(vej_store *s, const char *id, GError **error);
 /* Every participant of a hearing, removed ones included, in creation order. */
 GPtrArray *vej_store_participant_list(vej_store *s, const char *hearing_id, GError **error);
 /* The (not removed) participant bound to a staff account in a hearing. */
-struct vej_participant_row *vej_store_participant_get_by_user(vej_store *s,
-                                                              const char *hearing_id,
-                                                              const char *user_id,
-                                                              GError **error);
+struct vej_participant_row *vej_store_participant_get_by_user(vej_store *s, const char *hearing_id,
+                                                              const char *user_id, GError **error);
 /* NULL leaves a field unchanged. */
 gboolean vej_store_participant_update(vej_store *s, const char *id, const char *display_name,
                                       const char *special_measures_json, GError **error);
@@ -198,8 +192,7 @@ struct vej_store_backend {
                                  GError **error);
     struct vej_hearing_row *(*hearing_create)(void *impl, const char *courtroom_id,
                                               const char *case_reference, const char *title,
-                                              int64_t starts_at, int64_t ends_at,
-                                              GError **error);
+                                              int64_t starts_at, int64_t ends_at, GError **error);
     struct vej_hearing_row *(*hearing_get)(void *impl, const char *id, GError **error);
     GPtrArray *(*hearing_list)(void *impl, const char *courtroom_id, int64_t from, int64_t to,
                                const char *after, int limit, char **next_cursor, GError **error);

@@ -1,8 +1,8 @@
 /* vejctl.h - the pieces of the vejctl admin command.
  *
  * cli.c parses the command line into `struct vejctl_args` (no I/O but the
- * environment and --config); password.c reads passwords; format.c turns the server's JSON into text; http.c talks to
- * the REST API with libcurl; rest.c and local.c run the commands (local.c
+ * environment and --config); password.c reads passwords; format.c turns the server's JSON into
+ * text; http.c talks to the REST API with libcurl; rest.c and local.c run the commands (local.c
  * works on the data directory through store/). main.c dispatches.
  *
  * Exit status: 0 success, 1 failure (the server's error, a broken audit
