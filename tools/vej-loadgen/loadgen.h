@@ -57,8 +57,8 @@ void lg_hist_add_us(struct lg_hist *h, int64_t us);
 double lg_hist_quantile(const struct lg_hist *h, double q);
 
 /* CPU times from /proc in clock ticks (sysconf(_SC_CLK_TCK)). */
-bool lg_proc_cpu_ticks(int pid, uint64_t *ticks);         /* utime + stime */
-bool lg_machine_ticks(uint64_t *busy, uint64_t *total);  /* /proc/stat "cpu" line */
+bool lg_proc_cpu_ticks(int pid, uint64_t *ticks);       /* utime + stime */
+bool lg_machine_ticks(uint64_t *busy, uint64_t *total); /* /proc/stat "cpu" line */
 /* The same for one CPU ("cpuN"), or the whole machine when cpu < 0. */
 bool lg_cpu_ticks(int cpu, uint64_t *busy, uint64_t *total);
 /* Counters of bench/relay/malloc-count.c's shared file; false if absent. */
@@ -197,11 +197,11 @@ void lg_media_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_
 /* ---- the run (main.c) ---- */
 
 struct lg_options {
-    char *url;      /* https://127.0.0.1:PORT */
-    char *token;    /* staff (clerk) token */
+    char *url;   /* https://127.0.0.1:PORT */
+    char *token; /* staff (clerk) token */
     char *courtroom;
-    char *address;  /* local ICE address, 127.0.0.1 */
-    int publishers; /* N */
+    char *address;   /* local ICE address, 127.0.0.1 */
+    int publishers;  /* N */
     int subscribers; /* M (each receives every publisher) */
     int warmup_s, duration_s;
     int gateway_pid;
@@ -216,8 +216,8 @@ struct lg_run {
     char fingerprint[VEJ_DTLS_FINGERPRINT_MAX];
     GPtrArray *pubs, *subs; /* struct lg_pc * */
     int n_ready;            /* PCs with SRTP */
-    bool sending;   /* publishers send (from when every PC is up) */
-    bool measuring; /* inside the window */
+    bool sending;           /* publishers send (from when every PC is up) */
+    bool measuring;         /* inside the window */
     /* receive totals */
     uint64_t rx_packets, rx_bad_stamp, rx_srtp_fail, rx_rtcp;
     struct lg_hist latency;
@@ -227,7 +227,7 @@ struct lg_run {
         uint32_t key; /* publisher << 24 | kind << 23 | counter & 0x7fffff, +1 */
         int n;
         int64_t first_ns, last_ns;
-    } *fanout;
+    } * fanout;
     size_t fanout_len;
     enum vej_srtp_profile profile_seen;
 };

@@ -30,9 +30,8 @@ struct lg_party {
     bool publisher;
 };
 
-static const char *const party_roles[] = {"defendant", "prosecution", "defence",
-                                          "witness",   "interpreter", "probation",
-                                          "custody_officer"};
+static const char *const party_roles[] = {"defendant",   "prosecution", "defence",        "witness",
+                                          "interpreter", "probation",   "custody_officer"};
 
 /* ---- notifications of a participant's socket ---- */
 
@@ -124,8 +123,8 @@ make_hearing(struct lg_run *run, struct lg_rest *rest, struct lg_party *parties,
         char name[64];
         snprintf(name, sizeof name, "Loadgen %d-%u", (int)getpid(), g_random_int() % 100000);
         r = lg_rest_call(rest, "POST", "/courtrooms",
-                         json_pack("{s:s,s:i,s:s}", "name", name, "retention_days", 30,
-                                   "time_zone", "Europe/London"),
+                         json_pack("{s:s,s:i,s:s}", "name", name, "retention_days", 30, "time_zone",
+                                   "Europe/London"),
                          o->token, 201);
         courtroom = r ? member(r, "id") : NULL;
         json_decref(r);
@@ -136,9 +135,8 @@ make_hearing(struct lg_run *run, struct lg_rest *rest, struct lg_party *parties,
     char ref[48];
     snprintf(ref, sizeof ref, "LOAD/%u", g_random_int() % 1000000);
     r = lg_rest_call(rest, "POST", "/hearings",
-                     json_pack("{s:s,s:s,s:s,s:s,s:s}", "courtroom_id", courtroom,
-                               "case_reference", ref, "title", "R v Load", "starts_at", starts,
-                               "ends_at", ends),
+                     json_pack("{s:s,s:s,s:s,s:s,s:s}", "courtroom_id", courtroom, "case_reference",
+                               ref, "title", "R v Load", "starts_at", starts, "ends_at", ends),
                      o->token, 201);
     char *hid = r ? member(r, "id") : NULL;
     json_decref(r);
@@ -150,11 +148,10 @@ make_hearing(struct lg_run *run, struct lg_rest *rest, struct lg_party *parties,
         struct lg_party *p = &parties[i];
         char name[48];
         snprintf(name, sizeof name, "%s %d", p->publisher ? "Publisher" : "Observer", p->index);
-        const char *role = p->publisher ? party_roles[p->index % G_N_ELEMENTS(party_roles)]
-                                        : "observer";
+        const char *role =
+            p->publisher ? party_roles[p->index % G_N_ELEMENTS(party_roles)] : "observer";
         r = lg_rest_call(rest, "POST", part_path,
-                         json_pack("{s:s,s:s}", "display_name", name, "role", role), o->token,
-                         201);
+                         json_pack("{s:s,s:s}", "display_name", name, "role", role), o->token, 201);
         p->id = r ? member(r, "participant_id") : NULL;
         p->join_token = r ? member(r, "join_token") : NULL;
         json_decref(r);
@@ -187,8 +184,8 @@ join_all(struct lg_run *run, SoupSession *session, struct lg_rpc *clerk, struct 
         p->rpc = lg_rpc_connect(session, run->o.url, on_note, p, 15);
         if (!p->rpc)
             return false;
-        json_t *r = lg_rpc_call(p->rpc, "session.hello", json_pack("{s:s}", "token", p->join_token),
-                                15);
+        json_t *r =
+            lg_rpc_call(p->rpc, "session.hello", json_pack("{s:s}", "token", p->join_token), 15);
         if (!r)
             return false;
         json_decref(r);
@@ -339,8 +336,8 @@ main(int argc, char **argv)
                                                             "max-conns-per-host", 100000, NULL);
     struct lg_rpc *clerk = hid ? lg_rpc_connect(ws_session, run.o.url, NULL, NULL, 15) : NULL;
     json_t *r = NULL;
-    if (clerk && (r = lg_rpc_call(clerk, "session.hello", json_pack("{s:s}", "token", run.o.token),
-                                  15))) {
+    if (clerk &&
+        (r = lg_rpc_call(clerk, "session.hello", json_pack("{s:s}", "token", run.o.token), 15))) {
         json_decref(r);
         r = lg_rpc_call(clerk, "hearing.join", json_pack("{s:s}", "hearing_id", hid), 15);
     }

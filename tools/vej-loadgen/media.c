@@ -100,8 +100,8 @@ send_video_frame(struct lg_pc *pc)
         memset(p, 0xa5, per);
         p[0] = i == 0 ? 0x10 : 0x00; /* RFC 7741: S bit, PID 0, no extensions */
         if (i == 0) {
-            static const uint8_t keyhdr[] = {0x10, 0x00, 0x00, 0x9d, 0x01, 0x2a,
-                                             0x80, 0x02, 0x68, 0x01};
+            static const uint8_t keyhdr[] = {0x10, 0x00, 0x00, 0x9d, 0x01,
+                                             0x2a, 0x80, 0x02, 0x68, 0x01};
             static const uint8_t deltahdr[] = {0x11, 0x00, 0x00};
             if (key)
                 memcpy(p + 1, keyhdr, sizeof keyhdr);
@@ -186,8 +186,9 @@ fanout_note(struct lg_run *run, const struct lg_stamp *st, int64_t now)
     int want = run->o.subscribers;
     if (want < 2 || !run->fanout)
         return;
-    uint32_t key = (((uint32_t)st->publisher << 24) | ((uint32_t)st->kind << 23) |
-                    (st->counter & 0x7fffff)) + 1;
+    uint32_t key =
+        (((uint32_t)st->publisher << 24) | ((uint32_t)st->kind << 23) | (st->counter & 0x7fffff)) +
+        1;
     struct lg_fanout_slot *slot = &run->fanout[key % run->fanout_len];
     if (slot->key != key) {
         slot->key = key;

@@ -154,7 +154,8 @@ lg_pc_new(struct lg_run *run, struct lg_rpc *rpc, enum lg_pc_dir dir, int index,
                  TRUE, "upnp", FALSE, NULL);
     NiceAddress a;
     nice_address_init(&a);
-    if (!nice_address_set_from_string(&a, address) || !nice_agent_add_local_address(pc->agent, &a)) {
+    if (!nice_address_set_from_string(&a, address) ||
+        !nice_agent_add_local_address(pc->agent, &a)) {
         fprintf(stderr, "vej-loadgen: address %s is not usable\n", address);
         goto fail;
     }
@@ -230,9 +231,8 @@ lg_pc_add_candidate(struct lg_pc *pc, const char *candidate)
 {
     if (!candidate || !*candidate || !pc->remote_set)
         return;
-    g_autofree char *line = g_str_has_prefix(candidate, "a=")
-                                ? g_strdup(candidate)
-                                : g_strconcat("a=", candidate, NULL);
+    g_autofree char *line = g_str_has_prefix(candidate, "a=") ? g_strdup(candidate)
+                                                              : g_strconcat("a=", candidate, NULL);
     NiceCandidate *c = nice_agent_parse_remote_candidate_sdp(pc->agent, pc->stream, line);
     if (!c)
         return;
@@ -265,8 +265,8 @@ lg_pc_set_remote(struct lg_pc *pc, const struct vej_sdp_description *d)
         return true;
     char hex[VEJ_SDP_FINGERPRINT_TEXT];
     const char *alg = fingerprint_alg_name(d->fingerprint_alg);
-    if (!alg || vej_sdp_fingerprint_format(d->fingerprint_alg, d->fingerprint,
-                                           d->fingerprint_len, hex, sizeof hex) < 0) {
+    if (!alg || vej_sdp_fingerprint_format(d->fingerprint_alg, d->fingerprint, d->fingerprint_len,
+                                           hex, sizeof hex) < 0) {
         fprintf(stderr, "vej-loadgen: unusable fingerprint from the gateway\n");
         return false;
     }

@@ -118,8 +118,7 @@ lg_measure(struct lg_run *run)
                                      (double)expected
                                : -1;
     uint64_t sent = b.sent - a.sent;
-    double deliver_pct =
-        sent ? (double)fwd * 100.0 / ((double)sent * (double)o->subscribers) : -1;
+    double deliver_pct = sent ? (double)fwd * 100.0 / ((double)sent * (double)o->subscribers) : -1;
     double missing_pct = deliver_pct >= 0 ? MAX(0.0, 100.0 - deliver_pct) : -1;
     double p50 = lg_hist_quantile(&run->latency, 0.50), p99 = lg_hist_quantile(&run->latency, 0.99);
     double pmax = lg_hist_quantile(&run->latency, 1.0);
@@ -139,6 +138,7 @@ lg_measure(struct lg_run *run)
     double allocs = -1, allocs_ours = -1;
     if (a.alloc_ok && b.alloc_ok && fwd) {
         allocs = (double)(b.alloc.total - a.alloc.total) / (double)fwd;
+        allocs_ours = 0; /* no slot: nothing was ever charged to the executable */
         for (int i = 0; i < LG_ALLOC_DSOS; i++)
             if (strcmp(b.alloc.names[i], "vej-gateway") == 0)
                 allocs_ours = (double)(b.alloc.by_dso[i] - a.alloc.by_dso[i]) / (double)fwd;
@@ -172,8 +172,8 @@ lg_measure(struct lg_run *run)
             printf("  %-24s %.3f\n", b.alloc.names[i],
                    (double)(b.alloc.by_dso[i] - a.alloc.by_dso[i]) / (double)fwd);
     }
-    printf("receive problems   srtp %llu, bad stamp %llu\n",
-           (unsigned long long)run->rx_srtp_fail, (unsigned long long)run->rx_bad_stamp);
+    printf("receive problems   srtp %llu, bad stamp %llu\n", (unsigned long long)run->rx_srtp_fail,
+           (unsigned long long)run->rx_bad_stamp);
     if (o->json_out) {
         json_t *j = json_pack(
             "{s:s,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:b,s:b,s:f,s:f,"
@@ -184,8 +184,8 @@ lg_measure(struct lg_run *run)
             "machine_cpu_pct", machine_pct, "loadgen_cpu_pct", self_pct, "loss_pct", loss_pct,
             "latency_p50_us", p50, "latency_p99_us", p99, "spread_p50_us", s50, "spread_p99_us",
             s99, "saturated", saturated, "loadgen_saturated", lg_saturated, "allocs_per_packet",
-            allocs, "allocs_ours_per_packet", allocs_ours, "cpu0_pct", cpu_pct[0], "cpu1_pct", cpu_pct[1],
-            "other_cores", others, "latency_max_us", pmax, "missing_pct", missing_pct);
+            allocs, "allocs_ours_per_packet", allocs_ours, "cpu0_pct", cpu_pct[0], "cpu1_pct",
+            cpu_pct[1], "other_cores", others, "latency_max_us", pmax, "missing_pct", missing_pct);
         if (json_dump_file(j, o->json_out, JSON_COMPACT) != 0)
             fprintf(stderr, "vej-loadgen: cannot write %s\n", o->json_out);
         json_decref(j);

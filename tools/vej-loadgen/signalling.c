@@ -195,8 +195,7 @@ static void
 on_connected(GObject *source, GAsyncResult *res, gpointer user)
 {
     struct lg_rpc *rpc = user;
-    rpc->ws = soup_session_websocket_connect_finish(SOUP_SESSION(source), res,
-                                                    &rpc->connect_error);
+    rpc->ws = soup_session_websocket_connect_finish(SOUP_SESSION(source), res, &rpc->connect_error);
     rpc->connect_done = true;
 }
 
@@ -214,8 +213,7 @@ lg_rpc_connect(SoupSession *session, const char *base, lg_note_fn on_note, void 
     if (g_str_has_prefix(base, "https://"))
         url = g_strconcat("wss://", base + 8, "/ws", NULL);
     else
-        url = g_strconcat("ws://", base + (g_str_has_prefix(base, "http://") ? 7 : 0), "/ws",
-                          NULL);
+        url = g_strconcat("ws://", base + (g_str_has_prefix(base, "http://") ? 7 : 0), "/ws", NULL);
     SoupMessage *m = soup_message_new("GET", url);
     g_signal_connect(m, "accept-certificate", G_CALLBACK(accept_any_certificate), NULL);
     soup_session_websocket_connect_async(rpc->session, m, NULL, NULL, G_PRIORITY_DEFAULT, NULL,
@@ -255,8 +253,8 @@ static struct lg_call *
 send_request(struct lg_rpc *rpc, const char *method, json_t *params, bool want_result)
 {
     gint64 id = rpc->next_id++;
-    json_t *msg = json_pack("{s:s,s:I,s:s,s:o}", "jsonrpc", "2.0", "id", (json_int_t)id,
-                            "method", method, "params", params ? params : json_object());
+    json_t *msg = json_pack("{s:s,s:I,s:s,s:o}", "jsonrpc", "2.0", "id", (json_int_t)id, "method",
+                            method, "params", params ? params : json_object());
     char *text = json_dumps(msg, JSON_COMPACT);
     json_decref(msg);
     struct lg_call *c = g_new0(struct lg_call, 1);
