@@ -4,37 +4,9 @@
  * it is used; sizes are computed in size_t from at most 16-bit fields, so
  * no sum here can overflow. */
 #include "gateway/rtp.h"
+#include "gateway/wire-priv.h"
 
 #include <string.h>
-
-/* Big-endian loads and stores; callers have checked the bounds. */
-static uint16_t
-rd16(const uint8_t *p)
-{
-    return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
-}
-
-static uint32_t
-rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static void
-wr16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
-}
-
-static void
-wr32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
 
 const char *
 vej_rtp_status_name(int status)
