@@ -727,6 +727,36 @@ vej_dtls_set_role(struct vej_dtls *d, enum vej_dtls_role role, GError **error)
     return TRUE;
 }
 
+gboolean
+vej_dtls_set_srtp_profiles(struct vej_dtls *d, const enum vej_srtp_profile *profiles, size_t n,
+                           GError **error)
+{
+    if (d->state != VEJ_DTLS_STATE_NEW) {
+        g_set_error(error, VEJ_DTLS_ERROR, VEJ_DTLS_ERROR_STATE,
+                    "SRTP profiles are set before the handshake");
+        return FALSE;
+    }
+    char list[128] = "";
+    for (size_t i = 0; i < n; i++) {
+        const char *name = profiles[i] == VEJ_SRTP_AEAD_AES_128_GCM   ? "SRTP_AEAD_AES_128_GCM"
+                           : profiles[i] == VEJ_SRTP_AES128_CM_SHA1_80 ? "SRTP_AES128_CM_SHA1_80"
+                                                                       : NULL;
+        if (!name) {
+            g_set_error(error, VEJ_DTLS_ERROR, VEJ_DTLS_ERROR_OPENSSL, "unknown SRTP profile");
+            return FALSE;
+        }
+        if (*list)
+            g_strlcat(list, ":", sizeof list);
+        g_strlcat(list, name, sizeof list);
+    }
+    if (!*list || SSL_set_tlsext_use_srtp(d->ssl, list) != 0) { /* 0 is success */
+        g_set_error(error, VEJ_DTLS_ERROR, VEJ_DTLS_ERROR_OPENSSL,
+                    "SSL_set_tlsext_use_srtp refused the profile list");
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static const EVP_MD *
 fingerprint_md(const char *algorithm)
 {

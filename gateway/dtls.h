@@ -159,6 +159,14 @@ struct vej_dtls *vej_dtls_new(struct vej_dtls_cert *cert, enum vej_dtls_role rol
  * VEJ_DTLS_ERROR_STATE. */
 gboolean vej_dtls_set_role(struct vej_dtls *dtls, enum vej_dtls_role role, GError **error);
 
+/* Restricts the SRTP profiles this endpoint offers (client) or accepts
+ * (server) to `profiles`, in order of preference (default: GCM, then
+ * AES-CM). Allowed only in VEJ_DTLS_STATE_NEW; FALSE with
+ * VEJ_DTLS_ERROR_STATE otherwise, or VEJ_DTLS_ERROR_OPENSSL for an empty
+ * or unknown list. Used by the load generator to measure AES-CM. */
+gboolean vej_dtls_set_srtp_profiles(struct vej_dtls *dtls, const enum vej_srtp_profile *profiles,
+                                    size_t n, GError **error);
+
 /* Sets the peer's SDP fingerprint: `algorithm` is "sha-1", "sha-256",
  * "sha-384" or "sha-512" (case-insensitive), `hex` the colon-separated hex
  * (case-insensitive). May come before or after the handshake; if the

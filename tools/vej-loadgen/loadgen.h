@@ -237,4 +237,3 @@ int lg_measure(struct lg_run *run);
 
 /* Installs the AES-CM-only profile override (srtp-profile.c): from then
  * on, new SSL_CTXs offer only AES_CM_128_HMAC_SHA1_80. */
-void lg_srtp_force_aes_cm(bool on);

@@ -309,7 +309,6 @@ main(int argc, char **argv)
     if (!parse_options(argc, argv, &run.o))
         return 2;
     raise_nofile();
-    lg_srtp_force_aes_cm(run.o.aes_cm);
     g_autoptr(GError) err = NULL;
     if (!vej_srtp_global_init(&err) || !(run.cert = vej_dtls_cert_new_self_signed(&err))) {
         fprintf(stderr, "vej-loadgen: %s\n", err->message);

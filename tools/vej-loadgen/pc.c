@@ -181,6 +181,12 @@ lg_pc_new(struct lg_run *run, struct lg_rpc *rpc, enum lg_pc_dir dir, int index,
         fprintf(stderr, "vej-loadgen: DTLS: %s\n", err->message);
         goto fail;
     }
+    static const enum vej_srtp_profile aes_cm_only[] = {VEJ_SRTP_AES128_CM_SHA1_80};
+    if (run->o.aes_cm &&
+        !vej_dtls_set_srtp_profiles(pc->dtls, aes_cm_only, G_N_ELEMENTS(aes_cm_only), &err)) {
+        fprintf(stderr, "vej-loadgen: DTLS: %s\n", err->message);
+        goto fail;
+    }
     if (dir == LG_PC_PUBLISH)
         lg_media_publisher_init(pc);
     return pc;

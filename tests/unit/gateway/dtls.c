@@ -471,6 +471,29 @@ test_handshake(struct fixture *f, gconstpointer data)
     g_assert_cmpint(vej_dtls_next_timeout_us(f->client.dtls), ==, -1);
 }
 
+/* A client restricted to AES-CM gets AES-CM from our server, both sides
+ * agreeing on the keys; the list can no longer change once started. */
+static void
+test_profile_restricted(struct fixture *f, gconstpointer data)
+{
+    (void)data;
+    static const enum vej_srtp_profile aes_cm[] = {VEJ_SRTP_AES128_CM_SHA1_80};
+    g_autoptr(GError) error = NULL;
+    g_assert_true(vej_dtls_set_srtp_profiles(f->client.dtls, aes_cm, 1, &error));
+    g_assert_false(vej_dtls_set_srtp_profiles(f->client.dtls, aes_cm, 0, &error));
+    g_clear_error(&error);
+    expect_fingerprint(&f->server, f->client_cert);
+    expect_fingerprint(&f->client, f->server_cert);
+    handshake(f);
+    g_assert_cmpint(f->server.connected, ==, 1);
+    g_assert_cmpint(f->client.connected, ==, 1);
+    g_assert_cmpint(f->server.keys.profile, ==, VEJ_SRTP_AES128_CM_SHA1_80);
+    g_assert_cmpuint(f->server.keys.salt_len, ==, 14);
+    assert_mirrored(&f->server.keys, &f->client.keys);
+    g_assert_false(vej_dtls_set_srtp_profiles(f->client.dtls, aes_cm, 1, &error));
+    g_assert_error(error, VEJ_DTLS_ERROR, VEJ_DTLS_ERROR_STATE);
+}
+
 /* The answer (and with it the fingerprint) may come after the handshake. */
 static void
 test_fingerprint_later(struct fixture *f, gconstpointer data)
@@ -903,6 +926,7 @@ main(int argc, char **argv)
     ADD("/dtls/no-client-certificate", test_no_client_certificate);
     ADD("/dtls/profile/server-prefers-gcm", test_profile_server_prefers_gcm);
     ADD("/dtls/profile/client-aes-cm", test_profile_client_aes_cm);
+    ADD("/dtls/profile/restricted", test_profile_restricted);
     ADD("/dtls/retransmit", test_retransmit);
     ADD("/dtls/lost-last-flight", test_lost_last_flight);
     ADD("/dtls/timeout", test_timeout);
