@@ -132,7 +132,7 @@ note_received(struct vej_track *t, uint16_t seq)
  * subscriber agreed to. */
 static void
 forward_one(struct vej_out *o, const struct vej_rtp_view *v, struct vej_rworker *rw,
-            const struct vej_rtp_ext_element *level)
+            const struct vej_rtp_ext_element *level, int64_t now)
 {
     struct vej_rtp_ext_builder b;
     vej_rtp_ext_builder_init(&b);
@@ -157,7 +157,7 @@ forward_one(struct vej_out *o, const struct vej_rtp_view *v, struct vej_rworker 
     vej_rtp_set_timestamp(rw->out, (size_t)n, o->last_ts);
     o->packets++;
     o->octets += (uint32_t)v->payload_len;
-    o->last_sent_us = g_get_monotonic_time();
+    o->last_sent_us = now;
     vej__peer_send_rtp(o->sub, rw->out, (size_t)n, sizeof rw->out);
 }
 
@@ -181,6 +181,7 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
     const struct vej_rtp_ext_element *level = NULL;
     if (t->audio_level_id && vej_rtp_ext_find(&v, t->audio_level_id, &level_el) == VEJ_RTP_OK)
         level = &level_el;
+    int64_t now = g_get_monotonic_time(); /* once per packet, not per copy */
     for (guint i = 0; i < t->outs->len; i++) {
         struct vej_out *o = t->outs->pdata[i];
         if (!o->negotiated || o->sub->state != PEER_CONNECTED)
@@ -199,7 +200,7 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
             }
             o->need_keyframe = false;
         }
-        forward_one(o, &v, rw, level);
+        forward_one(o, &v, rw, level, now);
     }
 }
 
