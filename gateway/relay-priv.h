@@ -153,6 +153,9 @@ struct vej_rhearing {
     struct vej_relay_rule *rules;
     char **rule_strings; /* owned copies of the rules' ids */
     size_t n_rules;
+    /* subscriber id -> GPtrArray of its rules, so a lookup scans O(N)
+     * rules, not all O(N^2) of the hearing's */
+    GHashTable *rules_by_subscriber;
     GSource *rtcp_timer;
 };
 

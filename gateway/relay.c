@@ -381,10 +381,24 @@ static void
 do_set_policy(void *data)
 {
     struct policy_update *u = data;
+    /* The index points into the rules: empty it before they go. */
+    if (!u->h->rules_by_subscriber)
+        u->h->rules_by_subscriber =
+            g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
+    g_hash_table_remove_all(u->h->rules_by_subscriber);
     free_rules(u->h->rules, u->h->rule_strings);
     u->h->rules = u->rules;
     u->h->rule_strings = u->strings;
     u->h->n_rules = u->n_rules;
+    for (size_t i = 0; i < u->n_rules; i++) {
+        struct vej_relay_rule *r = &u->rules[i];
+        GPtrArray *list = g_hash_table_lookup(u->h->rules_by_subscriber, r->subscriber_id);
+        if (!list) {
+            list = g_ptr_array_new();
+            g_hash_table_insert(u->h->rules_by_subscriber, (gpointer)r->subscriber_id, list);
+        }
+        g_ptr_array_add(list, r);
+    }
     vej__router_apply_policy(u->h);
     g_free(u);
 }
@@ -492,6 +506,8 @@ vej_relay_free(struct vej_relay *r)
         struct vej_rhearing *h = value;
         g_hash_table_unref(h->parts);
         free_rules(h->rules, h->rule_strings);
+        if (h->rules_by_subscriber)
+            g_hash_table_unref(h->rules_by_subscriber);
         g_free(h->id);
         g_free(h);
     }

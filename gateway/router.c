@@ -461,10 +461,11 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
 static const struct vej_relay_rule *
 rule_for(struct vej_rhearing *h, const char *sub, const char *pub, unsigned kind)
 {
-    for (size_t i = 0; i < h->n_rules; i++) {
-        const struct vej_relay_rule *r = &h->rules[i];
-        if (r->kind == kind && strcmp(r->subscriber_id, sub) == 0 &&
-            strcmp(r->publisher_id, pub) == 0)
+    GPtrArray *list =
+        h->rules_by_subscriber ? g_hash_table_lookup(h->rules_by_subscriber, sub) : NULL;
+    for (guint i = 0; list && i < list->len; i++) {
+        const struct vej_relay_rule *r = list->pdata[i];
+        if (r->kind == kind && strcmp(r->publisher_id, pub) == 0)
             return r;
     }
     return NULL;

@@ -91,11 +91,10 @@ view_set(struct vej_live_participant *receiver, struct vej_live_participant *sub
         g_hash_table_insert(receiver->view, subject, GINT_TO_POINTER((int)vis + 1));
 }
 
-static void
-notify(struct vej_live_hearing *h, struct vej_live_participant *to, const char *method,
-       json_t *params)
+void
+vej__hearing_notify(struct vej_live_participant *to, const char *method, json_t *params)
 {
-    json_object_set_new(params, "hearing_id", json_string(h->id));
+    json_object_set_new(params, "hearing_id", json_string(to->hearing->id));
     json_t *n = vej_rpc_notification(method, params);
     vej__session_send(to->session, n);
     json_decref(n);
@@ -139,11 +138,12 @@ diff_one(struct vej_live_hearing *h, struct vej_live_participant *r, struct vej_
     if (old == now)
         return;
     if (old != VEJ_VISIBILITY_HIDDEN)
-        notify(h, r, "participant.left",
-               json_pack("{s:s,s:s}", "participant_id", id_as(p, old), "reason", "left"));
+        vej__hearing_notify(
+            r, "participant.left",
+            json_pack("{s:s,s:s}", "participant_id", id_as(p, old), "reason", "left"));
     if (now != VEJ_VISIBILITY_HIDDEN)
-        notify(h, r, "participant.joined",
-               json_pack("{s:o}", "participant", participant_view(p, now)));
+        vej__hearing_notify(r, "participant.joined",
+                            json_pack("{s:o}", "participant", participant_view(p, now)));
 }
 
 static void
@@ -156,53 +156,54 @@ tell_about_subject(struct vej_live_hearing *h, struct vej_live_participant *r,
      * only): retire the old entry before the event names the new one. */
     if (cause->event != EV_LEAVE && cause->event != EV_MEASURES && old != now &&
         old != VEJ_VISIBILITY_HIDDEN && now != VEJ_VISIBILITY_HIDDEN) {
-        notify(h, r, "participant.left",
-               json_pack("{s:s,s:s}", "participant_id", id_as(p, old), "reason", "left"));
+        vej__hearing_notify(
+            r, "participant.left",
+            json_pack("{s:s,s:s}", "participant_id", id_as(p, old), "reason", "left"));
         old = VEJ_VISIBILITY_HIDDEN;
     }
     switch (cause->event) {
     case EV_JOIN:
         if (now == VEJ_VISIBILITY_HIDDEN)
             return;
-        notify(h, r, p->admitted ? "participant.joined" : "lobby.waiting",
-               json_pack("{s:o}", "participant", participant_view(p, now)));
+        vej__hearing_notify(r, p->admitted ? "participant.joined" : "lobby.waiting",
+                            json_pack("{s:o}", "participant", participant_view(p, now)));
         /* Someone waiting needs a human: clerks get an alert too. */
         if (!p->admitted && r->role == VEJ_ROLE_CLERK)
-            notify(h, r, "alert",
-                   json_pack("{s:s,s:s,s:s,s:s}", "code", "lobby_waiting", "severity", "info",
-                             "participant_id", id_as(p, now), "message",
-                             "a participant is waiting in the lobby"));
+            vej__hearing_notify(r, "alert",
+                                json_pack("{s:s,s:s,s:s,s:s}", "code", "lobby_waiting", "severity",
+                                          "info", "participant_id", id_as(p, now), "message",
+                                          "a participant is waiting in the lobby"));
         return;
     case EV_LEAVE:
         if (old != VEJ_VISIBILITY_HIDDEN)
-            notify(
-                h, r, "participant.left",
+            vej__hearing_notify(
+                r, "participant.left",
                 json_pack("{s:s,s:s}", "participant_id", id_as(p, old), "reason", cause->reason));
         return;
     case EV_ADMIT:
         if (now != VEJ_VISIBILITY_HIDDEN)
-            notify(h, r, "participant.admitted",
-                   json_pack("{s:o}", "participant", participant_view(p, now)));
+            vej__hearing_notify(r, "participant.admitted",
+                                json_pack("{s:o}", "participant", participant_view(p, now)));
         else
             diff_one(h, r, p, old, now);
         return;
     case EV_MOVE:
         if (shown != VEJ_VISIBILITY_HIDDEN)
-            notify(h, r, "participant.moved",
-                   json_pack("{s:o,s:s}", "participant", participant_view(p, shown), "place",
-                             p->place));
+            vej__hearing_notify(r, "participant.moved",
+                                json_pack("{s:o,s:s}", "participant", participant_view(p, shown),
+                                          "place", p->place));
         return;
     case EV_MUTE:
         if (now != VEJ_VISIBILITY_HIDDEN)
-            notify(h, r, "participant.muted",
-                   json_pack("{s:s,s:s,s:b}", "participant_id", id_as(p, now), "kind",
-                             cause->kind == VEJ_MEDIA_AUDIO ? "audio" : "video", "muted",
-                             p->muted[cause->kind]));
+            vej__hearing_notify(r, "participant.muted",
+                                json_pack("{s:s,s:s,s:b}", "participant_id", id_as(p, now), "kind",
+                                          cause->kind == VEJ_MEDIA_AUDIO ? "audio" : "video",
+                                          "muted", p->muted[cause->kind]));
         return;
     case EV_MEASURES:
         if (old == now && now != VEJ_VISIBILITY_HIDDEN)
-            notify(h, r, "participant.updated",
-                   json_pack("{s:o}", "participant", participant_view(p, now)));
+            vej__hearing_notify(r, "participant.updated",
+                                json_pack("{s:o}", "participant", participant_view(p, now)));
         else
             diff_one(h, r, p, old, now);
         return;
@@ -218,24 +219,24 @@ tell_subject(struct vej_live_hearing *h, const struct sync_cause *cause)
     json_t *self = participant_view(p, VEJ_VISIBILITY_FULL);
     switch (cause->event) {
     case EV_ADMIT:
-        notify(h, p, "participant.admitted",
-               json_pack("{s:o,s:o}", "participant", self, "participants",
-                         vej__hearing_snapshot(h, p)));
+        vej__hearing_notify(p, "participant.admitted",
+                            json_pack("{s:o,s:o}", "participant", self, "participants",
+                                      vej__hearing_snapshot(h, p)));
         return;
     case EV_MOVE:
-        notify(h, p, "participant.moved",
-               json_pack("{s:o,s:s,s:o}", "participant", self, "place", p->place, "participants",
-                         vej__hearing_snapshot(h, p)));
+        vej__hearing_notify(p, "participant.moved",
+                            json_pack("{s:o,s:s,s:o}", "participant", self, "place", p->place,
+                                      "participants", vej__hearing_snapshot(h, p)));
         return;
     case EV_MEASURES:
-        notify(h, p, "participant.updated", json_pack("{s:o}", "participant", self));
+        vej__hearing_notify(p, "participant.updated", json_pack("{s:o}", "participant", self));
         return;
     case EV_MUTE:
         json_decref(self);
-        notify(h, p, "participant.muted",
-               json_pack("{s:s,s:s,s:b}", "participant_id", p->id, "kind",
-                         cause->kind == VEJ_MEDIA_AUDIO ? "audio" : "video", "muted",
-                         p->muted[cause->kind]));
+        vej__hearing_notify(p, "participant.muted",
+                            json_pack("{s:s,s:s,s:b}", "participant_id", p->id, "kind",
+                                      cause->kind == VEJ_MEDIA_AUDIO ? "audio" : "video", "muted",
+                                      p->muted[cause->kind]));
         return;
     default:
         json_decref(self);
@@ -600,7 +601,8 @@ vej__hearing_apply_state(struct vej_live_hearing *h, enum vej_hearing_state stat
     vej__media_policy_update(h->s, h);
     for (guint i = 0; i < h->participants->len; i++) {
         struct vej_live_participant *p = h->participants->pdata[i];
-        notify(h, p, "hearing.state", json_pack("{s:s}", "state", vej_hearing_state_name(state)));
+        vej__hearing_notify(p, "hearing.state",
+                            json_pack("{s:s}", "state", vej_hearing_state_name(state)));
     }
     if (state != VEJ_HEARING_CLOSED)
         return;

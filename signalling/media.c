@@ -91,15 +91,6 @@ session_for(struct vej_signalling *s, const struct report *r)
     return sess;
 }
 
-static void
-send_note(struct vej_session *sess, const char *method, json_t *params)
-{
-    json_object_set_new(params, "hearing_id", json_string(sess->participant->hearing->id));
-    json_t *n = vej_rpc_notification(method, params);
-    vej__session_send(sess, n);
-    json_decref(n);
-}
-
 static const char *
 pc_name(enum vej_relay_pc pc)
 {
@@ -117,15 +108,15 @@ deliver_report(struct vej_signalling *s, void *data)
     }
     switch (r->kind) {
     case R_CANDIDATE:
-        send_note(sess, "webrtc.candidate",
-                  json_pack("{s:s,s:s?,s:s}", "pc", pc_name(r->pc), "sdpMid", r->a, "candidate",
-                            r->b ? r->b : ""));
+        vej__hearing_notify(sess->participant, "webrtc.candidate",
+                            json_pack("{s:s,s:s?,s:s}", "pc", pc_name(r->pc), "sdpMid", r->a,
+                                      "candidate", r->b ? r->b : ""));
         break;
     case R_OFFER: {
         if (!r->b) {
-            send_note(sess, "webrtc.offer",
-                      json_pack("{s:s,s:s,s:I}", "pc", "subscribe", "sdp", r->a, "revision",
-                                (json_int_t)r->revision));
+            vej__hearing_notify(sess->participant, "webrtc.offer",
+                                json_pack("{s:s,s:s,s:I}", "pc", "subscribe", "sdp", r->a,
+                                          "revision", (json_int_t)r->revision));
             break;
         }
         json_t *tracks = json_loads(r->b, 0, NULL);
@@ -138,17 +129,17 @@ deliver_report(struct vej_signalling *s, void *data)
                                       json_string_value(json_object_get(t, "participant_id")));
             json_object_set_new(t, "participant_id", shown ? json_string(shown) : json_null());
         }
-        send_note(sess, "media.tracks",
-                  json_pack("{s:o}", "tracks", tracks ? tracks : json_array()));
-        send_note(sess, "webrtc.offer",
-                  json_pack("{s:s,s:s,s:I}", "pc", "subscribe", "sdp", r->a, "revision",
-                            (json_int_t)r->revision));
+        vej__hearing_notify(sess->participant, "media.tracks",
+                            json_pack("{s:o}", "tracks", tracks ? tracks : json_array()));
+        vej__hearing_notify(sess->participant, "webrtc.offer",
+                            json_pack("{s:s,s:s,s:I}", "pc", "subscribe", "sdp", r->a, "revision",
+                                      (json_int_t)r->revision));
         break;
     }
     case R_STATE:
-        send_note(sess, "webrtc.state",
-                  json_pack("{s:s,s:s,s:s}", "pc", pc_name(r->pc), "state", r->a, "reason",
-                            r->b ? r->b : ""));
+        vej__hearing_notify(sess->participant, "webrtc.state",
+                            json_pack("{s:s,s:s,s:s}", "pc", pc_name(r->pc), "state", r->a,
+                                      "reason", r->b ? r->b : ""));
         if (strcmp(r->a, "failed") == 0)
             vej__media_alert(s, sess->participant, "media_failed", r->b);
         break;
@@ -218,12 +209,10 @@ vej__media_alert(struct vej_signalling *s, struct vej_live_participant *about, c
         struct vej_live_participant *p = h->participants->pdata[i];
         if (p->role != VEJ_ROLE_CLERK || !p->session)
             continue;
-        json_t *params =
-            json_pack("{s:s,s:s,s:s,s:s,s:s}", "hearing_id", h->id, "code", code, "severity",
-                      "warning", "participant_id", about->id, "message", message ? message : code);
-        json_t *n = vej_rpc_notification("alert", params);
-        vej__session_send(p->session, n);
-        json_decref(n);
+        vej__hearing_notify(p, "alert",
+                            json_pack("{s:s,s:s,s:s,s:s}", "code", code, "severity", "warning",
+                                      "participant_id", about->id, "message",
+                                      message ? message : code));
     }
 }
 

@@ -265,6 +265,9 @@ int vej__hearing_join(struct vej_live_hearing *h, struct vej_session *sess,
                       const struct vej_participant_row *row, json_t **result, const char **why);
 json_t *vej__hearing_snapshot(struct vej_live_hearing *h, struct vej_live_participant *viewer);
 void vej__hearing_leave(struct vej_live_participant *p, const char *reason);
+/* Sends a notification (params stolen; hearing_id added) to a joined
+ * participant's socket, if it has one. */
+void vej__hearing_notify(struct vej_live_participant *to, const char *method, json_t *params);
 /* The id `viewer` may be shown for participant `pid`: the real one, or the
  * pseudonym when the viewer may not see the participant in full (NULL when
  * not joined). Used for media.tracks, whose entries must not leak ids. */
