@@ -27,7 +27,8 @@ enum key_type {
     KEY_LISTEN,   /* HOST:PORT into listen_host, listen_port */
     KEY_BACKEND,  /* store backend name */
     KEY_LOG_LEVEL,
-    KEY_BOOL, /* true or false, into a bool field */
+    KEY_BOOL,   /* true or false, into a bool field */
+    KEY_CODECS, /* comma-separated media codec names */
 };
 
 struct key_spec {
@@ -73,6 +74,9 @@ static const struct key_spec keys[] = {
     {"media", "public_ipv4", KEY_STRING, FIELD(media_public_ipv4), 0, 0},
     {"media", "max_remote_candidates", KEY_INT, FIELD(media_max_remote_candidates), 1, 1000},
     {"media", "max_media_per_offer", KEY_INT, FIELD(media_max_media_per_offer), 1, 128},
+    {"media", "codecs", KEY_CODECS, FIELD(media_codecs), 0, 0},
+    {"media", "dtls_cert", KEY_STRING, FIELD(media_dtls_cert), 0, 0},
+    {"media", "dtls_key", KEY_STRING, FIELD(media_dtls_key), 0, 0},
     {"ice", "stun_urls", KEY_STRING, FIELD(ice_stun_urls), 0, 0},
     {"ice", "turn_urls", KEY_STRING, FIELD(ice_turn_urls), 0, 0},
     {"ice", "turn_secret_file", KEY_STRING, FIELD(ice_turn_secret_file), 0, 0},
@@ -88,6 +92,8 @@ static const size_t string_fields[] = {
     FIELD(log_level),         FIELD(media_addresses),
     FIELD(media_public_ipv4), FIELD(ice_stun_urls),
     FIELD(ice_turn_urls),     FIELD(ice_turn_secret_file),
+    FIELD(media_codecs),      FIELD(media_dtls_cert),
+    FIELD(media_dtls_key),
 };
 
 static char **
@@ -132,6 +138,9 @@ vej_config_new(void)
     c->media_public_ipv4 = g_strdup("");
     c->media_max_remote_candidates = 64;
     c->media_max_media_per_offer = 16;
+    c->media_codecs = g_strdup("opus,vp8,h264");
+    c->media_dtls_cert = g_strdup("");
+    c->media_dtls_key = g_strdup("");
     c->ice_stun_urls = g_strdup("");
     c->ice_turn_urls = g_strdup("");
     c->ice_turn_secret_file = g_strdup("");
@@ -302,6 +311,29 @@ check_choice(const char *value, GError **error)
     return invalid(error, "must be one of error, warning, info, debug, got \"%s\"", value);
 }
 
+/* The codecs the relay forwards: at least one, each known, none twice. */
+static gboolean
+check_codecs(const char *value, GError **error)
+{
+    static const char *const known[] = {"opus", "vp8", "h264"};
+    g_auto(GStrv) names = g_strsplit(value, ",", -1);
+    guint seen = 0;
+    for (guint i = 0; names[i]; i++) {
+        const char *name = g_strstrip(names[i]);
+        size_t j = 0;
+        while (j < G_N_ELEMENTS(known) && strcmp(name, known[j]) != 0)
+            j++;
+        if (j == G_N_ELEMENTS(known))
+            return invalid(error, "unknown codec \"%s\" (known: opus, vp8, h264)", name);
+        if (seen & (1u << j))
+            return invalid(error, "codec \"%s\" is listed twice", name);
+        seen |= 1u << j;
+    }
+    if (!seen)
+        return invalid(error, "must name at least one codec");
+    return TRUE;
+}
+
 static gboolean
 check_backend(const char *value, GError **error)
 {
@@ -358,6 +390,10 @@ apply_value(struct vej_config *c, const struct key_spec *k, const char *value, G
         break;
     case KEY_LOG_LEVEL:
         if (!check_choice(value, error))
+            return FALSE;
+        break;
+    case KEY_CODECS:
+        if (!check_codecs(value, error))
             return FALSE;
         break;
     case KEY_BOOL:
@@ -461,6 +497,11 @@ validate(const struct vej_config *c, const char *origin, GError **error)
                        "%s: [server] %s: tls_cert and tls_key are set together or both "
                        "left empty",
                        origin, c->tls_cert[0] == '\0' ? "tls_cert" : "tls_key");
+    if ((c->media_dtls_cert[0] == '\0') != (c->media_dtls_key[0] == '\0'))
+        return invalid(error,
+                       "%s: [media] %s: dtls_cert and dtls_key are set together or both "
+                       "left empty",
+                       origin, c->media_dtls_cert[0] == '\0' ? "dtls_cert" : "dtls_key");
     return TRUE;
 }
 

@@ -57,6 +57,9 @@ struct vej_config {
     char *media_public_ipv4;         /* "": none; a 1:1 NAT address to advertise */
     int media_max_remote_candidates; /* 64 per PeerConnection */
     int media_max_media_per_offer;   /* 16 m-lines per publish offer */
+    char *media_codecs;              /* "opus,vp8,h264": the codecs forwarded */
+    char *media_dtls_cert;           /* "": one fresh ECDSA P-256 certificate per run */
+    char *media_dtls_key;            /* PEM key of media_dtls_cert */
     /* [ice]: servers handed to clients in session.hello */
     char *ice_stun_urls;        /* "": none; comma-separated stun: URLs */
     char *ice_turn_urls;        /* "": none; comma-separated turn:/turns: URLs */

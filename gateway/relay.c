@@ -101,7 +101,11 @@ do_publish(void *data)
     sdp_limits(r, &limits);
     g_autofree struct vej_sdp_description *d = g_new0(struct vej_sdp_description, 1);
     const char *why = NULL;
-    if (vej_sdp_parse_offer(c->sdp, strlen(c->sdp), &limits, NULL, d, &why) != VEJ_SDP_OK) {
+    const struct vej_sdp_options options = {
+        .allowed_codecs = r->config.allowed_codecs,
+        .allow_tcp_candidates = r->config.ice_tcp,
+    };
+    if (vej_sdp_parse_offer(c->sdp, strlen(c->sdp), &limits, &options, d, &why) != VEJ_SDP_OK) {
         g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "sdp: %s", why);
         return;
     }

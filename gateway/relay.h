@@ -50,6 +50,7 @@ struct vej_relay_config {
     unsigned max_media_per_offer;
     size_t max_sdp_bytes;
     char *cert_file, *key_file; /* DTLS certificate, or NULL for a fresh one */
+    uint32_t allowed_codecs;    /* VEJ_SDP_CODEC_BIT()s; 0: VEJ_SDP_CODECS_DEFAULT */
 };
 
 /* Reports, called on a worker thread. Strings are (transfer none). */

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "gateway/relay.h"
+#include "gateway/sdp.h"
 #include "signalling/token.h"
 
 struct vej_post {
@@ -483,6 +484,23 @@ log_audit_head(lws_sorted_usec_list_t *sul)
 
 static void hash_job_run(gpointer job, gpointer user);
 
+/* "opus,vp8,h264" (checked by the config loader) as VEJ_SDP_CODEC_BIT()s. */
+static uint32_t
+codec_bits(const char *names)
+{
+    static const enum vej_sdp_codec known[] = {VEJ_SDP_CODEC_OPUS, VEJ_SDP_CODEC_VP8,
+                                               VEJ_SDP_CODEC_H264};
+    g_auto(GStrv) list = g_strsplit(names ? names : "", ",", -1);
+    uint32_t bits = 0;
+    for (guint i = 0; list[i]; i++) {
+        for (size_t j = 0; j < G_N_ELEMENTS(known); j++) {
+            if (g_ascii_strcasecmp(g_strstrip(list[i]), vej_sdp_codec_name(known[j])) == 0)
+                bits |= VEJ_SDP_CODEC_BIT(known[j]);
+        }
+    }
+    return bits;
+}
+
 static gboolean
 make_relay(struct vej_signalling *s, GError **error)
 {
@@ -503,6 +521,9 @@ make_relay(struct vej_signalling *s, GError **error)
         .max_remote_candidates = (unsigned)c->media_max_remote_candidates,
         .max_media_per_offer = (unsigned)c->media_max_media_per_offer,
         .max_sdp_bytes = c->max_message_bytes,
+        .cert_file = c->media_dtls_cert && *c->media_dtls_cert ? c->media_dtls_cert : NULL,
+        .key_file = c->media_dtls_key && *c->media_dtls_key ? c->media_dtls_key : NULL,
+        .allowed_codecs = codec_bits(c->media_codecs),
     };
     if (!vej__media_load_turn_secret(s, error))
         return FALSE;

@@ -37,6 +37,9 @@ static const char *const all_keys[] = {
     "auth.scrypt_threads",
     "hearing.max_participants",
     "media.workers",
+    "media.codecs",
+    "media.dtls_cert",
+    "media.dtls_key",
     "log.level",
 };
 
@@ -98,6 +101,9 @@ assert_same_config(const struct vej_config *a, const struct vej_config *b)
     g_assert_cmpint(a->scrypt_threads, ==, b->scrypt_threads);
     g_assert_cmpint(a->max_participants, ==, b->max_participants);
     g_assert_cmpint(a->media_workers, ==, b->media_workers);
+    g_assert_cmpstr(a->media_codecs, ==, b->media_codecs);
+    g_assert_cmpstr(a->media_dtls_cert, ==, b->media_dtls_cert);
+    g_assert_cmpstr(a->media_dtls_key, ==, b->media_dtls_key);
     g_assert_cmpstr(a->log_level, ==, b->log_level);
 }
 
@@ -115,6 +121,8 @@ test_defaults(void)
     g_assert_cmpint(c->join_token_ttl_s, ==, 604800);
     g_assert_cmpint(c->max_participants, ==, 64);
     g_assert_cmpstr(c->log_level, ==, "info");
+    g_assert_cmpstr(c->media_codecs, ==, "opus,vp8,h264");
+    g_assert_cmpstr(c->media_dtls_cert, ==, "");
     vej_config_free(NULL);
 }
 
@@ -235,6 +243,14 @@ test_bad_values(void)
                    "[server] listen: port must be between 0 and 65535, got \"99999\"");
     expect_refused("[server]\ntls_cert = /etc/cert.pem\n",
                    "[server] tls_key: tls_cert and tls_key are set together or both left empty");
+    expect_refused("[media]\ndtls_key = /etc/key.pem\n",
+                   "[media] dtls_cert: dtls_cert and dtls_key are set together or both left empty");
+    expect_refused("[media]\ncodecs = opus,vp9\n",
+                   "[media] codecs: unknown codec \"vp9\" (known: opus, vp8, h264)");
+    expect_refused("[media]\ncodecs = vp8, opus ,vp8\n",
+                   "[media] codecs: codec \"vp8\" is listed twice");
+    expect_refused("[media]\ncodecs =\n", "[media] codecs: must name at least one codec");
+    expect_refused("[media]\ncodecs = ,\n", "[media] codecs: unknown codec \"\" (known: opus, vp8, h264)");
     /* syntax */
     g_autofree char *dir = make_tmpdir();
     g_autofree char *path = write_conf(dir, "listen = 1\n");
