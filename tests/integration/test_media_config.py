@@ -3,12 +3,15 @@ codecs accepted from publishers and forwarded) and `dtls_cert`/`dtls_key`
 (a configured DTLS certificate instead of a fresh one per run). Checked on
 the real daemon through webrtc.publish answers."""
 
+import base64
 import hashlib
+import hmac
 import os
 import ssl
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -33,8 +36,22 @@ def make_cert():
 CERT, KEY, CERT_FP = make_cert()
 
 
+def make_turn_secret():
+    path = os.path.join(tempfile.mkdtemp(prefix='vej-it-turn-'), 'turn-secret')
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600), 'w', encoding='ascii') as f:
+        f.write('s3cr3t-for-the-turn-test\n')
+    return path, 's3cr3t-for-the-turn-test'
+
+
+TURN_SECRET_FILE, TURN_SECRET = make_turn_secret()
+
+
 class MediaConfigTest(harness.DaemonTestCase):
-    overrides = {'media': {'codecs': 'opus', 'dtls_cert': CERT, 'dtls_key': KEY}}
+    overrides = {'media': {'codecs': 'opus', 'dtls_cert': CERT, 'dtls_key': KEY},
+                 'ice': {'stun_urls': 'stun:stun.example.org:3478',
+                         'turn_urls': 'turn:turn.example.org:3478?transport=udp,'
+                                      'turns:turn.example.org:443?transport=tcp',
+                         'turn_secret_file': TURN_SECRET_FILE, 'turn_credential_ttl_s': 600}}
 
     skip_if_missing = WebrtcTest.skip_if_missing
     hearing = WebrtcTest.hearing
@@ -63,6 +80,27 @@ class MediaConfigTest(harness.DaemonTestCase):
         fps = {line.split(' ', 1)[1] for line in res['sdp'].split('\r\n')
                if line.startswith('a=fingerprint:')}
         self.assertEqual(fps, {CERT_FP})
+
+    async def test_ice_servers_with_turn_credentials(self):
+        """session.hello hands out the STUN server and the TURN servers with
+        a coturn-style credential: username "<expiry>:<id>", credential
+        base64(HMAC-SHA1(secret, username)), expiring after the TTL."""
+        w = self.world
+        hid = w.new_hearing()
+        p = w.add_participant(hid, 'Terry Turn', 'witness')
+        t0 = time.time()
+        rpc = await self.join_ws(p, join=False)
+        servers = rpc.hello['ice_servers']
+        self.assertEqual(servers[0], {'urls': ['stun:stun.example.org:3478']})
+        turn = servers[1]
+        self.assertEqual(turn['urls'], ['turn:turn.example.org:3478?transport=udp',
+                                        'turns:turn.example.org:443?transport=tcp'])
+        expiry, who = turn['username'].split(':', 1)
+        self.assertEqual(who, p['participant_id'])
+        self.assertAlmostEqual(int(expiry), t0 + 600, delta=5)
+        mac = hmac.new(TURN_SECRET.encode(), turn['username'].encode(), hashlib.sha1).digest()
+        self.assertEqual(turn['credential'], base64.b64encode(mac).decode())
+        self.assertEqual(len(servers), 2)
 
 
 if __name__ == '__main__':
