@@ -15,7 +15,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from test_webrtc import WebrtcTest, attr, mlines, publish_offer  # noqa: E402
+import test_webrtc  # noqa: E402  (its helpers; its test class must not be collected here)
+from test_webrtc import attr, mlines, publish_offer  # noqa: E402
 
 
 def make_cert():
@@ -53,8 +54,8 @@ class MediaConfigTest(harness.DaemonTestCase):
                                       'turns:turn.example.org:443?transport=tcp',
                          'turn_secret_file': TURN_SECRET_FILE, 'turn_credential_ttl_s': 600}}
 
-    skip_if_missing = WebrtcTest.skip_if_missing
-    hearing = WebrtcTest.hearing
+    skip_if_missing = test_webrtc.WebrtcTest.skip_if_missing
+    hearing = test_webrtc.WebrtcTest.hearing
 
     async def test_codecs_limit_what_is_accepted(self):
         """With codecs = opus, a VP8 video m-line is rejected (port 0) while
