@@ -485,6 +485,39 @@ do_teardown(void *data)
     }
 }
 
+static void
+hearing_free(struct vej_rhearing *h)
+{
+    g_hash_table_unref(h->parts);
+    free_rules(h->rules, h->rule_strings);
+    if (h->rules_by_subscriber)
+        g_hash_table_unref(h->rules_by_subscriber);
+    g_free(h->id);
+    g_free(h);
+}
+
+static void
+do_close_hearing(void *data)
+{
+    struct vej_rhearing *h = data;
+    do_teardown(h);
+    hearing_free(h);
+}
+
+void
+vej_relay_close_hearing(struct vej_relay *r, const char *hearing_id)
+{
+    g_mutex_lock(&r->lock);
+    struct vej_rhearing *h = g_hash_table_lookup(r->hearings, hearing_id);
+    if (h)
+        g_hash_table_remove(r->hearings, hearing_id);
+    g_mutex_unlock(&r->lock);
+    /* Closures already queued for it (policy updates) run first: the
+     * worker's queue is in order. */
+    if (h)
+        vej_worker_call(h->rw->worker, do_close_hearing, h);
+}
+
 void
 vej_relay_free(struct vej_relay *r)
 {
@@ -497,24 +530,18 @@ vej_relay_free(struct vej_relay *r)
         struct vej_rhearing *h = value;
         vej_worker_call(h->rw->worker, do_teardown, h);
     }
-    /* Give libnice a moment to finish closing agents (bounded). */
+    /* Give libnice a moment to finish closing agents: 2 s in all, however
+     * many workers (the daemon must be gone within 10 s of SIGTERM). */
+    int64_t deadline = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
     for (unsigned i = 0; r->workers && i < r->n_workers; i++)
-        for (int tries = 0; r->workers[i].worker &&
-                            g_atomic_int_get(&r->workers[i].closing_agents) > 0 && tries < 200;
-             tries++)
+        while (r->workers[i].worker && g_atomic_int_get(&r->workers[i].closing_agents) > 0 &&
+               g_get_monotonic_time() < deadline)
             g_usleep(10000);
     for (unsigned i = 0; r->workers && i < r->n_workers; i++)
         vej_worker_free(r->workers[i].worker);
     g_hash_table_iter_init(&it, r->hearings);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        struct vej_rhearing *h = value;
-        g_hash_table_unref(h->parts);
-        free_rules(h->rules, h->rule_strings);
-        if (h->rules_by_subscriber)
-            g_hash_table_unref(h->rules_by_subscriber);
-        g_free(h->id);
-        g_free(h);
-    }
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        hearing_free(value);
     g_hash_table_unref(r->hearings);
     g_free(r->workers);
     vej_dtls_cert_unref(r->cert);
@@ -536,6 +563,9 @@ void
 vej_relay_stats(struct vej_relay *r, struct vej_relay_stats *out)
 {
     memset(out, 0, sizeof *out);
+    g_mutex_lock(&r->lock);
+    out->hearings = g_hash_table_size(r->hearings);
+    g_mutex_unlock(&r->lock);
     for (unsigned i = 0; i < r->n_workers; i++) {
         const struct vej_relay_stats *s = &r->workers[i].stats;
         out->peers += s->peers;

@@ -131,11 +131,17 @@ void vej_relay_set_policy(struct vej_relay *relay, const char *hearing_id,
 void vej_relay_close_participant(struct vej_relay *relay, const char *hearing_id,
                                  const char *participant_id);
 
+/* The hearing is over: every PeerConnection of it is closed (RTCP BYE,
+ * DTLS close_notify, agents closed) and its state freed. A later call for
+ * the same id starts afresh. */
+void vej_relay_close_hearing(struct vej_relay *relay, const char *hearing_id);
+
 /* The DTLS fingerprint ("sha-256 AB:CD:...") the relay presents. */
 const char *vej_relay_fingerprint(struct vej_relay *relay);
 
 /* Counters for /metrics, summed over workers. */
 struct vej_relay_stats {
+    uint64_t hearings; /* with media state in the relay */
     uint64_t peers;
     uint64_t rtp_in, rtp_out, rtcp_in, rtcp_out;
     uint64_t bytes_in, bytes_out;

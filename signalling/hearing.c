@@ -613,6 +613,7 @@ vej__hearing_apply_state(struct vej_live_hearing *h, enum vej_hearing_state stat
         else
             vej__hearing_leave(p, "left");
     }
+    vej__media_hearing_closed(h->s, h);
 }
 
 int

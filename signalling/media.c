@@ -300,6 +300,13 @@ vej__media_leave(struct vej_signalling *s, struct vej_live_participant *p)
         vej_relay_close_participant(s->relay, p->hearing->id, p->id);
 }
 
+void
+vej__media_hearing_closed(struct vej_signalling *s, struct vej_live_hearing *h)
+{
+    if (s->relay)
+        vej_relay_close_hearing(s->relay, h->id);
+}
+
 /* ---- ICE servers for clients ---- */
 
 gboolean

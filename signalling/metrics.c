@@ -66,6 +66,7 @@ vej__metrics_text(struct vej_signalling *s, size_t *len)
     if (s->relay) {
         struct vej_relay_stats r;
         vej_relay_stats(s->relay, &r);
+        gauge(out, "vej_media_hearings", "Hearings with media state in the relay.", r.hearings);
         gauge(out, "vej_media_peers", "PeerConnections.", r.peers);
         counter(out, "vej_media_rtp_received_total", "RTP packets received and decrypted.",
                 r.rtp_in);

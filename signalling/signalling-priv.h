@@ -322,6 +322,8 @@ json_t *vej__media_ice_servers(struct vej_signalling *s, const char *id);
 gboolean vej__media_load_turn_secret(struct vej_signalling *s, GError **error);
 /* Closes a leaving participant's PeerConnections. */
 void vej__media_leave(struct vej_signalling *s, struct vej_live_participant *p);
+/* The hearing closed: its media state in the relay goes. */
+void vej__media_hearing_closed(struct vej_signalling *s, struct vej_live_hearing *h);
 
 /* metrics.c */
 char *vej__metrics_text(struct vej_signalling *s, size_t *len);

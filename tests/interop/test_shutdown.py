@@ -1,4 +1,10 @@
-"""SIGTERM with live media (issue 3, item 4): while two publishers'
+"""Teardown with live media (issue 3, item 4).
+
+Closing a hearing while media flows closes every PeerConnection of it and
+frees its state in the relay (vej_media_hearings and vej_media_peers go
+back); other hearings keep flowing.
+
+SIGTERM: while two publishers'
 VP8+Opus flow to three subscribers through the gateway, SIGTERM makes the
 daemon send session.closing to every socket, close every PeerConnection
 (teardown on the workers: RTCP BYE, DTLS close_notify, libnice agents
@@ -16,6 +22,35 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import media_harness  # noqa: E402
 from media_harness import MediaTestCase, now  # noqa: E402
+
+
+class HearingCloseTest(MediaTestCase):
+
+    async def test_close_hearing_frees_its_media(self):
+        m0 = media_harness.metrics(self.daemon)
+        a = await self.hearing([('Ann Alpha', 'defendant')])
+        b = await self.hearing([('Bob Beta', 'defendant')])
+        for h, name in ((a, 'Ann Alpha'), (b, 'Bob Beta')):
+            await h[name].peer.publish()
+            await h.clerk.peer.subscribe()
+        await self.wait_flowing([(a.clerk, a['Ann Alpha']), (b.clerk, b['Bob Beta'])])
+        m1 = media_harness.metrics(self.daemon)
+        self.assertEqual(m1['vej_media_hearings'] - m0.get('vej_media_hearings', 0), 2)
+        self.assertEqual(m1['vej_media_peers'] - m0.get('vej_media_peers', 0), 4)
+        await a.set_state('closed')
+        deadline = now() + 5
+        while now() < deadline:
+            m2 = media_harness.metrics(self.daemon)
+            if m2['vej_media_hearings'] - m0.get('vej_media_hearings', 0) == 1:
+                break
+            await asyncio.sleep(0.1)
+        self.assertEqual(m2['vej_media_hearings'] - m0.get('vej_media_hearings', 0), 1)
+        self.assertEqual(m2['vej_media_peers'] - m0.get('vej_media_peers', 0), 2)
+        # the other hearing is untouched
+        t = now()
+        await asyncio.sleep(1.0)
+        got = b.clerk.peer.decoded_from(b['Bob Beta'].pid, 'video').count_since(t)
+        self.assertGreater(got, 10, 'the other hearing stopped flowing')
 
 
 class ShutdownWithMediaTest(MediaTestCase):
