@@ -4,6 +4,7 @@ path traversal (404/400, never a file). PROTOCOL.md "Error codes", "Tokens
 and sessions", "Staff", "Participants and live control"."""
 
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -391,6 +392,12 @@ class ExpiryAndCapacityTest(harness.DaemonTestCase):
         ws = await self.ws('expired')
         await self.assertRpcError(ws, 'session.hello', {'token': tok}, 4001)
 
+    def limit_count(self):
+        r = self.daemon.http('GET', '/metrics')
+        m = re.search(rb'(?m)^vej_hearing_participant_limit_total (\d+)$', r.raw)
+        self.assertIsNotNone(m, 'vej_hearing_participant_limit_total missing from /metrics')
+        return int(m.group(1))
+
     async def test_hearing_capacity(self):
         w = self.world
         hid = w.new_hearing()
@@ -401,7 +408,9 @@ class ExpiryAndCapacityTest(harness.DaemonTestCase):
         one = await self.join_ws(p1)
         self.assertEqual(one.joined['place'], 'lobby')
         two = await self.join_ws(p2, join=False)
+        before = self.limit_count()
         await self.assertRpcError(two, 'hearing.join', {}, 4009, 'hearing full')
+        self.assertEqual(self.limit_count(), before + 1, 'the refusal is not counted')
         await clerk.assert_no('lobby.waiting', 0.3, lambda q: pid_of(q) == p2['participant_id'])
         await one.call('hearing.leave', {})
         await clerk.wait_for('participant.left', lambda q: pid_of(q) == p1['participant_id'])
