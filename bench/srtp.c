@@ -12,9 +12,17 @@
  *
  * Keys are random (the key schedule does not depend on where they come
  * from); the sessions are the ones a PeerConnection gets from
- * vej_srtp_new, a 1024-packet replay window and repeat-tx included. */
+ * vej_srtp_new, a 1024-packet replay window and repeat-tx included.
+ *
+ * Heap allocations per packet are printed too when the process runs under
+ * the allocation counter of bench/run-relay --allocs:
+ *   VEJ_MALLOC_COUNT_FILE=/tmp/bench-srtp.counts \
+ *   LD_PRELOAD=build-bench/bench/relay/malloc-count.so build-bench/bench/bench-srtp
+ * (the shim's file starts with the process's allocation total; see
+ * bench/relay/malloc-count.c). */
 #include "gateway/srtp.h"
 
+#include <fcntl.h>
 #include <glib.h>
 #include <inttypes.h>
 #include <openssl/rand.h>
@@ -22,11 +30,42 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
+#include <unistd.h>
 
 #define PACKET_LEN 1200
 #define BATCH 1000
 #define SLOT (PACKET_LEN + VEJ_SRTP_MAX_OVERHEAD)
+
+/* The allocation total kept by bench/relay/malloc-count.so, or NULL. */
+static const uint64_t *alloc_total;
+
+static void
+open_alloc_counter(void)
+{
+    const char *path = getenv("VEJ_MALLOC_COUNT_FILE");
+    if (path == NULL || *path == '\0')
+        return;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        perror(path);
+        exit(1);
+    }
+    void *m = mmap(NULL, sizeof *alloc_total, PROT_READ, MAP_SHARED, fd, 0);
+    close(fd);
+    if (m == MAP_FAILED) {
+        perror("mmap");
+        exit(1);
+    }
+    alloc_total = m;
+}
+
+static uint64_t
+allocs_now(void)
+{
+    return alloc_total != NULL ? __atomic_load_n(alloc_total, __ATOMIC_RELAXED) : 0;
+}
 
 static uint64_t
 now_ns(void)
@@ -87,12 +126,14 @@ bench_profile(enum vej_srtp_profile profile, unsigned long packets, uint8_t *bat
 
     size_t lens[BATCH];
     uint64_t protect_ns = 0, unprotect_ns = 0, done = 0;
+    uint64_t protect_allocs = 0, unprotect_allocs = 0;
     uint32_t index = 0;
     while (done < packets) {
         for (size_t i = 0; i < BATCH; i++) {
             fill(batch + i * SLOT, index++);
             lens[i] = PACKET_LEN;
         }
+        uint64_t a0 = allocs_now();
         uint64_t t0 = now_ns();
         for (size_t i = 0; i < BATCH; i++) {
             if (vej_srtp_protect_rtp(sender, batch + i * SLOT, &lens[i], SLOT) != VEJ_SRTP_OK) {
@@ -101,6 +142,7 @@ bench_profile(enum vej_srtp_profile profile, unsigned long packets, uint8_t *bat
             }
         }
         uint64_t t1 = now_ns();
+        uint64_t a1 = allocs_now();
         for (size_t i = 0; i < BATCH; i++) {
             int rc = vej_srtp_unprotect_rtp(receiver, batch + i * SLOT, &lens[i]);
             if (rc != VEJ_SRTP_OK || lens[i] != PACKET_LEN) {
@@ -111,12 +153,18 @@ bench_profile(enum vej_srtp_profile profile, unsigned long packets, uint8_t *bat
         uint64_t t2 = now_ns();
         protect_ns += t1 - t0;
         unprotect_ns += t2 - t1;
+        protect_allocs += a1 - a0;
+        unprotect_allocs += allocs_now() - a1;
         done += BATCH;
     }
-    printf("%-24s protect   %8.1f ns/packet\n", vej_srtp_profile_name(profile),
-           (double)protect_ns / (double)done);
-    printf("%-24s unprotect %8.1f ns/packet\n", vej_srtp_profile_name(profile),
-           (double)unprotect_ns / (double)done);
+    const char *name = vej_srtp_profile_name(profile);
+    printf("%-24s protect   %8.1f ns/packet", name, (double)protect_ns / (double)done);
+    if (alloc_total != NULL)
+        printf("  %6.2f allocations/packet", (double)protect_allocs / (double)done);
+    printf("\n%-24s unprotect %8.1f ns/packet", name, (double)unprotect_ns / (double)done);
+    if (alloc_total != NULL)
+        printf("  %6.2f allocations/packet", (double)unprotect_allocs / (double)done);
+    printf("\n");
     vej_srtp_free(sender);
     vej_srtp_free(receiver);
 }
@@ -134,8 +182,8 @@ print_machine(void)
             *strchrnul(model, '\n') = '\0';
         }
     }
-    printf("# %s, %s, %d-byte RTP packets, batches of %d\n", model, srtp_get_version_string(),
-           PACKET_LEN, BATCH);
+    printf("# %s, %s (crypto: %s), %d-byte RTP packets, batches of %d\n", model,
+           srtp_get_version_string(), vej_srtp_crypto_name(), PACKET_LEN, BATCH);
     g_free(cpuinfo);
 }
 
@@ -152,6 +200,7 @@ main(int argc, char **argv)
         packets = (unsigned long)n;
     }
     uint8_t *batch = g_malloc((size_t)BATCH * SLOT);
+    open_alloc_counter();
     print_machine();
     bench_profile(VEJ_SRTP_AEAD_AES_128_GCM, packets, batch);
     bench_profile(VEJ_SRTP_AES128_CM_SHA1_80, packets, batch);

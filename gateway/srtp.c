@@ -7,6 +7,8 @@
 #include <srtp2/srtp.h>
 #include <string.h>
 
+#include "gateway/srtp-priv.h"
+
 #define RTP_HEADER_MIN 12
 #define RTCP_HEADER_MIN 8
 #define SRTCP_INDEX_LEN 4
@@ -25,8 +27,10 @@ struct vej_srtp {
 G_DEFINE_QUARK(vej-srtp-error-quark, vej_srtp_error)
 /* clang-format on */
 
-/* Result of the one srtp_init of the process. */
+/* Results of the one srtp_init of the process and of the registration of
+ * our crypto; written once under the g_once, read-only after. */
 static srtp_err_status_t global_init_status;
+static gboolean global_openssl_crypto;
 
 gboolean
 vej_srtp_global_init(GError **error)
@@ -35,6 +39,13 @@ vej_srtp_global_init(GError **error)
 
     if (g_once_init_enter(&once)) {
         global_init_status = srtp_init();
+        if (global_init_status == srtp_err_status_ok) {
+            g_autoptr(GError) crypto_error = NULL;
+            global_openssl_crypto = vej__srtp_crypto_register(&crypto_error);
+            if (!global_openssl_crypto)
+                g_warning("SRTP: %s; libsrtp2's own implementation stays in use for it",
+                          crypto_error->message);
+        }
         g_once_init_leave(&once, 1);
     }
     if (global_init_status != srtp_err_status_ok) {
@@ -43,6 +54,14 @@ vej_srtp_global_init(GError **error)
         return FALSE;
     }
     return TRUE;
+}
+
+const char *
+vej_srtp_crypto_name(void)
+{
+    if (!vej_srtp_global_init(NULL))
+        return "none";
+    return global_openssl_crypto ? "openssl" : "libsrtp2";
 }
 
 gboolean

@@ -7,8 +7,9 @@
  * protected again). Not thread-safe: like every SRTP call for a peer, it
  * is used on that peer's worker only (DESIGN.md section 3).
  *
- * Per-packet calls work in place and allocate nothing in our code
- * (libsrtp2 itself allocates a stream the first time it sees an SSRC).
+ * Per-packet calls work in place and allocate nothing, in our code or in
+ * the crypto under libsrtp2 (libsrtp2 itself allocates a stream the first
+ * time it sees an SSRC).
  * They return `enum vej_srtp_status`: 0 for success, a negative value for
  * a refused packet; vej_srtp_status_name() gives a metrics label.
  *
@@ -74,8 +75,19 @@ GQuark vej_srtp_error_quark(void);
 
 /* Initialises libsrtp2 once per process; thread-safe, cheap after the first
  * call. Returns FALSE with `error` set if srtp_init failed (then every later
- * call fails the same way). vej_srtp_new calls it itself. */
+ * call fails the same way). vej_srtp_new calls it itself.
+ * It also puts our OpenSSL AES-ICM, AES-GCM and HMAC-SHA1
+ * (gateway/srtp-crypto.c, srtp-hmac.c) in place of libsrtp2's own, which
+ * on Debian run on NSS and allocate per packet. Should libsrtp2 refuse
+ * one (its known-answer tests fail), a warning is logged and libsrtp2's
+ * own stays in use for that one: slower, but still correct. */
 gboolean vej_srtp_global_init(GError **error);
+
+/* The crypto libsrtp2 runs on (initialising it first, as
+ * vej_srtp_global_init): "openssl" when all our replacements are in place,
+ * "libsrtp2" when any of libsrtp2's own is, "none" when srtp_init failed.
+ * Static string, for logs and benchmark labels. */
+const char *vej_srtp_crypto_name(void);
 
 /* Makes the inbound and outbound sessions from `keys` (transfer none: the
  * key bytes are copied into libsrtp2; the caller still wipes `keys`).
