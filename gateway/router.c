@@ -166,6 +166,8 @@ unwrap_rtx(const struct vej_track *t, struct vej_rtp_view *v)
 static void
 request_missing(struct vej_track *t, struct vej_rworker *rw, int64_t now)
 {
+    if (t->missing->n_missing == 0 || now < t->missing->next_us)
+        return; /* the common case: nothing missing, nothing due */
     uint16_t seqs[VEJ_NACK_MAX_MISSING];
     uint8_t buf[8 + 12 + 4 * VEJ_NACK_MAX_MISSING + VEJ_SRTP_MAX_OVERHEAD];
     size_t cap = sizeof buf - VEJ_SRTP_MAX_OVERHEAD, gave_up = 0;
