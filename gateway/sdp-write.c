@@ -85,9 +85,9 @@ format_fingerprint(const struct vej_sdp_local *local, char *fp, size_t size)
 }
 
 /* Session attributes common to both writers; bundle is "BUNDLE mid...".
- * The answer also carries the fingerprint at session level: its rejected
- * m-lines have no transport attributes, and webrtcbin 1.22 refuses an
- * answer where one has no fingerprint at all. */
+ * The answer also has the fingerprint at session level (webrtcbin 1.22
+ * refuses an answer in which an m-line has no fingerprint at either
+ * level; see also the rejected m-lines in vej_sdp_make_answer). */
 static void
 add_session_attributes(GstSDPMessage *msg, const struct vej_sdp_local *local, const GString *bundle,
                        bool allow_mixed, bool session_fingerprint)
@@ -297,11 +297,15 @@ vej_sdp_make_answer(const struct vej_sdp_description *offer, const struct vej_sd
             answer_media(&gm, m, local, first);
             first = false;
         } else {
-            /* Echoed only when plain ASCII words (a copy may be truncated). */
+            /* Echoed only when plain ASCII words (a copy may be truncated).
+             * The transport attributes too: webrtcbin 1.22 refuses an
+             * answer with an m-line, rejected or not, without ICE
+             * credentials, a fingerprint and (at media level) a=setup. */
             start_media(
                 &gm, is_word(m->media_name, VEJ_SDP_TOKEN_LEN - 1) ? m->media_name : "audio",
                 is_word(m->proto, VEJ_SDP_TOKEN_LEN - 1) ? m->proto : PROTO,
                 is_word(m->first_format, VEJ_SDP_TOKEN_LEN - 1) ? m->first_format : "0", local, 0);
+            add_transport(&gm, local, "passive");
             gst_sdp_media_add_attribute(&gm, "mid", m->mid);
         }
         gst_sdp_message_add_media(msg, &gm); /* takes over gm's fields */

@@ -366,9 +366,7 @@ enum vej_sdp_status vej_sdp_parse_offer(const char *sdp, size_t len,
 /* Writes the answer to a parsed offer (transfer full: *sdp_out, g_free).
  * Session: o= from local, ice-lite if asked, extmap-allow-mixed if the
  * offer had it, BUNDLE with the accepted mids, msid-semantic, and the
- * fingerprint (also at session level, so that rejected m-lines, which
- * carry nothing else, have one: webrtcbin 1.22 refuses an answer
- * otherwise). Per m-line,
+ * fingerprint (also at session level). Per m-line,
  * in the offer's order: accepted ones with the offer's proto (one ending
  * in RTP/SAVPF), the chosen PT (rtpmap, fmtp copied from the
  * offer, rtcp-fb: for video the offered ones among nack, nack pli, ccm
@@ -380,7 +378,9 @@ enum vej_sdp_status vej_sdp_parse_offer(const char *sdp, size_t len,
  * or inactive), rtcp-mux; candidates on the first accepted m-line.
  * Every accepted m-line gets the first candidate's address and port (9
  * and 0.0.0.0 without candidates). Rejected m-lines: port 0, the offer's
- * media, proto and first format, their mid, nothing else. Returns
+ * media, proto and first format, their mid, and the transport attributes
+ * (ICE creds, fingerprint, a=setup:passive: webrtcbin 1.22 refuses an
+ * answer with any m-line lacking them), nothing else. Returns
  * VEJ_SDP_EINVAL for bad local params, an offer with nothing accepted, or
  * a description vej_sdp_parse_offer could not have produced (a non-token
  * mid, a non-ASCII fmtp, a codec not fitting its kind). */

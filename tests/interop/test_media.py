@@ -133,6 +133,34 @@ class MediaFlowTest(MediaTestCase):
             errs = [e for e in p.peer.all_errors() if not e.startswith('webrtc.candidate')]
             self.assertEqual(errs, [], p.name)
 
+    async def test_rejected_mline_answer(self):
+        """An answer with a rejected m-line (port 0) is taken by webrtcbin
+        1.22, which refuses one where any m-line lacks ICE credentials, a
+        fingerprint or a=setup: the gateway writes them on rejected m-lines
+        too (and the fingerprint at session level). The audio m-line of
+        webrtcbin's offer is made unusable on the way (its codec renamed),
+        so the gateway rejects it; video flows."""
+        def no_opus(sdp):
+            return re.sub(r'(?mi)^a=rtpmap:(\d+) opus/48000/2', r'a=rtpmap:\1 PCMU/8000', sdp)
+        h = await self.hearing([('Rex Rejected', 'defendant')],
+                               peer_kw={'Rex Rejected': {'offer_munge': no_opus}})
+        clerk, rex = h['clerk'], h['Rex Rejected']
+        await rex.peer.publish()   # raises if webrtcbin refuses the answer
+        ans = rex.peer.publish_answer
+        secs = sdp_sections(ans)
+        self.assertEqual([(s['kind'], s['port'] == '0') for s in secs],
+                         [('video', False), ('audio', True)], ans)
+        for attr in ('ice-ufrag', 'ice-pwd', 'fingerprint', 'setup'):
+            self.assertTrue(any(ln.startswith('a=%s:' % attr) for ln in secs[1]['lines']),
+                            'rejected m-line without a=%s:\n%s' % (attr, ans))
+        self.assertRegex(ans.split('\r\nm=')[0], r'(?m)^a=fingerprint:sha-256 ', ans)
+        await rex.peer.wait_state('publish', 'connected', timeout=10)
+        await clerk.peer.subscribe()
+        await clerk.peer.wait_decoded(rex.pid, 'video', n=30, timeout=10)
+        self.assertEqual(clerk.peer.mids_of(rex.pid, 'audio'), [])
+        errs = [e for e in rex.peer.all_errors() if not e.startswith('webrtc.candidate')]
+        self.assertEqual(errs, [], rex.name)
+
     async def test_trickled_candidates_accepted(self):
         """webrtcbin's trickled candidates (webrtc.candidate requests, as
         PROTOCOL.md writes them: "candidate:...", sdpMid, sdpMLineIndex) are

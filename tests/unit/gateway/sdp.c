@@ -386,9 +386,13 @@ test_answer_rejected_mline(void)
     g_assert_cmpstr(gst_sdp_media_get_proto(app), ==, "UDP/DTLS/SCTP");
     g_assert_cmpstr(gst_sdp_media_get_format(app, 0), ==, "webrtc-datachannel");
     g_assert_cmpstr(attr(app, "mid"), ==, "2");
-    g_assert_cmpuint(gst_sdp_media_attributes_len(app), ==, 1);
-    /* ... but the session-level fingerprint covers it (webrtcbin 1.22
-     * refuses an answer with an m-line that has none). */
+    /* ... and the transport, which webrtcbin 1.22 wants on every m-line
+     * (a=setup at media level); the fingerprint is at session level too. */
+    g_assert_cmpuint(gst_sdp_media_attributes_len(app), ==, 5);
+    g_assert_cmpstr(attr(app, "ice-ufrag"), ==, "gW3k");
+    g_assert_cmpstr(attr(app, "ice-pwd"), ==, "Zq8vLm2Np4Rt6Xy0Bc3Df5Gh");
+    g_assert_true(g_str_has_prefix(attr(app, "fingerprint"), "sha-256 A0:A1:A2:"));
+    g_assert_cmpstr(attr(app, "setup"), ==, "passive");
     g_assert_true(
         g_str_has_prefix(gst_sdp_message_get_attribute_val(m, "fingerprint"), "sha-256 A0:A1:A2:"));
     /* Without candidates the first m-line uses port 9 and 0.0.0.0. */
