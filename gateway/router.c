@@ -35,6 +35,10 @@
 #define KEYFRAME_REQUEST_MIN_US (300 * 1000)
 #define REMB_BITRATE 2500000
 #define RTCP_INTERVAL_MS 1000
+/* Sequence numbers of one subscriber datagram (RTCP compound) looked up
+ * at most; the rest are counted unanswerable. A NACK names up to 17 per
+ * 4 bytes: this bounds the work an authenticated subscriber can cause. */
+#define NACKED_PER_DATAGRAM_MAX 512
 /* The header extension id the gateway offers subscribers for audio-level. */
 #define VEJ_OFFER_AUDIO_LEVEL_ID 1
 
@@ -413,9 +417,10 @@ resend(struct vej_out *o, uint16_t seq, struct vej_rworker *rw, int64_t now)
 }
 
 /* A generic NACK (RTPFB FMT 1) from a subscriber: every number its PID
- * and BLP name is counted and answered or not. */
+ * and BLP name is counted and answered or not; *allowance is how many of
+ * this datagram may still be looked up. */
 static void
-on_subscriber_nack(struct vej_peer *sub, const struct vej_rtcp_packet *pk)
+on_subscriber_nack(struct vej_peer *sub, const struct vej_rtcp_packet *pk, size_t *allowance)
 {
     struct vej_rworker *rw = sub->part->h->rw;
     struct vej_rtcp_nack nack;
@@ -432,6 +437,11 @@ on_subscriber_nack(struct vej_peer *sub, const struct vej_rtcp_packet *pk)
             if (bit >= 0 && !(blp & (1u << bit)))
                 continue;
             rw->stats.nack_received++;
+            if (*allowance == 0) {
+                rw->stats.nack_unanswerable++;
+                continue;
+            }
+            (*allowance)--;
             switch (resend(o, (uint16_t)(pid + bit + 1), rw, now)) {
             case RESENT:
                 rw->stats.rtx_sent++;
@@ -448,11 +458,11 @@ on_subscriber_nack(struct vej_peer *sub, const struct vej_rtcp_packet *pk)
 }
 
 static void
-on_subscriber_rtcp(struct vej_peer *p, const struct vej_rtcp_packet *pk)
+on_subscriber_rtcp(struct vej_peer *p, const struct vej_rtcp_packet *pk, size_t *nack_allowance)
 {
     struct vej_rtcp_fb fb;
     if (pk->type == VEJ_RTCP_RTPFB && pk->count == VEJ_RTCP_RTPFB_NACK) {
-        on_subscriber_nack(p, pk);
+        on_subscriber_nack(p, pk, nack_allowance);
         return;
     }
     if (pk->type != VEJ_RTCP_PSFB || vej_rtcp_parse_fb(pk, &fb) != VEJ_RTCP_OK)
@@ -476,13 +486,14 @@ vej__router_on_rtcp(struct vej_peer *p, uint8_t *pkt, size_t len)
 {
     struct vej_rtcp_iter it;
     struct vej_rtcp_packet pk;
+    size_t nack_allowance = NACKED_PER_DATAGRAM_MAX;
     vej_rtcp_iter_init(&it, pkt, len);
     int rc;
     while ((rc = vej_rtcp_next(&it, &pk)) > 0) {
         if (p->pc == VEJ_RELAY_PUBLISH)
             on_publisher_rtcp(p, &pk);
         else
-            on_subscriber_rtcp(p, &pk);
+            on_subscriber_rtcp(p, &pk, &nack_allowance);
     }
     if (rc < 0)
         p->part->h->rw->stats.dropped_malformed++;
