@@ -17,12 +17,22 @@
  *   rtcp-feedback   walking an RR + REMB + NACK + PLI compound from a
  *                   subscriber, parsing each and expanding the NACK
  *   demux           vej_demux_classify on an RTP datagram
+ *   loss-in         what a video packet from a publisher costs the loss
+ *                   logic: vej_history_add of a 1,200-byte payload into a
+ *                   384 KB arena, vej_nack_on_packet (no gap)
+ *   loss-out        per subscriber: vej_seqmap_forward
+ *   rtx-answer      one NACKed number: vej_seqmap_source, vej_history_get,
+ *                   vej_rtx_write of the 1,200-byte payload
  *
  * A checksum of the results is printed so the compiler cannot drop the
  * work. Build with --buildtype=release for figures worth quoting. */
 #include "gateway/demux.h"
+#include "gateway/history.h"
+#include "gateway/nack.h"
 #include "gateway/rtcp.h"
 #include "gateway/rtp.h"
+#include "gateway/rtx.h"
+#include "gateway/seqmap.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -261,6 +271,43 @@ main(int argc, char **argv)
         sum += vej_demux_classify(audio_packet, audio_len - (i & 1), NULL);
     t1 = now_ns();
     report("demux", t0, t1, iterations);
+
+    static uint8_t arena[384 * 1024], payload[1200];
+    static struct vej_history history;
+    static struct vej_nack missing;
+    struct vej_seqmap map;
+    struct vej_history_packet hp;
+    uint32_t arrival = 0;
+    uint16_t seq_out = 0, src;
+    vej_history_init(&history, arena, sizeof arena);
+    vej_nack_init(&missing);
+    vej_seqmap_init(&map);
+    memset(payload, 0x5a, sizeof payload);
+    t0 = now_ns();
+    for (unsigned long i = 0; i < iterations; i++) {
+        sum += vej_history_add(&history, (uint16_t)i, (uint32_t)i * 3000, false, payload,
+                               sizeof payload, (int64_t)i * 4000, &arrival);
+        sum += vej_nack_on_packet(&missing, (uint16_t)i, (int64_t)i * 4000);
+    }
+    report("loss-in", t0, now_ns(), iterations);
+
+    t0 = now_ns();
+    for (unsigned long i = 0; i < iterations; i++) {
+        sum += vej_seqmap_forward(&map, (uint16_t)i, (uint32_t)i, 100, &seq_out);
+        sum += seq_out;
+    }
+    report("loss-out", t0, now_ns(), iterations);
+
+    /* the map and the history both end at the last i: ask 100 behind */
+    t0 = now_ns();
+    for (unsigned long i = 0; i < iterations; i++) {
+        struct vej_rtx_header h = {97, false, (uint16_t)i, 0, 0x1234};
+        uint16_t asked = (uint16_t)(seq_out - 100 - (i & 63));
+        if (vej_seqmap_source(&map, asked, &src) &&
+            vej_history_get(&history, src, (int64_t)(iterations - 1) * 4000, 1000000, &hp))
+            sum += (uint64_t)vej_rtx_write(out, sizeof out, &h, asked, hp.payload, hp.len);
+    }
+    report("rtx-answer", t0, now_ns(), iterations);
 
     printf("checksum %" PRIu64 "\n", sum);
     return 0;

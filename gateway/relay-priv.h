@@ -15,15 +15,30 @@
 #include <stdint.h>
 
 #include "gateway/dtls.h"
+#include "gateway/history.h"
+#include "gateway/nack.h"
 #include "gateway/relay.h"
 #include "gateway/rtp.h"
+#include "gateway/rtx.h"
 #include "gateway/sdp.h"
+#include "gateway/seqmap.h"
 #include "gateway/srtp.h"
 #include "gateway/worker.h"
 
 /* Room for one packet: MTU-sized datagrams plus the SRTP trailer. */
 #define VEJ_PKT_MAX 1600
 #define VEJ_MAX_PENDING_CANDIDATES 32
+
+/* Retransmission (docs/architecture.md, "Loss"). Each published video
+ * track keeps its recent packets in a payload ring of this many bytes,
+ * allocated with the track: about 1.2 s at 2.5 Mbit/s (the REMB the
+ * relay sends publishers), at most VEJ_HISTORY_SLOTS packets, answered
+ * for at most VEJ_RTX_MAX_AGE_US. */
+#define VEJ_RTX_ARENA_BYTES (384 * 1024)
+#define VEJ_RTX_MAX_AGE_US (1000 * 1000)
+/* Retransmissions to one subscribe PC: at most 2 Mbit/s, 48 KB at once. */
+#define VEJ_RTX_BUDGET_BYTES_PER_S (250 * 1000)
+#define VEJ_RTX_BUDGET_BURST_BYTES (48 * 1024)
 
 struct vej_peer;
 struct vej_rhearing;
@@ -77,6 +92,18 @@ struct vej_track {
     int64_t sr_arrival_us;
     int64_t last_keyframe_request_us;
     GPtrArray *outs; /* struct vej_out *: subscribers forwarding it */
+    /* Loss. The history filters duplicates and late packets (every kind)
+     * and holds video payloads for subscribers' NACKs (arena: video
+     * only, VEJ_RTX_ARENA_BYTES). `missing` tracks gaps to NACK (video);
+     * NACKs go out when the publisher accepted them (`nack`); its
+     * retransmissions come as RTX (rtx_pt, rtx_ssrc) when answered so. */
+    struct vej_history *history; /* heap, with the track */
+    uint8_t *arena;              /* heap, video only */
+    struct vej_nack *missing;    /* heap, video only */
+    bool nack;
+    uint8_t rtx_pt; /* 0: the publisher sends no RTX */
+    uint32_t rtx_ssrc;
+    bool rtx_ssrc_known;
 };
 
 /* One m-line of a subscriber's subscribe PC. */
@@ -92,8 +119,15 @@ struct vej_out {
     bool flowing;
     bool negotiated; /* the client answered an offer that carries it */
     bool need_keyframe;
-    bool started;
-    uint16_t seq;
+    bool started;          /* a packet went out: ts_offset is set */
+    struct vej_seqmap map; /* sequence numbers (runs; see seqmap.h) */
+    /* RTX (RFC 4588): offered as rtx_pt on rtx_ssrc (video); used when
+     * the answer kept it and generic NACK (`rtx`). */
+    uint8_t rtx_pt;
+    uint32_t rtx_ssrc;
+    bool rtx;
+    uint16_t rtx_seq;
+    uint32_t rtx_packets;
     uint32_t ts_offset;
     uint32_t last_ts;
     int64_t last_sent_us;
@@ -133,7 +167,8 @@ struct vej_peer {
     /* publish */
     GPtrArray *tracks; /* struct vej_track * */
     /* subscribe */
-    GPtrArray *outs; /* struct vej_out * */
+    GPtrArray *outs;                  /* struct vej_out * */
+    struct vej_rtx_budget rtx_budget; /* retransmissions to this subscriber */
     uint64_t sdp_session_id;
     uint64_t sdp_version;
     uint64_t revision; /* of the offer in flight or last answered */

@@ -185,6 +185,15 @@ mark_negotiated(struct vej_peer *sub, const struct vej_sdp_description *answer)
         bool ok = o->track && idx >= 0 && answer->media[idx].accepted;
         if (idx >= 0)
             o->audio_level_id = answer->media[idx].extmap.audio_level;
+        /* Retransmission needs both RTX, kept as offered to this very
+         * stream (the out may have changed since that offer), and generic
+         * NACK. */
+        const struct vej_sdp_track *offered =
+            ok && (size_t)idx < sub->last_offer->n_tracks ? &sub->last_offer->tracks[idx] : NULL;
+        o->rtx = offered && o->rtx_pt && offered->ssrc == o->ssrc && offered->rtx_pt == o->rtx_pt &&
+                 offered->rtx_ssrc == o->rtx_ssrc && answer->media[idx].has_rtx &&
+                 answer->media[idx].rtx_pt == o->rtx_pt &&
+                 (answer->media[idx].rtcp_fb & VEJ_SDP_FB_NACK);
         if (ok && !o->negotiated) {
             o->negotiated = true;
             if (o->kind == VEJ_SDP_KIND_VIDEO) {
@@ -583,5 +592,16 @@ vej_relay_stats(struct vej_relay *r, struct vej_relay_stats *out)
         out->dropped_awaiting_keyframe += s->dropped_awaiting_keyframe;
         out->dtls_failures += s->dtls_failures;
         out->keyframe_requests += s->keyframe_requests;
+        out->dropped_duplicate += s->dropped_duplicate;
+        out->dropped_late += s->dropped_late;
+        out->dropped_padding += s->dropped_padding;
+        out->nack_received += s->nack_received;
+        out->rtx_sent += s->rtx_sent;
+        out->nack_unanswerable += s->nack_unanswerable;
+        out->rtx_rate_limited += s->rtx_rate_limited;
+        out->nack_sent += s->nack_sent;
+        out->nack_recovered += s->nack_recovered;
+        out->nack_given_up += s->nack_given_up;
+        out->rtx_received += s->rtx_received;
     }
 }

@@ -149,6 +149,17 @@ struct vej_relay_stats {
         dropped_not_ready, dropped_awaiting_keyframe;
     uint64_t dtls_failures;
     uint64_t keyframe_requests;
+    /* Loss: duplicates dropped, packets too late to forward, padding-only
+     * RTX probes from publishers. */
+    uint64_t dropped_duplicate, dropped_late, dropped_padding;
+    /* Subscribers' NACKs: sequence numbers asked for, answered with RTX,
+     * not answerable (not held, too old, not theirs, RTX not negotiated),
+     * over the subscriber's retransmission budget. */
+    uint64_t nack_received, rtx_sent, nack_unanswerable, rtx_rate_limited;
+    /* Publishers: sequence numbers NACKed (each request counts), of those
+     * the packets that then arrived, and numbers given up; RTX packets
+     * received. */
+    uint64_t nack_sent, nack_recovered, nack_given_up, rtx_received;
 };
 void vej_relay_stats(struct vej_relay *relay, struct vej_relay_stats *out);
 

@@ -6,10 +6,20 @@
  * the worker's scratch buffer, one protect, one send.
  *
  * Per out the relay writes its own SSRC, payload type, sequence numbers
- * (counted per forwarded packet, so packets withheld by policy leave no
- * gap) and timestamps (the publisher's plus a fixed offset). Header
- * extensions are per hop: none are forwarded. A video out starts (and
- * restarts after being withheld) on a keyframe, which it asks for.
+ * and timestamps (the publisher's plus a fixed offset). Sequence numbers
+ * follow the source's within a run of forwarded packets and continue
+ * after the highest sent when a run starts (seqmap.h), so packets
+ * withheld by policy leave no gap while losses upstream stay visible to
+ * the subscriber. Header extensions are per hop: only audio-level is
+ * forwarded. A video out starts (and restarts after being withheld) on a
+ * keyframe, which it asks for.
+ *
+ * Loss (docs/architecture.md): each track's history drops duplicates and
+ * packets too late to forward and keeps video payloads; a subscriber's
+ * NACK is answered with RTX from it, for numbers of its current run only,
+ * within a per-subscriber byte budget. Gaps in a publisher's video are
+ * NACKed as packets arrive; its RTX is unwrapped and forwarded like the
+ * original, late.
  *
  * The subscriber's SDP changes only when a track appears or disappears for
  * it: mutes and hearing states only flip `flowing`. Offers are serialised:
@@ -25,6 +35,10 @@
 #define KEYFRAME_REQUEST_MIN_US (300 * 1000)
 #define REMB_BITRATE 2500000
 #define RTCP_INTERVAL_MS 1000
+/* Sequence numbers of one subscriber datagram (RTCP compound) looked up
+ * at most; the rest are counted unanswerable. A NACK names up to 17 per
+ * 4 bytes: this bounds the work an authenticated subscriber can cause. */
+#define NACKED_PER_DATAGRAM_MAX 512
 /* The header extension id the gateway offers subscribers for audio-level. */
 #define VEJ_OFFER_AUDIO_LEVEL_ID 1
 
@@ -96,22 +110,85 @@ vej__router_request_keyframe(struct vej_track *t)
 
 /* ---- from publishers ---- */
 
+/* The track of a packet, by SSRC, else by payload type for a track whose
+ * SSRC the offer did not give (learnt from the first packet). *rtx: it
+ * is the track's RTX stream. */
 static struct vej_track *
-track_for(struct vej_peer *p, const struct vej_rtp_view *v)
+track_for(struct vej_peer *p, const struct vej_rtp_view *v, bool *rtx)
 {
-    struct vej_track *by_pt = NULL;
+    struct vej_track *by_pt = NULL, *by_rtx_pt = NULL;
+    *rtx = false;
     for (guint i = 0; i < p->tracks->len; i++) {
         struct vej_track *t = p->tracks->pdata[i];
         if (t->ssrc_known && t->ssrc == v->ssrc)
             return t;
+        if (t->rtx_pt && t->rtx_ssrc_known && t->rtx_ssrc == v->ssrc) {
+            *rtx = true;
+            return t;
+        }
         if (!t->ssrc_known && t->pt == v->payload_type && !by_pt)
             by_pt = t;
+        if (t->rtx_pt && !t->rtx_ssrc_known && t->rtx_pt == v->payload_type && !by_rtx_pt)
+            by_rtx_pt = t;
     }
     if (by_pt) { /* no a=ssrc in the offer: learn it from the first packet */
         by_pt->ssrc = v->ssrc;
         by_pt->ssrc_known = true;
+        return by_pt;
     }
-    return by_pt;
+    if (by_rtx_pt) { /* likewise for a=ssrc-group:FID */
+        by_rtx_pt->rtx_ssrc = v->ssrc;
+        by_rtx_pt->rtx_ssrc_known = true;
+        *rtx = true;
+    }
+    return by_rtx_pt;
+}
+
+/* Turns a parsed RTX packet into a view of the original (OSN as the
+ * sequence number, the original payload, the track's SSRC and PT, no
+ * padding). false for padding-only probes, which carry no OSN. */
+static bool
+unwrap_rtx(const struct vej_track *t, struct vej_rtp_view *v)
+{
+    uint16_t osn;
+    const uint8_t *payload;
+    size_t len;
+
+    if (vej_rtx_unwrap(v, &osn, &payload, &len) != VEJ_RTP_OK)
+        return false;
+    v->seq = osn;
+    v->payload = payload;
+    v->payload_len = len;
+    v->padding = false;
+    v->padding_len = 0;
+    v->ssrc = t->ssrc;
+    v->payload_type = t->pt;
+    return true;
+}
+
+/* NACKs (preceded by an empty RR) for the missing numbers now due. */
+static void
+request_missing(struct vej_track *t, struct vej_rworker *rw, int64_t now)
+{
+    if (t->missing->n_missing == 0 || now < t->missing->next_us)
+        return; /* the common case: nothing missing, nothing due */
+    uint16_t seqs[VEJ_NACK_MAX_MISSING];
+    uint8_t buf[8 + 12 + 4 * VEJ_NACK_MAX_MISSING + VEJ_SRTP_MAX_OVERHEAD];
+    size_t cap = sizeof buf - VEJ_SRTP_MAX_OVERHEAD, gave_up = 0;
+    size_t n_seqs = vej_nack_due(t->missing, now, seqs, G_N_ELEMENTS(seqs), &gave_up);
+    struct vej_rtcp_rr rr = {.ssrc = t->pub->rtcp_ssrc};
+
+    rw->stats.nack_given_up += gave_up;
+    if (n_seqs == 0)
+        return;
+    long n = vej_rtcp_write_rr(buf, cap, &rr);
+    long m = n > 0 ? vej_rtcp_write_nack(buf + n, cap - (size_t)n, t->pub->rtcp_ssrc, t->ssrc, seqs,
+                                         n_seqs)
+                   : -1;
+    if (m <= 0)
+        return;
+    rw->stats.nack_sent += n_seqs;
+    vej__peer_send_rtcp(t->pub, buf, (size_t)(n + m), sizeof buf);
 }
 
 static void
@@ -129,10 +206,11 @@ note_received(struct vej_track *t, uint16_t seq)
 }
 
 /* Header extensions are per hop: only audio-level passes, under the id the
- * subscriber agreed to. */
+ * subscriber agreed to. seq is the subscriber's number for the packet;
+ * `newest`: no later packet went out before it. */
 static void
 forward_one(struct vej_out *o, const struct vej_rtp_view *v, struct vej_rworker *rw,
-            const struct vej_rtp_ext_element *level, int64_t now)
+            const struct vej_rtp_ext_element *level, int64_t now, uint16_t seq, bool newest)
 {
     struct vej_rtp_ext_builder b;
     vej_rtp_ext_builder_init(&b);
@@ -145,20 +223,59 @@ forward_one(struct vej_out *o, const struct vej_rtp_view *v, struct vej_rworker 
     }
     if (!o->started) {
         o->started = true;
-        o->seq = (uint16_t)g_random_int();
         o->ts_offset = g_random_int() - v->timestamp;
-    } else {
-        o->seq++;
     }
-    o->last_ts = v->timestamp + o->ts_offset;
+    uint32_t ts = v->timestamp + o->ts_offset;
+    if (newest)
+        o->last_ts = ts;
+    if (!v->padding_len) /* an unwrapped RTX packet: its header said padding */
+        rw->out[0] &= (uint8_t)~0x20u;
     vej_rtp_set_ssrc(rw->out, (size_t)n, o->ssrc);
     vej_rtp_set_payload_type(rw->out, (size_t)n, o->pt);
-    vej_rtp_set_seq(rw->out, (size_t)n, o->seq);
-    vej_rtp_set_timestamp(rw->out, (size_t)n, o->last_ts);
+    vej_rtp_set_marker(rw->out, (size_t)n, v->marker);
+    vej_rtp_set_seq(rw->out, (size_t)n, seq);
+    vej_rtp_set_timestamp(rw->out, (size_t)n, ts);
     o->packets++;
     o->octets += (uint32_t)v->payload_len;
     o->last_sent_us = now;
     vej__peer_send_rtp(o->sub, rw->out, (size_t)n, sizeof rw->out);
+}
+
+/* The history's verdict on an arriving packet: false to drop it. Keeps
+ * the missing list and NACKs what is due. */
+static bool
+admit(struct vej_track *t, const struct vej_rtp_view *v, struct vej_rworker *rw, int64_t now,
+      uint32_t *arrival, bool *newest)
+{
+    enum vej_history_verdict hv = vej_history_add(t->history, v->seq, v->timestamp, v->marker,
+                                                  v->payload, v->payload_len, now, arrival);
+    if (hv == VEJ_HISTORY_DUPLICATE) {
+        rw->stats.dropped_duplicate++;
+        return false;
+    }
+    if (hv == VEJ_HISTORY_TOO_OLD) {
+        rw->stats.dropped_late++;
+        return false;
+    }
+    *newest = hv != VEJ_HISTORY_LATE;
+    if (hv == VEJ_HISTORY_RESTART) {
+        /* The publisher renumbered: subscribers continue from their own
+         * highest number, nothing of before is missing any more. */
+        for (guint i = 0; i < t->outs->len; i++)
+            vej_seqmap_pause(&((struct vej_out *)t->outs->pdata[i])->map);
+        if (t->missing)
+            vej_nack_reset(t->missing);
+    }
+    note_received(t, v->seq);
+    if (t->missing && t->nack) {
+        unsigned r = vej_nack_on_packet(t->missing, v->seq, now);
+        if (r & VEJ_NACK_RECOVERED)
+            rw->stats.nack_recovered++;
+        if (r & VEJ_NACK_OVERFLOW)
+            vej__router_request_keyframe(t);
+        request_missing(t, rw, now);
+    }
+    return true;
 }
 
 void
@@ -170,23 +287,38 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
         rw->stats.dropped_malformed++;
         return;
     }
-    struct vej_track *t = track_for(p, &v);
+    bool rtx;
+    struct vej_track *t = track_for(p, &v, &rtx);
     if (!t) {
         rw->stats.dropped_unknown_ssrc++;
         return;
     }
-    note_received(t, v.seq);
+    if (rtx) {
+        if (!unwrap_rtx(t, &v)) {
+            rw->stats.dropped_padding++;
+            return;
+        }
+        rw->stats.rtx_received++;
+    }
+    int64_t now = g_get_monotonic_time(); /* once per packet, not per copy */
+    uint32_t arrival;
+    bool newest;
+    if (!admit(t, &v, rw, now, &arrival, &newest))
+        return;
     bool key = is_keyframe_start(t->codec, v.payload, v.payload_len);
     struct vej_rtp_ext_element level_el;
     const struct vej_rtp_ext_element *level = NULL;
     if (t->audio_level_id && vej_rtp_ext_find(&v, t->audio_level_id, &level_el) == VEJ_RTP_OK)
         level = &level_el;
-    int64_t now = g_get_monotonic_time(); /* once per packet, not per copy */
     for (guint i = 0; i < t->outs->len; i++) {
         struct vej_out *o = t->outs->pdata[i];
-        if (!o->negotiated || o->sub->state != PEER_CONNECTED)
+        /* Any packet not forwarded ends the out's run (seqmap.h). */
+        if (!o->negotiated || o->sub->state != PEER_CONNECTED) {
+            vej_seqmap_pause(&o->map);
             continue;
+        }
         if (!o->flowing) {
+            vej_seqmap_pause(&o->map);
             rw->stats.dropped_policy++;
             continue;
         }
@@ -194,13 +326,21 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
             if (!key) {
                 /* Ask again (rate-limited): the keyframe asked for earlier
                  * may have gone by before this subscriber was ready. */
+                vej_seqmap_pause(&o->map);
                 rw->stats.dropped_awaiting_keyframe++;
                 vej__router_request_keyframe(t);
                 continue;
             }
             o->need_keyframe = false;
         }
-        forward_one(o, &v, rw, level, now);
+        /* The random start is drawn once per out (g_random_int locks). */
+        uint16_t first = o->map.started ? 0 : (uint16_t)g_random_int();
+        uint16_t seq;
+        if (!vej_seqmap_forward(&o->map, v.seq, arrival, first, &seq)) {
+            rw->stats.dropped_late++; /* from before this subscriber's run */
+            continue;
+        }
+        forward_one(o, &v, rw, level, now, seq, newest);
     }
 }
 
@@ -233,10 +373,98 @@ on_publisher_rtcp(struct vej_peer *p, const struct vej_rtcp_packet *pk)
     }
 }
 
+enum resend_result { RESENT, UNANSWERABLE, RATE_LIMITED };
+
+/* Answers the subscriber's NACK for its number `seq` with an RTX packet:
+ * only for a number of the out's current run whose packet arrived during
+ * that run and is still held (so never a packet withheld from this
+ * subscriber or one from before it was allowed), within the subscriber's
+ * byte budget. The RTX stream has its own SSRC and numbers, so no SRTP
+ * index is used twice. */
+static enum resend_result
+resend(struct vej_out *o, uint16_t seq, struct vej_rworker *rw, int64_t now)
+{
+    struct vej_history_packet hp;
+    uint16_t src;
+
+    if (!o || !o->track || !o->rtx || !o->rtx_pt || !o->flowing || o->need_keyframe ||
+        o->sub->state != PEER_CONNECTED || !vej_seqmap_source(&o->map, seq, &src) ||
+        !vej_history_get(o->track->history, src, now, VEJ_RTX_MAX_AGE_US, &hp) ||
+        !vej_seqmap_arrived_in_run(&o->map, hp.arrival))
+        return UNANSWERABLE;
+    size_t cap = sizeof rw->out - VEJ_SRTP_MAX_OVERHEAD;
+    size_t len = VEJ_RTP_HEADER_MIN + VEJ_RTX_OSN_LEN + hp.len;
+    if (len > cap)
+        return UNANSWERABLE;
+    struct vej_rtx_budget *budget = &o->sub->rtx_budget;
+    if (!budget->rate)
+        vej_rtx_budget_init(budget, VEJ_RTX_BUDGET_BYTES_PER_S, VEJ_RTX_BUDGET_BURST_BYTES);
+    if (!vej_rtx_budget_take(budget, len, now))
+        return RATE_LIMITED;
+    struct vej_rtx_header h = {
+        .payload_type = o->rtx_pt,
+        .marker = hp.marker,
+        .seq = o->rtx_seq++,
+        .timestamp = hp.timestamp + o->ts_offset,
+        .ssrc = o->rtx_ssrc,
+    };
+    long n = vej_rtx_write(rw->out, cap, &h, seq, hp.payload, hp.len);
+    if (n < 0)
+        return UNANSWERABLE;
+    o->rtx_packets++;
+    vej__peer_send_rtp(o->sub, rw->out, (size_t)n, sizeof rw->out);
+    return RESENT;
+}
+
+/* A generic NACK (RTPFB FMT 1) from a subscriber: every number its PID
+ * and BLP name is counted and answered or not; *allowance is how many of
+ * this datagram may still be looked up. */
 static void
-on_subscriber_rtcp(struct vej_peer *p, const struct vej_rtcp_packet *pk)
+on_subscriber_nack(struct vej_peer *sub, const struct vej_rtcp_packet *pk, size_t *allowance)
+{
+    struct vej_rworker *rw = sub->part->h->rw;
+    struct vej_rtcp_nack nack;
+    uint16_t pid, blp;
+
+    if (vej_rtcp_parse_nack(pk, &nack) != VEJ_RTCP_OK) {
+        rw->stats.dropped_malformed++;
+        return;
+    }
+    struct vej_out *o = out_by_ssrc(sub, nack.media_ssrc);
+    int64_t now = g_get_monotonic_time();
+    for (size_t i = 0; vej_rtcp_nack_item(&nack, i, &pid, &blp); i++) {
+        for (int bit = -1; bit < 16; bit++) {
+            if (bit >= 0 && !(blp & (1u << bit)))
+                continue;
+            rw->stats.nack_received++;
+            if (*allowance == 0) {
+                rw->stats.nack_unanswerable++;
+                continue;
+            }
+            (*allowance)--;
+            switch (resend(o, (uint16_t)(pid + bit + 1), rw, now)) {
+            case RESENT:
+                rw->stats.rtx_sent++;
+                break;
+            case UNANSWERABLE:
+                rw->stats.nack_unanswerable++;
+                break;
+            case RATE_LIMITED:
+                rw->stats.rtx_rate_limited++;
+                break;
+            }
+        }
+    }
+}
+
+static void
+on_subscriber_rtcp(struct vej_peer *p, const struct vej_rtcp_packet *pk, size_t *nack_allowance)
 {
     struct vej_rtcp_fb fb;
+    if (pk->type == VEJ_RTCP_RTPFB && pk->count == VEJ_RTCP_RTPFB_NACK) {
+        on_subscriber_nack(p, pk, nack_allowance);
+        return;
+    }
     if (pk->type != VEJ_RTCP_PSFB || vej_rtcp_parse_fb(pk, &fb) != VEJ_RTCP_OK)
         return;
     uint32_t media = fb.media_ssrc;
@@ -258,13 +486,14 @@ vej__router_on_rtcp(struct vej_peer *p, uint8_t *pkt, size_t len)
 {
     struct vej_rtcp_iter it;
     struct vej_rtcp_packet pk;
+    size_t nack_allowance = NACKED_PER_DATAGRAM_MAX;
     vej_rtcp_iter_init(&it, pkt, len);
     int rc;
     while ((rc = vej_rtcp_next(&it, &pk)) > 0) {
         if (p->pc == VEJ_RELAY_PUBLISH)
             on_publisher_rtcp(p, &pk);
         else
-            on_subscriber_rtcp(p, &pk);
+            on_subscriber_rtcp(p, &pk, &nack_allowance);
     }
     if (rc < 0)
         p->part->h->rw->stats.dropped_malformed++;
@@ -389,6 +618,8 @@ out_unlink(struct vej_out *o)
     o->track = NULL;
     o->flowing = false;
     o->negotiated = false;
+    o->rtx = false;
+    vej_seqmap_pause(&o->map);
 }
 
 static void
@@ -400,6 +631,9 @@ track_free(struct vej_track *t)
         o->sub->renegotiate = true;
     }
     g_ptr_array_unref(t->outs);
+    g_free(t->history);
+    g_free(t->arena);
+    g_free(t->missing);
     g_free(t);
 }
 
@@ -436,6 +670,14 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
                        g_random_int());
             g_snprintf(t->track_id, sizeof t->track_id, "t%08x%08x", g_random_int(),
                        g_random_int());
+            /* Everything the forwarding path needs, allocated once here. */
+            t->history = g_new(struct vej_history, 1);
+            if (m->kind == VEJ_SDP_KIND_VIDEO) {
+                t->arena = g_malloc(VEJ_RTX_ARENA_BYTES);
+                t->missing = g_new(struct vej_nack, 1);
+                vej_nack_init(t->missing);
+            }
+            vej_history_init(t->history, t->arena, t->arena ? VEJ_RTX_ARENA_BYTES : 0);
             g_ptr_array_add(pub->tracks, t);
         }
         t->kind = m->kind;
@@ -448,6 +690,14 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
         if (m->has_ssrc) {
             t->ssrc = m->ssrc;
             t->ssrc_known = true;
+        }
+        /* As answered (vej_sdp_make_answer): generic NACK for video when
+         * offered, RTX when offered with it. */
+        t->nack = m->kind == VEJ_SDP_KIND_VIDEO && (m->rtcp_fb & VEJ_SDP_FB_NACK);
+        t->rtx_pt = m->has_rtx ? m->rtx_pt : 0;
+        if (m->has_rtx && m->has_rtx_ssrc) {
+            t->rtx_ssrc = m->rtx_ssrc;
+            t->rtx_ssrc_known = true;
         }
     }
     /* One CNAME and msid stream per publisher, so browsers lip-sync. */
@@ -482,6 +732,49 @@ out_for_track(struct vej_peer *sub, struct vej_track *t)
     return NULL;
 }
 
+/* The payload type an m-line of sub carries in the offer. */
+static uint8_t
+offered_pt(const struct vej_out *o)
+{
+    if (o->track)
+        return o->pt;
+    return o->kind == VEJ_SDP_KIND_VIDEO ? 96 : 111; /* placeholders, vej__router_maybe_offer */
+}
+
+/* Whether pt means something else than RTX for apt on another m-line of
+ * sub (PTs of one BUNDLE group should have one meaning). */
+static bool
+pt_taken(const struct vej_peer *sub, const struct vej_out *self, uint8_t pt, uint8_t apt)
+{
+    for (guint i = 0; i < sub->outs->len; i++) {
+        const struct vej_out *c = sub->outs->pdata[i];
+        if (c == self)
+            continue;
+        if (offered_pt(c) == pt || (c->track && c->rtx_pt == pt && c->pt != apt))
+            return true;
+    }
+    return false;
+}
+
+/* An RTX payload type for a video out: the one another m-line already
+ * uses for the same codec PT, else the highest free one; 0 when none is
+ * free (no RTX for it). */
+static uint8_t
+choose_rtx_pt(const struct vej_peer *sub, const struct vej_out *o)
+{
+    for (guint i = 0; i < sub->outs->len; i++) {
+        const struct vej_out *c = sub->outs->pdata[i];
+        if (c != o && c->track && c->kind == VEJ_SDP_KIND_VIDEO && c->pt == o->pt && c->rtx_pt &&
+            !pt_taken(sub, o, c->rtx_pt, o->pt))
+            return c->rtx_pt;
+    }
+    for (unsigned pt = 127; pt >= 96; pt--) {
+        if (pt != o->pt && !pt_taken(sub, o, (uint8_t)pt, o->pt))
+            return (uint8_t)pt;
+    }
+    return 0;
+}
+
 static struct vej_out *
 out_new_or_recycled(struct vej_peer *sub, struct vej_track *t)
 {
@@ -504,6 +797,18 @@ out_new_or_recycled(struct vej_peer *sub, struct vej_track *t)
     o->started = false;
     o->negotiated = false;
     o->packets = o->octets = 0;
+    /* A new stream: fresh SSRCs, so fresh SRTP indexes from 0 numbers on. */
+    vej_seqmap_init(&o->map);
+    o->rtx = false;
+    o->rtx_pt = 0;
+    o->rtx_packets = 0;
+    if (t->kind == VEJ_SDP_KIND_VIDEO) {
+        o->rtx_pt = choose_rtx_pt(sub, o);
+        do
+            o->rtx_ssrc = g_random_int() | 1;
+        while (o->rtx_ssrc == o->ssrc);
+        o->rtx_seq = (uint16_t)g_random_int();
+    }
     g_strlcpy(o->publisher_id, t->pub->part->id, sizeof o->publisher_id);
     g_ptr_array_add(t->outs, o);
     return o;
@@ -556,6 +861,8 @@ apply_to_subscriber(struct vej_rhearing *h, struct vej_peer *sub)
             }
             bool was = o->flowing;
             o->flowing = r->flowing;
+            if (o->flowing != was) /* what was sent before is not answerable */
+                vej_seqmap_pause(&o->map);
             if (o->flowing && !was && o->kind == VEJ_SDP_KIND_VIDEO) {
                 o->need_keyframe = true;
                 if (o->negotiated)
@@ -619,6 +926,14 @@ vej__router_maybe_offer(struct vej_peer *sub)
             tr->pt = o->pt;
             g_strlcpy(tr->fmtp, o->track->fmtp, sizeof tr->fmtp);
             tr->ssrc = o->ssrc;
+            /* RTX stays offered unless another m-line's codec took its PT
+             * meanwhile (then it is off for this stream). */
+            if (o->rtx_pt && pt_taken(sub, o, o->rtx_pt, o->pt)) {
+                o->rtx_pt = 0;
+                o->rtx = false;
+            }
+            tr->rtx_pt = o->rtx_pt;
+            tr->rtx_ssrc = o->rtx_ssrc;
             g_strlcpy(tr->cname, o->track->stream_id, sizeof tr->cname);
             g_strlcpy(tr->msid_stream, o->track->stream_id, sizeof tr->msid_stream);
             g_strlcpy(tr->msid_track, o->track->track_id, sizeof tr->msid_track);
@@ -672,6 +987,8 @@ vej__router_detach(struct vej_peer *p)
             struct vej_out *o = p->outs->pdata[i];
             if (o->started)
                 ssrcs[n++] = o->ssrc;
+            if (o->rtx_packets && n < G_N_ELEMENTS(ssrcs))
+                ssrcs[n++] = o->rtx_ssrc;
         }
         uint8_t buf[256 + VEJ_SRTP_MAX_OVERHEAD];
         struct vej_rtcp_rr rr = {.ssrc = p->rtcp_ssrc};

@@ -645,9 +645,13 @@ vej__sdp_choose_codec(const GstSDPMedia *gm, struct vej_sdp_media *m, uint32_t a
     m->clock_rate = chosen->clock_rate;
     m->channels = chosen->channels;
     m->rtcp_fb = chosen->rtcp_fb;
-    for (size_t i = 0; i < m->n_payloads; i++) {
+    /* RTX is answered for video whose NACKs the gateway will send: with
+     * generic NACK offered for the chosen PT. */
+    bool nack = m->kind == VEJ_SDP_KIND_VIDEO && (m->rtcp_fb & VEJ_SDP_FB_NACK);
+    for (size_t i = 0; nack && i < m->n_payloads; i++) {
         const struct vej_sdp_payload *p = &m->payloads[i];
-        if (p->codec == VEJ_SDP_CODEC_RTX && p->has_apt && p->apt == chosen->pt) {
+        if (p->codec == VEJ_SDP_CODEC_RTX && p->clock_rate == 90000 && p->has_apt &&
+            p->apt == chosen->pt) {
             m->has_rtx = true;
             m->rtx_pt = p->pt;
             break;

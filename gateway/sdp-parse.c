@@ -191,6 +191,19 @@ answer_media(const struct vej_sdp_offer *offer, const struct vej_sdp_track *t,
     m->clock_rate = p->clock_rate;
     m->channels = p->channels;
     m->rtcp_fb = p->rtcp_fb & fb_offered;
+    /* RTX stays when the answer lists the PT we offered for it, still as
+     * rtx/90000 for our PT (RFC 4588 4: the answerer may drop it). */
+    m->has_rtx = false;
+    m->rtx_pt = 0;
+    for (size_t i = 1; t->rtx_pt && t->direction == VEJ_SDP_DIR_SENDONLY && i < m->n_payloads;
+         i++) {
+        const struct vej_sdp_payload *r = &m->payloads[i];
+        if (r->pt == t->rtx_pt && r->codec == VEJ_SDP_CODEC_RTX && r->clock_rate == 90000 &&
+            r->has_apt && r->apt == t->pt) {
+            m->has_rtx = true;
+            m->rtx_pt = r->pt;
+        }
+    }
     if (!offer->extmap.mid)
         m->extmap.mid = 0;
     if (!offer->extmap.abs_send_time)

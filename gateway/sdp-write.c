@@ -74,13 +74,31 @@ new_message(const struct vej_sdp_local *local)
     return msg;
 }
 
-/* Session attributes common to both writers; bundle is "BUNDLE mid...". */
+static void
+format_fingerprint(const struct vej_sdp_local *local, char *fp, size_t size)
+{
+    char hex[VEJ_SDP_FINGERPRINT_TEXT];
+
+    vej_sdp_fingerprint_format(local->fingerprint_alg, local->fingerprint, local->fingerprint_len,
+                               hex, sizeof hex);
+    snprintf(fp, size, "%s %s", vej__sdp_fingerprint_alg_name(local->fingerprint_alg), hex);
+}
+
+/* Session attributes common to both writers; bundle is "BUNDLE mid...".
+ * The answer also has the fingerprint at session level (webrtcbin 1.22
+ * refuses an answer in which an m-line has no fingerprint at either
+ * level; see also the rejected m-lines in vej_sdp_make_answer). */
 static void
 add_session_attributes(GstSDPMessage *msg, const struct vej_sdp_local *local, const GString *bundle,
-                       bool allow_mixed)
+                       bool allow_mixed, bool session_fingerprint)
 {
     if (bundle->len > strlen("BUNDLE"))
         gst_sdp_message_add_attribute(msg, "group", bundle->str);
+    if (session_fingerprint) {
+        char fp[VEJ_SDP_FINGERPRINT_TEXT + 16];
+        format_fingerprint(local, fp, sizeof fp);
+        gst_sdp_message_add_attribute(msg, "fingerprint", fp);
+    }
     gst_sdp_message_add_attribute(msg, "ice-options", "trickle");
     if (local->ice_lite)
         gst_sdp_message_add_attribute(msg, "ice-lite", NULL);
@@ -114,13 +132,10 @@ static void
 add_transport(GstSDPMedia *gm, const struct vej_sdp_local *local, const char *setup)
 {
     char fp[VEJ_SDP_FINGERPRINT_TEXT + 16];
-    char hex[VEJ_SDP_FINGERPRINT_TEXT];
 
     gst_sdp_media_add_attribute(gm, "ice-ufrag", local->ice_ufrag);
     gst_sdp_media_add_attribute(gm, "ice-pwd", local->ice_pwd);
-    vej_sdp_fingerprint_format(local->fingerprint_alg, local->fingerprint, local->fingerprint_len,
-                               hex, sizeof hex);
-    snprintf(fp, sizeof fp, "%s %s", vej__sdp_fingerprint_alg_name(local->fingerprint_alg), hex);
+    format_fingerprint(local, fp, sizeof fp);
     gst_sdp_media_add_attribute(gm, "fingerprint", fp);
     gst_sdp_media_add_attribute(gm, "setup", setup);
 }
@@ -149,10 +164,12 @@ add_extmap(GstSDPMedia *gm, uint8_t id, const char *uri)
     gst_sdp_media_add_attribute(gm, "extmap", buf);
 }
 
-/* rtpmap, rtcp-fb (fb & what the kind supports), fmtp. */
+/* rtpmap, rtcp-fb (fb & what the kind supports), fmtp; then, when rtx_pt
+ * is not 0, the RTX PT's rtpmap and fmtp (its format is on the m= line
+ * already). */
 static void
 add_codec(GstSDPMedia *gm, enum vej_sdp_kind kind, enum vej_sdp_codec codec, uint8_t pt,
-          uint32_t fb, const char *fmtp)
+          uint32_t fb, const char *fmtp, uint8_t rtx_pt)
 {
     static const struct {
         uint32_t bit;
@@ -180,6 +197,21 @@ add_codec(GstSDPMedia *gm, enum vej_sdp_kind kind, enum vej_sdp_codec codec, uin
         snprintf(buf, sizeof buf, "%u %s", pt, fmtp);
         gst_sdp_media_add_attribute(gm, "fmtp", buf);
     }
+    if (rtx_pt) {
+        snprintf(buf, sizeof buf, "%u rtx/90000", rtx_pt);
+        gst_sdp_media_add_attribute(gm, "rtpmap", buf);
+        snprintf(buf, sizeof buf, "%u apt=%u", rtx_pt, pt);
+        gst_sdp_media_add_attribute(gm, "fmtp", buf);
+    }
+}
+
+static void
+add_format_number(GstSDPMedia *gm, uint8_t pt)
+{
+    char fmt[8];
+
+    snprintf(fmt, sizeof fmt, "%u", pt);
+    gst_sdp_media_add_format(gm, fmt);
 }
 
 static char *
@@ -198,10 +230,13 @@ answer_media(GstSDPMedia *gm, const struct vej_sdp_media *m, const struct vej_sd
 {
     char fmt[8];
     bool receives = m->direction == VEJ_SDP_DIR_SENDRECV || m->direction == VEJ_SDP_DIR_SENDONLY;
+    uint8_t rtx_pt = m->has_rtx ? m->rtx_pt : 0;
 
     snprintf(fmt, sizeof fmt, "%u", m->pt);
     start_media(gm, m->kind == VEJ_SDP_KIND_AUDIO ? "audio" : "video",
                 is_word(m->proto, VEJ_SDP_TOKEN_LEN - 1) ? m->proto : PROTO, fmt, local, 9);
+    if (rtx_pt)
+        add_format_number(gm, rtx_pt);
     add_transport(gm, local, "passive");
     gst_sdp_media_add_attribute(gm, "mid", m->mid);
     add_extmap(gm, m->extmap.mid, VEJ__SDP_URI_MID);
@@ -209,7 +244,7 @@ answer_media(GstSDPMedia *gm, const struct vej_sdp_media *m, const struct vej_sd
         add_extmap(gm, m->extmap.audio_level, VEJ__SDP_URI_AUDIO_LEVEL);
     gst_sdp_media_add_attribute(gm, receives ? "recvonly" : "inactive", NULL);
     gst_sdp_media_add_attribute(gm, "rtcp-mux", NULL);
-    add_codec(gm, m->kind, m->codec, m->pt, m->rtcp_fb, m->fmtp);
+    add_codec(gm, m->kind, m->codec, m->pt, m->rtcp_fb, m->fmtp, rtx_pt);
     if (first)
         add_candidates(gm, local);
 }
@@ -222,8 +257,11 @@ answerable(const struct vej_sdp_media *m)
                 (m->kind == VEJ_SDP_KIND_VIDEO &&
                  (m->codec == VEJ_SDP_CODEC_VP8 || m->codec == VEJ_SDP_CODEC_H264));
 
+    bool rtx_ok =
+        !m->has_rtx || (m->kind == VEJ_SDP_KIND_VIDEO && m->rtx_pt <= 127 && m->rtx_pt != m->pt);
+
     return vej__sdp_is_token(m->mid, VEJ_SDP_MID_LEN - 1) &&
-           (!m->accepted || (fits && m->pt <= 127 && is_line_text(m->fmtp)));
+           (!m->accepted || (fits && rtx_ok && m->pt <= 127 && is_line_text(m->fmtp)));
 }
 
 enum vej_sdp_status
@@ -250,7 +288,7 @@ vej_sdp_make_answer(const struct vej_sdp_description *offer, const struct vej_sd
     if (bundle->len == strlen("BUNDLE"))
         return vej__sdp_fail(reason, VEJ_SDP_EINVAL, "the offer has no accepted m-line");
     msg = new_message(local);
-    add_session_attributes(msg, local, bundle, offer->extmap_allow_mixed);
+    add_session_attributes(msg, local, bundle, offer->extmap_allow_mixed, true);
     for (size_t i = 0; i < offer->n_media; i++) {
         const struct vej_sdp_media *m = &offer->media[i];
         GstSDPMedia gm;
@@ -259,11 +297,15 @@ vej_sdp_make_answer(const struct vej_sdp_description *offer, const struct vej_sd
             answer_media(&gm, m, local, first);
             first = false;
         } else {
-            /* Echoed only when plain ASCII words (a copy may be truncated). */
+            /* Echoed only when plain ASCII words (a copy may be truncated).
+             * The transport attributes too: webrtcbin 1.22 refuses an
+             * answer with an m-line, rejected or not, without ICE
+             * credentials, a fingerprint and (at media level) a=setup. */
             start_media(
                 &gm, is_word(m->media_name, VEJ_SDP_TOKEN_LEN - 1) ? m->media_name : "audio",
                 is_word(m->proto, VEJ_SDP_TOKEN_LEN - 1) ? m->proto : PROTO,
                 is_word(m->first_format, VEJ_SDP_TOKEN_LEN - 1) ? m->first_format : "0", local, 0);
+            add_transport(&gm, local, "passive");
             gst_sdp_media_add_attribute(&gm, "mid", m->mid);
         }
         gst_sdp_message_add_media(msg, &gm); /* takes over gm's fields */
@@ -299,6 +341,13 @@ check_track(const struct vej_sdp_offer *offer, size_t i, const char **reason)
                                                  !is_word(t->msid_track, VEJ_SDP_MSID_LEN - 1)))
         return vej__sdp_fail(reason, VEJ_SDP_EINVAL,
                              "a sending track needs a cname and msid ids without spaces");
+    /* RTX is written for sending video only; elsewhere rtx_pt is ignored. */
+    if (t->rtx_pt && t->kind == VEJ_SDP_KIND_VIDEO && t->direction == VEJ_SDP_DIR_SENDONLY &&
+        (t->rtx_pt < 96 || t->rtx_pt > 127 || t->rtx_pt == t->pt || t->rtx_ssrc == 0 ||
+         t->rtx_ssrc == t->ssrc))
+        return vej__sdp_fail(reason, VEJ_SDP_EINVAL,
+                             "RTX needs a payload type 96-127 other than the codec's and an "
+                             "SSRC of its own");
     return VEJ_SDP_OK;
 }
 
@@ -338,10 +387,13 @@ offer_media(GstSDPMedia *gm, const struct vej_sdp_offer *offer, const struct vej
             bool first)
 {
     bool audio = t->kind == VEJ_SDP_KIND_AUDIO, sending = t->direction == VEJ_SDP_DIR_SENDONLY;
+    uint8_t rtx_pt = sending && !audio ? t->rtx_pt : 0;
     char buf[2 * VEJ_SDP_MSID_LEN + 32];
 
     snprintf(buf, sizeof buf, "%u", t->pt);
     start_media(gm, audio ? "audio" : "video", PROTO, buf, &offer->local, 9);
+    if (rtx_pt)
+        add_format_number(gm, rtx_pt);
     add_transport(gm, &offer->local, "actpass");
     gst_sdp_media_add_attribute(gm, "mid", t->mid);
     add_extmap(gm, offer->extmap.mid, VEJ__SDP_URI_MID);
@@ -354,11 +406,18 @@ offer_media(GstSDPMedia *gm, const struct vej_sdp_offer *offer, const struct vej
         gst_sdp_media_add_attribute(gm, "msid", buf);
     }
     gst_sdp_media_add_attribute(gm, "rtcp-mux", NULL);
-    add_codec(gm, t->kind, t->codec, t->pt, audio ? 0 : VEJ_SDP_FB_SUPPORTED_VIDEO, t->fmtp);
-    if (sending) {
-        snprintf(buf, sizeof buf, "%" G_GUINT32_FORMAT " cname:%s", t->ssrc, t->cname);
+    add_codec(gm, t->kind, t->codec, t->pt, audio ? 0 : VEJ_SDP_FB_SUPPORTED_VIDEO, t->fmtp,
+              rtx_pt);
+    if (rtx_pt) {
+        snprintf(buf, sizeof buf, "FID %" G_GUINT32_FORMAT " %" G_GUINT32_FORMAT, t->ssrc,
+                 t->rtx_ssrc);
+        gst_sdp_media_add_attribute(gm, "ssrc-group", buf);
+    }
+    for (int i = 0; sending && i < (rtx_pt ? 2 : 1); i++) {
+        uint32_t ssrc = i == 0 ? t->ssrc : t->rtx_ssrc;
+        snprintf(buf, sizeof buf, "%" G_GUINT32_FORMAT " cname:%s", ssrc, t->cname);
         gst_sdp_media_add_attribute(gm, "ssrc", buf);
-        snprintf(buf, sizeof buf, "%" G_GUINT32_FORMAT " msid:%s %s", t->ssrc, t->msid_stream,
+        snprintf(buf, sizeof buf, "%" G_GUINT32_FORMAT " msid:%s %s", ssrc, t->msid_stream,
                  t->msid_track);
         gst_sdp_media_add_attribute(gm, "ssrc", buf);
     }
@@ -382,7 +441,7 @@ vej_sdp_make_offer(const struct vej_sdp_offer *offer, char **sdp_out, const char
     for (size_t i = 0; i < offer->n_tracks; i++)
         g_string_append_printf(bundle, " %s", offer->tracks[i].mid);
     msg = new_message(&offer->local);
-    add_session_attributes(msg, &offer->local, bundle, false);
+    add_session_attributes(msg, &offer->local, bundle, false, false);
     for (size_t i = 0; i < offer->n_tracks; i++) {
         GstSDPMedia gm;
         offer_media(&gm, offer, &offer->tracks[i], i == 0);

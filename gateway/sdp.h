@@ -227,7 +227,11 @@ struct vej_sdp_media {
                                   * printable ASCII (a PT whose fmtp is not,
                                   * or is too long, is not usable) */
     uint32_t rtcp_fb;            /* the chosen PT's VEJ_SDP_FB_* as offered */
-    bool has_rtx;                /* the offer has an RTX PT for it (not answered yet) */
+    /* RTX (RFC 4588) for the chosen PT. Parsed offer: the offer has an
+     * RTX PT (rtx/90000, apt = pt) for it, the m-line is video and offers
+     * generic NACK, so the answer accepts RTX. Parsed answer: the peer
+     * kept the RTX PT we offered for the track (rtx_pt, apt = pt). */
+    bool has_rtx;
     uint8_t rtx_pt;
     struct vej_sdp_extmaps extmap; /* ids as written in this m-line */
     /* a=ssrc / a=ssrc-group:FID: the first SSRC of the m-line, or the
@@ -304,6 +308,11 @@ struct vej_sdp_track {
     char fmtp[VEJ_SDP_FMTP_LEN];      /* written as a=fmtp when not "" */
     /* Written for SENDONLY only: a=msid and a=ssrc cname. */
     uint32_t ssrc;
+    /* Video SENDONLY only (ignored elsewhere), 0: none. RTX (RFC 4588) offered as rtx_pt
+     * (96-127, not pt) with apt=pt, on rtx_ssrc (not 0, not ssrc) in an
+     * a=ssrc-group:FID with ssrc, cname and msid on both SSRCs. */
+    uint8_t rtx_pt;
+    uint32_t rtx_ssrc;
     char cname[VEJ_SDP_CNAME_LEN];
     char msid_stream[VEJ_SDP_MSID_LEN];
     char msid_track[VEJ_SDP_MSID_LEN];
@@ -356,18 +365,22 @@ enum vej_sdp_status vej_sdp_parse_offer(const char *sdp, size_t len,
 
 /* Writes the answer to a parsed offer (transfer full: *sdp_out, g_free).
  * Session: o= from local, ice-lite if asked, extmap-allow-mixed if the
- * offer had it, BUNDLE with the accepted mids, msid-semantic. Per m-line,
+ * offer had it, BUNDLE with the accepted mids, msid-semantic, and the
+ * fingerprint (also at session level). Per m-line,
  * in the offer's order: accepted ones with the offer's proto (one ending
- * in RTP/SAVPF), the chosen PT only (rtpmap, fmtp copied from the
+ * in RTP/SAVPF), the chosen PT (rtpmap, fmtp copied from the
  * offer, rtcp-fb: for video the offered ones among nack, nack pli, ccm
- * fir, goog-remb; none for audio; never transport-cc), no RTX, extmap mid
+ * fir, goog-remb; none for audio; never transport-cc) and, when has_rtx,
+ * its RTX PT (rtpmap rtx/90000, fmtp apt=PT), extmap mid
  * and (audio) audio-level with the offer's ids (audio-level not when it
  * reuses the mid's id), ICE creds, fingerprint,
  * a=setup:passive, a=mid, recvonly (inactive when the offer is recvonly
  * or inactive), rtcp-mux; candidates on the first accepted m-line.
  * Every accepted m-line gets the first candidate's address and port (9
  * and 0.0.0.0 without candidates). Rejected m-lines: port 0, the offer's
- * media, proto and first format, their mid, nothing else. Returns
+ * media, proto and first format, their mid, and the transport attributes
+ * (ICE creds, fingerprint, a=setup:passive: webrtcbin 1.22 refuses an
+ * answer with any m-line lacking them), nothing else. Returns
  * VEJ_SDP_EINVAL for bad local params, an offer with nothing accepted, or
  * a description vej_sdp_parse_offer could not have produced (a non-token
  * mid, a non-ASCII fmtp, a codec not fitting its kind). */
@@ -380,9 +393,11 @@ enum vej_sdp_status vej_sdp_make_answer(const struct vej_sdp_description *offer,
  * per track: UDP/TLS/RTP/SAVPF with the first candidate's address and
  * port (port 9 and 0.0.0.0 without candidates; candidates are written on
  * the first m-line only), its PT with rtpmap/fmtp, rtcp-fb (video: nack,
- * nack pli, ccm fir, goog-remb), the extmaps asked for, ICE creds,
- * fingerprint, a=setup:actpass, a=mid, sendonly or inactive, rtcp-mux,
- * and for sendonly a=msid and a=ssrc cname/msid. Zero tracks give a valid
+ * nack pli, ccm fir, goog-remb), for sendonly video with rtx_pt its RTX
+ * PT (rtpmap rtx/90000, fmtp apt) and a=ssrc-group:FID, the extmaps asked
+ * for, ICE creds, fingerprint, a=setup:actpass, a=mid, sendonly or
+ * inactive, rtcp-mux, and for sendonly a=msid and a=ssrc cname/msid (of
+ * the RTX SSRC too). Zero tracks give a valid
  * SDP without m-lines or BUNDLE group. Returns VEJ_SDP_EINVAL (with a
  * reason) for bad params: duplicate or malformed mids, a codec not fitting
  * the kind, PT outside 96-127, bad ICE credentials or fingerprint. */
@@ -397,7 +412,9 @@ enum vej_sdp_status vej_sdp_make_offer(const struct vej_sdp_offer *offer, char *
  * BUNDLE group on accepted m-lines, and on each accepted m-line a PT the
  * offer had for it (the first one is the codec). `accepted` is port != 0;
  * extmap holds the answer's ids for extensions we offered (others are
- * ignored). */
+ * ignored); rtcp_fb the feedback types kept among those offered; has_rtx
+ * whether the answer kept the track's RTX PT (listed on the m= line,
+ * rtx/90000 with apt = the track's PT). */
 enum vej_sdp_status vej_sdp_parse_answer(const char *sdp, size_t len,
                                          const struct vej_sdp_limits *limits,
                                          const struct vej_sdp_offer *offer,

@@ -85,13 +85,35 @@ vej__metrics_text(struct vej_signalling *s, size_t *len)
             "vej_media_dropped_total{reason=\"unknown_ssrc\"} %" G_GUINT64_FORMAT "\n"
             "vej_media_dropped_total{reason=\"malformed\"} %" G_GUINT64_FORMAT "\n"
             "vej_media_dropped_total{reason=\"not_ready\"} %" G_GUINT64_FORMAT "\n"
-            "vej_media_dropped_total{reason=\"awaiting_keyframe\"} %" G_GUINT64_FORMAT "\n",
+            "vej_media_dropped_total{reason=\"awaiting_keyframe\"} %" G_GUINT64_FORMAT "\n"
+            "vej_media_dropped_total{reason=\"duplicate\"} %" G_GUINT64_FORMAT "\n"
+            "vej_media_dropped_total{reason=\"late\"} %" G_GUINT64_FORMAT "\n"
+            "vej_media_dropped_total{reason=\"padding\"} %" G_GUINT64_FORMAT "\n",
             r.dropped_policy, r.dropped_srtp, r.dropped_unknown_ssrc, r.dropped_malformed,
-            r.dropped_not_ready, r.dropped_awaiting_keyframe);
+            r.dropped_not_ready, r.dropped_awaiting_keyframe, r.dropped_duplicate, r.dropped_late,
+            r.dropped_padding);
         counter(out, "vej_media_dtls_failures_total", "DTLS handshakes that failed.",
                 r.dtls_failures);
         counter(out, "vej_media_keyframe_requests_total", "PLIs sent to publishers.",
                 r.keyframe_requests);
+        counter(out, "vej_media_nack_received_total",
+                "Sequence numbers subscribers asked for in generic NACKs.", r.nack_received);
+        counter(out, "vej_media_rtx_sent_total", "Retransmissions (RTX) sent to subscribers.",
+                r.rtx_sent);
+        counter(out, "vej_media_nack_unanswerable_total",
+                "Sequence numbers asked for that could not be retransmitted.", r.nack_unanswerable);
+        counter(out, "vej_media_rtx_rate_limited_total",
+                "Sequence numbers not retransmitted: over the subscriber's budget.",
+                r.rtx_rate_limited);
+        counter(out, "vej_media_nack_sent_total",
+                "Sequence numbers asked of publishers in generic NACKs (each request).",
+                r.nack_sent);
+        counter(out, "vej_media_nack_recovered_total",
+                "Packets asked of publishers that then arrived.", r.nack_recovered);
+        counter(out, "vej_media_nack_given_up_total",
+                "Missing publisher packets given up (retries or age exhausted).", r.nack_given_up);
+        counter(out, "vej_media_rtx_received_total", "RTX packets received from publishers.",
+                r.rtx_received);
     }
     *len = out->len;
     return g_string_free(out, FALSE);

@@ -80,8 +80,12 @@ check_answer(const struct vej_sdp_description *d, const char *text)
         const GstSDPMedia *gm = gst_sdp_message_get_media(msg, (guint)i);
         CHECK(g_strcmp0(gst_sdp_media_get_attribute_val(gm, "mid"), d->media[i].mid) == 0);
         CHECK((gst_sdp_media_get_port(gm) == 0) == !d->media[i].accepted);
-        if (d->media[i].accepted)
-            CHECK(gst_sdp_media_formats_len(gm) == 1);
+        if (d->media[i].accepted) {
+            /* the chosen PT, and its RTX PT for video offering nack */
+            CHECK(gst_sdp_media_formats_len(gm) == 1u + d->media[i].has_rtx);
+            CHECK(!d->media[i].has_rtx || (d->media[i].kind == VEJ_SDP_KIND_VIDEO &&
+                                           (d->media[i].rtcp_fb & VEJ_SDP_FB_NACK)));
+        }
         for (guint j = 0; j < gst_sdp_media_attributes_len(gm); j++) {
             const GstSDPAttribute *a = gst_sdp_media_get_attribute(gm, j);
             if (strcmp(a->key, "rtcp-fb") == 0)
@@ -116,6 +120,10 @@ round_trip(const struct vej_sdp_description *d)
         t->pt = d->media[i].pt;
         g_strlcpy(t->fmtp, d->media[i].fmtp, sizeof t->fmtp);
         t->ssrc = 1234 + (uint32_t)i;
+        if (t->kind == VEJ_SDP_KIND_VIDEO) {
+            t->rtx_pt = t->pt == 127 ? 126 : (uint8_t)(t->pt + 1);
+            t->rtx_ssrc = 5678 + (uint32_t)i;
+        }
         g_strlcpy(t->cname, "cname", sizeof t->cname);
         g_strlcpy(t->msid_stream, "stream", sizeof t->msid_stream);
         g_strlcpy(t->msid_track, "track", sizeof t->msid_track);
@@ -132,6 +140,10 @@ round_trip(const struct vej_sdp_description *d)
             CHECK(strcmp(back->media[i].mid, o->tracks[i].mid) == 0);
             CHECK(back->media[i].pt == o->tracks[i].pt);
             CHECK(back->media[i].ssrc == o->tracks[i].ssrc);
+            if (o->tracks[i].rtx_pt) /* we offer nack, so RTX would be answered */
+                CHECK(back->media[i].has_rtx && back->media[i].rtx_pt == o->tracks[i].rtx_pt &&
+                      back->media[i].has_rtx_ssrc &&
+                      back->media[i].rtx_ssrc == o->tracks[i].rtx_ssrc);
         }
         g_free(text);
     }
@@ -188,6 +200,8 @@ fuzz_answer(const char *sdp, size_t len)
         t->pt = i == 1 ? 96 : 111;
         t->direction = i == 2 ? VEJ_SDP_DIR_INACTIVE : VEJ_SDP_DIR_SENDONLY;
         t->ssrc = 1000 + (uint32_t)i;
+        t->rtx_pt = i == 1 ? 97 : 0;
+        t->rtx_ssrc = i == 1 ? 2001 : 0;
         g_strlcpy(t->cname, "c", sizeof t->cname);
         g_strlcpy(t->msid_stream, "s", sizeof t->msid_stream);
         g_strlcpy(t->msid_track, "t", sizeof t->msid_track);
@@ -204,6 +218,7 @@ fuzz_answer(const char *sdp, size_t len)
                 any = true;
                 CHECK(d->media[i].pt == o->tracks[i].pt);
                 CHECK(!(d->media[i].rtcp_fb & VEJ_SDP_FB_TRANSPORT_CC));
+                CHECK(!d->media[i].has_rtx || (i == 1 && d->media[i].rtx_pt == 97));
             }
         }
         if (any)

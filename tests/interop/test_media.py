@@ -55,6 +55,31 @@ class MediaFlowTest(MediaTestCase):
         self.assertRegex(ans, r'(?m)^a=candidate:\S+ 1 (?i:udp) \d+ 127\.0\.0\.1 \d+ typ host')
         self.assertRegex(ans, r'(?m)^a=end-of-candidates')
 
+    def check_subscribe_feedback(self, party):
+        """Every sending video m-line of the subscribe offer has generic
+        NACK and RTX: rtx/90000 with apt, an FID group, cname on both SSRCs
+        (RFC 4588). Says what webrtcbin kept in its answer."""
+        offer = party.peer.offers[-1][1]['sdp']
+        answer = party.peer.answers[-1][2]
+        video = [sec for sec in sdp_sections(offer)
+                 if sec['line'].startswith('m=video') and sec['dir'] == 'sendonly']
+        self.assertTrue(video, offer)
+        for sec in video:
+            text = '\n'.join(sec['lines'])
+            pt, rtx = sec['line'].split()[3:5]
+            self.assertIn('a=rtcp-fb:%s nack' % pt, sec['lines'], text)
+            self.assertIn('a=rtpmap:%s rtx/90000' % rtx, sec['lines'], text)
+            self.assertIn('a=fmtp:%s apt=%s' % (rtx, pt), sec['lines'], text)
+            fid = re.search(r'(?m)^a=ssrc-group:FID (\d+) (\d+)', text)
+            self.assertIsNotNone(fid, text)
+            for ssrc in fid.groups():
+                self.assertRegex(text, r'(?m)^a=ssrc:%s cname:\S+' % ssrc)
+        kept = re.findall(r'(?m)^a=rtpmap:(\d+) rtx/90000', answer)
+        print('%s: subscribe offer has nack + RTX on %d video m-line(s); webrtcbin\'s answer '
+              'keeps RTX PTs %s, nack %s' % (party.name, len(video), kept or 'none',
+                                            'yes' if re.search(r'(?m)^a=rtcp-fb:\d+ nack\r?$',
+                                                               answer) else 'no'))
+
     async def test_two_publishers_two_subscribers(self):
         """(a) defendant and defence publish VP8+Opus; the clerk and the
         defendant subscribe; 10 s measured."""
@@ -80,6 +105,7 @@ class MediaFlowTest(MediaTestCase):
         # each subscriber has the tracks of the others, and never its own
         own = [tr for tr in dfd.peer.tracks.values() if tr['participant_id'] == dfd.pid]
         self.assertEqual(own, [], 'the defendant is offered its own tracks')
+        self.check_subscribe_feedback(clerk)
         t0 = now()
         await asyncio.sleep(MEASURE)
         t1 = now()
@@ -106,6 +132,34 @@ class MediaFlowTest(MediaTestCase):
         for p in (clerk, dfd, dfc):
             errs = [e for e in p.peer.all_errors() if not e.startswith('webrtc.candidate')]
             self.assertEqual(errs, [], p.name)
+
+    async def test_rejected_mline_answer(self):
+        """An answer with a rejected m-line (port 0) is taken by webrtcbin
+        1.22, which refuses one where any m-line lacks ICE credentials, a
+        fingerprint or a=setup: the gateway writes them on rejected m-lines
+        too (and the fingerprint at session level). The audio m-line of
+        webrtcbin's offer is made unusable on the way (its codec renamed),
+        so the gateway rejects it; video flows."""
+        def no_opus(sdp):
+            return re.sub(r'(?mi)^a=rtpmap:(\d+) opus/48000/2', r'a=rtpmap:\1 PCMU/8000', sdp)
+        h = await self.hearing([('Rex Rejected', 'defendant')],
+                               peer_kw={'Rex Rejected': {'offer_munge': no_opus}})
+        clerk, rex = h['clerk'], h['Rex Rejected']
+        await rex.peer.publish()   # raises if webrtcbin refuses the answer
+        ans = rex.peer.publish_answer
+        secs = sdp_sections(ans)
+        self.assertEqual([(s['kind'], s['port'] == '0') for s in secs],
+                         [('video', False), ('audio', True)], ans)
+        for attr in ('ice-ufrag', 'ice-pwd', 'fingerprint', 'setup'):
+            self.assertTrue(any(ln.startswith('a=%s:' % attr) for ln in secs[1]['lines']),
+                            'rejected m-line without a=%s:\n%s' % (attr, ans))
+        self.assertRegex(ans.split('\r\nm=')[0], r'(?m)^a=fingerprint:sha-256 ', ans)
+        await rex.peer.wait_state('publish', 'connected', timeout=10)
+        await clerk.peer.subscribe()
+        await clerk.peer.wait_decoded(rex.pid, 'video', n=30, timeout=10)
+        self.assertEqual(clerk.peer.mids_of(rex.pid, 'audio'), [])
+        errs = [e for e in rex.peer.all_errors() if not e.startswith('webrtc.candidate')]
+        self.assertEqual(errs, [], rex.name)
 
     async def test_trickled_candidates_accepted(self):
         """webrtcbin's trickled candidates (webrtc.candidate requests, as

@@ -16,6 +16,13 @@
 // bundlePolicy max-bundle and rtcpMuxPolicy require (bundle=balanced in the
 // fragment changes the subscribe PC's, for diagnosis).
 //
+// loss=1 in the fragment (or {loss: true}): every packet to and from the
+// gateway goes through a UDP relay of the test runner (window.vejLossProxy,
+// exposed by run_chromium.mjs) that drops some video packets: the gateway's
+// candidates in its SDP are replaced by the relay's, and the page trickles
+// none of its own (the gateway learns the relay's address as a
+// peer-reflexive candidate), so no direct path bypasses the relay.
+//
 // window.stats() resolves to a plain object (see collectStats): inbound-rtp
 // per track with the publishing participant (from media.tracks), outbound-rtp,
 // the DTLS/SRTP transport of each PC, the gateway's webrtc.state reports and
@@ -210,11 +217,38 @@
     const pc = vej.pcs[p.pc];
     if (!pc || !p.candidate) return;
     try {
-      await pc.addIceCandidate({ candidate: p.candidate, sdpMid: p.sdpMid || '0',
+      let candidate = p.candidate;
+      if (vej.loss) candidate = await viaRelay(p.pc, 'a=' + candidate, p.pc === 'publish' ? 'up' : 'down');
+      await pc.addIceCandidate({ candidate: candidate.replace(/^a=/, ''), sdpMid: p.sdpMid || '0',
                                  sdpMLineIndex: p.sdpMLineIndex || 0 });
     } catch (e) {
       error('addIceCandidate(' + p.pc + '): ' + e);
     }
+  }
+
+  // ---- loss relay (loss=1) --------------------------------------------------------
+
+  // The first payload type of every video m-line: the codec, never RTX.
+  function videoPts(sdp) {
+    const pts = [];
+    for (const m of sdp.matchAll(/^m=video \d+ \S+ (\d+)/gm)) pts.push(Number(m[1]));
+    return pts;
+  }
+
+  // Rewrites the gateway's UDP candidates of `pc` to the relay's ports. dir:
+  // which way video is dropped ('up': from this page, 'down': to it).
+  async function viaRelay(pc, sdp, dir) {
+    const pts = videoPts(sdp);
+    const re = /^(a=candidate:\S+ \d+ udp \d+ )(\S+) (\d+)( typ .*)$/gim;
+    const found = [...sdp.matchAll(re)];
+    let out = sdp;
+    for (const m of found) {
+      const port = await window.vejLossProxy(vej.name + ':' + pc, m[2], Number(m[3]), dir, pts);
+      out = out.replace(m[0], m[1] + '127.0.0.1 ' + port + m[4]);
+    }
+    if (!found.length && pts.length)   // a re-offer: new m-lines, same relay
+      await window.vejLossProxy(vej.name + ':' + pc, null, 0, dir, pts);
+    return out;
   }
 
   // ---- PeerConnections ---------------------------------------------------------
@@ -230,6 +264,7 @@
     const queue = [];
     let ready = false;
     const sendCand = (c) => {
+      if (vej.loss) return;   // only the relay's path: see the header
       const params = c
         ? { pc: name, candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex }
         : { pc: name, candidate: '' };
@@ -278,7 +313,8 @@
     const res = await call('webrtc.publish', { sdp: pc.localDescription.sdp });
     if (!res || typeof res.sdp !== 'string') throw new Error('webrtc.publish: no sdp in ' + JSON.stringify(res));
     vej.publishAnswer = res.sdp;
-    await pc.setRemoteDescription({ type: 'answer', sdp: res.sdp });
+    const answer = vej.loss ? await viaRelay('publish', res.sdp, 'up') : res.sdp;
+    await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     log('publish answer applied');
     release();
   }
@@ -317,7 +353,8 @@
     vej.offers.push({ t: now(), revision: params.revision, mlines });
     log('webrtc.offer revision ' + params.revision + ' (' + mlines + ' m-lines)');
     vej.lastOffer = params.sdp;
-    await pc.setRemoteDescription({ type: 'offer', sdp: params.sdp });
+    const offer = vej.loss ? await viaRelay('subscribe', params.sdp, 'down') : params.sdp;
+    await pc.setRemoteDescription({ type: 'offer', sdp: offer });
     const answer = await pc.createAnswer();
     let sdp = answer.sdp;
     if (vej.setup === 'passive') sdp = sdp.replace(/^a=setup:active\r?$/gm, 'a=setup:passive');
@@ -342,6 +379,9 @@
     vej.started = true;
     vej.name = opts.name || '';
     vej.setup = opts.setup === 'passive' ? 'passive' : 'active';
+    vej.loss = !!opts.loss;
+    if (vej.loss && typeof window.vejLossProxy !== 'function')
+      throw new Error('loss=1 needs window.vejLossProxy (run_chromium.mjs with "loss")');
     // diagnostics only: the subscribe PC's bundlePolicy (default max-bundle)
     vej.subscribeBundlePolicy = opts.subscribeBundlePolicy || 'max-bundle';
     document.getElementById('who').textContent = vej.name;
@@ -437,7 +477,8 @@
                     'framesDecoded', 'framesReceived', 'framesDropped', 'keyFramesDecoded',
                     'frameWidth', 'frameHeight', 'framesPerSecond', 'decoderImplementation',
                     'totalSamplesReceived', 'concealedSamples', 'jitter', 'pliCount',
-                    'firCount', 'nackCount'])));
+                    'firCount', 'nackCount', 'retransmittedPacketsReceived',
+                    'retransmittedBytesReceived', 'freezeCount', 'totalFreezesDuration'])));
       } else if (s.type === 'outbound-rtp') {
         const codec = s.codecId && byId.get(s.codecId);
         out.outbound.push(Object.assign({
@@ -446,7 +487,8 @@
         }, pick(s, ['kind', 'mid', 'ssrc', 'packetsSent', 'bytesSent', 'framesEncoded',
                     'framesSent', 'keyFramesEncoded', 'frameWidth', 'frameHeight',
                     'encoderImplementation', 'qualityLimitationReason', 'pliCount',
-                    'firCount', 'nackCount'])));
+                    'firCount', 'nackCount', 'retransmittedPacketsSent',
+                    'retransmittedBytesSent'])));
       } else if (s.type === 'remote-inbound-rtp' || s.type === 'remote-outbound-rtp') {
         out.remote.push(Object.assign({ pc: name, type: s.type },
           pick(s, ['kind', 'ssrc', 'packetsLost', 'fractionLost', 'roundTripTime',
@@ -510,7 +552,7 @@
     // the join token leaves the address bar (as the real join page should)
     history.replaceState(null, '', location.pathname + location.search);
     start({ ws: frag.get('ws'), token: frag.get('t'), name: frag.get('name') || '',
-            setup: frag.get('setup') || 'active',
+            setup: frag.get('setup') || 'active', loss: frag.get('loss') === '1',
             subscribeBundlePolicy: frag.get('bundle') || undefined });
   }
 })();

@@ -25,12 +25,22 @@
 //   }
 // A participant may carry "subscribeBundlePolicy": "balanced" (diagnosis).
 //
+// "loss": {"dropEvery": 15, "holdMs": 8000} makes every page talk to the
+// gateway through a UDP relay of this process (LossRelay below) that drops
+// every dropEvery-th video RTP packet (the codec PT of the video m-lines,
+// never RTX or RTCP) in the media direction of each PC: from the page on
+// publish, to the page on subscribe. After everyone decoded minFrames the
+// run goes on for holdMs; then each page must show NACKs and
+// retransmissions (getStats inbound nackCount, retransmittedPacketsReceived;
+// outbound nackCount, retransmittedPacketsSent) and keep decoding.
+//
 // The page (page.html + page.js) is served from a throwaway HTTP server on
 // 127.0.0.1 (a secure context, so getUserMedia works; the wss:// socket to
 // the gateway is allowed from it). Prints progress and a summary, writes the
 // result JSON to resultPath and exits 0 (pass), 1 (fail) or 2 (could not run).
 import { chromium } from 'playwright-core';
 import crypto from 'node:crypto';
+import dgram from 'node:dgram';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -102,6 +112,93 @@ function chromiumArgs(cfg) {
   return args;
 }
 
+// ---- the loss relay ------------------------------------------------------------------
+
+// One UDP relay in front of one gateway address: the page's side listens
+// on 127.0.0.1:port (what the page's SDP names), the gateway's side sends
+// from another socket, so the gateway sees the relay as the page's
+// (peer-reflexive) address. Drops every dropEvery-th RTP packet whose
+// payload type is in `pts`, travelling in direction `dir`.
+class LossRelay {
+  constructor(target, dir, dropEvery) {
+    this.target = target;
+    this.dir = dir;
+    this.dropEvery = dropEvery;
+    this.pts = new Set();
+    this.peer = null;
+    this.counts = { up: 0, down: 0, video: 0, dropped: 0 };
+    this.near = dgram.createSocket('udp4');
+    this.far = dgram.createSocket('udp4');
+    this.near.on('message', (msg, rinfo) => {
+      this.peer = rinfo;
+      this.counts.up++;
+      if (!this.drop('up', msg)) this.far.send(msg, target.port, target.address);
+    });
+    this.far.on('message', (msg) => {
+      this.counts.down++;
+      if (this.peer && !this.drop('down', msg)) this.near.send(msg, this.peer.port, this.peer.address);
+    });
+  }
+
+  async start() {
+    const bind = (sock) => new Promise((resolve, reject) => {
+      sock.once('error', reject);
+      sock.bind(0, '127.0.0.1', () => resolve());
+    });
+    await bind(this.near);
+    await bind(this.far);
+    return this.near.address().port;
+  }
+
+  // RTP (RFC 7983: first byte 128-191) that is not RTCP (PT 64-95 with rtcp-mux)
+  drop(dir, msg) {
+    if (dir !== this.dir || msg.length < 12 || msg[0] < 128 || msg[0] > 191) return false;
+    const pt = msg[1] & 0x7f;
+    if ((pt >= 64 && pt <= 95) || !this.pts.has(pt)) return false;
+    this.counts.video++;
+    if (this.counts.video % this.dropEvery !== 0) return false;
+    this.counts.dropped++;
+    return true;
+  }
+
+  close() {
+    this.near.close();
+    this.far.close();
+  }
+}
+
+// key (page:pc) -> {port of the first relay, relays by gateway address}
+async function lossRelay(relays, cfg, key, address, port, dir, pts) {
+  // A gateway candidate may already be a relay's own address (libnice
+  // lists the peer-reflexive address it learnt through the relay): kept.
+  for (const other of relays.values()) {
+    if (address === '127.0.0.1' && other.port === port) return port;
+  }
+  let r = relays.get(key + ' ' + address + ':' + port);
+  if (!r && address) {
+    r = new LossRelay({ address, port }, dir, cfg.loss.dropEvery || 15);
+    r.key = key;
+    r.port = await r.start();
+    relays.set(key + ' ' + address + ':' + port, r);
+    say(`loss relay ${key}: 127.0.0.1:${r.port} -> ${address}:${port}, dropping every ` +
+        `${r.dropEvery}th video packet going ${dir}`);
+  }
+  for (const other of relays.values()) {
+    if (other.key === key && pts && pts.length) other.pts = new Set(pts);
+  }
+  return r ? r.port : 0;
+}
+
+function relayTotals(relays, key) {
+  const t = { video: 0, dropped: 0 };
+  for (const r of relays.values()) {
+    if (r.key !== key) continue;
+    t.video += r.counts.video;
+    t.dropped += r.counts.dropped;
+  }
+  return t;
+}
+
 // ---- what the test checks -------------------------------------------------------
 
 function fromPeer(stats, other, kind) {
@@ -127,6 +224,44 @@ function decodedEnough(stats, others, minFrames) {
   return others.every((o) =>
     fromPeer(stats, o, 'video').some((s) => (s.framesDecoded || 0) >= minFrames) &&
     fromPeer(stats, o, 'audio').some((s) => (s.packetsReceived || 0) > 0));
+}
+
+// With loss: NACKs and retransmissions on both hops, decoding going on.
+function checkLoss(p, stats, others, cfg, before, relays) {
+  const problems = [];
+  const sub = relayTotals(relays, p.name + ':subscribe');
+  const pub = relayTotals(relays, p.name + ':publish');
+  say(`${p.name}: the relays dropped ${sub.dropped} of ${sub.video} video packets to it ` +
+      `and ${pub.dropped} of ${pub.video} from it`);
+  if (!sub.dropped || !pub.dropped)
+    problems.push(`${p.name}: the loss relays dropped nothing (${JSON.stringify({ sub, pub })})`);
+  for (const o of others) {
+    const v = fromPeer(stats, o, 'video');
+    const vb = fromPeer(before, o, 'video');
+    const nacks = v.reduce((n, s) => n + (s.nackCount || 0), 0);
+    const rtx = v.reduce((n, s) => n + (s.retransmittedPacketsReceived || 0), 0);
+    const frames = Math.max(0, ...v.map((s) => s.framesDecoded || 0));
+    const framesBefore = Math.max(0, ...vb.map((s) => s.framesDecoded || 0));
+    const fps = (frames - framesBefore) * 1000 / cfg.loss.holdMs;
+    say(`${p.name} <- ${o.name} under loss: nackCount ${nacks}, retransmittedPacketsReceived ` +
+        `${rtx}, framesDecoded ${framesBefore} -> ${frames} (${fps.toFixed(1)} fps over ` +
+        `${cfg.loss.holdMs} ms), packetsLost ${v.map((s) => s.packetsLost).join('+')}, ` +
+        `freezes ${v.map((s) => s.freezeCount).join('+')}`);
+    if (!nacks) problems.push(`${p.name} sent no NACK for ${o.name}'s video despite the loss`);
+    if (v.some((s) => s.retransmittedPacketsReceived === undefined))
+      problems.push(`${p.name}: getStats has no retransmittedPacketsReceived`);
+    else if (!rtx) problems.push(`${p.name} received no retransmission of ${o.name}'s video`);
+    if (fps < (cfg.loss.minFps || 10))
+      problems.push(`${p.name} decoded ${o.name}'s video at ${fps.toFixed(1)} fps under loss ` +
+                    `(need ${cfg.loss.minFps || 10})`);
+  }
+  for (const s of stats.outbound.filter((x) => x.kind === 'video')) {
+    say(`${p.name} publishes under loss: nackCount ${s.nackCount}, retransmittedPacketsSent ` +
+        `${s.retransmittedPacketsSent}`);
+    if (!s.nackCount) problems.push(`${p.name}: the gateway sent no NACK for its video`);
+    if (!s.retransmittedPacketsSent) problems.push(`${p.name} retransmitted none of its video`);
+  }
+  return problems;
 }
 
 function checkParticipant(p, stats, others, cfg) {
@@ -214,6 +349,7 @@ async function main() {
   let server = null;
   let context = null;
   let rc = 2;
+  const relays = new Map();
   const hardStop = setTimeout(async () => {
     say(`hard timeout: giving up after ${cfg.hardTimeoutMs || 120000} ms`);
     result.problems.push(`hard timeout (${cfg.hardTimeoutMs || 120000} ms)`);
@@ -243,6 +379,10 @@ async function main() {
     for (const p of parts) {
       const page = pages.length === 0 && context.pages().length ? context.pages()[0]
                                                                 : await context.newPage();
+      if (cfg.loss) {
+        await page.exposeFunction('vejLossProxy', (key, address, port, dir, pts) =>
+          lossRelay(relays, cfg, key, address, port, dir, pts));
+      }
       p.console = [];
       page.on('console', (m) => {
         const line = `${m.type()}: ${m.text()}`;
@@ -256,6 +396,7 @@ async function main() {
         ws.on('socketerror', (e) => say(`${p.name} websocket error: ${e}`));
       });
       const frag = new URLSearchParams({ ws: p.ws, t: p.token, name: p.name, setup: p.setup });
+      if (cfg.loss) frag.set('loss', '1');
       if (p.subscribeBundlePolicy) frag.set('bundle', p.subscribeBundlePolicy);
       await page.goto(base + '#' + frag.toString(), { waitUntil: 'load', timeout: 15000 });
       say(`${p.name} (${p.role || '?'}, ${p.participant_id}) page opened, subscribe answer ` +
@@ -309,11 +450,23 @@ async function main() {
       await sleep(500);
     }
 
+    // ---- with loss: keep going for holdMs, decoding and repairing ----
+    let before = null;
+    if (cfg.loss && result.msToDecode !== null) {
+      before = snap;
+      say(`loss: holding ${cfg.loss.holdMs} ms more`);
+      await sleep(cfg.loss.holdMs);
+    }
+
     // ---- check and record ----
     snap = await Promise.all(pages.map(({ page }) => page.evaluate(() => window.stats())));
     for (const [i, { p, page }] of pages.entries()) {
       const others = parts.filter((o) => o !== p);
       const { problems, cipher } = checkParticipant(p, snap[i], others, cfg);
+      if (cfg.loss) {
+        if (before) problems.push(...checkLoss(p, snap[i], others, cfg, before[i], relays));
+        else problems.push(`${p.name}: no loss check (the pages never decoded enough)`);
+      }
       result.problems.push(...problems);
       const decoded = {};
       for (const o of others) {
@@ -321,12 +474,16 @@ async function main() {
           video: fromPeer(snap[i], o, 'video').map((s) => pickKeys(s, ['mid', 'codec', 'framesDecoded',
             'framesReceived', 'keyFramesDecoded', 'frameWidth', 'frameHeight', 'packetsReceived',
             'packetsLost', 'decoderImplementation', 'pliCount', 'nackCount'])),
+          video_loss: fromPeer(snap[i], o, 'video').map((s) => pickKeys(s, ['nackCount',
+            'retransmittedPacketsReceived', 'retransmittedBytesReceived', 'freezeCount',
+            'totalFreezesDuration'])),
           audio: fromPeer(snap[i], o, 'audio').map((s) => pickKeys(s, ['mid', 'codec',
             'packetsReceived', 'packetsLost', 'totalSamplesReceived'])),
         };
       }
       const sent = snap[i].outbound.map((s) => pickKeys(s, ['kind', 'mid', 'codec', 'packetsSent',
-        'framesEncoded', 'keyFramesEncoded', 'pliCount', 'firCount', 'nackCount']));
+        'framesEncoded', 'keyFramesEncoded', 'pliCount', 'firCount', 'nackCount',
+        'retransmittedPacketsSent']));
       const rtcp = snap[i].remote;
       const entry = { name: p.name, role: p.role, participant_id: p.participant_id, setup: p.setup,
                       decoded, sent, rtcp, cipher, stats: snap[i] };
@@ -354,6 +511,7 @@ async function main() {
       server.close();
       server.closeAllConnections();
     }
+    for (const r of relays.values()) r.close();
     clearTimeout(hardStop);
   }
   return rc;

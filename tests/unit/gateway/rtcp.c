@@ -583,6 +583,39 @@ test_write_nack(void)
     g_assert_cmpint(vej_rtcp_write_nack(buf, sizeof buf, 1, 2, NULL, 1), ==, VEJ_RTCP_EINVAL);
 }
 
+/* The BLP bitmask byte for byte: bit i (LSB first) is PID + i + 1, 16
+ * numbers after the PID at most, across the 65535 -> 0 wrap. */
+static void
+test_nack_blp_bytes(void)
+{
+    const uint16_t seqs[] = {65535, 0, 2, 15, 16};
+    /* clang-format off */
+    const uint8_t want[] = {
+        0x81, 0xcd, 0x00, 0x04, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x0b,
+        0xff, 0xff, 0x80, 0x05, /* PID 65535; bits 0 (0), 2 (2), 15 (15) */
+        0x00, 0x10, 0x00, 0x00, /* 16 is 17 after 65535: an item of its own */
+    };
+    const uint8_t top_bit[] = {
+        0x81, 0xcd, 0x00, 0x03, 0x00, 0x00, 0x00, 0x0a, 0x00, 0x00, 0x00, 0x0b,
+        0xff, 0xf8, 0x80, 0x01, /* PID 65528; bits 0 and 15: 65529 and 65544 = 8 */
+    };
+    /* clang-format on */
+    uint8_t buf[64];
+    uint16_t got[32];
+    struct vej_rtcp_nack nk;
+    struct vej_rtcp_packet p;
+    long n = vej_rtcp_write_nack(buf, sizeof buf, 10, 11, seqs, G_N_ELEMENTS(seqs));
+
+    g_assert_cmpint(n, ==, sizeof want);
+    g_assert_cmpmem(buf, sizeof want, want, sizeof want);
+    p = only_packet(top_bit, sizeof top_bit);
+    g_assert_cmpint(vej_rtcp_parse_nack(&p, &nk), ==, VEJ_RTCP_OK);
+    g_assert_cmpuint(vej_rtcp_nack_expand(&nk, got, G_N_ELEMENTS(got)), ==, 3);
+    g_assert_cmpuint(got[0], ==, 65528);
+    g_assert_cmpuint(got[1], ==, 65529);
+    g_assert_cmpuint(got[2], ==, 8);
+}
+
 static void
 test_write_remb(void)
 {
@@ -677,6 +710,7 @@ main(int argc, char **argv)
     g_test_add_func("/gateway/rtcp/write-sdes-bye", test_write_sdes_bye);
     g_test_add_func("/gateway/rtcp/write-feedback", test_write_feedback);
     g_test_add_func("/gateway/rtcp/write-nack", test_write_nack);
+    g_test_add_func("/gateway/rtcp/nack-blp-bytes", test_nack_blp_bytes);
     g_test_add_func("/gateway/rtcp/write-remb", test_write_remb);
     g_test_add_func("/gateway/rtcp/write-compound", test_write_compound);
     g_test_add_func("/gateway/rtcp/status-names", test_status_names);

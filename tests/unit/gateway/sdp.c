@@ -284,8 +284,10 @@ test_chrome_answer(void)
     g_assert_null(strstr(text, "transport-cc"));
     g_assert_null(strstr(text, "transport-wide-cc"));
     g_assert_null(strstr(text, "abs-send-time"));
-    g_assert_null(strstr(text, "rtx"));
     g_assert_null(strstr(text, "sendrecv"));
+    /* The fingerprint also at session level (for rejected m-lines). */
+    g_assert_true(
+        g_str_has_prefix(gst_sdp_message_get_attribute_val(m, "fingerprint"), "sha-256 A0:A1:A2:"));
     g_assert_null(strstr(text, "actpass"));
     g_assert_nonnull(strstr(text, "\r\n"));
 
@@ -321,7 +323,12 @@ test_chrome_answer(void)
     g_assert_cmpuint(gst_sdp_media_get_port(v), ==, 40000); /* one BUNDLE address */
     g_assert_cmpstr(gst_sdp_media_get_connection(v, 0)->address, ==, "198.51.100.7");
     g_assert_cmpstr(gst_sdp_media_get_format(v, 0), ==, "96");
-    g_assert_cmpuint(gst_sdp_media_formats_len(v), ==, 1);
+    /* VP8 and its RTX (Chromium offers nack and rtx/90000 apt=96 as 97) */
+    g_assert_cmpuint(gst_sdp_media_formats_len(v), ==, 2);
+    g_assert_cmpstr(gst_sdp_media_get_format(v, 1), ==, "97");
+    g_assert_true(has_attr_value(v, "rtpmap", "97 rtx/90000"));
+    g_assert_true(has_attr_value(v, "fmtp", "97 apt=96"));
+    g_assert_cmpuint(count_attr(v, "ssrc-group"), ==, 0); /* recvonly: no SSRC of ours */
     g_assert_cmpstr(attr(v, "setup"), ==, "passive");
     g_assert_cmpstr(attr(v, "mid"), ==, "1");
     g_assert_cmpuint(count_attr(v, "extmap"), ==, 1);
@@ -332,10 +339,11 @@ test_chrome_answer(void)
     g_assert_true(has_attr_value(v, "rtcp-fb", "96 nack pli"));
     g_assert_true(has_attr_value(v, "rtcp-fb", "96 ccm fir"));
     g_assert_true(has_attr_value(v, "rtcp-fb", "96 goog-remb"));
-    g_assert_cmpuint(count_attr(v, "fmtp"), ==, 0);
+    g_assert_cmpuint(count_attr(v, "fmtp"), ==, 1);
     g_assert_cmpuint(count_attr(v, "recvonly"), ==, 1);
     g_assert_cmpuint(count_attr(v, "rtcp-mux"), ==, 1);
     g_assert_cmpuint(count_attr(v, "candidate"), ==, 0);
+    g_assert_cmpuint(count_attr(a, "rtpmap"), ==, 1); /* no RTX for audio */
 
     /* A hand-made description cannot inject lines; bad local params. */
     g_strlcpy(d->media[1].fmtp, "x\r\na=evil", sizeof d->media[1].fmtp);
@@ -378,7 +386,15 @@ test_answer_rejected_mline(void)
     g_assert_cmpstr(gst_sdp_media_get_proto(app), ==, "UDP/DTLS/SCTP");
     g_assert_cmpstr(gst_sdp_media_get_format(app, 0), ==, "webrtc-datachannel");
     g_assert_cmpstr(attr(app, "mid"), ==, "2");
-    g_assert_cmpuint(gst_sdp_media_attributes_len(app), ==, 1);
+    /* ... and the transport, which webrtcbin 1.22 wants on every m-line
+     * (a=setup at media level); the fingerprint is at session level too. */
+    g_assert_cmpuint(gst_sdp_media_attributes_len(app), ==, 5);
+    g_assert_cmpstr(attr(app, "ice-ufrag"), ==, "gW3k");
+    g_assert_cmpstr(attr(app, "ice-pwd"), ==, "Zq8vLm2Np4Rt6Xy0Bc3Df5Gh");
+    g_assert_true(g_str_has_prefix(attr(app, "fingerprint"), "sha-256 A0:A1:A2:"));
+    g_assert_cmpstr(attr(app, "setup"), ==, "passive");
+    g_assert_true(
+        g_str_has_prefix(gst_sdp_message_get_attribute_val(m, "fingerprint"), "sha-256 A0:A1:A2:"));
     /* Without candidates the first m-line uses port 9 and 0.0.0.0. */
     g_assert_cmpuint(gst_sdp_media_get_port(gst_sdp_message_get_media(m, 0)), ==, 9);
 }
@@ -638,6 +654,10 @@ fill_offer(struct vej_sdp_offer *o, size_t n, uint64_t version)
                       : "",
                   sizeof t->fmtp);
         t->ssrc = 0x10000000u + (uint32_t)i;
+        if (!audio) { /* RTX for video, as the router offers it */
+            t->rtx_pt = (uint8_t)(t->pt + 1);
+            t->rtx_ssrc = 0x20000000u + (uint32_t)i;
+        }
         g_snprintf(t->cname, sizeof t->cname, "ptc_%zu", i / 2);
         g_snprintf(t->msid_stream, sizeof t->msid_stream, "ptc_%zu", i / 2);
         g_snprintf(t->msid_track, sizeof t->msid_track, "trk_%zu", i);
@@ -648,6 +668,7 @@ static void
 check_offer_media(const GstSDPMedia *gm, const struct vej_sdp_track *t, bool first)
 {
     bool audio = t->kind == VEJ_SDP_KIND_AUDIO, sending = t->direction == VEJ_SDP_DIR_SENDONLY;
+    bool rtx = sending && !audio && t->rtx_pt;
     g_autofree char *pt = g_strdup_printf("%u", t->pt);
 
     g_assert_cmpstr(gst_sdp_media_get_media(gm), ==, audio ? "audio" : "video");
@@ -665,9 +686,33 @@ check_offer_media(const GstSDPMedia *gm, const struct vej_sdp_track *t, bool fir
     g_assert_true(has_attr_value(gm, "extmap",
                                  "2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"));
     g_assert_cmpuint(count_attr(gm, "rtcp-fb"), ==, audio ? 0 : 4);
-    g_assert_cmpuint(count_attr(gm, "fmtp"), ==, t->fmtp[0] ? 1 : 0);
+    if (!audio) {
+        g_autofree char *nack = g_strdup_printf("%u nack", t->pt);
+        g_assert_true(has_attr_value(gm, "rtcp-fb", nack));
+    }
+    g_assert_cmpuint(gst_sdp_media_formats_len(gm), ==, rtx ? 2 : 1);
+    g_assert_cmpuint(count_attr(gm, "rtpmap"), ==, rtx ? 2 : 1);
+    g_assert_cmpuint(count_attr(gm, "fmtp"), ==, (t->fmtp[0] ? 1u : 0u) + rtx);
     g_assert_cmpuint(count_attr(gm, "msid"), ==, sending ? 1 : 0);
-    g_assert_cmpuint(count_attr(gm, "ssrc"), ==, sending ? 2 : 0);
+    g_assert_cmpuint(count_attr(gm, "ssrc"), ==, sending ? (rtx ? 4 : 2) : 0);
+    g_assert_cmpuint(count_attr(gm, "ssrc-group"), ==, rtx ? 1 : 0);
+    if (rtx) {
+        /* RFC 4588: the RTX PT names its codec; the FID group pairs the
+         * SSRCs, and the RTX SSRC has the same cname and msid. */
+        g_autofree char *fmt = g_strdup_printf("%u", t->rtx_pt);
+        g_autofree char *map = g_strdup_printf("%u rtx/90000", t->rtx_pt);
+        g_autofree char *apt = g_strdup_printf("%u apt=%u", t->rtx_pt, t->pt);
+        g_autofree char *fid = g_strdup_printf("FID %u %u", t->ssrc, t->rtx_ssrc);
+        g_autofree char *cname = g_strdup_printf("%u cname:%s", t->rtx_ssrc, t->cname);
+        g_autofree char *msid =
+            g_strdup_printf("%u msid:%s %s", t->rtx_ssrc, t->msid_stream, t->msid_track);
+        g_assert_cmpstr(gst_sdp_media_get_format(gm, 1), ==, fmt);
+        g_assert_true(has_attr_value(gm, "rtpmap", map));
+        g_assert_true(has_attr_value(gm, "fmtp", apt));
+        g_assert_cmpstr(attr(gm, "ssrc-group"), ==, fid);
+        g_assert_true(has_attr_value(gm, "ssrc", cname));
+        g_assert_true(has_attr_value(gm, "ssrc", msid));
+    }
     g_assert_cmpuint(count_attr(gm, "candidate"), ==, first ? 1 : 0);
     if (sending) {
         g_autofree char *cname = g_strdup_printf("%u cname:%s", t->ssrc, t->cname);
@@ -710,6 +755,11 @@ test_make_offer(void)
             g_assert_cmpuint(d->media[i].ssrc, ==, o->tracks[i].ssrc);
             g_assert_cmpstr(d->media[i].cname, ==, o->tracks[i].cname);
             g_assert_cmpstr(d->media[i].msid_track, ==, o->tracks[i].msid_track);
+            /* ... RTX included, which an answerer would accept (nack offered) */
+            g_assert_cmpint(d->media[i].has_rtx, ==, o->tracks[i].rtx_pt != 0);
+            g_assert_cmpuint(d->media[i].rtx_pt, ==, o->tracks[i].rtx_pt);
+            g_assert_cmpint(d->media[i].has_rtx_ssrc, ==, o->tracks[i].rtx_pt != 0);
+            g_assert_cmpuint(d->media[i].rtx_ssrc, ==, o->tracks[i].rtx_ssrc);
         }
     }
 }
@@ -735,6 +785,10 @@ test_make_offer_invalid(void)
     BAD(o->tracks[0].codec = VEJ_SDP_CODEC_VP8);
     BAD(o->tracks[1].codec = VEJ_SDP_CODEC_VP9);
     BAD(o->tracks[0].pt = 95);
+    BAD(o->tracks[1].rtx_pt = 95);
+    BAD(o->tracks[1].rtx_pt = o->tracks[1].pt);
+    BAD(o->tracks[1].rtx_ssrc = o->tracks[1].ssrc);
+    BAD(o->tracks[1].rtx_ssrc = 0);
     BAD(o->tracks[0].direction = VEJ_SDP_DIR_SENDRECV);
     BAD(g_strlcpy(o->tracks[0].fmtp, "a=1\r\na=evil", sizeof o->tracks[0].fmtp));
     BAD(o->tracks[0].cname[0] = '\0');
@@ -848,6 +902,79 @@ test_parse_answer(void)
     g_assert_cmpint(answer_status(o, client_answer, d), ==, VEJ_SDP_EMEDIA);
     g_assert_cmpint(vej_sdp_parse_answer(client_answer, 10, NULL, NULL, d, NULL), ==,
                     VEJ_SDP_EINVAL);
+}
+
+/* RTX in the client's answer: kept only as offered (listed PT, rtx/90000,
+ * apt = our PT); dropping it, or changing it, disables it. */
+static void
+test_parse_answer_rtx(void)
+{
+    g_autofree struct vej_sdp_offer *o = g_new0(struct vej_sdp_offer, 1);
+    g_autofree struct vej_sdp_description *d = g_new0(struct vej_sdp_description, 1);
+    g_autofree char *with_rtx = NULL, *wrong_apt = NULL, *unlisted = NULL, *no_nack = NULL;
+    const char *mline = "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n";
+    const char *fb = "a=rtcp-fb:96 nack pli\r\n";
+
+    fill_offer(o, 3, 5);
+    o->tracks[2].direction = VEJ_SDP_DIR_INACTIVE;
+    g_assert_cmpuint(o->tracks[1].rtx_pt, ==, 97);
+    /* Chromium's answer as it would be with RTX kept. */
+    {
+        g_autofree char *a = replace(client_answer, mline, "m=video 9 UDP/TLS/RTP/SAVPF 96 97\r\n");
+        with_rtx = replace(a, fb,
+                           "a=rtcp-fb:96 nack pli\r\na=rtpmap:97 rtx/90000\r\n"
+                           "a=fmtp:97 apt=96\r\n");
+        wrong_apt = replace(with_rtx, "a=fmtp:97 apt=96", "a=fmtp:97 apt=100");
+        unlisted = replace(with_rtx, "SAVPF 96 97", "SAVPF 96");
+        no_nack = replace(with_rtx, "a=rtcp-fb:96 nack\r\n", "");
+    }
+    g_assert_cmpint(answer_status(o, with_rtx, d), ==, VEJ_SDP_OK);
+    g_assert_true(d->media[1].has_rtx);
+    g_assert_cmpuint(d->media[1].rtx_pt, ==, 97);
+    g_assert_true(d->media[1].rtcp_fb & VEJ_SDP_FB_NACK);
+    g_assert_false(d->media[0].has_rtx);
+    /* The fixture itself answers without RTX: rejected. */
+    g_assert_cmpint(answer_status(o, client_answer, d), ==, VEJ_SDP_OK);
+    g_assert_false(d->media[1].has_rtx);
+    g_assert_cmpuint(d->media[1].rtx_pt, ==, 0);
+    g_assert_true(d->media[1].rtcp_fb & VEJ_SDP_FB_NACK);
+    g_assert_cmpint(answer_status(o, wrong_apt, d), ==, VEJ_SDP_OK);
+    g_assert_false(d->media[1].has_rtx);
+    g_assert_cmpint(answer_status(o, unlisted, d), ==, VEJ_SDP_OK);
+    g_assert_false(d->media[1].has_rtx);
+    /* RTX kept but generic NACK dropped: the router needs both. */
+    g_assert_cmpint(answer_status(o, no_nack, d), ==, VEJ_SDP_OK);
+    g_assert_true(d->media[1].has_rtx);
+    g_assert_false(d->media[1].rtcp_fb & VEJ_SDP_FB_NACK);
+    g_assert_true(d->media[1].rtcp_fb & VEJ_SDP_FB_NACK_PLI);
+    /* An offer without RTX: an answer listing 97 anyway does not enable it. */
+    o->tracks[1].rtx_pt = 0;
+    g_assert_cmpint(answer_status(o, with_rtx, d), ==, VEJ_SDP_OK);
+    g_assert_false(d->media[1].has_rtx);
+}
+
+/* A publisher's offer: RTX answered only for video that offers generic
+ * NACK for the chosen codec. */
+static void
+test_answer_rtx_needs_nack(void)
+{
+    g_autofree char *no_nack = replace(chrome_offer, "a=rtcp-fb:96 nack\r\n", "");
+    g_autofree struct vej_sdp_description *d = parse_ok(no_nack, NULL);
+    g_autofree struct vej_sdp_description *w = parse_ok(webrtcbin_offer, NULL);
+    struct vej_sdp_local local;
+    g_autofree char *text = NULL;
+    g_autoptr(GstSDPMessage) m = NULL;
+
+    g_assert_false(d->media[1].has_rtx);
+    g_assert_false(d->media[0].has_rtx);
+    fill_local(&local, 1, 0);
+    g_assert_cmpint(vej_sdp_make_answer(d, &local, &text, NULL), ==, VEJ_SDP_OK);
+    m = reparse(text);
+    g_assert_cmpuint(gst_sdp_media_formats_len(gst_sdp_message_get_media(m, 1)), ==, 1);
+    g_assert_null(strstr(text, "rtx"));
+    /* webrtcbin (as the interop peer runs it) offers nack, no RTX. */
+    g_assert_true(w->media[0].rtcp_fb & VEJ_SDP_FB_NACK);
+    g_assert_false(w->media[0].has_rtx);
 }
 
 static void
@@ -980,6 +1107,8 @@ main(int argc, char **argv)
     g_test_add_func("/sdp/subscribe/make-offer-invalid", test_make_offer_invalid);
     g_test_add_func("/sdp/subscribe/re-offer", test_reoffer);
     g_test_add_func("/sdp/subscribe/parse-answer", test_parse_answer);
+    g_test_add_func("/sdp/subscribe/parse-answer-rtx", test_parse_answer_rtx);
+    g_test_add_func("/sdp/answer/rtx-needs-nack", test_answer_rtx_needs_nack);
     g_test_add_func("/sdp/candidates", test_candidates);
     g_test_add_func("/sdp/helpers", test_helpers);
     int rc = g_test_run();
