@@ -18,8 +18,16 @@
 //
 // window.stats() resolves to a plain object (see collectStats): inbound-rtp
 // per track with the publishing participant (from media.tracks), outbound-rtp,
-// the DTLS/SRTP transport of each PC, the gateway's webrtc.state reports and
-// every error seen.
+// the DTLS/SRTP transport of each PC (and the history of its RTCDtlsTransport:
+// objects, DTLS and ICE state changes, selected pairs with their ufrag), the
+// gateway's webrtc.state reports and every error seen.
+//
+// ICE restarts (run_chromium.mjs, iceRestart): window.vejRestartPublish()
+// (pc.restartIce() and the new offer through webrtc.publish on the same PC)
+// and window.vejRestartSubscribe() (webrtc.restart_ice, then the gateway's
+// re-offer answered) resolve to the ICE credentials, fingerprint and setup
+// of both sides before and after; window.vejSample(true|false) records the
+// subscribe PC's decoded video frames every 100 ms (window.vejSamples()).
 'use strict';
 
 (function () {
@@ -47,6 +55,10 @@
     ws: null,
     pcs: { publish: null, subscribe: null },
     stream: null,
+    offerSdp: {},        // revision -> the gateway's subscribe offer
+    answerSdp: {},       // revision -> the answer sent for it
+    transports: {},      // pc name -> DTLS/ICE transport history (see trackTransport)
+    samples: [],         // {t, video: {mid: framesDecoded}} while sampling (vejSample)
   };
   window.vej = vej;
 
@@ -280,6 +292,7 @@
     vej.publishAnswer = res.sdp;
     await pc.setRemoteDescription({ type: 'answer', sdp: res.sdp });
     log('publish answer applied');
+    trackTransport('publish', pc);
     release();
   }
 
@@ -317,12 +330,15 @@
     vej.offers.push({ t: now(), revision: params.revision, mlines });
     log('webrtc.offer revision ' + params.revision + ' (' + mlines + ' m-lines)');
     vej.lastOffer = params.sdp;
+    vej.offerSdp[params.revision] = params.sdp;
     await pc.setRemoteDescription({ type: 'offer', sdp: params.sdp });
     const answer = await pc.createAnswer();
     let sdp = answer.sdp;
     if (vej.setup === 'passive') sdp = sdp.replace(/^a=setup:active\r?$/gm, 'a=setup:passive');
     await pc.setLocalDescription({ type: 'answer', sdp });
     vej.lastAnswer = pc.localDescription.sdp;
+    vej.answerSdp[params.revision] = vej.lastAnswer;
+    trackTransport('subscribe', pc);
     try {
       await call('webrtc.answer', { sdp: pc.localDescription.sdp, revision: params.revision });
       vej.answers.push({ t: now(), revision: params.revision, ok: true });
@@ -386,6 +402,118 @@
     if (vej.ws) vej.ws.close(1000, 'test done');
   }
 
+  // ---- transports and ICE restarts (run_chromium.mjs "iceRestart") -------------------
+
+  // Wall-clock milliseconds with sub-millisecond resolution: comparable
+  // across pages and with the Node runner's Date.now().
+  const wallNow = () => performance.timeOrigin + performance.now();
+
+  function sdpTransport(sdp) {
+    const get = (re) => { const m = re.exec(sdp || ''); return m ? m[1].trim() : null; };
+    return { ufrag: get(/^a=ice-ufrag:(\S+)/m), pwd: get(/^a=ice-pwd:(\S+)/m),
+             fingerprint: get(/^a=fingerprint:([^\r\n]+)/m), setup: get(/^a=setup:(\S+)/m) };
+  }
+
+  // Every RTCDtlsTransport a PC has used (with max-bundle: one, for its whole
+  // life, through ICE restarts), its DTLS and ICE state changes and every
+  // change of the selected candidate pair (with the ICE generation's ufrag).
+  const transportObjects = { publish: [], subscribe: [] };
+
+  function trackTransport(name, pc) {
+    const rec = vej.transports[name] ||
+      (vej.transports[name] = { objects: 0, dtlsStates: [], iceStates: [], pairs: [] });
+    for (const t of pc.getTransceivers()) {
+      const tr = t.receiver.transport || t.sender.transport;
+      if (!tr || transportObjects[name].includes(tr)) continue;
+      transportObjects[name].push(tr);
+      rec.objects = transportObjects[name].length;
+      rec.dtlsStates.push({ t: wallNow(), state: tr.state, initial: true });
+      tr.addEventListener('statechange', () => {
+        rec.dtlsStates.push({ t: wallNow(), state: tr.state });
+        log(name + ' DTLS transport ' + tr.state);
+      });
+      const ice = tr.iceTransport;
+      if (!ice) continue;
+      const pair = () => {
+        const p = ice.getSelectedCandidatePair && ice.getSelectedCandidatePair();
+        if (!p) return;
+        rec.pairs.push({ t: wallNow(), localUfrag: p.local.usernameFragment,
+                         remoteUfrag: p.remote.usernameFragment,
+                         local: p.local.address + ':' + p.local.port,
+                         remote: p.remote.address + ':' + p.remote.port });
+        log(name + ' selected pair ' + p.local.address + ':' + p.local.port + ' -> ' +
+            p.remote.address + ':' + p.remote.port + ' (ufrag ' + p.local.usernameFragment + ')');
+      };
+      pair();
+      rec.iceStates.push({ t: wallNow(), state: ice.state, initial: true });
+      ice.addEventListener('statechange', () => rec.iceStates.push({ t: wallNow(), state: ice.state }));
+      ice.addEventListener('selectedcandidatepairchange', pair);
+    }
+  }
+
+  // Publish PC: pc.restartIce(), then the new offer (new ufrag and pwd)
+  // through webrtc.publish on the same PC, as PROTOCOL.md says.
+  async function restartPublish() {
+    const pc = vej.pcs.publish;
+    if (!pc) throw new Error('no publish PC');
+    const before = { offer: sdpTransport(vej.publishOffer), answer: sdpTransport(vej.publishAnswer) };
+    const t0 = wallNow();
+    pc.restartIce();
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const sdp = pc.localDescription.sdp;
+    log('webrtc.publish: ICE-restart offer');
+    const res = await call('webrtc.publish', { sdp });
+    if (!res || typeof res.sdp !== 'string') throw new Error('webrtc.publish: no sdp in ' + JSON.stringify(res));
+    await pc.setRemoteDescription({ type: 'answer', sdp: res.sdp });
+    vej.publishOffer = sdp;
+    vej.publishAnswer = res.sdp;
+    trackTransport('publish', pc);
+    return { pc: 'publish', t0, t1: wallNow(), before,
+             after: { offer: sdpTransport(sdp), answer: sdpTransport(res.sdp) } };
+  }
+
+  // Subscribe PC: webrtc.restart_ice; the gateway's next webrtc.offer (a
+  // higher revision) carries new credentials and is answered as usual.
+  async function restartSubscribe() {
+    if (!vej.pcs.subscribe) throw new Error('no subscribe PC');
+    const revBefore = Math.max(0, ...vej.answers.filter((a) => a.ok).map((a) => a.revision));
+    const before = { offer: sdpTransport(vej.offerSdp[revBefore]),
+                     answer: sdpTransport(vej.answerSdp[revBefore]), revision: revBefore };
+    const t0 = wallNow();
+    await call('webrtc.restart_ice', { pc: 'subscribe' });
+    const tReply = wallNow();
+    const until = Date.now() + 10000;
+    let ans = null;
+    while (!ans && Date.now() < until) {
+      ans = vej.answers.find((a) => a.revision > revBefore && a.ok);
+      if (!ans) await new Promise((r) => setTimeout(r, 10));
+    }
+    if (!ans) throw new Error('no offer answered within 10 s of webrtc.restart_ice');
+    return { pc: 'subscribe', t0, tReply, t1: wallNow(), before,
+             after: { offer: sdpTransport(vej.offerSdp[ans.revision]),
+                      answer: sdpTransport(vej.answerSdp[ans.revision]), revision: ans.revision } };
+  }
+
+  // Samples the subscribe PC's decoded video frames every 100 ms (on) until
+  // called with false; vej.samples is emptied when sampling starts.
+  let sampler = null;
+  function sample(on) {
+    if (sampler) clearInterval(sampler);
+    sampler = null;
+    if (!on) return;
+    vej.samples = [];
+    sampler = setInterval(async () => {
+      const pc = vej.pcs.subscribe;
+      if (!pc) return;
+      const row = { t: wallNow(), video: {} };
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') row.video[s.mid] = s.framesDecoded || 0;
+      });
+      vej.samples.push(row);
+    }, 100);
+  }
+
   // ---- stats -----------------------------------------------------------------------
 
   function pick(o, keys) {
@@ -411,6 +539,7 @@
       if (s.type === 'transport') {
         const t = pick(s, ['dtlsState', 'srtpCipher', 'dtlsCipher', 'dtlsRole', 'tlsVersion',
                            'iceRole', 'iceState', 'selectedCandidatePairChanges',
+                           'iceLocalUsernameFragment',
                            'bytesSent', 'bytesReceived', 'packetsSent', 'packetsReceived']);
         const pair = s.selectedCandidatePairId && byId.get(s.selectedCandidatePairId);
         if (pair) {
@@ -420,6 +549,7 @@
             state: pair.state,
             local: l.address + ':' + l.port + '/' + l.protocol + ' ' + l.candidateType,
             remote: r.address + ':' + r.port + '/' + r.protocol + ' ' + r.candidateType,
+            localUfrag: l.usernameFragment,
             currentRoundTripTime: pair.currentRoundTripTime,
           };
         }
@@ -477,6 +607,7 @@
       remote: [],
       errors: vej.errors.slice(),
       candidateRefusals: vej.candidateRefusals.slice(),
+      transports: vej.transports,
     };
     for (const name of ['publish', 'subscribe']) {
       const pc = vej.pcs[name];
@@ -499,6 +630,10 @@
   window.vejStart = start;
   window.vejStop = stop;
   window.vejLog = () => vej.log.slice();
+  window.vejRestartPublish = restartPublish;
+  window.vejRestartSubscribe = restartSubscribe;
+  window.vejSample = sample;
+  window.vejSamples = () => vej.samples.slice();
   window.vejSdp = () => ({
     publishOffer: vej.publishOffer, publishAnswer: vej.publishAnswer,
     lastOffer: vej.lastOffer, lastAnswer: vej.lastAnswer,

@@ -21,7 +21,16 @@
 //                                            the previous one published and
 //                                            subscribed (+ staggerMs); false:
 //                                            all at once (racy order)
-//     "resultPath": "/tmp/.../result.json"
+//     "resultPath": "/tmp/.../result.json",
+//     "iceRestart": false                    true: once everyone decodes, ICE
+//                                            restarts (iceRestartPhase): the
+//                                            first participant's publish PC,
+//                                            then the second's and the first's
+//                                            subscribe PCs; each must get new
+//                                            ICE credentials on both sides, a
+//                                            pair of the new generation, the
+//                                            same DTLS association, and video
+//                                            must keep being decoded
 //   }
 // A participant may carry "subscribeBundlePolicy": "balanced" (diagnosis).
 //
@@ -189,6 +198,170 @@ function checkParticipant(p, stats, others, cfg) {
   return { problems, cipher };
 }
 
+// ---- ICE restarts (cfg.iceRestart) ------------------------------------------------------
+
+// Decoded video frames from `sender` in a receiver's samples: [{t, frames}].
+function framesFrom(samples, tracks, sender) {
+  const mids = Object.entries(tracks || {})
+    .filter(([, tr]) => tr.participant_id === sender.participant_id && tr.kind === 'video')
+    .map(([mid]) => mid);
+  return samples.map((s) => ({ t: s.t, frames: Math.max(0, ...mids.map((m) => s.video[m] || 0)) }));
+}
+
+// The longest time without a newly decoded frame in [from, to] (ms).
+function longestStall(series, from, to) {
+  let last = null;
+  let prevFrames = null;
+  let worst = 0;
+  for (const s of series) {
+    if (s.t < from || s.t > to) continue;
+    if (last === null || s.frames > prevFrames) {
+      if (last !== null) worst = Math.max(worst, s.t - last);
+      last = s.t;
+    }
+    prevFrames = s.frames;
+  }
+  if (last !== null) worst = Math.max(worst, to - last);
+  return Math.round(worst);
+}
+
+// One restart: `who` restarts ICE on its `pc`; every receiver in
+// `watch` ([{page, p}] decoding `sender`) must keep decoding. Returns the
+// record for result.iceRestarts and pushes problems.
+async function iceRestartStep(step, pages, problems) {
+  const { who, pc, watch, sender } = step;
+  const label = `${who.p.name} ${pc} ICE restart`;
+  const pre = await who.page.evaluate(() => window.stats());
+  const gwConnectedBefore = pre.gatewayStates.filter((s) => s.pc === pc && s.state === 'connected').length;
+  const trBefore = pre.transports[pc] || { objects: 0, dtlsStates: [], pairs: [] };
+  for (const w of watch) await w.page.evaluate(() => window.vejSample(true));
+  await sleep(500);   // a baseline before the restart
+  let r;
+  try {
+    r = await who.page.evaluate((which) =>
+      (which === 'publish' ? window.vejRestartPublish() : window.vejRestartSubscribe()), pc);
+  } catch (e) {
+    problems.push(`${label}: ${e.message || e}`);
+    for (const w of watch) await w.page.evaluate(() => window.vejSample(false));
+    return { label, error: String(e.message || e) };
+  }
+  // this side's new ufrag: the offer's on publish, the answer's on subscribe
+  const mine = pc === 'publish' ? r.after.offer : r.after.answer;
+  const mineBefore = pc === 'publish' ? r.before.offer : r.before.answer;
+  const gw = pc === 'publish' ? r.after.answer : r.after.offer;
+  const gwBefore = pc === 'publish' ? r.before.answer : r.before.offer;
+  // wait for the new ICE generation's pair, then for 30 more frames
+  const deadline = Date.now() + 10000;
+  let st = null;
+  let newPair = null;
+  let done = false;
+  while (Date.now() < deadline && !done) {
+    await sleep(200);
+    st = await who.page.evaluate(() => window.stats());
+    const tr = st.transports[pc] || { pairs: [] };
+    newPair = tr.pairs.find((x) => x.t >= r.t0 && x.localUfrag === mine.ufrag) || null;
+    if (!newPair) continue;
+    done = true;
+    for (const w of watch) {
+      const ws = w === who ? st : await w.page.evaluate(() => window.stats());
+      const series = framesFrom(await w.page.evaluate(() => window.vejSamples()), ws.tracks, sender);
+      const atPair = series.filter((x) => x.t <= newPair.t).pop();
+      const lastS = series[series.length - 1];
+      if (!atPair || !lastS || lastS.frames < atPair.frames + 30) done = false;
+    }
+  }
+  await sleep(300);
+  const rec = { label, pc, who: who.p.name, revision: r.after.revision, before: r.before.revision,
+                ufrags: { mineBefore: mineBefore.ufrag, mine: mine.ufrag, gatewayBefore: gwBefore.ufrag,
+                          gateway: gw.ufrag },
+                signallingMs: Math.round(r.t1 - r.t0),
+                pairSwitchMs: newPair ? Math.round(newPair.t - r.t0) : null,
+                newPair, receivers: [] };
+  st = await who.page.evaluate(() => window.stats());
+  for (const w of watch) {
+    const samples = await w.page.evaluate(() => window.vejSamples());
+    await w.page.evaluate(() => window.vejSample(false));
+    const ws = w === who ? st : await w.page.evaluate(() => window.stats());
+    const series = framesFrom(samples, ws.tracks, sender);
+    const at0 = series.filter((x) => x.t <= r.t0).pop();
+    const end = series[series.length - 1];
+    const afterPair = newPair ? series.find((x) => x.t > newPair.t && at0 &&
+                                            x.frames > (series.filter((y) => y.t <= newPair.t).pop() || at0).frames)
+                              : null;
+    const recv = { name: w.p.name, from: sender.name,
+                   framesAtRestart: at0 ? at0.frames : null, framesAtEnd: end ? end.frames : null,
+                   firstFrameOnNewPairMs: afterPair ? Math.round(afterPair.t - r.t0) : null,
+                   longestStallMs: at0 && end ? longestStall(series, r.t0 - 300, end.t) : null };
+    rec.receivers.push(recv);
+    if (!at0 || !end || end.frames < at0.frames + 30)
+      problems.push(`${label}: ${w.p.name} decoded ${end && at0 ? end.frames - at0.frames : 'no'} ` +
+                    `video frames from ${sender.name} after the restart (need 30)`);
+    if (newPair && !afterPair)
+      problems.push(`${label}: ${w.p.name} decoded no frame from ${sender.name} once the new pair was selected`);
+  }
+  // credentials: new on both sides; DTLS untouched (fingerprint, role)
+  if (!mine.ufrag || mine.ufrag === mineBefore.ufrag || mine.pwd === mineBefore.pwd)
+    problems.push(`${label}: Chromium's ${pc === 'publish' ? 'offer' : 'answer'} kept its ICE ` +
+                  `credentials (${mineBefore.ufrag} -> ${mine.ufrag})`);
+  if (!gw.ufrag || gw.ufrag === gwBefore.ufrag || gw.pwd === gwBefore.pwd)
+    problems.push(`${label}: the gateway's ${pc === 'publish' ? 'answer' : 'offer'} kept its ICE ` +
+                  `credentials (${gwBefore.ufrag} -> ${gw.ufrag})`);
+  if (gw.fingerprint !== gwBefore.fingerprint)
+    problems.push(`${label}: the gateway's fingerprint changed: ${gwBefore.fingerprint} -> ${gw.fingerprint}`);
+  if (gw.setup !== gwBefore.setup || mine.setup !== mineBefore.setup)
+    problems.push(`${label}: a=setup changed (gateway ${gwBefore.setup} -> ${gw.setup}, ` +
+                  `Chromium ${mineBefore.setup} -> ${mine.setup}): a new DTLS association`);
+  if (pc === 'subscribe' && !(r.after.revision > r.before.revision))
+    problems.push(`${label}: offer revision ${r.after.revision} after ${r.before.revision}`);
+  if (!newPair)
+    problems.push(`${label}: no candidate pair of the new ICE generation (ufrag ${mine.ufrag}) ` +
+                  `selected within 10 s; pairs ${JSON.stringify((st.transports[pc] || {}).pairs)}`);
+  const tr = st.transports[pc] || { objects: 0, dtlsStates: [] };
+  const dtlsChanges = tr.dtlsStates.filter((x) => x.t >= r.t0);
+  rec.dtls = { objects: tr.objects, changes: dtlsChanges, state: st.transport[pc] && st.transport[pc].dtlsState,
+               srtpBefore: pre.transport[pc] && pre.transport[pc].srtpCipher,
+               srtp: st.transport[pc] && st.transport[pc].srtpCipher };
+  if (tr.objects !== 1 || trBefore.objects !== 1)
+    problems.push(`${label}: the PC used ${tr.objects} RTCDtlsTransport objects (1 expected)`);
+  if (dtlsChanges.length)
+    problems.push(`${label}: the DTLS transport changed state during the restart: ` +
+                  JSON.stringify(dtlsChanges));
+  if (rec.dtls.state !== 'connected' || rec.dtls.srtp !== rec.dtls.srtpBefore)
+    problems.push(`${label}: DTLS ${rec.dtls.state}, SRTP ${rec.dtls.srtpBefore} -> ${rec.dtls.srtp}`);
+  const gwStates = st.gatewayStates.filter((s) => s.pc === pc);
+  const gwConnected = gwStates.filter((s) => s.state === 'connected').length;
+  rec.gatewayStates = gwStates.filter((s) => s.t >= pre.gatewayStates.reduce((m, x) => Math.max(m, x.t), 0));
+  if (gwConnected !== gwConnectedBefore)
+    problems.push(`${label}: the gateway reported ${gwConnected - gwConnectedBefore} new ` +
+                  `'connected' state(s) (a new DTLS handshake?)`);
+  const bad = gwStates.filter((s) => s.state === 'failed' || s.state === 'closed');
+  if (bad.length) problems.push(`${label}: the gateway reports ${JSON.stringify(bad)}`);
+  say(`${label}: revision ${rec.before ?? '-'} -> ${rec.revision ?? '-'}, Chromium ufrag ` +
+      `${mineBefore.ufrag} -> ${mine.ufrag}, gateway ufrag ${gwBefore.ufrag} -> ${gw.ufrag}; signalling ` +
+      `${rec.signallingMs} ms, new pair ${newPair ? newPair.local + ' -> ' + newPair.remote : 'none'} after ` +
+      `${rec.pairSwitchMs} ms; DTLS transports ${tr.objects}, DTLS state changes ${dtlsChanges.length}; ` +
+      rec.receivers.map((x) => `${x.name} <- ${x.from}: frames ${x.framesAtRestart} -> ${x.framesAtEnd}, ` +
+                               `first on the new pair after ${x.firstFrameOnNewPairMs} ms, longest stall ` +
+                               `${x.longestStallMs} ms`).join('; '));
+  return rec;
+}
+
+async function iceRestartPhase(pages, problems) {
+  const [a, b] = pages;
+  const steps = [
+    // the judge's publish PC (gateway ICE-controlled, DTLS server): the
+    // prosecution keeps decoding the judge
+    { who: a, pc: 'publish', watch: [b], sender: a.p },
+    // the prosecution's subscribe PC (gateway DTLS client: a=setup:passive)
+    { who: b, pc: 'subscribe', watch: [b], sender: a.p },
+    // the judge's subscribe PC (gateway DTLS server)
+    { who: a, pc: 'subscribe', watch: [a], sender: b.p },
+  ];
+  const out = [];
+  for (const step of steps) out.push(await iceRestartStep(step, pages, problems));
+  return out;
+}
+
 // ---- main ---------------------------------------------------------------------------
 
 async function main() {
@@ -307,6 +480,15 @@ async function main() {
         break;
       }
       await sleep(500);
+    }
+
+    // ---- ICE restarts, once media flows ----
+    if (cfg.iceRestart) {
+      if (result.msToDecode === null) {
+        result.problems.push('ICE restarts not tried: media never flowed');
+      } else {
+        result.iceRestarts = await iceRestartPhase(pages, result.problems);
+      }
     }
 
     // ---- check and record ----

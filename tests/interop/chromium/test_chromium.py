@@ -70,6 +70,9 @@ NPM_TIMEOUT = 60.0           # npm ci of one package (meson's timeout is 180 s)
 
 # variables meson's sanitizer setup puts in the environment: for the daemon,
 # not for Chromium (G_DEBUG=fatal-criticals would abort it on any GLib critical)
+# --ice-restart: once both decode, ICE restarts (run_chromium.mjs iceRestartPhase)
+ICE_RESTART = '--ice-restart' in sys.argv[1:]
+
 NOT_FOR_BROWSER = ('G_DEBUG', 'G_SLICE', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS',
                    'LD_PRELOAD', 'MALLOC_PERTURB_', 'MESON_TEST_ITERATION')
 
@@ -209,6 +212,7 @@ async def scenario(daemon, world, work):
         'resultPath': result_path,
         'stagger': os.environ.get('VEJ_CHROMIUM_STAGGER', '1') != '0',
         'staggerMs': 1000,
+        'iceRestart': ICE_RESTART,
         'participants': [
             {'name': 'Judge Chromium', 'role': 'judge', 'participant_id': judge['participant_id'],
              'ws': daemon.ws_url(), 'token': judge['join_token'], 'setup': 'active'},
@@ -290,6 +294,14 @@ async def scenario(daemon, world, work):
                     % (e['name'], pc, c.get('srtpProfile'), c.get('srtpCipher'),
                        c.get('gatewayReports'), c.get('dtlsCipher'), c.get('dtlsRole'),
                        c.get('gatewayRole')))
+    for r in (result or {}).get('iceRestarts') or []:
+        say('  %s: signalling %s ms, new ICE pair after %s ms; %s'
+            % (r.get('label'), r.get('signallingMs'), r.get('pairSwitchMs'),
+               '; '.join('%s <- %s: first frame on the new pair after %s ms, longest stall %s ms'
+                         % (x['name'], x['from'], x['firstFrameOnNewPairMs'], x['longestStallMs'])
+                         for x in r.get('receivers', []))))
+    if ICE_RESTART and result and not result.get('iceRestarts'):
+        failures.append('no ICE restart result from run_chromium.mjs')
     if failures:
         say('gateway /metrics (media):\n    ' + '\n    '.join(metrics))
     return ('fail' if failures else 'pass'), failures
@@ -315,7 +327,8 @@ def main():
         sys.exit(1)
 
     work = tempfile.mkdtemp(prefix='vej-chromium-')
-    daemon = harness.Daemon({'media': {'addresses': '127.0.0.1'}}, name='chromium')
+    daemon = harness.Daemon({'media': {'addresses': '127.0.0.1'}},
+                            name='chromium-restart' if ICE_RESTART else 'chromium')
     outcome, failures = 'fail', []
     try:
         daemon.start()
@@ -342,7 +355,8 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
         skip('; '.join(failures))
     if outcome == 'pass' and not failures:
-        print('PASS: two Chromium participants decoded each other through the gateway')
+        print('PASS: two Chromium participants decoded each other through the gateway'
+              + (', through ICE restarts of both kinds of PC' if ICE_RESTART else ''))
         if not os.environ.get('VEJ_IT_KEEP'):
             daemon.cleanup()
             shutil.rmtree(work, ignore_errors=True)
