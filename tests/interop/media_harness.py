@@ -26,7 +26,7 @@ sys.path.insert(0, os.path.join(HERE, '..', 'integration'))
 import webrtc_peer  # noqa: E402  (first: it takes G_DEBUG out before GLib loads)
 import harness  # noqa: E402
 from harness import pid_of  # noqa: E402
-from webrtc_peer import Peer, now  # noqa: E402
+from webrtc_peer import Peer, now, sdp_ssrcs  # noqa: E402
 
 MEDIA_OVERRIDES = {'media': {'addresses': '127.0.0.1'}}
 
@@ -245,6 +245,30 @@ class MediaTestCase(harness.DaemonTestCase):
         return [p for p in rx.peer.rtp_from(tx.pid, kind)
                 if p.t >= since and (until is None or p.t < until)]
 
+    def announced_ssrcs(self, rx, tx, kind=None):
+        """The SSRCs rx's subscribe offers announced (a=ssrc) on m-lines that
+        carried tx's tracks when the offer came (by the media.tracks sent
+        before it). Unlike the current mid mapping, this stays right when
+        an m-line is recycled for another publisher."""
+        out = set()
+        for t_offer, params in rx.peer.offers:
+            tracks = None
+            for t_tracks, lst in rx.peer.tracks_history:
+                if t_tracks <= t_offer:
+                    tracks = lst
+            mids = {str(tr.get('mid')) for tr in tracks or []
+                    if tr.get('participant_id') == tx.pid and
+                    (kind is None or tr.get('kind') == kind)}
+            out |= {ssrc for ssrc, mid in sdp_ssrcs(params.get('sdp', '')).items()
+                    if mid in mids}
+        return out
+
+    def received_rtp_by_ssrc(self, rx, tx, since, until=None, kind=None):
+        """RTP packets from tx (by announced_ssrcs) that rx received in [since, until)."""
+        ssrcs = self.announced_ssrcs(rx, tx, kind)
+        return [p for p in rx.peer.rtp_all()
+                if p.ssrc in ssrcs and p.t >= since and (until is None or p.t < until)]
+
     def describe(self, *parties):
         return '\n'.join('%s: %r' % (p.name, p.peer.summary()) for p in parties)
 
@@ -313,7 +337,7 @@ class UdpRelay:
     direction 'to_peer' or 'to_gateway', kind, size) of every datagram;
     `block_to_peer` / `block_to_gateway` drop a direction (still logged),
     `mangle_to_gateway` (bytes -> bytes or None) rewrites or drops what the
-    peer sends."""
+    peer sends, and inject_to_gateway() sends from the peer's address."""
 
     def __init__(self):
         self.peer_port = self.gateway_port = None
@@ -372,6 +396,11 @@ class UdpRelay:
             if self.block_to_peer or self.peer_addr is None:
                 return
             self._sides['peer'].sendto(data, self.peer_addr)
+
+    def inject_to_gateway(self, data):
+        """Sends `data` to the gateway from the peer's validated address."""
+        self.log.append((now(), 'injected', datagram_kind(data), len(data)))
+        self._sides['gateway'].sendto(data, self.gateway_addr)
 
     def seen(self, direction, kinds=None, since=0.0, until=None):
         """Times of the datagrams seen going `direction` whose kind is in kinds."""
