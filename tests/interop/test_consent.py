@@ -20,8 +20,10 @@ after the freeze, its checks going every 4 to 6 s):
   reads (the gateway sends that report to the participant only);
 - the other subscriber (the clerk) keeps decoding the publisher throughout.
 
-After SIGCONT the gateway still sends nothing to the peer (consent is not
-regained without an ICE restart).
+After SIGCONT the gateway still sends nothing to the peer while it
+reports its PC failed. Recovery by ICE restart is tested with Chromium
+(chromium/, interop-chromium-ice-restart): webrtcbin 1.22 answers the
+gateway's ICE-restart offer without restarting ICE.
 
 Run: VEJ_GATEWAY=build/daemon/vej-gateway VEJCTL=build/tools/vejctl \
         /usr/bin/python3 tests/interop/test_consent.py
@@ -164,8 +166,15 @@ class ConsentTest(MediaTestCase):
                         % rep)
         self.assertIn('consent', failed[0][2])
         self.assertFalse(rep['socket_closed'], 'the frozen participant\'s socket was closed')
-        self.assertEqual(self.relay.seen('to_peer', media, since=t_thaw), [],
-                         'media sent to the peer after it thawed, without an ICE restart')
+        # (the gateway, ICE-controlling here, does not renominate by itself:
+        # only an ICE restart, or a 'connected' it would report, brings it back)
+        rep = await child.command('report', timeout=10)
+        back = rep['states'].index(failed[0]) < len(rep['states']) - 1 and \
+            rep['states'][-1][1] == 'connected'
+        if not back:
+            self.assertEqual(self.relay.seen('to_peer', media, since=t_thaw), [],
+                             'media sent to the thawed peer while its PC is failed: %r'
+                             % rep['states'])
         print('thawed: the peer read %r; relay after the thaw %r'
               % (failed, self.relay.summary(since=t_thaw)))
 

@@ -59,6 +59,7 @@
     answerSdp: {},       // revision -> the answer sent for it
     transports: {},      // pc name -> DTLS/ICE transport history (see trackTransport)
     samples: [],         // {t, video: {mid: framesDecoded}} while sampling (vejSample)
+    expectFailures: false,   // set by the runner when it makes PCs fail on purpose
   };
   window.vej = vej;
 
@@ -185,7 +186,7 @@
       case 'webrtc.state':
         vej.gatewayStates.push({ t: now(), pc: params.pc, state: params.state, reason: params.reason });
         log('webrtc.state ' + params.pc + ' ' + params.state + ' ' + (params.reason || ''));
-        if (params.state === 'failed' || params.state === 'closed')
+        if ((params.state === 'failed' || params.state === 'closed') && !vej.expectFailures)
           error('gateway reports ' + params.pc + ' ' + params.state + ': ' + params.reason);
         break;
       case 'webrtc.candidate':
@@ -266,7 +267,7 @@
     };
     pc.onconnectionstatechange = () => {
       log(name + ' connectionState ' + pc.connectionState);
-      if (pc.connectionState === 'failed') error(name + ' PeerConnection failed');
+      if (pc.connectionState === 'failed' && !vej.expectFailures) error(name + ' PeerConnection failed');
     };
     pc.oniceconnectionstatechange = () => log(name + ' iceConnectionState ' + pc.iceConnectionState);
     pc.onicecandidateerror = (e) => log(name + ' icecandidateerror ' + e.errorCode + ' ' + e.errorText);

@@ -70,8 +70,12 @@ NPM_TIMEOUT = 60.0           # npm ci of one package (meson's timeout is 180 s)
 
 # variables meson's sanitizer setup puts in the environment: for the daemon,
 # not for Chromium (G_DEBUG=fatal-criticals would abort it on any GLib critical)
-# --ice-restart: once both decode, ICE restarts (run_chromium.mjs iceRestartPhase)
+# --ice-restart: once both decode, ICE restarts (run_chromium.mjs
+# iceRestartPhase), then the prosecution's browser (a browser of its own) is
+# frozen until the gateway loses consent on both its PCs, and ICE restarts
+# bring it back (consentRecoveryPhase)
 ICE_RESTART = '--ice-restart' in sys.argv[1:]
+FREEZE_MS = 13000   # libnice 0.1.21 loses consent 10 s after the last answered check
 
 NOT_FOR_BROWSER = ('G_DEBUG', 'G_SLICE', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS',
                    'LD_PRELOAD', 'MALLOC_PERTURB_', 'MESON_TEST_ITERATION')
@@ -149,6 +153,17 @@ async def admitter(clerk, expected, admitted, alerts):
             say('clerk: hearing.admit %s failed: %r' % (pid, e.error))
 
 
+async def failure_alerts(clerk, out):
+    """Records (wall-clock time, params) of each media_failed alert to the clerk."""
+    while True:
+        try:
+            note = await clerk.wait_for('alert', lambda q: q.get('code') == 'media_failed',
+                                        timeout=3600)
+        except AssertionError:
+            return
+        out.append((time.time(), note))
+
+
 async def run_node(cfg_path, env):
     proc = await asyncio.create_subprocess_exec(
         'node', RUNNER, cfg_path, stdin=subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -196,6 +211,8 @@ async def scenario(daemon, world, work):
     expected = {judge['participant_id'], pros['participant_id']}
     admitted, alerts = set(), []
     task = asyncio.ensure_future(admitter(clerk, expected, admitted, alerts))
+    failed_alerts = []
+    alert_task = asyncio.ensure_future(failure_alerts(clerk, failed_alerts))
 
     profile = os.path.join(work, 'chromium-profile')
     os.makedirs(profile)
@@ -213,6 +230,8 @@ async def scenario(daemon, world, work):
         'stagger': os.environ.get('VEJ_CHROMIUM_STAGGER', '1') != '0',
         'staggerMs': 1000,
         'iceRestart': ICE_RESTART,
+        'consentRecovery': ICE_RESTART,
+        'freezeMs': FREEZE_MS,
         'participants': [
             {'name': 'Judge Chromium', 'role': 'judge', 'participant_id': judge['participant_id'],
              'ws': daemon.ws_url(), 'token': judge['join_token'], 'setup': 'active'},
@@ -239,11 +258,12 @@ async def scenario(daemon, world, work):
         leftovers = kill_leftover_browsers(profile)
         if leftovers:
             say('killed leftover Chromium processes %r' % leftovers)
-        task.cancel()
-        try:
-            await task
-        except (asyncio.CancelledError, Exception):
-            pass
+        for t in (task, alert_task):
+            t.cancel()
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):
+                pass
     try:
         m = daemon.http('GET', '/metrics')
         metrics = [ln for ln in m.raw.decode('utf-8', 'replace').splitlines()
@@ -253,6 +273,15 @@ async def scenario(daemon, world, work):
         metrics = ['GET /metrics: %r' % e]
     clerk_alerts = [n.params for n in clerk.notes if n.method == 'alert'
                     and n.params.get('code') != 'lobby_waiting']
+    if ICE_RESTART:
+        # the frozen prosecution's PCs fail: the clerk must hear about each,
+        # and about nothing else
+        frozen = [a for _, a in failed_alerts if a.get('participant_id') == pros['participant_id']]
+        clerk_alerts = [a for a in clerk_alerts if a not in frozen]
+        if len(frozen) < 2:
+            failures.append('the clerk got %d media_failed alert(s) about the frozen '
+                            'participant (2 expected: publish and subscribe): %r'
+                            % (len(frozen), failed_alerts))
     await clerk.close()
     if clerk.protocol_errors:
         failures.append('protocol errors on the clerk socket: %r' % clerk.protocol_errors)
@@ -302,6 +331,17 @@ async def scenario(daemon, world, work):
                          for x in r.get('receivers', []))))
     if ICE_RESTART and result and not result.get('iceRestarts'):
         failures.append('no ICE restart result from run_chromium.mjs')
+    cr = (result or {}).get('consentRecovery') or {}
+    if ICE_RESTART and result and not cr.get('tFreeze'):
+        failures.append('no consent loss/recovery result from run_chromium.mjs')
+    if cr.get('tFreeze'):
+        times = ['%.1f s' % (t - cr['tFreeze'] / 1000.0) for t, a in failed_alerts
+                 if a.get('participant_id') == pros['participant_id']]
+        say('  browser frozen %d ms: media_failed alerts to the clerk %s after the freeze; '
+            'before the restarts %s; after the ICE restarts %s'
+            % (cr.get('freezeMs', 0), ', '.join(times) or 'none', cr.get('beforeRestart'),
+               '; '.join('%s <- %s first frame after %s ms' % (r['rx'], r['tx'], r['firstFrameMs'])
+                         for r in cr.get('recovery', []))))
     if failures:
         say('gateway /metrics (media):\n    ' + '\n    '.join(metrics))
     return ('fail' if failures else 'pass'), failures
