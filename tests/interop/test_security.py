@@ -17,8 +17,10 @@
   failure counted in vej_media_dropped_total{reason="srtp"}, every crafted
   datagram counted, no crash, media keeps flowing.
 
-A DTLS client without a certificate is refused by tests/unit/gateway/dtls.c
-(a raw OpenSSL client); the peers here (webrtcbin) always present one.
+- a DTLS client that presents no certificate (OpenSSL through pyOpenSSL,
+  over a minimal ICE agent: bare_peer.py) on the publish PC: failed
+  (no_certificate), counted, the clerk alerted; the same client with a
+  certificate connects (the control).
 
 Run: VEJ_GATEWAY=build/daemon/vej-gateway VEJCTL=build/tools/vejctl \
         /usr/bin/python3 tests/interop/test_security.py
@@ -36,6 +38,8 @@ import media_harness  # noqa: E402
 from media_harness import (CONNECT_TIMEOUT, MediaTestCase, UdpRelay, datagram_kind,  # noqa: E402
                            metrics, now)
 from webrtc_peer import PublishPc, alter_fingerprint, sdp_sections  # noqa: E402
+import bare_peer  # noqa: E402
+from bare_peer import BarePublisher  # noqa: E402
 
 FAIL_WITHIN = 20.0   # DTLS abandoned after 15 s at worst (DESIGN 3)
 
@@ -86,6 +90,51 @@ class SecurityTest(MediaTestCase):
         self.assertNotIn('connected', [st for _, pc, st, _ in dfd.peer.states if pc == 'publish'])
         self.assertEqual(self.received_rtp(clerk, dfd, 0), [],
                          'media of a publisher with a forged fingerprint was forwarded')
+
+    async def test_dtls_client_without_certificate(self):
+        """A DTLS client (OpenSSL, bare_peer.py) that presents no certificate
+        on the publish PC: the gateway, DTLS server, refuses the handshake
+        (webrtc.state failed, reason no_certificate), counts it and alerts
+        the clerk. The control: the same peer with a certificate (and its
+        fingerprint in the offer) connects."""
+        if BarePublisher is None or bare_peer.SSL is None:
+            self.skipTest('python3-openssl is not installed')
+        h = await self.hearing([('Cora Cert', 'defence'), ('Nora NoCert', 'defendant')])
+        clerk = h['clerk']
+        template = await self._offer_text()
+        results = {}
+        for name, certificate in (('Cora Cert', True), ('Nora NoCert', False)):
+            party = h[name]
+            peer = await BarePublisher(certificate=certificate).start()
+            self.addCleanup(peer.close)
+            m0 = metrics(self.daemon)
+            answer = (await party.rpc.call('webrtc.publish', {'sdp': peer.offer(template)}))['sdp']
+            await peer.connect(answer)
+            want = 'connected' if certificate else 'failed'
+            note = await party.rpc.wait_for(
+                'webrtc.state', lambda q: q.get('pc') == 'publish' and q.get('state') in
+                ('connected', 'failed', 'closed'), timeout=FAIL_WITHIN)
+            await asyncio.sleep(0.5)
+            m1 = metrics(self.daemon)
+            results[name] = (note, peer.dtls_result, peer.checks_answered,
+                             m1.get('vej_media_dtls_failures_total', 0) -
+                             m0.get('vej_media_dtls_failures_total', 0))
+            print('%s (%s certificate): gateway %s (%s); OpenSSL: %s; DTLS failures +%d'
+                  % (name, 'a' if certificate else 'no', note['state'], note.get('reason'),
+                     peer.dtls_result, results[name][3]))
+            self.assertEqual(note['state'], want, '%s: %r' % (name, results[name]))
+            if certificate:
+                self.assertEqual(peer.dtls_result, 'connected')
+                continue
+            # (whether OpenSSL's side of the handshake completes first is the
+            # gateway's choice: it asks for the certificate as it should)
+            self.assertIn('no_certificate', note.get('reason', ''))
+            self.assertEqual(results[name][3], 1, 'the failure was not counted')
+            states = [n.params.get('state') for n in party.rpc.notes
+                      if n.method == 'webrtc.state' and n.params.get('pc') == 'publish']
+            self.assertNotIn('connected', states)
+            await clerk.rpc.wait_for('alert', lambda q: q.get('participant_id') == party.pid and
+                                     q.get('code') == 'media_failed', timeout=5)
 
     # ------------------------------------------------------------------------
 
