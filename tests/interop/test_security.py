@@ -184,11 +184,17 @@ class SecurityTest(MediaTestCase):
         }
         self.assertLess(len(many), 250 * 1024, 'the 1,000 m-line offer must fit a message')
         m0 = metrics(self.daemon)
+        # a clear error: the message names what is wrong
+        says = {'no fingerprint': 'fingerprint', 'no ICE credentials': 'ice',
+                'no BUNDLE': 'bundle', 'only unsupported codecs': 'codec',
+                'a huge attribute': 'longer', '1,000 m-lines': 'm-lines'}
         for what, sdp in cases.items():
             with self.subTest(offer=what):
                 err = await self.assertRpcError(bad.rpc, 'webrtc.publish', {'sdp': sdp}, -32602,
                                                 what)
                 print('%s: %d %s' % (what, err['code'], err['message']))
+                self.assertIn(says[what], err['message'].lower(), '%s: unclear error %r'
+                              % (what, err))
         await asyncio.sleep(1.0)
         m1 = metrics(self.daemon)
         self.assertEqual(m1.get('vej_media_peers'), m0.get('vej_media_peers'),
