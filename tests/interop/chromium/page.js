@@ -454,7 +454,9 @@
 
   // Publish PC: pc.restartIce(), then the new offer (new ufrag and pwd)
   // through webrtc.publish on the same PC, as PROTOCOL.md says.
-  async function restartPublish() {
+  // opts.signallingDelayMs holds the offer back, as a slow signalling path
+  // would, while the browser's first checks already reach the gateway.
+  async function restartPublish(opts) {
     const pc = vej.pcs.publish;
     if (!pc) throw new Error('no publish PC');
     const before = { offer: sdpTransport(vej.publishOffer), answer: sdpTransport(vej.publishAnswer) };
@@ -463,7 +465,9 @@
     const offer = await pc.createOffer();
     await pc.setLocalDescription(offer);
     const sdp = pc.localDescription.sdp;
-    log('webrtc.publish: ICE-restart offer');
+    const delay = (opts && opts.signallingDelayMs) || 0;
+    if (delay) await new Promise((r) => setTimeout(r, delay));
+    log('webrtc.publish: ICE-restart offer' + (delay ? ' (held back ' + delay + ' ms)' : ''));
     const res = await call('webrtc.publish', { sdp });
     if (!res || typeof res.sdp !== 'string') throw new Error('webrtc.publish: no sdp in ' + JSON.stringify(res));
     await pc.setRemoteDescription({ type: 'answer', sdp: res.sdp });
