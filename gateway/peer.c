@@ -222,6 +222,15 @@ on_component_state(NiceAgent *agent, guint stream, guint component, guint state,
         p->ice_connected = true;
         if (p->state == PEER_NEW)
             p->state = PEER_CONNECTING;
+        if (p->state == PEER_FAILED && p->srtp &&
+            vej_dtls_get_state(p->dtls) == VEJ_DTLS_STATE_CONNECTED) {
+            /* ICE is connected again after a failure (lost consent):
+             * restarted, or renominated by the peer. The DTLS association
+             * and its SRTP keys survived: media resume. */
+            p->state = PEER_CONNECTED;
+            vej__peer_report_state(p, "connected", vej_srtp_profile_name(p->profile));
+            return;
+        }
         vej__peer_report_state(p, "connecting", "ICE connected");
         g_autoptr(GError) error = NULL;
         if (p->dtls && vej_dtls_get_state(p->dtls) == VEJ_DTLS_STATE_NEW &&

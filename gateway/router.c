@@ -908,8 +908,10 @@ tracks_json(struct vej_peer *sub)
 void
 vej__router_maybe_offer(struct vej_peer *sub)
 {
-    if (!sub->renegotiate || sub->offer_in_flight || sub->state == PEER_FAILED ||
-        sub->state == PEER_CLOSED || sub->outs->len == 0)
+    /* A failed PC is offered only an ICE restart: its way back. */
+    if (!sub->renegotiate || sub->offer_in_flight ||
+        (sub->state == PEER_FAILED && !sub->local_restart) || sub->state == PEER_CLOSED ||
+        sub->outs->len == 0)
         return;
     struct vej_relay *relay = sub->part->h->relay;
     struct vej_sdp_offer *offer = g_new0(struct vej_sdp_offer, 1);

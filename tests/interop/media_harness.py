@@ -12,8 +12,10 @@ GStreamer elements exits 77 (meson: SKIP).
 """
 
 import asyncio
+import json
 import os
 import re
+import signal
 import sys
 import time
 
@@ -24,7 +26,7 @@ sys.path.insert(0, os.path.join(HERE, '..', 'integration'))
 import webrtc_peer  # noqa: E402  (first: it takes G_DEBUG out before GLib loads)
 import harness  # noqa: E402
 from harness import pid_of  # noqa: E402
-from webrtc_peer import Peer, now  # noqa: E402
+from webrtc_peer import Peer, now, sdp_ssrcs  # noqa: E402
 
 MEDIA_OVERRIDES = {'media': {'addresses': '127.0.0.1'}}
 
@@ -243,6 +245,30 @@ class MediaTestCase(harness.DaemonTestCase):
         return [p for p in rx.peer.rtp_from(tx.pid, kind)
                 if p.t >= since and (until is None or p.t < until)]
 
+    def announced_ssrcs(self, rx, tx, kind=None):
+        """The SSRCs rx's subscribe offers announced (a=ssrc) on m-lines that
+        carried tx's tracks when the offer came (by the media.tracks sent
+        before it). Unlike the current mid mapping, this stays right when
+        an m-line is recycled for another publisher."""
+        out = set()
+        for t_offer, params in rx.peer.offers:
+            tracks = None
+            for t_tracks, lst in rx.peer.tracks_history:
+                if t_tracks <= t_offer:
+                    tracks = lst
+            mids = {str(tr.get('mid')) for tr in tracks or []
+                    if tr.get('participant_id') == tx.pid and
+                    (kind is None or tr.get('kind') == kind)}
+            out |= {ssrc for ssrc, mid in sdp_ssrcs(params.get('sdp', '')).items()
+                    if mid in mids}
+        return out
+
+    def received_rtp_by_ssrc(self, rx, tx, since, until=None, kind=None):
+        """RTP packets from tx (by announced_ssrcs) that rx received in [since, until)."""
+        ssrcs = self.announced_ssrcs(rx, tx, kind)
+        return [p for p in rx.peer.rtp_all()
+                if p.ssrc in ssrcs and p.t >= since and (until is None or p.t < until)]
+
     def describe(self, *parties):
         return '\n'.join('%s: %r' % (p.name, p.peer.summary()) for p in parties)
 
@@ -251,6 +277,257 @@ class MediaTestCase(harness.DaemonTestCase):
         if pattern:
             lines = [ln for ln in lines if pattern in ln]
         return '\n'.join(lines[-n:])
+
+
+# --------------------------------------------------------------------------
+# A UDP relay between one ICE peer and the gateway
+# --------------------------------------------------------------------------
+
+def datagram_kind(data):
+    """RFC 7983 demultiplexing: 'stun' (a request or an indication),
+    'stun-response' (a binding success response), 'dtls', 'rtp', 'rtcp' or
+    'other'."""
+    if not data:
+        return 'other'
+    b0 = data[0]
+    if b0 <= 3:
+        return 'stun-response' if data[:2] == b'\x01\x01' else 'stun'
+    if 20 <= b0 <= 63:
+        return 'dtls'
+    if 128 <= b0 <= 191 and len(data) >= 2:
+        return 'rtcp' if 192 <= data[1] <= 223 else 'rtp'
+    return 'other'
+
+
+_HOST_CANDIDATE = re.compile(r'(127\.0\.0\.1 )(\d+)( typ host)')
+
+
+def move_host_candidates(text, port, seen=None):
+    """SDP or candidate text with the port of each loopback host candidate
+    replaced by `port` (the original ports appended to `seen`)."""
+    def sub(m):
+        if seen is not None:
+            seen.append(int(m.group(2)))
+        return m.group(1) + str(port) + m.group(3)
+    return _HOST_CANDIDATE.sub(sub, text)
+
+
+class _RelaySide(asyncio.DatagramProtocol):
+    def __init__(self, relay, side):
+        self.relay, self.side = relay, side
+
+    def connection_made(self, transport):
+        self.transport = transport
+
+    def datagram_received(self, data, addr):
+        self.relay._received(self.side, data, addr)
+
+    def error_received(self, exc):   # ICMP port unreachable and the like
+        self.relay.errors.append('%s: %r' % (self.side, exc))
+
+
+class UdpRelay:
+    """Every datagram of one PeerConnection, seen and steered.
+
+    Two sockets on 127.0.0.1: the peer is told (remote_sdp_munge) that the
+    gateway's candidate is `peer_port`, and the gateway is told
+    (candidate_munge) that the peer's is `gateway_port`. What arrives at
+    one goes out of the other, so both ICE agents see only the addresses
+    they were given (no peer-reflexive candidate). `log` keeps (t,
+    direction 'to_peer' or 'to_gateway', kind, size) of every datagram;
+    `block_to_peer` / `block_to_gateway` drop a direction (still logged),
+    `mangle_to_gateway` (bytes -> bytes or None) rewrites or drops what the
+    peer sends, and inject_to_gateway() sends from the peer's address."""
+
+    def __init__(self):
+        self.peer_port = self.gateway_port = None
+        self.peer_addr = None       # learned from the first datagram the peer sends
+        self.gateway_addr = None    # set by the test, or from the gateway's first datagram
+        self.log = []
+        self.errors = []
+        self.block_to_peer = self.block_to_gateway = False
+        self.mangle_to_gateway = None
+        self._sides = {}
+
+    async def start(self):
+        loop = asyncio.get_running_loop()
+        for side in ('peer', 'gateway'):
+            transport, proto = await loop.create_datagram_endpoint(
+                lambda side=side: _RelaySide(self, side), local_addr=('127.0.0.1', 0))
+            self._sides[side] = transport
+        self.peer_port = self._sides['peer'].get_extra_info('sockname')[1]
+        self.gateway_port = self._sides['gateway'].get_extra_info('sockname')[1]
+        return self
+
+    def close(self):
+        for t in self._sides.values():
+            t.close()
+
+    def peer_kw(self):
+        """Peer keyword arguments routing a webrtcbin Peer through the relay."""
+        def remote(text):
+            seen = []
+            out = move_host_candidates(text, self.peer_port, seen)
+            if seen and self.gateway_addr is None:
+                self.gateway_addr = ('127.0.0.1', seen[0])
+            return out
+        return {'remote_sdp_munge': remote,
+                'candidate_munge': lambda c: move_host_candidates(c, self.gateway_port)}
+
+    # -- forwarding -----------------------------------------------------------
+
+    def _received(self, side, data, addr):
+        t = now()
+        if side == 'peer':
+            if self.peer_addr is None:
+                self.peer_addr = addr
+            self.log.append((t, 'to_gateway', datagram_kind(data), len(data)))
+            if self.block_to_gateway or self.gateway_addr is None:
+                return
+            if self.mangle_to_gateway is not None:
+                data = self.mangle_to_gateway(data)
+                if data is None:
+                    return
+            self._sides['gateway'].sendto(data, self.gateway_addr)
+        else:
+            if self.gateway_addr is None:
+                self.gateway_addr = addr
+            self.log.append((t, 'to_peer', datagram_kind(data), len(data)))
+            if self.block_to_peer or self.peer_addr is None:
+                return
+            self._sides['peer'].sendto(data, self.peer_addr)
+
+    def inject_to_gateway(self, data):
+        """Sends `data` to the gateway from the peer's validated address."""
+        self.log.append((now(), 'injected', datagram_kind(data), len(data)))
+        self._sides['gateway'].sendto(data, self.gateway_addr)
+
+    def seen(self, direction, kinds=None, since=0.0, until=None):
+        """Times of the datagrams seen going `direction` whose kind is in kinds."""
+        return [t for t, d, k, _ in list(self.log) if d == direction and
+                (kinds is None or k in kinds) and t >= since and (until is None or t < until)]
+
+    def summary(self, since=0.0, until=None):
+        out = {}
+        for t, d, k, _ in list(self.log):
+            if t >= since and (until is None or t < until):
+                out['%s %s' % (d, k)] = out.get('%s %s' % (d, k), 0) + 1
+        return out
+
+
+# --------------------------------------------------------------------------
+# A participant in a process of its own (peer_process.py)
+# --------------------------------------------------------------------------
+
+class PeerProcess:
+    """A webrtcbin participant in a child process (peer_process.py) that a
+    test can freeze (SIGSTOP) and thaw (SIGCONT). Its events (JSON lines)
+    are kept in `events` as (t, event)."""
+
+    SCRIPT = os.path.join(HERE, 'peer_process.py')
+
+    def __init__(self):
+        self.proc = None
+        self.events = []
+        self.stderr = []
+        self.pid = None
+        self._changed = asyncio.Event()
+        self._tasks = []
+
+    @classmethod
+    async def start(cls, daemon, record, name, relay=None):
+        self = cls()
+        cfg = {'port': daemon.port, 'cert': daemon.cert_path, 'token': record['join_token'],
+               'name': name, 'relay': [relay.peer_port, relay.gateway_port] if relay else None}
+        # (G_DEBUG is already out of os.environ: see webrtc_peer)
+        env = dict(os.environ, VEJ_PEER_CONFIG=json.dumps(cfg))
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable, cls.SCRIPT, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, env=env,
+            preexec_fn=harness._die_with_parent)
+        self.pid = self.proc.pid
+        self._tasks = [asyncio.ensure_future(self._read_events()),
+                       asyncio.ensure_future(self._read_stderr())]
+        return self
+
+    async def _read_events(self):
+        while True:
+            line = await self.proc.stdout.readline()
+            if not line:
+                break
+            try:
+                ev = json.loads(line)
+            except ValueError:
+                self.stderr.append('stdout: ' + line.decode('utf-8', 'replace').rstrip())
+                continue
+            self.events.append((now(), ev))
+            ev_, self._changed = self._changed, asyncio.Event()
+            ev_.set()
+        ev_, self._changed = self._changed, asyncio.Event()
+        ev_.set()
+
+    async def _read_stderr(self):
+        while True:
+            line = await self.proc.stderr.readline()
+            if not line:
+                return
+            self.stderr.append(line.decode('utf-8', 'replace').rstrip())
+
+    async def wait_event(self, name, timeout=CONNECT_TIMEOUT, since=0.0):
+        """The first event `name` that came at or after `since`: (t, event)."""
+        deadline = now() + timeout
+        while True:
+            for t, ev in list(self.events):
+                if ev.get('event') == name and t >= since:
+                    return t, ev
+            errors = [e for _, e in self.events if e.get('event') == 'error']
+            if errors:
+                raise AssertionError('peer process: %r' % errors)
+            left = deadline - now()
+            if left <= 0 or self.proc.stdout.at_eof():
+                raise AssertionError('peer process: no %r event within %.0f s; events %r; '
+                                     'stderr:\n%s' % (name, timeout, self.events[-10:],
+                                                      '\n'.join(self.stderr[-30:])))
+            ch = self._changed
+            try:
+                await asyncio.wait_for(ch.wait(), min(left, 0.5))
+            except asyncio.TimeoutError:
+                pass
+
+    async def command(self, cmd, timeout=CONNECT_TIMEOUT):
+        """Sends {"cmd": cmd}; returns the event answering it."""
+        t = now()
+        self.proc.stdin.write((json.dumps({'cmd': cmd}) + '\n').encode())
+        await self.proc.stdin.drain()
+        return (await self.wait_event(cmd, timeout, since=t))[1]
+
+    def freeze(self):
+        os.kill(self.pid, signal.SIGSTOP)
+
+    def thaw(self):
+        os.kill(self.pid, signal.SIGCONT)
+
+    async def close(self):
+        """quit, or SIGKILL when it does not within 10 s."""
+        if self.proc is None:
+            return
+        try:
+            os.kill(self.pid, signal.SIGCONT)
+        except OSError:
+            pass
+        if self.proc.returncode is None:
+            try:
+                await self.command('quit', timeout=10)
+            except (AssertionError, ConnectionError, OSError):
+                pass
+        try:
+            await asyncio.wait_for(self.proc.wait(), 5)
+        except asyncio.TimeoutError:
+            self.proc.kill()
+            await self.proc.wait()
+        for task in self._tasks:
+            task.cancel()
+        self.proc = None
 
 
 async def sleep_until(t):

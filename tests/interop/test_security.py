@@ -9,7 +9,18 @@
   created (no PeerConnection in /metrics, no webrtc.* notification); the
   same socket then publishes normally;
 - random datagrams to the gateway's media port during a call: no crash,
-  counted, media keeps flowing.
+  counted, media keeps flowing;
+- from the publisher's own validated address (through a UdpRelay, so
+  without a raw socket): SRTP and SRTCP packets whose authentication tag
+  was damaged, truncated RTP and RTCP, RTCP whose lengths lie, packets
+  that are neither, STUN without valid credentials: each authentication
+  failure counted in vej_media_dropped_total{reason="srtp"}, every crafted
+  datagram counted, no crash, media keeps flowing.
+
+- a DTLS client that presents no certificate (OpenSSL through pyOpenSSL,
+  over a minimal ICE agent: bare_peer.py) on the publish PC: failed
+  (no_certificate), counted, the clerk alerted; the same client with a
+  certificate connects (the control).
 
 Run: VEJ_GATEWAY=build/daemon/vej-gateway VEJCTL=build/tools/vejctl \
         /usr/bin/python3 tests/interop/test_security.py
@@ -24,8 +35,11 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import media_harness  # noqa: E402
-from media_harness import CONNECT_TIMEOUT, MediaTestCase, metrics, now  # noqa: E402
+from media_harness import (CONNECT_TIMEOUT, MediaTestCase, UdpRelay, datagram_kind,  # noqa: E402
+                           metrics, now)
 from webrtc_peer import PublishPc, alter_fingerprint, sdp_sections  # noqa: E402
+import bare_peer  # noqa: E402
+from bare_peer import BarePublisher  # noqa: E402
 
 FAIL_WITHIN = 20.0   # DTLS abandoned after 15 s at worst (DESIGN 3)
 
@@ -77,6 +91,51 @@ class SecurityTest(MediaTestCase):
         self.assertEqual(self.received_rtp(clerk, dfd, 0), [],
                          'media of a publisher with a forged fingerprint was forwarded')
 
+    async def test_dtls_client_without_certificate(self):
+        """A DTLS client (OpenSSL, bare_peer.py) that presents no certificate
+        on the publish PC: the gateway, DTLS server, refuses the handshake
+        (webrtc.state failed, reason no_certificate), counts it and alerts
+        the clerk. The control: the same peer with a certificate (and its
+        fingerprint in the offer) connects."""
+        if BarePublisher is None or bare_peer.SSL is None:
+            self.skipTest('python3-openssl is not installed')
+        h = await self.hearing([('Cora Cert', 'defence'), ('Nora NoCert', 'defendant')])
+        clerk = h['clerk']
+        template = await self._offer_text()
+        results = {}
+        for name, certificate in (('Cora Cert', True), ('Nora NoCert', False)):
+            party = h[name]
+            peer = await BarePublisher(certificate=certificate).start()
+            self.addCleanup(peer.close)
+            m0 = metrics(self.daemon)
+            answer = (await party.rpc.call('webrtc.publish', {'sdp': peer.offer(template)}))['sdp']
+            await peer.connect(answer)
+            want = 'connected' if certificate else 'failed'
+            note = await party.rpc.wait_for(
+                'webrtc.state', lambda q: q.get('pc') == 'publish' and q.get('state') in
+                ('connected', 'failed', 'closed'), timeout=FAIL_WITHIN)
+            await asyncio.sleep(0.5)
+            m1 = metrics(self.daemon)
+            results[name] = (note, peer.dtls_result, peer.checks_answered,
+                             m1.get('vej_media_dtls_failures_total', 0) -
+                             m0.get('vej_media_dtls_failures_total', 0))
+            print('%s (%s certificate): gateway %s (%s); OpenSSL: %s; DTLS failures +%d'
+                  % (name, 'a' if certificate else 'no', note['state'], note.get('reason'),
+                     peer.dtls_result, results[name][3]))
+            self.assertEqual(note['state'], want, '%s: %r' % (name, results[name]))
+            if certificate:
+                self.assertEqual(peer.dtls_result, 'connected')
+                continue
+            # (whether OpenSSL's side of the handshake completes first is the
+            # gateway's choice: it asks for the certificate as it should)
+            self.assertIn('no_certificate', note.get('reason', ''))
+            self.assertEqual(results[name][3], 1, 'the failure was not counted')
+            states = [n.params.get('state') for n in party.rpc.notes
+                      if n.method == 'webrtc.state' and n.params.get('pc') == 'publish']
+            self.assertNotIn('connected', states)
+            await clerk.rpc.wait_for('alert', lambda q: q.get('participant_id') == party.pid and
+                                     q.get('code') == 'media_failed', timeout=5)
+
     # ------------------------------------------------------------------------
 
     async def _offer_text(self):
@@ -125,11 +184,17 @@ class SecurityTest(MediaTestCase):
         }
         self.assertLess(len(many), 250 * 1024, 'the 1,000 m-line offer must fit a message')
         m0 = metrics(self.daemon)
+        # a clear error: the message names what is wrong
+        says = {'no fingerprint': 'fingerprint', 'no ICE credentials': 'ice',
+                'no BUNDLE': 'bundle', 'only unsupported codecs': 'codec',
+                'a huge attribute': 'longer', '1,000 m-lines': 'm-lines'}
         for what, sdp in cases.items():
             with self.subTest(offer=what):
                 err = await self.assertRpcError(bad.rpc, 'webrtc.publish', {'sdp': sdp}, -32602,
                                                 what)
                 print('%s: %d %s' % (what, err['code'], err['message']))
+                self.assertIn(says[what], err['message'].lower(), '%s: unclear error %r'
+                              % (what, err))
         await asyncio.sleep(1.0)
         m1 = metrics(self.daemon)
         self.assertEqual(m1.get('vej_media_peers'), m0.get('vej_media_peers'),
@@ -213,6 +278,99 @@ class SecurityTest(MediaTestCase):
             self.assertGreater(sum(drops.values()), 0, 'garbage not counted: %r' % drops)
             self.assertGreater(drops.get('vej_media_dropped_total{reason="srtp"}', 0), 0,
                                'RTP failing SRTP authentication not counted: %r' % drops)
+
+
+    async def test_tampering_from_the_peer_address(self):
+        """From the publisher's own validated address (a UdpRelay between
+        webrtcbin and the gateway: no raw socket needed): SRTP and SRTCP
+        whose authentication fails, truncated RTP and RTCP, RTCP whose
+        lengths lie, packets that are neither, STUN without valid
+        credentials. Dropped and counted (each SRTP authentication failure
+        in vej_media_dropped_total{reason="srtp"}), no crash, media keep
+        flowing."""
+        relay = await UdpRelay().start()
+        self.addCleanup(relay.close)
+        h = await self.hearing([('Tim Tamper', 'defendant')],
+                               peer_kw={'Tim Tamper': relay.peer_kw()})
+        clerk, tim = h['clerk'], h['Tim Tamper']
+        await tim.peer.publish()
+        await clerk.peer.subscribe()
+        await self.wait_flowing([(clerk, tim)])
+        self.assertTrue(relay.seen('to_gateway', ('rtp',)), 'the publisher bypasses the relay')
+        ssrcs = [int(x) for x in re.findall(r'(?m)^a=ssrc:(\d+) ', tim.peer.publish_offer)]
+        self.assertTrue(ssrcs, 'no a=ssrc in the publish offer')
+        ssrc = struct.pack('!I', ssrcs[0])
+        rnd = os.urandom
+        counted = [  # (what, datagram): each must be dropped and counted
+            ('RTP, 6 bytes', bytes([0x80, 96, 0, 1, 0, 0])),
+            ('RTP header only', bytes([0x80, 96]) + rnd(6) + ssrc),
+            ('RTP, extension longer than the packet',
+             bytes([0x90, 96]) + rnd(6) + ssrc + b'\xbe\xde\x00\xff' + rnd(8)),
+            ('RTP, 15 CSRCs announced', bytes([0x8f, 96]) + rnd(6) + ssrc + rnd(8)),
+            ('RTP, padding longer than the packet', bytes([0xa0, 96]) + rnd(6) + ssrc + rnd(20)
+             + b'\xff'),
+            ('RTCP, 4 bytes', bytes([0x80, 200, 0, 6])),
+            ('RTCP SR whose length lies', bytes([0x80, 200, 0xff, 0xff]) + ssrc + rnd(20)),
+            ('RTCP RR, truncated', bytes([0x81, 201, 0x00, 0x07]) + ssrc + rnd(8)),
+            ('RTCP compound, second length lies', bytes([0x80, 201, 0, 1]) + ssrc +
+             bytes([0x81, 202, 0x40, 0x00]) + ssrc + rnd(16)),
+            ('RTP of the real stream, forged', bytes([0x80, 111]) + rnd(6) + ssrc + rnd(60)),
+            ('version 0', bytes([0x40]) + rnd(40)),
+            ('ZRTP-looking', bytes([0x10]) + rnd(40)),
+            ('TURN channel-looking', bytes([0x40, 0x00, 0x00, 0x20]) + rnd(32)),
+        ]
+        uncounted = [  # handled by libnice or DTLS: must only not hurt
+            ('STUN binding request without valid credentials',
+             struct.pack('!HHI12s', 0x0001, 8, 0x2112A442, rnd(12)) +
+             struct.pack('!HH4s', 0x0006, 4, b'ab:c')),
+            ('STUN, truncated', bytes([0x00, 0x01, 0x00, 0x50]) + b'\x21\x12\xa4\x42' + rnd(4)),
+            ('DTLS application data', bytes([23, 0xfe, 0xfd]) + rnd(60)),
+        ]
+        n = {'rtp': 0, 'rtcp': 0}
+        tampered = {'rtp': 0, 'rtcp': 0}
+
+        def tamper(data):
+            kind = datagram_kind(data)
+            if kind in n:
+                n[kind] += 1
+                if kind == 'rtcp' or n[kind] % 20 == 0:
+                    tampered[kind] += 1   # the last byte of the authentication tag
+                    return data[:-1] + bytes([data[-1] ^ 0x01])
+            return data
+
+        m0 = metrics(self.daemon)
+        t0 = now()
+        relay.mangle_to_gateway = tamper
+        rounds = 0
+        while now() - t0 < 2.0:
+            for _, d in counted + uncounted:
+                relay.inject_to_gateway(d)
+            rounds += 1
+            await asyncio.sleep(0.1)
+        relay.mangle_to_gateway = None
+        t1 = now()
+        await asyncio.sleep(1.5)
+        self.assertTrue(self.daemon.running(), 'the daemon died:\n' + self.daemon.tail())
+        got = clerk.peer.decoded_from(tim.pid, 'video').count_between(t1, now())
+        self.assertGreater(got, 10, 'media stopped after the tampering\n'
+                           + self.describe(clerk, tim))
+        audio = clerk.peer.decoded_from(tim.pid, 'audio').count_between(t0, t1)
+        self.assertGreater(audio, 0.5 * 50 * (t1 - t0), 'audio while tampered with: %d' % audio)
+        m1 = metrics(self.daemon)
+        drops = {k[len('vej_media_dropped_total'):]: m1.get(k, 0) - m0.get(k, 0) for k in m1
+                 if k.startswith('vej_media_dropped_total')}
+        print('from the publisher\'s address for %.1f s: %d RTP and %d SRTCP packets tampered '
+              'with, %d x %d crafted datagrams; drops %r'
+              % (t1 - t0, tampered['rtp'], tampered['rtcp'], rounds, len(counted) +
+                 len(uncounted), drops))
+        self.assertGreater(tampered['rtp'], 0)
+        self.assertGreater(tampered['rtcp'], 0)
+        srtp = drops.get('{reason="srtp"}', 0)
+        self.assertGreaterEqual(srtp, tampered['rtp'] + tampered['rtcp'],
+                                'SRTP/SRTCP authentication failures not all counted: %r' % drops)
+        self.assertGreaterEqual(sum(drops.values()),
+                                tampered['rtp'] + tampered['rtcp'] + rounds * len(counted),
+                                'crafted datagrams not all counted: %r' % drops)
 
 
 def _udp_packet(sport, dport, payload, src='127.0.0.1', dst='127.0.0.1'):

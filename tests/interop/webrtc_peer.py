@@ -804,6 +804,10 @@ class Peer:
     'passive' (munged: the gateway is DTLS client).
     answer_munge / offer_munge: functions applied to the SDP text sent to
     the gateway (after webrtcbin has applied its own).
+    remote_sdp_munge: a function applied to what the gateway sends (its
+    subscribe offers and trickled candidates) before webrtcbin sees it;
+    candidate_munge: to each local candidate trickled to the gateway (with
+    both, a UdpRelay can be put between webrtcbin and the gateway).
     candidates_as: 'notification' (no id, as browsers do) or 'request'.
     inactive_workaround: webrtcbin 1.22 refuses a re-offer that makes an
     m-line it received on inactive and then active again ("transceiver
@@ -816,13 +820,16 @@ class Peer:
 
     def __init__(self, rpc, name=None, setup=None, answer_munge=None, offer_munge=None,
                  candidates_as='request', keyframe_max_dist=60, fps=30,
-                 inactive_workaround=True, video_codec='VP8'):
+                 inactive_workaround=True, video_codec='VP8', remote_sdp_munge=None,
+                 candidate_munge=None):
         self.rpc = rpc
         self.name = name or rpc.name
         self.aloop = asyncio.get_running_loop()
         self.setup = setup
         self.answer_munge = answer_munge
         self.offer_munge = offer_munge
+        self.remote_sdp_munge = remote_sdp_munge
+        self.candidate_munge = candidate_munge
         self.candidates_as = candidates_as
         self.keyframe_max_dist = keyframe_max_dist
         self.inactive_workaround = inactive_workaround
@@ -902,7 +909,10 @@ class Peer:
                 self.errors.append('webrtc.candidate with pc %r' % pc)
                 return
             self.remote_candidates[pc].append((t, params))
-            item = (params.get('sdpMLineIndex'), params.get('candidate'))
+            cand = params.get('candidate')
+            if cand and self.remote_sdp_munge is not None:
+                cand = self.remote_sdp_munge(cand)
+            item = (params.get('sdpMLineIndex'), cand)
             if self._remote_ready[pc]:
                 self._add_remote(pc, *item)
             else:
@@ -934,6 +944,8 @@ class Peer:
         self._spawn(self._send_candidate(pc, mline, candidate))
 
     async def _send_candidate(self, pc, mline, candidate):
+        if candidate and self.candidate_munge is not None:
+            candidate = self.candidate_munge(candidate)
         params = {'pc': pc, 'candidate': candidate if candidate is not None else ''}
         if candidate is not None:
             params['sdpMLineIndex'] = mline
@@ -994,6 +1006,8 @@ class Peer:
                           % (self.name, reply['result']))
         answer = reply['result']['sdp']
         self.publish_answer = answer
+        if self.remote_sdp_munge is not None:
+            answer = self.remote_sdp_munge(answer)
         await self.pub.set_remote('answer', answer)
         self._remote_description_set('publish')
         return answer
@@ -1034,6 +1048,8 @@ class Peer:
                 self.errors.append('webrtc.offer before webrtc.subscribe')
                 return
             sdp = params['sdp']
+            if self.remote_sdp_munge is not None:
+                sdp = self.remote_sdp_munge(sdp)
             self.sub.note_remote_sdp(sdp)
             given, inactive = sdp, set()
             if self.inactive_workaround:

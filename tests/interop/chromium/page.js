@@ -25,8 +25,16 @@
 //
 // window.stats() resolves to a plain object (see collectStats): inbound-rtp
 // per track with the publishing participant (from media.tracks), outbound-rtp,
-// the DTLS/SRTP transport of each PC, the gateway's webrtc.state reports and
-// every error seen.
+// the DTLS/SRTP transport of each PC (and the history of its RTCDtlsTransport:
+// objects, DTLS and ICE state changes, selected pairs with their ufrag), the
+// gateway's webrtc.state reports and every error seen.
+//
+// ICE restarts (run_chromium.mjs, iceRestart): window.vejRestartPublish()
+// (pc.restartIce() and the new offer through webrtc.publish on the same PC)
+// and window.vejRestartSubscribe() (webrtc.restart_ice, then the gateway's
+// re-offer answered) resolve to the ICE credentials, fingerprint and setup
+// of both sides before and after; window.vejSample(true|false) records the
+// subscribe PC's decoded video frames every 100 ms (window.vejSamples()).
 'use strict';
 
 (function () {
@@ -54,6 +62,11 @@
     ws: null,
     pcs: { publish: null, subscribe: null },
     stream: null,
+    offerSdp: {},        // revision -> the gateway's subscribe offer
+    answerSdp: {},       // revision -> the answer sent for it
+    transports: {},      // pc name -> DTLS/ICE transport history (see trackTransport)
+    samples: [],         // {t, video: {mid: framesDecoded}} while sampling (vejSample)
+    expectFailures: false,   // set by the runner when it makes PCs fail on purpose
   };
   window.vej = vej;
 
@@ -180,7 +193,7 @@
       case 'webrtc.state':
         vej.gatewayStates.push({ t: now(), pc: params.pc, state: params.state, reason: params.reason });
         log('webrtc.state ' + params.pc + ' ' + params.state + ' ' + (params.reason || ''));
-        if (params.state === 'failed' || params.state === 'closed')
+        if ((params.state === 'failed' || params.state === 'closed') && !vej.expectFailures)
           error('gateway reports ' + params.pc + ' ' + params.state + ': ' + params.reason);
         break;
       case 'webrtc.candidate':
@@ -289,7 +302,7 @@
     };
     pc.onconnectionstatechange = () => {
       log(name + ' connectionState ' + pc.connectionState);
-      if (pc.connectionState === 'failed') error(name + ' PeerConnection failed');
+      if (pc.connectionState === 'failed' && !vej.expectFailures) error(name + ' PeerConnection failed');
     };
     pc.oniceconnectionstatechange = () => log(name + ' iceConnectionState ' + pc.iceConnectionState);
     pc.onicecandidateerror = (e) => log(name + ' icecandidateerror ' + e.errorCode + ' ' + e.errorText);
@@ -316,6 +329,7 @@
     const answer = vej.loss ? await viaRelay('publish', res.sdp, 'up') : res.sdp;
     await pc.setRemoteDescription({ type: 'answer', sdp: answer });
     log('publish answer applied');
+    trackTransport('publish', pc);
     release();
   }
 
@@ -353,6 +367,7 @@
     vej.offers.push({ t: now(), revision: params.revision, mlines });
     log('webrtc.offer revision ' + params.revision + ' (' + mlines + ' m-lines)');
     vej.lastOffer = params.sdp;
+    vej.offerSdp[params.revision] = params.sdp;
     const offer = vej.loss ? await viaRelay('subscribe', params.sdp, 'down') : params.sdp;
     await pc.setRemoteDescription({ type: 'offer', sdp: offer });
     const answer = await pc.createAnswer();
@@ -360,6 +375,8 @@
     if (vej.setup === 'passive') sdp = sdp.replace(/^a=setup:active\r?$/gm, 'a=setup:passive');
     await pc.setLocalDescription({ type: 'answer', sdp });
     vej.lastAnswer = pc.localDescription.sdp;
+    vej.answerSdp[params.revision] = vej.lastAnswer;
+    trackTransport('subscribe', pc);
     try {
       await call('webrtc.answer', { sdp: pc.localDescription.sdp, revision: params.revision });
       vej.answers.push({ t: now(), revision: params.revision, ok: true });
@@ -426,6 +443,122 @@
     if (vej.ws) vej.ws.close(1000, 'test done');
   }
 
+  // ---- transports and ICE restarts (run_chromium.mjs "iceRestart") -------------------
+
+  // Wall-clock milliseconds with sub-millisecond resolution: comparable
+  // across pages and with the Node runner's Date.now().
+  const wallNow = () => performance.timeOrigin + performance.now();
+
+  function sdpTransport(sdp) {
+    const get = (re) => { const m = re.exec(sdp || ''); return m ? m[1].trim() : null; };
+    return { ufrag: get(/^a=ice-ufrag:(\S+)/m), pwd: get(/^a=ice-pwd:(\S+)/m),
+             fingerprint: get(/^a=fingerprint:([^\r\n]+)/m), setup: get(/^a=setup:(\S+)/m) };
+  }
+
+  // Every RTCDtlsTransport a PC has used (with max-bundle: one, for its whole
+  // life, through ICE restarts), its DTLS and ICE state changes and every
+  // change of the selected candidate pair (with the ICE generation's ufrag).
+  const transportObjects = { publish: [], subscribe: [] };
+
+  function trackTransport(name, pc) {
+    const rec = vej.transports[name] ||
+      (vej.transports[name] = { objects: 0, dtlsStates: [], iceStates: [], pairs: [] });
+    for (const t of pc.getTransceivers()) {
+      const tr = t.receiver.transport || t.sender.transport;
+      if (!tr || transportObjects[name].includes(tr)) continue;
+      transportObjects[name].push(tr);
+      rec.objects = transportObjects[name].length;
+      rec.dtlsStates.push({ t: wallNow(), state: tr.state, initial: true });
+      tr.addEventListener('statechange', () => {
+        rec.dtlsStates.push({ t: wallNow(), state: tr.state });
+        log(name + ' DTLS transport ' + tr.state);
+      });
+      const ice = tr.iceTransport;
+      if (!ice) continue;
+      const pair = () => {
+        const p = ice.getSelectedCandidatePair && ice.getSelectedCandidatePair();
+        if (!p) return;
+        rec.pairs.push({ t: wallNow(), localUfrag: p.local.usernameFragment,
+                         remoteUfrag: p.remote.usernameFragment,
+                         local: p.local.address + ':' + p.local.port,
+                         remote: p.remote.address + ':' + p.remote.port });
+        log(name + ' selected pair ' + p.local.address + ':' + p.local.port + ' -> ' +
+            p.remote.address + ':' + p.remote.port + ' (ufrag ' + p.local.usernameFragment + ')');
+      };
+      pair();
+      rec.iceStates.push({ t: wallNow(), state: ice.state, initial: true });
+      ice.addEventListener('statechange', () => rec.iceStates.push({ t: wallNow(), state: ice.state }));
+      ice.addEventListener('selectedcandidatepairchange', pair);
+    }
+  }
+
+  // Publish PC: pc.restartIce(), then the new offer (new ufrag and pwd)
+  // through webrtc.publish on the same PC, as PROTOCOL.md says.
+  // opts.signallingDelayMs holds the offer back, as a slow signalling path
+  // would, while the browser's first checks already reach the gateway.
+  async function restartPublish(opts) {
+    const pc = vej.pcs.publish;
+    if (!pc) throw new Error('no publish PC');
+    const before = { offer: sdpTransport(vej.publishOffer), answer: sdpTransport(vej.publishAnswer) };
+    const t0 = wallNow();
+    pc.restartIce();
+    const offer = await pc.createOffer();
+    await pc.setLocalDescription(offer);
+    const sdp = pc.localDescription.sdp;
+    const delay = (opts && opts.signallingDelayMs) || 0;
+    if (delay) await new Promise((r) => setTimeout(r, delay));
+    log('webrtc.publish: ICE-restart offer' + (delay ? ' (held back ' + delay + ' ms)' : ''));
+    const res = await call('webrtc.publish', { sdp });
+    if (!res || typeof res.sdp !== 'string') throw new Error('webrtc.publish: no sdp in ' + JSON.stringify(res));
+    await pc.setRemoteDescription({ type: 'answer', sdp: res.sdp });
+    vej.publishOffer = sdp;
+    vej.publishAnswer = res.sdp;
+    trackTransport('publish', pc);
+    return { pc: 'publish', t0, t1: wallNow(), before,
+             after: { offer: sdpTransport(sdp), answer: sdpTransport(res.sdp) } };
+  }
+
+  // Subscribe PC: webrtc.restart_ice; the gateway's next webrtc.offer (a
+  // higher revision) carries new credentials and is answered as usual.
+  async function restartSubscribe() {
+    if (!vej.pcs.subscribe) throw new Error('no subscribe PC');
+    const revBefore = Math.max(0, ...vej.answers.filter((a) => a.ok).map((a) => a.revision));
+    const before = { offer: sdpTransport(vej.offerSdp[revBefore]),
+                     answer: sdpTransport(vej.answerSdp[revBefore]), revision: revBefore };
+    const t0 = wallNow();
+    await call('webrtc.restart_ice', { pc: 'subscribe' });
+    const tReply = wallNow();
+    const until = Date.now() + 10000;
+    let ans = null;
+    while (!ans && Date.now() < until) {
+      ans = vej.answers.find((a) => a.revision > revBefore && a.ok);
+      if (!ans) await new Promise((r) => setTimeout(r, 10));
+    }
+    if (!ans) throw new Error('no offer answered within 10 s of webrtc.restart_ice');
+    return { pc: 'subscribe', t0, tReply, t1: wallNow(), before,
+             after: { offer: sdpTransport(vej.offerSdp[ans.revision]),
+                      answer: sdpTransport(vej.answerSdp[ans.revision]), revision: ans.revision } };
+  }
+
+  // Samples the subscribe PC's decoded video frames every 100 ms (on) until
+  // called with false; vej.samples is emptied when sampling starts.
+  let sampler = null;
+  function sample(on) {
+    if (sampler) clearInterval(sampler);
+    sampler = null;
+    if (!on) return;
+    vej.samples = [];
+    sampler = setInterval(async () => {
+      const pc = vej.pcs.subscribe;
+      if (!pc) return;
+      const row = { t: wallNow(), video: {} };
+      (await pc.getStats()).forEach((s) => {
+        if (s.type === 'inbound-rtp' && s.kind === 'video') row.video[s.mid] = s.framesDecoded || 0;
+      });
+      vej.samples.push(row);
+    }, 100);
+  }
+
   // ---- stats -----------------------------------------------------------------------
 
   function pick(o, keys) {
@@ -451,6 +584,7 @@
       if (s.type === 'transport') {
         const t = pick(s, ['dtlsState', 'srtpCipher', 'dtlsCipher', 'dtlsRole', 'tlsVersion',
                            'iceRole', 'iceState', 'selectedCandidatePairChanges',
+                           'iceLocalUsernameFragment',
                            'bytesSent', 'bytesReceived', 'packetsSent', 'packetsReceived']);
         const pair = s.selectedCandidatePairId && byId.get(s.selectedCandidatePairId);
         if (pair) {
@@ -460,6 +594,7 @@
             state: pair.state,
             local: l.address + ':' + l.port + '/' + l.protocol + ' ' + l.candidateType,
             remote: r.address + ':' + r.port + '/' + r.protocol + ' ' + r.candidateType,
+            localUfrag: l.usernameFragment,
             currentRoundTripTime: pair.currentRoundTripTime,
           };
         }
@@ -519,6 +654,7 @@
       remote: [],
       errors: vej.errors.slice(),
       candidateRefusals: vej.candidateRefusals.slice(),
+      transports: vej.transports,
     };
     for (const name of ['publish', 'subscribe']) {
       const pc = vej.pcs[name];
@@ -541,6 +677,10 @@
   window.vejStart = start;
   window.vejStop = stop;
   window.vejLog = () => vej.log.slice();
+  window.vejRestartPublish = restartPublish;
+  window.vejRestartSubscribe = restartSubscribe;
+  window.vejSample = sample;
+  window.vejSamples = () => vej.samples.slice();
   window.vejSdp = () => ({
     publishOffer: vej.publishOffer, publishAnswer: vej.publishAnswer,
     lastOffer: vej.lastOffer, lastAnswer: vej.lastAnswer,

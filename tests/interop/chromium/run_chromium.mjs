@@ -21,7 +21,23 @@
 //                                            the previous one published and
 //                                            subscribed (+ staggerMs); false:
 //                                            all at once (racy order)
-//     "resultPath": "/tmp/.../result.json"
+//     "resultPath": "/tmp/.../result.json",
+//     "consentRecovery": false,              true (with iceRestart): then the
+//     "freezeMs": 13000,                     second participant (a browser of
+//                                            its own) is frozen (SIGSTOP) for
+//                                            freezeMs, until the gateway loses
+//                                            consent on its PCs; once thawed,
+//                                            ICE restarts must bring media
+//                                            back (consentRecoveryPhase)
+//     "iceRestart": false                    true: once everyone decodes, ICE
+//                                            restarts (iceRestartPhase): the
+//                                            first participant's publish PC,
+//                                            then the second's and the first's
+//                                            subscribe PCs; each must get new
+//                                            ICE credentials on both sides, a
+//                                            pair of the new generation, the
+//                                            same DTLS association, and video
+//                                            must keep being decoded
 //   }
 // A participant may carry "subscribeBundlePolicy": "balanced" (diagnosis).
 //
@@ -324,6 +340,414 @@ function checkParticipant(p, stats, others, cfg) {
   return { problems, cipher };
 }
 
+// ---- ICE restarts (cfg.iceRestart) ------------------------------------------------------
+
+// Decoded video frames from `sender` in a receiver's samples: [{t, frames}].
+function framesFrom(samples, tracks, sender) {
+  const mids = Object.entries(tracks || {})
+    .filter(([, tr]) => tr.participant_id === sender.participant_id && tr.kind === 'video')
+    .map(([mid]) => mid);
+  return samples.map((s) => ({ t: s.t, frames: Math.max(0, ...mids.map((m) => s.video[m] || 0)) }));
+}
+
+// The longest time without a newly decoded frame in [from, to] (ms).
+function longestStall(series, from, to) {
+  let last = null;
+  let prevFrames = null;
+  let worst = 0;
+  for (const s of series) {
+    if (s.t < from || s.t > to) continue;
+    if (last === null || s.frames > prevFrames) {
+      if (last !== null) worst = Math.max(worst, s.t - last);
+      last = s.t;
+    }
+    prevFrames = s.frames;
+  }
+  if (last !== null) worst = Math.max(worst, to - last);
+  return Math.round(worst);
+}
+
+// One restart: `who` restarts ICE on its `pc`; every receiver in `watch`
+// ([{page, p}], decoding `sender`) must keep decoding. Returns the record
+// for result.iceRestarts and pushes problems. (A 'failed' report is judged
+// over the whole phase: see iceRestartPhase.)
+async function iceRestartStep(step, problems) {
+  const { who, pc, watch, sender } = step;
+  const delay = step.signallingDelayMs || 0;
+  const label = `${who.p.name} ${pc} ICE restart` +
+                (delay ? ` (offer held back ${delay} ms)` : '');
+  const pre = await who.page.evaluate(() => window.stats());
+  const nStates = pre.gatewayStates.length;
+  const trBefore = pre.transports[pc] || { objects: 0, dtlsStates: [], pairs: [] };
+  for (const w of watch) await w.page.evaluate(() => window.vejSample(true));
+  await sleep(500);   // a baseline before the restart
+  let r;
+  try {
+    r = await who.page.evaluate(([which, ms]) =>
+      (which === 'publish' ? window.vejRestartPublish({ signallingDelayMs: ms })
+                           : window.vejRestartSubscribe()), [pc, delay]);
+  } catch (e) {
+    problems.push(`${label}: ${e.message || e}`);
+    for (const w of watch) await w.page.evaluate(() => window.vejSample(false));
+    return { label, error: String(e.message || e) };
+  }
+  // this side's credentials are the offer's on publish, the answer's on subscribe
+  const [mine, mineBefore, gw, gwBefore] = pc === 'publish'
+    ? [r.after.offer, r.before.offer, r.after.answer, r.before.answer]
+    : [r.after.answer, r.before.answer, r.after.offer, r.before.offer];
+  // wait for a pair of the new ICE generation on both sides (a browser may
+  // first pair its new candidates with the gateway's old credentials), then
+  // for 30 more frames
+  let st = null;
+  let newPair = null;
+  const isNew = (x) => x.t >= r.t0 && x.localUfrag === mine.ufrag &&
+                       (!x.remoteUfrag || x.remoteUfrag === gw.ufrag);
+  for (const until = Date.now() + 10000; Date.now() < until;) {
+    await sleep(200);
+    st = await who.page.evaluate(() => window.stats());
+    const pairs = (st.transports[pc] || { pairs: [] }).pairs;
+    newPair = pairs.find(isNew) || null;
+    if (!newPair) continue;
+    let enough = true;
+    for (const w of watch) {
+      const series = await sampledFrom(w, { p: sender });
+      const last = series[series.length - 1];
+      if (!last || last.frames < framesAt(series, newPair.t) + 30) enough = false;
+    }
+    if (enough) break;
+  }
+  await sleep(300);
+  const rec = { label, pc, who: who.p.name, signallingDelayMs: delay,
+                revision: r.after.revision, before: r.before.revision,
+                ufrags: { mineBefore: mineBefore.ufrag, mine: mine.ufrag,
+                          gatewayBefore: gwBefore.ufrag, gateway: gw.ufrag },
+                signallingMs: Math.round(r.t1 - r.t0),
+                pairSwitchMs: newPair ? Math.round(newPair.t - r.t0) : null,
+                newPair, receivers: [] };
+  for (const w of watch) {
+    const series = await sampledFrom(w, { p: sender });
+    await w.page.evaluate(() => window.vejSample(false));
+    const at0 = framesAt(series, r.t0);
+    const end = series[series.length - 1] || { t: r.t0, frames: 0 };
+    const onNewPair = newPair ? series.find((x) => x.t > newPair.t &&
+                                                   x.frames > framesAt(series, newPair.t)) : null;
+    rec.receivers.push({ name: w.p.name, from: sender.name, framesAtRestart: at0,
+                         framesAtEnd: end.frames,
+                         firstFrameOnNewPairMs: onNewPair ? Math.round(onNewPair.t - r.t0) : null,
+                         longestStallMs: longestStall(series, r.t0 - 300, end.t) });
+    if (end.frames < at0 + 30)
+      problems.push(`${label}: ${w.p.name} decoded ${end.frames - at0} video frames from ` +
+                    `${sender.name} after the restart (need 30)`);
+    if (newPair && !onNewPair)
+      problems.push(`${label}: ${w.p.name} decoded no frame from ${sender.name} once the new ` +
+                    'pair was selected');
+  }
+  // credentials: new on both sides; DTLS untouched (fingerprint, role)
+  const what = pc === 'publish' ? ['offer', 'answer'] : ['answer', 'offer'];
+  if (!mine.ufrag || mine.ufrag === mineBefore.ufrag || mine.pwd === mineBefore.pwd)
+    problems.push(`${label}: Chromium's ${what[0]} kept its ICE credentials ` +
+                  `(${mineBefore.ufrag} -> ${mine.ufrag})`);
+  if (!gw.ufrag || gw.ufrag === gwBefore.ufrag || gw.pwd === gwBefore.pwd)
+    problems.push(`${label}: the gateway's ${what[1]} kept its ICE credentials ` +
+                  `(${gwBefore.ufrag} -> ${gw.ufrag})`);
+  if (gw.fingerprint !== gwBefore.fingerprint)
+    problems.push(`${label}: the gateway's fingerprint changed: ${gwBefore.fingerprint} -> ` +
+                  gw.fingerprint);
+  if (gw.setup !== gwBefore.setup || mine.setup !== mineBefore.setup)
+    problems.push(`${label}: a=setup changed (gateway ${gwBefore.setup} -> ${gw.setup}, ` +
+                  `Chromium ${mineBefore.setup} -> ${mine.setup}): a new DTLS association`);
+  if (pc === 'subscribe' && !(r.after.revision > r.before.revision))
+    problems.push(`${label}: offer revision ${r.after.revision} after ${r.before.revision}`);
+  st = await who.page.evaluate(() => window.stats());
+  if (!newPair)
+    problems.push(`${label}: no candidate pair of the new ICE generation (ufrags ${mine.ufrag}, ` +
+                  `${gw.ufrag}) selected within 10 s; pairs ` +
+                  JSON.stringify((st.transports[pc] || {}).pairs));
+  // one DTLS association, untouched: no new handshake on either side
+  const tr = st.transports[pc] || { objects: 0, dtlsStates: [] };
+  const dtlsChanges = tr.dtlsStates.filter((x) => x.t >= r.t0);
+  const srtp = (stats) => stats.transport[pc] && stats.transport[pc].srtpCipher;
+  rec.dtls = { objects: tr.objects, changes: dtlsChanges,
+               state: st.transport[pc] && st.transport[pc].dtlsState,
+               srtpBefore: srtp(pre), srtp: srtp(st) };
+  if (tr.objects !== 1 || trBefore.objects !== 1)
+    problems.push(`${label}: the PC used ${tr.objects} RTCDtlsTransport objects (1 expected)`);
+  if (dtlsChanges.length)
+    problems.push(`${label}: the DTLS transport changed state during the restart: ` +
+                  JSON.stringify(dtlsChanges));
+  if (rec.dtls.state !== 'connected' || rec.dtls.srtp !== rec.dtls.srtpBefore)
+    problems.push(`${label}: DTLS ${rec.dtls.state}, SRTP ${rec.dtls.srtpBefore} -> ${rec.dtls.srtp}`);
+  // a 'connected' that does not end a 'failed' would be a new handshake
+  rec.gatewayStates = st.gatewayStates.slice(nStates).filter((s) => s.pc === pc);
+  const handshakes = rec.gatewayStates.filter((s, i) =>
+    s.state === 'connected' && !(i > 0 && rec.gatewayStates[i - 1].state === 'failed'));
+  if (handshakes.length)
+    problems.push(`${label}: the gateway reported 'connected' anew (a new DTLS handshake?): ` +
+                  JSON.stringify(rec.gatewayStates));
+  const closed = rec.gatewayStates.filter((s) => s.state === 'closed');
+  if (closed.length) problems.push(`${label}: the gateway reports ${JSON.stringify(closed)}`);
+  say(`${label}: revision ${rec.before ?? '-'} -> ${rec.revision ?? '-'}, Chromium ufrag ` +
+      `${mineBefore.ufrag} -> ${mine.ufrag}, gateway ufrag ${gwBefore.ufrag} -> ${gw.ufrag}; ` +
+      `signalling ${rec.signallingMs} ms, new pair ` +
+      `${newPair ? newPair.local + ' -> ' + newPair.remote : 'none'} after ${rec.pairSwitchMs} ms; ` +
+      `DTLS transports ${tr.objects}, DTLS state changes ${dtlsChanges.length}; ` +
+      rec.receivers.map((x) => `${x.name} <- ${x.from}: frames ${x.framesAtRestart} -> ` +
+                               `${x.framesAtEnd}, first on the new pair after ` +
+                               `${x.firstFrameOnNewPairMs} ms, longest stall ` +
+                               `${x.longestStallMs} ms`).join('; '));
+  if (step.settleMs) await sleep(Math.max(0, r.t1 + step.settleMs - Date.now()));
+  return rec;
+}
+
+// Every 'failed' the gateway reported during the restarts must be followed
+// by 'connected' on the same PC: a transient failure, recorded (and each
+// one's media_failed alert to the clerk is then expected by
+// test_chromium.py), not a dead PC.
+async function transientFailures(pages, nStates, problems) {
+  const out = [];
+  const open = async () => {
+    const list = [];
+    for (const [i, w] of pages.entries()) {
+      const news = (await w.page.evaluate(() => window.stats())).gatewayStates.slice(nStates[i]);
+      for (const pc of ['publish', 'subscribe']) {
+        const mine = news.filter((x) => x.pc === pc);
+        mine.forEach((x, j) => {
+          if (x.state !== 'failed') return;
+          const back = mine.slice(j + 1).find((y) => y.state === 'connected');
+          list.push({ who: w.p.name, participant_id: w.p.participant_id, pc, reason: x.reason,
+                      backAfterMs: back ? back.t - x.t : null });
+        });
+      }
+    }
+    return list;
+  };
+  let list = await open();
+  for (const until = Date.now() + 3000; list.some((x) => x.backAfterMs === null) &&
+                                        Date.now() < until;) {
+    await sleep(200);
+    list = await open();
+  }
+  for (const x of list) {
+    out.push(x);
+    if (x.backAfterMs === null)
+      problems.push(`ICE restarts: the gateway reported ${x.who}'s ${x.pc} PC failed (${x.reason}) ` +
+                    'and never connected again');
+    else
+      say(`NOTE: ICE restarts: the gateway reported ${x.who}'s ${x.pc} PC failed (${x.reason}), ` +
+          `connected again ${x.backAfterMs} ms later (a false media_failed alert to the clerk)`);
+  }
+  return out;
+}
+
+async function iceRestartPhase(pages, problems) {
+  const [a, b] = pages;
+  const nStates = [];
+  for (const w of pages) {
+    // failures are judged here (transientFailures), not as page errors
+    await w.page.evaluate(() => { window.vej.expectFailures = true; });
+    nStates.push((await w.page.evaluate(() => window.stats())).gatewayStates.length);
+  }
+  const steps = [
+    // the judge's publish PC (gateway ICE-controlled, DTLS server): the
+    // prosecution keeps decoding the judge
+    { who: a, pc: 'publish', watch: [b], sender: a.p },
+    // the prosecution's subscribe PC (gateway DTLS client: a=setup:passive)
+    { who: b, pc: 'subscribe', watch: [b], sender: a.p },
+    // the judge's subscribe PC (gateway DTLS server)
+    { who: a, pc: 'subscribe', watch: [a], sender: b.p },
+    // the judge's publish PC again, the offer held back 500 ms: the
+    // browser's first checks of the new generation reach the gateway before
+    // it (pairing the browser's new credentials with the gateway's old
+    // ones), as on a slow network. Then libnice's idle timeout (5 s after
+    // the restart, when no pair is nominated yet) is waited out.
+    { who: a, pc: 'publish', watch: [b], sender: a.p, signallingDelayMs: 500, settleMs: 6500 },
+  ];
+  const out = [];
+  for (const step of steps) out.push(await iceRestartStep(step, problems));
+  const transients = await transientFailures(pages, nStates, problems);
+  for (const w of pages) await w.page.evaluate(() => { window.vej.expectFailures = false; });
+  return { steps: out, transientFailures: transients };
+}
+
+// ---- consent loss and recovery (cfg.consentRecovery) ------------------------------------
+
+// The process group of the browser whose profile is `dir` (playwright starts
+// each browser as a group leader; its helpers share the group), or null.
+function browserGroup(dir) {
+  const pgrp = (pid) => {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]);
+  };
+  const mine = pgrp(process.pid);
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const argv = fs.readFileSync(`/proc/${name}/cmdline`, 'latin1').split('\0');
+      if (!argv.includes(`--user-data-dir=${dir}`)) continue;
+      const g = pgrp(name);
+      if (g === Number(name) && g !== mine) return g;
+    } catch (e) { /* gone */ }
+  }
+  return null;
+}
+
+const framesAt = (series, t) => (series.filter((x) => x.t <= t).pop() || { frames: 0 }).frames;
+
+// rx's sampled video frames decoded from tx (vejSample): [{t, frames}].
+async function sampledFrom(rx, tx) {
+  const samples = await rx.page.evaluate(() => window.vejSamples());
+  const tracks = (await rx.page.evaluate(() => window.stats())).tracks;
+  return framesFrom(samples, tracks, tx.p);
+}
+
+// The second participant's browser is frozen (SIGSTOP of its process group)
+// long enough for the gateway to lose consent on both of its PCs, then
+// thawed: its page must read webrtc.state failed for both, nothing may flow
+// on a PC the gateway reports failed, and ICE restarts (the publish offer,
+// webrtc.restart_ice) must bring media back both ways, the gateway reporting
+// both PCs connected again over the same DTLS associations.
+async function consentRecoveryPhase(pages, cfg, problems) {
+  const [a, b] = pages;
+  const label = `${b.p.name}'s browser frozen`;
+  const freezeMs = cfg.freezeMs || 13000;
+  const rec = { label, freezeMs };
+  await b.page.evaluate(() => { window.vej.expectFailures = true; });
+  const pre = await b.page.evaluate(() => window.stats());
+  const nStates = pre.gatewayStates.length;
+  for (const w of [a, b]) await w.page.evaluate(() => window.vejSample(true));
+  await sleep(300);
+  const group = browserGroup(b.p.profileDir);
+  if (!group) {
+    problems.push(`${label}: no browser process for ${b.p.profileDir}`);
+    return rec;
+  }
+  rec.tFreeze = Date.now();
+  process.kill(-group, 'SIGSTOP');
+  say(`${label}: SIGSTOP to process group ${group} for ${freezeMs} ms`);
+  try {
+    await sleep(freezeMs);
+  } finally {
+    process.kill(-group, 'SIGCONT');
+  }
+  rec.tThaw = Date.now();
+  // what its socket held: the gateway's reports on both PCs
+  let st = null;
+  let failed = {};
+  for (const until = Date.now() + 5000; Date.now() < until;) {
+    st = await b.page.evaluate(() => window.stats());
+    const news = st.gatewayStates.slice(nStates);
+    failed = { publish: news.find((x) => x.pc === 'publish' && x.state === 'failed'),
+               subscribe: news.find((x) => x.pc === 'subscribe' && x.state === 'failed') };
+    if (failed.publish && failed.subscribe) break;
+    await sleep(100);
+  }
+  rec.failed = failed;
+  for (const pc of ['publish', 'subscribe']) {
+    if (!failed[pc])
+      problems.push(`${label}: no webrtc.state failed for the ${pc} PC after a ${freezeMs} ms ` +
+                    `freeze: ${JSON.stringify(st.gatewayStates.slice(nStates))}`);
+  }
+  // A failed PC carries nothing until it is restarted, unless libnice
+  // regained consent by itself and the gateway said so (webrtc.state
+  // connected again: seen on the publish PC, where the browser's checks
+  // nominate the pair again). What reached the thawed browser's socket
+  // buffers before the loss is played out first: the window starts 1.5 s
+  // after the thaw.
+  await sleep(Math.max(0, rec.tThaw + 1500 - Date.now()));
+  const decodedNow = async (rx, tx) => framesAt(await sampledFrom(rx, tx), Date.now());
+  const q0 = [await decodedNow(a, b), await decodedNow(b, a)];
+  await sleep(1500);
+  const q1 = [await decodedNow(a, b), await decodedNow(b, a)];
+  st = await b.page.evaluate(() => window.stats());
+  const back = (pc) => {
+    const news = st.gatewayStates.slice(nStates).filter((x) => x.pc === pc);
+    const i = news.findIndex((x) => x.state === 'failed');
+    return i >= 0 && news.slice(i).some((x) => x.state === 'connected');
+  };
+  rec.beforeRestart = {
+    [`${a.p.name} <- ${b.p.name}`]: { frames: q1[0] - q0[0], pc: 'publish',
+                                      back: back('publish') },
+    [`${b.p.name} <- ${a.p.name}`]: { frames: q1[1] - q0[1], pc: 'subscribe',
+                                      back: back('subscribe') },
+  };
+  for (const [dir, x] of Object.entries(rec.beforeRestart)) {
+    if (x.frames > 0 && !x.back)
+      problems.push(`${label}: ${dir}: ${x.frames} frames decoded over ${b.p.name}'s ${x.pc} PC ` +
+                    'while the gateway reported it failed');
+  }
+  // the way back: ICE restarts of both PCs
+  rec.restarts = {};
+  for (const [pc, fn] of [['publish', () => window.vejRestartPublish()],
+                          ['subscribe', () => window.vejRestartSubscribe()]]) {
+    try {
+      const r = await b.page.evaluate(fn);
+      const mine = pc === 'publish' ? r.after.offer : r.after.answer;
+      const gw = pc === 'publish' ? r.after.answer : r.after.offer;
+      const gwBefore = pc === 'publish' ? r.before.answer : r.before.offer;
+      rec.restarts[pc] = { t0: r.t0, signallingMs: Math.round(r.t1 - r.t0), ufrag: mine.ufrag,
+                           gatewayUfrag: gw.ufrag };
+      if (!gw.ufrag || gw.ufrag === gwBefore.ufrag)
+        problems.push(`${label}: ${pc} restart: the gateway kept its ICE credentials`);
+      if (gw.fingerprint !== gwBefore.fingerprint)
+        problems.push(`${label}: ${pc} restart: the gateway's fingerprint changed`);
+    } catch (e) {
+      problems.push(`${label}: ${pc} ICE restart after the failure: ${e.message || e}`);
+    }
+  }
+  const t0 = Math.min(...Object.values(rec.restarts).map((r) => r.t0), Date.now());
+  // media back both ways (30 more frames each)
+  const dirs = [[a, b], [b, a]];
+  let done = false;
+  for (const until = Date.now() + 10000; Date.now() < until && !done;) {
+    await sleep(200);
+    done = true;
+    for (const [rx, tx] of dirs) {
+      const series = await sampledFrom(rx, tx);
+      const last = series[series.length - 1];
+      if (!last || last.frames < framesAt(series, t0) + 30) done = false;
+    }
+  }
+  rec.recovery = [];
+  for (const [rx, tx] of dirs) {
+    const series = await sampledFrom(rx, tx);
+    const base = framesAt(series, t0);
+    const first = series.find((x) => x.t > t0 && x.frames > base);
+    const last = series[series.length - 1];
+    const r = { rx: rx.p.name, tx: tx.p.name, frames: last ? last.frames - base : 0,
+                firstFrameMs: first ? Math.round(first.t - t0) : null };
+    rec.recovery.push(r);
+    if (r.frames < 30)
+      problems.push(`${label}: after the ICE restarts ${r.rx} decoded ${r.frames} video frames ` +
+                    `from ${r.tx} (need 30)`);
+  }
+  for (const w of [a, b]) await w.page.evaluate(() => window.vejSample(false));
+  // the gateway reports both PCs connected again, over the same DTLS associations
+  st = await b.page.evaluate(() => window.stats());
+  const after = st.gatewayStates.slice(nStates);
+  rec.gatewayStates = after;
+  rec.dtls = {};
+  for (const pc of ['publish', 'subscribe']) {
+    const iFail = after.findIndex((x) => x.pc === pc && x.state === 'failed');
+    if (iFail >= 0 && !after.slice(iFail).some((x) => x.pc === pc && x.state === 'connected'))
+      problems.push(`${label}: the gateway never reported the ${pc} PC connected again: ` +
+                    JSON.stringify(after.filter((x) => x.pc === pc)));
+    const tr = st.transports[pc] || { objects: 0, dtlsStates: [] };
+    const changes = tr.dtlsStates.filter((x) => x.t >= rec.tFreeze);
+    rec.dtls[pc] = { objects: tr.objects, changes,
+                     state: st.transport[pc] && st.transport[pc].dtlsState };
+    if (tr.objects !== 1 || changes.length || rec.dtls[pc].state !== 'connected')
+      problems.push(`${label}: ${pc} DTLS: ${JSON.stringify(rec.dtls[pc])} (one association, ` +
+                    'untouched, expected)');
+  }
+  const failedPcs = Object.keys(failed).filter((k) => failed[k]);
+  say(`${label}: failed reported for ${failedPcs.join(', ') || 'nothing'} ` +
+      `(${failed.subscribe ? failed.subscribe.reason : '-'}); before the restarts ` +
+      `${JSON.stringify(rec.beforeRestart)}; restarts ${JSON.stringify(rec.restarts)}; ` +
+      rec.recovery.map((r) => `${r.rx} <- ${r.tx}: ${r.frames} frames, the first ` +
+                              `${r.firstFrameMs} ms after the restarts began`).join('; '));
+  return rec;
+}
+
 // ---- main ---------------------------------------------------------------------------
 
 async function main() {
@@ -348,13 +772,17 @@ async function main() {
 
   let server = null;
   let context = null;
+  const extraContexts = [];   // cfg.consentRecovery: the second participant's own browser
+  const closeAll = (ms) => Promise.race([
+    Promise.all([context, ...extraContexts].filter(Boolean).map((c) => c.close().catch(() => {}))),
+    sleep(ms)]);
   let rc = 2;
   const relays = new Map();
   const hardStop = setTimeout(async () => {
     say(`hard timeout: giving up after ${cfg.hardTimeoutMs || 120000} ms`);
     result.problems.push(`hard timeout (${cfg.hardTimeoutMs || 120000} ms)`);
     writeResult();
-    if (context) await Promise.race([context.close().catch(() => {}), sleep(3000)]);
+    await closeAll(3000);
     exit(1);
   }, cfg.hardTimeoutMs || 120000);
   try {
@@ -362,7 +790,7 @@ async function main() {
     const base = `http://127.0.0.1:${server.address().port}/page.html`;
     say(`page served at ${base}`);
     const args = chromiumArgs(cfg);
-    context = await chromium.launchPersistentContext(cfg.userDataDir, {
+    const launch = (dir) => chromium.launchPersistentContext(dir, {
       executablePath: cfg.chromium || '/usr/bin/chromium',
       headless: true,
       args,
@@ -370,6 +798,7 @@ async function main() {
       viewport: { width: 800, height: 600 },
       env: process.env,
     });
+    context = await launch(cfg.userDataDir);
     const browser = context.browser();
     result.chromium = browser ? browser.version() : null;
     say(`Chromium ${result.chromium || '?'} started (${args.join(' ')})`);
@@ -377,8 +806,18 @@ async function main() {
     const parts = cfg.participants.map((p) => Object.assign({ setup: 'active' }, p));
     const pages = [];
     for (const p of parts) {
-      const page = pages.length === 0 && context.pages().length ? context.pages()[0]
-                                                                : await context.newPage();
+      let page;
+      p.profileDir = cfg.userDataDir;
+      if (cfg.consentRecovery && pages.length === 1) {
+        // a browser of its own, so that it alone can be frozen
+        p.profileDir = cfg.userDataDir + '-' + pages.length;
+        const ctx = await launch(p.profileDir);
+        extraContexts.push(ctx);
+        page = ctx.pages().length ? ctx.pages()[0] : await ctx.newPage();
+      } else {
+        page = pages.length === 0 && context.pages().length ? context.pages()[0]
+                                                             : await context.newPage();
+      }
       if (cfg.loss) {
         await page.exposeFunction('vejLossProxy', (key, address, port, dir, pts) =>
           lossRelay(relays, cfg, key, address, port, dir, pts));
@@ -458,6 +897,19 @@ async function main() {
       await sleep(cfg.loss.holdMs);
     }
 
+    // ---- ICE restarts, once media flows ----
+    if (cfg.iceRestart) {
+      if (result.msToDecode === null) {
+        result.problems.push('ICE restarts not tried: media never flowed');
+      } else {
+        const phase = await iceRestartPhase(pages, result.problems);
+        result.iceRestarts = phase.steps;
+        result.iceRestartTransients = phase.transientFailures;
+      }
+    }
+    if (cfg.consentRecovery && result.msToDecode !== null)
+      result.consentRecovery = await consentRecoveryPhase(pages, cfg, result.problems);
+
     // ---- check and record ----
     snap = await Promise.all(pages.map(({ page }) => page.evaluate(() => window.stats())));
     for (const [i, { p, page }] of pages.entries()) {
@@ -506,7 +958,7 @@ async function main() {
     rc = rc === 2 && result.participants.length ? 1 : 2;
   } finally {
     writeResult();
-    if (context) await Promise.race([context.close().catch(() => {}), sleep(10000)]);
+    await closeAll(10000);
     if (server) {
       server.close();
       server.closeAllConnections();

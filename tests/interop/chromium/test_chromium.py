@@ -56,6 +56,7 @@ balanced.
 """
 
 import asyncio
+import collections
 import json
 import os
 import shutil
@@ -83,6 +84,13 @@ NPM_TIMEOUT = 60.0           # npm ci of one package (meson's timeout is 180 s)
 
 # variables meson's sanitizer setup puts in the environment: for the daemon,
 # not for Chromium (G_DEBUG=fatal-criticals would abort it on any GLib critical)
+# --ice-restart: once both decode, ICE restarts (run_chromium.mjs
+# iceRestartPhase), then the prosecution's browser (a browser of its own) is
+# frozen until the gateway loses consent on both its PCs, and ICE restarts
+# bring it back (consentRecoveryPhase)
+ICE_RESTART = '--ice-restart' in sys.argv[1:]
+FREEZE_MS = 13000   # libnice 0.1.21 loses consent 10 s after the last answered check
+
 NOT_FOR_BROWSER = ('G_DEBUG', 'G_SLICE', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS',
                    'LD_PRELOAD', 'MALLOC_PERTURB_', 'MESON_TEST_ITERATION')
 
@@ -166,6 +174,17 @@ async def admitter(clerk, expected, admitted, alerts):
             say('clerk: hearing.admit %s failed: %r' % (pid, e.error))
 
 
+async def failure_alerts(clerk, out):
+    """Records (wall-clock time, params) of each media_failed alert to the clerk."""
+    while True:
+        try:
+            note = await clerk.wait_for('alert', lambda q: q.get('code') == 'media_failed',
+                                        timeout=3600)
+        except AssertionError:
+            return
+        out.append((time.time(), note))
+
+
 async def run_node(cfg_path, env):
     proc = await asyncio.create_subprocess_exec(
         'node', RUNNER, cfg_path, stdin=subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
@@ -214,6 +233,8 @@ async def scenario(daemon, world, work):
     expected = {judge['participant_id'], pros['participant_id']}
     admitted, alerts = set(), []
     task = asyncio.ensure_future(admitter(clerk, expected, admitted, alerts))
+    failed_alerts = []
+    alert_task = asyncio.ensure_future(failure_alerts(clerk, failed_alerts))
 
     profile = os.path.join(work, 'chromium-profile')
     os.makedirs(profile)
@@ -231,6 +252,9 @@ async def scenario(daemon, world, work):
         'stagger': os.environ.get('VEJ_CHROMIUM_STAGGER', '1') != '0',
         'staggerMs': 1000,
         'loss': LOSS_CFG if LOSS else None,
+        'iceRestart': ICE_RESTART,
+        'consentRecovery': ICE_RESTART,
+        'freezeMs': FREEZE_MS,
         'participants': [
             {'name': 'Judge Chromium', 'role': 'judge', 'participant_id': judge['participant_id'],
              'ws': daemon.ws_url(), 'token': judge['join_token'], 'setup': 'active'},
@@ -257,11 +281,12 @@ async def scenario(daemon, world, work):
         leftovers = kill_leftover_browsers(profile)
         if leftovers:
             say('killed leftover Chromium processes %r' % leftovers)
-        task.cancel()
-        try:
-            await task
-        except (asyncio.CancelledError, Exception):
-            pass
+        for t in (task, alert_task):
+            t.cancel()
+            try:
+                await t
+            except (asyncio.CancelledError, Exception):
+                pass
     try:
         m = daemon.http('GET', '/metrics')
         metrics = [ln for ln in m.raw.decode('utf-8', 'replace').splitlines()
@@ -308,6 +333,30 @@ async def scenario(daemon, world, work):
     if pros['participant_id'] not in admitted:
         failures.append('the prosecution participant never appeared in the lobby to be admitted')
     failures += alerts
+    if ICE_RESTART:
+        # the frozen prosecution's two PCs fail: the clerk must hear about
+        # each; and about each transient failure run_chromium.mjs reported
+        # during the ICE restarts; about nothing else
+        transients = [t['participant_id'] for t in
+                      ((result or {}).get('iceRestartTransients') or [])]
+        expected = collections.Counter(transients)
+        expected[pros['participant_id']] += 2
+        about = collections.Counter(a.get('participant_id') for _, a in failed_alerts)
+        if about[pros['participant_id']] < expected[pros['participant_id']]:
+            failures.append('the clerk got %d media_failed alert(s) about the frozen '
+                            'participant (%d expected: publish and subscribe, and %d transient '
+                            'failure(s)): %r' % (about[pros['participant_id']],
+                                                 expected[pros['participant_id']],
+                                                 transients.count(pros['participant_id']),
+                                                 failed_alerts))
+        unexpected = []
+        for a in clerk_alerts:
+            pid = a.get('participant_id')
+            if a.get('code') == 'media_failed' and expected[pid] > 0:
+                expected[pid] -= 1
+            else:
+                unexpected.append(a)
+        clerk_alerts = unexpected
     if clerk_alerts:
         say('alerts to the clerk: %s' % json.dumps(clerk_alerts))
         failures += ['alert to the clerk: %s' % json.dumps(a) for a in clerk_alerts
@@ -326,6 +375,25 @@ async def scenario(daemon, world, work):
                     % (e['name'], pc, c.get('srtpProfile'), c.get('srtpCipher'),
                        c.get('gatewayReports'), c.get('dtlsCipher'), c.get('dtlsRole'),
                        c.get('gatewayRole')))
+    for r in (result or {}).get('iceRestarts') or []:
+        say('  %s: signalling %s ms, new ICE pair after %s ms; %s'
+            % (r.get('label'), r.get('signallingMs'), r.get('pairSwitchMs'),
+               '; '.join('%s <- %s: first frame on the new pair after %s ms, longest stall %s ms'
+                         % (x['name'], x['from'], x['firstFrameOnNewPairMs'], x['longestStallMs'])
+                         for x in r.get('receivers', []))))
+    if ICE_RESTART and result and not result.get('iceRestarts'):
+        failures.append('no ICE restart result from run_chromium.mjs')
+    cr = (result or {}).get('consentRecovery') or {}
+    if ICE_RESTART and result and not cr.get('tFreeze'):
+        failures.append('no consent loss/recovery result from run_chromium.mjs')
+    if cr.get('tFreeze'):
+        times = ['%.1f s' % (t - cr['tFreeze'] / 1000.0) for t, a in failed_alerts
+                 if a.get('participant_id') == pros['participant_id']]
+        say('  browser frozen %d ms: media_failed alerts to the clerk %s after the freeze; '
+            'before the restarts %s; after the ICE restarts %s'
+            % (cr.get('freezeMs', 0), ', '.join(times) or 'none', cr.get('beforeRestart'),
+               '; '.join('%s <- %s first frame after %s ms' % (r['rx'], r['tx'], r['firstFrameMs'])
+                         for r in cr.get('recovery', []))))
     if failures:
         say('gateway /metrics (media):\n    ' + '\n    '.join(metrics))
     return ('fail' if failures else 'pass'), failures
@@ -351,7 +419,8 @@ def main():
         sys.exit(1)
 
     work = tempfile.mkdtemp(prefix='vej-chromium-')
-    daemon = harness.Daemon({'media': {'addresses': '127.0.0.1'}}, name='chromium')
+    daemon = harness.Daemon({'media': {'addresses': '127.0.0.1'}},
+                            name='chromium-restart' if ICE_RESTART else 'chromium')
     outcome, failures = 'fail', []
     try:
         daemon.start()
@@ -379,7 +448,8 @@ def main():
         skip('; '.join(failures))
     if outcome == 'pass' and not failures:
         print('PASS: two Chromium participants decoded each other through the gateway'
-              + (', repairing loss with NACK and RTX on both hops' if LOSS else ''))
+              + (', repairing loss with NACK and RTX on both hops' if LOSS else '')
+              + (', through ICE restarts of both kinds of PC' if ICE_RESTART else ''))
         if not os.environ.get('VEJ_IT_KEEP'):
             daemon.cleanup()
             shutil.rmtree(work, ignore_errors=True)
