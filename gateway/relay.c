@@ -243,6 +243,13 @@ do_answer(void *data)
         if (!vej_dtls_set_role(sub->dtls, role, &c->error))
             return;
     }
+    /* RFC 8839 4.4.1.1.2: the answer to an ICE restart brings new
+     * credentials; one that keeps the old ones would leave ICE dead. */
+    if (sub->local_restart && strcmp(d->ice_ufrag, sub->remote_ufrag) == 0) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID,
+                    "sdp: the answer to an ICE restart must carry new ICE credentials");
+        return;
+    }
     if (!vej__peer_set_remote(sub, d, &c->error))
         return;
     sub->answered_once = true;

@@ -162,8 +162,10 @@ session_new(enum vej_srtp_profile profile, const uint8_t *key, size_t key_len, c
     policy.ssrc.type = outbound ? ssrc_any_outbound : ssrc_any_inbound;
     /* Video arrives reordered by more than the default 128 packets. */
     policy.window_size = 1024;
-    /* NACK retransmissions re-protect a sequence number already sent. */
-    policy.allow_repeat_tx = outbound ? 1 : 0;
+    /* Never protect two packets under one SRTP index: with AES-GCM that
+     * would reuse a nonce. Retransmissions go as RTX (own SSRC, own
+     * sequence numbers), so a repeat is a bug and libsrtp2 refuses it. */
+    policy.allow_repeat_tx = 0;
     policy.next = NULL;
 
     srtp_err_status_t status = srtp_create(&session, &policy);

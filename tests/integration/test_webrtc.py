@@ -84,10 +84,11 @@ def attr(sdp, name):
     return m.group(1) if m else None
 
 
-def answer_for(offer):
+def answer_for(offer, creds=None):
     """The client's answer to a subscribe offer: recvonly where the gateway
-    sends, inactive elsewhere, a=setup:active."""
-    ufrag, pwd = ice()
+    sends, inactive elsewhere, a=setup:active; fresh ICE credentials unless
+    `creds` (ufrag, pwd) are given."""
+    ufrag, pwd = creds or ice()
     fp = fingerprint()
     ms = mlines(offer)
     head = ['v=0', 'o=- %d 2 IN IP4 127.0.0.1' % random.randrange(1, 2 ** 62), 's=-', 't=0 0']
@@ -282,6 +283,16 @@ class WebrtcTest(harness.DaemonTestCase):
         self.assertGreater(again['revision'], offer['revision'])
         self.assertNotEqual(attr(again['sdp'], 'ice-ufrag'), attr(offer['sdp'], 'ice-ufrag'))
         self.assertEqual(attr(again['sdp'], 'fingerprint'), attr(offer['sdp'], 'fingerprint'))
+        creds = ice()
+        await judge.call('webrtc.answer', {'sdp': answer_for(again['sdp'], creds),
+                                           'revision': again['revision']})
+        # the answer to an ICE restart must bring new credentials (RFC 8839):
+        # one that keeps them is refused and the offer stays open
+        await judge.call('webrtc.restart_ice', {'pc': 'subscribe'})
+        again = await judge.wait_for('webrtc.offer', lambda q: q['pc'] == 'subscribe')
+        await self.assertRpcError(judge, 'webrtc.answer', {
+            'sdp': answer_for(again['sdp'], creds), 'revision': again['revision']}, -32602,
+            'new ICE credentials')
         await judge.call('webrtc.answer', {'sdp': answer_for(again['sdp']),
                                            'revision': again['revision']})
 

@@ -383,7 +383,8 @@ test_replay_window(struct ends *e, gconstpointer data)
                     VEJ_SRTP_EREPLAY);
 }
 
-/* NACK: the same packet protected twice gives the same bytes. */
+/* One SRTP index is never protected twice (with GCM that would reuse a
+ * nonce): retransmissions go as RTX with their own sequence numbers. */
 static void
 test_repeat_tx(struct ends *e, gconstpointer data)
 {
@@ -391,8 +392,7 @@ test_repeat_tx(struct ends *e, gconstpointer data)
     uint8_t a[1500], b[1500];
     size_t alen = make_rtp(a, 300), blen = make_rtp(b, 300);
     g_assert_cmpint(vej_srtp_protect_rtp(e->server, a, &alen, sizeof a), ==, VEJ_SRTP_OK);
-    g_assert_cmpint(vej_srtp_protect_rtp(e->server, b, &blen, sizeof b), ==, VEJ_SRTP_OK);
-    g_assert_cmpmem(a, alen, b, blen);
+    g_assert_cmpint(vej_srtp_protect_rtp(e->server, b, &blen, sizeof b), ==, VEJ_SRTP_EREPLAY);
     g_assert_cmpint(vej_srtp_unprotect_rtp(e->client, a, &alen), ==, VEJ_SRTP_OK);
 }
 
