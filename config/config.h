@@ -58,6 +58,7 @@ struct vej_config {
     int media_max_remote_candidates; /* 64 per PeerConnection */
     int media_max_media_per_offer;   /* 16 m-lines per publish offer */
     char *media_codecs;              /* "opus,vp8,h264": the codecs forwarded */
+    int media_max_publish_kbps;      /* 20000 per publish PC; 0: no limit */
     char *media_dtls_cert;           /* "": one fresh ECDSA P-256 certificate per run */
     char *media_dtls_key;            /* PEM key of media_dtls_cert */
     /* [ice]: servers handed to clients in session.hello */

@@ -166,6 +166,10 @@ struct vej_peer {
     unsigned n_remote_candidates;
     /* publish */
     GPtrArray *tracks; /* struct vej_track * */
+    /* Token bucket of [media] max_publish_kbps over all RTP of this PC,
+     * in bytes; at most one second's worth. */
+    int64_t ingress_tokens;
+    int64_t ingress_last_us; /* 0: not started */
     /* subscribe */
     GPtrArray *outs;                  /* struct vej_out * */
     struct vej_rtx_budget rtx_budget; /* retransmissions to this subscriber */

@@ -602,6 +602,7 @@ vej_relay_stats(struct vej_relay *r, struct vej_relay_stats *out)
         out->dropped_duplicate += s->dropped_duplicate;
         out->dropped_late += s->dropped_late;
         out->dropped_padding += s->dropped_padding;
+        out->dropped_rate_limit += s->dropped_rate_limit;
         out->nack_received += s->nack_received;
         out->rtx_sent += s->rtx_sent;
         out->nack_unanswerable += s->nack_unanswerable;

@@ -51,6 +51,7 @@ struct vej_relay_config {
     size_t max_sdp_bytes;
     char *cert_file, *key_file; /* DTLS certificate, or NULL for a fresh one */
     uint32_t allowed_codecs;    /* VEJ_SDP_CODEC_BIT()s; 0: VEJ_SDP_CODECS_DEFAULT */
+    unsigned max_publish_kbps;  /* RTP accepted per publish PC; 0: no limit */
 };
 
 /* Reports, called on a worker thread. Strings are (transfer none). */
@@ -151,7 +152,7 @@ struct vej_relay_stats {
     uint64_t keyframe_requests;
     /* Loss: duplicates dropped, packets too late to forward, padding-only
      * RTX probes from publishers. */
-    uint64_t dropped_duplicate, dropped_late, dropped_padding;
+    uint64_t dropped_duplicate, dropped_late, dropped_padding, dropped_rate_limit;
     /* Subscribers' NACKs: sequence numbers asked for, answered with RTX,
      * not answerable (not held, too old, not theirs, RTX not negotiated),
      * over the subscriber's retransmission budget. */

@@ -278,6 +278,27 @@ admit(struct vej_track *t, const struct vej_rtp_view *v, struct vej_rworker *rw,
     return true;
 }
 
+/* [media] max_publish_kbps: a token bucket per publish PC, refilled by
+ * the time since its last packet, holding at most one second's worth. */
+static bool
+ingress_allowed(struct vej_peer *p, size_t len, int64_t now)
+{
+    int64_t kbps = p->part->h->relay->config.max_publish_kbps;
+    if (kbps <= 0)
+        return true;
+    int64_t burst = kbps * 125; /* bytes in one second */
+    if (p->ingress_last_us == 0)
+        p->ingress_tokens = burst;
+    else if (now > p->ingress_last_us)
+        p->ingress_tokens =
+            MIN(burst, p->ingress_tokens + (now - p->ingress_last_us) * kbps / 8000);
+    p->ingress_last_us = now;
+    if (p->ingress_tokens < (int64_t)len)
+        return false;
+    p->ingress_tokens -= (int64_t)len;
+    return true;
+}
+
 void
 vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
 {
@@ -301,6 +322,10 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
         rw->stats.rtx_received++;
     }
     int64_t now = g_get_monotonic_time(); /* once per packet, not per copy */
+    if (!ingress_allowed(p, len, now)) {
+        rw->stats.dropped_rate_limit++;
+        return;
+    }
     uint32_t arrival;
     bool newest;
     if (!admit(t, &v, rw, now, &arrival, &newest))

@@ -524,6 +524,7 @@ make_relay(struct vej_signalling *s, GError **error)
         .cert_file = c->media_dtls_cert && *c->media_dtls_cert ? c->media_dtls_cert : NULL,
         .key_file = c->media_dtls_key && *c->media_dtls_key ? c->media_dtls_key : NULL,
         .allowed_codecs = codec_bits(c->media_codecs),
+        .max_publish_kbps = (unsigned)c->media_max_publish_kbps,
     };
     if (!vej__media_load_turn_secret(s, error))
         return FALSE;

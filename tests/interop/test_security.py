@@ -381,5 +381,32 @@ def _udp_packet(sport, dport, payload, src='127.0.0.1', dst='127.0.0.1'):
     return ip + udp
 
 
+class PublishRateLimitTest(MediaTestCase):
+    """[media] max_publish_kbps: a publisher sending more than its limit
+    has the excess dropped and counted (reason="rate_limit"); what fits
+    still flows. The test publisher (320x240 VP8 and Opus) sends about
+    160 kbit/s."""
+    overrides = {'media': {'addresses': '127.0.0.1', 'max_publish_kbps': 60}}
+
+    async def test_over_the_limit_is_dropped_and_counted(self):
+        h = await self.hearing([('Flo Flood', 'defendant')])
+        clerk, flo = h['clerk'], h['Flo Flood']
+        await flo.peer.publish()
+        await clerk.peer.subscribe()
+        await self.wait_flowing([(clerk, flo)], kinds=('audio',), n=2)
+        m0 = media_harness.metrics(self.daemon)
+        t0 = now()
+        await asyncio.sleep(2.0)
+        m1 = media_harness.metrics(self.daemon)
+        key = 'vej_media_dropped_total{reason="rate_limit"}'
+        dropped = m1.get(key, 0) - m0.get(key, 0)
+        got = m1['vej_media_bytes_received_total'] - m0['vej_media_bytes_received_total']
+        print('over 2 s: %d packets dropped by the rate limit; %d bytes received' % (dropped, got))
+        self.assertGreater(dropped, 30, 'a ~160 kbit/s publisher under a 60 kbit/s limit')
+        fwd = m1['vej_media_rtp_forwarded_total'] - m0['vej_media_rtp_forwarded_total']
+        self.assertGreater(fwd, 50, 'what fits under the limit is forwarded')
+        self.assertGreater(t0, 0)
+
+
 if __name__ == '__main__':
     media_harness.main()

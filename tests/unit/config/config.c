@@ -38,6 +38,7 @@ static const char *const all_keys[] = {
     "hearing.max_participants",
     "media.workers",
     "media.codecs",
+    "media.max_publish_kbps",
     "media.dtls_cert",
     "media.dtls_key",
     "log.level",
@@ -102,6 +103,7 @@ assert_same_config(const struct vej_config *a, const struct vej_config *b)
     g_assert_cmpint(a->max_participants, ==, b->max_participants);
     g_assert_cmpint(a->media_workers, ==, b->media_workers);
     g_assert_cmpstr(a->media_codecs, ==, b->media_codecs);
+    g_assert_cmpint(a->media_max_publish_kbps, ==, b->media_max_publish_kbps);
     g_assert_cmpstr(a->media_dtls_cert, ==, b->media_dtls_cert);
     g_assert_cmpstr(a->media_dtls_key, ==, b->media_dtls_key);
     g_assert_cmpstr(a->log_level, ==, b->log_level);
