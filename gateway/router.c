@@ -179,6 +179,10 @@ request_missing(struct vej_track *t, struct vej_rworker *rw, int64_t now)
     struct vej_rtcp_rr rr = {.ssrc = t->pub->rtcp_ssrc};
 
     rw->stats.nack_given_up += gave_up;
+    /* A packet given up for lost leaves the subscribers' decoders broken
+     * until the next keyframe: ask for one now (rate-limited per track). */
+    if (gave_up && t->kind == VEJ_SDP_KIND_VIDEO)
+        vej__router_request_keyframe(t);
     if (n_seqs == 0)
         return;
     long n = vej_rtcp_write_rr(buf, cap, &rr);
