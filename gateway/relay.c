@@ -547,6 +547,10 @@ vej_relay_stats(struct vej_relay *r, struct vej_relay_stats *out)
         out->dropped_malformed += s->dropped_malformed;
         out->dropped_not_ready += s->dropped_not_ready;
         out->dropped_awaiting_keyframe += s->dropped_awaiting_keyframe;
+        out->dropped_send_eagain += s->dropped_send_eagain;
+        out->dropped_send_nobufs += s->dropped_send_nobufs;
+        out->dropped_send_error += s->dropped_send_error;
+        out->sent_via_libnice += s->sent_via_libnice;
         out->dtls_failures += s->dtls_failures;
         out->keyframe_requests += s->keyframe_requests;
     }

@@ -140,6 +140,12 @@ struct vej_relay_stats {
     uint64_t bytes_in, bytes_out;
     uint64_t dropped_policy, dropped_srtp, dropped_unknown_ssrc, dropped_malformed,
         dropped_not_ready, dropped_awaiting_keyframe;
+    /* sends that failed: socket buffer full (EAGAIN), no kernel buffer
+     * (ENOBUFS), any other error */
+    uint64_t dropped_send_eagain, dropped_send_nobufs, dropped_send_error;
+    /* RTP/RTCP sent through nice_agent_send() because no direct path to
+     * the selected pair was usable (relayed or TCP pair, ICE not settled) */
+    uint64_t sent_via_libnice;
     uint64_t dtls_failures;
     uint64_t keyframe_requests;
 };
