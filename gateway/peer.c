@@ -605,5 +605,13 @@ vej__peer_local_sdp(struct vej_peer *p, struct vej_sdp_local *local)
         local->n_candidates++;
     }
     g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+    const struct vej_relay_config *cfg = &relay_of(p)->config;
+    const struct vej_sdp_nat nat = {
+        .public_ipv4 = cfg->public_ipv4,
+        .public_ipv6 = cfg->public_ipv6,
+        .hide_private = cfg->hide_private,
+        .as_host = cfg->ice_lite,
+    };
+    vej_sdp_local_apply_nat(local, &nat);
     local->end_of_candidates = true;
 }

@@ -435,6 +435,7 @@ vej_relay_new(const struct vej_relay_config *config, const struct vej_relay_call
     r->config = *config;
     r->config.bind_addresses = g_strdup(config->bind_addresses);
     r->config.public_ipv4 = g_strdup(config->public_ipv4);
+    r->config.public_ipv6 = g_strdup(config->public_ipv6);
     r->config.cert_file = g_strdup(config->cert_file);
     r->config.key_file = g_strdup(config->key_file);
     if (!r->config.max_remote_candidates)
@@ -517,6 +518,7 @@ vej_relay_free(struct vej_relay *r)
     g_mutex_clear(&r->lock);
     g_free(r->config.bind_addresses);
     g_free(r->config.public_ipv4);
+    g_free(r->config.public_ipv6);
     g_free(r->config.cert_file);
     g_free(r->config.key_file);
     g_free(r);

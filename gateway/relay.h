@@ -46,6 +46,8 @@ struct vej_relay_config {
     bool ice_tcp;
     bool ice_lite;
     char *public_ipv4; /* 1:1 NAT address to advertise, or NULL */
+    char *public_ipv6; /* the same for IPv6, or NULL */
+    bool hide_private; /* with a public address: leave the private candidates out */
     unsigned max_remote_candidates;
     unsigned max_media_per_offer;
     size_t max_sdp_bytes;
