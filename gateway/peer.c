@@ -10,15 +10,16 @@
  * unprotects it in place and hands it to the router: no allocation, no
  * lock of ours, no thread hop (libnice allocates an address per datagram).
  *
- * The send path protects in place and, once ICE has settled on a UDP pair,
+ * The send path protects in place and, once ICE has selected a UDP pair,
  * sends with sendto() on that pair's socket (p->path, send-path.h) instead
  * of nice_agent_send(). The path is re-read from libnice whenever the
- * selected pair or the component state changes, is used only while the
- * component is CONNECTED or READY, and is cleared on FAILED (which is also
- * how libnice reports lost consent, RFC 7675) and before the agent is
- * closed. Whenever it is unusable (relayed or TCP pair, ICE restarting) the
- * packet goes through nice_agent_send(), which is always correct; libnice
- * keeps sending its own checks and consent requests either way. DTLS goes
+ * selected pair or the component state changes (and after an ICE restart),
+ * so it goes wherever libnice itself would send; it is cleared on FAILED
+ * (which is also how libnice reports lost consent, RFC 7675, whether timed
+ * out or revoked with a 403) and before the agent is closed. Whenever it is
+ * unusable (no pair, relayed or TCP pair, closed socket) the packet goes
+ * through nice_agent_send(), which is always correct; libnice keeps
+ * sending its own checks and consent requests either way. DTLS goes
  * through libnice too: a few datagrams per connection.
  */
 #include "gateway/relay-priv.h"
@@ -252,11 +253,15 @@ vej__peer_send_rtcp(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap)
 
 /* ---- the direct send path ---- */
 
-/* Re-reads the selected pair from libnice. Leaves the path empty (libnice
- * sends) unless the component is CONNECTED or READY and the pair is UDP
- * with a local socket of ours: nice_agent_get_selected_socket() gives none
- * for a relayed local candidate (TURN framing) and TCP needs RFC 4571
- * framing. Never on the per-packet path: on signals and state changes. */
+/* Re-reads the selected pair from libnice, so that the path goes where
+ * nice_agent_send() would: libnice sends on its selected pair in any state
+ * but FAILED (lost consent included), also while an ICE restart is under
+ * way (RFC 8445 9: media stays on the previous pair until a new one is
+ * selected). Leaves the path empty (libnice sends) when there is no pair,
+ * in FAILED or DISCONNECTED, and unless the pair is UDP with a local
+ * socket of ours: nice_agent_get_selected_socket() gives none for a
+ * relayed local candidate (TURN framing) and TCP needs RFC 4571 framing.
+ * Never on the per-packet path: on signals and state changes. */
 static void
 path_refresh(struct vej_peer *p)
 {
@@ -264,7 +269,7 @@ path_refresh(struct vej_peer *p)
     if (!p->agent || !p->stream)
         return;
     NiceComponentState st = nice_agent_get_component_state(p->agent, p->stream, 1);
-    if (st != NICE_COMPONENT_STATE_CONNECTED && st != NICE_COMPONENT_STATE_READY)
+    if (st == NICE_COMPONENT_STATE_FAILED || st == NICE_COMPONENT_STATE_DISCONNECTED)
         return;
     NiceCandidate *local = NULL, *remote = NULL; /* (transfer none) */
     if (!nice_agent_get_selected_pair(p->agent, p->stream, 1, &local, &remote) || !local ||

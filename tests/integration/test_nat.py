@@ -185,6 +185,39 @@ class NatMediaTest(NatMixin, MediaTestCase):
                              reason)
 
 
+    async def test_ice_restart_keeps_the_direct_path(self):
+        """webrtc.restart_ice on the subscribe PC: media keeps flowing and
+        keeps leaving on the direct path. webrtcbin 1.22 answers the restart
+        offer with its old ICE credentials, so only the gateway's agent
+        restarts: libnice goes back to 'gathering' and, as RFC 8445 9 asks,
+        keeps sending on the previous pair, and so must the cached path (an
+        earlier version used it only in CONNECTED/READY and fell back to
+        libnice for good)."""
+        h = await self.hearing([('Rita Restart', 'defendant')])
+        clerk, dfd = h['clerk'], h['Rita Restart']
+        await dfd.peer.publish()
+        await clerk.peer.subscribe()
+        await self.wait_flowing([(clerk, dfd)])
+        n_offers = len(clerk.peer.offers)
+        ufrag = re.search(r'a=ice-ufrag:(\S+)', clerk.peer.offers[-1][1]['sdp']).group(1)
+        await clerk.rpc.call('webrtc.restart_ice', {'pc': 'subscribe'})
+        deadline = asyncio.get_running_loop().time() + media_harness.CONNECT_TIMEOUT
+        while len(clerk.peer.answers) < n_offers + 1 or len(clerk.peer.offers) <= n_offers:
+            self.assertLess(asyncio.get_running_loop().time(), deadline, 'no re-offer answered')
+            await asyncio.sleep(0.1)
+        self.assertNotIn('a=ice-ufrag:%s\r' % ufrag, clerk.peer.offers[-1][1]['sdp'])
+        await asyncio.sleep(1.0)
+        before = metrics(self.daemon)
+        t0 = media_harness.now()
+        await asyncio.sleep(2.0)
+        after = metrics(self.daemon)
+        decoded = clerk.peer.decoded_from(dfd.pid, 'video').count_since(t0)
+        self.assertGreater(decoded, 20, 'video after the ICE restart')
+        via = (after.get('vej_media_sent_via_libnice_total', 0) -
+               before.get('vej_media_sent_via_libnice_total', 0))
+        self.assertEqual(via, 0, 'sent through libnice after the restart: %r' % after)
+
+
 class NatPublicOnlyTest(NatMixin, harness.DaemonTestCase):
     """advertise_private = false: only the public candidates, raddr hidden."""
 
