@@ -27,8 +27,10 @@ enum key_type {
     KEY_LISTEN,   /* HOST:PORT into listen_host, listen_port */
     KEY_BACKEND,  /* store backend name */
     KEY_LOG_LEVEL,
-    KEY_BOOL,   /* true or false, into a bool field */
-    KEY_CODECS, /* comma-separated media codec names */
+    KEY_BOOL,        /* true or false, into a bool field */
+    KEY_CODECS,      /* comma-separated media codec names */
+    KEY_PUBLIC_IPV4, /* empty, or a unicast IPv4 address other hosts can reach */
+    KEY_PUBLIC_IPV6, /* empty, or a global unicast IPv6 address */
 };
 
 struct key_spec {
@@ -71,7 +73,9 @@ static const struct key_spec keys[] = {
     {"media", "ipv6", KEY_BOOL, FIELD(media_ipv6), 0, 1},
     {"media", "ice_tcp", KEY_BOOL, FIELD(media_ice_tcp), 0, 1},
     {"media", "ice_lite", KEY_BOOL, FIELD(media_ice_lite), 0, 1},
-    {"media", "public_ipv4", KEY_STRING, FIELD(media_public_ipv4), 0, 0},
+    {"media", "public_ipv4", KEY_PUBLIC_IPV4, FIELD(media_public_ipv4), 0, 0},
+    {"media", "public_ipv6", KEY_PUBLIC_IPV6, FIELD(media_public_ipv6), 0, 0},
+    {"media", "advertise_private", KEY_BOOL, FIELD(media_advertise_private), 0, 1},
     {"media", "max_remote_candidates", KEY_INT, FIELD(media_max_remote_candidates), 1, 1000},
     {"media", "max_media_per_offer", KEY_INT, FIELD(media_max_media_per_offer), 1, 128},
     {"media", "codecs", KEY_CODECS, FIELD(media_codecs), 0, 0},
@@ -86,15 +90,12 @@ static const struct key_spec keys[] = {
 };
 
 static const size_t string_fields[] = {
-    FIELD(listen_host),       FIELD(tls_cert),
-    FIELD(tls_key),           FIELD(public_url),
-    FIELD(web_root),          FIELD(data_dir),
-    FIELD(store_backend),     FIELD(token_issuer),
-    FIELD(log_level),         FIELD(media_addresses),
-    FIELD(media_public_ipv4), FIELD(ice_stun_urls),
-    FIELD(ice_turn_urls),     FIELD(ice_turn_secret_file),
-    FIELD(media_codecs),      FIELD(media_dtls_cert),
-    FIELD(media_dtls_key),
+    FIELD(listen_host),     FIELD(tls_cert),          FIELD(tls_key),
+    FIELD(public_url),      FIELD(web_root),          FIELD(data_dir),
+    FIELD(store_backend),   FIELD(token_issuer),      FIELD(log_level),
+    FIELD(media_addresses), FIELD(media_public_ipv4), FIELD(media_public_ipv6),
+    FIELD(ice_stun_urls),   FIELD(ice_turn_urls),     FIELD(ice_turn_secret_file),
+    FIELD(media_codecs),    FIELD(media_dtls_cert),   FIELD(media_dtls_key),
 };
 
 static char **
@@ -137,6 +138,8 @@ vej_config_new(void)
     c->media_ice_tcp = false;
     c->media_ice_lite = false;
     c->media_public_ipv4 = g_strdup("");
+    c->media_public_ipv6 = g_strdup("");
+    c->media_advertise_private = true;
     c->media_max_remote_candidates = 64;
     c->media_max_media_per_offer = 16;
     c->media_codecs = g_strdup("opus,vp8,h264");
@@ -347,6 +350,44 @@ check_backend(const char *value, GError **error)
     return invalid(error, "must be \"sqlite\", got \"%s\"", value);
 }
 
+/* A 1:1 NAT's public address: numeric, of the family, and one that other
+ * hosts can send to (not unspecified, loopback, link-local, multicast or
+ * broadcast; IPv6 neither IPv4-mapped). Private ranges are allowed: the
+ * "public" side of a NAT may be another private network. */
+static gboolean
+check_public_address(const char *value, int family, GError **error)
+{
+    if (value[0] == '\0')
+        return TRUE;
+    if (family == AF_INET) {
+        struct in_addr a;
+        if (inet_pton(AF_INET, value, &a) != 1)
+            return invalid(error, "must be a numeric IPv4 address such as 203.0.113.7, got \"%s\"",
+                           value);
+        uint32_t h = ntohl(a.s_addr);
+        if (h == 0 || (h >> 24) == 127 || (h >> 16) == 0xa9fe || (h >> 28) == 0xe ||
+            (h >> 28) == 0xf)
+            return invalid(error,
+                           "\"%s\" cannot be reached from other hosts (unspecified, loopback, "
+                           "link-local, multicast or reserved)",
+                           value);
+        return TRUE;
+    }
+    struct in6_addr a6;
+    if (inet_pton(AF_INET6, value, &a6) != 1)
+        return invalid(error,
+                       "must be a numeric IPv6 address such as 2001:db8::7 (no brackets, no "
+                       "zone), got \"%s\"",
+                       value);
+    if (IN6_IS_ADDR_UNSPECIFIED(&a6) || IN6_IS_ADDR_LOOPBACK(&a6) || IN6_IS_ADDR_LINKLOCAL(&a6) ||
+        IN6_IS_ADDR_MULTICAST(&a6) || IN6_IS_ADDR_V4MAPPED(&a6) || IN6_IS_ADDR_V4COMPAT(&a6))
+        return invalid(error,
+                       "\"%s\" cannot be reached from other hosts (unspecified, loopback, "
+                       "link-local, multicast or IPv4-mapped)",
+                       value);
+    return TRUE;
+}
+
 /* Checks `value` for `k` and stores it into `c`. The error message is the
  * reason alone; the caller adds the file, group and key. */
 static gboolean
@@ -403,6 +444,11 @@ apply_value(struct vej_config *c, const struct key_spec *k, const char *value, G
             return invalid(error, "must be true or false, got \"%s\"", value);
         *(bool *)((char *)c + k->offset) = value[0] == 't';
         return TRUE;
+    case KEY_PUBLIC_IPV4:
+    case KEY_PUBLIC_IPV6:
+        if (!check_public_address(value, k->type == KEY_PUBLIC_IPV4 ? AF_INET : AF_INET6, error))
+            return FALSE;
+        break;
     case KEY_STRING:
         break;
     }
@@ -504,6 +550,11 @@ validate(const struct vej_config *c, const char *origin, GError **error)
                        "%s: [media] %s: dtls_cert and dtls_key are set together or both "
                        "left empty",
                        origin, c->media_dtls_cert[0] == '\0' ? "dtls_cert" : "dtls_key");
+    if (c->media_public_ipv6[0] != '\0' && !c->media_ipv6)
+        return invalid(error,
+                       "%s: [media] public_ipv6: set, but ipv6 = false offers no IPv6 "
+                       "candidate to map: set ipv6 = true or leave public_ipv6 empty",
+                       origin);
     return TRUE;
 }
 

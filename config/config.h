@@ -55,6 +55,8 @@ struct vej_config {
     bool media_ice_tcp;              /* false */
     bool media_ice_lite;             /* false */
     char *media_public_ipv4;         /* "": none; a 1:1 NAT address to advertise */
+    char *media_public_ipv6;         /* "": none; the same for IPv6 (needs media_ipv6) */
+    bool media_advertise_private;    /* true: keep the private candidates beside the public */
     int media_max_remote_candidates; /* 64 per PeerConnection */
     int media_max_media_per_offer;   /* 16 m-lines per publish offer */
     char *media_codecs;              /* "opus,vp8,h264": the codecs forwarded */

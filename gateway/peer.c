@@ -9,9 +9,22 @@
  * The receive path copies each datagram into the worker's scratch buffer,
  * unprotects it in place and hands it to the router: no allocation, no
  * lock of ours, no thread hop (libnice allocates an address per datagram).
+ *
+ * The send path protects in place and, once ICE has selected a UDP pair,
+ * sends with sendto() on that pair's socket (p->path, send-path.h) instead
+ * of nice_agent_send(). The path is re-read from libnice whenever the
+ * selected pair or the component state changes (and after an ICE restart),
+ * so it goes wherever libnice itself would send; it is cleared on FAILED
+ * (which is also how libnice reports lost consent, RFC 7675, whether timed
+ * out or revoked with a 403) and before the agent is closed. Whenever it is
+ * unusable (no pair, relayed or TCP pair, closed socket) the packet goes
+ * through nice_agent_send(), which is always correct; libnice keeps
+ * sending its own checks and consent requests either way. DTLS goes
+ * through libnice too: a few datagrams per connection.
  */
 #include "gateway/relay-priv.h"
 
+#include <netinet/in.h>
 #include <string.h>
 
 #include "gateway/demux.h"
@@ -184,6 +197,34 @@ on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *buf, 
     }
 }
 
+/* One protected datagram to the peer: on the cached path when there is
+ * one, else through libnice. Failures are counted by reason. */
+static bool
+send_datagram(struct vej_peer *p, const uint8_t *buf, size_t len)
+{
+    struct vej_relay_stats *st = stats_of(p);
+    switch (vej_send_path_send(&p->path, buf, len)) {
+    case VEJ_SEND_OK:
+        return true;
+    case VEJ_SEND_EAGAIN:
+        st->dropped_send_eagain++;
+        return false;
+    case VEJ_SEND_ENOBUFS:
+        st->dropped_send_nobufs++;
+        return false;
+    case VEJ_SEND_ERROR:
+        st->dropped_send_error++;
+        return false;
+    case VEJ_SEND_NO_PATH:
+        break;
+    }
+    st->sent_via_libnice++;
+    if (nice_agent_send(p->agent, p->stream, 1, (guint)len, (const gchar *)buf) > 0)
+        return true;
+    st->dropped_send_error++;
+    return false;
+}
+
 void
 vej__peer_send_rtp(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap)
 {
@@ -193,7 +234,7 @@ vej__peer_send_rtp(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap)
         stats_of(p)->dropped_srtp++;
         return;
     }
-    if (nice_agent_send(p->agent, p->stream, 1, (guint)len, (const gchar *)buf) > 0) {
+    if (send_datagram(p, buf, len)) {
         stats_of(p)->rtp_out++;
         stats_of(p)->bytes_out += len;
     }
@@ -206,8 +247,54 @@ vej__peer_send_rtcp(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap)
         return;
     if (vej_srtp_protect_rtcp(p->srtp, buf, &len, cap) != VEJ_SRTP_OK)
         return;
-    if (nice_agent_send(p->agent, p->stream, 1, (guint)len, (const gchar *)buf) > 0)
+    if (send_datagram(p, buf, len))
         stats_of(p)->rtcp_out++;
+}
+
+/* ---- the direct send path ---- */
+
+/* Re-reads the selected pair from libnice, so that the path goes where
+ * nice_agent_send() would: libnice sends on its selected pair in any state
+ * but FAILED (lost consent included), also while an ICE restart is under
+ * way (RFC 8445 9: media stays on the previous pair until a new one is
+ * selected). Leaves the path empty (libnice sends) when there is no pair,
+ * in FAILED or DISCONNECTED, and unless the pair is UDP with a local
+ * socket of ours: nice_agent_get_selected_socket() gives none for a
+ * relayed local candidate (TURN framing) and TCP needs RFC 4571 framing.
+ * Never on the per-packet path: on signals and state changes. */
+static void
+path_refresh(struct vej_peer *p)
+{
+    vej_send_path_clear(&p->path);
+    if (!p->agent || !p->stream)
+        return;
+    NiceComponentState st = nice_agent_get_component_state(p->agent, p->stream, 1);
+    if (st == NICE_COMPONENT_STATE_FAILED || st == NICE_COMPONENT_STATE_DISCONNECTED)
+        return;
+    NiceCandidate *local = NULL, *remote = NULL; /* (transfer none) */
+    if (!nice_agent_get_selected_pair(p->agent, p->stream, 1, &local, &remote) || !local ||
+        !remote || local->transport != NICE_CANDIDATE_TRANSPORT_UDP ||
+        local->type == NICE_CANDIDATE_TYPE_RELAYED)
+        return;
+    GSocket *socket = nice_agent_get_selected_socket(p->agent, p->stream, 1);
+    if (!socket)
+        return;
+    struct sockaddr_storage to;
+    memset(&to, 0, sizeof to);
+    nice_address_copy_to_sockaddr(&remote->addr, (struct sockaddr *)&to);
+    socklen_t to_len = to.ss_family == AF_INET6 ? (socklen_t)sizeof(struct sockaddr_in6)
+                                                : (socklen_t)sizeof(struct sockaddr_in);
+    if (!vej_send_path_set(&p->path, socket, (struct sockaddr *)&to, to_len))
+        g_debug("hearing %s participant %s: selected pair not usable directly; libnice sends",
+                p->part->h->id, p->part->id);
+    g_object_unref(socket);
+}
+
+static void
+on_selected_pair(NiceAgent *agent, guint stream, guint component, NiceCandidate *local,
+                 NiceCandidate *remote, gpointer user)
+{
+    path_refresh(user);
 }
 
 /* ---- ICE ---- */
@@ -216,6 +303,8 @@ static void
 on_component_state(NiceAgent *agent, guint stream, guint component, guint state, gpointer user)
 {
     struct vej_peer *p = user;
+    /* Any change may move the selected pair or make it unusable. */
+    path_refresh(p);
     if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
         if (p->ice_connected)
             return;
@@ -276,6 +365,7 @@ vej__peer_new(struct vej_rpart *part, enum vej_relay_pc pc, GError **error)
     p->pc = pc;
     p->pending_candidates = g_ptr_array_new_with_free_func(g_free);
     p->rtcp_ssrc = g_random_int() | 1;
+    vej_send_path_clear(&p->path);
     NiceAgentOption opts = NICE_AGENT_OPTION_ICE_TRICKLE | NICE_AGENT_OPTION_CONSENT_FRESHNESS;
     bool controlling = pc == VEJ_RELAY_SUBSCRIBE && !cfg->ice_lite;
     if (controlling)
@@ -296,6 +386,7 @@ vej__peer_new(struct vej_rpart *part, enum vej_relay_pc pc, GError **error)
     if (cfg->port_min && cfg->port_max)
         nice_agent_set_port_range(p->agent, p->stream, 1, cfg->port_min, cfg->port_max);
     g_signal_connect(p->agent, "component-state-changed", G_CALLBACK(on_component_state), p);
+    g_signal_connect(p->agent, "new-selected-pair-full", G_CALLBACK(on_selected_pair), p);
     nice_agent_attach_recv(p->agent, p->stream, 1, vej_worker_context(part->h->rw->worker), on_recv,
                            p);
     if (!nice_agent_gather_candidates(p->agent, p->stream)) {
@@ -349,6 +440,7 @@ vej__peer_free(struct vej_peer *p)
         vej_dtls_free(p->dtls);
     }
     vej_srtp_free(p->srtp);
+    vej_send_path_clear(&p->path); /* before libnice closes its sockets */
     if (p->agent) {
         nice_agent_attach_recv(p->agent, p->stream, 1, NULL, NULL, NULL);
         g_signal_handlers_disconnect_by_data(p->agent, p);
@@ -454,6 +546,7 @@ vej__peer_set_remote(struct vej_peer *p, const struct vej_sdp_description *d, GE
         g_free(lp);
         p->n_remote_candidates = 0;
         p->local_restart = false;
+        path_refresh(p);
     }
     if (!nice_agent_set_remote_credentials(p->agent, p->stream, d->ice_ufrag, d->ice_pwd)) {
         g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "ICE credentials refused");
@@ -526,5 +619,13 @@ vej__peer_local_sdp(struct vej_peer *p, struct vej_sdp_local *local)
         local->n_candidates++;
     }
     g_slist_free_full(cands, (GDestroyNotify)nice_candidate_free);
+    const struct vej_relay_config *cfg = &relay_of(p)->config;
+    const struct vej_sdp_nat nat = {
+        .public_ipv4 = cfg->public_ipv4,
+        .public_ipv6 = cfg->public_ipv6,
+        .hide_private = cfg->hide_private,
+        .as_host = cfg->ice_lite,
+    };
+    vej_sdp_local_apply_nat(local, &nat);
     local->end_of_candidates = true;
 }

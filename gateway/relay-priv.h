@@ -22,6 +22,7 @@
 #include "gateway/rtx.h"
 #include "gateway/sdp.h"
 #include "gateway/seqmap.h"
+#include "gateway/send-path.h"
 #include "gateway/srtp.h"
 #include "gateway/worker.h"
 
@@ -156,6 +157,7 @@ struct vej_peer {
     char remote_pwd[VEJ_SDP_ICE_PWD_LEN];
     bool local_restart; /* we restarted ICE: the answer brings new remote creds */
     bool ice_connected;
+    struct vej_send_path path; /* peer.c: the selected pair, for sending without libnice */
     enum vej_peer_state state;
     struct vej_dtls *dtls;
     GSource *dtls_timer;

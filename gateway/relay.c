@@ -455,6 +455,7 @@ vej_relay_new(const struct vej_relay_config *config, const struct vej_relay_call
     r->config = *config;
     r->config.bind_addresses = g_strdup(config->bind_addresses);
     r->config.public_ipv4 = g_strdup(config->public_ipv4);
+    r->config.public_ipv6 = g_strdup(config->public_ipv6);
     r->config.cert_file = g_strdup(config->cert_file);
     r->config.key_file = g_strdup(config->key_file);
     if (!r->config.max_remote_candidates)
@@ -564,6 +565,7 @@ vej_relay_free(struct vej_relay *r)
     g_mutex_clear(&r->lock);
     g_free(r->config.bind_addresses);
     g_free(r->config.public_ipv4);
+    g_free(r->config.public_ipv6);
     g_free(r->config.cert_file);
     g_free(r->config.key_file);
     g_free(r);
@@ -597,6 +599,10 @@ vej_relay_stats(struct vej_relay *r, struct vej_relay_stats *out)
         out->dropped_malformed += s->dropped_malformed;
         out->dropped_not_ready += s->dropped_not_ready;
         out->dropped_awaiting_keyframe += s->dropped_awaiting_keyframe;
+        out->dropped_send_eagain += s->dropped_send_eagain;
+        out->dropped_send_nobufs += s->dropped_send_nobufs;
+        out->dropped_send_error += s->dropped_send_error;
+        out->sent_via_libnice += s->sent_via_libnice;
         out->dtls_failures += s->dtls_failures;
         out->keyframe_requests += s->keyframe_requests;
         out->dropped_duplicate += s->dropped_duplicate;

@@ -46,6 +46,8 @@ struct vej_relay_config {
     bool ice_tcp;
     bool ice_lite;
     char *public_ipv4; /* 1:1 NAT address to advertise, or NULL */
+    char *public_ipv6; /* the same for IPv6, or NULL */
+    bool hide_private; /* with a public address: leave the private candidates out */
     unsigned max_remote_candidates;
     unsigned max_media_per_offer;
     size_t max_sdp_bytes;
@@ -148,6 +150,12 @@ struct vej_relay_stats {
     uint64_t bytes_in, bytes_out;
     uint64_t dropped_policy, dropped_srtp, dropped_unknown_ssrc, dropped_malformed,
         dropped_not_ready, dropped_awaiting_keyframe;
+    /* sends that failed: socket buffer full (EAGAIN), no kernel buffer
+     * (ENOBUFS), any other error */
+    uint64_t dropped_send_eagain, dropped_send_nobufs, dropped_send_error;
+    /* RTP/RTCP sent through nice_agent_send() because no direct path to
+     * the selected pair was usable (relayed or TCP pair, ICE not settled) */
+    uint64_t sent_via_libnice;
     uint64_t dtls_failures;
     uint64_t keyframe_requests;
     /* Loss: duplicates dropped, packets too late to forward, padding-only

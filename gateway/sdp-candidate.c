@@ -144,17 +144,32 @@ vej_sdp_candidate_check(const char *candidate, size_t len, bool allow_tcp,
     return check_fields(fields, allow_tcp, info, reason);
 }
 
+static bool
+is_numeric_ip(const char *s, size_t size)
+{
+    return memchr(s, '\0', size) && g_hostname_is_ip_address(s) && !strchr(s, '%');
+}
+
 int
 vej_sdp_candidate_format(const struct vej_sdp_host_candidate *c, char *buf, size_t size)
 {
     int n;
 
     if (!c || !buf || !vej__sdp_is_ice_chars(c->foundation, 1, VEJ_SDP_FOUNDATION_LEN - 1) ||
-        c->port == 0 || !memchr(c->address, '\0', sizeof c->address) ||
-        !g_hostname_is_ip_address(c->address) || strchr(c->address, '%') ||
+        c->port == 0 || !is_numeric_ip(c->address, sizeof c->address) ||
         (c->transport != VEJ_SDP_TRANSPORT_UDP && c->transport != VEJ_SDP_TRANSPORT_TCP))
         return VEJ_SDP_EINVAL;
-    if (c->transport == VEJ_SDP_TRANSPORT_TCP)
+    if (c->type == VEJ_SDP_CAND_SRFLX) {
+        if (c->transport != VEJ_SDP_TRANSPORT_UDP ||
+            !is_numeric_ip(c->related_address, sizeof c->related_address))
+            return VEJ_SDP_EINVAL;
+        n = snprintf(
+            buf, size,
+            CANDIDATE_PREFIX "%s 1 udp %" G_GUINT32_FORMAT " %s %u typ srflx raddr %s rport %u",
+            c->foundation, c->priority, c->address, c->port, c->related_address, c->related_port);
+    } else if (c->type != VEJ_SDP_CAND_HOST)
+        return VEJ_SDP_EINVAL;
+    else if (c->transport == VEJ_SDP_TRANSPORT_TCP)
         n = snprintf(buf, size,
                      CANDIDATE_PREFIX "%s 1 tcp %" G_GUINT32_FORMAT
                                       " %s %u typ host tcptype passive",
@@ -165,4 +180,76 @@ vej_sdp_candidate_format(const struct vej_sdp_host_candidate *c, char *buf, size
     if (n < 0 || (size_t)n >= size)
         return VEJ_SDP_ENOSPACE;
     return n;
+}
+
+/* The public address mapped to a host candidate's family, or NULL. */
+static const char *
+public_for(const struct vej_sdp_host_candidate *c, const struct vej_sdp_nat *nat)
+{
+    const char *pub = strchr(c->address, ':') ? nat->public_ipv6 : nat->public_ipv4;
+    if (c->type != VEJ_SDP_CAND_HOST || c->transport != VEJ_SDP_TRANSPORT_UDP || !pub || !*pub)
+        return NULL;
+    return pub;
+}
+
+static void
+make_public(const struct vej_sdp_host_candidate *host, const char *pub,
+            const struct vej_sdp_nat *nat, struct vej_sdp_host_candidate *out)
+{
+    bool v6 = strchr(host->address, ':') != NULL;
+
+    memset(out, 0, sizeof *out);
+    /* Another foundation: another type or base (RFC 8445 5.1.1.3). libnice's
+     * are decimal numbers, so a letter keeps them apart. */
+    snprintf(out->foundation, sizeof out->foundation, "n%.*s", VEJ_SDP_FOUNDATION_LEN - 2,
+             host->foundation);
+    vej__sdp_copy(out->address, sizeof out->address, pub);
+    out->port = host->port;
+    out->transport = VEJ_SDP_TRANSPORT_UDP;
+    if (nat->as_host) {
+        /* one local preference below the private twin, same type */
+        out->type = VEJ_SDP_CAND_HOST;
+        out->priority = host->priority > 256 ? host->priority - 256 : 1;
+        return;
+    }
+    /* RFC 8445 5.1.2.1: (2^24) type preference + (2^8) local preference +
+     * (256 - component); 100 is libnice's own srflx type preference. */
+    out->type = VEJ_SDP_CAND_SRFLX;
+    out->priority = (100u << 24) | (host->priority & 0x00ffffffu);
+    if (nat->hide_private) {
+        vej__sdp_copy(out->related_address, sizeof out->related_address, v6 ? "::" : "0.0.0.0");
+        out->related_port = 0;
+    } else {
+        vej__sdp_copy(out->related_address, sizeof out->related_address, host->address);
+        out->related_port = host->port;
+    }
+}
+
+size_t
+vej_sdp_local_apply_nat(struct vej_sdp_local *local, const struct vej_sdp_nat *nat)
+{
+    struct vej_sdp_host_candidate out[VEJ_SDP_MAX_CANDIDATES];
+    size_t n_in = MIN(local->n_candidates, (size_t)VEJ_SDP_MAX_CANDIDATES);
+    size_t n = 0, added = 0;
+
+    if (!nat)
+        return 0;
+    for (size_t i = 0; i < n_in && n < VEJ_SDP_MAX_CANDIDATES; i++) {
+        const struct vej_sdp_host_candidate *c = &local->candidates[i];
+        const char *pub = public_for(c, nat);
+        if (pub && strcmp(pub, c->address) != 0) {
+            make_public(c, pub, nat, &out[n++]);
+            added++;
+        }
+    }
+    for (size_t i = 0; i < n_in && n < VEJ_SDP_MAX_CANDIDATES; i++) {
+        const struct vej_sdp_host_candidate *c = &local->candidates[i];
+        const char *pub = public_for(c, nat);
+        if (pub && nat->hide_private && strcmp(pub, c->address) != 0)
+            continue;
+        out[n++] = *c;
+    }
+    memcpy(local->candidates, out, n * sizeof out[0]);
+    local->n_candidates = n;
+    return added;
 }

@@ -272,15 +272,31 @@ struct vej_sdp_description {
     bool end_of_candidates;
 };
 
-/* One of the gateway's host candidates, written as
+/* One of the gateway's candidates: a host candidate, written as
  * "candidate:FOUNDATION 1 udp PRIORITY ADDRESS PORT typ host" (TCP:
- * "tcp ... typ host tcptype passive"). */
+ * "tcp ... typ host tcptype passive"), or the server-reflexive candidate a
+ * 1:1 NAT makes of one (UDP only):
+ * "candidate:FOUNDATION 1 udp PRIORITY ADDRESS PORT typ srflx raddr
+ * RELATED rport RPORT". A zeroed struct is a host candidate. */
+#define VEJ_SDP_RELATED_LEN 48 /* a numeric IPv4 or IPv6 address */
 struct vej_sdp_host_candidate {
     char foundation[VEJ_SDP_FOUNDATION_LEN]; /* 1-32 ice-chars */
     uint32_t priority;
     char address[VEJ_SDP_ADDRESS_LEN]; /* numeric IPv4 or IPv6 */
     uint16_t port;                     /* not 0 */
     enum vej_sdp_transport transport;
+    enum vej_sdp_candidate_type type;          /* VEJ_SDP_CAND_HOST or VEJ_SDP_CAND_SRFLX */
+    char related_address[VEJ_SDP_RELATED_LEN]; /* srflx: the base, or 0.0.0.0 / :: to hide it */
+    uint16_t related_port;                     /* srflx: the base's port, or 0 */
+};
+
+/* 1:1 NAT (DESIGN.md 3): the public addresses a NAT maps, port for port,
+ * to the gateway's host addresses. */
+struct vej_sdp_nat {
+    const char *public_ipv4; /* NULL or "": none */
+    const char *public_ipv6; /* NULL or "": none */
+    bool hide_private;       /* advertise only the public candidate of a mapped family */
+    bool as_host;            /* type host instead of srflx (ICE-lite has host candidates only) */
 };
 
 /* The gateway's side of a PeerConnection, for both writers. */
@@ -446,11 +462,24 @@ enum vej_sdp_status vej_sdp_candidate_check(const char *candidate, size_t len, b
                                             struct vej_sdp_candidate_info *info,
                                             const char **reason);
 
-/* Formats a host candidate ("candidate:...", no "a=", no CRLF) into buf.
- * Returns its length, VEJ_SDP_EINVAL for a bad candidate (empty or non
- * ice-char foundation, port 0, address not a numeric IP) or
- * VEJ_SDP_ENOSPACE when size is too small. */
+/* Formats a host or srflx candidate ("candidate:...", no "a=", no CRLF)
+ * into buf. Returns its length, VEJ_SDP_EINVAL for a bad candidate (empty
+ * or non ice-char foundation, port 0, address not a numeric IP, srflx over
+ * TCP or without a numeric raddr, another type) or VEJ_SDP_ENOSPACE when
+ * size is too small. */
 int vej_sdp_candidate_format(const struct vej_sdp_host_candidate *c, char *buf, size_t size);
+
+/* Adds to `local` the candidates a 1:1 NAT gives: for each UDP host
+ * candidate whose family has a public address in `nat` (and that is not
+ * already that address), one with the public address and the same port:
+ * srflx with raddr/rport the host's (0.0.0.0 or :: and 0 with
+ * hide_private), priority type preference 100 over the host's local
+ * preference; with as_host, type host one local preference below. They
+ * come first (the first candidate is the m-lines' default address); the
+ * host candidates follow, except those of a mapped family with
+ * hide_private. Candidates beyond VEJ_SDP_MAX_CANDIDATES are left out,
+ * last first. Returns the number of public candidates added. */
+size_t vej_sdp_local_apply_nat(struct vej_sdp_local *local, const struct vej_sdp_nat *nat);
 
 /* Formats a fingerprint as upper-case hex pairs joined by ':' into buf
  * (VEJ_SDP_FINGERPRINT_TEXT is enough). Returns its length, VEJ_SDP_EINVAL

@@ -89,10 +89,18 @@ vej__metrics_text(struct vej_signalling *s, size_t *len)
             "vej_media_dropped_total{reason=\"duplicate\"} %" G_GUINT64_FORMAT "\n"
             "vej_media_dropped_total{reason=\"late\"} %" G_GUINT64_FORMAT "\n"
             "vej_media_dropped_total{reason=\"padding\"} %" G_GUINT64_FORMAT "\n"
-            "vej_media_dropped_total{reason=\"rate_limit\"} %" G_GUINT64_FORMAT "\n",
+            "vej_media_dropped_total{reason=\"rate_limit\"} %" G_GUINT64_FORMAT "\n"
+            "vej_media_dropped_total{reason=\"send_eagain\"} %" G_GUINT64_FORMAT "\n"
+            "vej_media_dropped_total{reason=\"send_enobufs\"} %" G_GUINT64_FORMAT "\n"
+            "vej_media_dropped_total{reason=\"send_error\"} %" G_GUINT64_FORMAT "\n",
             r.dropped_policy, r.dropped_srtp, r.dropped_unknown_ssrc, r.dropped_malformed,
             r.dropped_not_ready, r.dropped_awaiting_keyframe, r.dropped_duplicate, r.dropped_late,
-            r.dropped_padding, r.dropped_rate_limit);
+            r.dropped_padding, r.dropped_rate_limit, r.dropped_send_eagain, r.dropped_send_nobufs,
+            r.dropped_send_error);
+        counter(out, "vej_media_sent_via_libnice_total",
+                "RTP and RTCP packets sent through libnice (no direct path to the selected "
+                "pair: relayed or TCP pair, ICE not settled).",
+                r.sent_via_libnice);
         counter(out, "vej_media_dtls_failures_total", "DTLS handshakes that failed.",
                 r.dtls_failures);
         counter(out, "vej_media_keyframe_requests_total", "PLIs sent to publishers.",

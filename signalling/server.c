@@ -505,11 +505,7 @@ static gboolean
 make_relay(struct vej_signalling *s, GError **error)
 {
     const struct vej_config *c = s->config;
-    if (c->media_public_ipv4 && *c->media_public_ipv4) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_INVAL,
-                    "[media] public_ipv4 is not implemented yet: leave it empty");
-        return FALSE;
-    }
+    /* The public addresses were checked when the configuration was read. */
     struct vej_relay_config rc = {
         .workers = (unsigned)c->media_workers,
         .bind_addresses = c->media_addresses,
@@ -518,6 +514,9 @@ make_relay(struct vej_signalling *s, GError **error)
         .ipv6 = c->media_ipv6,
         .ice_tcp = c->media_ice_tcp,
         .ice_lite = c->media_ice_lite,
+        .public_ipv4 = c->media_public_ipv4,
+        .public_ipv6 = c->media_public_ipv6,
+        .hide_private = !c->media_advertise_private,
         .max_remote_candidates = (unsigned)c->media_max_remote_candidates,
         .max_media_per_offer = (unsigned)c->media_max_media_per_offer,
         .max_sdp_bytes = c->max_message_bytes,

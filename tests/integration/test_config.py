@@ -71,13 +71,33 @@ class ConfigTest(unittest.TestCase):
                 ('auth', 'resume_grace_s', '30s'),
                 ('auth', 'login_attempts_per_minute', '0x'),
                 ('hearing', 'max_participants', '-3'),
-                ('log', 'log_level', 'chatty')):
+                ('log', 'log_level', 'chatty'),
+                ('media', 'public_ipv4', '203.0.113'),
+                ('media', 'public_ipv4', '203.0.113.7:5000'),
+                ('media', 'public_ipv4', 'gateway.example.org'),
+                ('media', 'public_ipv4', '127.0.0.1'),
+                ('media', 'public_ipv4', '0.0.0.0'),
+                ('media', 'public_ipv4', '169.254.1.1'),
+                ('media', 'public_ipv4', '239.1.1.1'),
+                ('media', 'public_ipv4', '2001:db8::7'),
+                ('media', 'public_ipv6', '203.0.113.7'),
+                ('media', 'public_ipv6', '[2001:db8::7]'),
+                ('media', 'public_ipv6', 'fe80::1'),
+                ('media', 'public_ipv6', '::1'),
+                ('media', 'public_ipv6', '::ffff:203.0.113.7'),
+                ('media', 'advertise_private', 'no')):
             text = '[server]\nlisten=127.0.0.1:0\n' if group != 'server' else ''
             text += '[%s]\n%s=%s\n' % (group, key, value)
             if group == 'server' and key != 'listen':
                 text = '[server]\nlisten=127.0.0.1:0\n%s=%s\n' % (key, value)
             with self.subTest(key=key, value=value):
                 self.assertRefused(text, key)
+
+    def test_public_ipv6_needs_ipv6(self):
+        """[media] public_ipv6 maps IPv6 host candidates: refused, with the
+        reason, when ipv6 = false offers none."""
+        self.assertRefused('[server]\nlisten=127.0.0.1:0\n[media]\npublic_ipv6=2001:db8::7\n',
+                           'public_ipv6', 'ipv6 = true')
 
     def test_not_an_ini_file(self):
         d, rc, out, err, _ = self.run_daemon('this is not\x00 a key file [[[\n')

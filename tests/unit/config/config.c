@@ -37,6 +37,17 @@ static const char *const all_keys[] = {
     "auth.scrypt_threads",
     "hearing.max_participants",
     "media.workers",
+    "media.addresses",
+    "media.port_min",
+    "media.port_max",
+    "media.ipv6",
+    "media.ice_tcp",
+    "media.ice_lite",
+    "media.public_ipv4",
+    "media.public_ipv6",
+    "media.advertise_private",
+    "media.max_remote_candidates",
+    "media.max_media_per_offer",
     "media.codecs",
     "media.max_publish_kbps",
     "media.dtls_cert",
@@ -102,6 +113,10 @@ assert_same_config(const struct vej_config *a, const struct vej_config *b)
     g_assert_cmpint(a->scrypt_threads, ==, b->scrypt_threads);
     g_assert_cmpint(a->max_participants, ==, b->max_participants);
     g_assert_cmpint(a->media_workers, ==, b->media_workers);
+    g_assert_cmpstr(a->media_public_ipv4, ==, b->media_public_ipv4);
+    g_assert_cmpstr(a->media_public_ipv6, ==, b->media_public_ipv6);
+    g_assert_cmpint(a->media_ipv6, ==, b->media_ipv6);
+    g_assert_cmpint(a->media_advertise_private, ==, b->media_advertise_private);
     g_assert_cmpstr(a->media_codecs, ==, b->media_codecs);
     g_assert_cmpint(a->media_max_publish_kbps, ==, b->media_max_publish_kbps);
     g_assert_cmpstr(a->media_dtls_cert, ==, b->media_dtls_cert);
@@ -146,7 +161,9 @@ test_default_file(void)
                         "[store]\ndata_dir=/d\naudit_head_interval_s=11\n"
                         "[auth]\ntoken_issuer=i\nstaff_session_ttl_s=61\njoin_token_ttl_s=62\n"
                         "login_attempts_per_minute=2\nresume_grace_s=2\nscrypt_threads=3\n"
-                        "[hearing]\nmax_participants=3\n[media]\nworkers=3\n[log]\nlevel=debug\n");
+                        "[hearing]\nmax_participants=3\n[media]\nworkers=3\nipv6=true\n"
+                        "public_ipv4=198.51.100.1\npublic_ipv6=2001:db8::1\n"
+                        "advertise_private=false\n[log]\nlevel=debug\n");
     g_assert_true(vej_config_load_file(loaded, other, &error));
     g_assert_no_error(error);
     g_assert_cmpstr(loaded->listen_host, ==, "::1");
@@ -245,6 +262,38 @@ test_bad_values(void)
                    "[server] listen: port must be between 0 and 65535, got \"99999\"");
     expect_refused("[server]\ntls_cert = /etc/cert.pem\n",
                    "[server] tls_key: tls_cert and tls_key are set together or both left empty");
+    /* 1:1 NAT addresses */
+    expect_refused("[media]\npublic_ipv4 = 203.0.113\n",
+                   "[media] public_ipv4: must be a numeric IPv4 address such as 203.0.113.7, got "
+                   "\"203.0.113\"");
+    expect_refused("[media]\npublic_ipv4 = 127.0.0.2\n",
+                   "[media] public_ipv4: \"127.0.0.2\" cannot be reached from other hosts "
+                   "(unspecified, loopback, link-local, multicast or reserved)");
+    expect_refused("[media]\npublic_ipv4 = 255.255.255.255\n",
+                   "[media] public_ipv4: \"255.255.255.255\" cannot be reached from other hosts "
+                   "(unspecified, loopback, link-local, multicast or reserved)");
+    expect_refused("[media]\nipv6 = true\npublic_ipv6 = fe80::1%eth0\n",
+                   "[media] public_ipv6: must be a numeric IPv6 address such as 2001:db8::7 (no "
+                   "brackets, no zone), got \"fe80::1%eth0\"");
+    expect_refused("[media]\nipv6 = true\npublic_ipv6 = ff02::1\n",
+                   "[media] public_ipv6: \"ff02::1\" cannot be reached from other hosts "
+                   "(unspecified, loopback, link-local, multicast or IPv4-mapped)");
+    expect_refused("[media]\npublic_ipv6 = 2001:db8::7\n",
+                   "[media] public_ipv6: set, but ipv6 = false offers no IPv6 candidate to map: "
+                   "set ipv6 = true or leave public_ipv6 empty");
+    {
+        g_autofree char *d = make_tmpdir();
+        g_autofree char *p = write_conf(d, "[media]\nipv6 = true\npublic_ipv4 = 10.1.2.3\n"
+                                           "public_ipv6 = 2001:db8::7\n");
+        g_autoptr(vej_config) ok = vej_config_new();
+        g_autoptr(GError) e = NULL;
+        g_assert_true(vej_config_load_file(ok, p, &e)); /* private ranges are fine */
+        g_assert_no_error(e);
+        g_assert_cmpstr(ok->media_public_ipv4, ==, "10.1.2.3");
+        g_assert_cmpstr(ok->media_public_ipv6, ==, "2001:db8::7");
+        g_assert_true(ok->media_advertise_private);
+        rm_rf(d);
+    }
     expect_refused("[media]\ndtls_key = /etc/key.pem\n",
                    "[media] dtls_cert: dtls_cert and dtls_key are set together or both left empty");
     expect_refused("[media]\ncodecs = opus,vp9\n",

@@ -992,6 +992,99 @@ check_candidate(const char *c, bool allow_tcp, int want, bool mdns)
         g_assert_nonnull(reason);
 }
 
+/* 1:1 NAT: the public twin of each mapped host candidate, first, same port. */
+static void
+test_nat(void)
+{
+    struct vej_sdp_local l;
+    char buf[VEJ_SDP_CANDIDATE_LEN];
+
+    fill_local(&l, 1, 2); /* 198.51.100.7:40000, 2001:db8::7:40001 */
+    g_strlcpy(l.candidates[0].address, "10.0.0.5", sizeof l.candidates[0].address);
+    g_strlcpy(l.candidates[1].address, "fd00::5", sizeof l.candidates[1].address);
+    struct vej_sdp_nat nat = {.public_ipv4 = "203.0.113.7", .public_ipv6 = "2001:db8::7"};
+    g_assert_cmpuint(vej_sdp_local_apply_nat(&l, &nat), ==, 2);
+    g_assert_cmpuint(l.n_candidates, ==, 4);
+    /* srflx, priority: type preference 100 over the host's local preference */
+    g_assert_cmpint(vej_sdp_candidate_format(&l.candidates[0], buf, sizeof buf), >, 0);
+    g_assert_cmpstr(buf, ==,
+                    "candidate:n1 1 udp 1694498815 203.0.113.7 40000 typ srflx raddr 10.0.0.5 "
+                    "rport 40000");
+    g_assert_cmpint(vej_sdp_candidate_format(&l.candidates[1], buf, sizeof buf), >, 0);
+    g_assert_cmpstr(buf, ==,
+                    "candidate:n2 1 udp 1694498814 2001:db8::7 40001 typ srflx raddr fd00::5 "
+                    "rport 40001");
+    g_assert_cmpint(vej_sdp_candidate_format(&l.candidates[2], buf, sizeof buf), >, 0);
+    g_assert_cmpstr(buf, ==, "candidate:1 1 udp 2130706431 10.0.0.5 40000 typ host");
+    g_assert_cmpstr(l.candidates[3].address, ==, "fd00::5");
+    /* the answer's default address is the public one, the private follows */
+    g_autofree char *answer = NULL;
+    g_autoptr(GstSDPMessage) m = NULL;
+    const char *why = NULL;
+    g_autofree struct vej_sdp_description *d = parse_ok(chrome_offer, NULL);
+    g_assert_cmpint(vej_sdp_make_answer(d, &l, &answer, &why), ==, VEJ_SDP_OK);
+    m = reparse(answer);
+    const GstSDPMedia *a = gst_sdp_message_get_media(m, 0);
+    g_assert_cmpstr(gst_sdp_media_get_connection(a, 0)->address, ==, "203.0.113.7");
+    g_assert_cmpuint(count_attr(a, "candidate"), ==, 4);
+    g_assert_cmpstr(attr(a, "candidate"), ==,
+                    "n1 1 udp 1694498815 203.0.113.7 40000 typ srflx raddr 10.0.0.5 rport 40000");
+
+    /* hidden private side, one family only */
+    fill_local(&l, 1, 2);
+    g_strlcpy(l.candidates[0].address, "10.0.0.5", sizeof l.candidates[0].address);
+    nat =
+        (struct vej_sdp_nat){.public_ipv4 = "203.0.113.7", .public_ipv6 = "", .hide_private = true};
+    g_assert_cmpuint(vej_sdp_local_apply_nat(&l, &nat), ==, 1);
+    g_assert_cmpuint(l.n_candidates, ==, 2);
+    g_assert_cmpint(vej_sdp_candidate_format(&l.candidates[0], buf, sizeof buf), >, 0);
+    g_assert_cmpstr(buf, ==,
+                    "candidate:n1 1 udp 1694498815 203.0.113.7 40000 typ srflx raddr 0.0.0.0 "
+                    "rport 0");
+    g_assert_cmpstr(l.candidates[1].address, ==, "2001:db8::7"); /* IPv6 unmapped: kept */
+
+    /* ICE-lite: host type, one local preference below its private twin */
+    fill_local(&l, 1, 1);
+    g_strlcpy(l.candidates[0].address, "10.0.0.5", sizeof l.candidates[0].address);
+    nat = (struct vej_sdp_nat){.public_ipv4 = "203.0.113.7", .as_host = true};
+    g_assert_cmpuint(vej_sdp_local_apply_nat(&l, &nat), ==, 1);
+    g_assert_cmpint(vej_sdp_candidate_format(&l.candidates[0], buf, sizeof buf), >, 0);
+    g_assert_cmpstr(buf, ==, "candidate:n1 1 udp 2130706175 203.0.113.7 40000 typ host");
+
+    /* a host already on the public address: nothing to add; no NAT: nothing */
+    fill_local(&l, 1, 1);
+    nat = (struct vej_sdp_nat){.public_ipv4 = "198.51.100.7", .hide_private = true};
+    g_assert_cmpuint(vej_sdp_local_apply_nat(&l, &nat), ==, 0);
+    g_assert_cmpuint(l.n_candidates, ==, 1);
+    g_assert_cmpuint(vej_sdp_local_apply_nat(&l, NULL), ==, 0);
+    nat = (struct vej_sdp_nat){0};
+    g_assert_cmpuint(vej_sdp_local_apply_nat(&l, &nat), ==, 0);
+    g_assert_cmpuint(l.n_candidates, ==, 1);
+
+    /* full: the public twins first, the last private ones left out */
+    fill_local(&l, 1, VEJ_SDP_MAX_CANDIDATES);
+    for (size_t i = 0; i < VEJ_SDP_MAX_CANDIDATES; i++)
+        g_strlcpy(l.candidates[i].address, "10.0.0.5", sizeof l.candidates[i].address);
+    nat = (struct vej_sdp_nat){.public_ipv4 = "203.0.113.7"};
+    g_assert_cmpuint(vej_sdp_local_apply_nat(&l, &nat), ==, VEJ_SDP_MAX_CANDIDATES);
+    g_assert_cmpuint(l.n_candidates, ==, VEJ_SDP_MAX_CANDIDATES);
+
+    /* srflx needs UDP and a numeric raddr */
+    struct vej_sdp_host_candidate c = {.foundation = "n1",
+                                       .priority = 1,
+                                       .address = "203.0.113.7",
+                                       .port = 9,
+                                       .type = VEJ_SDP_CAND_SRFLX};
+    g_assert_cmpint(vej_sdp_candidate_format(&c, buf, sizeof buf), ==, VEJ_SDP_EINVAL);
+    g_strlcpy(c.related_address, "10.0.0.5", sizeof c.related_address);
+    g_assert_cmpint(vej_sdp_candidate_format(&c, buf, sizeof buf), >, 0);
+    c.transport = VEJ_SDP_TRANSPORT_TCP;
+    g_assert_cmpint(vej_sdp_candidate_format(&c, buf, sizeof buf), ==, VEJ_SDP_EINVAL);
+    c.transport = VEJ_SDP_TRANSPORT_UDP;
+    c.type = VEJ_SDP_CAND_RELAY;
+    g_assert_cmpint(vej_sdp_candidate_format(&c, buf, sizeof buf), ==, VEJ_SDP_EINVAL);
+}
+
 static void
 test_candidates(void)
 {
@@ -1110,6 +1203,7 @@ main(int argc, char **argv)
     g_test_add_func("/sdp/subscribe/parse-answer-rtx", test_parse_answer_rtx);
     g_test_add_func("/sdp/answer/rtx-needs-nack", test_answer_rtx_needs_nack);
     g_test_add_func("/sdp/candidates", test_candidates);
+    g_test_add_func("/sdp/candidates/nat", test_nat);
     g_test_add_func("/sdp/helpers", test_helpers);
     int rc = g_test_run();
     g_free(chrome_offer);
