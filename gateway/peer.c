@@ -299,6 +299,52 @@ on_selected_pair(NiceAgent *agent, guint stream, guint component, NiceCandidate 
 
 /* ---- ICE ---- */
 
+/* ICE failing within this long of a restart is held back this long: the
+ * peer may still be switching to the new generation (a client whose new
+ * offer reached us after its first checks nominates late). */
+#define RESTART_GRACE_US (10 * G_USEC_PER_SEC)
+#define FAIL_HOLD_MS 4000
+
+static void
+cancel_fail_timer(struct vej_peer *p)
+{
+    if (p->fail_timer) {
+        g_source_destroy(p->fail_timer);
+        g_source_unref(p->fail_timer);
+        p->fail_timer = NULL;
+    }
+}
+
+static gboolean
+fail_timer_fired(gpointer user)
+{
+    struct vej_peer *p = user;
+    g_source_unref(p->fail_timer);
+    p->fail_timer = NULL;
+    if (!p->ice_connected)
+        peer_fail(p, "ICE failed or consent lost");
+    return G_SOURCE_REMOVE;
+}
+
+/* Media resume on a PC whose ICE came back: every video stream starts
+ * again on a keyframe (what was lost meanwhile left decoders broken). */
+static void
+media_resumed(struct vej_peer *p)
+{
+    if (p->pc == VEJ_RELAY_PUBLISH) {
+        for (guint i = 0; p->tracks && i < p->tracks->len; i++)
+            vej__router_request_keyframe(p->tracks->pdata[i]);
+        return;
+    }
+    for (guint i = 0; p->outs && i < p->outs->len; i++) {
+        struct vej_out *o = p->outs->pdata[i];
+        if (o->track && o->negotiated && o->kind == VEJ_SDP_KIND_VIDEO) {
+            o->need_keyframe = true;
+            vej__router_request_keyframe(o->track);
+        }
+    }
+}
+
 static void
 on_component_state(NiceAgent *agent, guint stream, guint component, guint state, gpointer user)
 {
@@ -306,18 +352,22 @@ on_component_state(NiceAgent *agent, guint stream, guint component, guint state,
     /* Any change may move the selected pair or make it unusable. */
     path_refresh(p);
     if (state == NICE_COMPONENT_STATE_CONNECTED || state == NICE_COMPONENT_STATE_READY) {
+        cancel_fail_timer(p);
         if (p->ice_connected)
             return;
         p->ice_connected = true;
         if (p->state == PEER_NEW)
             p->state = PEER_CONNECTING;
-        if (p->state == PEER_FAILED && p->srtp &&
-            vej_dtls_get_state(p->dtls) == VEJ_DTLS_STATE_CONNECTED) {
-            /* ICE is connected again after a failure (lost consent):
-             * restarted, or renominated by the peer. The DTLS association
-             * and its SRTP keys survived: media resume. */
-            p->state = PEER_CONNECTED;
-            vej__peer_report_state(p, "connected", vej_srtp_profile_name(p->profile));
+        if (p->srtp && vej_dtls_get_state(p->dtls) == VEJ_DTLS_STATE_CONNECTED &&
+            (p->state == PEER_FAILED || p->state == PEER_CONNECTED)) {
+            /* ICE is connected again after a failure (lost consent) or a
+             * held-back one: restarted, or renominated by the peer. The
+             * DTLS association and its SRTP keys survived: media resume. */
+            if (p->state == PEER_FAILED) {
+                p->state = PEER_CONNECTED;
+                vej__peer_report_state(p, "connected", vej_srtp_profile_name(p->profile));
+            }
+            media_resumed(p);
             return;
         }
         vej__peer_report_state(p, "connecting", "ICE connected");
@@ -327,10 +377,37 @@ on_component_state(NiceAgent *agent, guint stream, guint component, guint state,
             peer_fail(p, error->message);
         dtls_rearm(p);
     } else if (state == NICE_COMPONENT_STATE_FAILED) {
-        /* Also how libnice reports lost consent (RFC 7675): stop sending. */
+        /* Also how libnice reports lost consent (RFC 7675): stop sending
+         * (path_refresh above dropped the send path). */
         p->ice_connected = false;
+        if (p->restarted_us && g_get_monotonic_time() - p->restarted_us < RESTART_GRACE_US &&
+            p->state == PEER_CONNECTED) {
+            if (!p->fail_timer) {
+                p->fail_timer = g_timeout_source_new(FAIL_HOLD_MS);
+                g_source_set_callback(p->fail_timer, fail_timer_fired, p, NULL);
+                g_source_attach(p->fail_timer, vej_worker_context(p->part->h->rw->worker));
+            }
+            return;
+        }
         peer_fail(p, "ICE failed or consent lost");
     }
+}
+
+void
+vej__peer_note_restart(struct vej_peer *p)
+{
+    p->restarted_us = g_get_monotonic_time();
+}
+
+bool
+vej__peer_same_connection(const struct vej_peer *p, const struct vej_sdp_description *d)
+{
+    if (!p->remote_fp_len)
+        return true;
+    return d->fingerprint_alg == p->remote_fp_alg && d->fingerprint_len == p->remote_fp_len &&
+           memcmp(d->fingerprint, p->remote_fp, p->remote_fp_len) == 0 &&
+           (d->session_id == 0 || p->remote_session_id == 0 ||
+            d->session_id == p->remote_session_id);
 }
 
 static gboolean
@@ -439,6 +516,7 @@ vej__peer_free(struct vej_peer *p)
         vej_dtls_close(p->dtls);
         vej_dtls_free(p->dtls);
     }
+    cancel_fail_timer(p);
     vej_srtp_free(p->srtp);
     vej_send_path_clear(&p->path); /* before libnice closes its sockets */
     if (p->agent) {
@@ -546,6 +624,7 @@ vej__peer_set_remote(struct vej_peer *p, const struct vej_sdp_description *d, GE
         g_free(lp);
         p->n_remote_candidates = 0;
         p->local_restart = false;
+        p->restarted_us = g_get_monotonic_time();
         path_refresh(p);
     }
     if (!nice_agent_set_remote_credentials(p->agent, p->stream, d->ice_ufrag, d->ice_pwd)) {
@@ -566,6 +645,10 @@ vej__peer_set_remote(struct vej_peer *p, const struct vej_sdp_description *d, GE
                         fp_error ? fp_error->message : "unusable");
             return FALSE;
         }
+        p->remote_session_id = d->session_id;
+        p->remote_fp_alg = d->fingerprint_alg;
+        p->remote_fp_len = MIN(d->fingerprint_len, sizeof p->remote_fp);
+        memcpy(p->remote_fp, d->fingerprint, p->remote_fp_len);
         dtls_rearm(p);
     }
     p->remote_creds = true;

@@ -156,6 +156,15 @@ struct vej_peer {
     char remote_ufrag[VEJ_SDP_ICE_UFRAG_LEN];
     char remote_pwd[VEJ_SDP_ICE_PWD_LEN];
     bool local_restart; /* we restarted ICE: the answer brings new remote creds */
+    int64_t restarted_us; /* monotonic time of the last ICE restart, 0: none */
+    GSource *fail_timer;  /* ICE failed just after a restart: failure held back */
+    /* The peer's certificate fingerprint and o= session id from its first
+     * description: a different one later is a new PeerConnection on the
+     * client (GStreamer shares one certificate between its PCs). */
+    uint64_t remote_session_id;
+    enum vej_sdp_fingerprint_alg remote_fp_alg;
+    uint8_t remote_fp[VEJ_SDP_FINGERPRINT_MAX];
+    size_t remote_fp_len;
     bool ice_connected;
     struct vej_send_path path; /* peer.c: the selected pair, for sending without libnice */
     enum vej_peer_state state;
@@ -207,6 +216,12 @@ void vej__peer_free(struct vej_peer *p);
 gboolean vej__peer_set_remote(struct vej_peer *p, const struct vej_sdp_description *d,
                               GError **error);
 gboolean vej__peer_add_candidate(struct vej_peer *p, const char *candidate, GError **error);
+/* Whether `d` comes from the client PeerConnection this PC was made for:
+ * the same certificate fingerprint and the same o= session id (true
+ * before any remote description). */
+bool vej__peer_same_connection(const struct vej_peer *p, const struct vej_sdp_description *d);
+/* Marks an ICE restart we started (webrtc.restart_ice). */
+void vej__peer_note_restart(struct vej_peer *p);
 /* Fills the local transport part of an SDP. */
 void vej__peer_local_sdp(struct vej_peer *p, struct vej_sdp_local *local);
 /* Protects and sends an RTP or RTCP packet built in buf (cap bytes). */

@@ -133,6 +133,12 @@ do_publish(void *data)
     }
     struct vej_rpart *part = part_get(c->h, c->participant_id, true);
     bool created = false;
+    if (part->pub && !vej__peer_same_connection(part->pub, d)) {
+        /* Another certificate or o= session: the client made a new
+         * PeerConnection (after a failure, say). The old one cannot carry
+         * it: start afresh. */
+        g_clear_pointer(&part->pub, peer_close);
+    }
     if (!part->pub) {
         part->pub = vej__peer_new(part, VEJ_RELAY_PUBLISH, &c->error);
         if (!part->pub)
@@ -159,10 +165,19 @@ do_subscribe(void *data)
 {
     struct call *c = data;
     struct vej_rpart *part = part_get(c->h, c->participant_id, true);
+    uint64_t revision = 0;
+    if (part->sub && part->sub->state == PEER_FAILED) {
+        /* webrtc.subscribe again after a failure: a new PeerConnection
+         * (webrtc.restart_ice is the way to keep the old one). Revisions
+         * go on increasing. */
+        revision = part->sub->revision;
+        g_clear_pointer(&part->sub, peer_close);
+    }
     if (!part->sub) {
         part->sub = vej__peer_new(part, VEJ_RELAY_SUBSCRIBE, &c->error);
         if (!part->sub)
             return;
+        part->sub->revision = revision;
     }
     /* The first offer always has an m-line: an inactive audio one when
      * there is nothing to receive yet, so that the transport (BUNDLE, ICE,
@@ -296,6 +311,7 @@ do_restart_ice(void *data)
     g_free(u);
     g_free(pw);
     sub->local_restart = true;
+    vej__peer_note_restart(sub);
     sub->renegotiate = true;
     vej__router_maybe_offer(sub);
     c->ok = TRUE;

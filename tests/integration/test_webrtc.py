@@ -186,10 +186,17 @@ class WebrtcTest(harness.DaemonTestCase):
 
     # -----------------------------------------------------------------------------
 
+    def media_peers(self):
+        r = self.daemon.http('GET', '/metrics')
+        m = re.search(rb'(?m)^vej_media_peers (\d+)$', r.raw)
+        self.assertIsNotNone(m, 'vej_media_peers missing from /metrics')
+        return int(m.group(1))
+
     async def test_publish_answer(self):
         hid, clerk, judge, [(p, dfd)] = await self.hearing(('Dan Pub', 'defendant', None))
         ufrag, pwd = ice()
-        res = await dfd.call('webrtc.publish', {'sdp': publish_offer(ufrag=ufrag, pwd=pwd)})
+        fp = fingerprint()  # one certificate per client PeerConnection
+        res = await dfd.call('webrtc.publish', {'sdp': publish_offer(ufrag=ufrag, pwd=pwd, fp=fp)})
         ans = res['sdp']
         self.assertTrue(ans.startswith('v=0\r\n'))
         ms = mlines(ans)
@@ -205,11 +212,19 @@ class WebrtcTest(harness.DaemonTestCase):
         self.assertRegex(ans, r'(?i)a=rtpmap:96 VP8/90000')
         self.assertNotEqual(attr(ans, 'ice-ufrag'), ufrag)
         # a later offer on the same connection renegotiates (same ICE)
-        res2 = await dfd.call('webrtc.publish', {'sdp': publish_offer(ufrag=ufrag, pwd=pwd)})
+        res2 = await dfd.call('webrtc.publish', {'sdp': publish_offer(ufrag=ufrag, pwd=pwd,
+                                                                      fp=fp)})
         self.assertEqual(attr(res2['sdp'], 'ice-ufrag'), attr(ans, 'ice-ufrag'))
         # an offer with new ICE credentials restarts ICE
-        res3 = await dfd.call('webrtc.publish', {'sdp': publish_offer()})
+        peers = self.media_peers()
+        res3 = await dfd.call('webrtc.publish', {'sdp': publish_offer(fp=fp)})
         self.assertNotEqual(attr(res3['sdp'], 'ice-ufrag'), attr(ans, 'ice-ufrag'))
+        # another certificate is another PeerConnection on the client (after
+        # a failure, say): the gateway replaces its publish PC (new ICE
+        # credentials, the old PC closed: no more PCs than before)
+        res4 = await dfd.call('webrtc.publish', {'sdp': publish_offer()})
+        self.assertNotEqual(attr(res4['sdp'], 'ice-ufrag'), attr(res3['sdp'], 'ice-ufrag'))
+        self.assertEqual(self.media_peers(), peers)
         # trickled candidates are never answered; end of candidates too
         await dfd.send_json({'jsonrpc': '2.0', 'method': 'webrtc.candidate', 'params': {
             'pc': 'publish', 'candidate': 'candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host',

@@ -161,6 +161,37 @@ class MediaFlowTest(MediaTestCase):
         errs = [e for e in rex.peer.all_errors() if not e.startswith('webrtc.candidate')]
         self.assertEqual(errs, [], rex.name)
 
+    async def test_new_publish_pc_replaces_the_old(self):
+        """A client whose publish PeerConnection died makes a new one (a new
+        certificate, new ICE credentials) and publishes again on the same
+        session: the gateway replaces its publish PC (a new DTLS
+        association, not an ICE restart of the old one) and the subscriber
+        decodes the new PC's video."""
+        h = await self.hearing([('Ray Replace', 'defendant')])
+        clerk, ray = h['clerk'], h['Ray Replace']
+        await ray.peer.publish()
+        await clerk.peer.subscribe()
+        await self.wait_flowing([(clerk, ray)])
+        old = ray.peer.pub
+        await asyncio.get_running_loop().run_in_executor(None, old.stop)
+        ray.peer.pub = None
+        t = now()
+        await ray.peer.publish()
+        self.assertIsNot(ray.peer.pub, old)
+        deadline = t + media_harness.CONNECT_TIMEOUT
+        while now() < deadline:
+            if clerk.peer.decoded_from(ray.pid, 'video').count_since(t) >= 10:
+                break
+            await asyncio.sleep(0.1)
+        got = clerk.peer.decoded_from(ray.pid, 'video').count_since(t)
+        self.assertGreaterEqual(got, 10, 'no video from the new publish PC\n'
+                                + self.describe(clerk, ray))
+        states = [x for x in ray.peer.states if x[1] == 'publish']
+        print('new publish PC: %d frames decoded within %.1f s; publish states %r'
+              % (got, now() - t, [x[2] for x in states]))
+        self.assertEqual([x[2] for x in states][-2:], ['connecting', 'connected'])
+        self.assertGreaterEqual(len(states), 4, 'the new PC made its own connection')
+
     async def test_trickled_candidates_accepted(self):
         """webrtcbin's trickled candidates (webrtc.candidate requests, as
         PROTOCOL.md writes them: "candidate:...", sdpMid, sdpMLineIndex) are
