@@ -9,6 +9,7 @@ interop with real WebRTC stacks is another suite. While the methods are
 not implemented (-32601) the tests are skipped."""
 
 import asyncio
+import hashlib
 import os
 import random
 import re
@@ -56,7 +57,9 @@ def publish_offer(audio=True, video=True, ufrag=None, pwd=None, fp=None):
                  'a=rtpmap:96 VP8/90000', 'a=rtcp-fb:96 nack', 'a=rtcp-fb:96 nack pli',
                  'a=rtcp-fb:96 ccm fir',
                  'a=ssrc:%d cname:itcname' % (ssrc + 1), 'a=ssrc:%d msid:s1 v1' % (ssrc + 1)]
-    head = ['v=0', 'o=- %d 2 IN IP4 127.0.0.1' % random.randrange(1, 2 ** 62), 's=-', 't=0 0',
+    # one client PeerConnection: one certificate and one o= session id
+    sess = int(hashlib.sha256(fp.encode()).hexdigest()[:15], 16) + 1
+    head = ['v=0', 'o=- %d 2 IN IP4 127.0.0.1' % sess, 's=-', 't=0 0',
             'a=group:BUNDLE ' + ' '.join(mids), 'a=msid-semantic: WMS s1']
     return '\r\n'.join(head + body) + '\r\n'
 
