@@ -544,6 +544,7 @@ add_candidate_now(struct vej_peer *p, const char *candidate, GError **error)
 {
     struct vej_relay *r = relay_of(p);
     if (p->n_remote_candidates >= r->config.max_remote_candidates) {
+        stats_of(p)->limit_remote_candidates++;
         g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_LIMIT, "too many remote candidates");
         return FALSE;
     }
@@ -589,6 +590,7 @@ vej__peer_add_candidate(struct vej_peer *p, const char *candidate, GError **erro
         return TRUE;
     if (!p->remote_creds) {
         if (p->pending_candidates->len >= VEJ_MAX_PENDING_CANDIDATES) {
+            stats_of(p)->limit_early_candidates++;
             g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_LIMIT,
                         "too many candidates before the description");
             return FALSE;

@@ -105,7 +105,10 @@ do_publish(void *data)
         .allowed_codecs = r->config.allowed_codecs,
         .allow_tcp_candidates = r->config.ice_tcp,
     };
-    if (vej_sdp_parse_offer(c->sdp, strlen(c->sdp), &limits, &options, d, &why) != VEJ_SDP_OK) {
+    int status = vej_sdp_parse_offer(c->sdp, strlen(c->sdp), &limits, &options, d, &why);
+    if (status == VEJ_SDP_ETOOMANY)
+        c->h->rw->stats.limit_mlines++;
+    if (status != VEJ_SDP_OK) {
         g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "sdp: %s", why);
         return;
     }
@@ -625,6 +628,9 @@ vej_relay_stats(struct vej_relay *r, struct vej_relay_stats *out)
         out->dropped_late += s->dropped_late;
         out->dropped_padding += s->dropped_padding;
         out->dropped_rate_limit += s->dropped_rate_limit;
+        out->limit_remote_candidates += s->limit_remote_candidates;
+        out->limit_early_candidates += s->limit_early_candidates;
+        out->limit_mlines += s->limit_mlines;
         out->nack_received += s->nack_received;
         out->rtx_sent += s->rtx_sent;
         out->nack_unanswerable += s->nack_unanswerable;

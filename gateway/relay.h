@@ -161,6 +161,9 @@ struct vej_relay_stats {
     /* Loss: duplicates dropped, packets too late to forward, padding-only
      * RTX probes from publishers. */
     uint64_t dropped_duplicate, dropped_late, dropped_padding, dropped_rate_limit;
+    /* configured limits hit: [media] max_remote_candidates, candidates
+     * before the description, [media] max_media_per_offer */
+    uint64_t limit_remote_candidates, limit_early_candidates, limit_mlines;
     /* Subscribers' NACKs: sequence numbers asked for, answered with RTX,
      * not answerable (not held, too old, not theirs, RTX not negotiated),
      * over the subscriber's retransmission budget. */

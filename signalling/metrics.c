@@ -101,6 +101,15 @@ vej__metrics_text(struct vej_signalling *s, size_t *len)
                 "RTP and RTCP packets sent through libnice (no direct path to the selected "
                 "pair: relayed or TCP pair, ICE not settled).",
                 r.sent_via_libnice);
+        g_string_append(out, "# HELP vej_media_limit_hit_total Requests refused by a configured "
+                             "limit, by limit.\n"
+                             "# TYPE vej_media_limit_hit_total counter\n");
+        g_string_append_printf(
+            out,
+            "vej_media_limit_hit_total{limit=\"remote_candidates\"} %" G_GUINT64_FORMAT "\n"
+            "vej_media_limit_hit_total{limit=\"early_candidates\"} %" G_GUINT64_FORMAT "\n"
+            "vej_media_limit_hit_total{limit=\"media_per_offer\"} %" G_GUINT64_FORMAT "\n",
+            r.limit_remote_candidates, r.limit_early_candidates, r.limit_mlines);
         counter(out, "vej_media_dtls_failures_total", "DTLS handshakes that failed.",
                 r.dtls_failures);
         counter(out, "vej_media_keyframe_requests_total", "PLIs sent to publishers.",

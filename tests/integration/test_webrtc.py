@@ -189,11 +189,14 @@ class WebrtcTest(harness.DaemonTestCase):
 
     # -----------------------------------------------------------------------------
 
-    def media_peers(self):
+    def metric(self, series):
         r = self.daemon.http('GET', '/metrics')
-        m = re.search(rb'(?m)^vej_media_peers (\d+)$', r.raw)
-        self.assertIsNotNone(m, 'vej_media_peers missing from /metrics')
+        m = re.search(rb'(?m)^' + re.escape(series.encode()) + rb' (\d+)$', r.raw)
+        self.assertIsNotNone(m, '%s missing from /metrics' % series)
         return int(m.group(1))
+
+    def media_peers(self):
+        return self.metric('vej_media_peers')
 
     async def test_publish_answer(self):
         hid, clerk, judge, [(p, dfd)] = await self.hearing(('Dan Pub', 'defendant', None))
@@ -256,9 +259,13 @@ class WebrtcTest(harness.DaemonTestCase):
                 'm=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:%d\r\na=sendonly\r\na=rtcp-mux\r\n'
                 'a=rtpmap:111 opus/48000/2\r\n' % i for i in range(2, 200)),
         }
+        mlines_hit = 'vej_media_limit_hit_total{limit="media_per_offer"}'
         for what, sdp in bad.items():
             with self.subTest(offer=what):
+                before = self.metric(mlines_hit)
                 await self.assertRpcError(dfd, 'webrtc.publish', {'sdp': sdp}, -32602, what)
+                self.assertEqual(self.metric(mlines_hit) - before,
+                                 1 if what == 'too many m-lines' else 0, what)
         for params in ({}, {'sdp': 5}, {'sdp': None}):
             await self.assertRpcError(dfd, 'webrtc.publish', params, -32602)
         await self.assertRpcError(dfd, 'webrtc.answer', {'sdp': 'v=0', 'revision': 'x'}, -32602)
@@ -457,6 +464,20 @@ class WebrtcTest(harness.DaemonTestCase):
         res = await dfd.call('hearing.join', {})
         self.assertEqual(res['place'], 'main')
         self.assertEqual(self.daemon.http('GET', '/healthz').status, 200)
+        # requests past [media] max_remote_candidates (64) are refused and
+        # counted, one count each
+        hit = 'vej_media_limit_hit_total{limit="remote_candidates"}'
+        before = self.metric(hit)
+        refused = 0
+        for i in range(70):
+            cand = 'candidate:%d 1 udp 2122260223 10.9.%d.1 %d typ host' % (1000 + i, i, 41000 + i)
+            reply = await dfd.request('webrtc.candidate', {'pc': 'publish', 'candidate': cand,
+                                                           'sdpMLineIndex': 0})
+            if 'error' in reply:
+                self.assertEqual(reply['error']['code'], -32602, reply)
+                refused += 1
+        self.assertGreater(refused, 0, '70 more candidates, none refused')
+        self.assertEqual(self.metric(hit) - before, refused)
 
     async def test_resume_keeps_peer_connections(self):
         """DESIGN.md 4: reclaiming a dropped signalling session and restarting
