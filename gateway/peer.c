@@ -24,6 +24,7 @@
  */
 #include "gateway/relay-priv.h"
 
+#include <interfaces.h>
 #include <netinet/in.h>
 #include <string.h>
 
@@ -410,11 +411,34 @@ vej__peer_same_connection(const struct vej_peer *p, const struct vej_sdp_descrip
             d->session_id == p->remote_session_id);
 }
 
-static gboolean
-add_local_addresses(NiceAgent *agent, const char *list, GError **error)
+/* With no [media] addresses, the addresses libnice would pick itself
+ * (every interface but loopback), without IPv6 unless it is on and never
+ * link-local: libnice would otherwise gather (and answer checks on) IPv6
+ * while it is off. Nothing added: libnice's own choice. */
+static void
+add_default_addresses(NiceAgent *agent, bool ipv6)
 {
-    if (!list || !*list)
+    GList *ips = nice_interfaces_get_local_ips(FALSE);
+    for (GList *l = ips; l; l = l->next) {
+        NiceAddress a;
+        nice_address_init(&a);
+        if (!nice_address_set_from_string(&a, l->data))
+            continue;
+        if (nice_address_ip_version(&a) == 6 &&
+            (!ipv6 || IN6_IS_ADDR_LINKLOCAL(&a.s.ip6.sin6_addr)))
+            continue;
+        nice_agent_add_local_address(agent, &a);
+    }
+    g_list_free_full(ips, g_free);
+}
+
+static gboolean
+add_local_addresses(NiceAgent *agent, const char *list, bool ipv6, GError **error)
+{
+    if (!list || !*list) {
+        add_default_addresses(agent, ipv6);
         return TRUE;
+    }
     g_auto(GStrv) addrs = g_strsplit(list, ",", -1);
     for (guint i = 0; addrs[i]; i++) {
         g_strstrip(addrs[i]);
@@ -453,7 +477,7 @@ vej__peer_new(struct vej_rpart *part, enum vej_relay_pc pc, GError **error)
                                    NICE_COMPATIBILITY_RFC5245, opts);
     g_object_set(p->agent, "controlling-mode", controlling, "ice-tcp", cfg->ice_tcp, "ice-udp",
                  TRUE, "upnp", FALSE, NULL);
-    if (!add_local_addresses(p->agent, cfg->bind_addresses, error))
+    if (!add_local_addresses(p->agent, cfg->bind_addresses, cfg->ipv6, error))
         goto fail;
     p->stream = nice_agent_add_stream(p->agent, 1);
     if (!p->stream) {
@@ -558,6 +582,13 @@ add_candidate_now(struct vej_peer *p, const char *candidate, GError **error)
     if (!c) {
         g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "unparsable candidate");
         return FALSE;
+    }
+    if (nice_address_ip_version(&c->addr) == 6 &&
+        (!r->config.ipv6 || IN6_IS_ADDR_LINKLOCAL(&c->addr.s.ip6.sin6_addr))) {
+        /* Ignored, not refused (browsers offer every family they have):
+         * IPv6 while it is off, and link-local addresses always. */
+        nice_candidate_free(c);
+        return TRUE;
     }
     GSList *list = g_slist_append(NULL, c);
     int n = nice_agent_set_remote_candidates(p->agent, p->stream, 1, list);
@@ -689,7 +720,9 @@ vej__peer_local_sdp(struct vej_peer *p, struct vej_sdp_local *local)
     GSList *cands = nice_agent_get_local_candidates(p->agent, p->stream, 1);
     for (GSList *l = cands; l && local->n_candidates < VEJ_SDP_MAX_CANDIDATES; l = l->next) {
         NiceCandidate *c = l->data;
-        if (c->transport != NICE_CANDIDATE_TRANSPORT_UDP)
+        /* Our own host candidates only: a peer-reflexive local candidate
+         * (learned from the peer's checks) is not ours to advertise. */
+        if (c->transport != NICE_CANDIDATE_TRANSPORT_UDP || c->type != NICE_CANDIDATE_TYPE_HOST)
             continue;
         struct vej_sdp_host_candidate *h = &local->candidates[local->n_candidates];
         g_strlcpy(h->foundation, c->foundation, sizeof h->foundation);

@@ -217,6 +217,11 @@ class WebrtcTest(harness.DaemonTestCase):
         self.assertRegex(ans, r'(?i)a=rtpmap:111 opus/48000')
         self.assertRegex(ans, r'(?i)a=rtpmap:96 VP8/90000')
         self.assertNotEqual(attr(ans, 'ice-ufrag'), ufrag)
+        # [media] ipv6 = false (the default) and addresses empty: IPv4 host
+        # candidates only, never IPv6 (nor link-local)
+        cands = re.findall(r'(?m)^a=candidate:\S+ \d+ \S+ \d+ (\S+) \d+ typ host', ans)
+        self.assertTrue(cands, ans)
+        self.assertEqual([c for c in cands if ':' in c], [], 'IPv6 candidates while ipv6 = false')
         # a later offer on the same connection renegotiates (same ICE)
         res2 = await dfd.call('webrtc.publish', {'sdp': publish_offer(ufrag=ufrag, pwd=pwd,
                                                                       fp=fp)})
