@@ -722,14 +722,20 @@ vej__peer_local_sdp(struct vej_peer *p, struct vej_sdp_local *local)
         NiceCandidate *c = l->data;
         /* Our own host candidates only: a peer-reflexive local candidate
          * (learned from the peer's checks) is not ours to advertise. */
-        if (c->transport != NICE_CANDIDATE_TRANSPORT_UDP || c->type != NICE_CANDIDATE_TYPE_HOST)
+        bool tcp = c->transport == NICE_CANDIDATE_TRANSPORT_TCP_PASSIVE;
+        /* With ice-tcp, the passive TCP host candidates too (clients
+         * connect to the gateway: active and simultaneous-open are not
+         * advertised). */
+        if ((c->transport != NICE_CANDIDATE_TRANSPORT_UDP &&
+             !(tcp && relay_of(p)->config.ice_tcp)) ||
+            c->type != NICE_CANDIDATE_TYPE_HOST)
             continue;
         struct vej_sdp_host_candidate *h = &local->candidates[local->n_candidates];
         g_strlcpy(h->foundation, c->foundation, sizeof h->foundation);
         h->priority = c->priority;
         nice_address_to_string(&c->addr, h->address);
         h->port = (uint16_t)nice_address_get_port(&c->addr);
-        h->transport = VEJ_SDP_TRANSPORT_UDP;
+        h->transport = tcp ? VEJ_SDP_TRANSPORT_TCP : VEJ_SDP_TRANSPORT_UDP;
         if (nice_address_ip_version(&c->addr) == 6 && !relay_of(p)->config.ipv6)
             continue;
         if (g_str_has_prefix(h->address, "fe80"))

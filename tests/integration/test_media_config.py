@@ -48,7 +48,7 @@ TURN_SECRET_FILE, TURN_SECRET = make_turn_secret()
 
 
 class MediaConfigTest(harness.DaemonTestCase):
-    overrides = {'media': {'codecs': 'opus', 'dtls_cert': CERT, 'dtls_key': KEY},
+    overrides = {'media': {'codecs': 'opus', 'dtls_cert': CERT, 'dtls_key': KEY, 'ice_tcp': True},
                  'ice': {'stun_urls': 'stun:stun.example.org:3478',
                          'turn_urls': 'turn:turn.example.org:3478?transport=udp,'
                                       'turns:turn.example.org:443?transport=tcp',
@@ -72,6 +72,19 @@ class MediaConfigTest(harness.DaemonTestCase):
         reply = await wit.request('webrtc.publish', {'sdp': publish_offer(audio=False)})
         self.assertEqual(reply.get('error', {}).get('code'), -32602, reply)
         self.assertIn('codec', reply['error']['message'])
+
+    async def test_ice_tcp_candidates(self):
+        """With ice_tcp = true the answer also carries passive TCP host
+        candidates (RFC 6544), next to the UDP ones; never active ones."""
+        hid, clerk, judge, [(p, dfd)] = await self.hearing(('Tic Tcp', 'defendant', None))
+        res = await dfd.call('webrtc.publish', {'sdp': publish_offer()})
+        cands = [line for line in res['sdp'].split('\r\n') if line.startswith('a=candidate:')]
+        tcp = [c for c in cands if ' tcp ' in c.lower()]
+        udp = [c for c in cands if ' udp ' in c.lower()]
+        self.assertTrue(udp, cands)
+        self.assertTrue(tcp, cands)
+        for c in tcp:
+            self.assertRegex(c, r' typ host tcptype passive$', c)
 
     async def test_configured_dtls_certificate(self):
         """The answer's fingerprint is that of the configured certificate."""
