@@ -7,11 +7,16 @@
  *   rtp-parse       vej_rtp_parse of a Chrome Opus packet with 4 one-byte
  *                   extension elements
  *   rtp-ext-iter    walking those 4 elements
- *   rtp-forward     what the relay does per subscriber: parse, iterate,
+ *   rtp-forward     a full per-hop rewrite of one packet: parse, iterate,
  *                   find audio-level, build mid + abs-send-time +
  *                   transport-wide seq + audio-level, write the packet
  *                   with the new block into a subscriber buffer, rewrite
  *                   SSRC / PT / seq / timestamp
+ *   relay-copy      exactly what gateway/router.c's forward_one does on
+ *                   the wire per subscriber copy, the packet parsed and
+ *                   its audio-level found once before: the extension
+ *                   block, the packet written into the worker's buffer,
+ *                   SSRC / PT / marker / seq / timestamp rewritten
  *   rtcp-compound   walking an SR + SDES + BYE compound and parsing each
  *                   sub-packet with its parser
  *   rtcp-feedback   walking an RR + REMB + NACK + PLI compound from a
@@ -200,6 +205,31 @@ forward_one(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap, uint16_t
     return n;
 }
 
+/* gateway/router.c forward_one's wire work for one subscriber copy: the
+ * extension block (audio-level under the subscriber's id), the packet
+ * written with it, the header rewritten. */
+static long
+relay_copy(const struct vej_rtp_view *v, const struct vej_rtp_ext_element *level, uint8_t *out,
+           size_t cap, uint16_t seq, uint64_t now_us)
+{
+    struct vej_rtp_ext_builder b;
+    long n;
+
+    (void)now_us;
+    vej_rtp_ext_builder_init(&b);
+    if (level)
+        vej_rtp_ext_add(&b, 1, level->data, level->len);
+    n = vej_rtp_write_packet(v, &b, out, cap);
+    if (n < 0)
+        return n;
+    vej_rtp_set_ssrc(out, (size_t)n, 0xabcdef01);
+    vej_rtp_set_payload_type(out, (size_t)n, 109);
+    vej_rtp_set_marker(out, (size_t)n, v->marker);
+    vej_rtp_set_seq(out, (size_t)n, seq);
+    vej_rtp_set_timestamp(out, (size_t)n, v->timestamp + 1234);
+    return n;
+}
+
 static void
 build_audio(uint8_t *packet)
 {
@@ -255,6 +285,16 @@ main(int argc, char **argv)
                                      i * 20000) +
                out[20];
     report("rtp-forward", t0, now_ns(), iterations);
+
+    vej_rtp_parse(audio_packet, audio_len, &v);
+    if (vej_rtp_ext_find(&v, 1, &e) != VEJ_RTP_OK) {
+        fprintf(stderr, "bench-wire: no audio-level in the sample packet\n");
+        return 1;
+    }
+    t0 = now_ns();
+    for (unsigned long i = 0; i < iterations; i++)
+        sum += (uint64_t)relay_copy(&v, &e, out, sizeof out, (uint16_t)i, i * 20000) + out[20];
+    report("relay-copy", t0, now_ns(), iterations);
 
     t0 = now_ns();
     for (unsigned long i = 0; i < iterations; i++)
