@@ -13,10 +13,14 @@
  *                   with the new block into a subscriber buffer, rewrite
  *                   SSRC / PT / seq / timestamp
  *   relay-copy      exactly what gateway/router.c's forward_one does on
- *                   the wire per subscriber copy, the packet parsed and
- *                   its audio-level found once before: the extension
- *                   block, the packet written into the worker's buffer,
- *                   SSRC / PT / marker / seq / timestamp rewritten
+ *                   the wire per subscriber copy, the packet parsed, its
+ *                   audio-level found and the abs-send-time computed once
+ *                   before: the hop's block (vej_rtp_ext_build_hop: mid,
+ *                   abs-send-time, audio-level), the packet written into
+ *                   the worker's buffer, SSRC / PT / marker / seq /
+ *                   timestamp rewritten
+ *   abs-send-time   vej_rtp_abs_send_time_from_us, once per incoming
+ *                   packet (not per copy)
  *   rtcp-compound   walking an SR + SDES + BYE compound and parsing each
  *                   sub-packet with its parser
  *   rtcp-feedback   walking an RR + REMB + NACK + PLI compound from a
@@ -26,8 +30,10 @@
  *                   logic: vej_history_add of a 1,200-byte payload into a
  *                   384 KB arena, vej_nack_on_packet (no gap)
  *   loss-out        per subscriber: vej_seqmap_forward
- *   rtx-answer      one NACKed number: vej_seqmap_source, vej_history_get,
- *                   vej_rtx_write of the 1,200-byte payload
+ *   rtx-answer      one NACKed number as router.c's resend answers it:
+ *                   vej_seqmap_source, vej_history_get, the hop's block
+ *                   (mid, abs-send-time), vej_rtx_write of the 1,200-byte
+ *                   payload
  *
  * A checksum of the results is printed so the compiler cannot drop the
  * work. Build with --buildtype=release for figures worth quoting. */
@@ -205,20 +211,21 @@ forward_one(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap, uint16_t
     return n;
 }
 
+/* The ids a Chromium subscriber's answer keeps (the relay's offer). */
+static const struct vej_rtp_hop_ext hop_ids = {.mid = 2, .abs_send_time = 3, .audio_level = 1};
+
 /* gateway/router.c forward_one's wire work for one subscriber copy: the
- * extension block (audio-level under the subscriber's id), the packet
- * written with it, the header rewritten. */
+ * hop's extension block (its mid, the packet's abs-send-time, the
+ * publisher's audio-level under the subscriber's id), the packet written
+ * with it, the header rewritten. */
 static long
 relay_copy(const struct vej_rtp_view *v, const struct vej_rtp_ext_element *level, uint8_t *out,
-           size_t cap, uint16_t seq, uint64_t now_us)
+           size_t cap, uint16_t seq, uint32_t ast)
 {
     struct vej_rtp_ext_builder b;
     long n;
 
-    (void)now_us;
-    vej_rtp_ext_builder_init(&b);
-    if (level)
-        vej_rtp_ext_add(&b, 1, level->data, level->len);
+    vej_rtp_ext_build_hop(&b, &hop_ids, "3", 1, ast, level);
     n = vej_rtp_write_packet(v, &b, out, cap);
     if (n < 0)
         return n;
@@ -293,8 +300,15 @@ main(int argc, char **argv)
     }
     t0 = now_ns();
     for (unsigned long i = 0; i < iterations; i++)
-        sum += (uint64_t)relay_copy(&v, &e, out, sizeof out, (uint16_t)i, i * 20000) + out[20];
+        sum += (uint64_t)relay_copy(&v, &e, out, sizeof out, (uint16_t)i,
+                                    (uint32_t)(i * 5243) & 0xFFFFFF) +
+               out[20];
     report("relay-copy", t0, now_ns(), iterations);
+
+    t0 = now_ns();
+    for (unsigned long i = 0; i < iterations; i++)
+        sum += vej_rtp_abs_send_time_from_us(UINT64_C(1795564800000000) + i * 20000);
+    report("abs-send-time", t0, now_ns(), iterations);
 
     t0 = now_ns();
     for (unsigned long i = 0; i < iterations; i++)
@@ -341,11 +355,15 @@ main(int argc, char **argv)
     /* the map and the history both end at the last i: ask 100 behind */
     t0 = now_ns();
     for (unsigned long i = 0; i < iterations; i++) {
-        struct vej_rtx_header h = {97, false, (uint16_t)i, 0, 0x1234};
+        struct vej_rtp_ext_builder b;
+        struct vej_rtx_header h = {97, false, (uint16_t)i, 0, 0x1234, &b};
         uint16_t asked = (uint16_t)(seq_out - 100 - (i & 63));
         if (vej_seqmap_source(&map, asked, &src) &&
-            vej_history_get(&history, src, (int64_t)(iterations - 1) * 4000, 1000000, &hp))
+            vej_history_get(&history, src, (int64_t)(iterations - 1) * 4000, 1000000, &hp)) {
+            vej_rtp_ext_build_hop(&b, &hop_ids, "1", 1, vej_rtp_abs_send_time_from_us(i * 4000),
+                                  NULL);
             sum += (uint64_t)vej_rtx_write(out, sizeof out, &h, asked, hp.payload, hp.len);
+        }
     }
     report("rtx-answer", t0, now_ns(), iterations);
 
