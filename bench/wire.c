@@ -7,11 +7,20 @@
  *   rtp-parse       vej_rtp_parse of a Chrome Opus packet with 4 one-byte
  *                   extension elements
  *   rtp-ext-iter    walking those 4 elements
- *   rtp-forward     what the relay does per subscriber: parse, iterate,
+ *   rtp-forward     a full per-hop rewrite of one packet: parse, iterate,
  *                   find audio-level, build mid + abs-send-time +
  *                   transport-wide seq + audio-level, write the packet
  *                   with the new block into a subscriber buffer, rewrite
  *                   SSRC / PT / seq / timestamp
+ *   relay-copy      exactly what gateway/router.c's forward_one does on
+ *                   the wire per subscriber copy, the packet parsed, its
+ *                   audio-level found and the abs-send-time computed once
+ *                   before: the hop's block (vej_rtp_ext_build_hop: mid,
+ *                   abs-send-time, audio-level), the packet written into
+ *                   the worker's buffer, SSRC / PT / marker / seq /
+ *                   timestamp rewritten
+ *   abs-send-time   vej_rtp_abs_send_time_from_us, once per incoming
+ *                   packet (not per copy)
  *   rtcp-compound   walking an SR + SDES + BYE compound and parsing each
  *                   sub-packet with its parser
  *   rtcp-feedback   walking an RR + REMB + NACK + PLI compound from a
@@ -21,8 +30,10 @@
  *                   logic: vej_history_add of a 1,200-byte payload into a
  *                   384 KB arena, vej_nack_on_packet (no gap)
  *   loss-out        per subscriber: vej_seqmap_forward
- *   rtx-answer      one NACKed number: vej_seqmap_source, vej_history_get,
- *                   vej_rtx_write of the 1,200-byte payload
+ *   rtx-answer      one NACKed number as router.c's resend answers it:
+ *                   vej_seqmap_source, vej_history_get, the hop's block
+ *                   (mid, abs-send-time), vej_rtx_write of the 1,200-byte
+ *                   payload
  *
  * A checksum of the results is printed so the compiler cannot drop the
  * work. Build with --buildtype=release for figures worth quoting. */
@@ -200,6 +211,32 @@ forward_one(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap, uint16_t
     return n;
 }
 
+/* The ids a Chromium subscriber's answer keeps (the relay's offer). */
+static const struct vej_rtp_hop_ext hop_ids = {.mid = 2, .abs_send_time = 3, .audio_level = 1};
+
+/* gateway/router.c forward_one's wire work for one subscriber copy: the
+ * hop's extension block (its mid, the packet's abs-send-time, the
+ * publisher's audio-level under the subscriber's id), the packet written
+ * with it, the header rewritten. */
+static long
+relay_copy(const struct vej_rtp_view *v, const struct vej_rtp_ext_element *level, uint8_t *out,
+           size_t cap, uint16_t seq, uint32_t ast)
+{
+    struct vej_rtp_ext_builder b;
+    long n;
+
+    vej_rtp_ext_build_hop(&b, &hop_ids, "3", 1, ast, level);
+    n = vej_rtp_write_packet(v, &b, out, cap);
+    if (n < 0)
+        return n;
+    vej_rtp_set_ssrc(out, (size_t)n, 0xabcdef01);
+    vej_rtp_set_payload_type(out, (size_t)n, 109);
+    vej_rtp_set_marker(out, (size_t)n, v->marker);
+    vej_rtp_set_seq(out, (size_t)n, seq);
+    vej_rtp_set_timestamp(out, (size_t)n, v->timestamp + 1234);
+    return n;
+}
+
 static void
 build_audio(uint8_t *packet)
 {
@@ -256,6 +293,23 @@ main(int argc, char **argv)
                out[20];
     report("rtp-forward", t0, now_ns(), iterations);
 
+    vej_rtp_parse(audio_packet, audio_len, &v);
+    if (vej_rtp_ext_find(&v, 1, &e) != VEJ_RTP_OK) {
+        fprintf(stderr, "bench-wire: no audio-level in the sample packet\n");
+        return 1;
+    }
+    t0 = now_ns();
+    for (unsigned long i = 0; i < iterations; i++)
+        sum += (uint64_t)relay_copy(&v, &e, out, sizeof out, (uint16_t)i,
+                                    (uint32_t)(i * 5243) & 0xFFFFFF) +
+               out[20];
+    report("relay-copy", t0, now_ns(), iterations);
+
+    t0 = now_ns();
+    for (unsigned long i = 0; i < iterations; i++)
+        sum += vej_rtp_abs_send_time_from_us(UINT64_C(1795564800000000) + i * 20000);
+    report("abs-send-time", t0, now_ns(), iterations);
+
     t0 = now_ns();
     for (unsigned long i = 0; i < iterations; i++)
         sum += walk_compound(&sender);
@@ -301,11 +355,15 @@ main(int argc, char **argv)
     /* the map and the history both end at the last i: ask 100 behind */
     t0 = now_ns();
     for (unsigned long i = 0; i < iterations; i++) {
-        struct vej_rtx_header h = {97, false, (uint16_t)i, 0, 0x1234};
+        struct vej_rtp_ext_builder b;
+        struct vej_rtx_header h = {97, false, (uint16_t)i, 0, 0x1234, &b};
         uint16_t asked = (uint16_t)(seq_out - 100 - (i & 63));
         if (vej_seqmap_source(&map, asked, &src) &&
-            vej_history_get(&history, src, (int64_t)(iterations - 1) * 4000, 1000000, &hp))
+            vej_history_get(&history, src, (int64_t)(iterations - 1) * 4000, 1000000, &hp)) {
+            vej_rtp_ext_build_hop(&b, &hop_ids, "1", 1, vej_rtp_abs_send_time_from_us(i * 4000),
+                                  NULL);
             sum += (uint64_t)vej_rtx_write(out, sizeof out, &h, asked, hp.payload, hp.len);
+        }
     }
     report("rtx-answer", t0, now_ns(), iterations);
 

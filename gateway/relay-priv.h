@@ -77,7 +77,7 @@ struct vej_track {
     char fmtp[VEJ_SDP_FMTP_LEN];
     uint32_t ssrc; /* from the SDP, or learned from the first packet */
     bool ssrc_known;
-    uint8_t mid_ext_id;
+    uint8_t mid_ext_id;     /* the publisher's id for sdes:mid, 0: none (track_for) */
     uint8_t audio_level_id; /* the publisher's id for ssrc-audio-level, 0: none */
     /* Opaque stream id for the subscriber's SDP (cname, msid): never the
      * participant id, which a screened receiver must not learn. */
@@ -116,7 +116,11 @@ struct vej_out {
     char publisher_id[64];
     uint32_t ssrc;
     uint8_t pt;
-    uint8_t audio_level_id; /* the subscriber's id for ssrc-audio-level, 0: none */
+    /* The extensions written on this m-line, with the ids the subscriber's
+     * answer kept (all 0 until answered): its mid, our send time, the
+     * publisher's audio-level (audio). */
+    struct vej_rtp_hop_ext ext;
+    uint8_t mid_len;
     bool flowing;
     bool negotiated; /* the client answered an offer that carries it */
     bool need_keyframe;

@@ -194,6 +194,25 @@ do_subscribe(void *data)
     c->ok = TRUE;
 }
 
+/* The header extensions an answered m-line lets us write, with its ids
+ * (vej_sdp_parse_answer keeps only those we offered, audio-level on audio
+ * m-lines only). An id the answer gives two of them is dropped for the
+ * later ones: one id names one extension (RFC 8285). */
+static struct vej_rtp_hop_ext
+answered_extensions(const struct vej_sdp_media *m)
+{
+    struct vej_rtp_hop_ext e = {
+        .mid = m->extmap.mid,
+        .abs_send_time = m->extmap.abs_send_time,
+        .audio_level = m->kind == VEJ_SDP_KIND_AUDIO ? m->extmap.audio_level : 0,
+    };
+    if (e.abs_send_time == e.mid)
+        e.abs_send_time = 0;
+    if (e.audio_level == e.mid || e.audio_level == e.abs_send_time)
+        e.audio_level = 0;
+    return e;
+}
+
 static void
 mark_negotiated(struct vej_peer *sub, const struct vej_sdp_description *answer)
 {
@@ -202,7 +221,7 @@ mark_negotiated(struct vej_peer *sub, const struct vej_sdp_description *answer)
         int idx = vej_sdp_find_mid(answer, o->mid);
         bool ok = o->track && idx >= 0 && answer->media[idx].accepted;
         if (idx >= 0)
-            o->audio_level_id = answer->media[idx].extmap.audio_level;
+            o->ext = answered_extensions(&answer->media[idx]);
         /* Retransmission needs both RTX, kept as offered to this very
          * stream (the out may have changed since that offer), and generic
          * NACK. */

@@ -10,9 +10,15 @@
  * follow the source's within a run of forwarded packets and continue
  * after the highest sent when a run starts (seqmap.h), so packets
  * withheld by policy leave no gap while losses upstream stay visible to
- * the subscriber. Header extensions are per hop: only audio-level is
- * forwarded. A video out starts (and restarts after being withheld) on a
- * keyframe, which it asks for.
+ * the subscriber. Header extensions are per hop: each copy carries the
+ * gateway's own block, with the ids the subscriber's answer kept — the
+ * out's mid, abs-send-time from the time the packet was read, and (audio)
+ * the publisher's audio-level, the only element passed through; RTX
+ * carries mid and abs-send-time too. Nothing else of the publisher's
+ * block survives, and transport-wide-cc is never offered or written. A
+ * publisher's packets are matched to its tracks by SSRC, else by the mid
+ * extension (unsignalled SSRCs), else by payload type. A video out starts
+ * (and restarts after being withheld) on a keyframe, which it asks for.
  *
  * Loss (docs/architecture.md): each track's history drops duplicates and
  * packets too late to forward and keeps video payloads; a subscriber's
@@ -39,8 +45,13 @@
  * at most; the rest are counted unanswerable. A NACK names up to 17 per
  * 4 bytes: this bounds the work an authenticated subscriber can cause. */
 #define NACKED_PER_DATAGRAM_MAX 512
-/* The header extension id the gateway offers subscribers for audio-level. */
+/* The header extension ids of every subscribe offer: the same on every
+ * m-line of the BUNDLE group, one-byte ids (1-14) so that the one-byte
+ * form suffices. audio-level goes on audio m-lines only. transport-wide-cc
+ * is not offered: the gateway sends no transport-cc feedback. */
 #define VEJ_OFFER_AUDIO_LEVEL_ID 1
+#define VEJ_OFFER_MID_ID 2
+#define VEJ_OFFER_ABS_SEND_TIME_ID 3
 
 /* ---- keyframes ---- */
 
@@ -110,13 +121,43 @@ vej__router_request_keyframe(struct vej_track *t)
 
 /* ---- from publishers ---- */
 
-/* The track of a packet, by SSRC, else by payload type for a track whose
- * SSRC the offer did not give (learnt from the first packet). *rtx: it
- * is the track's RTX stream. */
+/* The mid a packet names in the publisher's mid extension (RFC 8843):
+ * 1 with the track it names, 0 when it carries none, -1 when it names
+ * no track of p. Ids are per m-line in the SDP, though BUNDLE makes them
+ * one; each distinct id is looked up once. */
+static int
+track_by_mid(struct vej_peer *p, const struct vej_rtp_view *v, struct vej_track **out)
+{
+    struct vej_rtp_ext_element e = {0};
+    uint8_t looked_up = 0;
+    bool carries = false;
+
+    if (v->ext_form != VEJ_RTP_EXT_ONE_BYTE && v->ext_form != VEJ_RTP_EXT_TWO_BYTE)
+        return 0;
+    for (guint i = 0; i < p->tracks->len; i++) {
+        struct vej_track *t = p->tracks->pdata[i];
+        if (!t->mid_ext_id)
+            continue;
+        if (t->mid_ext_id != looked_up) {
+            looked_up = t->mid_ext_id;
+            carries = vej_rtp_ext_find(v, looked_up, &e) == VEJ_RTP_OK && e.len > 0;
+        }
+        if (carries && e.len == strlen(t->mid) && memcmp(e.data, t->mid, e.len) == 0) {
+            *out = t;
+            return 1;
+        }
+    }
+    return carries ? -1 : 0;
+}
+
+/* The track of a packet, by SSRC; else, for an SSRC the offer did not
+ * give (learnt from this packet), by the mid extension when the packet
+ * carries one (and then only by it: m-lines of one PC often share payload
+ * types), else by payload type. *rtx: it is the track's RTX stream. */
 static struct vej_track *
 track_for(struct vej_peer *p, const struct vej_rtp_view *v, bool *rtx)
 {
-    struct vej_track *by_pt = NULL, *by_rtx_pt = NULL;
+    struct vej_track *by_pt = NULL, *by_rtx_pt = NULL, *by_mid = NULL;
     *rtx = false;
     for (guint i = 0; i < p->tracks->len; i++) {
         struct vej_track *t = p->tracks->pdata[i];
@@ -130,6 +171,20 @@ track_for(struct vej_peer *p, const struct vej_rtp_view *v, bool *rtx)
             by_pt = t;
         if (t->rtx_pt && !t->rtx_ssrc_known && t->rtx_pt == v->payload_type && !by_rtx_pt)
             by_rtx_pt = t;
+    }
+    switch (track_by_mid(p, v, &by_mid)) {
+    case -1:
+        return NULL; /* a mid we did not accept */
+    case 1:
+        /* The mid decides the track; the payload type, which of its
+         * streams (a known SSRC is never rebound). */
+        by_pt = !by_mid->ssrc_known && by_mid->pt == v->payload_type ? by_mid : NULL;
+        by_rtx_pt = by_mid->rtx_pt && !by_mid->rtx_ssrc_known && by_mid->rtx_pt == v->payload_type
+                        ? by_mid
+                        : NULL;
+        break;
+    default:
+        break;
     }
     if (by_pt) { /* no a=ssrc in the offer: learn it from the first packet */
         by_pt->ssrc = v->ssrc;
@@ -209,17 +264,18 @@ note_received(struct vej_track *t, uint16_t seq)
     t->received++;
 }
 
-/* Header extensions are per hop: only audio-level passes, under the id the
- * subscriber agreed to. seq is the subscriber's number for the packet;
- * `newest`: no later packet went out before it. */
+/* Header extensions are per hop: the out's own block (its mid, our send
+ * time `ast` of the packet, computed once for all its copies, and the
+ * publisher's audio-level) under the ids the subscriber agreed to. seq
+ * is the subscriber's number for the packet; `newest`: no later packet
+ * went out before it. */
 static void
 forward_one(struct vej_out *o, const struct vej_rtp_view *v, struct vej_rworker *rw,
-            const struct vej_rtp_ext_element *level, int64_t now, uint16_t seq, bool newest)
+            const struct vej_rtp_ext_element *level, uint32_t ast, int64_t now, uint16_t seq,
+            bool newest)
 {
     struct vej_rtp_ext_builder b;
-    vej_rtp_ext_builder_init(&b);
-    if (level && o->audio_level_id)
-        vej_rtp_ext_add(&b, o->audio_level_id, level->data, level->len);
+    vej_rtp_ext_build_hop(&b, &o->ext, o->mid, o->mid_len, ast, level);
     long n = vej_rtp_write_packet(v, &b, rw->out, sizeof rw->out - VEJ_SRTP_MAX_OVERHEAD);
     if (n < 0) {
         rw->stats.dropped_malformed++;
@@ -339,6 +395,7 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
     const struct vej_rtp_ext_element *level = NULL;
     if (t->audio_level_id && vej_rtp_ext_find(&v, t->audio_level_id, &level_el) == VEJ_RTP_OK)
         level = &level_el;
+    uint32_t ast = vej_rtp_abs_send_time_from_us((uint64_t)now);
     for (guint i = 0; i < t->outs->len; i++) {
         struct vej_out *o = t->outs->pdata[i];
         /* Any packet not forwarded ends the out's run (seqmap.h). */
@@ -369,7 +426,7 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
             rw->stats.dropped_late++; /* from before this subscriber's run */
             continue;
         }
-        forward_one(o, &v, rw, level, now, seq, newest);
+        forward_one(o, &v, rw, level, ast, now, seq, newest);
     }
 }
 
@@ -421,8 +478,12 @@ resend(struct vej_out *o, uint16_t seq, struct vej_rworker *rw, int64_t now)
         !vej_history_get(o->track->history, src, now, VEJ_RTX_MAX_AGE_US, &hp) ||
         !vej_seqmap_arrived_in_run(&o->map, hp.arrival))
         return UNANSWERABLE;
+    /* RTX carries the mid of its m-line (RFC 8843) and our send time. */
+    struct vej_rtp_ext_builder ext;
+    vej_rtp_ext_build_hop(&ext, &o->ext, o->mid, o->mid_len,
+                          vej_rtp_abs_send_time_from_us((uint64_t)now), NULL);
     size_t cap = sizeof rw->out - VEJ_SRTP_MAX_OVERHEAD;
-    size_t len = VEJ_RTP_HEADER_MIN + VEJ_RTX_OSN_LEN + hp.len;
+    size_t len = VEJ_RTP_HEADER_MIN + vej_rtp_ext_block_size(&ext) + VEJ_RTX_OSN_LEN + hp.len;
     if (len > cap)
         return UNANSWERABLE;
     struct vej_rtx_budget *budget = &o->sub->rtx_budget;
@@ -436,6 +497,7 @@ resend(struct vej_out *o, uint16_t seq, struct vej_rworker *rw, int64_t now)
         .seq = o->rtx_seq++,
         .timestamp = hp.timestamp + o->ts_offset,
         .ssrc = o->rtx_ssrc,
+        .extensions = &ext,
     };
     long n = vej_rtx_write(rw->out, cap, &h, seq, hp.payload, hp.len);
     if (n < 0)
@@ -818,6 +880,7 @@ out_new_or_recycled(struct vej_peer *sub, struct vej_track *t)
         o->sub = sub;
         o->kind = t->kind;
         g_snprintf(o->mid, sizeof o->mid, "%u", sub->next_mid++);
+        o->mid_len = (uint8_t)strlen(o->mid);
         g_ptr_array_add(sub->outs, o);
     }
     o->track = t;
@@ -850,6 +913,7 @@ vej__router_add_placeholder(struct vej_peer *sub)
     o->sub = sub;
     o->kind = VEJ_SDP_KIND_AUDIO;
     g_snprintf(o->mid, sizeof o->mid, "%u", sub->next_mid++);
+    o->mid_len = (uint8_t)strlen(o->mid);
     g_ptr_array_add(sub->outs, o);
     sub->renegotiate = true;
 }
@@ -946,6 +1010,8 @@ vej__router_maybe_offer(struct vej_peer *sub)
     struct vej_sdp_offer *offer = g_new0(struct vej_sdp_offer, 1);
     vej__peer_local_sdp(sub, &offer->local);
     offer->extmap.audio_level = VEJ_OFFER_AUDIO_LEVEL_ID;
+    offer->extmap.mid = VEJ_OFFER_MID_ID;
+    offer->extmap.abs_send_time = VEJ_OFFER_ABS_SEND_TIME_ID;
     for (guint i = 0; i < sub->outs->len && offer->n_tracks < VEJ_SDP_MAX_MLINES; i++) {
         struct vej_out *o = sub->outs->pdata[i];
         struct vej_sdp_track *tr = &offer->tracks[offer->n_tracks++];

@@ -292,6 +292,37 @@ vej_rtp_ext_add_audio_level(struct vej_rtp_ext_builder *b, uint8_t id, bool voic
     return vej_rtp_ext_add(b, id, &d, 1);
 }
 
+enum vej_rtp_status
+vej_rtp_ext_build_hop(struct vej_rtp_ext_builder *b, const struct vej_rtp_hop_ext *ids,
+                      const char *mid, size_t mid_len, uint32_t abs_send_time_24,
+                      const struct vej_rtp_ext_element *level)
+{
+    enum vej_rtp_status first = VEJ_RTP_OK, st;
+    bool voice;
+    uint8_t lvl;
+
+    vej_rtp_ext_builder_init(b);
+    if (ids->mid) {
+        st = vej_rtp_ext_add_mid(b, ids->mid, mid, mid_len);
+        first = st;
+    }
+    if (ids->abs_send_time) {
+        uint8_t d[3] = {(uint8_t)(abs_send_time_24 >> 16), (uint8_t)(abs_send_time_24 >> 8),
+                        (uint8_t)abs_send_time_24};
+        st = vej_rtp_ext_add(b, ids->abs_send_time, d, sizeof d);
+        if (first == VEJ_RTP_OK)
+            first = st;
+    }
+    /* Only a well-formed level passes: its byte is copied, not its length. */
+    if (ids->audio_level && level &&
+        vej_rtp_ext_read_audio_level(level, &voice, &lvl) == VEJ_RTP_OK) {
+        st = vej_rtp_ext_add(b, ids->audio_level, level->data, 1);
+        if (first == VEJ_RTP_OK)
+            first = st;
+    }
+    return first;
+}
+
 enum vej_rtp_ext_form
 vej_rtp_ext_builder_form(const struct vej_rtp_ext_builder *b)
 {

@@ -7,10 +7,11 @@
  *
  * Extensions are per hop: the gateway terminates mid, abs-send-time and
  * transport-wide-cc and writes its own per subscriber, passing only
- * audio-level through under a remapped id. A `struct vej_rtp_ext_builder`
- * collects the elements (copying their bytes) and then writes one block,
- * in the one-byte form (0xBEDE) when every element fits it (id 1-14,
- * 1-16 bytes), else in the two-byte form (0x1000).
+ * audio-level through under a remapped id (vej_rtp_ext_build_hop). A
+ * `struct vej_rtp_ext_builder` collects the elements (copying their bytes)
+ * and then writes one block, in the one-byte form (0xBEDE) when every
+ * element fits it (id 1-14, 1-16 bytes), else in the two-byte form
+ * (0x1000).
  */
 #pragma once
 
@@ -98,6 +99,17 @@ struct vej_rtp_ext_builder {
     uint8_t bytes[VEJ_RTP_EXT_BUILDER_MAX_BYTES];
 };
 
+/* The extension ids one hop agreed to (the RFC 8285 local identifiers of
+ * its answer; 0: not negotiated): what the gateway writes into the packets
+ * it sends on that hop. There is deliberately no transport-wide-cc here:
+ * the gateway neither offers nor writes it until it sends transport-cc
+ * feedback. */
+struct vej_rtp_hop_ext {
+    uint8_t mid;           /* urn:ietf:params:rtp-hdrext:sdes:mid */
+    uint8_t abs_send_time; /* http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time */
+    uint8_t audio_level;   /* urn:ietf:params:rtp-hdrext:ssrc-audio-level */
+};
+
 /* A static label for a status ("ok", "truncated", ...); "unknown" for
  * values outside the enum. */
 const char *vej_rtp_status_name(int status);
@@ -166,6 +178,20 @@ enum vej_rtp_status vej_rtp_ext_add_transport_seq(struct vej_rtp_ext_builder *b,
                                                   uint16_t seq);
 enum vej_rtp_status vej_rtp_ext_add_audio_level(struct vej_rtp_ext_builder *b, uint8_t id,
                                                 bool voice, uint8_t level);
+
+/* The gateway's own block for one packet sent on a hop, into b (emptied
+ * first): the hop's m-line `mid` (mid_len bytes) under ids->mid, the send
+ * time `abs_send_time_24` (vej_rtp_abs_send_time_from_us, computed once
+ * per packet by the caller) under ids->abs_send_time, and the publisher's
+ * audio-level element `level` (or NULL) under ids->audio_level when it is
+ * a valid one (1 byte). An id of 0 leaves its element out: all 0 gives an
+ * empty builder, so the packet goes out without an extension block.
+ * Returns VEJ_RTP_OK, or the first error of an element (ids repeated, a
+ * mid of 0 or over 255 bytes), the other elements still added. */
+enum vej_rtp_status vej_rtp_ext_build_hop(struct vej_rtp_ext_builder *b,
+                                          const struct vej_rtp_hop_ext *ids, const char *mid,
+                                          size_t mid_len, uint32_t abs_send_time_24,
+                                          const struct vej_rtp_ext_element *level);
 
 /* The form vej_rtp_ext_write will use: VEJ_RTP_EXT_NONE when empty,
  * one-byte when every element fits it, else two-byte. */

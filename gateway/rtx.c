@@ -14,18 +14,21 @@ long
 vej_rtx_write(uint8_t *out, size_t cap, const struct vej_rtx_header *h, uint16_t osn,
               const uint8_t *payload, size_t len)
 {
-    size_t total = VEJ_RTP_HEADER_MIN + VEJ_RTX_OSN_LEN;
+    size_t block = h->extensions ? vej_rtp_ext_block_size(h->extensions) : 0;
+    size_t header = VEJ_RTP_HEADER_MIN + block, total = header + VEJ_RTX_OSN_LEN;
 
     if (h->payload_type > 127 || (!payload && len > 0))
         return VEJ_RTP_EINVAL;
     if (!out || cap < total || cap - total < len)
         return VEJ_RTP_ENOSPACE;
-    out[0] = VEJ_RTP_VERSION << 6;
+    out[0] = (uint8_t)(VEJ_RTP_VERSION << 6 | (block ? 0x10 : 0));
     out[1] = (uint8_t)((h->marker ? 0x80 : 0) | h->payload_type);
     wr16(out + 2, h->seq);
     wr32(out + 4, h->timestamp);
     wr32(out + 8, h->ssrc);
-    wr16(out + VEJ_RTP_HEADER_MIN, osn);
+    if (block)
+        vej_rtp_ext_write(h->extensions, out + VEJ_RTP_HEADER_MIN, block);
+    wr16(out + header, osn);
     if (len)
         memcpy(out + total, payload, len);
     return (long)(total + len);

@@ -22,18 +22,21 @@
 #define VEJ_RTX_OSN_LEN 2
 
 /* The header of an RTX packet the gateway writes: version 2, no padding,
- * no CSRC, no header extension. */
+ * no CSRC; a header extension block when `extensions` holds elements (the
+ * hop's own: RFC 8843 gives an RTX stream the mid of its m-line). */
 struct vej_rtx_header {
     uint8_t payload_type; /* the RTX payload type (0-127) */
     bool marker;          /* the original packet's */
     uint16_t seq;         /* in the RTX stream's own sequence space */
     uint32_t timestamp;   /* the original packet's, as the receiver saw it */
     uint32_t ssrc;        /* the RTX SSRC */
+    const struct vej_rtp_ext_builder *extensions; /* (transfer none) NULL or empty: none */
 };
 
-/* Writes header, OSN and payload into out[0..cap). Returns the length, or
- * VEJ_RTP_ENOSPACE when it does not fit, VEJ_RTP_EINVAL for a payload
- * type above 127 or a NULL payload with len > 0. */
+/* Writes header, extension block (if any), OSN and payload into
+ * out[0..cap). Returns the length, or VEJ_RTP_ENOSPACE when it does not
+ * fit, VEJ_RTP_EINVAL for a payload type above 127 or a NULL payload with
+ * len > 0. */
 long vej_rtx_write(uint8_t *out, size_t cap, const struct vej_rtx_header *h, uint16_t osn,
                    const uint8_t *payload, size_t len);
 

@@ -84,7 +84,7 @@ rewrap(const uint8_t *data, size_t size)
         return;
     }
     CHECK(payload >= data && payload + len <= data + size);
-    struct vej_rtx_header h = {v.payload_type, v.marker, v.seq, v.timestamp, v.ssrc};
+    struct vej_rtx_header h = {v.payload_type, v.marker, v.seq, v.timestamp, v.ssrc, NULL};
     long n = vej_rtx_write(out, sizeof out, &h, osn, payload, len);
     CHECK(n == (long)(12 + 2 + len));
     CHECK(vej_rtp_parse(out, (size_t)n, &w) == VEJ_RTP_OK);
@@ -93,6 +93,18 @@ rewrap(const uint8_t *data, size_t size)
     CHECK(vej_rtx_unwrap(&w, &osn2, &payload2, &len2) == VEJ_RTP_OK);
     CHECK(osn2 == osn && len2 == len && memcmp(payload, payload2, len) == 0);
     CHECK(vej_rtx_write(out, (size_t)n - 1, &h, osn, payload, len) == VEJ_RTP_ENOSPACE);
+    /* With the hop's own extensions (mid, abs-send-time), as the relay
+     * writes RTX: the same OSN and payload come back. */
+    struct vej_rtp_ext_builder b;
+    struct vej_rtp_hop_ext ids = {.mid = 2, .abs_send_time = 3};
+    CHECK(vej_rtp_ext_build_hop(&b, &ids, "1", 1, v.timestamp & 0xFFFFFF, NULL) == VEJ_RTP_OK);
+    h.extensions = &b;
+    n = vej_rtx_write(out, sizeof out, &h, osn, payload, len);
+    CHECK(n == (long)(12 + 12 + 2 + len));
+    CHECK(vej_rtp_parse(out, (size_t)n, &w) == VEJ_RTP_OK);
+    CHECK(w.ext_form == VEJ_RTP_EXT_ONE_BYTE && w.ssrc == v.ssrc);
+    CHECK(vej_rtx_unwrap(&w, &osn2, &payload2, &len2) == VEJ_RTP_OK);
+    CHECK(osn2 == osn && len2 == len && memcmp(payload, payload2, len) == 0);
 }
 
 static void

@@ -5,7 +5,11 @@
  * out again, both copied and in place, and parses the result. Invariants:
  * a parsed view stays inside the input and accounts for every byte; a
  * rebuilt packet parses, keeps header fields and payload, and carries
- * exactly the elements the builder accepted; header rewrites read back. */
+ * exactly the elements the builder accepted; header rewrites read back.
+ * Then the relay's per-hop block over the packet (vej_rtp_ext_build_hop,
+ * the packet's id 1 read as a publisher's audio level): the output carries
+ * exactly mid, abs-send-time and, when the input's was well-formed, that
+ * level; nothing else of the input's block. */
 #include "gateway/rtp.h"
 #include "tests/fuzz/fuzz.h"
 
@@ -113,6 +117,29 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         n = vej_rtp_replace_extensions(copy, size, sizeof copy, &b);
         if (n != VEJ_RTP_ENOSPACE)
             check_rewritten(&v, copy, n, &b);
+    }
+
+    {
+        const struct vej_rtp_hop_ext ids = {.mid = 2, .abs_send_time = 3, .audio_level = 1};
+        struct vej_rtp_ext_element level, e;
+        struct vej_rtp_view hop;
+        struct vej_rtp_ext_iter it;
+        bool has_level = vej_rtp_ext_find(&v, 1, &level) == VEJ_RTP_OK;
+        size_t n_el = 0;
+        CHECK(vej_rtp_ext_build_hop(&b, &ids, "7", 1, v.timestamp & 0xFFFFFF,
+                                    has_level ? &level : NULL) == VEJ_RTP_OK);
+        n = vej_rtp_write_packet(&v, &b, out, sizeof out);
+        if (n > 0) {
+            check_rewritten(&v, out, n, &b);
+            CHECK(vej_rtp_parse(out, (size_t)n, &hop) == VEJ_RTP_OK);
+            CHECK(hop.ext_form == VEJ_RTP_EXT_ONE_BYTE);
+            vej_rtp_ext_iter_init(&it, &hop);
+            while (vej_rtp_ext_next(&it, &e) > 0) {
+                CHECK(e.id == 1 || e.id == 2 || e.id == 3);
+                n_el++;
+            }
+            CHECK(n_el == (has_level && level.len == 1 ? 3u : 2u));
+        }
     }
 
     CHECK(vej_rtp_set_ssrc(out, v.header_len, ~v.ssrc) == VEJ_RTP_OK);

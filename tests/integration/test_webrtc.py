@@ -30,8 +30,18 @@ def ice():
             ''.join(random.choice(alnum) for _ in range(24)))
 
 
-def publish_offer(audio=True, video=True, ufrag=None, pwd=None, fp=None):
-    """A Chromium-like unified-plan offer: sendonly Opus and VP8, BUNDLE, rtcp-mux."""
+EXT_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid'
+EXT_ABS_SEND_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time'
+EXT_AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level'
+EXT_TRANSPORT_CC = 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01'
+# Chromium's default ids
+CHROME_EXTMAPS = [(1, EXT_AUDIO_LEVEL), (2, EXT_ABS_SEND_TIME), (3, EXT_TRANSPORT_CC),
+                  (4, EXT_MID)]
+
+
+def publish_offer(audio=True, video=True, ufrag=None, pwd=None, fp=None, chrome_extmaps=False):
+    """A Chromium-like unified-plan offer: sendonly Opus and VP8, BUNDLE, rtcp-mux;
+    with chrome_extmaps, Chromium's header extensions and transport-cc feedback."""
     if ufrag is None:
         ufrag, pwd = ice()
     fp = fp or fingerprint()
@@ -44,6 +54,8 @@ def publish_offer(audio=True, video=True, ufrag=None, pwd=None, fp=None):
                  'a=ice-ufrag:' + ufrag, 'a=ice-pwd:' + pwd, 'a=ice-options:trickle',
                  'a=fingerprint:sha-256 ' + fp, 'a=setup:actpass', 'a=mid:0',
                  'a=extmap:1 urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+                 *(['a=extmap:%d %s' % e for e in CHROME_EXTMAPS[1:]] if chrome_extmaps
+                   else []),
                  'a=sendonly', 'a=msid:s1 a1', 'a=rtcp-mux', 'a=rtpmap:111 opus/48000/2',
                  'a=fmtp:111 minptime=10;useinbandfec=1',
                  'a=ssrc:%d cname:itcname' % ssrc, 'a=ssrc:%d msid:s1 a1' % ssrc]
@@ -53,9 +65,13 @@ def publish_offer(audio=True, video=True, ufrag=None, pwd=None, fp=None):
         body += ['m=video 9 UDP/TLS/RTP/SAVPF 96', 'c=IN IP4 0.0.0.0',
                  'a=rtcp:9 IN IP4 0.0.0.0', 'a=ice-ufrag:' + ufrag, 'a=ice-pwd:' + pwd,
                  'a=ice-options:trickle', 'a=fingerprint:sha-256 ' + fp, 'a=setup:actpass',
-                 'a=mid:' + mid, 'a=sendonly', 'a=msid:s1 v1', 'a=rtcp-mux', 'a=rtcp-rsize',
+                 'a=mid:' + mid,
+                 *(['a=extmap:%d %s' % e for e in CHROME_EXTMAPS[1:]] if chrome_extmaps
+                   else []),
+                 'a=sendonly', 'a=msid:s1 v1', 'a=rtcp-mux', 'a=rtcp-rsize',
                  'a=rtpmap:96 VP8/90000', 'a=rtcp-fb:96 nack', 'a=rtcp-fb:96 nack pli',
                  'a=rtcp-fb:96 ccm fir',
+                 *(['a=rtcp-fb:96 transport-cc'] if chrome_extmaps else []),
                  'a=ssrc:%d cname:itcname' % (ssrc + 1), 'a=ssrc:%d msid:s1 v1' % (ssrc + 1)]
     # one client PeerConnection: one certificate and one o= session id
     sess = int(hashlib.sha256(fp.encode()).hexdigest()[:15], 16) + 1
@@ -79,6 +95,16 @@ def mlines(sdp):
                 cur['mid'] = line[6:]
             elif line in ('a=sendonly', 'a=recvonly', 'a=sendrecv', 'a=inactive'):
                 cur['dir'] = line[2:]
+    return out
+
+
+def extmaps(lines):
+    """{uri: id} of an m-line's a=extmap lines (the direction suffix dropped)."""
+    out = {}
+    for line in lines:
+        m = re.match(r'a=extmap:(\d+)(?:/\w+)? (\S+)', line)
+        if m:
+            out[m.group(2)] = int(m.group(1))
     return out
 
 
@@ -169,10 +195,33 @@ class WebrtcTest(harness.DaemonTestCase):
             self.assertIn('a=rtcp-mux', m['lines'])
             if m['line'].split()[1] != '0':
                 self.assertIn('a=setup:actpass', m['lines'] + sdp.split('\r\n'))
+        self.check_offer_extensions(sdp)
         if mlines(sdp):
             self.assertRegex(sdp, r'(?m)^a=group:BUNDLE ')
             self.assertRegex(sdp, r'(?m)^a=fingerprint:sha-256 ([0-9A-F]{2}:){31}[0-9A-F]{2}\r?$')
             self.assertIsNotNone(attr(sdp, 'ice-ufrag'))
+
+    def check_offer_extensions(self, sdp):
+        """DESIGN.md 3, header extensions per hop: every m-line of a subscribe
+        offer offers mid and abs-send-time, audio ones audio-level too, under
+        one-byte ids (1-14) distinct within the m-line and the same for the
+        same URI across the BUNDLE group; transport-wide-cc (extension or
+        feedback) never, as the gateway sends no transport-cc feedback."""
+        self.assertNotIn('transport-wide-cc', sdp)
+        self.assertNotIn('transport-cc', sdp)
+        ids = {}
+        for m in mlines(sdp):
+            ext = extmaps(m['lines'])
+            want = {EXT_MID, EXT_ABS_SEND_TIME}
+            if m['kind'] == 'audio':
+                want.add(EXT_AUDIO_LEVEL)
+            self.assertEqual(set(ext), want, m['lines'])
+            self.assertEqual(len(set(ext.values())), len(ext), m['lines'])
+            for uri, i in ext.items():
+                self.assertTrue(1 <= i <= 14, (uri, i))
+                self.assertEqual(ids.setdefault(uri, i), i, 'extmap ids differ across BUNDLE')
+        used = list(ids.values())
+        self.assertEqual(len(set(used)), len(used), ids)
 
     async def next_offer_with_tracks(self, rpc, pred, timeout=harness.NOTE_TIMEOUT):
         """Waits for media.tracks matching pred(tracks), then the offer that
@@ -247,6 +296,31 @@ class WebrtcTest(harness.DaemonTestCase):
         n = len(dfd.messages)
         await asyncio.sleep(0.5)
         self.assertFalse(any('"id"' in m for m in dfd.messages[n:]), dfd.messages[n:])
+
+    async def test_header_extensions(self):
+        """Header extensions are per hop (DESIGN.md 3). Publish: of Chromium's
+        extensions the answer keeps mid (to map packets to tracks) and
+        audio-level (passed through), not abs-send-time (the gateway
+        estimates nothing from it) nor transport-wide-cc and transport-cc
+        feedback (not implemented). Subscribe: the offer carrying the
+        tracks has mid and abs-send-time on every m-line, audio-level on
+        audio (check_offer_extensions)."""
+        hid, clerk, judge, [(p, dfd)] = await self.hearing(('Ext Pub', 'defendant', None))
+        await self.subscribe(judge)  # the first offer: an inactive placeholder
+        res = await dfd.call('webrtc.publish', {'sdp': publish_offer(chrome_extmaps=True)})
+        ans = res['sdp']
+        ms = mlines(ans)
+        self.assertEqual(extmaps(ms[0]['lines']), {EXT_MID: 4, EXT_AUDIO_LEVEL: 1})
+        self.assertEqual(extmaps(ms[1]['lines']), {EXT_MID: 4})
+        self.assertNotIn('transport-wide-cc', ans)
+        self.assertNotIn('transport-cc', ans)
+        self.assertNotIn('abs-send-time', ans)
+        tracks, offer = await self.next_offer_with_tracks(
+            judge, lambda ts: {t.get('participant_id') for t in ts} >= {p['participant_id']})
+        kinds = sorted(m['kind'] for m in mlines(offer['sdp']) if m['dir'] == 'sendonly')
+        self.assertEqual(kinds, ['audio', 'video'])
+        audio = [m for m in mlines(offer['sdp']) if m['kind'] == 'audio'][0]
+        self.assertIn(EXT_AUDIO_LEVEL, extmaps(audio['lines']))
 
     async def test_bad_offers(self):
         hid, clerk, judge, [(p, dfd)] = await self.hearing(('Bad Sdp', 'witness', None))

@@ -10,6 +10,10 @@
     DTLS client (the answer munged to a=setup:passive), on the subscribe
     PeerConnection; on the publish PeerConnection it always answers passive.
 
+Header extensions per hop (DESIGN.md 3), read from the RTP webrtcbin
+receives: none when the answer keeps none; the m-line's mid and
+abs-send-time, and nothing else, when it keeps them.
+
 Run: VEJ_GATEWAY=build/daemon/vej-gateway VEJCTL=build/tools/vejctl \
         /usr/bin/python3 tests/interop/test_media.py
 """
@@ -35,6 +39,34 @@ SRTP_PROFILES = ('SRTP_AES128_CM_SHA1_80', 'SRTP_AEAD_AES_128_GCM', 'SRTP_AES128
                  'SRTP_AEAD_AES_256_GCM', 'AES_CM_128_HMAC_SHA1_80', 'AEAD_AES_128_GCM',
                  'AES_CM_128_HMAC_SHA1_32', 'AEAD_AES_256_GCM')
 WEBRTCBIN_PROFILES = ('SRTP_AES128_CM_SHA1_80', 'AES_CM_128_HMAC_SHA1_80')
+
+
+def copy_extmaps(offer, answer):
+    """The answer with the offer's a=extmap lines of each m-line added after
+    its a=mid (webrtcbin 1.22 answers without any)."""
+    by_mid = {sec['mid']: [ln for ln in sec['lines'] if ln.startswith('a=extmap:')]
+              for sec in sdp_sections(offer)}
+    out = []
+    for line in answer.split('\r\n'):
+        out.append(line)
+        m = re.match(r'a=mid:(\S+)$', line)
+        if m:
+            out += by_mid.get(m.group(1), [])
+    return '\r\n'.join(out)
+
+
+def extmap_ids(lines):
+    """{uri: id} of a section's a=extmap lines."""
+    out = {}
+    for line in lines:
+        m = re.match(r'a=extmap:(\d+)(?:/\w+)? (\S+)', line)
+        if m:
+            out[m.group(2)] = int(m.group(1))
+    return out
+
+
+EXT_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid'
+EXT_ABS_SEND_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time'
 
 
 class MediaFlowTest(MediaTestCase):
@@ -239,6 +271,78 @@ class MediaFlowTest(MediaTestCase):
         print('H.264: sent %d decoded %d' % (sent, got))
         self.assertGreaterEqual(got, MIN_VIDEO * sent, 'H.264: sent %d decoded %d\n%s'
                                 % (sent, got, self.describe(clerk, hal)))
+
+    async def test_header_extensions_per_hop(self):
+        """Header extensions are per hop. The clerk's webrtcbin answers the
+        subscribe offer without a=extmap (as webrtcbin 1.22 does): its RTP
+        carries no extension block at all. The second subscriber's answer
+        is given the offer's extmaps on its way to the gateway (webrtcbin
+        ignores extensions it did not negotiate): each of its packets then
+        carries exactly the m-line's mid and a 3-byte abs-send-time under
+        the offered ids, the time advancing with the arrival times; the
+        mid is that of the m-line whose SSRC the packet has."""
+        seen = {}
+
+        def keep_offer(text):
+            if text.startswith('v=0'):
+                seen['offer'] = text
+            return text
+
+        def with_extmaps(answer):
+            return copy_extmaps(seen['offer'], answer)
+
+        h = await self.hearing(
+            [('Pia Publisher', 'defendant'), ('Eli Extensions', 'defence')],
+            peer_kw={'Eli Extensions': {'remote_sdp_munge': keep_offer,
+                                        'answer_munge': with_extmaps}})
+        clerk, pub, eli = h['clerk'], h['Pia Publisher'], h['Eli Extensions']
+        await pub.peer.publish()
+        await clerk.peer.subscribe()
+        await eli.peer.subscribe()
+        await self.wait_flowing([(clerk, pub), (eli, pub)])
+        await asyncio.sleep(2.0)
+
+        plain = clerk.peer.rtp_from(pub.pid)
+        self.assertGreater(len(plain), 100)
+        with_block = [p for p in plain if p.ext != {}]
+        self.assertEqual(with_block[:3], [], 'an answer without extmaps got extensions: %s'
+                         % [p.ext for p in with_block[:3]])
+
+        offer = eli.peer.offers[-1][1]['sdp']
+        sent = eli.peer.answers[-1][2]
+        ids = {sec['mid']: extmap_ids(sec['lines']) for sec in sdp_sections(offer)}
+        self.assertIn(EXT_MID, extmap_ids(sdp_sections(sent)[0]['lines']), sent)
+        got = eli.peer.rtp_from(pub.pid)
+        self.assertGreater(len(got), 100)
+        by_ssrc = {}
+        problems = []
+        for p in got:
+            mid = p.mid or eli.peer.sub.ssrc_mid.get(p.ssrc)
+            want = ids.get(mid, {})
+            mid_id, ast_id = want.get(EXT_MID), want.get(EXT_ABS_SEND_TIME)
+            if p.ext is None or mid_id is None or ast_id is None:
+                problems.append('%r: block %r, offered ids %r' % (p, p.ext, want))
+            elif set(p.ext) != {mid_id, ast_id} or p.ext[mid_id] != mid.encode() or \
+                    len(p.ext[ast_id]) != 3:
+                problems.append('%r (mid %s): elements %r, want mid id %d, abs-send-time id %d'
+                                % (p, mid, p.ext, mid_id, ast_id))
+            else:
+                by_ssrc.setdefault(p.ssrc, []).append(
+                    (p.t, int.from_bytes(p.ext[ast_id], 'big')))
+        self.assertEqual(problems[:5], [], '%d of %d packets wrong' % (len(problems), len(got)))
+        # abs-send-time: 6.18 fixed-point seconds, wrapping at 64 s; per
+        # stream it never goes back and spans what the arrivals span
+        for ssrc, times in by_ssrc.items():
+            back = [(a, b) for a, b in zip(times, times[1:])
+                    if (b[1] - a[1]) % (1 << 24) >= 1 << 23]
+            self.assertEqual(back[:3], [], 'abs-send-time went back on ssrc %d' % ssrc)
+            span_ast = sum((b[1] - a[1]) % (1 << 24) for a, b in zip(times, times[1:])) / 2 ** 18
+            span_rx = times[-1][0] - times[0][0]
+            print('ssrc %d: %d packets, abs-send-time spans %.3f s, arrivals %.3f s'
+                  % (ssrc, len(times), span_ast, span_rx))
+            self.assertLess(abs(span_ast - span_rx), 0.1 + 0.02 * span_rx)
+        kinds = {eli.peer.sub.ssrc_mid.get(ssrc) for ssrc in by_ssrc}
+        self.assertEqual(len(kinds), 2, 'audio and video both checked: %r' % kinds)
 
     async def _dtls_role(self, setup, expect_answer_setup):
         h = await self.hearing([('Dan Dtls', 'defendant')],

@@ -143,11 +143,13 @@ class Counter:
 
 
 class RtpPacket:
-    __slots__ = ('t', 'ssrc', 'pt', 'seq', 'ts', 'marker', 'size', 'keyframe_start', 'mid')
+    __slots__ = ('t', 'ssrc', 'pt', 'seq', 'ts', 'marker', 'size', 'keyframe_start', 'mid',
+                 'ext')
 
-    def __init__(self, t, ssrc, pt, seq, ts, marker, size, keyframe_start, mid):
+    def __init__(self, t, ssrc, pt, seq, ts, marker, size, keyframe_start, mid, ext=None):
         self.t, self.ssrc, self.pt, self.seq, self.ts = t, ssrc, pt, seq, ts
         self.marker, self.size, self.keyframe_start, self.mid = marker, size, keyframe_start, mid
+        self.ext = ext  # {id: bytes} of its header extension block, {} without one
 
     def __repr__(self):
         return ('<RTP t=%.3f ssrc=%d pt=%d seq=%d mid=%s kf=%s>'
@@ -174,6 +176,44 @@ def parse_rtp(data):
     ts = int.from_bytes(data[4:8], 'big')
     ssrc = int.from_bytes(data[8:12], 'big')
     return ssrc, pt, seq, ts, bool(data[1] & 0x80), data[off:end]
+
+
+def rtp_extensions(data):
+    """{id: bytes} of an RTP packet's RFC 8285 header extension block, in
+    the one-byte (0xBEDE) or two-byte (0x100X) form; {} when it has no
+    block; None for another profile or a block running past `data` (the
+    probe keeps a packet's first bytes only) or malformed."""
+    if len(data) < 12 or not data[0] & 0x10:
+        return {}
+    off = 12 + 4 * (data[0] & 0x0F)
+    if len(data) < off + 4:
+        return None
+    profile = (data[off] << 8) | data[off + 1]
+    end = off + 4 + 4 * ((data[off + 2] << 8) | data[off + 3])
+    if end > len(data):
+        return None
+    two_byte = (profile & 0xFFF0) == 0x1000
+    if profile != 0xBEDE and not two_byte:
+        return None
+    out = {}
+    i = off + 4
+    while i < end:
+        if data[i] == 0:  # padding
+            i += 1
+            continue
+        if two_byte:
+            if i + 2 > end:
+                return None
+            eid, n, i = data[i], data[i + 1], i + 2
+        else:
+            eid, n, i = data[i] >> 4, (data[i] & 0x0F) + 1, i + 1
+            if eid == 15:
+                break
+        if i + n > end:
+            return None
+        out[eid] = bytes(data[i:i + n])
+        i += n
+    return out
 
 
 def vp8_keyframe_start(payload):
@@ -723,7 +763,8 @@ class SubscribePc(_Pc):
                 kf = vp8_keyframe_start(payload)
             elif enc == 'H264':
                 kf = h264_keyframe_start(payload)
-            pkt = RtpPacket(t, ssrc, pt, seq, ts, marker, size, kf, self.ssrc_mid.get(ssrc))
+            pkt = RtpPacket(t, ssrc, pt, seq, ts, marker, size, kf, self.ssrc_mid.get(ssrc),
+                            rtp_extensions(data))
             self.rtp.append(pkt)
             self.rtp_by_ssrc.setdefault(ssrc, []).append(pkt)
         return Gst.PadProbeReturn.OK

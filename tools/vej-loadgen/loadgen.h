@@ -220,6 +220,7 @@ struct lg_run {
     bool measuring;         /* inside the window */
     /* receive totals */
     uint64_t rx_packets, rx_bad_stamp, rx_srtp_fail, rx_rtcp;
+    uint64_t rx_with_extensions; /* RTP received with an RFC 8285 block */
     struct lg_hist latency;
     /* fan-out spread: first to last subscriber's copy of one packet */
     struct lg_hist spread;

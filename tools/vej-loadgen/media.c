@@ -219,6 +219,8 @@ lg_media_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len
     if (s)
         note_seq(s, v.seq);
     run->rx_packets++;
+    if (v.ext_form == VEJ_RTP_EXT_ONE_BYTE || v.ext_form == VEJ_RTP_EXT_TWO_BYTE)
+        run->rx_with_extensions++;
     if (run->measuring)
         lg_hist_add_us(&run->latency, (now - (int64_t)st.sent_ns) / 1000);
     fanout_note(run, &st, now);

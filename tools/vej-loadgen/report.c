@@ -174,6 +174,8 @@ lg_measure(struct lg_run *run)
     }
     printf("receive problems   srtp %llu, bad stamp %llu\n", (unsigned long long)run->rx_srtp_fail,
            (unsigned long long)run->rx_bad_stamp);
+    printf("header extensions  %llu of %llu RTP packets received carry a block\n",
+           (unsigned long long)run->rx_with_extensions, (unsigned long long)run->rx_packets);
     if (o->json_out) {
         json_t *j = json_pack(
             "{s:s,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:b,s:b,s:f,s:f,"

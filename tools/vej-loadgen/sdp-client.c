@@ -176,6 +176,18 @@ lg_sdp_subscribe_answer(struct lg_pc *pc, const struct vej_sdp_description *offe
         if (m->kind == VEJ_SDP_KIND_VIDEO)
             g_string_append_printf(s, "a=rtcp-fb:%u nack\r\na=rtcp-fb:%u nack pli\r\n", m->pt,
                                    m->pt);
+        /* The header extensions offered, kept as browsers keep them, so the
+         * gateway writes its per-hop block as it does for them. */
+        if (m->extmap.mid)
+            g_string_append_printf(s, "a=extmap:%u urn:ietf:params:rtp-hdrext:sdes:mid\r\n",
+                                   m->extmap.mid);
+        if (m->extmap.abs_send_time)
+            g_string_append_printf(
+                s, "a=extmap:%u http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n",
+                m->extmap.abs_send_time);
+        if (m->extmap.audio_level)
+            g_string_append_printf(s, "a=extmap:%u urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n",
+                                   m->extmap.audio_level);
         if (first)
             candidate_lines(s, pc);
         first = false;

@@ -23,11 +23,18 @@
 // none of its own (the gateway learns the relay's address as a
 // peer-reflexive candidate), so no direct path bypasses the relay.
 //
+// nossrc=1 in the fragment (or {unsignalled: true}): the publish offers sent
+// to the gateway lose their a=ssrc and a=ssrc-group lines (the browser's own
+// description keeps them), as a client with unsignalled SSRCs sends them:
+// the gateway must map the packets to tracks by the mid header extension.
+//
 // window.stats() resolves to a plain object (see collectStats): inbound-rtp
 // per track with the publishing participant (from media.tracks), outbound-rtp,
 // the DTLS/SRTP transport of each PC (and the history of its RTCDtlsTransport:
 // objects, DTLS and ICE state changes, selected pairs with their ufrag), the
-// gateway's webrtc.state reports and every error seen.
+// gateway's webrtc.state reports and every error seen; per transceiver the
+// header extensions negotiated (getParameters().headerExtensions) and, for
+// received audio, the RFC 6464 audio level of its synchronization source.
 //
 // ICE restarts (run_chromium.mjs, iceRestart): window.vejRestartPublish()
 // (pc.restartIce() and the new offer through webrtc.publish on the same PC)
@@ -266,6 +273,12 @@
 
   // ---- PeerConnections ---------------------------------------------------------
 
+  // The offer as the gateway gets it (see nossrc above).
+  function forGateway(sdp) {
+    if (!vej.unsignalled) return sdp;
+    return sdp.replace(/^a=ssrc(-group)?:[^\r\n]*\r?\n/gm, '');
+  }
+
   function pcConfig(bundlePolicy) {
     const servers = vej.hello && Array.isArray(vej.hello.ice_servers) ? vej.hello.ice_servers : [];
     return { iceServers: servers, bundlePolicy: bundlePolicy || 'max-bundle', rtcpMuxPolicy: 'require' };
@@ -323,7 +336,7 @@
     await pc.setLocalDescription(offer);
     vej.publishOffer = pc.localDescription.sdp;
     log('webrtc.publish (offer ' + offer.sdp.length + ' bytes)');
-    const res = await call('webrtc.publish', { sdp: pc.localDescription.sdp });
+    const res = await call('webrtc.publish', { sdp: forGateway(pc.localDescription.sdp) });
     if (!res || typeof res.sdp !== 'string') throw new Error('webrtc.publish: no sdp in ' + JSON.stringify(res));
     vej.publishAnswer = res.sdp;
     const answer = vej.loss ? await viaRelay('publish', res.sdp, 'up') : res.sdp;
@@ -397,6 +410,7 @@
     vej.name = opts.name || '';
     vej.setup = opts.setup === 'passive' ? 'passive' : 'active';
     vej.loss = !!opts.loss;
+    vej.unsignalled = !!opts.unsignalled;
     if (vej.loss && typeof window.vejLossProxy !== 'function')
       throw new Error('loss=1 needs window.vejLossProxy (run_chromium.mjs with "loss")');
     // diagnostics only: the subscribe PC's bundlePolicy (default max-bundle)
@@ -508,7 +522,7 @@
     const delay = (opts && opts.signallingDelayMs) || 0;
     if (delay) await new Promise((r) => setTimeout(r, delay));
     log('webrtc.publish: ICE-restart offer' + (delay ? ' (held back ' + delay + ' ms)' : ''));
-    const res = await call('webrtc.publish', { sdp });
+    const res = await call('webrtc.publish', { sdp: forGateway(sdp) });
     if (!res || typeof res.sdp !== 'string') throw new Error('webrtc.publish: no sdp in ' + JSON.stringify(res));
     await pc.setRemoteDescription({ type: 'answer', sdp: res.sdp });
     vej.publishOffer = sdp;
@@ -630,6 +644,21 @@
                    'roundTripTimeMeasurements', 'packetsSent', 'reportsSent', 'jitter'])));
       }
     });
+    out.extensions = [];
+    for (const t of pc.getTransceivers()) {
+      if (t.mid === null || t.stopped) continue;
+      const side = name === 'publish' ? t.sender : t.receiver;
+      const params = side.getParameters();
+      const e = {
+        pc: name, mid: t.mid, kind: t.receiver.track.kind, direction: t.currentDirection,
+        headerExtensions: (params.headerExtensions || []).map((h) => ({ uri: h.uri, id: h.id })),
+      };
+      if (name === 'subscribe' && e.kind === 'audio') {
+        const src = t.receiver.getSynchronizationSources();
+        e.audioLevels = src.map((x) => x.audioLevel);
+      }
+      out.extensions.push(e);
+    }
     return out;
   }
 
@@ -652,6 +681,7 @@
       inbound: [],
       outbound: [],
       remote: [],
+      extensions: [],
       errors: vej.errors.slice(),
       candidateRefusals: vej.candidateRefusals.slice(),
       transports: vej.transports,
@@ -666,6 +696,7 @@
         out.inbound.push(...s.inbound);
         out.outbound.push(...s.outbound);
         out.remote.push(...s.remote);
+        out.extensions.push(...s.extensions);
       } catch (e) {
         out.errors.push('getStats(' + name + '): ' + e);
       }
@@ -693,6 +724,7 @@
     history.replaceState(null, '', location.pathname + location.search);
     start({ ws: frag.get('ws'), token: frag.get('t'), name: frag.get('name') || '',
             setup: frag.get('setup') || 'active', loss: frag.get('loss') === '1',
+            unsignalled: frag.get('nossrc') === '1',
             subscribeBundlePolicy: frag.get('bundle') || undefined });
   }
 })();

@@ -39,7 +39,17 @@
 //                                            same DTLS association, and video
 //                                            must keep being decoded
 //   }
-// A participant may carry "subscribeBundlePolicy": "balanced" (diagnosis).
+// A participant may carry "subscribeBundlePolicy": "balanced" (diagnosis), and
+// "unsignalled": true: its publish offers reach the gateway without a=ssrc
+// lines (the page's nossrc), so the gateway maps its packets to tracks by the
+// mid header extension.
+//
+// Header extensions (checkExtensions), on every participant: the subscribe
+// PC's receiving transceivers negotiated mid and abs-send-time (audio also
+// audio-level, and Chromium reads an audio level from it), the publish PC
+// mid (audio also audio-level) but not abs-send-time, and no transceiver
+// transport-wide-cc. That Chromium decodes at all with mid negotiated shows
+// the gateway's mid values right: it routes packets by them.
 //
 // "loss": {"dropEvery": 15, "holdMs": 8000} makes every page talk to the
 // gateway through a UDP relay of this process (LossRelay below) that drops
@@ -67,6 +77,9 @@ const STATIC = {
   '/page.html': ['page.html', 'text/html; charset=utf-8'],
   '/page.js': ['page.js', 'text/javascript; charset=utf-8'],
 };
+const EXT_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid';
+const EXT_ABS_SEND_TIME = 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time';
+const EXT_AUDIO_LEVEL = 'urn:ietf:params:rtp-hdrext:ssrc-audio-level';
 const KNOWN_CIPHERS = ['AEAD_AES_128_GCM', 'AEAD_AES_256_GCM', 'AES_CM_128_HMAC_SHA1_80',
                        'AES_CM_128_HMAC_SHA1_32'];
 
@@ -276,6 +289,32 @@ function checkLoss(p, stats, others, cfg, before, relays) {
         `${s.retransmittedPacketsSent}`);
     if (!s.nackCount) problems.push(`${p.name}: the gateway sent no NACK for its video`);
     if (!s.retransmittedPacketsSent) problems.push(`${p.name} retransmitted none of its video`);
+  }
+  return problems;
+}
+
+// Header extensions per hop (DESIGN.md 3), as Chromium negotiated them.
+function checkExtensions(p, stats) {
+  const problems = [];
+  const shortUri = (u) => u.replace(/^.*[/:]/, '');
+  const recv = stats.extensions.filter((e) => e.pc === 'subscribe' && e.direction === 'recvonly');
+  if (!recv.length) problems.push(`${p.name}: no receiving transceiver on the subscribe PC`);
+  for (const e of stats.extensions) {
+    if (e.pc === 'subscribe' && e.direction !== 'recvonly') continue;
+    const uris = e.headerExtensions.map((h) => h.uri);
+    const want = e.pc === 'subscribe' ? [EXT_MID, EXT_ABS_SEND_TIME] : [EXT_MID];
+    if (e.kind === 'audio') want.push(EXT_AUDIO_LEVEL);
+    const label = `${p.name} ${e.pc} mid ${e.mid} (${e.kind})`;
+    for (const u of want)
+      if (!uris.includes(u)) problems.push(`${label}: ${shortUri(u)} not negotiated (${uris})`);
+    if (uris.some((u) => /transport-wide-cc/.test(u)))
+      problems.push(`${label}: transport-wide-cc negotiated`);
+    if (e.pc === 'publish' && uris.includes(EXT_ABS_SEND_TIME))
+      problems.push(`${label}: abs-send-time accepted from a publisher (the gateway uses none)`);
+    if (e.pc === 'subscribe' && e.kind === 'audio' &&
+        !(e.audioLevels || []).some((l) => typeof l === 'number'))
+      problems.push(`${label}: no audio level read from the audio-level extension ` +
+                    `(sources: ${JSON.stringify(e.audioLevels)})`);
   }
   return problems;
 }
@@ -837,6 +876,7 @@ async function main() {
       const frag = new URLSearchParams({ ws: p.ws, t: p.token, name: p.name, setup: p.setup });
       if (cfg.loss) frag.set('loss', '1');
       if (p.subscribeBundlePolicy) frag.set('bundle', p.subscribeBundlePolicy);
+      if (p.unsignalled) frag.set('nossrc', '1');
       await page.goto(base + '#' + frag.toString(), { waitUntil: 'load', timeout: 15000 });
       say(`${p.name} (${p.role || '?'}, ${p.participant_id}) page opened, subscribe answer ` +
           `a=setup:${p.setup}`);
@@ -915,6 +955,7 @@ async function main() {
     for (const [i, { p, page }] of pages.entries()) {
       const others = parts.filter((o) => o !== p);
       const { problems, cipher } = checkParticipant(p, snap[i], others, cfg);
+      problems.push(...checkExtensions(p, snap[i]));
       if (cfg.loss) {
         if (before) problems.push(...checkLoss(p, snap[i], others, cfg, before[i], relays));
         else problems.push(`${p.name}: no loss check (the pages never decoded enough)`);
@@ -938,7 +979,8 @@ async function main() {
         'retransmittedPacketsSent']));
       const rtcp = snap[i].remote;
       const entry = { name: p.name, role: p.role, participant_id: p.participant_id, setup: p.setup,
-                      decoded, sent, rtcp, cipher, stats: snap[i] };
+                      unsignalled: !!p.unsignalled, decoded, sent, rtcp, cipher,
+                      extensions: snap[i].extensions, stats: snap[i] };
       if (problems.length) {
         entry.log = await page.evaluate(() => window.vejLog()).catch(() => []);
         entry.sdp = await page.evaluate(() => window.vejSdp()).catch(() => null);
@@ -1000,6 +1042,13 @@ function printSummary(result) {
                                       'roundTripTimeMeasurements', 'packetsSent', 'reportsSent'])));
     }
     if (!e.rtcp.length) say(`${e.name}: no RTCP report from the gateway in getStats (no RR/SR)`);
+    for (const x of e.extensions || []) {
+      if (x.pc === 'subscribe' && x.direction !== 'recvonly') continue;
+      const ext = x.headerExtensions.map((h) => `${h.uri.replace(/^.*[/:]/, '')}=${h.id}`).join(' ');
+      say(`${e.name} ${x.pc} mid ${x.mid} ${x.kind} header extensions: ${ext}` +
+          (x.audioLevels ? `; audio levels read ${JSON.stringify(x.audioLevels)}` : '') +
+          (x.pc === 'publish' && e.unsignalled ? ' (offered without a=ssrc)' : ''));
+    }
     for (const [pc, c] of Object.entries(e.cipher)) {
       say(`${e.name} ${pc} PC: SRTP ${c.srtpProfile} (getStats srtpCipher ${c.srtpCipher}), ` +
           `dtlsCipher ${c.dtlsCipher}, ` +

@@ -21,7 +21,15 @@ subscribes to a publisher whose video started earlier).
     server on both of its PCs);
   * 'Pat Prosecution' (role prosecution: waits in the lobby; the clerk's
     WebSocket session admits it) has its subscribe answer munged to
-    a=setup:passive (Chromium is DTLS server, the gateway DTLS client).
+    a=setup:passive (Chromium is DTLS server, the gateway DTLS client),
+    and its publish offers reach the gateway without a=ssrc lines
+    (unsignalled SSRCs: the gateway maps its packets to tracks by the mid
+    header extension).
+
+Every participant's negotiated header extensions are checked (per hop,
+DESIGN.md 3): mid and abs-send-time on what it receives (audio-level on
+audio, from which Chromium reads the publisher's level), mid (and
+audio-level) on what it publishes, transport-wide-cc nowhere.
 
 This file runs the daemon (tests/integration/harness.py, `[media] addresses
 = 127.0.0.1`), sets up the hearing over REST, keeps the clerk's socket
@@ -258,9 +266,10 @@ async def scenario(daemon, world, work):
         'participants': [
             {'name': 'Judge Chromium', 'role': 'judge', 'participant_id': judge['participant_id'],
              'ws': daemon.ws_url(), 'token': judge['join_token'], 'setup': 'active'},
+            # publishes with unsignalled SSRCs: mapped to tracks by mid
             {'name': 'Pat Prosecution', 'role': 'prosecution',
              'participant_id': pros['participant_id'], 'ws': daemon.ws_url(),
-             'token': pros['join_token'], 'setup': 'passive'},
+             'token': pros['join_token'], 'setup': 'passive', 'unsignalled': True},
         ],
     }
     if os.environ.get('VEJ_CHROMIUM_SUB_BUNDLE'):

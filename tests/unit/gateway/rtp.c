@@ -406,6 +406,124 @@ test_write_round_trip(void)
     check_round_trip(chrome_audio, sizeof chrome_audio, "a", 15, VEJ_RTP_EXT_TWO_BYTE);
 }
 
+/* The relay's per-hop block (vej_rtp_ext_build_hop): the subscriber's
+ * ids, its m-line's mid, our send time, the publisher's audio-level under
+ * the subscriber's id; nothing else of the publisher's block. */
+static void
+test_build_hop(void)
+{
+    const struct vej_rtp_hop_ext ids = {.mid = 2, .abs_send_time = 3, .audio_level = 1};
+    struct vej_rtp_ext_builder b;
+    struct vej_rtp_view in, out;
+    struct vej_rtp_ext_element level, e;
+    struct vej_rtp_ext_iter it;
+    uint8_t pkt[512], buf[64];
+    uint32_t ast = vej_rtp_abs_send_time_from_us(1500000); /* 0x060000 */
+    long n;
+
+    /* Chrome's packet: level id 1 (voice, 42), its own abs-send-time id 2,
+     * transport-wide seq id 3, mid id 4. */
+    g_assert_cmpint(vej_rtp_parse(chrome_audio, sizeof chrome_audio, &in), ==, VEJ_RTP_OK);
+    g_assert_cmpint(vej_rtp_ext_find(&in, 1, &level), ==, VEJ_RTP_OK);
+
+    /* One-byte form, 8 bytes of elements, no padding needed: the exact
+     * block. */
+    g_assert_cmpint(vej_rtp_ext_build_hop(&b, &ids, "0", 1, ast, &level), ==, VEJ_RTP_OK);
+    g_assert_cmpint(vej_rtp_ext_builder_form(&b), ==, VEJ_RTP_EXT_ONE_BYTE);
+    g_assert_cmpint(vej_rtp_ext_write(&b, buf, sizeof buf), ==, 12);
+    g_assert_cmpmem(buf, 12, "\xbe\xde\x00\x02\x20\x30\x32\x06\x00\x00\x10\xaa", 12);
+
+    /* Written over a packet that had a block: only ours is left, the
+     * payload is untouched. */
+    n = vej_rtp_write_packet(&in, &b, pkt, sizeof pkt);
+    g_assert_cmpint(n, ==, (long)sizeof chrome_audio - 4); /* 16 bytes of block -> 12 */
+    g_assert_cmpint(vej_rtp_parse(pkt, (size_t)n, &out), ==, VEJ_RTP_OK);
+    g_assert_cmpmem(out.payload, out.payload_len, in.payload, in.payload_len);
+    vej_rtp_ext_iter_init(&it, &out);
+    g_assert_cmpint(vej_rtp_ext_next(&it, &e), ==, 1);
+    g_assert_cmpuint(e.id, ==, 2);
+    g_assert_cmpmem(e.data, e.len, "0", 1);
+    g_assert_cmpint(vej_rtp_ext_next(&it, &e), ==, 1);
+    g_assert_cmpuint(e.id, ==, 3);
+    g_assert_cmpmem(e.data, e.len, "\x06\x00\x00", 3);
+    g_assert_cmpint(vej_rtp_ext_next(&it, &e), ==, 1);
+    g_assert_cmpuint(e.id, ==, 1);
+    g_assert_cmpmem(e.data, e.len, "\xaa", 1);
+    g_assert_cmpint(vej_rtp_ext_next(&it, &e), ==, 0); /* no transport-wide seq, no 4th */
+
+    /* Over a packet without a block (CSRCs, padding kept); padded to 32
+     * bits: mid "10" + abs-send-time = 7 bytes -> 8. */
+    g_assert_cmpint(vej_rtp_parse(csrc_padded, sizeof csrc_padded, &in), ==, VEJ_RTP_OK);
+    g_assert_cmpint(vej_rtp_ext_build_hop(&b, &ids, "10", 2, 0xabcdef, NULL), ==, VEJ_RTP_OK);
+    g_assert_cmpuint(vej_rtp_ext_block_size(&b), ==, 12);
+    n = vej_rtp_write_packet(&in, &b, pkt, sizeof pkt);
+    g_assert_cmpint(n, ==, (long)sizeof csrc_padded + 12);
+    g_assert_cmpmem(pkt + 20, 12, "\xbe\xde\x00\x02\x21\x31\x30\x32\xab\xcd\xef\x00", 12);
+    g_assert_cmpint(vej_rtp_parse(pkt, (size_t)n, &out), ==, VEJ_RTP_OK);
+    g_assert_cmpuint(out.padding_len, ==, 4);
+    g_assert_cmpuint(vej_rtp_view_csrc(&out, 1), ==, 0x22222222);
+    g_assert_cmpmem(out.payload, out.payload_len, in.payload, in.payload_len);
+
+    /* The id remap: the publisher's level (id 1) under the subscriber's
+     * id 9; a subscriber without mid. */
+    {
+        const struct vej_rtp_hop_ext remap = {.abs_send_time = 14, .audio_level = 9};
+        g_assert_cmpint(vej_rtp_ext_build_hop(&b, &remap, "0", 1, ast, &level), ==, VEJ_RTP_OK);
+        g_assert_cmpint(vej_rtp_ext_write(&b, buf, sizeof buf), ==, 12);
+        g_assert_cmpmem(buf, 12, "\xbe\xde\x00\x02\xe2\x06\x00\x00\x90\xaa\x00\x00", 12);
+    }
+
+    /* Two-byte form only when needed: an id over 14 or a mid over 16
+     * bytes. */
+    {
+        const struct vej_rtp_hop_ext high = {.mid = 20, .abs_send_time = 3};
+        g_assert_cmpint(vej_rtp_ext_build_hop(&b, &high, "0", 1, ast, NULL), ==, VEJ_RTP_OK);
+        g_assert_cmpint(vej_rtp_ext_builder_form(&b), ==, VEJ_RTP_EXT_TWO_BYTE);
+        g_assert_cmpint(vej_rtp_ext_write(&b, buf, sizeof buf), ==, 12);
+        g_assert_cmpmem(buf, 12, "\x10\x00\x00\x02\x14\x01\x30\x03\x03\x06\x00\x00", 12);
+        g_assert_cmpint(vej_rtp_ext_build_hop(&b, &ids, "sixteen-chars-ab", 16, ast, NULL), ==,
+                        VEJ_RTP_OK);
+        g_assert_cmpint(vej_rtp_ext_builder_form(&b), ==, VEJ_RTP_EXT_ONE_BYTE);
+        g_assert_cmpint(vej_rtp_ext_build_hop(&b, &ids, "seventeen-chars-a", 17, ast, NULL), ==,
+                        VEJ_RTP_OK);
+        g_assert_cmpint(vej_rtp_ext_builder_form(&b), ==, VEJ_RTP_EXT_TWO_BYTE);
+        n = vej_rtp_write_packet(&in, &b, pkt, sizeof pkt);
+        g_assert_cmpint(vej_rtp_parse(pkt, (size_t)n, &out), ==, VEJ_RTP_OK);
+        g_assert_cmpint(out.ext_form, ==, VEJ_RTP_EXT_TWO_BYTE);
+        g_assert_cmpint(vej_rtp_ext_find(&out, 2, &e), ==, VEJ_RTP_OK);
+        g_assert_cmpmem(e.data, e.len, "seventeen-chars-a", 17);
+    }
+
+    /* An answer that kept no extension: nothing written, X cleared. */
+    {
+        const struct vej_rtp_hop_ext none = {0};
+        g_assert_cmpint(vej_rtp_parse(chrome_audio, sizeof chrome_audio, &in), ==, VEJ_RTP_OK);
+        g_assert_cmpint(vej_rtp_ext_build_hop(&b, &none, "0", 1, ast, &level), ==, VEJ_RTP_OK);
+        g_assert_cmpint(vej_rtp_ext_builder_form(&b), ==, VEJ_RTP_EXT_NONE);
+        n = vej_rtp_write_packet(&in, &b, pkt, sizeof pkt);
+        g_assert_cmpint(n, ==, 12 + 6);
+        g_assert_cmpuint(pkt[0] & 0x10, ==, 0);
+        g_assert_cmpint(vej_rtp_parse(pkt, (size_t)n, &out), ==, VEJ_RTP_OK);
+        g_assert_cmpint(out.ext_form, ==, VEJ_RTP_EXT_NONE);
+    }
+
+    /* A malformed level (2 bytes) is not passed; repeated ids are an
+     * error, the first element kept. */
+    {
+        const uint8_t two[2] = {0x80, 0x01};
+        const struct vej_rtp_ext_element bad = {.id = 1, .len = 2, .data = two};
+        const struct vej_rtp_hop_ext level_only = {.audio_level = 1};
+        const struct vej_rtp_hop_ext same = {.mid = 5, .abs_send_time = 5};
+        g_assert_cmpint(vej_rtp_ext_build_hop(&b, &level_only, "0", 1, ast, &bad), ==, VEJ_RTP_OK);
+        g_assert_cmpuint(b.n_elements, ==, 0);
+        g_assert_cmpint(vej_rtp_ext_build_hop(&b, &same, "0", 1, ast, NULL), ==, VEJ_RTP_EINVAL);
+        g_assert_cmpuint(b.n_elements, ==, 1);
+        g_assert_cmpuint(b.elements[0].len, ==, 1); /* the mid */
+        g_assert_cmpint(vej_rtp_ext_build_hop(&b, &ids, "", 0, ast, NULL), ==, VEJ_RTP_EINVAL);
+        g_assert_cmpuint(b.n_elements, ==, 1); /* abs-send-time still there */
+    }
+}
+
 static void
 test_write_empty_clears_x(void)
 {
@@ -520,6 +638,7 @@ main(int argc, char **argv)
     g_test_add_func("/gateway/rtp/abs-send-time", test_abs_send_time);
     g_test_add_func("/gateway/rtp/builder", test_builder);
     g_test_add_func("/gateway/rtp/write-round-trip", test_write_round_trip);
+    g_test_add_func("/gateway/rtp/build-hop", test_build_hop);
     g_test_add_func("/gateway/rtp/write-empty-clears-x", test_write_empty_clears_x);
     g_test_add_func("/gateway/rtp/replace-in-place", test_replace_in_place);
     g_test_add_func("/gateway/rtp/rewrite", test_rewrite);

@@ -52,6 +52,52 @@ test_write_and_unwrap(void)
     g_assert_cmpint(vej_rtx_write(buf, sizeof buf, &h, 1, payload, 1), ==, VEJ_RTP_EINVAL);
 }
 
+/* RTX with the hop's extensions: the block between the fixed header and
+ * the OSN (RFC 4588 5: the OSN starts the payload), mid of the m-line,
+ * our send time; an empty builder writes none. */
+static void
+test_write_with_extensions(void)
+{
+    const uint8_t payload[] = {0x90, 0x80, 0x12, 0x34, 0x9d};
+    const struct vej_rtp_hop_ext ids = {.mid = 2, .abs_send_time = 3, .audio_level = 1};
+    struct vej_rtp_ext_builder b;
+    struct vej_rtx_header h = {
+        .payload_type = 97, .seq = 9, .timestamp = 3000, .ssrc = 0x1234, .extensions = &b};
+    struct vej_rtp_view v;
+    struct vej_rtp_ext_element e;
+    const uint8_t *orig;
+    size_t orig_len;
+    uint16_t osn;
+    uint8_t buf[64];
+    long n;
+
+    g_assert_cmpint(vej_rtp_ext_build_hop(&b, &ids, "1", 1, 0x123456, NULL), ==, VEJ_RTP_OK);
+    n = vej_rtx_write(buf, sizeof buf, &h, 0xabcd, payload, sizeof payload);
+    g_assert_cmpint(n, ==, 12 + 12 + 2 + sizeof payload);
+    /* clang-format off */
+    const uint8_t head[] = {0x90, 97, 0x00, 0x09, 0x00, 0x00, 0x0b, 0xb8, 0x00, 0x00, 0x12, 0x34,
+                            0xbe, 0xde, 0x00, 0x02, 0x20, '1', 0x32, 0x12, 0x34, 0x56, 0x00, 0x00,
+                            0xab, 0xcd};
+    /* clang-format on */
+    g_assert_cmpmem(buf, sizeof head, head, sizeof head);
+    g_assert_cmpint(vej_rtp_parse(buf, (size_t)n, &v), ==, VEJ_RTP_OK);
+    g_assert_cmpint(vej_rtp_ext_find(&v, 2, &e), ==, VEJ_RTP_OK);
+    g_assert_cmpmem(e.data, e.len, "1", 1);
+    g_assert_cmpint(vej_rtp_ext_find(&v, 1, &e), ==, VEJ_RTP_ENOTFOUND); /* no level: video */
+    g_assert_cmpint(vej_rtx_unwrap(&v, &osn, &orig, &orig_len), ==, VEJ_RTP_OK);
+    g_assert_cmpuint(osn, ==, 0xabcd);
+    g_assert_cmpmem(orig, orig_len, payload, sizeof payload);
+    for (size_t cap = 0; cap < (size_t)n; cap++)
+        g_assert_cmpint(vej_rtx_write(buf, cap, &h, 1, payload, sizeof payload), ==,
+                        VEJ_RTP_ENOSPACE);
+
+    /* The subscriber's answer kept none: no block, X clear. */
+    vej_rtp_ext_builder_init(&b);
+    n = vej_rtx_write(buf, sizeof buf, &h, 0xabcd, payload, sizeof payload);
+    g_assert_cmpint(n, ==, 12 + 2 + sizeof payload);
+    g_assert_cmpuint(buf[0], ==, 0x80);
+}
+
 /* Padding-only probes and a one-byte payload carry no OSN; padding is
  * not part of the original payload. */
 static void
@@ -124,6 +170,7 @@ main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/gateway/rtx/write-unwrap", test_write_and_unwrap);
+    g_test_add_func("/gateway/rtx/write-with-extensions", test_write_with_extensions);
     g_test_add_func("/gateway/rtx/unwrap-short-padded", test_unwrap_short_and_padded);
     g_test_add_func("/gateway/rtx/budget", test_budget);
     return g_test_run();

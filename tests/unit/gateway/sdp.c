@@ -835,6 +835,42 @@ test_reoffer(void)
                     attr(gst_sdp_message_get_media(m1, 1), "ice-ufrag"));
 }
 
+/* The subscribe offer's header extensions, with the relay's ids (mid 2,
+ * abs-send-time 3, audio-level 1): the same id for the same URI on every
+ * m-line of the BUNDLE group, inactive ones included, audio-level on audio
+ * only, transport-wide-cc nowhere (neither extmap nor rtcp-fb), and an
+ * offer asking for it refused. */
+static void
+test_offer_extmaps(void)
+{
+    g_autofree struct vej_sdp_offer *o = g_new0(struct vej_sdp_offer, 1);
+    g_autofree char *text = NULL;
+    g_autoptr(GstSDPMessage) m = NULL;
+    char *refused_text = NULL;
+
+    fill_offer(o, 4, 1);
+    o->extmap = (struct vej_sdp_extmaps){.mid = 2, .abs_send_time = 3, .audio_level = 1};
+    o->tracks[2].direction = VEJ_SDP_DIR_INACTIVE;
+    g_assert_cmpint(vej_sdp_make_offer(o, &text, NULL), ==, VEJ_SDP_OK);
+    m = reparse(text);
+    for (guint i = 0; i < gst_sdp_message_medias_len(m); i++) {
+        const GstSDPMedia *gm = gst_sdp_message_get_media(m, i);
+        bool audio = o->tracks[i].kind == VEJ_SDP_KIND_AUDIO;
+        g_assert_cmpuint(count_attr(gm, "extmap"), ==, audio ? 3 : 2);
+        g_assert_true(has_attr_value(gm, "extmap", "2 urn:ietf:params:rtp-hdrext:sdes:mid"));
+        g_assert_true(has_attr_value(
+            gm, "extmap", "3 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"));
+        g_assert_cmpint(
+            has_attr_value(gm, "extmap", "1 urn:ietf:params:rtp-hdrext:ssrc-audio-level"), ==,
+            audio);
+    }
+    g_assert_null(strstr(text, "transport-wide-cc"));
+    g_assert_null(strstr(text, "transport-cc"));
+    o->extmap.transport_cc = 4;
+    g_assert_cmpint(vej_sdp_make_offer(o, &refused_text, NULL), ==, VEJ_SDP_EINVAL);
+    g_assert_null(refused_text);
+}
+
 static int
 answer_status(const struct vej_sdp_offer *o, const char *sdp, struct vej_sdp_description *d)
 {
@@ -851,6 +887,53 @@ answer_edit(const struct vej_sdp_offer *o, const char *from, const char *to,
 {
     g_autofree char *sdp = replace(client_answer, from, to);
     return answer_status(o, sdp, d);
+}
+
+/* The ids the answer kept, per m-line: the relay writes exactly those
+ * (an answer without extmaps: nothing), never one it did not offer. */
+static void
+test_parse_answer_extmaps(void)
+{
+    g_autofree struct vej_sdp_offer *o = g_new0(struct vej_sdp_offer, 1);
+    g_autofree struct vej_sdp_description *d = g_new0(struct vej_sdp_description, 1);
+    g_autofree char *no_mid = NULL, *no_ast = NULL, *none = NULL;
+
+    fill_offer(o, 3, 5); /* offered: mid 1, abs-send-time 2, audio-level 3 */
+    /* Chromium's answer keeps all three, drops what it was not offered
+     * (transport-wide-cc: id 5 and rtcp-fb in its video m-line). */
+    g_assert_cmpint(answer_status(o, client_answer, d), ==, VEJ_SDP_OK);
+    g_assert_cmpuint(d->media[1].extmap.mid, ==, 1);
+    g_assert_cmpuint(d->media[1].extmap.abs_send_time, ==, 2);
+    g_assert_cmpuint(d->media[1].extmap.audio_level, ==, 0); /* video */
+    g_assert_cmpuint(d->media[1].extmap.transport_cc, ==, 0);
+    g_assert_cmphex(d->media[1].rtcp_fb & VEJ_SDP_FB_TRANSPORT_CC, ==, 0);
+    g_assert_cmpuint(d->media[2].extmap.mid, ==, 0); /* inactive: none answered */
+    /* An id other than the offer's is the answer's to give. */
+    g_assert_cmpint(answer_edit(o, "a=extmap:3 urn:ietf:params:rtp-hdrext:ssrc-audio-level",
+                                "a=extmap:9 urn:ietf:params:rtp-hdrext:ssrc-audio-level", d),
+                    ==, VEJ_SDP_OK);
+    g_assert_cmpuint(d->media[0].extmap.audio_level, ==, 9);
+    /* Each one removed, then all. */
+    no_mid = replace(client_answer, "a=extmap:1 urn:ietf:params:rtp-hdrext:sdes:mid\r\n", "");
+    g_assert_cmpint(answer_status(o, no_mid, d), ==, VEJ_SDP_OK);
+    g_assert_cmpuint(d->media[0].extmap.mid, ==, 0);
+    g_assert_cmpuint(d->media[1].extmap.mid, ==, 0);
+    g_assert_cmpuint(d->media[0].extmap.abs_send_time, ==, 2);
+    no_ast = replace(
+        no_mid, "a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time\r\n", "");
+    none = replace(no_ast, "a=extmap:3 urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n", "");
+    g_assert_cmpint(answer_status(o, none, d), ==, VEJ_SDP_OK);
+    for (size_t i = 0; i < d->n_media; i++) {
+        g_assert_cmpuint(d->media[i].extmap.mid, ==, 0);
+        g_assert_cmpuint(d->media[i].extmap.abs_send_time, ==, 0);
+        g_assert_cmpuint(d->media[i].extmap.audio_level, ==, 0);
+        g_assert_cmpuint(d->media[i].extmap.transport_cc, ==, 0);
+    }
+    /* What we did not offer is not kept even if answered. */
+    o->extmap.abs_send_time = 0;
+    g_assert_cmpint(answer_status(o, client_answer, d), ==, VEJ_SDP_OK);
+    g_assert_cmpuint(d->media[0].extmap.abs_send_time, ==, 0);
+    g_assert_cmpuint(d->media[0].extmap.mid, ==, 1);
 }
 
 static void
@@ -1199,7 +1282,9 @@ main(int argc, char **argv)
     g_test_add_func("/sdp/subscribe/make-offer-0-1-2-16", test_make_offer);
     g_test_add_func("/sdp/subscribe/make-offer-invalid", test_make_offer_invalid);
     g_test_add_func("/sdp/subscribe/re-offer", test_reoffer);
+    g_test_add_func("/sdp/subscribe/extmaps", test_offer_extmaps);
     g_test_add_func("/sdp/subscribe/parse-answer", test_parse_answer);
+    g_test_add_func("/sdp/subscribe/parse-answer-extmaps", test_parse_answer_extmaps);
     g_test_add_func("/sdp/subscribe/parse-answer-rtx", test_parse_answer_rtx);
     g_test_add_func("/sdp/answer/rtx-needs-nack", test_answer_rtx_needs_nack);
     g_test_add_func("/sdp/candidates", test_candidates);
