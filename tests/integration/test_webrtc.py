@@ -370,6 +370,19 @@ class WebrtcTest(harness.DaemonTestCase):
             self.assertIn(t['mid'], mids, 'track mid not in the offer')
             self.assertEqual(mids[t['mid']]['kind'], t['kind'])
             self.assertEqual(mids[t['mid']]['dir'], 'sendonly')
+        # one publisher's audio and video under one msid stream and one
+        # CNAME (browsers lip-sync them), neither of them its participant id
+        streams, cnames = set(), set()
+        for t in mine:
+            lines = mids[t['mid']]['lines']
+            msid = [x.split(':', 1)[1].split()[0] for x in lines if x.startswith('a=msid:')]
+            self.assertEqual(len(msid), 1, lines)
+            streams.add(msid[0])
+            cnames |= {x.split('cname:', 1)[1] for x in lines
+                       if x.startswith('a=ssrc:') and ' cname:' in x}
+        self.assertEqual(len(streams), 1, streams)
+        self.assertEqual(len(cnames), 1, cnames)
+        self.assertNotIn(pid, streams | cnames)
         # the stale revision is refused now too
         await self.assertRpcError(judge, 'webrtc.answer', {
             'sdp': answer_for(offer['sdp']), 'revision': first['revision']}, 4009)
