@@ -1029,6 +1029,16 @@ def binaries_present():
     return missing
 
 
+
+def extmaps(lines):
+    """{uri: id} of an m-line's a=extmap lines (the direction suffix dropped)."""
+    out = {}
+    for line in lines:
+        m = re.match(r'a=extmap:(\d+)(?:/\w+)? (\S+)', line)
+        if m:
+            out[m.group(2)] = int(m.group(1))
+    return out
+
 def main():
     missing = binaries_present()
     if missing:

@@ -17,7 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
-from harness import pid_of  # noqa: E402
+from harness import extmaps, pid_of  # noqa: E402
 
 
 def fingerprint():
@@ -95,16 +95,6 @@ def mlines(sdp):
                 cur['mid'] = line[6:]
             elif line in ('a=sendonly', 'a=recvonly', 'a=sendrecv', 'a=inactive'):
                 cur['dir'] = line[2:]
-    return out
-
-
-def extmaps(lines):
-    """{uri: id} of an m-line's a=extmap lines (the direction suffix dropped)."""
-    out = {}
-    for line in lines:
-        m = re.match(r'a=extmap:(\d+)(?:/\w+)? (\S+)', line)
-        if m:
-            out[m.group(2)] = int(m.group(1))
     return out
 
 

@@ -27,6 +27,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import media_harness  # noqa: E402
 from media_harness import MediaTestCase, now  # noqa: E402
 import webrtc_peer  # noqa: E402
+from harness import extmaps as extmap_ids  # noqa: E402
 from webrtc_peer import sdp_sections  # noqa: E402
 
 MEASURE = 10.0       # seconds of media measured in (a)
@@ -53,16 +54,6 @@ def copy_extmaps(offer, answer):
         if m:
             out += by_mid.get(m.group(1), [])
     return '\r\n'.join(out)
-
-
-def extmap_ids(lines):
-    """{uri: id} of a section's a=extmap lines."""
-    out = {}
-    for line in lines:
-        m = re.match(r'a=extmap:(\d+)(?:/\w+)? (\S+)', line)
-        if m:
-            out[m.group(2)] = int(m.group(1))
-    return out
 
 
 EXT_MID = 'urn:ietf:params:rtp-hdrext:sdes:mid'
