@@ -2,7 +2,7 @@
  * client goes through before GstSDPMessage parses it.
  *
  * GstSDPMessage's parser accepts anything: gst_sdp_message_parse_buffer
- * returns GST_SDP_OK for any bytes, reads the m= port with atoi (an
+ * returns GST_SDP_OK for any bytes, reads the m= port with no range check (an
  * overflowing port wraps, "-5" becomes 4294967291), stops a line at a lone
  * CR (hiding the rest of it), and truncates keys and tokens at 8 KiB. So
  * the text is checked here first (size, UTF-8, line lengths, m= count and
