@@ -160,6 +160,7 @@ struct vej_peer {
     char remote_ufrag[VEJ_SDP_ICE_UFRAG_LEN];
     char remote_pwd[VEJ_SDP_ICE_PWD_LEN];
     bool local_restart; /* we restarted ICE: the answer brings new remote creds */
+    uint64_t restart_revision; /* the offer that carried our ICE restart's credentials */
     int64_t restarted_us; /* monotonic time of the last ICE restart, 0: none */
     GSource *fail_timer;  /* ICE failed just after a restart: failure held back */
     /* The peer's certificate fingerprint and o= session id from its first

@@ -281,8 +281,11 @@ do_answer(void *data)
             return;
     }
     /* RFC 8839 4.4.1.1.2: the answer to an ICE restart brings new
-     * credentials; one that keeps the old ones would leave ICE dead. */
-    if (sub->local_restart && strcmp(d->ice_ufrag, sub->remote_ufrag) == 0) {
+     * credentials; one that keeps the old ones would leave ICE dead. (An
+     * answer to an earlier offer, still open when the restart was asked
+     * for, keeps them rightly: the restart offer follows it.) */
+    if (sub->local_restart && c->revision == sub->restart_revision &&
+        strcmp(d->ice_ufrag, sub->remote_ufrag) == 0) {
         g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID,
                     "sdp: the answer to an ICE restart must carry new ICE credentials");
         return;

@@ -382,14 +382,19 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
         rw->stats.rtx_received++;
     }
     int64_t now = g_get_monotonic_time(); /* once per packet, not per copy */
-    if (!ingress_allowed(p, len, now)) {
-        rw->stats.dropped_rate_limit++;
-        return;
-    }
     uint32_t arrival;
     bool newest;
     if (!admit(t, &v, rw, now, &arrival, &newest))
         return;
+    /* Over the publish rate limit: withheld like a policy drop (taken as
+     * received, so never NACKed; the subscribers' runs end, so no gap is
+     * asked for and nothing of it is retransmitted). */
+    if (!ingress_allowed(p, len, now)) {
+        rw->stats.dropped_rate_limit++;
+        for (guint i = 0; i < t->outs->len; i++)
+            vej_seqmap_pause(&((struct vej_out *)t->outs->pdata[i])->map);
+        return;
+    }
     bool key = is_keyframe_start(t->codec, v.payload, v.payload_len);
     struct vej_rtp_ext_element level_el;
     const struct vej_rtp_ext_element *level = NULL;
@@ -406,6 +411,13 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
         if (!o->flowing) {
             vej_seqmap_pause(&o->map);
             rw->stats.dropped_policy++;
+            continue;
+        }
+        /* A run never starts on a late packet: it may be one withheld
+         * from this subscriber (muted, in another room) a moment ago. */
+        if (!o->map.running && !newest) {
+            vej_seqmap_pause(&o->map);
+            rw->stats.dropped_late++;
             continue;
         }
         if (o->need_keyframe) {
@@ -1052,6 +1064,8 @@ vej__router_maybe_offer(struct vej_peer *sub)
     sub->renegotiate = false;
     sub->offer_in_flight = true;
     sub->revision++;
+    if (sub->local_restart)
+        sub->restart_revision = sub->revision; /* this offer carries the new ICE credentials */
     /* media.tracks precedes an offer that carries tracks, or one that
      * takes the last ones away; the placeholder offer has nothing to say. */
     g_autofree char *tracks = tracks_json(sub);

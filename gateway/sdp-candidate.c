@@ -247,6 +247,12 @@ vej_sdp_local_apply_nat(struct vej_sdp_local *local, const struct vej_sdp_nat *n
         const char *pub = public_for(c, nat);
         if (pub && nat->hide_private && strcmp(pub, c->address) != 0)
             continue;
+        /* A TCP host candidate has no public twin: hidden too, or it would
+         * tell the private address that hide_private keeps back. */
+        const char *family_pub = strchr(c->address, ':') ? nat->public_ipv6 : nat->public_ipv4;
+        if (!pub && nat->hide_private && c->transport == VEJ_SDP_TRANSPORT_TCP && family_pub &&
+            *family_pub && strcmp(family_pub, c->address) != 0)
+            continue;
         out[n++] = *c;
     }
     memcpy(local->candidates, out, n * sizeof out[0]);

@@ -628,5 +628,33 @@ class WebrtcTest(harness.DaemonTestCase):
             judge, lambda ts: {t['kind'] for t in ts if t.get('participant_id') == pid}
             == {'audio', 'video'})
 
+    async def test_restart_while_offer_in_flight(self):
+        """webrtc.restart_ice while a renegotiation offer is still open: the
+        client answers that open offer on its unchanged transport (old ICE
+        credentials: accepted), then the restart offer follows with new
+        gateway credentials, and its answer must bring new ones."""
+        hid, clerk, judge, [(p, dfd)] = await self.hearing(('Rex Race', 'defendant', None))
+        await judge.call('webrtc.subscribe', {})
+        first = await judge.wait_for('webrtc.offer', lambda q: q['pc'] == 'subscribe')
+        creds = ice()
+        await judge.call('webrtc.answer', {'sdp': answer_for(first['sdp'], creds),
+                                           'revision': first['revision']})
+        await dfd.call('webrtc.publish', {'sdp': publish_offer()})
+        await judge.wait_for('media.tracks', lambda q: True)
+        open_offer = await judge.wait_for('webrtc.offer', lambda q: q['pc'] == 'subscribe')
+        # a network change on the client: restart ICE before answering
+        await judge.call('webrtc.restart_ice', {'pc': 'subscribe'})
+        await judge.call('webrtc.answer', {'sdp': answer_for(open_offer['sdp'], creds),
+                                           'revision': open_offer['revision']})
+        restart = await judge.wait_for('webrtc.offer', lambda q: q['pc'] == 'subscribe')
+        self.assertGreater(restart['revision'], open_offer['revision'])
+        self.assertNotEqual(attr(restart['sdp'], 'ice-ufrag'),
+                            attr(open_offer['sdp'], 'ice-ufrag'))
+        await self.assertRpcError(judge, 'webrtc.answer', {
+            'sdp': answer_for(restart['sdp'], creds), 'revision': restart['revision']}, -32602)
+        await judge.call('webrtc.answer', {'sdp': answer_for(restart['sdp']),
+                                           'revision': restart['revision']})
+
+
 if __name__ == '__main__':
     harness.main()

@@ -1126,6 +1126,16 @@ test_nat(void)
                     "rport 0");
     g_assert_cmpstr(l.candidates[1].address, ==, "2001:db8::7"); /* IPv6 unmapped: kept */
 
+    /* hidden private side: a TCP host candidate of that family goes too */
+    fill_local(&l, 1, 2);
+    g_strlcpy(l.candidates[0].address, "10.0.0.5", sizeof l.candidates[0].address);
+    g_strlcpy(l.candidates[1].address, "10.0.0.5", sizeof l.candidates[1].address);
+    l.candidates[1].transport = VEJ_SDP_TRANSPORT_TCP;
+    nat = (struct vej_sdp_nat){.public_ipv4 = "203.0.113.7", .hide_private = true};
+    g_assert_cmpuint(vej_sdp_local_apply_nat(&l, &nat), ==, 1);
+    g_assert_cmpuint(l.n_candidates, ==, 1);
+    g_assert_cmpstr(l.candidates[0].address, ==, "203.0.113.7");
+
     /* ICE-lite: host type, one local preference below its private twin */
     fill_local(&l, 1, 1);
     g_strlcpy(l.candidates[0].address, "10.0.0.5", sizeof l.candidates[0].address);
