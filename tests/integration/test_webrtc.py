@@ -103,11 +103,18 @@ def attr(sdp, name):
     return m.group(1) if m else None
 
 
+# The client's ICE credentials per gateway ufrag: a client keeps its
+# credentials while the gateway keeps its own (renegotiation on the same
+# transport) and makes new ones when the gateway restarts ICE.
+_CLIENT_CREDS = {}
+
+
 def answer_for(offer, creds=None):
     """The client's answer to a subscribe offer: recvonly where the gateway
-    sends, inactive elsewhere, a=setup:active; fresh ICE credentials unless
-    `creds` (ufrag, pwd) are given."""
-    ufrag, pwd = creds or ice()
+    sends, inactive elsewhere, a=setup:active; `creds` (ufrag, pwd), or the
+    client's credentials for this transport (new ones after an ICE
+    restart)."""
+    ufrag, pwd = creds or _CLIENT_CREDS.setdefault(attr(offer, 'ice-ufrag'), ice())
     fp = fingerprint()
     ms = mlines(offer)
     head = ['v=0', 'o=- %d 2 IN IP4 127.0.0.1' % random.randrange(1, 2 ** 62), 's=-', 't=0 0']
