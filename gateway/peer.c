@@ -394,10 +394,31 @@ on_component_state(NiceAgent *agent, guint stream, guint component, guint state,
     }
 }
 
-void
-vej__peer_note_restart(struct vej_peer *p)
+/* libnice's current local ICE credentials into the peer (they change at
+ * every restart). */
+static gboolean
+read_local_credentials(struct vej_peer *p)
 {
+    gchar *ufrag = NULL, *pwd = NULL;
+    if (!nice_agent_get_local_credentials(p->agent, p->stream, &ufrag, &pwd))
+        return FALSE;
+    g_strlcpy(p->local_ufrag, ufrag, sizeof p->local_ufrag);
+    g_strlcpy(p->local_pwd, pwd, sizeof p->local_pwd);
+    g_free(ufrag);
+    g_free(pwd);
+    return TRUE;
+}
+
+gboolean
+vej__peer_restart_ice(struct vej_peer *p, GError **error)
+{
+    if (!nice_agent_restart_stream(p->agent, p->stream)) {
+        g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_FAILED, "ICE restart failed");
+        return FALSE;
+    }
+    read_local_credentials(p);
     p->restarted_us = g_get_monotonic_time();
+    return TRUE;
 }
 
 bool
@@ -495,15 +516,10 @@ vej__peer_new(struct vej_rpart *part, enum vej_relay_pc pc, GError **error)
                     "cannot gather ICE candidates (no usable address or port)");
         goto fail;
     }
-    gchar *ufrag = NULL, *pwd = NULL;
-    if (!nice_agent_get_local_credentials(p->agent, p->stream, &ufrag, &pwd)) {
+    if (!read_local_credentials(p)) {
         g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_FAILED, "no ICE credentials");
         goto fail;
     }
-    g_strlcpy(p->local_ufrag, ufrag, sizeof p->local_ufrag);
-    g_strlcpy(p->local_pwd, pwd, sizeof p->local_pwd);
-    g_free(ufrag);
-    g_free(pwd);
     p->dtls = vej_dtls_new(r->cert, VEJ_DTLS_SERVER, &dtls_callbacks, p, error);
     if (!p->dtls)
         goto fail;
@@ -644,20 +660,12 @@ vej__peer_set_remote(struct vej_peer *p, const struct vej_sdp_description *d, GE
             return TRUE; /* renegotiation on the same transport */
         /* ICE restart: fresh local credentials (unless we made them when we
          * offered the restart), same DTLS association. */
-        if (!p->local_restart && !nice_agent_restart_stream(p->agent, p->stream)) {
-            g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_FAILED, "ICE restart failed");
+        if (p->local_restart)
+            p->restarted_us = g_get_monotonic_time(); /* our restart completes now */
+        else if (!vej__peer_restart_ice(p, error))
             return FALSE;
-        }
-        gchar *lu = NULL, *lp = NULL;
-        if (nice_agent_get_local_credentials(p->agent, p->stream, &lu, &lp)) {
-            g_strlcpy(p->local_ufrag, lu, sizeof p->local_ufrag);
-            g_strlcpy(p->local_pwd, lp, sizeof p->local_pwd);
-        }
-        g_free(lu);
-        g_free(lp);
         p->n_remote_candidates = 0;
         p->local_restart = false;
-        p->restarted_us = g_get_monotonic_time();
         path_refresh(p);
     }
     if (!nice_agent_set_remote_credentials(p->agent, p->stream, d->ice_ufrag, d->ice_pwd)) {

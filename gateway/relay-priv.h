@@ -225,8 +225,9 @@ gboolean vej__peer_add_candidate(struct vej_peer *p, const char *candidate, GErr
  * the same certificate fingerprint and the same o= session id (true
  * before any remote description). */
 bool vej__peer_same_connection(const struct vej_peer *p, const struct vej_sdp_description *d);
-/* Marks an ICE restart we started (webrtc.restart_ice). */
-void vej__peer_note_restart(struct vej_peer *p);
+/* Restarts ICE: new local credentials (read into the peer), the same
+ * DTLS association; an ICE failure soon after is held back a moment. */
+gboolean vej__peer_restart_ice(struct vej_peer *p, GError **error);
 /* Fills the local transport part of an SDP. */
 void vej__peer_local_sdp(struct vej_peer *p, struct vej_sdp_local *local);
 /* Protects and sends an RTP or RTCP packet built in buf (cap bytes). */

@@ -324,19 +324,9 @@ do_restart_ice(void *data)
                     "no subscribe connection");
         return;
     }
-    if (!nice_agent_restart_stream(sub->agent, sub->stream)) {
-        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_FAILED, "ICE restart failed");
+    if (!vej__peer_restart_ice(sub, &c->error))
         return;
-    }
-    gchar *u = NULL, *pw = NULL;
-    if (nice_agent_get_local_credentials(sub->agent, sub->stream, &u, &pw)) {
-        g_strlcpy(sub->local_ufrag, u, sizeof sub->local_ufrag);
-        g_strlcpy(sub->local_pwd, pw, sizeof sub->local_pwd);
-    }
-    g_free(u);
-    g_free(pw);
     sub->local_restart = true;
-    vej__peer_note_restart(sub);
     sub->renegotiate = true;
     vej__router_maybe_offer(sub);
     c->ok = TRUE;
@@ -622,44 +612,16 @@ void
 vej_relay_stats(struct vej_relay *r, struct vej_relay_stats *out)
 {
     memset(out, 0, sizeof *out);
+    /* Every field is a uint64_t counter (relay.h): summed as an array. */
+    G_STATIC_ASSERT(sizeof(struct vej_relay_stats) % sizeof(uint64_t) == 0);
+    uint64_t *sum = (uint64_t *)out;
+    for (unsigned i = 0; i < r->n_workers; i++) {
+        const uint64_t *w = (const uint64_t *)&r->workers[i].stats;
+        for (size_t k = 0; k < sizeof *out / sizeof(uint64_t); k++)
+            sum[k] += w[k];
+    }
+    /* A worker does not count hearings: the map does. */
     g_mutex_lock(&r->lock);
     out->hearings = g_hash_table_size(r->hearings);
     g_mutex_unlock(&r->lock);
-    for (unsigned i = 0; i < r->n_workers; i++) {
-        const struct vej_relay_stats *s = &r->workers[i].stats;
-        out->peers += s->peers;
-        out->rtp_in += s->rtp_in;
-        out->rtp_out += s->rtp_out;
-        out->rtcp_in += s->rtcp_in;
-        out->rtcp_out += s->rtcp_out;
-        out->bytes_in += s->bytes_in;
-        out->bytes_out += s->bytes_out;
-        out->dropped_policy += s->dropped_policy;
-        out->dropped_srtp += s->dropped_srtp;
-        out->dropped_unknown_ssrc += s->dropped_unknown_ssrc;
-        out->dropped_malformed += s->dropped_malformed;
-        out->dropped_not_ready += s->dropped_not_ready;
-        out->dropped_awaiting_keyframe += s->dropped_awaiting_keyframe;
-        out->dropped_send_eagain += s->dropped_send_eagain;
-        out->dropped_send_nobufs += s->dropped_send_nobufs;
-        out->dropped_send_error += s->dropped_send_error;
-        out->sent_via_libnice += s->sent_via_libnice;
-        out->dtls_failures += s->dtls_failures;
-        out->keyframe_requests += s->keyframe_requests;
-        out->dropped_duplicate += s->dropped_duplicate;
-        out->dropped_late += s->dropped_late;
-        out->dropped_padding += s->dropped_padding;
-        out->dropped_rate_limit += s->dropped_rate_limit;
-        out->limit_remote_candidates += s->limit_remote_candidates;
-        out->limit_early_candidates += s->limit_early_candidates;
-        out->limit_mlines += s->limit_mlines;
-        out->nack_received += s->nack_received;
-        out->rtx_sent += s->rtx_sent;
-        out->nack_unanswerable += s->nack_unanswerable;
-        out->rtx_rate_limited += s->rtx_rate_limited;
-        out->nack_sent += s->nack_sent;
-        out->nack_recovered += s->nack_recovered;
-        out->nack_given_up += s->nack_given_up;
-        out->rtx_received += s->rtx_received;
-    }
 }

@@ -143,6 +143,7 @@ void vej_relay_close_hearing(struct vej_relay *relay, const char *hearing_id);
 const char *vej_relay_fingerprint(struct vej_relay *relay);
 
 /* Counters for /metrics, summed over workers. */
+/* Only uint64_t fields: vej_relay_stats() sums the workers' as arrays. */
 struct vej_relay_stats {
     uint64_t hearings; /* with media state in the relay */
     uint64_t peers;
