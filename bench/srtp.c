@@ -1,4 +1,4 @@
-/* bench/srtp.c - ns per SRTP protect and unprotect (gateway/srtp.c over
+/* bench/srtp.c - ns per SRTP protect and unprotect (gateway/transport/srtp.c over
  * libsrtp2) of a 1,200-byte RTP packet, for each DTLS-SRTP profile.
  *
  * Not a test: prints figures. Usage: bench-srtp [PACKETS] (default
@@ -20,7 +20,7 @@
  *   LD_PRELOAD=build-bench/bench/relay/malloc-count.so build-bench/bench/bench-srtp
  * (the shim's file starts with the process's allocation total; see
  * bench/relay/malloc-count.c). */
-#include "gateway/srtp.h"
+#include "gateway/transport/srtp.h"
 
 #include <fcntl.h>
 #include <glib.h>

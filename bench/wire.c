@@ -12,7 +12,7 @@
  *                   transport-wide seq + audio-level, write the packet
  *                   with the new block into a subscriber buffer, rewrite
  *                   SSRC / PT / seq / timestamp
- *   relay-copy      exactly what gateway/router.c's forward_one does on
+ *   relay-copy      exactly what gateway/relay/router.c's forward_one does on
  *                   the wire per subscriber copy, the packet parsed, its
  *                   audio-level found and the abs-send-time computed once
  *                   before: the hop's block (vej_rtp_ext_build_hop: mid,
@@ -37,13 +37,13 @@
  *
  * A checksum of the results is printed so the compiler cannot drop the
  * work. Build with --buildtype=release for figures worth quoting. */
-#include "gateway/demux.h"
-#include "gateway/history.h"
-#include "gateway/nack.h"
-#include "gateway/rtcp.h"
-#include "gateway/rtp.h"
-#include "gateway/rtx.h"
-#include "gateway/seqmap.h"
+#include "gateway/wire/demux.h"
+#include "gateway/wire/history.h"
+#include "gateway/wire/nack.h"
+#include "gateway/wire/rtcp.h"
+#include "gateway/wire/rtp.h"
+#include "gateway/wire/rtx.h"
+#include "gateway/wire/seqmap.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -214,7 +214,7 @@ forward_one(const uint8_t *in, size_t in_len, uint8_t *out, size_t cap, uint16_t
 /* The ids a Chromium subscriber's answer keeps (the relay's offer). */
 static const struct vej_rtp_hop_ext hop_ids = {.mid = 2, .abs_send_time = 3, .audio_level = 1};
 
-/* gateway/router.c forward_one's wire work for one subscriber copy: the
+/* gateway/relay/router.c forward_one's wire work for one subscriber copy: the
  * hop's extension block (its mid, the packet's abs-send-time, the
  * publisher's audio-level under the subscriber's id), the packet written
  * with it, the header rewritten. */

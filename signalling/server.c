@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "gateway/relay.h"
-#include "gateway/sdp.h"
+#include "gateway/sdp/sdp.h"
 #include "signalling/token.h"
 
 struct vej_post {

@@ -3,9 +3,9 @@
  * Invariants: the class agrees with the first byte's range, a drop always
  * has a reason and an accepted datagram none, every label is non-NULL;
  * RTP and RTCP datagrams go on to their parsers as the relay would. */
-#include "gateway/demux.h"
-#include "gateway/rtcp.h"
-#include "gateway/rtp.h"
+#include "gateway/wire/demux.h"
+#include "gateway/wire/rtcp.h"
+#include "gateway/wire/rtp.h"
 #include "tests/fuzz/fuzz.h"
 
 #include <stdlib.h>

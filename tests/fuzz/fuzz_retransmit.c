@@ -1,6 +1,6 @@
 /* fuzz_retransmit.c - the retransmission logic: RFC 4588 unwrap/rewrap,
  * the stream history, subscribers' sequence maps, missing-packet
- * tracking (gateway/rtx.c, history.c, seqmap.c, nack.c).
+ * tracking (gateway/wire/rtx.c, history.c, seqmap.c, nack.c).
  *
  * The whole input is first an RTP packet: an RTX packet that unwraps
  * must rewrap (vej_rtx_write) to the same OSN and payload. Then the input
@@ -14,10 +14,10 @@
  *    run, whose bytes are the ones stored for it;
  *  - the missing list stays bounded and holds only numbers asked for
  *    within the retry limits. */
-#include "gateway/history.h"
-#include "gateway/nack.h"
-#include "gateway/rtx.h"
-#include "gateway/seqmap.h"
+#include "gateway/wire/history.h"
+#include "gateway/wire/nack.h"
+#include "gateway/wire/rtx.h"
+#include "gateway/wire/seqmap.h"
 #include "tests/fuzz/fuzz.h"
 
 #include <stdlib.h>

@@ -5,7 +5,7 @@
  * matching writer and parser. Invariants: sub-packets stay inside the
  * input and tile it; validate_compound agrees with the iterator; a
  * written packet parses to the values it was written from. */
-#include "gateway/rtcp.h"
+#include "gateway/wire/rtcp.h"
 #include "tests/fuzz/fuzz.h"
 
 #include <stdlib.h>

@@ -10,7 +10,7 @@
  * the packet's id 1 read as a publisher's audio level): the output carries
  * exactly mid, abs-send-time and, when the input's was well-formed, that
  * level; nothing else of the input's block. */
-#include "gateway/rtp.h"
+#include "gateway/wire/rtp.h"
 #include "tests/fuzz/fuzz.h"
 
 #include <stdlib.h>

@@ -12,7 +12,7 @@
  * m-line, no transport-cc feedback, no transport-wide-cc or abs-send-time
  * extension, no SSRC and no sendrecv; an accepted answer has the offer's mids
  * and a DTLS role. */
-#include "gateway/sdp.h"
+#include "gateway/sdp/sdp.h"
 #include "tests/fuzz/fuzz.h"
 
 #include <glib.h>

@@ -2,7 +2,7 @@
  *
  * A load generator, not a library: one thread, one GLib main context that
  * runs the signalling (libsoup: REST and wss JSON-RPC), every libnice agent,
- * the DTLS handshakes (gateway/dtls.c as client), SRTP (gateway/srtp.c)
+ * the DTLS handshakes (gateway/transport/dtls.c as client), SRTP (gateway/transport/srtp.c)
  * and the packet clock. Publishers send synthetic VP8 (~1 Mbit/s, 30 fps,
  * keyframe every 2 s) and Opus (20 ms) whose payload ends with a stamp
  * (struct lg_stamp) carrying the send time; subscribers count packets, loss
@@ -11,9 +11,9 @@
  */
 #pragma once
 
-#include "gateway/dtls.h"
-#include "gateway/sdp.h"
-#include "gateway/srtp.h"
+#include "gateway/transport/dtls.h"
+#include "gateway/sdp/sdp.h"
+#include "gateway/transport/srtp.h"
 
 #include <agent.h>
 #include <glib.h>

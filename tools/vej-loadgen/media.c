@@ -12,7 +12,7 @@
  * per publisher in total. Every payload ends with a struct lg_stamp. */
 #include "loadgen.h"
 
-#include "gateway/rtp.h"
+#include "gateway/wire/rtp.h"
 
 #include <string.h>
 

@@ -1,11 +1,11 @@
 /* tools/vej-loadgen/pc.c - one PeerConnection of the load generator:
  * a libnice agent (one stream, one component: BUNDLE and rtcp-mux), a DTLS
- * client (gateway/dtls.c: the gateway answers a=setup:passive on the
+ * client (gateway/transport/dtls.c: the gateway answers a=setup:passive on the
  * publish PC, and the load generator answers a=setup:active on the
- * subscribe PC) and the SRTP sessions it keys (gateway/srtp.c). */
+ * subscribe PC) and the SRTP sessions it keys (gateway/transport/srtp.c). */
 #include "loadgen.h"
 
-#include "gateway/demux.h"
+#include "gateway/wire/demux.h"
 
 #include <stdio.h>
 #include <string.h>

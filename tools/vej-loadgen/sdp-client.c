@@ -1,9 +1,9 @@
 /* tools/vej-loadgen/sdp-client.c - the client side of the SDP exchange.
  *
- * gateway/sdp.h writes the gateway's side only (answers with
+ * gateway/sdp/sdp.h writes the gateway's side only (answers with
  * a=setup:passive, offers with actpass), so the publish offer and the
  * subscribe answer are written here as text; what the gateway sends is
- * parsed with gateway/sdp.h (vej_sdp_parse_answer against a description
+ * parsed with gateway/sdp/sdp.h (vej_sdp_parse_answer against a description
  * of our offer, vej_sdp_parse_offer for its subscribe offers). */
 #include "loadgen.h"
 

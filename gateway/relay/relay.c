@@ -1,0 +1,627 @@
+/* relay.c - the relay's public API: hearings pinned to workers, calls
+ * carried onto the hearing's worker.
+ *
+ * Each vej_relay_* call from the signalling thread becomes a closure run on
+ * the hearing's worker (vej_worker_call waits for it; set_policy does not
+ * wait). The only state the signalling thread touches is the hearing map,
+ * under `lock`.
+ */
+#include "gateway/relay/relay-priv.h"
+
+#include <string.h>
+
+/* clang-format off */
+G_DEFINE_QUARK(vej-relay-error-quark, vej_relay_error)
+/* clang-format on */
+
+/* ---- hearings ---- */
+
+static struct vej_rhearing *
+hearing_lookup(struct vej_relay *r, const char *id, bool create)
+{
+    g_mutex_lock(&r->lock);
+    struct vej_rhearing *h = g_hash_table_lookup(r->hearings, id);
+    if (!h && create) {
+        h = g_new0(struct vej_rhearing, 1);
+        h->relay = r;
+        h->id = g_strdup(id);
+        h->rw = &r->workers[r->next_worker++ % r->n_workers];
+        h->parts = g_hash_table_new(g_str_hash, g_str_equal);
+        g_hash_table_insert(r->hearings, h->id, h);
+    }
+    g_mutex_unlock(&r->lock);
+    return h;
+}
+
+static struct vej_rpart *
+part_get(struct vej_rhearing *h, const char *pid, bool create)
+{
+    struct vej_rpart *part = g_hash_table_lookup(h->parts, pid);
+    if (!part && create) {
+        part = g_new0(struct vej_rpart, 1);
+        part->id = g_strdup(pid);
+        part->h = h;
+        g_hash_table_insert(h->parts, part->id, part);
+        if (!h->rtcp_timer)
+            vej__router_start_timer(h);
+    }
+    return part;
+}
+
+static void
+peer_close(struct vej_peer *p)
+{
+    if (!p)
+        return;
+    vej__router_detach(p);
+    vej__peer_free(p);
+}
+
+static void
+part_free(struct vej_rpart *part)
+{
+    peer_close(part->pub);
+    peer_close(part->sub);
+    g_free(part->id);
+    g_free(part);
+}
+
+/* ---- calls onto the worker ---- */
+
+struct call {
+    struct vej_relay *relay;
+    struct vej_rhearing *h;
+    const char *participant_id;
+    const char *sdp;
+    const char *candidate;
+    enum vej_relay_pc pc;
+    uint64_t revision;
+    unsigned flags;
+    char *result;
+    gboolean ok;
+    GError *error;
+};
+
+static void
+sdp_limits(struct vej_relay *r, struct vej_sdp_limits *l)
+{
+    vej_sdp_limits_init(l);
+    if (r->config.max_sdp_bytes)
+        l->max_sdp_bytes = r->config.max_sdp_bytes;
+    if (r->config.max_media_per_offer)
+        l->max_mlines = r->config.max_media_per_offer;
+}
+
+static void
+do_publish(void *data)
+{
+    struct call *c = data;
+    struct vej_relay *r = c->relay;
+    struct vej_sdp_limits limits;
+    sdp_limits(r, &limits);
+    g_autofree struct vej_sdp_description *d = g_new0(struct vej_sdp_description, 1);
+    const char *why = NULL;
+    const struct vej_sdp_options options = {
+        .allowed_codecs = r->config.allowed_codecs,
+        .allow_tcp_candidates = r->config.ice_tcp,
+    };
+    int status = vej_sdp_parse_offer(c->sdp, strlen(c->sdp), &limits, &options, d, &why);
+    if (status == VEJ_SDP_ETOOMANY)
+        c->h->rw->stats.limit_mlines++;
+    if (status != VEJ_SDP_OK) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "sdp: %s", why);
+        return;
+    }
+    if (c->flags & VEJ_RELAY_PUBLISH_AUDIO_ONLY) {
+        bool any = false;
+        for (size_t i = 0; i < d->n_media; i++) {
+            if (d->media[i].kind == VEJ_SDP_KIND_VIDEO && d->media[i].accepted) {
+                d->media[i].accepted = false;
+                d->media[i].reject_reason = "audio only (special measure)";
+            }
+            any = any || d->media[i].accepted;
+        }
+        if (!any) {
+            g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID,
+                        "sdp: this participant publishes audio only, and the offer has none");
+            return;
+        }
+    }
+    if (d->setup != VEJ_SDP_SETUP_ACTPASS) {
+        /* RFC 5763: an offerer says actpass; anything else is an answer
+         * or a munged offer. */
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID,
+                    "sdp: a publish offer must say a=setup:actpass");
+        return;
+    }
+    struct vej_rpart *part = part_get(c->h, c->participant_id, true);
+    bool created = false;
+    if (part->pub && !vej__peer_same_connection(part->pub, d)) {
+        /* Another certificate or o= session: the client made a new
+         * PeerConnection (after a failure, say). The old one cannot carry
+         * it: start afresh. */
+        g_clear_pointer(&part->pub, peer_close);
+    }
+    if (!part->pub) {
+        part->pub = vej__peer_new(part, VEJ_RELAY_PUBLISH, &c->error);
+        if (!part->pub)
+            return;
+        created = true;
+    }
+    if (!vej__peer_set_remote(part->pub, d, &c->error)) {
+        if (created)
+            g_clear_pointer(&part->pub, peer_close);
+        return;
+    }
+    vej__router_set_tracks(part->pub, d);
+    struct vej_sdp_local local;
+    vej__peer_local_sdp(part->pub, &local);
+    if (vej_sdp_make_answer(d, &local, &c->result, &why) != VEJ_SDP_OK) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "sdp: %s", why);
+        return;
+    }
+    vej__router_apply_policy(c->h);
+}
+
+static void
+do_subscribe(void *data)
+{
+    struct call *c = data;
+    struct vej_rpart *part = part_get(c->h, c->participant_id, true);
+    uint64_t revision = 0;
+    if (part->sub && part->sub->state == PEER_FAILED) {
+        /* webrtc.subscribe again after a failure: a new PeerConnection
+         * (webrtc.restart_ice is the way to keep the old one). Revisions
+         * go on increasing. */
+        revision = part->sub->revision;
+        g_clear_pointer(&part->sub, peer_close);
+    }
+    if (!part->sub) {
+        part->sub = vej__peer_new(part, VEJ_RELAY_SUBSCRIBE, &c->error);
+        if (!part->sub)
+            return;
+        part->sub->revision = revision;
+    }
+    /* The first offer always has an m-line: an inactive audio one when
+     * there is nothing to receive yet, so that the transport (BUNDLE, ICE,
+     * DTLS) is up before media arrive and clients that require a BUNDLE
+     * group (max-bundle) accept it. It is recycled for the first audio
+     * track. */
+    if (part->sub->outs->len == 0)
+        vej__router_add_placeholder(part->sub);
+    part->sub->renegotiate = true;
+    vej__router_apply_policy(c->h);
+    c->ok = TRUE;
+}
+
+/* The header extensions an answered m-line lets us write, with its ids
+ * (vej_sdp_parse_answer keeps only those we offered, audio-level on audio
+ * m-lines only). An id the answer gives two of them is dropped for the
+ * later ones: one id names one extension (RFC 8285). */
+static struct vej_rtp_hop_ext
+answered_extensions(const struct vej_sdp_media *m)
+{
+    struct vej_rtp_hop_ext e = {
+        .mid = m->extmap.mid,
+        .abs_send_time = m->extmap.abs_send_time,
+        .audio_level = m->kind == VEJ_SDP_KIND_AUDIO ? m->extmap.audio_level : 0,
+    };
+    if (e.abs_send_time == e.mid)
+        e.abs_send_time = 0;
+    if (e.audio_level == e.mid || e.audio_level == e.abs_send_time)
+        e.audio_level = 0;
+    return e;
+}
+
+static void
+mark_negotiated(struct vej_peer *sub, const struct vej_sdp_description *answer)
+{
+    for (guint i = 0; i < sub->outs->len; i++) {
+        struct vej_out *o = sub->outs->pdata[i];
+        int idx = vej_sdp_find_mid(answer, o->mid);
+        bool ok = o->track && idx >= 0 && answer->media[idx].accepted;
+        if (idx >= 0)
+            o->ext = answered_extensions(&answer->media[idx]);
+        /* Retransmission needs both RTX, kept as offered to this very
+         * stream (the out may have changed since that offer), and generic
+         * NACK. */
+        const struct vej_sdp_track *offered =
+            ok && (size_t)idx < sub->last_offer->n_tracks ? &sub->last_offer->tracks[idx] : NULL;
+        o->rtx = offered && o->rtx_pt && offered->ssrc == o->ssrc && offered->rtx_pt == o->rtx_pt &&
+                 offered->rtx_ssrc == o->rtx_ssrc && answer->media[idx].has_rtx &&
+                 answer->media[idx].rtx_pt == o->rtx_pt &&
+                 (answer->media[idx].rtcp_fb & VEJ_SDP_FB_NACK);
+        if (ok && !o->negotiated) {
+            o->negotiated = true;
+            if (o->kind == VEJ_SDP_KIND_VIDEO) {
+                o->need_keyframe = true;
+                vej__router_request_keyframe(o->track);
+            }
+        }
+    }
+}
+
+static void
+do_answer(void *data)
+{
+    struct call *c = data;
+    struct vej_rpart *part = part_get(c->h, c->participant_id, false);
+    struct vej_peer *sub = part ? part->sub : NULL;
+    if (!sub) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_NOT_FOUND,
+                    "no subscribe connection: call webrtc.subscribe first");
+        return;
+    }
+    if (!sub->offer_in_flight || sub->revision != c->revision || !sub->last_offer) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_CONFLICT,
+                    "stale revision: the current offer is %" G_GUINT64_FORMAT, sub->revision);
+        return;
+    }
+    if (sub->last_offer->n_tracks == 0) {
+        /* An offer with nothing to receive yet has no transport to
+         * answer: the next offer (with tracks) carries it. */
+        sub->offer_in_flight = false;
+        vej__router_maybe_offer(sub);
+        c->ok = TRUE;
+        return;
+    }
+    struct vej_sdp_limits limits;
+    sdp_limits(c->relay, &limits);
+    g_autofree struct vej_sdp_description *d = g_new0(struct vej_sdp_description, 1);
+    const char *why = NULL;
+    if (vej_sdp_parse_answer(c->sdp, strlen(c->sdp), &limits, sub->last_offer, d, &why) !=
+        VEJ_SDP_OK) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "sdp: %s", why);
+        return;
+    }
+    if (!sub->answered_once && sub->dtls) {
+        enum vej_dtls_role role =
+            d->setup == VEJ_SDP_SETUP_PASSIVE ? VEJ_DTLS_CLIENT : VEJ_DTLS_SERVER;
+        if (!vej_dtls_set_role(sub->dtls, role, &c->error))
+            return;
+    }
+    /* RFC 8839 4.4.1.1.2: the answer to an ICE restart brings new
+     * credentials; one that keeps the old ones would leave ICE dead. (An
+     * answer to an earlier offer, still open when the restart was asked
+     * for, keeps them rightly: the restart offer follows it.) */
+    if (sub->local_restart && c->revision == sub->restart_revision &&
+        strcmp(d->ice_ufrag, sub->remote_ufrag) == 0) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID,
+                    "sdp: the answer to an ICE restart must carry new ICE credentials");
+        return;
+    }
+    if (!vej__peer_set_remote(sub, d, &c->error))
+        return;
+    sub->answered_once = true;
+    sub->offer_in_flight = false;
+    mark_negotiated(sub, d);
+    vej__router_maybe_offer(sub);
+    c->ok = TRUE;
+}
+
+static void
+do_candidate(void *data)
+{
+    struct call *c = data;
+    struct vej_rpart *part = part_get(c->h, c->participant_id, false);
+    struct vej_peer *p = part ? (c->pc == VEJ_RELAY_PUBLISH ? part->pub : part->sub) : NULL;
+    if (!p) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_NOT_FOUND,
+                    "no such connection yet");
+        return;
+    }
+    c->ok = vej__peer_add_candidate(p, c->candidate, &c->error);
+}
+
+static void
+do_restart_ice(void *data)
+{
+    struct call *c = data;
+    struct vej_rpart *part = part_get(c->h, c->participant_id, false);
+    struct vej_peer *sub = part ? part->sub : NULL;
+    if (!sub) {
+        g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_NOT_FOUND,
+                    "no subscribe connection");
+        return;
+    }
+    if (!vej__peer_restart_ice(sub, &c->error))
+        return;
+    sub->local_restart = true;
+    sub->renegotiate = true;
+    vej__router_maybe_offer(sub);
+    c->ok = TRUE;
+}
+
+static void
+do_close_participant(void *data)
+{
+    struct call *c = data;
+    struct vej_rpart *part = part_get(c->h, c->participant_id, false);
+    if (!part)
+        return;
+    g_hash_table_remove(c->h->parts, part->id);
+    part_free(part);
+    vej__router_apply_policy(c->h);
+}
+
+static gboolean
+run_call(struct vej_relay *r, const char *hearing_id, bool create, void (*fn)(void *),
+         struct call *c, GError **error)
+{
+    c->relay = r;
+    c->h = hearing_lookup(r, hearing_id, create);
+    if (!c->h) {
+        g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_NOT_FOUND, "no media for hearing");
+        return FALSE;
+    }
+    vej_worker_call(c->h->rw->worker, fn, c);
+    if (c->error) {
+        g_propagate_error(error, c->error);
+        return FALSE;
+    }
+    return TRUE;
+}
+
+char *
+vej_relay_publish(struct vej_relay *r, const char *hearing_id, const char *participant_id,
+                  const char *offer_sdp, unsigned flags, GError **error)
+{
+    struct call c = {.participant_id = participant_id, .sdp = offer_sdp, .flags = flags};
+    if (!run_call(r, hearing_id, true, do_publish, &c, error))
+        return NULL;
+    return c.result;
+}
+
+gboolean
+vej_relay_subscribe(struct vej_relay *r, const char *hearing_id, const char *participant_id,
+                    GError **error)
+{
+    struct call c = {.participant_id = participant_id};
+    return run_call(r, hearing_id, true, do_subscribe, &c, error);
+}
+
+gboolean
+vej_relay_subscribe_answer(struct vej_relay *r, const char *hearing_id, const char *participant_id,
+                           uint64_t revision, const char *answer_sdp, GError **error)
+{
+    struct call c = {.participant_id = participant_id, .sdp = answer_sdp, .revision = revision};
+    return run_call(r, hearing_id, false, do_answer, &c, error);
+}
+
+gboolean
+vej_relay_add_candidate(struct vej_relay *r, const char *hearing_id, const char *participant_id,
+                        enum vej_relay_pc pc, const char *candidate, GError **error)
+{
+    struct call c = {.participant_id = participant_id, .pc = pc, .candidate = candidate};
+    return run_call(r, hearing_id, false, do_candidate, &c, error);
+}
+
+gboolean
+vej_relay_restart_ice(struct vej_relay *r, const char *hearing_id, const char *participant_id,
+                      GError **error)
+{
+    struct call c = {.participant_id = participant_id};
+    return run_call(r, hearing_id, false, do_restart_ice, &c, error);
+}
+
+void
+vej_relay_close_participant(struct vej_relay *r, const char *hearing_id, const char *participant_id)
+{
+    struct call c = {.participant_id = participant_id};
+    g_autoptr(GError) ignored = NULL;
+    run_call(r, hearing_id, false, do_close_participant, &c, &ignored);
+}
+
+/* ---- policy ---- */
+
+struct policy_update {
+    struct vej_rhearing *h;
+    struct vej_relay_rule *rules;
+    char **strings;
+    size_t n_rules;
+};
+
+static void
+free_rules(struct vej_relay_rule *rules, char **strings)
+{
+    g_free(rules);
+    g_strfreev(strings);
+}
+
+static void
+do_set_policy(void *data)
+{
+    struct policy_update *u = data;
+    /* The index points into the rules: empty it before they go. */
+    if (!u->h->rules_by_subscriber)
+        u->h->rules_by_subscriber =
+            g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
+    g_hash_table_remove_all(u->h->rules_by_subscriber);
+    free_rules(u->h->rules, u->h->rule_strings);
+    u->h->rules = u->rules;
+    u->h->rule_strings = u->strings;
+    u->h->n_rules = u->n_rules;
+    for (size_t i = 0; i < u->n_rules; i++) {
+        struct vej_relay_rule *r = &u->rules[i];
+        GPtrArray *list = g_hash_table_lookup(u->h->rules_by_subscriber, r->subscriber_id);
+        if (!list) {
+            list = g_ptr_array_new();
+            g_hash_table_insert(u->h->rules_by_subscriber, (gpointer)r->subscriber_id, list);
+        }
+        g_ptr_array_add(list, r);
+    }
+    vej__router_apply_policy(u->h);
+    g_free(u);
+}
+
+void
+vej_relay_set_policy(struct vej_relay *r, const char *hearing_id,
+                     const struct vej_relay_rule *rules, size_t n_rules)
+{
+    struct vej_rhearing *h = hearing_lookup(r, hearing_id, true);
+    struct policy_update *u = g_new0(struct policy_update, 1);
+    u->h = h;
+    u->n_rules = n_rules;
+    u->rules = g_new0(struct vej_relay_rule, n_rules + 1);
+    u->strings = g_new0(char *, 2 * n_rules + 1);
+    for (size_t i = 0; i < n_rules; i++) {
+        u->rules[i] = rules[i];
+        u->strings[2 * i] = g_strdup(rules[i].subscriber_id);
+        u->strings[2 * i + 1] = g_strdup(rules[i].publisher_id);
+        u->rules[i].subscriber_id = u->strings[2 * i];
+        u->rules[i].publisher_id = u->strings[2 * i + 1];
+    }
+    vej_worker_post(h->rw->worker, do_set_policy, u);
+}
+
+/* ---- life cycle ---- */
+
+struct vej_relay *
+vej_relay_new(const struct vej_relay_config *config, const struct vej_relay_callbacks *callbacks,
+              GError **error)
+{
+    if (!vej_srtp_global_init(error))
+        return NULL;
+    struct vej_relay *r = g_new0(struct vej_relay, 1);
+    r->config = *config;
+    r->config.bind_addresses = g_strdup(config->bind_addresses);
+    r->config.public_ipv4 = g_strdup(config->public_ipv4);
+    r->config.public_ipv6 = g_strdup(config->public_ipv6);
+    r->config.cert_file = g_strdup(config->cert_file);
+    r->config.key_file = g_strdup(config->key_file);
+    if (!r->config.max_remote_candidates)
+        r->config.max_remote_candidates = 64;
+    r->cb = *callbacks;
+    g_mutex_init(&r->lock);
+    r->hearings = g_hash_table_new(g_str_hash, g_str_equal);
+    r->cert = config->cert_file && *config->cert_file
+                  ? vej_dtls_cert_new_from_pem(config->cert_file, config->key_file, error)
+                  : vej_dtls_cert_new_self_signed(error);
+    if (!r->cert) {
+        vej_relay_free(r);
+        return NULL;
+    }
+    const char *alg = NULL;
+    const char *fp = vej_dtls_cert_fingerprint(r->cert, &alg);
+    g_snprintf(r->fingerprint, sizeof r->fingerprint, "%s %s", alg, fp);
+    r->n_workers = config->workers ? config->workers : g_get_num_processors();
+    r->workers = g_new0(struct vej_rworker, r->n_workers);
+    for (unsigned i = 0; i < r->n_workers; i++) {
+        r->workers[i].worker = vej_worker_new(i, error);
+        if (!r->workers[i].worker) {
+            vej_relay_free(r);
+            return NULL;
+        }
+    }
+    return r;
+}
+
+static void
+do_teardown(void *data)
+{
+    struct vej_rhearing *h = data;
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, h->parts);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        part_free(value);
+    g_hash_table_remove_all(h->parts);
+    if (h->rtcp_timer) {
+        g_source_destroy(h->rtcp_timer);
+        g_source_unref(h->rtcp_timer);
+        h->rtcp_timer = NULL;
+    }
+}
+
+static void
+hearing_free(struct vej_rhearing *h)
+{
+    g_hash_table_unref(h->parts);
+    free_rules(h->rules, h->rule_strings);
+    if (h->rules_by_subscriber)
+        g_hash_table_unref(h->rules_by_subscriber);
+    g_free(h->id);
+    g_free(h);
+}
+
+static void
+do_close_hearing(void *data)
+{
+    struct vej_rhearing *h = data;
+    do_teardown(h);
+    hearing_free(h);
+}
+
+void
+vej_relay_close_hearing(struct vej_relay *r, const char *hearing_id)
+{
+    g_mutex_lock(&r->lock);
+    struct vej_rhearing *h = g_hash_table_lookup(r->hearings, hearing_id);
+    if (h)
+        g_hash_table_remove(r->hearings, hearing_id);
+    g_mutex_unlock(&r->lock);
+    /* Closures already queued for it (policy updates) run first: the
+     * worker's queue is in order. */
+    if (h)
+        vej_worker_call(h->rw->worker, do_close_hearing, h);
+}
+
+void
+vej_relay_free(struct vej_relay *r)
+{
+    if (!r)
+        return;
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, r->hearings);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        struct vej_rhearing *h = value;
+        vej_worker_call(h->rw->worker, do_teardown, h);
+    }
+    /* Give libnice a moment to finish closing agents: 2 s in all, however
+     * many workers (the daemon must be gone within 10 s of SIGTERM). */
+    int64_t deadline = g_get_monotonic_time() + 2 * G_USEC_PER_SEC;
+    for (unsigned i = 0; r->workers && i < r->n_workers; i++)
+        while (r->workers[i].worker && g_atomic_int_get(&r->workers[i].closing_agents) > 0 &&
+               g_get_monotonic_time() < deadline)
+            g_usleep(10000);
+    for (unsigned i = 0; r->workers && i < r->n_workers; i++)
+        vej_worker_free(r->workers[i].worker);
+    g_hash_table_iter_init(&it, r->hearings);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        hearing_free(value);
+    g_hash_table_unref(r->hearings);
+    g_free(r->workers);
+    vej_dtls_cert_unref(r->cert);
+    g_mutex_clear(&r->lock);
+    g_free(r->config.bind_addresses);
+    g_free(r->config.public_ipv4);
+    g_free(r->config.public_ipv6);
+    g_free(r->config.cert_file);
+    g_free(r->config.key_file);
+    g_free(r);
+}
+
+const char *
+vej_relay_fingerprint(struct vej_relay *r)
+{
+    return r->fingerprint;
+}
+
+void
+vej_relay_stats(struct vej_relay *r, struct vej_relay_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    /* Every field is a uint64_t counter (relay.h): summed as an array. */
+    G_STATIC_ASSERT(sizeof(struct vej_relay_stats) % sizeof(uint64_t) == 0);
+    uint64_t *sum = (uint64_t *)out;
+    for (unsigned i = 0; i < r->n_workers; i++) {
+        const uint64_t *w = (const uint64_t *)&r->workers[i].stats;
+        for (size_t k = 0; k < sizeof *out / sizeof(uint64_t); k++)
+            sum[k] += w[k];
+    }
+    /* A worker does not count hearings: the map does. */
+    g_mutex_lock(&r->lock);
+    out->hearings = g_hash_table_size(r->hearings);
+    g_mutex_unlock(&r->lock);
+}
