@@ -47,9 +47,11 @@ struct vej_config {
     /* [hearing] */
     int max_participants; /* 64 per hearing */
     /* [media] */
-    int media_workers;     /* 0: number of cores */
-    char *media_addresses; /* "": every interface; else comma-separated IPs */
-    int media_port_min;    /* 0: any UDP port */
+    int recording_segment_seconds; /* a capture segment is cut at least this often */
+    int recording_ring_kib;        /* the recorder's ring per media worker */
+    int media_workers;             /* 0: number of cores */
+    char *media_addresses;         /* "": every interface; else comma-separated IPs */
+    int media_port_min;            /* 0: any UDP port */
     int media_port_max;
     bool media_ipv6;                 /* false */
     bool media_ice_tcp;              /* false */

@@ -23,6 +23,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "gateway/tap.h"
+
 G_BEGIN_DECLS
 
 #define VEJ_RELAY_ERROR (vej_relay_error_quark())
@@ -116,6 +118,11 @@ gboolean vej_relay_add_candidate(struct vej_relay *relay, const char *hearing_id
 gboolean vej_relay_restart_ice(struct vej_relay *relay, const char *hearing_id,
                                const char *participant_id, GError **error);
 
+/* The subscriber id of the recorder in a policy: a rule
+ * {VEJ_RELAY_RECORDER, publisher, kind, flowing} says whether the tap
+ * captures that track now (tap.h). Participant ids never take this form. */
+#define VEJ_RELAY_RECORDER "@recorder"
+
 /* One entry of the policy: may publisher's `kind` reach subscriber? */
 struct vej_relay_rule {
     const char *subscriber_id;
@@ -128,6 +135,13 @@ struct vej_relay_rule {
 /* Replaces the whole policy of a hearing (rules not listed: nothing). */
 void vej_relay_set_policy(struct vej_relay *relay, const char *hearing_id,
                           const struct vej_relay_rule *rules, size_t n_rules);
+
+/* The number of media workers (tap.h's worker indexes are below it). */
+unsigned vej_relay_n_workers(struct vej_relay *relay);
+
+/* Sets the recorder's tap (copied; NULL: none). Call before any hearing
+ * has media: the workers read it without a lock. */
+void vej_relay_set_tap(struct vej_relay *relay, const struct vej_tap *tap);
 
 /* Closes a participant's PeerConnections (leave, removal, move to lobby
  * needs nothing: the policy does it). */
@@ -173,6 +187,9 @@ struct vej_relay_stats {
      * the packets that then arrived, and numbers given up; RTX packets
      * received. */
     uint64_t nack_sent, nack_recovered, nack_given_up, rtx_received;
+    /* The recorder's tap: packets handed to it, and those it dropped
+     * (its ring full). */
+    uint64_t tap_packets, tap_dropped;
 };
 void vej_relay_stats(struct vej_relay *relay, struct vej_relay_stats *out);
 

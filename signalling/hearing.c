@@ -264,9 +264,12 @@ sync_views(struct vej_live_hearing *h, const struct sync_cause *cause)
     }
     if (cause->event != EV_LEAVE && cause->event != EV_JOIN)
         tell_subject(h, cause);
-    /* The media follow the same answer as the roster. */
-    if (cause->event != EV_LEAVE)
+    /* The media follow the same answer as the roster; the recorder keeps
+     * the timeline from the same changes. */
+    if (cause->event != EV_LEAVE) {
         vej__media_policy_update(h->s, h);
+        vej__recording_sync(h->s, h);
+    }
 }
 
 /* ---- special measures ---- */
@@ -543,6 +546,7 @@ vej__hearing_leave(struct vej_live_participant *p, const char *reason)
     g_ptr_array_remove(h->participants, p);
     if (!h->s->stopping)
         vej__media_policy_update(h->s, h);
+    vej__recording_sync(h->s, h);
     for (guint i = 0; i < h->participants->len; i++)
         g_hash_table_remove(((struct vej_live_participant *)h->participants->pdata[i])->view, p);
     if (s)
@@ -599,6 +603,7 @@ vej__hearing_apply_state(struct vej_live_hearing *h, enum vej_hearing_state stat
 {
     h->state = state;
     vej__media_policy_update(h->s, h);
+    vej__recording_sync(h->s, h);
     for (guint i = 0; i < h->participants->len; i++) {
         struct vej_live_participant *p = h->participants->pdata[i];
         vej__hearing_notify(p, "hearing.state",
@@ -648,6 +653,8 @@ vej__hearing_set_state(struct vej_signalling *s, const char *hearing_id, const c
     struct vej_live_hearing *h = g_hash_table_lookup(s->hearings, row->id);
     if (h)
         vej__hearing_apply_state(h, to);
+    else
+        vej__recording_sync_row(s, row);
     *hearing_out = vej__hearing_row_json(row);
     return 0;
 }

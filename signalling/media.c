@@ -30,7 +30,8 @@ vej__media_policy_update(struct vej_signalling *s, struct vej_live_hearing *h)
     guint n = h->participants->len;
     enum vej_hearing_state any_state =
         h->state == VEJ_HEARING_CLOSED ? VEJ_HEARING_CLOSED : VEJ_HEARING_IN_SESSION;
-    struct vej_relay_rule *rules = g_new0(struct vej_relay_rule, (gsize)n * n * VEJ_MEDIA_N + 1);
+    struct vej_relay_rule *rules =
+        g_new0(struct vej_relay_rule, (gsize)(n + 1) * n * VEJ_MEDIA_N + 1);
     size_t k = 0;
     for (guint i = 0; i < n; i++) {
         struct vej_live_participant *sub = h->participants->pdata[i];
@@ -55,6 +56,22 @@ vej__media_policy_update(struct vej_signalling *s, struct vej_live_hearing *h)
                                                      .present = present,
                                                      .flowing = flowing};
             }
+        }
+    }
+    /* The recorder's rules: what the court hears in the main room, never a
+     * consultation (policy.h, vej_policy_recorded). */
+    for (guint j = 0; s->recorder && j < n; j++) {
+        struct vej_live_participant *pub = h->participants->pdata[j];
+        struct vej_policy_party s_now;
+        vej__participant_party(pub, false, &s_now);
+        for (unsigned kind = 0; kind < VEJ_MEDIA_N; kind++) {
+            bool recorded = vej_policy_recorded(h->state, &s_now, kind);
+            if (recorded)
+                rules[k++] = (struct vej_relay_rule){.subscriber_id = VEJ_RELAY_RECORDER,
+                                                     .publisher_id = pub->id,
+                                                     .kind = kind,
+                                                     .present = true,
+                                                     .flowing = true};
         }
     }
     vej_relay_set_policy(s->relay, h->id, rules, k);

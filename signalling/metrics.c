@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "gateway/relay.h"
+#include "recording/recorder.h"
 
 static void
 counter(GString *out, const char *name, const char *help, uint64_t value)
@@ -132,6 +133,25 @@ vej__metrics_text(struct vej_signalling *s, size_t *len)
                 "Missing publisher packets given up (retries or age exhausted).", r.nack_given_up);
         counter(out, "vej_media_rtx_received_total", "RTX packets received from publishers.",
                 r.rtx_received);
+        counter(out, "vej_media_tap_packets_total",
+                "RTP and RTCP packets handed to the recorder's rings.", r.tap_packets);
+        counter(out, "vej_media_tap_dropped_total",
+                "Packets the recorder lost because its ring was full (participants unaffected).",
+                r.tap_dropped);
+    }
+    if (s->recorder) {
+        struct vej_recorder_stats rs;
+        vej_recorder_stats(s->recorder, &rs);
+        gauge(out, "vej_recordings_open", "Recordings being written.", rs.recordings);
+        counter(out, "vej_recording_packets_total", "Packets written to capture segments.",
+                rs.packets);
+        counter(out, "vej_recording_bytes_total", "Payload bytes written to capture segments.",
+                rs.bytes);
+        counter(out, "vej_recording_segments_total", "Capture segments closed.", rs.segments);
+        counter(out, "vej_recording_write_errors_total",
+                "Capture writes or segment creations that failed.", rs.write_errors);
+        counter(out, "vej_recording_ring_overflows_total",
+                "Packets lost to the recorder because a ring was full.", rs.ring_dropped);
     }
     *len = out->len;
     return g_string_free(out, FALSE);

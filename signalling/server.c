@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "gateway/relay.h"
+#include "recording/recorder.h"
 #include "gateway/sdp/sdp.h"
 #include "signalling/token.h"
 
@@ -609,7 +610,8 @@ vej_signalling_new(const struct vej_config *config, vej_store *store, vej_audit_
     s->web_root = g_strdup(config->web_root);
 
     s->hash_pool = g_thread_pool_new(hash_job_run, s, config->scrypt_threads, FALSE, error);
-    if (!s->hash_pool || !make_relay(s, error) || !make_context(s, error)) {
+    if (!s->hash_pool || !make_relay(s, error) || !vej__recording_start(s, error) ||
+        !make_context(s, error)) {
         vej_signalling_free(s);
         return NULL;
     }
@@ -697,6 +699,8 @@ vej_signalling_free(struct vej_signalling *s)
     g_list_free(sessions);
     /* Workers stop before the loop their reports post to. */
     g_clear_pointer(&s->relay, vej_relay_free);
+    /* After the relay: no tap is called any more. */
+    g_clear_pointer(&s->recorder, vej_recorder_free);
     if (s->lws) {
         lws_sul_cancel(&s->sul_audit_head);
         lws_sul_cancel(&s->sul_stop);
@@ -714,6 +718,7 @@ vej_signalling_free(struct vej_signalling *s)
         g_free(h->courtroom_id);
         g_free(h->case_reference);
         g_free(h->title);
+        g_free(h->recording_state);
         g_free(h);
     }
     g_hash_table_unref(s->hearings);

@@ -67,8 +67,9 @@ struct vej_signalling {
     GQueue posts; /* struct vej_post * */
 
     GThreadPool *hash_pool;
-    struct vej_relay *relay; /* the media relay (owned) */
-    char *turn_secret;       /* shared secret for TURN credentials, or NULL */
+    struct vej_relay *relay;       /* the media relay (owned) */
+    struct vej_recorder *recorder; /* the recorder (owned), fed by the relay's tap */
+    char *turn_secret;             /* shared secret for TURN credentials, or NULL */
 
     uint64_t next_id;
     GHashTable *conns;         /* conn id (uint64 *) -> struct vej_conn * */
@@ -159,6 +160,7 @@ struct vej_live_hearing {
     enum vej_hearing_state state;
     GPtrArray *participants; /* joined: struct vej_live_participant * */
     bool media;              /* someone published or subscribed: keep the relay's policy */
+    char *recording_state;   /* the last recording.state, NULL before any */
 };
 
 struct vej_http_req;
@@ -324,6 +326,15 @@ gboolean vej__media_load_turn_secret(struct vej_signalling *s, GError **error);
 void vej__media_leave(struct vej_signalling *s, struct vej_live_participant *p);
 /* The hearing closed: its media state in the relay goes. */
 void vej__media_hearing_closed(struct vej_signalling *s, struct vej_live_hearing *h);
+
+/* recording.c (the recorder's bridge) */
+/* Starts the recorder and gives the relay its tap. */
+gboolean vej__recording_start(struct vej_signalling *s, GError **error);
+/* Tells the recorder the hearing's state and participants after a change. */
+void vej__recording_sync(struct vej_signalling *s, struct vej_live_hearing *h);
+/* The same for a hearing nobody has joined (a state change through REST). */
+struct vej_hearing_row;
+void vej__recording_sync_row(struct vej_signalling *s, const struct vej_hearing_row *row);
 
 /* metrics.c */
 char *vej__metrics_text(struct vej_signalling *s, size_t *len);

@@ -57,6 +57,8 @@ struct vej_rworker {
 struct vej_relay {
     struct vej_relay_config config;
     struct vej_relay_callbacks cb;
+    struct vej_tap tap; /* tap.packet NULL: no recorder */
+    guint next_tap_key; /* atomic: keys of captured tracks */
     struct vej_dtls_cert *cert;
     char fingerprint[VEJ_DTLS_FINGERPRINT_MAX + 16];
     struct vej_rworker *workers;
@@ -105,6 +107,13 @@ struct vej_track {
     uint8_t rtx_pt; /* 0: the publisher sends no RTX */
     uint32_t rtx_ssrc;
     bool rtx_ssrc_known;
+    /* The recorder (tap.h): `captured` is the policy's answer for
+     * VEJ_RELAY_RECORDER; tap_key is this track's key while its SSRC is
+     * tap_ssrc (0: not described to the tap yet). */
+    bool captured;
+    bool tap_need_keyframe; /* video: capture (re)starts on a keyframe */
+    uint32_t tap_key;
+    uint32_t tap_ssrc;
 };
 
 /* One m-line of a subscriber's subscribe PC. */
@@ -159,10 +168,10 @@ struct vej_peer {
     bool remote_creds;
     char remote_ufrag[VEJ_SDP_ICE_UFRAG_LEN];
     char remote_pwd[VEJ_SDP_ICE_PWD_LEN];
-    bool local_restart; /* we restarted ICE: the answer brings new remote creds */
+    bool local_restart;        /* we restarted ICE: the answer brings new remote creds */
     uint64_t restart_revision; /* the offer that carried our ICE restart's credentials */
-    int64_t restarted_us; /* monotonic time of the last ICE restart, 0: none */
-    GSource *fail_timer;  /* ICE failed just after a restart: failure held back */
+    int64_t restarted_us;      /* monotonic time of the last ICE restart, 0: none */
+    GSource *fail_timer;       /* ICE failed just after a restart: failure held back */
     /* The peer's certificate fingerprint and o= session id from its first
      * description: a different one later is a new PeerConnection on the
      * client (GStreamer shares one certificate between its PCs). */
@@ -250,3 +259,17 @@ void vej__router_add_placeholder(struct vej_peer *sub);
 void vej__router_detach(struct vej_peer *p);
 void vej__router_start_timer(struct vej_rhearing *h);
 void vej__router_request_keyframe(struct vej_track *t);
+
+/* tap.c: the recorder's view of the router */
+/* The policy's capture answer for a track changed (or may have). */
+void vej__tap_set_captured(struct vej_track *t, bool captured);
+/* An RTP packet of a captured track, after loss repair (rtx: it was
+ * unwrapped from RTX; v describes the original). Uses the worker's out
+ * buffer, so call it before forwarding. */
+void vej__tap_rtp(struct vej_track *t, const uint8_t *pkt, size_t len, const struct vej_rtp_view *v,
+                  bool rtx, bool keyframe);
+/* A publisher's compound RTCP; handed to the tap for each captured
+ * track whose sender report it carries. */
+void vej__tap_rtcp(struct vej_peer *pub, const uint8_t *pkt, size_t len);
+/* The track is going away. */
+void vej__tap_track_gone(struct vej_track *t);

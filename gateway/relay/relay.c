@@ -474,6 +474,21 @@ vej_relay_set_policy(struct vej_relay *r, const char *hearing_id,
     vej_worker_post(h->rw->worker, do_set_policy, u);
 }
 
+unsigned
+vej_relay_n_workers(struct vej_relay *r)
+{
+    return r->n_workers;
+}
+
+void
+vej_relay_set_tap(struct vej_relay *r, const struct vej_tap *tap)
+{
+    if (tap)
+        r->tap = *tap;
+    else
+        memset(&r->tap, 0, sizeof r->tap);
+}
+
 /* ---- life cycle ---- */
 
 struct vej_relay *

@@ -396,6 +396,8 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
         return;
     }
     bool key = is_keyframe_start(t->codec, v.payload, v.payload_len);
+    if (t->captured) /* the recorder's copy, before rw->out is reused per subscriber */
+        vej__tap_rtp(t, pkt, len, &v, rtx, key);
     struct vej_rtp_ext_element level_el;
     const struct vej_rtp_ext_element *level = NULL;
     if (t->audio_level_id && vej_rtp_ext_find(&v, t->audio_level_id, &level_el) == VEJ_RTP_OK)
@@ -600,6 +602,8 @@ vej__router_on_rtcp(struct vej_peer *p, uint8_t *pkt, size_t len)
     }
     if (rc < 0)
         p->part->h->rw->stats.dropped_malformed++;
+    else if (p->pc == VEJ_RELAY_PUBLISH)
+        vej__tap_rtcp(p, pkt, len);
 }
 
 /* Receiver reports and REMB to publishers, sender reports to subscribers. */
@@ -728,6 +732,7 @@ out_unlink(struct vej_out *o)
 static void
 track_free(struct vej_track *t)
 {
+    vej__tap_track_gone(t);
     while (t->outs->len) {
         struct vej_out *o = t->outs->pdata[t->outs->len - 1];
         out_unlink(o);
@@ -988,6 +993,12 @@ vej__router_apply_policy(struct vej_rhearing *h)
         struct vej_rpart *part = value;
         if (part->sub)
             apply_to_subscriber(h, part->sub);
+        for (guint i = 0; part->pub && i < part->pub->tracks->len; i++) {
+            struct vej_track *t = part->pub->tracks->pdata[i];
+            const struct vej_relay_rule *r =
+                rule_for(h, VEJ_RELAY_RECORDER, part->id, t->kind == VEJ_SDP_KIND_VIDEO ? 1 : 0);
+            vej__tap_set_captured(t, r && r->flowing);
+        }
     }
 }
 

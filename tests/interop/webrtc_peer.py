@@ -567,7 +567,7 @@ class PublishPc(_Pc):
     packets entering the payloader."""
 
     def __init__(self, name, aloop, audio=True, video=True, width=320, height=240, fps=30,
-                 keyframe_max_dist=60, loopback_only=True, video_codec='VP8'):
+                 keyframe_max_dist=60, loopback_only=True, video_codec='VP8', tone=440):
         _Pc.__init__(self, name, aloop, loopback_only)
         self.sent_video = Counter(name + ' sent video')
         self.sent_audio = Counter(name + ' sent audio')
@@ -607,9 +607,10 @@ class PublishPc(_Pc):
                 raise ValueError('video codec %r' % video_codec)
             self._add_source(desc, 'venc', self.sent_video, video=True)
         if audio:
-            desc = ('audiotestsrc is-live=true wave=sine freq=440 ! audioconvert ! '
+            desc = ('audiotestsrc is-live=true wave=sine freq=%d ! audioconvert ! '
                     'opusenc name=aenc frame-size=20 ! rtpopuspay mtu=1150 ! '
-                    'capsfilter caps=application/x-rtp,media=audio,encoding-name=OPUS,payload=111')
+                    'capsfilter caps=application/x-rtp,media=audio,encoding-name=OPUS,payload=111'
+                    % tone)
             self._add_source(desc, 'aenc', self.sent_audio, video=False)
         for t in self._transceivers():
             t.set_property('direction', GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY)
@@ -1018,14 +1019,15 @@ class Peer:
 
     # -- publish ---------------------------------------------------------------
 
-    async def publish(self, audio=True, video=True, expect_error=False, allow_error=False):
+    async def publish(self, audio=True, video=True, expect_error=False, allow_error=False,
+                      tone=440):
         """Offers VP8 and Opus; returns the gateway's answer (or, with
         expect_error, the error object, which must come; with allow_error,
         the error object if one came)."""
         if self.pub is None:
             self.pub = PublishPc(self.name + '-pub', self.aloop, audio=audio, video=video,
                                  keyframe_max_dist=self.keyframe_max_dist, fps=self.fps,
-                                 video_codec=self.video_codec)
+                                 video_codec=self.video_codec, tone=tone)
             self.pub.on_local_candidate = lambda m, c: self._local_candidate('publish', m, c)
             self.pub.start()
             await self.pub.wait_caps()
