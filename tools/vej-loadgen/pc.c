@@ -144,6 +144,9 @@ struct lg_pc *
 lg_pc_new(struct lg_run *run, struct lg_rpc *rpc, enum lg_pc_dir dir, int index,
           const char *address)
 {
+    /* Declared before the first goto: the error path frees it, so it must
+     * be initialised on every path that reaches `fail`. */
+    g_autoptr(GError) err = NULL;
     struct lg_pc *pc = g_new0(struct lg_pc, 1);
     pc->run = run;
     pc->rpc = rpc;
@@ -175,7 +178,6 @@ lg_pc_new(struct lg_run *run, struct lg_rpc *rpc, enum lg_pc_dir dir, int index,
     g_strlcpy(pc->pwd, pwd, sizeof pc->pwd);
     g_free(ufrag);
     g_free(pwd);
-    g_autoptr(GError) err = NULL;
     pc->dtls = vej_dtls_new(run->cert, VEJ_DTLS_CLIENT, &dtls_callbacks, pc, &err);
     if (!pc->dtls) {
         fprintf(stderr, "vej-loadgen: DTLS: %s\n", err->message);

@@ -21,6 +21,7 @@ setup(struct fixture *f, gconstpointer data)
      * opens it. */
     g_autoptr(vej_store) store = vej_store_open(f->path, &error);
     g_assert_no_error(error);
+    g_assert_nonnull(store);
 }
 
 static void

@@ -113,6 +113,7 @@ test_user_conflict(struct fixture *f, gconstpointer data)
     g_autoptr(GError) error = NULL;
     g_autoptr(vej_user) u = vej_store_user_create(f->store, "admin", "admin", "h", false, &error);
     g_assert_no_error(error);
+    g_assert_nonnull(u);
     g_autoptr(vej_user) dup =
         vej_store_user_create(f->store, "admin", "clerk", "h2", false, &error);
     g_assert_null(dup);
@@ -347,6 +348,7 @@ test_hearings(struct fixture *f, gconstpointer data)
     }
     for (int i = 1; i <= 3; i++) {
         g_autoptr(vej_hearing_row) h = make_hearing(f->store, c2->id, i * 1000 + 500);
+        g_assert_nonnull(h);
     }
 
     g_autoptr(GPtrArray) all = list_hearings(f->store, NULL, 0, 0);
@@ -543,6 +545,7 @@ test_verbatim(struct fixture *f, gconstpointer data)
         g_autoptr(vej_user) u =
             vej_store_user_create(f->store, names[i], "clerk", names[i], false, &error);
         g_assert_no_error(error);
+        g_assert_nonnull(u);
         g_autoptr(vej_user) back = vej_store_user_get_by_name(f->store, names[i], &error);
         g_assert_no_error(error);
         g_assert_cmpstr(back->username, ==, names[i]);
