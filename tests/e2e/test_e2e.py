@@ -1,0 +1,133 @@
+#!/usr/bin/env python3
+"""End-to-end test of the web client (issue 8): Debian's Chromium driven by
+playwright-core (run_e2e.mjs) through the pages the gateway serves.
+
+This file runs the daemon (tests/integration/harness.py, `[media] addresses
+= 127.0.0.1`), creates the clerk account with `vejctl user add` (accounts
+cannot be created from the web yet), installs the npm dependencies
+(ensure-deps.sh) and runs run_e2e.mjs with a config naming the gateway's
+URL and certificate, the initial admin password, the clerk's password and
+where the screenshots go (BUILD_ROOT/e2e-screenshots). The browser part is
+described in run_e2e.mjs. A missing Chromium or Node.js is a failure, not a
+skip: the test set-up installs them (scripts/deps.txt).
+
+    meson test -C build --suite e2e --print-errorlogs
+    # or by hand:
+    VEJ_GATEWAY=build/daemon/vej-gateway VEJCTL=build/tools/vejctl \\
+        /usr/bin/python3 tests/e2e/test_e2e.py
+
+VEJ_IT_KEEP=1 keeps the daemon's data and logs; VEJ_E2E_SHOTS=DIR puts the
+screenshots elsewhere.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, '..', 'integration'))
+
+import harness  # noqa: E402
+
+CHROMIUM = os.environ.get('VEJ_CHROMIUM', '/usr/bin/chromium')
+RUNNER = os.path.join(HERE, 'run_e2e.mjs')
+RUNNER_TIMEOUT = 200
+CLERK_PASSWORD = 'clerk-e2e-password-1'
+ADMIN_NEW_PASSWORD = 'admin-e2e-password-1'
+NOT_FOR_BROWSER = ('G_DEBUG', 'G_SLICE', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS',
+                   'LD_PRELOAD', 'MALLOC_PERTURB_', 'MESON_TEST_ITERATION')
+
+
+def say(msg):
+    print('[e2e %s] %s' % (time.strftime('%H:%M:%S'), msg), flush=True)
+
+
+def fail(msg):
+    print('FAIL: ' + msg, flush=True)
+    sys.exit(1)
+
+
+def browser_env(work):
+    env = {k: v for k, v in os.environ.items() if k not in NOT_FOR_BROWSER}
+    home = os.path.join(work, 'home')
+    os.makedirs(home, exist_ok=True)
+    env.update({'HOME': home, 'XDG_CONFIG_HOME': os.path.join(home, '.config'),
+                'XDG_CACHE_HOME': os.path.join(home, '.cache'),
+                'PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD': '1'})
+    return env
+
+
+def main():
+    missing = harness.binaries_present()
+    if missing:
+        fail('not built: %s' % ', '.join(missing))
+    if not os.access(CHROMIUM, os.X_OK):
+        fail('%s not installed (Debian package chromium; scripts/install-deps)' % CHROMIUM)
+    p = subprocess.run([os.path.join(HERE, 'ensure-deps.sh')], timeout=120)
+    if p.returncode != 0:
+        fail('ensure-deps.sh exited %d' % p.returncode)
+
+    build_root = os.environ.get('VEJ_BUILD_ROOT', os.path.join(HERE, '..', '..', 'build'))
+    shots = os.environ.get('VEJ_E2E_SHOTS') or os.path.join(build_root, 'e2e-screenshots')
+    shutil.rmtree(shots, ignore_errors=True)
+    os.makedirs(shots)
+    work = tempfile.mkdtemp(prefix='vej-e2e-')
+    daemon = harness.Daemon({'media': {'addresses': '127.0.0.1'}}, name='e2e')
+    rc = None
+    try:
+        daemon.start()
+        daemon.add_user('clerk1', 'clerk', CLERK_PASSWORD)
+        cfg = {
+            'chromium': CHROMIUM,
+            'base': daemon.base,
+            'certPem': daemon.cert_path,
+            'adminPassword': daemon.admin_initial_password,
+            'adminNewPassword': ADMIN_NEW_PASSWORD,
+            'clerkUser': 'clerk1',
+            'clerkPassword': CLERK_PASSWORD,
+            'shots': shots,
+            'work': work,
+            'hardTimeoutMs': (RUNNER_TIMEOUT - 10) * 1000,
+        }
+        daemon.secrets.add(ADMIN_NEW_PASSWORD)
+        cfg_path = os.path.join(work, 'config.json')
+        fd = os.open(cfg_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, 'w') as f:
+            json.dump(cfg, f)
+        say('gateway at %s; running run_e2e.mjs' % daemon.base)
+        proc = subprocess.Popen(['node', RUNNER, cfg_path], cwd=HERE, env=browser_env(work),
+                                start_new_session=True)
+        try:
+            rc = proc.wait(RUNNER_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            say('run_e2e.mjs did not finish within %d s' % RUNNER_TIMEOUT)
+        if daemon.running():
+            daemon.stop()
+        else:
+            rc = rc or 1
+            say('the daemon died')
+        daemon.check_logs()
+    except harness.DaemonError as e:
+        say(str(e))
+        rc = rc or 1
+    finally:
+        daemon.kill()
+    if rc != 0:
+        print('\n===== daemon stderr (%s) =====' % daemon.stderr_path)
+        print(daemon.tail(80))
+        fail('run_e2e.mjs exit %s (screenshots in %s, work in %s)' % (rc, shots, work))
+    print('PASS: the web client end to end (screenshots in %s)' % shots)
+    if not os.environ.get('VEJ_IT_KEEP'):
+        daemon.cleanup()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == '__main__':
+    main()
