@@ -267,7 +267,8 @@ async function scenario(browser, pages) {
   for (const p of people) {
     p.page = await newPage(browser, p.key);
     pages.push(p.page);
-    await p.page.goto(p.url);
+    // the witness's endpoint runs in kiosk mode (a fixed custody-suite-like screen)
+    await p.page.goto(p.key === 'witness' ? p.url + '&kiosk=1' : p.url);
     await visible(p.page, '#s-selftest');
     const url = p.page.url();
     if (/#|t=/.test(url)) problem(`${p.key}: the token is still in the address bar: ${url}`);
@@ -282,7 +283,12 @@ async function scenario(browser, pages) {
       await p.page.click('#st-tone');
       await screen(p.page, '05-participant-selftest');
     }
-    await p.page.click('#st-continue');
+    if (p.key === 'witness') {
+      // kiosk: no navigation, and the self-test passes on by itself
+      if (!(await p.page.evaluate(() => document.body.classList.contains('kiosk')))) problem('kiosk link: no kiosk mode');
+    } else {
+      await p.page.click('#st-continue');
+    }
     await visible(p.page, '#s-lobby');
   }
   await screen(people[0].page, '06-participant-lobby');
@@ -317,6 +323,25 @@ async function scenario(browser, pages) {
   await screen(def.page, '08-defendant-hearing');
   await screen(wit.page, '09-witness-hearing');
   await screen(clerk, '10-clerk-live');
+  if (await wit.page.locator('#btn-leave').isVisible()) problem('kiosk: the leave button is shown');
+
+  // the judge's bench view: state buttons, no moves, everyone on video
+  const judge = await newPage(browser, 'judge');
+  pages.push(judge);
+  await judge.goto(base + '/');
+  await judge.fill('#login-user', cfg.judgeUser);
+  await judge.fill('#login-pass', cfg.judgePassword);
+  await judge.click('#login-form button[type=submit]');
+  await judge.click('#courtrooms a');
+  await judge.click('#hearings a.button');
+  await visible(judge, '#live-state-buttons button[data-state=adjourned]');
+  await judge.click('#btn-watch');
+  const rJudge = await waitMedia(judge, (r) => r.tiles.filter((t) => t.framesDecoded > 5).length >= 3, 20000);
+  if (rJudge.tiles.filter((t) => t.framesDecoded > 5).length < 3) problem('judge does not see all three: ' + JSON.stringify(rJudge.tiles));
+  if (await judge.locator('select[data-move]').count()) problem('judge has move controls (clerks only)');
+  await screen(judge, '10b-judge-bench');
+  await judge.context().close();
+  pages.splice(pages.indexOf(judge), 1);
 
   // request to speak privately (the defendant)
   await def.page.click('#btn-private');

@@ -3,7 +3,7 @@
 playwright-core (run_e2e.mjs) through the pages the gateway serves.
 
 This file runs the daemon (tests/integration/harness.py, `[media] addresses
-= 127.0.0.1`), creates the clerk account with `vejctl user add` (accounts
+= 127.0.0.1`), creates the clerk and judge accounts with `vejctl user add` (accounts
 cannot be created from the web yet), installs the npm dependencies
 (ensure-deps.sh) and runs run_e2e.mjs with a config naming the gateway's
 URL and certificate, the initial admin password, the clerk's password and
@@ -38,6 +38,7 @@ CHROMIUM = os.environ.get('VEJ_CHROMIUM', '/usr/bin/chromium')
 RUNNER = os.path.join(HERE, 'run_e2e.mjs')
 RUNNER_TIMEOUT = 200
 CLERK_PASSWORD = 'clerk-e2e-password-1'
+JUDGE_PASSWORD = 'judge-e2e-password-1'
 ADMIN_NEW_PASSWORD = 'admin-e2e-password-1'
 NOT_FOR_BROWSER = ('G_DEBUG', 'G_SLICE', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS',
                    'LD_PRELOAD', 'MALLOC_PERTURB_', 'MESON_TEST_ITERATION')
@@ -82,6 +83,7 @@ def main():
     try:
         daemon.start()
         daemon.add_user('clerk1', 'clerk', CLERK_PASSWORD)
+        daemon.add_user('judge1', 'judge', JUDGE_PASSWORD)
         cfg = {
             'chromium': CHROMIUM,
             'base': daemon.base,
@@ -90,6 +92,8 @@ def main():
             'adminNewPassword': ADMIN_NEW_PASSWORD,
             'clerkUser': 'clerk1',
             'clerkPassword': CLERK_PASSWORD,
+            'judgeUser': 'judge1',
+            'judgePassword': JUDGE_PASSWORD,
             'shots': shots,
             'work': work,
             'hardTimeoutMs': (RUNNER_TIMEOUT - 10) * 1000,

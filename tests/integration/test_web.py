@@ -11,12 +11,14 @@ attribute (the CSP would block them) and load nothing from other hosts.
 
 import os
 import re
+import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
 
-WEB = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'web')
+TOP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..')
+WEB = os.path.join(TOP, 'web')
 
 
 def csp_directives(value):
@@ -90,6 +92,26 @@ class WebTest(harness.DaemonTestCase):
                                   r'\beval\(|new Function|localStorage', code)
                     self.assertIsNone(m, '%s: %s (markup or code from strings, or localStorage)'
                                       % (rel, m and m.group(0)))
+
+
+class StartScriptTest(harness.unittest.TestCase):
+    """scripts/start tells a newcomer which address to open and where the
+    first admin password is (VEJ_START_DRY_RUN: says it, starts nothing)."""
+
+    def run_start(self, *args):
+        env = dict(os.environ, VEJ_START_DRY_RUN='1')
+        p = subprocess.run([os.path.join(TOP, 'scripts', 'start')] + list(args), env=env,
+                           capture_output=True, text=True, timeout=30)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        return p.stdout
+
+    def test_default_and_listen(self):
+        out = self.run_start()
+        self.assertIn('https://127.0.0.1:8443/', out)
+        self.assertIn(os.path.realpath(os.path.join(TOP, 'data', 'initial-admin-password')), out)
+        self.assertIn('admin', out)
+        self.assertIn('https://127.0.0.1:9443/', self.run_start('--listen', '127.0.0.1:9443'))
+        self.assertIn('https://localhost:9444/', self.run_start('--listen=0.0.0.0:9444'))
 
 
 if __name__ == '__main__':

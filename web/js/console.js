@@ -12,7 +12,7 @@
 import { api, ApiError, listAll, setStaffToken, staffToken } from './api.js';
 import { openLive, closeLive } from './live.js';
 import { reportUnsupported } from './support.js';
-import { $, announce, fill, fmtTime, h, notice, ROLE_LABELS, roleLabel, screen, setText, STATE_LABELS } from './ui.js';
+import { $, announce, fill, fmtTime, h, notice, ROLE_LABELS, roleLabel, screen, setText, STAFF_LABELS, STATE_LABELS } from './ui.js';
 
 const me = { role: sessionStorage.getItem('vej.s.role') || null, user: sessionStorage.getItem('vej.s.user') || '' };
 const links = new Map(); // participant id -> join_url (this page's life only)
@@ -39,7 +39,7 @@ function chrome() {
   const signedIn = !!staffToken();
   $('#nav').hidden = !signedIn || mustChange;
   $('#btn-logout').hidden = !signedIn;
-  setText('#who', signedIn ? me.user + ' (' + (ROLE_LABELS[me.role] || me.role) + ')' : '');
+  setText('#who', signedIn ? me.user + ' (' + (STAFF_LABELS[me.role] || me.role) + ')' : '');
 }
 
 function errText(e) {
@@ -134,9 +134,10 @@ async function showAccounts() {
     const users = await listAll('/users');
     setText('#accounts-msg', '');
     fill('#accounts-list', users.map((u) => h('li', {}, h('span', { class: 'grow' }, u.username),
-      h('span', { class: 'tag' }, roleLabel(u.role)), u.disabled ? h('span', { class: 'tag' }, 'disabled') : null)));
+      h('span', { class: 'tag' }, STAFF_LABELS[u.role] || u.role), u.disabled ? h('span', { class: 'tag' }, 'disabled') : null)));
   } catch (e) {
-    setText('#accounts-msg', 'Staff accounts cannot be managed from this page yet. Create a clerk on the server with:');
+    setText('#accounts-msg', 'Staff accounts cannot be managed from this page yet. Create a clerk on the ' +
+      'gateway\'s machine with this command (it asks for the new password), then sign out and sign in as that clerk:');
     $('#accounts-cmd').hidden = false;
     setText('#accounts-cmd', 'build/tools/vejctl user add clerk1 --role clerk --data-dir data');
   }

@@ -72,6 +72,10 @@ export function openLive(hearing, accountRole) {
     if (method === 'lobby.waiting') announce(partyName(params.participant) + ' is waiting in the lobby.');
     render();
   });
+  // the bench sees the courtroom first; the clerk's console leads with control
+  const av = $('#live-av'), people = $('#live-people');
+  if (accountRole === 'judge') people.before(av);
+  else people.after(av);
   $('#btn-av').onclick = () => startMedia(true);
   $('#btn-watch').onclick = () => startMedia(false);
   $('#btn-av').disabled = $('#btn-watch').disabled = false;

@@ -82,6 +82,9 @@ export const ROLE_LABELS = {
   interpreter: 'Interpreter', probation: 'Probation', observer: 'Observer',
 };
 
+// Staff account roles (the console's header and account lists).
+export const STAFF_LABELS = { clerk: 'Clerk', judge: 'Judge', evidential: 'Evidential staff', admin: 'Administrator' };
+
 export const STATE_LABELS = {
   scheduled: 'Scheduled', open: 'Open (not in session)', in_session: 'In session',
   adjourned: 'Adjourned', closed: 'Closed',
