@@ -38,6 +38,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
 
 const require = createRequire(import.meta.url);
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf-8'));
@@ -177,27 +178,32 @@ async function waitMedia(page, want, timeoutMs = 30000) {
   return r;
 }
 
-async function main() {
-  fs.mkdirSync(cfg.shots, { recursive: true });
-  const browser = await chromium.launch({
-    executablePath: cfg.chromium, headless: true, timeout: 30000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+function chromiumArgs() {
+  return ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
            '--disable-background-networking', '--disable-component-update', '--disable-sync',
            '--use-fake-ui-for-media-stream', '--use-fake-device-for-media-stream',
            '--allow-loopback-in-peer-connection', '--autoplay-policy=no-user-gesture-required',
-           '--disable-dev-shm-usage', '--ignore-certificate-errors-spki-list=' + spkiHash(cfg.certPem)],
-  });
+           '--disable-dev-shm-usage', '--ignore-certificate-errors-spki-list=' + spkiHash(cfg.certPem)];
+}
+
+async function main() {
+  fs.mkdirSync(cfg.shots, { recursive: true });
+  const launch = (exe) => chromium.launch({ executablePath: exe, headless: true, timeout: 30000, args: chromiumArgs() });
+  const browser = await launch(cfg.chromium);
+  // the defendant's browser runs in a network namespace whose traffic cut.sh drops
+  const browserNs = await launch(cfg.chromiumInNs);
   say(`Chromium ${browser.version()}`);
   const pages = [];
   try {
-    await scenario(browser, pages);
+    await scenario(browser, browserNs, pages);
   } finally {
     for (const p of pages) await checkCsp(p);
     await browser.close().catch(() => {});
+    await browserNs.close().catch(() => {});
   }
 }
 
-async function scenario(browser, pages) {
+async function scenario(browser, browserNs, pages) {
   const base = cfg.base;
   // ---- 1. first run: the admin ----
   const admin = await newPage(browser, 'admin');
@@ -265,7 +271,7 @@ async function scenario(browser, pages) {
 
   // ---- 3. the participants join ----
   for (const p of people) {
-    p.page = await newPage(browser, p.key);
+    p.page = await newPage(p.key === 'defendant' ? browserNs : browser, p.key);
     pages.push(p.page);
     // the witness's endpoint runs in kiosk mode (a fixed custody-suite-like screen)
     await p.page.goto(p.key === 'witness' ? p.url + '&kiosk=1' : p.url);
@@ -322,6 +328,11 @@ async function scenario(browser, pages) {
   say(`media: defendant ${JSON.stringify(rDef.tiles.map((t) => [t.role, t.framesDecoded]))}; witness heard by the defendant, not seen`);
   await screen(def.page, '08-defendant-hearing');
   await screen(wit.page, '09-witness-hearing');
+  await wit.page.setViewportSize({ width: 360, height: 740 });
+  await screen(wit.page, '09b-witness-hearing-phone');
+  const wide = await wit.page.evaluate(() => document.documentElement.scrollWidth);
+  if (wide > 360) problem(`phone-sized hearing page scrolls sideways (${wide} px wide)`);
+  await wit.page.setViewportSize({ width: 1000, height: 760 });
   await screen(clerk, '10-clerk-live');
   if (await wit.page.locator('#btn-leave').isVisible()) problem('kiosk: the leave button is shown');
 
@@ -373,6 +384,37 @@ async function scenario(browser, pages) {
   }
   say('consultation and back: banners right');
 
+  // ---- 5b. the defendant's network is cut for 5 s ----
+  const framesOf = async (page, role) => ((await mediaReport(page)).tiles.find((t) => t.role === role) || {}).framesDecoded || 0;
+  const seen = new Set();
+  execFileSync(cfg.cut, ['on']);
+  const tCut = Date.now();
+  say('defendant network cut');
+  try {
+    while (Date.now() - tCut < 5000) {
+      seen.add(await def.page.locator('#quality').getAttribute('data-level'));
+      await def.page.waitForTimeout(250);
+    }
+  } finally {
+    execFileSync(cfg.cut, ['off']);
+  }
+  say(`defendant network back after ${Date.now() - tCut} ms; quality shown during the cut: ${[...seen].join(', ')}`);
+  if (!seen.has('offline') && !seen.has('poor')) problem('defendant: the cut was never shown (quality ' + [...seen].join(', ') + ')');
+  const a0 = await framesOf(adv.page, 'defendant'), d0 = await framesOf(def.page, 'defence');
+  const tBack = Date.now();
+  let back = false;
+  while (Date.now() - tBack < 25000) {
+    const a1 = await framesOf(adv.page, 'defendant'), d1 = await framesOf(def.page, 'defence');
+    if (a1 - a0 > 15 && d1 - d0 > 15) { back = true; break; }
+    await def.page.waitForTimeout(500);
+  }
+  if (!back) problem('defendant: media did not come back both ways within 25 s of the network returning');
+  else say(`defendant media back both ways ${Date.now() - tBack} ms after the network returned`);
+  if (!(await def.page.locator('#banner-recorded').isVisible()) || !(await def.page.locator('#s-hearing').isVisible()))
+    problem('defendant is not back in the main courtroom after the cut');
+  const defPlace = await clerk.locator(`#roster tr[data-participant="${def.id}"]`).getAttribute('data-place');
+  if (defPlace !== 'main') problem('the clerk sees the defendant in ' + defPlace + ' after the cut');
+
   // ---- 6. reload keeps the tab in the hearing ----
   const advFrames = async () => ((await mediaReport(def.page)).tiles.find((t) => t.role === 'defence') || {}).framesDecoded || 0;
   await adv.page.reload();
@@ -410,10 +452,6 @@ async function scenario(browser, pages) {
   const msg = await old.locator('#unsupported').textContent();
   if (!/WebRTC/.test(msg)) problem('unsupported message does not say what is missing: ' + msg);
   await screen(old, '13-unsupported-browser');
-
-  // ---- phone-sized screen ----
-  await def.page.setViewportSize({ width: 360, height: 740 });
-  await screen(def.page, '14-phone-ended');
 }
 
 const hard = setTimeout(() => {

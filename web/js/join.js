@@ -163,7 +163,7 @@ async function enter() {
   } catch (e) {
     notice('#hearing-msg', 'Your video connection could not be started: ' + e.message, 'error');
   }
-  setInterval(updateQuality, 2000);
+  setInterval(updateQuality, 1000);
 }
 
 function recorded() {
@@ -241,8 +241,11 @@ async function updateQuality() {
   const q = await state.media.quality();
   const el = $('#quality');
   el.dataset.level = q.level;
-  const words = { good: 'good', fair: 'fair', poor: 'poor', offline: 'no media connection' };
+  const words = { good: 'good', fair: 'fair', poor: 'poor',
+                  offline: q.stalled ? 'nothing arriving' : 'no media connection' };
   el.textContent = 'Connection: ' + words[q.level] + (q.rttMs ? ' (' + q.rttMs + ' ms)' : '');
+  if (q.level === 'offline' && state.lastLevel !== 'offline') announce('Your connection to the court is interrupted.');
+  state.lastLevel = q.level;
 }
 
 function toggle(kind) {

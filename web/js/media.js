@@ -50,6 +50,8 @@ export class Media extends EventTarget {
     return { iceServers: servers, bundlePolicy: 'max-bundle', rtcpMuxPolicy: 'require' };
   }
 
+  everConnected(name) { return !!(this.pcs[name] && this.pcs[name].__vejConnected); }
+
   watch(name, pc) {
     pc.onicecandidate = (e) => {
       if (e.candidate && !e.candidate.candidate) return;
@@ -64,6 +66,7 @@ export class Media extends EventTarget {
       if (pc !== this.pcs[name]) return;
       this.emitState();
       const st = pc.connectionState;
+      if (st === 'connected') pc.__vejConnected = true;
       clearTimeout(this.timers[name]);
       this.log(name + ' ' + st);
       if (st === 'failed') this.recover(name, 'ice');
@@ -199,6 +202,8 @@ export class Media extends EventTarget {
     if (this.closed || this.restarting[name] || !this.pcs[name]) return;
     if (this.conn.state !== 'open') return; // done again after the resume
     this.restarting[name] = true;
+    // a PC of ours that never connected cannot be restarted: a new one
+    if (['new', 'connecting'].includes(this.pcs[name].connectionState) && !this.everConnected(name)) why = 'dtls';
     try {
       if (name === 'publish') {
         if (why === 'dtls') await this.publish(this.stream);
@@ -232,18 +237,26 @@ export class Media extends EventTarget {
     if (!pcs.length) return { level: 'offline' };
     if (pcs.some((pc) => pc.connectionState === 'failed' || pc.connectionState === 'disconnected'))
       return { level: 'offline' };
-    let rtt = 0, lost = 0, got = 0;
+    let rtt = 0, lost = 0, got = 0, pathBytes = 0;
     for (const pc of pcs) {
       const stats = await pc.getStats();
       stats.forEach((s) => {
-        if (s.type === 'candidate-pair' && s.nominated && s.currentRoundTripTime)
-          rtt = Math.max(rtt, s.currentRoundTripTime * 1000);
+        if (s.type === 'candidate-pair' && s.nominated) {
+          if (s.currentRoundTripTime) rtt = Math.max(rtt, s.currentRoundTripTime * 1000);
+          pathBytes += s.bytesReceived || 0;
+        }
         if (s.type === 'inbound-rtp') {
           lost += s.packetsLost || 0;
           got += s.packetsReceived || 0;
         }
       });
     }
+    // The gateway sends RTCP every second on every connected PC (and ICE
+    // consent checks), media or not: nothing at all for 1.5 s is a cut.
+    const now = performance.now();
+    const last = this.lastPath;
+    if (!last || last.bytes !== pathBytes) this.lastPath = { bytes: pathBytes, at: now };
+    else if (now - last.at > 1500) return { level: 'offline', stalled: true };
     const loss = got + lost > 0 ? (100 * lost) / (got + lost) : 0;
     const level = rtt > 600 || loss > 8 ? 'poor' : rtt > 250 || loss > 2 ? 'fair' : 'good';
     return { level, rttMs: Math.round(rtt), lossPct: Math.round(loss * 10) / 10 };
