@@ -204,7 +204,7 @@ function render() {
   fill('#banners', banners());
   setText('#hearing-h', place && place.startsWith('consultation:') ? 'Private consultation' : 'Courtroom');
   setText('#hearing-where', placeLabel(place) + (me ? '. You are ' + roleLabel(me.role) + '.' : ''));
-  $('#btn-private').hidden = !me || !['defendant', 'witness'].includes(me.role);
+  $('#btn-private').hidden = !me || me.role !== 'defendant';
   const muted = (me && me.muted) || {};
   $('#btn-mic').disabled = !!muted.audio;
   $('#btn-cam').disabled = !!muted.video;

@@ -27,5 +27,7 @@ export function reportUnsupported(section, opts) {
     list.append(li);
   }
   for (const s of document.querySelectorAll('[data-screen]')) s.hidden = s !== section;
+  const st = document.getElementById('conn-state');
+  if (st) st.textContent = '';
   return true;
 }
