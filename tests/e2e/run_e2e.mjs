@@ -233,9 +233,27 @@ async function scenario(browser, browserNs, pages) {
   const clerk = await newPage(browser, 'clerk');
   pages.push(clerk);
   await clerk.goto(base + '/');
-  await clerk.fill('#login-user', cfg.clerkUser);
-  await clerk.fill('#login-pass', cfg.clerkPassword);
-  await clerk.click('#login-form button[type=submit]');
+  // keyboard only: the skip link first, then the form, a visible focus ring on each
+  await visible(clerk, '#login-form');
+  const focusInfo = () => clerk.evaluate(() => {
+    const el = document.activeElement;
+    const cs = getComputedStyle(el);
+    return { id: el.id, cls: el.className, ring: cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2 };
+  });
+  // the screen's heading has the focus (screen changes move it there): Tab goes on to the form
+  await clerk.keyboard.press('Tab');
+  let f = await focusInfo();
+  if (f.id !== 'login-user' || !f.ring) problem('keyboard: Tab from the heading does not reach the username: ' + JSON.stringify(f));
+  await clerk.keyboard.press('Shift+Tab');
+  f = await focusInfo();
+  if (f.cls !== 'skip' || !f.ring) problem('keyboard: no visible skip link before the form: ' + JSON.stringify(f));
+  await clerk.focus('#login-user');
+  await clerk.keyboard.type(cfg.clerkUser);
+  await clerk.keyboard.press('Tab');
+  f = await focusInfo();
+  if (f.id !== 'login-pass' || !f.ring) problem('keyboard: Tab from the username does not show focus on the password: ' + JSON.stringify(f));
+  await clerk.keyboard.type(cfg.clerkPassword);
+  await clerk.keyboard.press('Enter');
   await visible(clerk, '#courtroom-form');
   await clerk.fill('#cr-name', 'Court 1');
   await clerk.click('#courtroom-form button[type=submit]');

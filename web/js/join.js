@@ -87,7 +87,6 @@ function end(title, text, canRejoin = false) {
   setText('#quality', '');
   screen('s-ended');
   announce(title);
-  if (state.kiosk && canRejoin) setTimeout(() => rejoin(), 5000);
 }
 
 function rejoin() {
@@ -148,6 +147,8 @@ async function enter() {
   } catch (e) {
     end('You could not join the hearing', e instanceof RpcError && e.code === 4009
       ? 'The hearing cannot be joined now (' + e.message + ').' : e.message);
+    // a kiosk (a fixed endpoint nobody operates) tries again by itself
+    if (state.kiosk && !(e instanceof RpcError && e.code === 4001)) setTimeout(rejoin, 10000);
     return;
   }
   const hearing = state.roster.hearing;

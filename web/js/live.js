@@ -25,9 +25,24 @@ const NEXT = {
 };
 
 let live = null;
+const drafts = new Map(); // participant id -> {place, room}: a move being chosen, kept across re-renders
+
+// The control that has the focus, as a selector that finds its successor
+// after a re-render (rows are rebuilt from the server's view).
+function focusKey() {
+  const el = document.activeElement;
+  if (!el || !el.dataset) return null;
+  for (const k of ['move', 'room', 'moveGo', 'remove', 'admit']) {
+    if (el.dataset[k]) return '[data-' + k.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase()) + '="' + el.dataset[k] + '"]';
+  }
+  if (el.dataset.mute) return '[data-mute="' + el.dataset.mute + '"][data-kind="' + el.dataset.kind + '"]';
+  if (el.dataset.state) return '#live-state-buttons [data-state="' + el.dataset.state + '"]';
+  return null;
+}
 
 export function closeLive() {
   if (!live) return;
+  drafts.clear();
   live.conn.stop();
   if (live.media) live.media.close();
   if (live.stream) for (const t of live.stream.getTracks()) t.stop();
@@ -130,7 +145,16 @@ function moveControls(p) {
   const cur = p.place || '';
   sel.value = cur.startsWith('consultation:') ? 'consultation' : cur === 'lobby' ? 'lobby' : 'main';
   if (cur.startsWith('consultation:')) room.value = cur.slice(13);
+  const d = drafts.get(id);
+  if (d) {
+    sel.value = d.place;
+    room.value = d.room;
+  }
+  const keep = () => drafts.set(id, { place: sel.value, room: room.value });
+  sel.addEventListener('change', keep);
+  room.addEventListener('input', keep);
   return [sel, room, h('button', { type: 'button', class: 'small', dataset: { moveGo: id }, onclick: () => {
+    drafts.delete(id);
     const place = sel.value === 'consultation' ? 'consultation:' + room.value.trim().toLowerCase() : sel.value;
     call('hearing.move', { participant_id: id, place }, name + ' moved to ' + placeLabel(place) + '.');
   } }, 'Move', h('span', { class: 'visually-hidden' }, ' ' + name))];
@@ -170,6 +194,7 @@ function render() {
   if (!live || !live.roster.hearing) return;
   const R = live.roster;
   const state = R.hearing.state;
+  const focused = focusKey();
   const mine = R.self();
   const isClerk = !!mine && mine.role === 'clerk';
   setText('#live-state', STATE_LABELS[state] || state);
@@ -194,6 +219,10 @@ function render() {
     h('span', { class: 'grow' }, a.at.toLocaleTimeString() + ' ' + alertText(a))))
     : [h('li', {}, 'No alerts.')]);
   if (live.tiles) live.tiles.render();
+  if (focused && !document.activeElement.closest('#s-live .row, #lobby, #roster')) {
+    const again = document.querySelector(focused);
+    if (again) again.focus();
+  }
 }
 
 function alertText(a) {
