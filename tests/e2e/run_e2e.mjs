@@ -295,6 +295,19 @@ async function scenario(browser, browserNs, pages) {
   }
   const wrow = await clerk.locator('#participants tr', { hasText: 'Wendy Witness' }).textContent();
   if (!/screened from defendant/i.test(wrow)) problem('witness row does not show the screening: ' + wrow);
+  // a fourth participant whose special measures are changed afterwards (PATCH)
+  await clerk.fill('#pf-name', 'Pat Probation');
+  await clerk.selectOption('#pf-role', 'probation');
+  await clerk.click('#participant-form button[type=submit]');
+  const patRow = () => clerk.locator('#participants tr', { hasText: 'Pat Probation' });
+  await patRow().locator('button[data-edit]').click();
+  await clerk.locator('tr.edit input[name=em-audio-only]').check();
+  await clerk.locator('tr.edit input[name=em-screened][value=defendant]').check();
+  await screen(clerk, '04b-clerk-edit-special-measures');
+  await clerk.locator('tr.edit button', { hasText: 'Save' }).click();
+  await clerk.waitForFunction(() => [...document.querySelectorAll('#participants tr')]
+    .some((r) => /Pat Probation/.test(r.textContent) && /screened from defendant; sound only/.test(r.textContent)), null, { timeout: 10000 })
+    .catch(() => problem('special measures change not shown: ' + 'Pat Probation'));
   await screen(clerk, '04-clerk-hearing-participants');
   await clerk.click('#btn-live');
   await visible(clerk, '#live-state-buttons button[data-state=open]');

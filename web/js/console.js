@@ -275,11 +275,62 @@ async function showHearing(id, keepMsg) {
   $('#btn-live').hidden = x.state === 'closed';
   $('#btn-live').textContent = me.role === 'judge' ? 'Open the bench view' : 'Run the live hearing';
   const ps = (await api('GET', '/hearings/' + id + '/participants')).items;
+  const canEdit = ['clerk', 'judge'].includes(me.role) && x.state !== 'closed';
   fill('#participants', ps.length ? ps.map((p) => h('tr', { dataset: { participant: p.id } },
-    h('td', {}, p.display_name), h('td', {}, roleLabel(p.role)), h('td', {}, measuresText(p.special_measures)), linkCell(p)))
+    h('td', {}, p.display_name), h('td', {}, roleLabel(p.role)),
+    h('td', {}, measuresText(p.special_measures), canEdit && !p.removed ? h('div', {},
+      h('button', { type: 'button', class: 'secondary small', dataset: { edit: p.id }, onclick: (e) => editMeasures(p, e.target) },
+        'Change', h('span', { class: 'visually-hidden' }, ' special measures of ' + p.display_name))) : null),
+    linkCell(p)))
     : [h('tr', {}, h('td', { colspan: '4' }, 'Nobody yet.'))]);
   $('#participant-create').hidden = me.role !== 'clerk' || x.state === 'closed';
   screen('s-hearing');
+}
+
+function measureInputs(prefix, m) {
+  m = m || { screened_from: [], audio_only: false, anonymous: false };
+  return [
+    h('p', { class: 'hint' }, 'Screened from: these roles will not see this person\'s video, and see them by role only.'),
+    h('div', {}, Object.entries(ROLE_LABELS).map(([r, label]) => h('label', { class: 'inline' },
+      h('input', { type: 'checkbox', value: r, name: prefix + '-screened', checked: m.screened_from.includes(r) }), label))),
+    h('label', { class: 'inline' }, h('input', { type: 'checkbox', name: prefix + '-audio-only', checked: !!m.audio_only }),
+      'Sound only (no video at all)'),
+    h('label', { class: 'inline' }, h('input', { type: 'checkbox', name: prefix + '-anonymous', checked: !!m.anonymous }),
+      'Anonymous (name withheld)'),
+  ];
+}
+
+function readMeasures(root, prefix) {
+  const screened = [...root.querySelectorAll(`input[name=${prefix}-screened]:checked`)].map((i) => i.value);
+  // ptc_ entries are kept: this form edits role entries only
+  return { screened_from: screened, audio_only: root.querySelector(`input[name=${prefix}-audio-only]`).checked,
+           anonymous: root.querySelector(`input[name=${prefix}-anonymous]`).checked };
+}
+
+// An inline form under the participant's row: PATCH special_measures.
+function editMeasures(p, button) {
+  const row = button.closest('tr');
+  if (row.nextElementSibling && row.nextElementSibling.classList.contains('edit')) return;
+  const keepIds = (p.special_measures.screened_from || []).filter((e) => e.startsWith('ptc_'));
+  const box = h('fieldset', {}, h('legend', {}, 'Special measures of ' + p.display_name), measureInputs('em', p.special_measures));
+  const close = () => { editRow.remove(); button.focus(); };
+  const save = async () => {
+    const m = readMeasures(box, 'em');
+    m.screened_from = m.screened_from.concat(keepIds);
+    try {
+      await api('PATCH', '/hearings/' + currentHearing.id + '/participants/' + p.id, { special_measures: m });
+      await showHearing(currentHearing.id, true);
+      notice('#hearing-msg', 'Special measures of ' + p.display_name + ' changed. They apply at once.', 'ok');
+      announce('Special measures changed.');
+    } catch (e) {
+      notice('#hearing-msg', errText(e));
+    }
+  };
+  const editRow = h('tr', { class: 'edit' }, h('td', { colspan: '4' }, box, h('div', { class: 'row' },
+    h('button', { type: 'button', onclick: save }, 'Save'),
+    h('button', { type: 'button', class: 'secondary', onclick: close }, 'Cancel'))));
+  row.after(editRow);
+  box.querySelector('input').focus();
 }
 
 function buildParticipantForm() {
