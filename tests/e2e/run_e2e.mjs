@@ -168,7 +168,7 @@ async function mediaReport(page) {
       const v = t.querySelector('video');
       const track = v && v.srcObject && v.srcObject.getVideoTracks()[0];
       const s = track ? inbound(track.id) : null;
-      return { participant: t.dataset.participant, role: t.dataset.role, video: t.dataset.video,
+      return { participant: t.dataset.participant, role: t.dataset.role, video: t.dataset.video, paused: !!(v && v.paused),
                label: t.querySelector('.label').textContent, framesDecoded: s ? s.framesDecoded || 0 : 0 };
     });
     const audio = [...document.querySelectorAll('#audio-out audio')].map((a) => {
@@ -362,6 +362,8 @@ async function scenario(browser, browserNs, pages) {
     r.audio.filter((a) => a.packetsReceived > 10).length >= 2 && r.sent.video > 0);
   for (const [who, r, n] of [['advocate', rAdv, 2], ['witness', rWit, 2]])
     if (!okAll(r, n)) problem(`${who}: media not flowing both ways: ${JSON.stringify(r)}`);
+  for (const [who, r] of [['defendant', rDef], ['advocate', rAdv], ['witness', rWit]])
+    for (const t of r.tiles) if (t.video === 'yes' && t.paused) problem(`${who}: the video of ${t.label} is paused`);
   const witTile = rDef.tiles.find((t) => t.role === 'witness');
   if (!witTile) problem('defendant: no tile for the witness: ' + JSON.stringify(rDef.tiles));
   else {

@@ -95,7 +95,12 @@ function rejoin() {
 
 async function onSession(ev) {
   const { hello, again } = ev.detail;
-  if (again && state.media) {
+  if (again && !state.joined) {
+    // back during the self-test: it goes on
+    selfTestServer(true, 'connected');
+    return;
+  }
+  if (again) {
     // back after a drop: place and roster again, then media checked
     await join();
     state.media.afterResume();

@@ -76,7 +76,12 @@ export class Tiles {
       order.push(t.root);
     }
     for (const [id, t] of this.tiles) if (!keep.has(id)) { t.video.srcObject = null; this.tiles.delete(id); }
-    this.el.replaceChildren(...order);
+    // moving a playing <video> pauses it: the DOM changes only when the order does
+    const same = order.length === this.el.children.length && order.every((n, i) => this.el.children[i] === n);
+    if (!same) {
+      this.el.replaceChildren(...order);
+      for (const t of this.tiles.values()) if (t.track) t.video.play().catch(() => {});
+    }
     this.renderAudio();
   }
 
