@@ -386,7 +386,7 @@ async function scenario(browser, browserNs, pages) {
   await screen(clerk, '10-clerk-live');
   if (await wit.page.locator('#btn-leave').isVisible()) problem('kiosk: the leave button is shown');
 
-  // the judge's bench view: state buttons, no moves, everyone on video
+  // the judge's bench view: state buttons, no moves, everyone on video, the judge on camera
   const judge = await newPage(browser, 'judge');
   pages.push(judge);
   await judge.goto(base + '/');
@@ -396,9 +396,11 @@ async function scenario(browser, browserNs, pages) {
   await judge.click('#courtrooms a');
   await judge.click('#hearings a.button');
   await visible(judge, '#live-state-buttons button[data-state=adjourned]');
-  await judge.click('#btn-watch');
+  await judge.click('#btn-av');
   const rJudge = await waitMedia(judge, (r) => r.tiles.filter((t) => t.framesDecoded > 5).length >= 3, 20000);
   if (rJudge.tiles.filter((t) => t.framesDecoded > 5).length < 3) problem('judge does not see all three: ' + JSON.stringify(rJudge.tiles));
+  const rSeeJudge = await waitMedia(adv.page, (r) => r.tiles.some((t) => t.role === 'judge' && t.framesDecoded > 5), 15000);
+  if (!rSeeJudge.tiles.some((t) => t.role === 'judge' && t.framesDecoded > 5)) problem('the advocate does not see the judge: ' + JSON.stringify(rSeeJudge.tiles));
   if (await judge.locator('select[data-move]').count()) problem('judge has move controls (clerks only)');
   await screen(judge, '10b-judge-bench');
   await judge.context().close();
