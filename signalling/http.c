@@ -4,7 +4,12 @@
  * password hash); the request object is looked up by id when the answer
  * comes back, so a socket that closed meanwhile is simply not answered.
  * Every response carries Referrer-Policy: no-referrer (join links carry the
- * token in the fragment, and no page may leak it onwards).
+ * token in the fragment, and no page may leak it onwards). Static files of
+ * the web client also carry a strict Content-Security-Policy (scripts,
+ * styles and connections from this origin only: no inline script or style,
+ * nothing from other hosts, no framing) and are cached only with
+ * revalidation (no-cache): the client has no build step, so its file names
+ * carry no version.
  */
 #include "signalling/signalling-priv.h"
 
@@ -37,9 +42,19 @@ struct vej_http_req {
     char peer[64];
 };
 
-static const char security_headers[] = "referrer-policy: no-referrer\r\n"
-                                       "x-content-type-options: nosniff\r\n"
-                                       "cache-control: no-store\r\n";
+/* Headers of every static file of the web client (docs/api.md, "Static
+ * pages"). 'self' in connect-src covers wss:// to this origin. */
+static const char static_headers[] =
+    "referrer-policy: no-referrer\r\n"
+    "x-content-type-options: nosniff\r\n"
+    "cache-control: no-cache\r\n"
+    "content-security-policy: default-src 'none'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' blob:; media-src 'self' blob:; connect-src 'self'; font-src 'self'; "
+    "manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'\r\n"
+    "cross-origin-opener-policy: same-origin\r\n"
+    "cross-origin-resource-policy: same-origin\r\n"
+    "x-frame-options: DENY\r\n"
+    "permissions-policy: camera=(self), microphone=(self), fullscreen=(self), geolocation=()\r\n";
 
 uint64_t
 vej__http_req_id(struct vej_http_req *r)
@@ -154,6 +169,11 @@ mime_for(const char *path)
     } table[] = {
         {".html", "text/html; charset=utf-8"},
         {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"},
+        {".webmanifest", "application/manifest+json"},
+        {".woff2", "font/woff2"},
+        {".webp", "image/webp"},
+        {".jpg", "image/jpeg"},
         {".css", "text/css; charset=utf-8"},
         {".json", "application/json"},
         {".png", "image/png"},
@@ -191,8 +211,8 @@ serve_static(struct vej_http_req *r)
         return 0;
     }
     r->responded = true;
-    int n = lws_serve_http_file(r->wsi, real, mime_for(real), security_headers,
-                                (int)strlen(security_headers));
+    int n = lws_serve_http_file(r->wsi, real, mime_for(real), static_headers,
+                                (int)strlen(static_headers));
     if (n < 0)
         return -1;
     if (n > 0 && lws_http_transaction_completed(r->wsi))
