@@ -423,6 +423,13 @@ vej__join_token_check(struct vej_signalling *s, const char *token, struct vej_pa
             vej_participant_row_free(p);
         return VEJ_RPC_UNAUTHENTICATED;
     }
+    /* A join link never reaches a staff account's entry, nor bench rights
+     * (entries made before the participant API refused bench roles). */
+    if (p->user_id || strcmp(p->role, "judge") == 0 || strcmp(p->role, "clerk") == 0) {
+        vej_participant_row_free(p);
+        *why = "a staff entry is reached only with the account's own login";
+        return VEJ_RPC_UNAUTHENTICATED;
+    }
     *row = p;
     return 0;
 }

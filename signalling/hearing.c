@@ -418,6 +418,7 @@ vej__hearing_get(struct vej_signalling *s, const char *id, int *code, const char
     if (!vej_hearing_state_parse(row->state, &h->state))
         h->state = VEJ_HEARING_CLOSED;
     h->participants = g_ptr_array_new();
+    h->mutes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_hash_table_insert(s->hearings, h->id, h);
     return h;
 }
@@ -464,9 +465,15 @@ live_participant_new(struct vej_signalling *s, struct vej_live_hearing *h,
     p->view = g_hash_table_new(g_direct_hash, g_direct_equal);
     p->hearing = h;
     apply_measures(p, row->special_measures);
-    bool staff = row->user_id || p->role == VEJ_ROLE_JUDGE || p->role == VEJ_ROLE_CLERK;
+    /* Only a staff account's own entry skips the lobby: a plain entry never
+     * carries a bench role (rest.c refuses it, auth.c refuses its link). */
+    bool staff = row->user_id != NULL;
     g_strlcpy(p->place, staff ? "main" : "lobby", sizeof p->place);
     p->admitted = staff;
+    /* Mutes survive a leave and a rejoin. */
+    int bits = GPOINTER_TO_INT(g_hash_table_lookup(h->mutes, row->id));
+    p->muted[VEJ_MEDIA_AUDIO] = (bits & 1) != 0;
+    p->muted[VEJ_MEDIA_VIDEO] = (bits & 2) != 0;
     return p;
 }
 
@@ -545,6 +552,11 @@ vej__hearing_leave(struct vej_live_participant *p, const char *reason)
         vej__media_policy_update(h->s, h);
     for (guint i = 0; i < h->participants->len; i++)
         g_hash_table_remove(((struct vej_live_participant *)h->participants->pdata[i])->view, p);
+    int bits = (p->muted[VEJ_MEDIA_AUDIO] ? 1 : 0) | (p->muted[VEJ_MEDIA_VIDEO] ? 2 : 0);
+    if (bits)
+        g_hash_table_insert(h->mutes, g_strdup(p->id), GINT_TO_POINTER(bits));
+    else
+        g_hash_table_remove(h->mutes, p->id);
     if (s)
         vej__audit(s, p->id, "participant.leave", h->id,
                    json_pack("{s:s,s:s}", "participant_id", p->id, "reason", reason));
@@ -583,6 +595,35 @@ vej__hearing_move(struct vej_live_hearing *h, struct vej_live_participant *targe
     struct sync_cause cause = {.event = EV_MOVE, .subject = target};
     sync_views(h, &cause);
     return 0;
+}
+
+void
+vej__hearing_takeover(struct vej_live_hearing *h, struct vej_live_participant *target)
+{
+    if (strcmp(target->place, "lobby") != 0) {
+        g_strlcpy(target->place, "lobby", sizeof target->place);
+        target->admitted = false;
+        struct sync_cause cause = {.event = EV_MOVE, .subject = target};
+        sync_views(h, &cause);
+    }
+    /* The bench hears of it as of a newcomer, plus why. */
+    for (guint i = 0; i < h->participants->len; i++) {
+        struct vej_live_participant *r = h->participants->pdata[i];
+        if (r == target || !r->admitted ||
+            (r->role != VEJ_ROLE_CLERK && r->role != VEJ_ROLE_JUDGE))
+            continue;
+        enum vej_visibility vis = visibility(h, r, target);
+        json_t *alert = json_pack("{s:s,s:s,s:s}", "code", "link_reused", "severity", "warning",
+                                  "message",
+                                  "the join link was used from another connection; the "
+                                  "participant is back in the lobby");
+        if (vis != VEJ_VISIBILITY_HIDDEN) {
+            vej__hearing_notify(r, "lobby.waiting",
+                                json_pack("{s:o}", "participant", participant_view(target, vis)));
+            json_object_set_new(alert, "participant_id", json_string(id_as(target, vis)));
+        }
+        vej__hearing_notify(r, "alert", alert);
+    }
 }
 
 void
@@ -721,4 +762,8 @@ vej__hearing_removed(struct vej_signalling *s, const char *hearing_id, const cha
     struct vej_session *sess = vej__session_of_participant(s, pid);
     if (sess)
         vej__session_end(sess, "removed");
+    /* Removal is final: nothing of the participant is kept for a rejoin. */
+    struct vej_live_hearing *h = g_hash_table_lookup(s->hearings, hearing_id);
+    if (h)
+        g_hash_table_remove(h->mutes, pid);
 }

@@ -313,6 +313,10 @@ participant_create(struct vej_http_req *r, struct vej_user *user, char *ids[], j
     enum vej_role role_enum;
     if (!role || !vej_role_parse(role, &role_enum))
         return respond_field_error(r, "role", why ? why : "unknown role");
+    if (role_enum == VEJ_ROLE_JUDGE || role_enum == VEJ_ROLE_CLERK)
+        return respond_field_error(r, "role",
+                                   "judge and clerk are staff accounts' roles: they join with "
+                                   "their own login");
     g_autofree char *sm =
         vej__special_measures_normalise(json_object_get(body, "special_measures"), &why, &field);
     if (!sm)
@@ -387,6 +391,10 @@ participant_token(struct vej_http_req *r, struct vej_user *user, char *ids[], js
     g_autoptr(vej_participant_row) p = vej_store_participant_get(s->store, ids[1], &error);
     if (!p || strcmp(p->hearing_id, h->id) != 0 || p->removed)
         return vej__http_respond_error(r, VEJ_RPC_NOT_FOUND, "participant not found");
+    if (p->user_id || strcmp(p->role, "judge") == 0 || strcmp(p->role, "clerk") == 0)
+        return vej__http_respond_error(r, VEJ_RPC_CONFLICT,
+                                       "a staff account's entry has no join link: the account "
+                                       "joins with its own login");
     if (strcmp(h->state, "closed") == 0)
         return vej__http_respond_error(r, VEJ_RPC_CONFLICT, "the hearing is closed");
     int64_t ver = vej_store_participant_bump_token(s->store, p->id, &error);
@@ -399,7 +407,7 @@ participant_token(struct vej_http_req *r, struct vej_user *user, char *ids[], js
     vej__audit(s, user->id, "participant.token_reissue", p->id,
                json_pack("{s:s,s:I}", "hearing_id", h->id, "token_version", (json_int_t)ver));
     /* The old link is revoked: a session opened with it ends too. */
-    struct vej_session *live = vej__session_of_participant(s, p->id);
+    struct vej_session *live = vej__session_of_link(s, p->id);
     if (live)
         vej__session_end(live, "link_reissued");
     g_autofree char *url = vej__join_url(s, token);

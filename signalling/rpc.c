@@ -74,6 +74,18 @@ target_of(struct call *k, int *code)
     return t;
 }
 
+/* Who may act on whom: only a judge acts on a judge (a clerk cannot mute,
+ * move, screen or remove the bench's judge). */
+static int
+may_act_on(struct call *k, enum vej_role target)
+{
+    if (target == VEJ_ROLE_JUDGE && k->me->role != VEJ_ROLE_JUDGE) {
+        k->why = "only a judge may do that to a judge";
+        return VEJ_RPC_FORBIDDEN;
+    }
+    return 0;
+}
+
 /* ---- session.* ---- */
 
 static json_t *
@@ -111,7 +123,9 @@ hello_participant(struct call *k, const char *token)
     int code = vej__join_token_check(k->s, token, &row, &k->why);
     if (code)
         return code;
-    struct vej_session *sess = vej__session_of_participant(k->s, row->id);
+    /* A join link reaches only a join-link session (auth.c refuses links of
+     * staff entries; this lookup never returns a staff session either). */
+    struct vej_session *sess = vej__session_of_link(k->s, row->id);
     if (sess) {
         vej__audit(k->s, row->id, "session.takeover", row->hearing_id,
                    json_pack("{s:s}", "address", k->c->peer));
@@ -129,6 +143,10 @@ hello_participant(struct call *k, const char *token)
     }
     vej_participant_row_free(row);
     vej__session_attach(sess, k->c);
+    /* A takeover by link (a second device, or a leaked link) goes back
+     * through the lobby; session.resume is the way to keep one's place. */
+    if (sess->participant)
+        vej__hearing_takeover(sess->participant->hearing, sess->participant);
     return session_result(k, sess);
 }
 
@@ -198,6 +216,20 @@ m_session_resume(struct call *k)
 
 /* ---- hearing.* ---- */
 
+/* Removal is final for a staff account too: its removed entry stays. */
+static bool
+staff_was_removed(struct vej_signalling *s, const char *hid, const char *user_id)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) rows = vej_store_participant_list(s->store, hid, &error);
+    for (guint i = 0; rows && i < rows->len; i++) {
+        const struct vej_participant_row *p = rows->pdata[i];
+        if (p->removed && g_strcmp0(p->user_id, user_id) == 0)
+            return true;
+    }
+    return !rows; /* cannot tell: refuse */
+}
+
 static int
 join_staff(struct call *k, const char *hid, struct vej_participant_row **row)
 {
@@ -218,6 +250,10 @@ join_staff(struct call *k, const char *hid, struct vej_participant_row **row)
         return code;
     g_autoptr(GError) error = NULL;
     *row = vej_store_participant_get_by_user(k->s->store, h->id, k->sess->user_id, &error);
+    if (!*row && staff_was_removed(k->s, h->id, k->sess->user_id)) {
+        k->why = "removed from this hearing";
+        return VEJ_RPC_FORBIDDEN;
+    }
     if (!*row && h->state != VEJ_HEARING_CLOSED)
         *row = vej_store_participant_create(k->s->store, h->id, k->sess->display_name,
                                             k->sess->user_role, "{}", k->sess->user_id, &error);
@@ -304,6 +340,8 @@ m_hearing_move(struct call *k)
     struct vej_live_participant *t = target_of(k, &code);
     if (!t)
         return code;
+    if ((code = may_act_on(k, t->role)))
+        return code;
     const char *place = param_string(k, "place", VEJ_PLACE_MAX);
     if (!place || !vej_place_valid(place))
         return bad_param(k, "place", "must be main, lobby or consultation:NAME");
@@ -327,6 +365,8 @@ m_hearing_mute(struct call *k)
     int code = 0;
     struct vej_live_participant *t = target_of(k, &code);
     if (!t)
+        return code;
+    if ((code = may_act_on(k, t->role)))
         return code;
     const char *kind = param_string(k, "kind", 8);
     if (!kind || (strcmp(kind, "audio") != 0 && strcmp(kind, "video") != 0))
@@ -359,6 +399,9 @@ m_hearing_remove(struct call *k)
         k->why = "participant not found in this hearing";
         return VEJ_RPC_NOT_FOUND;
     }
+    enum vej_role target_role = VEJ_ROLE_OBSERVER;
+    if (vej_role_parse(row->role, &target_role) && may_act_on(k, target_role))
+        return VEJ_RPC_FORBIDDEN;
     if (!vej_store_participant_remove(k->s->store, pid, &error)) {
         k->why = "cannot store the removal";
         return VEJ_RPC_INTERNAL;
@@ -396,6 +439,12 @@ m_hearing_set_special_measures(struct call *k)
     json_t *sm = json_object_get(k->params, "special_measures");
     if (!sm)
         return bad_param(k, "special_measures", "missing");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_participant_row) row =
+        vej_id_valid(pid, "ptc_") ? vej_store_participant_get(k->s->store, pid, &error) : NULL;
+    enum vej_role target_role = VEJ_ROLE_OBSERVER;
+    if (row && vej_role_parse(row->role, &target_role) && may_act_on(k, target_role))
+        return VEJ_RPC_FORBIDDEN;
     json_t *out = NULL;
     int code =
         vej__participant_update(k->s, k->h->id, pid, NULL, sm, k->me->id, &out, &k->why, &k->field);
@@ -558,6 +607,12 @@ check_access(const struct method *m, struct call *k)
     }
     if (m->roles && !(m->roles & ROLE(k->me->role))) {
         k->why = "this role may not do that";
+        return VEJ_RPC_FORBIDDEN;
+    }
+    /* Bench methods need a staff account's own session, whatever the role
+     * a participant row says. */
+    if (m->roles && (k->sess->kind != VEJ_IDENTITY_STAFF || !k->me->user_id)) {
+        k->why = "only a staff account may do that";
         return VEJ_RPC_FORBIDDEN;
     }
     return 0;

@@ -710,6 +710,7 @@ vej_signalling_free(struct vej_signalling *s)
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         struct vej_live_hearing *h = value;
         g_ptr_array_unref(h->participants);
+        g_hash_table_unref(h->mutes);
         g_free(h->id);
         g_free(h->courtroom_id);
         g_free(h->case_reference);

@@ -159,6 +159,7 @@ struct vej_live_hearing {
     enum vej_hearing_state state;
     GPtrArray *participants; /* joined: struct vej_live_participant * */
     bool media;              /* someone published or subscribed: keep the relay's policy */
+    GHashTable *mutes;       /* participant id -> GINT (1 audio | 2 video): kept across rejoins */
 };
 
 struct vej_http_req;
@@ -243,7 +244,10 @@ struct vej_session *vej__session_new(struct vej_signalling *s, enum vej_identity
 /* Issues a fresh single-use resume token into out (44 bytes). */
 bool vej__session_rotate_resume(struct vej_session *sess, char out[44]);
 struct vej_session *vej__session_by_resume(struct vej_signalling *s, const char *token);
+/* The session (staff or join link) holding participant `pid`, or NULL. */
 struct vej_session *vej__session_of_participant(struct vej_signalling *s, const char *pid);
+/* The join-link session of participant `pid` (never a staff session). */
+struct vej_session *vej__session_of_link(struct vej_signalling *s, const char *pid);
 /* Binds a session to a socket, closing any other socket it had (4009). */
 void vej__session_attach(struct vej_session *sess, struct vej_conn *c);
 /* Socket gone: the session waits resume_grace_s for a resume. */
@@ -277,6 +281,10 @@ int vej__hearing_admit(struct vej_live_hearing *h, struct vej_live_participant *
                        const char **why);
 int vej__hearing_move(struct vej_live_hearing *h, struct vej_live_participant *target,
                       const char *place, const char **why);
+/* A join link was used again while its participant is joined: the
+ * participant goes back to the lobby, and admitted clerks and judges get
+ * lobby.waiting and an alert (code link_reused). */
+void vej__hearing_takeover(struct vej_live_hearing *h, struct vej_live_participant *target);
 void vej__hearing_mute(struct vej_live_hearing *h, struct vej_live_participant *target,
                        enum vej_media_kind kind, bool muted);
 /* Applies a new state already stored; notifies and ends sessions on close. */
