@@ -9,6 +9,9 @@
  */
 #include "signalling/signalling-priv.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <openssl/crypto.h>
 #include <string.h>
 
 #include "signalling/token.h"
@@ -125,6 +128,17 @@ vej__http_auth_staff(struct vej_http_req *r, unsigned allowed_roles, bool allow_
         return NULL;
     }
     return user;
+}
+
+bool
+vej__staff_may_act(struct vej_signalling *s, const char *user_id, const char *courtroom_id)
+{
+    g_autoptr(GError) error = NULL;
+    if (vej_store_user_may_act(s->store, user_id, courtroom_id, &error))
+        return true;
+    if (error)
+        g_warning("courtroom check for %s: %s", user_id, error->message);
+    return false;
 }
 
 void
@@ -331,6 +345,29 @@ vej__http_logout(struct vej_http_req *r)
     vej__http_respond_json(r, 200, json_object());
 }
 
+/* DATA_DIR/initial-admin-password goes once the password it holds has been
+ * changed: a password that no longer works is not left lying on disk, and
+ * one that still works is never deleted by another account's change. */
+static void
+forget_initial_password(struct vej_signalling *s, const char *old_password)
+{
+    g_autofree char *path = g_build_filename(s->config->data_dir, "initial-admin-password", NULL);
+    g_autofree char *text = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(path, &text, &len, NULL))
+        return;
+    g_strchomp(text);
+    len = strlen(text);
+    bool same = len == strlen(old_password) && CRYPTO_memcmp(text, old_password, len) == 0;
+    OPENSSL_cleanse(text, len);
+    if (!same)
+        return;
+    if (g_unlink(path) != 0)
+        g_warning("%s: cannot delete: %s", path, g_strerror(errno));
+    else
+        g_message("%s deleted: the initial admin password was changed", path);
+}
+
 static void
 password_done(struct vej_signalling *s, void *data)
 {
@@ -351,6 +388,7 @@ password_done(struct vej_signalling *s, void *data)
     } else {
         vej__audit(s, j->user_id, "password.change", j->user_id,
                    json_pack("{s:s}", "address", j->peer));
+        forget_initial_password(s, j->password);
         vej__end_staff_sessions(s, j->user_id, NULL, "password_changed");
         j->must_change = false;
         /* Every older session of the account was revoked: answer with a

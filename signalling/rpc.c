@@ -248,6 +248,13 @@ join_staff(struct call *k, const char *hid, struct vej_participant_row **row)
     struct vej_live_hearing *h = vej__hearing_get(k->s, hid, &code, &k->why);
     if (!h)
         return code;
+    /* Deny by default: only the courtrooms the account is assigned to. A
+     * change of assignment ends the account's sessions (rest-users.c), so
+     * a joined session stays within them. */
+    if (!vej__staff_may_act(k->s, k->sess->user_id, h->courtroom_id)) {
+        k->why = "not assigned to this courtroom";
+        return VEJ_RPC_FORBIDDEN;
+    }
     g_autoptr(GError) error = NULL;
     *row = vej_store_participant_get_by_user(k->s->store, h->id, k->sess->user_id, &error);
     if (!*row && staff_was_removed(k->s, h->id, k->sess->user_id)) {

@@ -221,6 +221,9 @@ struct vej_user *vej__http_auth_staff(struct vej_http_req *r, unsigned allowed_r
 int vej__staff_token_check(struct vej_signalling *s, const char *token, struct vej_user **user,
                            uint8_t hash_out[32], const char **why);
 void vej__http_login(struct vej_http_req *r, json_t *body);
+/* Deny by default: may the account act in the courtroom (assigned, or an
+ * admin; vej_store_user_may_act)? A store failure answers false. */
+bool vej__staff_may_act(struct vej_signalling *s, const char *user_id, const char *courtroom_id);
 /* Ends the WebSocket sessions of a staff account (user_id) or of one staff
  * token (token_hash); either may be NULL. */
 void vej__end_staff_sessions(struct vej_signalling *s, const char *user_id,

@@ -232,5 +232,267 @@ class BenchTest(harness.DaemonTestCase):
                               clerk.hello['identity']['user_id'] and not x['removed']]), 0)
 
 
+def make_account(test, name, role, courtrooms=None):
+    """An account made through POST /users, its one-time password changed;
+    returns (user, token)."""
+    d, w = test.daemon, test.world
+    body = {'username': name, 'role': role}
+    if courtrooms is not None:
+        body['courtrooms'] = courtrooms
+    r = d.api('POST', '/users', body, token=w.token('admin'))
+    test.assertEqual(r.status, 201, r)
+    user, otp = r.body, r.body['password']
+    d.secrets.add(otp)
+    test.assertTrue(user['must_change_password'])
+    first = d.login(name, otp)
+    test.assertTrue(first['must_change_password'])
+    new = name + '-chosen-password-01'
+    d.secrets.add(new)
+    r = d.api('POST', '/account/password', {'current_password': otp, 'new_password': new},
+              token=first['token'])
+    test.assertEqual(r.status, 200, r)
+    d.secrets.add(r.body['token'])
+    w.tokens[name] = r.body['token']
+    w.user_ids[name] = user['id']
+    return user, r.body['token']
+
+
+class ScopeTest(harness.DaemonTestCase):
+    """Staff act only within their courtrooms; deny by default."""
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        d, w = cls.daemon, cls.world
+        r = d.api('POST', '/courtrooms', {'name': 'Court Two', 'retention_days': 30,
+                                          'time_zone': 'UTC'}, token=w.token('admin'))
+        assert r.status == 201, r
+        cls.crt2 = r.body['id']
+
+    async def test_clerk_of_another_courtroom_refused_everywhere(self):
+        d, w = self.daemon, self.world
+        user, tok = make_account(self, 'outsider', 'clerk', [self.crt2])
+        self.assertEqual(user['courtrooms'], [self.crt2])
+        hid = w.new_hearing()
+        p = w.add_participant(hid, 'Pia Private', 'witness')
+        pp = '/hearings/%s/participants/%s' % (hid, p['participant_id'])
+        good_hearing = {'courtroom_id': w.courtroom_id, 'case_reference': 'T/OUT',
+                        'title': 'nope', 'starts_at': '2026-12-01T10:00:00Z',
+                        'ends_at': '2026-12-01T12:00:00Z'}
+        for method, path, body in (
+                ('GET', '/hearings/' + hid, None),
+                ('GET', '/hearings?courtroom_id=' + w.courtroom_id, None),
+                ('POST', '/hearings', good_hearing),
+                ('POST', '/hearings/%s/state' % hid, {'state': 'open'}),
+                ('GET', '/hearings/%s/participants' % hid, None),
+                ('POST', '/hearings/%s/participants' % hid, {'display_name': 'X',
+                                                             'role': 'observer'}),
+                ('PATCH', pp, {'display_name': 'Changed'}),
+                ('POST', pp + '/token', {})):
+            with self.subTest(method=method, path=path):
+                r = d.api(method, path, body, token=tok)
+                self.assertApiError(r, 403, 4003, 'outsider %s %s' % (method, path))
+        r = d.api('GET', '/hearings', token=tok)
+        self.assertEqual(r.status, 200, r)
+        self.assertNotIn(hid, r.raw.decode())
+        r = d.api('GET', '/courtrooms', token=tok)
+        self.assertEqual([c['id'] for c in r.body['items']], [self.crt2])
+        # nothing changed
+        self.assertEqual(w.hearing(hid)['state'], 'scheduled')
+        self.assertEqual([x['display_name'] for x in w.participants(hid)], ['Pia Private'])
+        # and on the WebSocket
+        rpc = self.track(await harness.Rpc.connect(d, name='outsider'))
+        await rpc.call('session.hello', {'token': tok})
+        err = await self.assertRpcError(rpc, 'hearing.join', {'hearing_id': hid}, 4003)
+        self.assertIn('courtroom', err['message'])
+        # the admin sees every courtroom's metadata
+        r = d.api('GET', '/courtrooms', token=w.token('admin'))
+        self.assertEqual({w.courtroom_id, self.crt2} - {c['id'] for c in r.body['items']}, set())
+
+    async def test_deny_by_default(self):
+        d, w = self.daemon, self.world
+        hid = w.new_hearing()
+        for role in ('clerk', 'judge', 'evidential'):
+            name = 'nobody-' + role
+            user, tok = make_account(self, name, role)
+            self.assertEqual(user['courtrooms'], [])
+            r = d.api('GET', '/courtrooms', token=tok)
+            self.assertEqual(r.body['items'], [], role)
+            r = d.api('GET', '/hearings', token=tok)
+            self.assertEqual(r.body['items'], [], role)
+            self.assertApiError(d.api('GET', '/hearings/' + hid, token=tok), 403, 4003, role)
+            if role != 'evidential':
+                rpc = self.track(await harness.Rpc.connect(d, name=name))
+                await rpc.call('session.hello', {'token': tok})
+                await self.assertRpcError(rpc, 'hearing.join', {'hearing_id': hid}, 4003)
+
+    async def test_clerk_creating_a_courtroom_is_assigned(self):
+        d, w = self.daemon, self.world
+        user, tok = make_account(self, 'founder', 'clerk')
+        r = d.api('POST', '/courtrooms', {'name': 'Court Three', 'retention_days': 7,
+                                          'time_zone': 'UTC'}, token=tok)
+        self.assertEqual(r.status, 201, r)
+        crt3 = r.body['id']
+        self.assertEqual([c['id'] for c in d.api('GET', '/courtrooms', token=tok).body['items']],
+                         [crt3])
+        self.assertNotIn(crt3, d.api('GET', '/courtrooms', token=w.token('clerk')).raw.decode())
+        r = d.api('POST', '/hearings', {'courtroom_id': crt3, 'case_reference': 'T/F1',
+                                        'title': 'x', 'starts_at': '2026-12-01T10:00:00Z',
+                                        'ends_at': '2026-12-01T11:00:00Z'}, token=tok)
+        self.assertEqual(r.status, 201, r)
+        self.assertApiError(d.api('GET', '/hearings/' + r.body['id'], token=w.token('clerk')),
+                            403, 4003)
+        users = {u['username']: u for u in w.users()}
+        self.assertEqual(users['founder']['courtrooms'], [crt3])
+
+
+class AccountsTest(harness.DaemonTestCase):
+    """Account lifecycle for admins (docs/api.md "Accounts")."""
+
+    async def test_initial_admin_password_file_deleted(self):
+        path = os.path.join(self.daemon.data_dir, 'initial-admin-password')
+        self.assertFalse(os.path.exists(path), 'still there after the password was changed')
+
+    async def test_only_admins(self):
+        d, w = self.daemon, self.world
+        for who in ('clerk', 'judge', 'evidential'):
+            for method, path, body in (('GET', '/users', None),
+                                       ('POST', '/users', {'username': 'x1', 'role': 'clerk'}),
+                                       ('PATCH', '/users/' + w.user_ids['judge'],
+                                        {'disabled': True}),
+                                       ('POST', '/users/%s/password-reset' % w.user_ids['judge'],
+                                        {}),
+                                       ('POST', '/users/%s/sessions/revoke'
+                                        % w.user_ids['judge'], {})):
+                r = d.api(method, path, body, token=w.token(who))
+                self.assertApiError(r, 403, 4003, '%s %s %s' % (who, method, path))
+        self.assertNotIn('x1', [u['username'] for u in w.users()])
+        r = d.api('GET', '/users', token=w.token('judge'))
+        self.assertNotIn(b'password_hash', r.raw)
+
+    async def test_bad_input(self):
+        d, w = self.daemon, self.world
+        adm = w.token('admin')
+        for body, status in (({'username': 'clerk', 'role': 'clerk'}, 409),
+                             ({'username': 'ok1', 'role': 'bishop'}, 400),
+                             ({'username': '', 'role': 'clerk'}, 400),
+                             ({'username': 'a b', 'role': 'clerk'}, 400),
+                             ({'username': 'ok2', 'role': 'clerk', 'courtrooms': 'crt_x'}, 400),
+                             ({'username': 'ok3', 'role': 'clerk',
+                               'courtrooms': ['crt_' + 'z' * 26]}, 404),
+                             ({'username': 'ok4', 'role': 'clerk', 'password': 'x' * 20}, 400)):
+            r = d.api('POST', '/users', body, token=adm)
+            self.assertEqual(r.status, status, '%r: %r' % (body, r))
+        self.assertEqual([u for u in w.users() if u['username'].startswith('ok')], [])
+        uid = w.user_ids['judge']
+        for body in ({'disabled': 'yes'}, {'role': 'bishop'}, {'username': 'judge2'},
+                     {'courtrooms': ['hrg_x']}):
+            r = d.api('PATCH', '/users/' + uid, body, token=adm)
+            self.assertEqual(r.status, 400, '%r: %r' % (body, r))
+        r = d.api('PATCH', '/users/usr_' + 'z' * 26, {'disabled': True}, token=adm)
+        self.assertApiError(r, 404, 4004)
+        # an admin cannot lock itself out
+        r = d.api('PATCH', '/users/' + w.user_ids['admin'], {'disabled': True}, token=adm)
+        self.assertApiError(r, 409, 4009)
+        r = d.api('PATCH', '/users/' + w.user_ids['admin'], {'role': 'clerk'}, token=adm)
+        self.assertApiError(r, 409, 4009)
+
+    async def test_disable_closes_socket_and_refuses_login(self):
+        d, w = self.daemon, self.world
+        user, tok = make_account(self, 'leaver', 'clerk', [w.courtroom_id])
+        since = harness.now_utc()
+        hid = w.new_hearing()
+        rpc = self.track(await harness.Rpc.connect(d, name='leaver'))
+        await rpc.call('session.hello', {'token': tok})
+        await rpc.call('hearing.join', {'hearing_id': hid})
+        r = d.api('PATCH', '/users/' + user['id'], {'disabled': True}, token=w.token('admin'))
+        self.assertEqual(r.status, 200, r)
+        self.assertTrue(r.body['disabled'])
+        closing = await rpc.wait_for('session.closing')
+        self.assertEqual(closing['reason'], 'account_disabled')
+        self.assertEqual(await rpc.wait_closed(), 1000)
+        self.assertApiError(d.api('GET', '/courtrooms', token=tok), 401, 4001)
+        r = d.api('POST', '/login', {'username': 'leaver',
+                                     'password': 'leaver-chosen-password-01'})
+        self.assertApiError(r, 401, 4001, 'login of a disabled account')
+        ws = await self.ws('leaver-again')
+        await self.assertRpcError(ws, 'session.hello', {'token': tok}, 4001)
+        # enabled again: a fresh login works
+        r = d.api('PATCH', '/users/' + user['id'], {'disabled': False}, token=w.token('admin'))
+        self.assertEqual(r.status, 200, r)
+        d.login('leaver', 'leaver-chosen-password-01')
+        actions = [(e['action'], e['target']) for e in
+                   harness.audit_entries(d, w.token('admin'), since)]
+        self.assertIn(('user.update', user['id']), actions)
+
+    async def test_role_or_courtroom_change_ends_sessions(self):
+        d, w = self.daemon, self.world
+        user, tok = make_account(self, 'mover', 'clerk', [w.courtroom_id])
+        for change in ({'courtrooms': []}, {'role': 'judge'}):
+            rpc = self.track(await harness.Rpc.connect(d, name='mover'))
+            await rpc.call('session.hello', {'token': tok})
+            r = d.api('PATCH', '/users/' + user['id'], change, token=w.token('admin'))
+            self.assertEqual(r.status, 200, r)
+            self.assertEqual((await rpc.wait_for('session.closing'))['reason'],
+                             'account_changed', change)
+            await rpc.wait_closed()
+            self.assertApiError(d.api('GET', '/courtrooms', token=tok), 401, 4001, change)
+            tok = d.login('mover', 'mover-chosen-password-01')['token']
+        # an unchanged PATCH ends nothing
+        rpc = self.track(await harness.Rpc.connect(d, name='mover-kept'))
+        await rpc.call('session.hello', {'token': tok})
+        r = d.api('PATCH', '/users/' + user['id'], {'role': 'judge', 'disabled': False},
+                  token=w.token('admin'))
+        self.assertEqual(r.status, 200, r)
+        await rpc.assert_no('session.closing', 0.5)
+        self.assertEqual(d.api('GET', '/courtrooms', token=tok).status, 200)
+
+    async def test_password_reset_and_revoke(self):
+        d, w = self.daemon, self.world
+        user, tok = make_account(self, 'forgetful', 'judge', [w.courtroom_id])
+        rpc = self.track(await harness.Rpc.connect(d, name='forgetful'))
+        await rpc.call('session.hello', {'token': tok})
+        r = d.api('POST', '/users/%s/password-reset' % user['id'], {}, token=w.token('admin'))
+        self.assertEqual(r.status, 200, r)
+        otp = r.body['password']
+        d.secrets.add(otp)
+        self.assertEqual((await rpc.wait_for('session.closing'))['reason'], 'password_reset')
+        self.assertApiError(d.api('GET', '/courtrooms', token=tok), 401, 4001)
+        r = d.api('POST', '/login', {'username': 'forgetful',
+                                     'password': 'forgetful-chosen-password-01'})
+        self.assertApiError(r, 401, 4001, 'old password after a reset')
+        first = d.login('forgetful', otp)
+        self.assertTrue(first['must_change_password'])
+        self.assertApiError(d.api('GET', '/courtrooms', token=first['token']), 403, 4003)
+        # sessions/revoke ends every token and socket of the account
+        tok2 = d.login('judge', harness.STAFF_PASSWORDS['judge'])['token']
+        rpc2 = self.track(await harness.Rpc.connect(d, name='judge-revoked'))
+        await rpc2.call('session.hello', {'token': tok2})
+        r = d.api('POST', '/users/%s/sessions/revoke' % w.user_ids['judge'], {},
+                  token=w.token('admin'))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((await rpc2.wait_for('session.closing'))['reason'], 'sessions_revoked')
+        for t in (tok2, w.token('judge')):
+            self.assertApiError(d.api('GET', '/courtrooms', token=t), 401, 4001)
+        w.tokens['judge'] = d.login('judge', harness.STAFF_PASSWORDS['judge'])['token']
+
+    async def test_listing_and_audit_carry_no_names(self):
+        d, w = self.daemon, self.world
+        since = harness.now_utc()
+        user, _ = make_account(self, 'listed-one', 'evidential', [w.courtroom_id])
+        listed = {u['username']: u for u in w.users()}
+        self.assertEqual(listed['listed-one']['role'], 'evidential')
+        self.assertEqual(listed['listed-one']['courtrooms'], [w.courtroom_id])
+        self.assertFalse(listed['listed-one']['disabled'])
+        for u in listed.values():
+            self.assertNotIn('password', u)
+            self.assertNotIn('password_hash', u)
+        entries = harness.audit_entries(d, w.token('admin'), since)
+        created = [e for e in entries if e['action'] == 'user.create']
+        self.assertEqual([e['target'] for e in created], [user['id']])
+        text = str(entries)
+        self.assertNotIn('listed-one', text)
+
+
 if __name__ == '__main__':
     harness.main()
