@@ -259,8 +259,11 @@ login_done(struct vej_signalling *s, void *data)
     struct vej_http_req *r = vej__http_req_lookup(s, j->req_id);
     if (!j->ok) {
         s->metrics.login_failures_total++;
+        /* A typed username that is not an account is not stored (it may
+         * be a password typed in the wrong field); an account is named by
+         * its id. */
         vej__audit(s, "system", "login.failed", j->user_id ? j->user_id : "",
-                   json_pack("{s:s,s:s}", "username", j->username, "address", j->peer));
+                   json_pack("{s:s}", "address", j->peer));
         if (r)
             vej__http_respond_error(r, VEJ_RPC_UNAUTHENTICATED, "invalid username or password");
     } else {
@@ -315,8 +318,10 @@ vej__http_login(struct vej_http_req *r, json_t *body)
     limited = rate_hit(s, akey) || limited;
     if (limited) {
         s->metrics.login_rate_limited_total++;
-        vej__audit(s, "system", "login.rate_limited", "",
-                   json_pack("{s:s,s:s}", "username", username, "address", vej__http_peer(r)));
+        g_autoptr(GError) uerr = NULL;
+        g_autoptr(vej_user) known = vej_store_user_get_by_name(s->store, username, &uerr);
+        vej__audit(s, "system", "login.rate_limited", known ? known->id : "",
+                   json_pack("{s:s}", "address", vej__http_peer(r)));
         return vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "too many login attempts");
     }
     g_autoptr(GError) error = NULL;

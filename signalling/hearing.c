@@ -627,6 +627,29 @@ vej__hearing_takeover(struct vej_live_hearing *h, struct vej_live_participant *t
 }
 
 void
+vej__hearing_alert_clerks(struct vej_live_hearing *h, const char *code, const char *severity,
+                          const char *message)
+{
+    for (guint i = 0; i < h->participants->len; i++) {
+        struct vej_live_participant *r = h->participants->pdata[i];
+        if (r->role == VEJ_ROLE_CLERK && r->admitted)
+            vej__hearing_notify(r, "alert",
+                                json_pack("{s:s,s:s,s:s}", "code", code, "severity", severity,
+                                          "message", message));
+    }
+}
+
+void
+vej__hearing_audit_failed(struct vej_signalling *s, const char *hearing_id)
+{
+    struct vej_live_hearing *h = g_hash_table_lookup(s->hearings, hearing_id);
+    if (h)
+        vej__hearing_alert_clerks(h, "audit_failed", "critical",
+                                  "the audit log could not be written: a protective change was "
+                                  "made without its audit entry");
+}
+
+void
 vej__hearing_mute(struct vej_live_hearing *h, struct vej_live_participant *target,
                   enum vej_media_kind kind, bool muted)
 {
@@ -678,19 +701,62 @@ vej__hearing_set_state(struct vej_signalling *s, const char *hearing_id, const c
         *why = "transition not allowed from the current state";
         return VEJ_RPC_CONFLICT;
     }
+    /* Closing or adjourning protects; opening or going into session widens
+     * exposure and waits for its audit entry. */
+    bool widening = to != VEJ_HEARING_CLOSED && to != VEJ_HEARING_ADJOURNED;
+    json_t *detail = json_pack("{s:s,s:s}", "from", row->state, "to", state);
+    if (widening && !vej__audit_sync(s, actor, "hearing.state", row->id, detail)) {
+        *why = "the audit log cannot be written: the change was not made";
+        return VEJ_RPC_INTERNAL;
+    }
     if (!vej_store_hearing_set_state(s->store, row->id, state, &error)) {
+        if (!widening)
+            json_decref(detail);
         *why = "cannot store the state";
         return VEJ_RPC_INTERNAL;
     }
-    vej__audit(s, actor, "hearing.state", row->id,
-               json_pack("{s:s,s:s}", "from", row->state, "to", state));
     g_free(row->state);
     row->state = g_strdup(state);
     struct vej_live_hearing *h = g_hash_table_lookup(s->hearings, row->id);
     if (h)
         vej__hearing_apply_state(h, to);
+    if (!widening && !vej__audit_sync(s, actor, "hearing.state", row->id, detail))
+        vej__hearing_audit_failed(s, row->id);
     *hearing_out = vej__hearing_row_json(row);
     return 0;
+}
+
+/* Whether special measures `next` protect at least as much as `prev`
+ * (both normalised JSON text): every screen kept, anonymous and audio_only
+ * not lifted. Anything else lifts a protection: it widens exposure. */
+static bool
+measures_protect_at_least(const char *prev, const char *next)
+{
+    json_t *a = json_loads(prev ? prev : "{}", 0, NULL);
+    json_t *b = json_loads(next ? next : "{}", 0, NULL);
+    bool ok = a && b;
+    if (ok && json_is_true(json_object_get(a, "anonymous")) &&
+        !json_is_true(json_object_get(b, "anonymous")))
+        ok = false;
+    if (ok && json_is_true(json_object_get(a, "audio_only")) &&
+        !json_is_true(json_object_get(b, "audio_only")))
+        ok = false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(a, "screened_from"), i, e)
+    {
+        bool kept = false;
+        size_t j;
+        json_t *f;
+        json_array_foreach(json_object_get(b, "screened_from"), j, f)
+        {
+            kept = kept || json_equal(e, f);
+        }
+        ok = ok && kept;
+    }
+    json_decref(a);
+    json_decref(b);
+    return ok;
 }
 
 int
@@ -721,16 +787,27 @@ vej__participant_update(struct vej_signalling *s, const char *hearing_id, const 
         *why = "participant not found";
         return VEJ_RPC_NOT_FOUND;
     }
+    /* Audit details carry ids and which fields changed, never a name or
+     * the measures themselves (those stay in the participant's row). */
+    json_t *fields = json_array();
+    if (name)
+        json_array_append_new(fields, json_string("display_name"));
+    if (sm)
+        json_array_append_new(fields, json_string("special_measures"));
+    json_t *detail = json_pack("{s:s,s:o}", "hearing_id", hearing_id, "fields", fields);
+    bool widening = sm && !measures_protect_at_least(row->special_measures, sm);
+    if (widening && !vej__audit_sync(s, actor, "participant.update", pid, detail)) {
+        *why = "the audit log cannot be written: the change was not made";
+        return VEJ_RPC_INTERNAL;
+    }
     if (!vej_store_participant_update(s->store, pid, name, sm, &error)) {
+        if (!widening)
+            json_decref(detail);
         *why = "cannot store the change";
         return VEJ_RPC_INTERNAL;
     }
-    json_t *detail = json_object();
-    if (name)
-        json_object_set_new(detail, "display_name", json_string(name));
-    if (sm)
-        json_object_set_new(detail, "special_measures", json_loads(sm, 0, NULL));
-    vej__audit(s, actor, "participant.update", pid, detail);
+    if (!widening && !vej__audit_sync(s, actor, "participant.update", pid, detail))
+        vej__hearing_audit_failed(s, hearing_id);
     g_autoptr(vej_participant_row) fresh = vej_store_participant_get(s->store, pid, &error);
     if (!fresh) {
         *why = "participant not found";

@@ -400,10 +400,14 @@ participant_create(struct vej_http_req *r, struct vej_user *user, char *ids[], j
     g_autofree char *token = vej__join_token_issue(s, p, h);
     if (!token)
         return vej__http_respond_error(r, VEJ_RPC_INTERNAL, "cannot issue a join token");
-    json_t *smj = json_loads(sm, 0, NULL);
-    vej__audit(s, user->id, "participant.create", p->id,
-               json_pack("{s:s,s:s,s:s,s:o}", "hearing_id", h->id, "role", role, "display_name",
-                         name, "special_measures", smj ? smj : json_object()));
+    /* A new link widens exposure: handed out only once its audit entry is
+     * written (ids only: the name and measures stay in the row). */
+    if (!vej__audit_sync(s, user->id, "participant.create", p->id,
+                         json_pack("{s:s,s:s}", "hearing_id", h->id, "role", role))) {
+        vej_store_participant_remove(s->store, p->id, NULL);
+        return vej__http_respond_error(r, VEJ_RPC_INTERNAL,
+                                       "the audit log cannot be written: no link was issued");
+    }
     g_autofree char *url = vej__join_url(s, token);
     vej__http_respond_json(r, 201,
                            json_pack("{s:s,s:s,s:s,s:o}", "participant_id", p->id, "join_token",
@@ -421,6 +425,9 @@ participant_list(struct vej_http_req *r, struct vej_user *user, char *ids[], jso
     g_autoptr(GPtrArray) rows = vej_store_participant_list(s->store, h->id, &error);
     if (!rows)
         return respond_store_error(r, error, "participant");
+    /* Staff reads of who takes part (names, special measures) are audited. */
+    vej__audit(s, user->id, "participant.list", h->id,
+               json_pack("{s:s,s:i}", "courtroom_id", h->courtroom_id, "count", (int)rows->len));
     vej__http_respond_json(r, 200, list_body(rows, participant_json, NULL));
 }
 
@@ -473,12 +480,18 @@ participant_token(struct vej_http_req *r, struct vej_user *user, char *ids[], js
     g_autofree char *token = vej__join_token_issue(s, p, h);
     if (!token)
         return vej__http_respond_error(r, VEJ_RPC_INTERNAL, "cannot issue a join token");
-    vej__audit(s, user->id, "participant.token_reissue", p->id,
-               json_pack("{s:s,s:I}", "hearing_id", h->id, "token_version", (json_int_t)ver));
     /* The old link is revoked: a session opened with it ends too. */
     struct vej_session *live = vej__session_of_link(s, p->id);
     if (live)
         vej__session_end(live, "link_reissued");
+    if (!vej__audit_sync(s, user->id, "participant.token_reissue", p->id,
+                         json_pack("{s:s,s:I}", "hearing_id", h->id, "token_version",
+                                   (json_int_t)ver))) {
+        /* The new link must not work either: revoke it too. */
+        vej_store_participant_bump_token(s->store, p->id, NULL);
+        return vej__http_respond_error(r, VEJ_RPC_INTERNAL,
+                                       "the audit log cannot be written: no link was issued");
+    }
     g_autofree char *url = vej__join_url(s, token);
     vej__http_respond_json(
         r, 200,

@@ -41,6 +41,7 @@ struct vej_metrics {
     uint64_t login_failures_total;
     uint64_t login_rate_limited_total;
     uint64_t hearing_participant_limit_total;
+    uint64_t audit_write_failures_total; /* vej__audit_sync entries not committed */
 };
 
 struct vej_signalling {
@@ -178,6 +179,17 @@ void vej__conn_hold(struct vej_conn *c);
 void vej__conn_release(struct vej_conn *c, json_t *first);
 void vej__audit(struct vej_signalling *s, const char *actor, const char *action, const char *target,
                 json_t *detail /* stolen, may be NULL */);
+/* Audits a change of exposure and waits until the entry is committed:
+ * true when it is. A change that widens exposure is made only after a
+ * true answer; a protective change is made anyway, and on false the
+ * hearing's clerks get an alert (docs/protocol.md "Audit"). detail stolen. */
+bool vej__audit_sync(struct vej_signalling *s, const char *actor, const char *action,
+                     const char *target, json_t *detail);
+/* The asynchronous form: fn(s, ok, data) runs on this thread once the
+ * entry is committed (ok) or failed; always exactly once. detail stolen. */
+typedef void (*vej_audit_then_fn)(struct vej_signalling *s, bool ok, void *data);
+void vej__audit_then(struct vej_signalling *s, const char *actor, const char *action,
+                     const char *target, json_t *detail, vej_audit_then_fn fn, void *data);
 char *vej__correlation_id(void);
 /* Runs work(data) on the hashing pool, then done(s, data) on this thread. */
 void vej__hash_submit(struct vej_signalling *s, void (*work)(void *data),
@@ -288,6 +300,11 @@ int vej__hearing_move(struct vej_live_hearing *h, struct vej_live_participant *t
  * participant goes back to the lobby, and admitted clerks and judges get
  * lobby.waiting and an alert (code link_reused). */
 void vej__hearing_takeover(struct vej_live_hearing *h, struct vej_live_participant *target);
+/* Sends an `alert` to the hearing's admitted clerks (message names nobody). */
+void vej__hearing_alert_clerks(struct vej_live_hearing *h, const char *code, const char *severity,
+                               const char *message);
+/* The protective change was made but its audit entry was not written. */
+void vej__hearing_audit_failed(struct vej_signalling *s, const char *hearing_id);
 void vej__hearing_mute(struct vej_live_hearing *h, struct vej_live_participant *target,
                        enum vej_media_kind kind, bool muted);
 /* Applies a new state already stored; notifies and ends sessions on close. */

@@ -11,6 +11,7 @@ rejoin.
 """
 
 import asyncio
+import json
 import os
 import sqlite3
 import sys
@@ -492,6 +493,113 @@ class AccountsTest(harness.DaemonTestCase):
         self.assertEqual([e['target'] for e in created], [user['id']])
         text = str(entries)
         self.assertNotIn('listed-one', text)
+
+
+class AuditTest(harness.DaemonTestCase):
+    """Audit entries with no gaps and no protected names; an audit write
+    failure refuses changes that widen exposure, not protective ones."""
+
+    def db(self):
+        dbs = glob.glob(os.path.join(self.daemon.data_dir, '*.db'))
+        self.assertTrue(dbs)
+        return sqlite3.connect(dbs[0], timeout=10)
+
+    async def test_entries_present_and_free_of_names(self):
+        d, w = self.daemon, self.world
+        since = harness.now_utc()
+        hid = w.new_hearing()
+        self.assertEqual(w.set_state(hid, 'open').status, 200)
+        p = w.add_participant(hid, 'Sally Secretname', 'witness',
+                              {'screened_from': ['probation'], 'anonymous': True})
+        pid = p['participant_id']
+        clerk = await self.staff_ws('clerk', hid)
+        cpid = clerk.joined['participant_id']
+        rpc = await self.join_ws(p)
+        r1 = rpc.hello['resume_token']
+        rpc.abort()
+        await asyncio.sleep(0.2)
+        back = await self.ws('back')
+        await back.call('session.resume', {'resume_token': r1})
+        w.participants(hid)
+        r = d.api('PATCH', '/hearings/%s/participants/%s' % (hid, pid),
+                  {'display_name': 'Other Secretname'}, token=w.token('clerk'))
+        self.assertEqual(r.status, 200, r)
+        r = d.api('POST', '/login', {'username': 'typed-secret-xyz', 'password': 'whatever-1234'})
+        self.assertEqual(r.status, 401)
+        await clerk.call('hearing.admit', {'participant_id': pid})
+        entries = harness.audit_entries(d, w.token('admin'), since)
+        by = {}
+        for e in entries:
+            by.setdefault(e['action'], []).append(e)
+        hello = [e for e in by.get('session.hello', []) if e['actor'] == pid]
+        self.assertEqual(len(hello), 1, by.get('session.hello'))
+        self.assertIn('127.0.0.1', hello[0]['detail']['address'])
+        staff_hello = [e for e in by.get('session.hello', [])
+                       if e['actor'] == w.user_ids['clerk']]
+        self.assertTrue(staff_hello)
+        resumed = [e for e in by.get('session.resume', []) if e['actor'] == pid]
+        self.assertEqual(len(resumed), 1)
+        self.assertIn('127.0.0.1', resumed[0]['detail']['address'])
+        created = [e for e in by.get('participant.create', []) if e['target'] == cpid]
+        self.assertEqual(len(created), 1, 'the entry a staff account creates by joining')
+        self.assertEqual(created[0]['detail']['user_id'], w.user_ids['clerk'])
+        self.assertTrue([e for e in by.get('participant.list', []) if e['target'] == hid])
+        self.assertTrue([e for e in by.get('hearing.roster', []) if e['target'] == hid])
+        self.assertTrue(by.get('participant.admit'))
+        text = json.dumps(entries)
+        for secret in ('Sally', 'Secretname', 'probation', 'typed-secret-xyz'):
+            self.assertNotIn(secret, text)
+
+    async def test_audit_failure_refuses_widening_only(self):
+        d, w = self.daemon, self.world
+        hid = w.new_hearing()
+        self.assertEqual(w.set_state(hid, 'open').status, 200)
+        clerk = await self.staff_ws('clerk', hid)
+        waiting = w.add_participant(hid, 'Wes Waiting', 'defendant')
+        inside = w.add_participant(hid, 'Ida Inside', 'defence')
+        s_wait = await self.join_ws(waiting)
+        s_in = await self.join_ws(inside)
+        await clerk.call('hearing.admit', {'participant_id': inside['participant_id']})
+        await s_in.wait_for('participant.admitted')
+        db = self.db()
+        db.execute("CREATE TRIGGER it_audit_fails BEFORE INSERT ON audit_log "
+                   "BEGIN SELECT RAISE(ABORT, 'test: the audit disk is full'); END")
+        db.commit()
+        try:
+            clerk.drain()
+            # widening: refused, nothing changes
+            await self.assertRpcError(clerk, 'hearing.admit',
+                                      {'participant_id': waiting['participant_id']}, -32603)
+            await self.assertRpcError(clerk, 'hearing.move',
+                                      {'participant_id': waiting['participant_id'],
+                                       'place': 'main'}, -32603)
+            self.assertEqual((await s_wait.call('hearing.join', {}))['place'], 'lobby')
+            r = d.api('POST', '/hearings/%s/participants' % hid,
+                      {'display_name': 'New Link', 'role': 'observer'}, token=w.token('clerk'))
+            self.assertApiError(r, 500, -32603, 'a new link while the audit fails')
+            self.assertNotIn('join_token', r.body)
+            # protective: made, and the clerks are told
+            await clerk.call('hearing.move', {'participant_id': inside['participant_id'],
+                                              'place': 'consultation:c1'})
+            moved = await s_in.wait_for('participant.moved')
+            self.assertEqual(moved['place'], 'consultation:c1')
+            alert = await clerk.wait_for('alert', lambda q: q['code'] == 'audit_failed')
+            self.assertEqual(alert['severity'], 'critical')
+            await clerk.call('hearing.mute', {'participant_id': inside['participant_id'],
+                                              'kind': 'audio', 'muted': True})
+            await s_in.wait_for('participant.muted')
+            await self.assertRpcError(clerk, 'hearing.mute',
+                                      {'participant_id': inside['participant_id'],
+                                       'kind': 'audio', 'muted': False}, -32603)
+        finally:
+            db.execute('DROP TRIGGER it_audit_fails')
+            db.commit()
+            db.close()
+        m = d.http('GET', '/metrics').raw.decode()
+        self.assertRegex(m, r'(?m)^vej_audit_write_failures_total [1-9]')
+        # written again: the admission goes through
+        await clerk.call('hearing.admit', {'participant_id': waiting['participant_id']})
+        self.assertEqual((await s_wait.call('hearing.join', {}))['place'], 'main')
 
 
 if __name__ == '__main__':
