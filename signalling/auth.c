@@ -9,6 +9,9 @@
  */
 #include "signalling/signalling-priv.h"
 
+#include <errno.h>
+#include <glib/gstdio.h>
+#include <openssl/crypto.h>
 #include <string.h>
 
 #include "signalling/token.h"
@@ -125,6 +128,17 @@ vej__http_auth_staff(struct vej_http_req *r, unsigned allowed_roles, bool allow_
         return NULL;
     }
     return user;
+}
+
+bool
+vej__staff_may_act(struct vej_signalling *s, const char *user_id, const char *courtroom_id)
+{
+    g_autoptr(GError) error = NULL;
+    if (vej_store_user_may_act(s->store, user_id, courtroom_id, &error))
+        return true;
+    if (error)
+        g_warning("courtroom check for %s: %s", user_id, error->message);
+    return false;
 }
 
 void
@@ -245,8 +259,11 @@ login_done(struct vej_signalling *s, void *data)
     struct vej_http_req *r = vej__http_req_lookup(s, j->req_id);
     if (!j->ok) {
         s->metrics.login_failures_total++;
+        /* A typed username that is not an account is not stored (it may
+         * be a password typed in the wrong field); an account is named by
+         * its id. */
         vej__audit(s, "system", "login.failed", j->user_id ? j->user_id : "",
-                   json_pack("{s:s,s:s}", "username", j->username, "address", j->peer));
+                   json_pack("{s:s}", "address", j->peer));
         if (r)
             vej__http_respond_error(r, VEJ_RPC_UNAUTHENTICATED, "invalid username or password");
     } else {
@@ -301,8 +318,10 @@ vej__http_login(struct vej_http_req *r, json_t *body)
     limited = rate_hit(s, akey) || limited;
     if (limited) {
         s->metrics.login_rate_limited_total++;
-        vej__audit(s, "system", "login.rate_limited", "",
-                   json_pack("{s:s,s:s}", "username", username, "address", vej__http_peer(r)));
+        g_autoptr(GError) uerr = NULL;
+        g_autoptr(vej_user) known = vej_store_user_get_by_name(s->store, username, &uerr);
+        vej__audit(s, "system", "login.rate_limited", known ? known->id : "",
+                   json_pack("{s:s}", "address", vej__http_peer(r)));
         return vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "too many login attempts");
     }
     g_autoptr(GError) error = NULL;
@@ -331,6 +350,29 @@ vej__http_logout(struct vej_http_req *r)
     vej__http_respond_json(r, 200, json_object());
 }
 
+/* DATA_DIR/initial-admin-password goes once the password it holds has been
+ * changed: a password that no longer works is not left lying on disk, and
+ * one that still works is never deleted by another account's change. */
+static void
+forget_initial_password(struct vej_signalling *s, const char *old_password)
+{
+    g_autofree char *path = g_build_filename(s->config->data_dir, "initial-admin-password", NULL);
+    g_autofree char *text = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(path, &text, &len, NULL))
+        return;
+    g_strchomp(text);
+    len = strlen(text);
+    bool same = len == strlen(old_password) && CRYPTO_memcmp(text, old_password, len) == 0;
+    OPENSSL_cleanse(text, len);
+    if (!same)
+        return;
+    if (g_unlink(path) != 0)
+        g_warning("%s: cannot delete: %s", path, g_strerror(errno));
+    else
+        g_message("%s deleted: the initial admin password was changed", path);
+}
+
 static void
 password_done(struct vej_signalling *s, void *data)
 {
@@ -351,6 +393,7 @@ password_done(struct vej_signalling *s, void *data)
     } else {
         vej__audit(s, j->user_id, "password.change", j->user_id,
                    json_pack("{s:s}", "address", j->peer));
+        forget_initial_password(s, j->password);
         vej__end_staff_sessions(s, j->user_id, NULL, "password_changed");
         j->must_change = false;
         /* Every older session of the account was revoked: answer with a
@@ -421,6 +464,13 @@ vej__join_token_check(struct vej_signalling *s, const char *token, struct vej_pa
         *why = p && p->removed ? "participant removed" : "token revoked";
         if (p)
             vej_participant_row_free(p);
+        return VEJ_RPC_UNAUTHENTICATED;
+    }
+    /* A join link never reaches a staff account's entry, nor bench rights
+     * (entries made before the participant API refused bench roles). */
+    if (p->user_id || strcmp(p->role, "judge") == 0 || strcmp(p->role, "clerk") == 0) {
+        vej_participant_row_free(p);
+        *why = "a staff entry is reached only with the account's own login";
         return VEJ_RPC_UNAUTHENTICATED;
     }
     *row = p;

@@ -421,6 +421,7 @@ vej__hearing_get(struct vej_signalling *s, const char *id, int *code, const char
     if (!vej_hearing_state_parse(row->state, &h->state))
         h->state = VEJ_HEARING_CLOSED;
     h->participants = g_ptr_array_new();
+    h->mutes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     g_hash_table_insert(s->hearings, h->id, h);
     return h;
 }
@@ -467,9 +468,15 @@ live_participant_new(struct vej_signalling *s, struct vej_live_hearing *h,
     p->view = g_hash_table_new(g_direct_hash, g_direct_equal);
     p->hearing = h;
     apply_measures(p, row->special_measures);
-    bool staff = row->user_id || p->role == VEJ_ROLE_JUDGE || p->role == VEJ_ROLE_CLERK;
+    /* Only a staff account's own entry skips the lobby: a plain entry never
+     * carries a bench role (rest.c refuses it, auth.c refuses its link). */
+    bool staff = row->user_id != NULL;
     g_strlcpy(p->place, staff ? "main" : "lobby", sizeof p->place);
     p->admitted = staff;
+    /* Mutes survive a leave and a rejoin. */
+    int bits = GPOINTER_TO_INT(g_hash_table_lookup(h->mutes, row->id));
+    p->muted[VEJ_MEDIA_AUDIO] = (bits & 1) != 0;
+    p->muted[VEJ_MEDIA_VIDEO] = (bits & 2) != 0;
     return p;
 }
 
@@ -549,6 +556,11 @@ vej__hearing_leave(struct vej_live_participant *p, const char *reason)
     vej__recording_sync(h->s, h);
     for (guint i = 0; i < h->participants->len; i++)
         g_hash_table_remove(((struct vej_live_participant *)h->participants->pdata[i])->view, p);
+    int bits = (p->muted[VEJ_MEDIA_AUDIO] ? 1 : 0) | (p->muted[VEJ_MEDIA_VIDEO] ? 2 : 0);
+    if (bits)
+        g_hash_table_insert(h->mutes, g_strdup(p->id), GINT_TO_POINTER(bits));
+    else
+        g_hash_table_remove(h->mutes, p->id);
     if (s)
         vej__audit(s, p->id, "participant.leave", h->id,
                    json_pack("{s:s,s:s}", "participant_id", p->id, "reason", reason));
@@ -587,6 +599,58 @@ vej__hearing_move(struct vej_live_hearing *h, struct vej_live_participant *targe
     struct sync_cause cause = {.event = EV_MOVE, .subject = target};
     sync_views(h, &cause);
     return 0;
+}
+
+void
+vej__hearing_takeover(struct vej_live_hearing *h, struct vej_live_participant *target)
+{
+    if (strcmp(target->place, "lobby") != 0) {
+        g_strlcpy(target->place, "lobby", sizeof target->place);
+        target->admitted = false;
+        struct sync_cause cause = {.event = EV_MOVE, .subject = target};
+        sync_views(h, &cause);
+    }
+    /* The bench hears of it as of a newcomer, plus why. */
+    for (guint i = 0; i < h->participants->len; i++) {
+        struct vej_live_participant *r = h->participants->pdata[i];
+        if (r == target || !r->admitted ||
+            (r->role != VEJ_ROLE_CLERK && r->role != VEJ_ROLE_JUDGE))
+            continue;
+        enum vej_visibility vis = visibility(h, r, target);
+        json_t *alert = json_pack("{s:s,s:s,s:s}", "code", "link_reused", "severity", "warning",
+                                  "message",
+                                  "the join link was used from another connection; the "
+                                  "participant is back in the lobby");
+        if (vis != VEJ_VISIBILITY_HIDDEN) {
+            vej__hearing_notify(r, "lobby.waiting",
+                                json_pack("{s:o}", "participant", participant_view(target, vis)));
+            json_object_set_new(alert, "participant_id", json_string(id_as(target, vis)));
+        }
+        vej__hearing_notify(r, "alert", alert);
+    }
+}
+
+void
+vej__hearing_alert_clerks(struct vej_live_hearing *h, const char *code, const char *severity,
+                          const char *message)
+{
+    for (guint i = 0; i < h->participants->len; i++) {
+        struct vej_live_participant *r = h->participants->pdata[i];
+        if (r->role == VEJ_ROLE_CLERK && r->admitted)
+            vej__hearing_notify(r, "alert",
+                                json_pack("{s:s,s:s,s:s}", "code", code, "severity", severity,
+                                          "message", message));
+    }
+}
+
+void
+vej__hearing_audit_failed(struct vej_signalling *s, const char *hearing_id)
+{
+    struct vej_live_hearing *h = g_hash_table_lookup(s->hearings, hearing_id);
+    if (h)
+        vej__hearing_alert_clerks(h, "audit_failed", "critical",
+                                  "the audit log could not be written: a protective change was "
+                                  "made without its audit entry");
 }
 
 void
@@ -642,12 +706,20 @@ vej__hearing_set_state(struct vej_signalling *s, const char *hearing_id, const c
         *why = "transition not allowed from the current state";
         return VEJ_RPC_CONFLICT;
     }
+    /* Closing or adjourning protects; opening or going into session widens
+     * exposure and waits for its audit entry. */
+    bool widening = to != VEJ_HEARING_CLOSED && to != VEJ_HEARING_ADJOURNED;
+    json_t *detail = json_pack("{s:s,s:s}", "from", row->state, "to", state);
+    if (widening && !vej__audit_sync(s, actor, "hearing.state", row->id, detail)) {
+        *why = "the audit log cannot be written: the change was not made";
+        return VEJ_RPC_INTERNAL;
+    }
     if (!vej_store_hearing_set_state(s->store, row->id, state, &error)) {
+        if (!widening)
+            json_decref(detail);
         *why = "cannot store the state";
         return VEJ_RPC_INTERNAL;
     }
-    vej__audit(s, actor, "hearing.state", row->id,
-               json_pack("{s:s,s:s}", "from", row->state, "to", state));
     g_free(row->state);
     row->state = g_strdup(state);
     struct vej_live_hearing *h = g_hash_table_lookup(s->hearings, row->id);
@@ -655,8 +727,43 @@ vej__hearing_set_state(struct vej_signalling *s, const char *hearing_id, const c
         vej__hearing_apply_state(h, to);
     else
         vej__recording_sync_row(s, row);
+    if (!widening && !vej__audit_sync(s, actor, "hearing.state", row->id, detail))
+        vej__hearing_audit_failed(s, row->id);
     *hearing_out = vej__hearing_row_json(row);
     return 0;
+}
+
+/* Whether special measures `next` protect at least as much as `prev`
+ * (both normalised JSON text): every screen kept, anonymous and audio_only
+ * not lifted. Anything else lifts a protection: it widens exposure. */
+static bool
+measures_protect_at_least(const char *prev, const char *next)
+{
+    json_t *a = json_loads(prev ? prev : "{}", 0, NULL);
+    json_t *b = json_loads(next ? next : "{}", 0, NULL);
+    bool ok = a && b;
+    if (ok && json_is_true(json_object_get(a, "anonymous")) &&
+        !json_is_true(json_object_get(b, "anonymous")))
+        ok = false;
+    if (ok && json_is_true(json_object_get(a, "audio_only")) &&
+        !json_is_true(json_object_get(b, "audio_only")))
+        ok = false;
+    size_t i;
+    json_t *e;
+    json_array_foreach(json_object_get(a, "screened_from"), i, e)
+    {
+        bool kept = false;
+        size_t j;
+        json_t *f;
+        json_array_foreach(json_object_get(b, "screened_from"), j, f)
+        {
+            kept = kept || json_equal(e, f);
+        }
+        ok = ok && kept;
+    }
+    json_decref(a);
+    json_decref(b);
+    return ok;
 }
 
 int
@@ -687,16 +794,27 @@ vej__participant_update(struct vej_signalling *s, const char *hearing_id, const 
         *why = "participant not found";
         return VEJ_RPC_NOT_FOUND;
     }
+    /* Audit details carry ids and which fields changed, never a name or
+     * the measures themselves (those stay in the participant's row). */
+    json_t *fields = json_array();
+    if (name)
+        json_array_append_new(fields, json_string("display_name"));
+    if (sm)
+        json_array_append_new(fields, json_string("special_measures"));
+    json_t *detail = json_pack("{s:s,s:o}", "hearing_id", hearing_id, "fields", fields);
+    bool widening = sm && !measures_protect_at_least(row->special_measures, sm);
+    if (widening && !vej__audit_sync(s, actor, "participant.update", pid, detail)) {
+        *why = "the audit log cannot be written: the change was not made";
+        return VEJ_RPC_INTERNAL;
+    }
     if (!vej_store_participant_update(s->store, pid, name, sm, &error)) {
+        if (!widening)
+            json_decref(detail);
         *why = "cannot store the change";
         return VEJ_RPC_INTERNAL;
     }
-    json_t *detail = json_object();
-    if (name)
-        json_object_set_new(detail, "display_name", json_string(name));
-    if (sm)
-        json_object_set_new(detail, "special_measures", json_loads(sm, 0, NULL));
-    vej__audit(s, actor, "participant.update", pid, detail);
+    if (!widening && !vej__audit_sync(s, actor, "participant.update", pid, detail))
+        vej__hearing_audit_failed(s, hearing_id);
     g_autoptr(vej_participant_row) fresh = vej_store_participant_get(s->store, pid, &error);
     if (!fresh) {
         *why = "participant not found";
@@ -728,4 +846,8 @@ vej__hearing_removed(struct vej_signalling *s, const char *hearing_id, const cha
     struct vej_session *sess = vej__session_of_participant(s, pid);
     if (sess)
         vej__session_end(sess, "removed");
+    /* Removal is final: nothing of the participant is kept for a rejoin. */
+    struct vej_live_hearing *h = g_hash_table_lookup(s->hearings, hearing_id);
+    if (h)
+        g_hash_table_remove(h->mutes, pid);
 }

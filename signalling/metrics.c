@@ -60,6 +60,9 @@ vej__metrics_text(struct vej_signalling *s, size_t *len)
             m->login_rate_limited_total);
     counter(out, "vej_hearing_participant_limit_total",
             "Joins refused because the hearing was full.", m->hearing_participant_limit_total);
+    counter(out, "vej_audit_write_failures_total",
+            "Changes of exposure whose audit entry could not be written.",
+            m->audit_write_failures_total);
     uint64_t committed = 0, failed = 0;
     vej_audit_writer_stats(s->audit, &committed, &failed);
     counter(out, "vej_audit_entries_committed_total", "Audit entries committed.", committed);

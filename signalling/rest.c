@@ -1,7 +1,10 @@
 /* rest.c - REST handlers under /api/v1, one function each, routed by table.
  *
  * Each route names the staff roles allowed; authentication and the role
- * check happen before the handler runs (deny by default). Path ids are
+ * check happen before the handler runs (deny by default). Every route on a
+ * courtroom's data then checks that the account is assigned to that
+ * courtroom (vej__staff_may_act; admins see everything's metadata), and
+ * lists show only the caller's courtrooms. Path ids are
  * checked against their type prefix before any store access, so a path
  * such as /api/v1/hearings/..%2f.. is a plain 404.
  */
@@ -74,6 +77,18 @@ respond_store_error(struct vej_http_req *r, GError *error, const char *what)
     }
 }
 
+void
+vej__rest_field_error(struct vej_http_req *r, const char *field, const char *why)
+{
+    respond_field_error(r, field, why);
+}
+
+void
+vej__rest_store_error(struct vej_http_req *r, GError *error, const char *what)
+{
+    respond_store_error(r, error, what);
+}
+
 static int
 page_limit(struct vej_http_req *r)
 {
@@ -86,6 +101,12 @@ page_limit(struct vej_http_req *r)
     return (int)v;
 }
 
+int
+vej__rest_page_limit(struct vej_http_req *r)
+{
+    return page_limit(r);
+}
+
 static json_t *
 list_body(GPtrArray *rows, json_t *(*to_json)(const void *row), const char *next)
 {
@@ -94,6 +115,40 @@ list_body(GPtrArray *rows, json_t *(*to_json)(const void *row), const char *next
         json_array_append_new(items, to_json(rows->pdata[i]));
     return json_pack("{s:o,s:o}", "items", items, "next_cursor",
                      next ? json_string(next) : json_null());
+}
+
+/* ---- courtroom scope ---- */
+
+/* The account whose courtrooms a list is restricted to (NULL: admin). */
+static const char *
+scope_of(const struct vej_user *user)
+{
+    return strcmp(user->role, "admin") == 0 ? NULL : user->id;
+}
+
+static bool
+in_scope(struct vej_http_req *r, const struct vej_user *user, const char *courtroom_id)
+{
+    if (vej__staff_may_act(server_of(r), user->id, courtroom_id))
+        return true;
+    vej__http_respond_error(r, VEJ_RPC_FORBIDDEN, "not assigned to this courtroom");
+    return false;
+}
+
+/* The hearing of a path, if it exists and is in the caller's courtrooms
+ * (otherwise the error is sent and NULL returned). (transfer full) */
+static struct vej_hearing_row *
+scoped_hearing(struct vej_http_req *r, const struct vej_user *user, const char *hid)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_hearing_row) h = vej_store_hearing_get(server_of(r)->store, hid, &error);
+    if (!h) {
+        respond_store_error(r, error, "hearing");
+        return NULL;
+    }
+    if (!in_scope(r, user, h->courtroom_id))
+        return NULL;
+    return g_steal_pointer(&h);
 }
 
 /* ---- courtrooms ---- */
@@ -131,6 +186,10 @@ courtroom_create(struct vej_http_req *r, struct vej_user *user, char *ids[], jso
         server_of(r)->store, name, (int)json_integer_value(rd), tz, &error);
     if (!c)
         return respond_store_error(r, error, "courtroom");
+    /* The clerk who creates a courtroom is assigned to it. */
+    if (strcmp(user->role, "clerk") == 0 &&
+        !vej_store_user_assign_courtroom(server_of(r)->store, user->id, c->id, &error))
+        return respond_store_error(r, error, "courtroom");
     vej__audit(server_of(r), user->id, "courtroom.create", c->id,
                json_pack("{s:s,s:i,s:s}", "name", c->name, "retention_days", c->retention_days,
                          "time_zone", c->time_zone));
@@ -147,8 +206,8 @@ courtroom_list(struct vej_http_req *r, struct vej_user *user, char *ids[], json_
         return respond_field_error(r, "limit", "must be an integer from 1 to 200");
     g_autoptr(GError) error = NULL;
     g_autofree char *next = NULL;
-    g_autoptr(GPtrArray) rows = vej_store_courtroom_list(
-        server_of(r)->store, *cursor ? cursor : NULL, limit, &next, &error);
+    g_autoptr(GPtrArray) rows = vej_store_courtroom_list_scoped(
+        server_of(r)->store, scope_of(user), *cursor ? cursor : NULL, limit, &next, &error);
     if (!rows)
         return respond_store_error(r, error, "courtroom");
     vej__http_respond_json(r, 200, list_body(rows, courtroom_json, next));
@@ -195,6 +254,8 @@ hearing_create(struct vej_http_req *r, struct vej_user *user, char *ids[], json_
     g_autoptr(vej_courtroom) c = vej_store_courtroom_get(s->store, crt, &error);
     if (!c)
         return respond_store_error(r, error, "courtroom");
+    if (!in_scope(r, user, c->id))
+        return;
     g_autoptr(vej_hearing_row) h =
         vej_store_hearing_create(s->store, crt, ref, title ? title : "", t0, t1, &error);
     if (!h)
@@ -256,14 +317,17 @@ hearing_list(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t 
             vej_id_valid(crt, "crt_") ? vej_store_courtroom_get(s->store, crt, &cerr) : NULL;
         if (!c)
             return vej__http_respond_error(r, VEJ_RPC_NOT_FOUND, "courtroom not found");
+        if (!in_scope(r, user, c->id))
+            return;
     }
     int limit = page_limit(r);
     if (limit < 0)
         return respond_field_error(r, "limit", "must be an integer from 1 to 200");
     g_autoptr(GError) error = NULL;
     g_autofree char *next = NULL;
-    g_autoptr(GPtrArray) rows = vej_store_hearing_list(
-        s->store, *crt ? crt : NULL, from, to, *cursor ? cursor : NULL, limit, &next, &error);
+    g_autoptr(GPtrArray) rows =
+        vej_store_hearing_list_scoped(s->store, scope_of(user), *crt ? crt : NULL, from, to,
+                                      *cursor ? cursor : NULL, limit, &next, &error);
     if (!rows)
         return respond_store_error(r, error, "hearing");
     vej__http_respond_json(r, 200, list_body(rows, hearing_json, next));
@@ -272,10 +336,9 @@ hearing_list(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t 
 static void
 hearing_show(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *body)
 {
-    g_autoptr(GError) error = NULL;
-    g_autoptr(vej_hearing_row) h = vej_store_hearing_get(server_of(r)->store, ids[0], &error);
+    g_autoptr(vej_hearing_row) h = scoped_hearing(r, user, ids[0]);
     if (!h)
-        return respond_store_error(r, error, "hearing");
+        return;
     vej__http_respond_json(r, 200, hearing_json(h));
 }
 
@@ -286,6 +349,9 @@ hearing_state(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t
     const char *state = get_string(body, "state", 1, 32, true, &why);
     if (!state)
         return respond_field_error(r, "state", why);
+    g_autoptr(vej_hearing_row) h = scoped_hearing(r, user, ids[0]);
+    if (!h)
+        return;
     json_t *out = NULL;
     int code = vej__hearing_set_state(server_of(r), ids[0], state, user->id, &out, &why);
     if (code)
@@ -313,14 +379,18 @@ participant_create(struct vej_http_req *r, struct vej_user *user, char *ids[], j
     enum vej_role role_enum;
     if (!role || !vej_role_parse(role, &role_enum))
         return respond_field_error(r, "role", why ? why : "unknown role");
+    if (role_enum == VEJ_ROLE_JUDGE || role_enum == VEJ_ROLE_CLERK)
+        return respond_field_error(r, "role",
+                                   "judge and clerk are staff accounts' roles: they join with "
+                                   "their own login");
     g_autofree char *sm =
         vej__special_measures_normalise(json_object_get(body, "special_measures"), &why, &field);
     if (!sm)
         return respond_field_error(r, field, why);
     g_autoptr(GError) error = NULL;
-    g_autoptr(vej_hearing_row) h = vej_store_hearing_get(s->store, ids[0], &error);
+    g_autoptr(vej_hearing_row) h = scoped_hearing(r, user, ids[0]);
     if (!h)
-        return respond_store_error(r, error, "hearing");
+        return;
     if (strcmp(h->state, "closed") == 0)
         return vej__http_respond_error(r, VEJ_RPC_CONFLICT, "the hearing is closed");
     g_autoptr(vej_participant_row) p =
@@ -330,10 +400,14 @@ participant_create(struct vej_http_req *r, struct vej_user *user, char *ids[], j
     g_autofree char *token = vej__join_token_issue(s, p, h);
     if (!token)
         return vej__http_respond_error(r, VEJ_RPC_INTERNAL, "cannot issue a join token");
-    json_t *smj = json_loads(sm, 0, NULL);
-    vej__audit(s, user->id, "participant.create", p->id,
-               json_pack("{s:s,s:s,s:s,s:o}", "hearing_id", h->id, "role", role, "display_name",
-                         name, "special_measures", smj ? smj : json_object()));
+    /* A new link widens exposure: handed out only once its audit entry is
+     * written (ids only: the name and measures stay in the row). */
+    if (!vej__audit_sync(s, user->id, "participant.create", p->id,
+                         json_pack("{s:s,s:s}", "hearing_id", h->id, "role", role))) {
+        vej_store_participant_remove(s->store, p->id, NULL);
+        return vej__http_respond_error(r, VEJ_RPC_INTERNAL,
+                                       "the audit log cannot be written: no link was issued");
+    }
     g_autofree char *url = vej__join_url(s, token);
     vej__http_respond_json(r, 201,
                            json_pack("{s:s,s:s,s:s,s:o}", "participant_id", p->id, "join_token",
@@ -345,12 +419,15 @@ participant_list(struct vej_http_req *r, struct vej_user *user, char *ids[], jso
 {
     struct vej_signalling *s = server_of(r);
     g_autoptr(GError) error = NULL;
-    g_autoptr(vej_hearing_row) h = vej_store_hearing_get(s->store, ids[0], &error);
+    g_autoptr(vej_hearing_row) h = scoped_hearing(r, user, ids[0]);
     if (!h)
-        return respond_store_error(r, error, "hearing");
+        return;
     g_autoptr(GPtrArray) rows = vej_store_participant_list(s->store, h->id, &error);
     if (!rows)
         return respond_store_error(r, error, "participant");
+    /* Staff reads of who takes part (names, special measures) are audited. */
+    vej__audit(s, user->id, "participant.list", h->id,
+               json_pack("{s:s,s:i}", "courtroom_id", h->courtroom_id, "count", (int)rows->len));
     vej__http_respond_json(r, 200, list_body(rows, participant_json, NULL));
 }
 
@@ -364,6 +441,9 @@ participant_patch(struct vej_http_req *r, struct vej_user *user, char *ids[], js
         if (strcmp(key, "display_name") != 0 && strcmp(key, "special_measures") != 0)
             return respond_field_error(r, key, "cannot be changed");
     }
+    g_autoptr(vej_hearing_row) h = scoped_hearing(r, user, ids[0]);
+    if (!h)
+        return;
     const char *why = NULL, *field = NULL;
     json_t *out = NULL;
     int code = vej__participant_update(
@@ -381,12 +461,16 @@ participant_token(struct vej_http_req *r, struct vej_user *user, char *ids[], js
 {
     struct vej_signalling *s = server_of(r);
     g_autoptr(GError) error = NULL;
-    g_autoptr(vej_hearing_row) h = vej_store_hearing_get(s->store, ids[0], &error);
+    g_autoptr(vej_hearing_row) h = scoped_hearing(r, user, ids[0]);
     if (!h)
-        return respond_store_error(r, error, "hearing");
+        return;
     g_autoptr(vej_participant_row) p = vej_store_participant_get(s->store, ids[1], &error);
     if (!p || strcmp(p->hearing_id, h->id) != 0 || p->removed)
         return vej__http_respond_error(r, VEJ_RPC_NOT_FOUND, "participant not found");
+    if (p->user_id || strcmp(p->role, "judge") == 0 || strcmp(p->role, "clerk") == 0)
+        return vej__http_respond_error(r, VEJ_RPC_CONFLICT,
+                                       "a staff account's entry has no join link: the account "
+                                       "joins with its own login");
     if (strcmp(h->state, "closed") == 0)
         return vej__http_respond_error(r, VEJ_RPC_CONFLICT, "the hearing is closed");
     int64_t ver = vej_store_participant_bump_token(s->store, p->id, &error);
@@ -396,12 +480,18 @@ participant_token(struct vej_http_req *r, struct vej_user *user, char *ids[], js
     g_autofree char *token = vej__join_token_issue(s, p, h);
     if (!token)
         return vej__http_respond_error(r, VEJ_RPC_INTERNAL, "cannot issue a join token");
-    vej__audit(s, user->id, "participant.token_reissue", p->id,
-               json_pack("{s:s,s:I}", "hearing_id", h->id, "token_version", (json_int_t)ver));
     /* The old link is revoked: a session opened with it ends too. */
-    struct vej_session *live = vej__session_of_participant(s, p->id);
+    struct vej_session *live = vej__session_of_link(s, p->id);
     if (live)
         vej__session_end(live, "link_reissued");
+    if (!vej__audit_sync(s, user->id, "participant.token_reissue", p->id,
+                         json_pack("{s:s,s:I}", "hearing_id", h->id, "token_version",
+                                   (json_int_t)ver))) {
+        /* The new link must not work either: revoke it too. */
+        vej_store_participant_bump_token(s->store, p->id, NULL);
+        return vej__http_respond_error(r, VEJ_RPC_INTERNAL,
+                                       "the audit log cannot be written: no link was issued");
+    }
     g_autofree char *url = vej__join_url(s, token);
     vej__http_respond_json(
         r, 200,
@@ -530,6 +620,11 @@ static const struct route routes[] = {
     {"POST", "hearings/{hrg}/participants/{ptc}/token", VEJ_STAFF_CLERK, participant_token},
     {"GET", "audit", VEJ_STAFF_ADMIN, audit_list},
     {"GET", "audit/head", VEJ_STAFF_ADMIN, audit_head},
+    {"GET", "users", VEJ_STAFF_ADMIN, vej__rest_user_list},
+    {"POST", "users", VEJ_STAFF_ADMIN, vej__rest_user_create},
+    {"PATCH", "users/{usr}", VEJ_STAFF_ADMIN, vej__rest_user_patch},
+    {"POST", "users/{usr}/password-reset", VEJ_STAFF_ADMIN, vej__rest_user_password_reset},
+    {"POST", "users/{usr}/sessions/revoke", VEJ_STAFF_ADMIN, vej__rest_user_revoke},
 };
 
 /* Matches `path` (after /api/v1/) against a pattern. Returns 1 on match,

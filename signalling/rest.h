@@ -6,6 +6,8 @@
 #include <stddef.h>
 
 struct vej_http_req;
+struct vej_user;
+typedef struct _GError GError;
 
 /* Routes one request; `body` is a JSON object for POST/PATCH, else NULL
  * (transfer none). Always answers (possibly later, for logins). */
@@ -13,3 +15,20 @@ void vej__rest_dispatch(struct vej_http_req *r, const char *method, const char *
 
 /* Query parameter by name, percent-decoded. */
 bool vej__http_query(struct vej_http_req *r, const char *name, char *out, size_t out_cap);
+
+/* rest.c's helpers for the route files: a 400 naming a field; a store
+ * error as 404/409/500; the `limit` query (-1: invalid). */
+void vej__rest_field_error(struct vej_http_req *r, const char *field, const char *why);
+void vej__rest_store_error(struct vej_http_req *r, GError *error, const char *what);
+int vej__rest_page_limit(struct vej_http_req *r);
+
+/* rest-users.c: staff accounts (admin routes of rest.c's table). */
+void vej__rest_user_list(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *body);
+void vej__rest_user_create(struct vej_http_req *r, struct vej_user *user, char *ids[],
+                           json_t *body);
+void vej__rest_user_patch(struct vej_http_req *r, struct vej_user *user, char *ids[],
+                          json_t *body);
+void vej__rest_user_password_reset(struct vej_http_req *r, struct vej_user *user, char *ids[],
+                                   json_t *body);
+void vej__rest_user_revoke(struct vej_http_req *r, struct vej_user *user, char *ids[],
+                           json_t *body);

@@ -14,12 +14,17 @@
 
 enum need { NEED_NOTHING, NEED_SESSION, NEED_JOINED };
 
+/* A handler's answer "later": the request waits for its audit entry
+ * (struct deferred) and is answered by deferred_done(). */
+#define RPC_PENDING 1
+
 struct call {
     struct vej_signalling *s;
     struct vej_conn *c;
     struct vej_session *sess;
     struct vej_live_participant *me;
     struct vej_live_hearing *h;
+    json_t *id; /* the request's id (transfer none) */
     json_t *params;
     json_t *result;
     const char *why;
@@ -74,6 +79,150 @@ target_of(struct call *k, int *code)
     return t;
 }
 
+/* Who may act on whom: only a judge acts on a judge (a clerk cannot mute,
+ * move, screen or remove the bench's judge). */
+static int
+may_act_on(struct call *k, enum vej_role target)
+{
+    if (target == VEJ_ROLE_JUDGE && k->me->role != VEJ_ROLE_JUDGE) {
+        k->why = "only a judge may do that to a judge";
+        return VEJ_RPC_FORBIDDEN;
+    }
+    return 0;
+}
+
+/* Audit rule for changes of exposure (docs/protocol.md "Audit"): a change
+ * that widens exposure happens only once its entry is committed, so the
+ * request is answered after the commit (other requests go on meanwhile,
+ * and entries of many requests share one commit); a protective change
+ * happens at once, and the clerks hear when its entry could not be
+ * written. */
+enum deferred_op { OP_ADMIT, OP_MOVE, OP_UNMUTE };
+
+struct deferred {
+    uint64_t conn_id;
+    json_t *id;
+    char session_id[48];
+    char hearing_id[96];
+    char target[96];
+    enum deferred_op op;
+    char place[VEJ_PLACE_MAX];
+    enum vej_media_kind kind;
+};
+
+static json_t *error_reply(json_t *id, int code, const char *why, const char *field);
+
+/* The change, made once its entry is written: the target is looked up
+ * again, since anything may have happened while the commit ran. */
+static int
+deferred_apply(struct deferred *d, struct vej_live_participant *me, json_t **result,
+               const char **why)
+{
+    struct vej_live_hearing *h = me->hearing;
+    struct vej_live_participant *t = vej__hearing_find(h, d->target);
+    if (!t) {
+        *why = "participant not found in this hearing";
+        return VEJ_RPC_NOT_FOUND;
+    }
+    int code = 0;
+    switch (d->op) {
+    case OP_ADMIT:
+        code = vej__hearing_admit(h, t, why);
+        break;
+    case OP_MOVE:
+        if (h->state == VEJ_HEARING_CLOSED) {
+            *why = "the hearing is closed";
+            return VEJ_RPC_CONFLICT;
+        }
+        code = vej__hearing_move(h, t, d->place, why);
+        if (!code)
+            *result = json_pack("{s:s}", "place", t->place);
+        break;
+    case OP_UNMUTE:
+        vej__hearing_mute(h, t, d->kind, false);
+        break;
+    }
+    return code;
+}
+
+static void
+deferred_done(struct vej_signalling *s, bool ok, void *data)
+{
+    struct deferred *d = data;
+    struct vej_conn *c = g_hash_table_lookup(s->conns, &d->conn_id);
+    struct vej_session *sess = g_hash_table_lookup(s->sessions, d->session_id);
+    struct vej_live_participant *me = sess ? sess->participant : NULL;
+    const char *why = NULL;
+    json_t *result = NULL;
+    int code;
+    bool answer_to = c && !c->closing && c->session == sess;
+    /* The result goes before the notifications the change causes. */
+    if (answer_to)
+        vej__conn_hold(c);
+    if (!ok) {
+        why = "the audit log cannot be written: the change was not made";
+        code = VEJ_RPC_INTERNAL;
+    } else if (s->stopping || !me || strcmp(me->hearing->id, d->hearing_id) != 0) {
+        why = "the caller left the hearing";
+        code = VEJ_RPC_CONFLICT;
+    } else {
+        code = deferred_apply(d, me, &result, &why);
+    }
+    if (answer_to) {
+        json_t *answer = code ? error_reply(d->id, code, why, NULL)
+                              : vej_rpc_result(d->id, result ? result : json_object());
+        result = NULL;
+        if (code)
+            s->metrics.rpc_errors_total++;
+        vej__conn_release(c, answer);
+        json_decref(answer);
+    }
+    if (result)
+        json_decref(result);
+    json_decref(d->id);
+    g_free(d);
+}
+
+/* Audits a widening change and answers the request once the entry is
+ * committed (RPC_PENDING); `d` is filled with what to do by the caller. */
+static int
+audit_widening(struct call *k, struct deferred *d, const char *action, json_t *detail)
+{
+    d->conn_id = k->c->id;
+    d->id = json_incref(k->id);
+    g_strlcpy(d->session_id, k->sess->id, sizeof d->session_id);
+    g_strlcpy(d->hearing_id, k->h->id, sizeof d->hearing_id);
+    vej__audit_then(k->s, k->me->id, action, d->target, detail, deferred_done, d);
+    return RPC_PENDING;
+}
+
+static struct deferred *
+deferred_new(const char *target, enum deferred_op op)
+{
+    struct deferred *d = g_new0(struct deferred, 1);
+    g_strlcpy(d->target, target, sizeof d->target);
+    d->op = op;
+    return d;
+}
+
+static void
+protective_done(struct vej_signalling *s, bool ok, void *data)
+{
+    char *hid = data;
+    if (!ok)
+        vej__hearing_audit_failed(s, hid);
+    g_free(hid);
+}
+
+/* Audits a protective change already made; the clerks are told if the
+ * entry cannot be written. */
+static void
+audit_protective(struct call *k, const char *action, const char *target, json_t *detail)
+{
+    vej__audit_then(k->s, k->me->id, action, target, detail, protective_done,
+                    g_strdup(k->h->id));
+}
+
 /* ---- session.* ---- */
 
 static json_t *
@@ -111,7 +260,9 @@ hello_participant(struct call *k, const char *token)
     int code = vej__join_token_check(k->s, token, &row, &k->why);
     if (code)
         return code;
-    struct vej_session *sess = vej__session_of_participant(k->s, row->id);
+    /* A join link reaches only a join-link session (auth.c refuses links of
+     * staff entries; this lookup never returns a staff session either). */
+    struct vej_session *sess = vej__session_of_link(k->s, row->id);
     if (sess) {
         vej__audit(k->s, row->id, "session.takeover", row->hearing_id,
                    json_pack("{s:s}", "address", k->c->peer));
@@ -127,8 +278,14 @@ hello_participant(struct call *k, const char *token)
         sess->role = g_strdup(row->role);
         sess->display_name = g_strdup(row->display_name);
     }
+    vej__audit(k->s, row->id, "session.hello", row->hearing_id,
+               json_pack("{s:s}", "address", k->c->peer));
     vej_participant_row_free(row);
     vej__session_attach(sess, k->c);
+    /* A takeover by link (a second device, or a leaked link) goes back
+     * through the lobby; session.resume is the way to keep one's place. */
+    if (sess->participant)
+        vej__hearing_takeover(sess->participant->hearing, sess->participant);
     return session_result(k, sess);
 }
 
@@ -159,6 +316,8 @@ hello_staff(struct call *k, const char *token)
     g_autoptr(GError) error = NULL;
     g_autoptr(vej_staff_session) ss = vej_store_staff_session_get(k->s->store, hash, &error);
     sess->staff_expires_at = ss ? ss->expires_at : 0;
+    vej__audit(k->s, user->id, "session.hello", user->id,
+               json_pack("{s:s}", "address", k->c->peer));
     vej_user_free(user);
     vej__session_attach(sess, k->c);
     return session_result(k, sess);
@@ -192,11 +351,28 @@ m_session_resume(struct call *k)
         k->why = "unknown, used or expired resume token";
         return VEJ_RPC_UNAUTHENTICATED;
     }
+    const char *who = sess->participant_id ? sess->participant_id : sess->user_id;
+    vej__audit(k->s, who ? who : sess->id, "session.resume", sess->hearing_id ? sess->hearing_id : "",
+               json_pack("{s:s}", "address", k->c->peer));
     vej__session_attach(sess, k->c);
     return session_result(k, sess);
 }
 
 /* ---- hearing.* ---- */
+
+/* Removal is final for a staff account too: its removed entry stays. */
+static bool
+staff_was_removed(struct vej_signalling *s, const char *hid, const char *user_id)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(GPtrArray) rows = vej_store_participant_list(s->store, hid, &error);
+    for (guint i = 0; rows && i < rows->len; i++) {
+        const struct vej_participant_row *p = rows->pdata[i];
+        if (p->removed && g_strcmp0(p->user_id, user_id) == 0)
+            return true;
+    }
+    return !rows; /* cannot tell: refuse */
+}
 
 static int
 join_staff(struct call *k, const char *hid, struct vej_participant_row **row)
@@ -216,11 +392,27 @@ join_staff(struct call *k, const char *hid, struct vej_participant_row **row)
     struct vej_live_hearing *h = vej__hearing_get(k->s, hid, &code, &k->why);
     if (!h)
         return code;
+    /* Deny by default: only the courtrooms the account is assigned to. A
+     * change of assignment ends the account's sessions (rest-users.c), so
+     * a joined session stays within them. */
+    if (!vej__staff_may_act(k->s, k->sess->user_id, h->courtroom_id)) {
+        k->why = "not assigned to this courtroom";
+        return VEJ_RPC_FORBIDDEN;
+    }
     g_autoptr(GError) error = NULL;
     *row = vej_store_participant_get_by_user(k->s->store, h->id, k->sess->user_id, &error);
-    if (!*row && h->state != VEJ_HEARING_CLOSED)
+    if (!*row && staff_was_removed(k->s, h->id, k->sess->user_id)) {
+        k->why = "removed from this hearing";
+        return VEJ_RPC_FORBIDDEN;
+    }
+    if (!*row && h->state != VEJ_HEARING_CLOSED) {
         *row = vej_store_participant_create(k->s->store, h->id, k->sess->display_name,
                                             k->sess->user_role, "{}", k->sess->user_id, &error);
+        if (*row)
+            vej__audit(k->s, k->sess->user_id, "participant.create", (*row)->id,
+                       json_pack("{s:s,s:s,s:s}", "hearing_id", h->id, "role", (*row)->role,
+                                 "user_id", k->sess->user_id));
+    }
     if (!*row) {
         k->why = h->state == VEJ_HEARING_CLOSED ? "the hearing is closed" : "cannot join";
         return h->state == VEJ_HEARING_CLOSED ? VEJ_RPC_CONFLICT : VEJ_RPC_INTERNAL;
@@ -262,6 +454,10 @@ m_hearing_join(struct call *k)
     }
     code = vej__hearing_join(h, k->sess, row, &k->result, &k->why);
     if (code == 0 && k->sess->kind == VEJ_IDENTITY_STAFF) {
+        /* A staff read of the roster (names, places) is an audit entry. */
+        vej__audit(k->s, k->sess->user_id, "hearing.roster", h->id,
+                   json_pack("{s:s,s:i}", "participant_id", row->id, "count",
+                             (int)json_array_size(json_object_get(k->result, "participants"))));
         g_free(k->sess->participant_id);
         g_free(k->sess->hearing_id);
         k->sess->participant_id = g_strdup(row->id);
@@ -289,12 +485,12 @@ m_hearing_admit(struct call *k)
     struct vej_live_participant *t = target_of(k, &code);
     if (!t)
         return code;
-    if ((code = vej__hearing_admit(k->h, t, &k->why)))
-        return code;
-    vej__audit(k->s, k->me->id, "participant.admit", t->id,
-               json_pack("{s:s}", "hearing_id", k->h->id));
-    k->result = json_object();
-    return 0;
+    if (t->admitted) {
+        k->why = "the participant is not in the lobby";
+        return VEJ_RPC_CONFLICT;
+    }
+    return audit_widening(k, deferred_new(t->id, OP_ADMIT), "participant.admit",
+                          json_pack("{s:s}", "hearing_id", k->h->id));
 }
 
 static int
@@ -303,6 +499,8 @@ m_hearing_move(struct call *k)
     int code = 0;
     struct vej_live_participant *t = target_of(k, &code);
     if (!t)
+        return code;
+    if ((code = may_act_on(k, t->role)))
         return code;
     const char *place = param_string(k, "place", VEJ_PLACE_MAX);
     if (!place || !vej_place_valid(place))
@@ -313,10 +511,25 @@ m_hearing_move(struct call *k)
     }
     char from[VEJ_PLACE_MAX];
     g_strlcpy(from, t->place, sizeof from);
-    if ((code = vej__hearing_move(k->h, t, place, &k->why)))
+    if (strcmp(from, place) == 0) {
+        k->result = json_pack("{s:s}", "place", t->place);
+        return 0;
+    }
+    /* Into main, or out of the lobby (an admission), widens exposure; into
+     * a consultation room or the lobby protects. */
+    bool widening = strcmp(place, "main") == 0 || strcmp(from, "lobby") == 0;
+    json_t *detail =
+        json_pack("{s:s,s:s,s:s}", "hearing_id", k->h->id, "from", from, "to", place);
+    if (widening) {
+        struct deferred *d = deferred_new(t->id, OP_MOVE);
+        g_strlcpy(d->place, place, sizeof d->place);
+        return audit_widening(k, d, "participant.move", detail);
+    }
+    if ((code = vej__hearing_move(k->h, t, place, &k->why))) {
+        json_decref(detail);
         return code;
-    vej__audit(k->s, k->me->id, "participant.move", t->id,
-               json_pack("{s:s,s:s,s:s}", "hearing_id", k->h->id, "from", from, "to", place));
+    }
+    audit_protective(k, "participant.move", t->id, detail);
     k->result = json_pack("{s:s}", "place", t->place);
     return 0;
 }
@@ -328,6 +541,8 @@ m_hearing_mute(struct call *k)
     struct vej_live_participant *t = target_of(k, &code);
     if (!t)
         return code;
+    if ((code = may_act_on(k, t->role)))
+        return code;
     const char *kind = param_string(k, "kind", 8);
     if (!kind || (strcmp(kind, "audio") != 0 && strcmp(kind, "video") != 0))
         return bad_param(k, "kind", "must be audio or video");
@@ -335,10 +550,16 @@ m_hearing_mute(struct call *k)
     if (!json_is_boolean(muted))
         return bad_param(k, "muted", "must be a boolean");
     enum vej_media_kind mk = kind[0] == 'a' ? VEJ_MEDIA_AUDIO : VEJ_MEDIA_VIDEO;
-    vej__hearing_mute(k->h, t, mk, json_is_true(muted));
-    vej__audit(k->s, k->me->id, "participant.mute", t->id,
-               json_pack("{s:s,s:s,s:b}", "hearing_id", k->h->id, "kind", kind, "muted",
-                         json_is_true(muted)));
+    json_t *detail = json_pack("{s:s,s:s,s:b}", "hearing_id", k->h->id, "kind", kind, "muted",
+                               json_is_true(muted));
+    if (json_is_true(muted)) {
+        vej__hearing_mute(k->h, t, mk, true);
+        audit_protective(k, "participant.mute", t->id, detail);
+    } else {
+        struct deferred *d = deferred_new(t->id, OP_UNMUTE);
+        d->kind = mk;
+        return audit_widening(k, d, "participant.mute", detail);
+    }
     k->result = json_object();
     return 0;
 }
@@ -359,13 +580,17 @@ m_hearing_remove(struct call *k)
         k->why = "participant not found in this hearing";
         return VEJ_RPC_NOT_FOUND;
     }
+    enum vej_role target_role = VEJ_ROLE_OBSERVER;
+    if (vej_role_parse(row->role, &target_role) && may_act_on(k, target_role))
+        return VEJ_RPC_FORBIDDEN;
     if (!vej_store_participant_remove(k->s->store, pid, &error)) {
         k->why = "cannot store the removal";
         return VEJ_RPC_INTERNAL;
     }
-    vej__audit(k->s, k->me->id, "participant.remove", pid,
-               json_pack("{s:s}", "hearing_id", k->h->id));
-    vej__hearing_removed(k->s, k->h->id, pid);
+    char hid[96];
+    g_strlcpy(hid, k->h->id, sizeof hid);
+    audit_protective(k, "participant.remove", pid, json_pack("{s:s}", "hearing_id", hid));
+    vej__hearing_removed(k->s, hid, pid);
     k->result = json_object();
     return 0;
 }
@@ -396,6 +621,12 @@ m_hearing_set_special_measures(struct call *k)
     json_t *sm = json_object_get(k->params, "special_measures");
     if (!sm)
         return bad_param(k, "special_measures", "missing");
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_participant_row) row =
+        vej_id_valid(pid, "ptc_") ? vej_store_participant_get(k->s->store, pid, &error) : NULL;
+    enum vej_role target_role = VEJ_ROLE_OBSERVER;
+    if (row && vej_role_parse(row->role, &target_role) && may_act_on(k, target_role))
+        return VEJ_RPC_FORBIDDEN;
     json_t *out = NULL;
     int code =
         vej__participant_update(k->s, k->h->id, pid, NULL, sm, k->me->id, &out, &k->why, &k->field);
@@ -560,6 +791,12 @@ check_access(const struct method *m, struct call *k)
         k->why = "this role may not do that";
         return VEJ_RPC_FORBIDDEN;
     }
+    /* Bench methods need a staff account's own session, whatever the role
+     * a participant row says. */
+    if (m->roles && (k->sess->kind != VEJ_IDENTITY_STAFF || !k->me->user_id)) {
+        k->why = "only a staff account may do that";
+        return VEJ_RPC_FORBIDDEN;
+    }
     return 0;
 }
 
@@ -649,7 +886,7 @@ vej__rpc_on_message(struct vej_conn *c, const char *buf, size_t len)
     for (size_t i = 0; i < G_N_ELEMENTS(methods) && !m; i++)
         if (strcmp(methods[i].name, req.method) == 0)
             m = &methods[i];
-    struct call k = {.s = s, .c = c, .sess = c->session, .params = req.params};
+    struct call k = {.s = s, .c = c, .sess = c->session, .id = req.id, .params = req.params};
     int code;
     const char *bad = NULL;
     vej__conn_hold(c);
@@ -662,6 +899,13 @@ vej__rpc_on_message(struct vej_conn *c, const char *buf, size_t len)
         k.why = "unknown parameter";
     } else if (!(code = check_access(m, &k))) {
         code = m->handler(&k);
+    }
+    if (code == RPC_PENDING && !notification) {
+        /* Answered by deferred_done() once the audit entry is written. */
+        vej__conn_release(c, NULL);
+        g_clear_error(&k.error);
+        vej_rpc_request_clear(&req);
+        return;
     }
     if (notification) {
         /* Never answered; failures are counted. */

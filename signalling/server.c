@@ -114,6 +114,98 @@ vej__audit(struct vej_signalling *s, const char *actor, const char *action, cons
         json_decref(detail);
 }
 
+struct audit_then {
+    struct vej_signalling *s;
+    vej_audit_then_fn fn;
+    void *data;
+    bool ok;
+};
+
+static void
+audit_then_run(struct vej_signalling *s, void *data)
+{
+    struct audit_then *a = data;
+    if (!a->ok) {
+        s->metrics.audit_write_failures_total++;
+        g_warning("audit: an entry was not written");
+    }
+    a->fn(s, a->ok, a->data);
+    g_free(a);
+}
+
+/* On the audit writer's thread. */
+static void
+audit_then_done(bool ok, void *data)
+{
+    struct audit_then *a = data;
+    a->ok = ok;
+    vej__post(a->s, audit_then_run, a);
+}
+
+void
+vej__audit_then(struct vej_signalling *s, const char *actor, const char *action,
+                const char *target, json_t *detail, vej_audit_then_fn fn, void *data)
+{
+    struct audit_then *a = g_new0(struct audit_then, 1);
+    a->s = s;
+    a->fn = fn;
+    a->data = data;
+    char *text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    vej_audit_append_then(s->audit, actor ? actor : "system", action, target ? target : "",
+                          text ? text : "{}", audit_then_done, a);
+    free(text);
+    if (detail)
+        json_decref(detail);
+}
+
+struct audit_wait {
+    GMutex lock;
+    GCond cond;
+    bool finished;
+    bool ok;
+};
+
+/* On the audit writer's thread. */
+static void
+audit_wait_done(bool ok, void *data)
+{
+    struct audit_wait *w = data;
+    g_mutex_lock(&w->lock);
+    w->ok = ok;
+    w->finished = true;
+    g_cond_signal(&w->cond);
+    g_mutex_unlock(&w->lock);
+}
+
+bool
+vej__audit_sync(struct vej_signalling *s, const char *actor, const char *action,
+                const char *target, json_t *detail)
+{
+    /* Waits for the group commit that holds this entry (one fsync), and
+     * for that entry only. Only rare REST changes of exposure come here;
+     * the WebSocket methods use vej__audit_then and do not block. */
+    struct audit_wait w = {0};
+    g_mutex_init(&w.lock);
+    g_cond_init(&w.cond);
+    char *text = detail ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+    vej_audit_append_then(s->audit, actor ? actor : "system", action, target ? target : "",
+                          text ? text : "{}", audit_wait_done, &w);
+    free(text);
+    if (detail)
+        json_decref(detail);
+    g_mutex_lock(&w.lock);
+    while (!w.finished)
+        g_cond_wait(&w.cond, &w.lock);
+    g_mutex_unlock(&w.lock);
+    g_mutex_clear(&w.lock);
+    g_cond_clear(&w.cond);
+    if (w.ok)
+        return true;
+    s->metrics.audit_write_failures_total++;
+    g_warning("audit: the entry for %s on %s was not written", action, target ? target : "-");
+    return false;
+}
+
 /* ---- WebSocket connections ---- */
 
 void
@@ -707,13 +799,16 @@ vej_signalling_free(struct vej_signalling *s)
         lws_context_destroy(s->lws);
         s->lws = NULL;
     }
-    /* Results of finished hash jobs may still be queued: run them so their
-     * memory is released (their sockets are gone). */
+    /* Results of finished hash jobs and audit commits may still be queued:
+     * run them so their memory is released (their sockets are gone). */
+    if (s->audit)
+        vej_audit_writer_flush(s->audit);
     drain_posts(s);
     g_hash_table_iter_init(&it, s->hearings);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         struct vej_live_hearing *h = value;
         g_ptr_array_unref(h->participants);
+        g_hash_table_unref(h->mutes);
         g_free(h->id);
         g_free(h->courtroom_id);
         g_free(h->case_reference);

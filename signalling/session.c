@@ -3,8 +3,13 @@
  * A session is created by session.hello and survives its socket for
  * resume_grace_s, keeping the participant's place. A new socket reclaims it
  * with session.resume (single-use token, rotated on every hello and resume)
- * or, for a participant, with a second session.hello using the same join
- * link (takeover): either way the previous socket is closed with 4009.
+ * or, for a join-link participant, with a second session.hello using the
+ * same join link (takeover, which sends the participant back to the lobby:
+ * rpc.c): either way the previous socket is closed with 4009.
+ *
+ * Invariant: a join link reaches only a session of kind PARTICIPANT
+ * (vej__session_of_link); a staff session is reached only through its own
+ * staff token or its own resume token.
  */
 #include "signalling/signalling-priv.h"
 
@@ -85,6 +90,13 @@ vej__session_of_participant(struct vej_signalling *s, const char *pid)
             return sess;
     }
     return NULL;
+}
+
+struct vej_session *
+vej__session_of_link(struct vej_signalling *s, const char *pid)
+{
+    struct vej_session *sess = vej__session_of_participant(s, pid);
+    return sess && sess->kind == VEJ_IDENTITY_PARTICIPANT ? sess : NULL;
 }
 
 static void

@@ -41,6 +41,7 @@ struct vej_metrics {
     uint64_t login_failures_total;
     uint64_t login_rate_limited_total;
     uint64_t hearing_participant_limit_total;
+    uint64_t audit_write_failures_total; /* vej__audit_sync entries not committed */
 };
 
 struct vej_signalling {
@@ -161,6 +162,7 @@ struct vej_live_hearing {
     GPtrArray *participants; /* joined: struct vej_live_participant * */
     bool media;              /* someone published or subscribed: keep the relay's policy */
     char *recording_state;   /* the last recording.state, NULL before any */
+    GHashTable *mutes;       /* participant id -> GINT (1 audio | 2 video): kept across rejoins */
 };
 
 struct vej_http_req;
@@ -179,6 +181,17 @@ void vej__conn_hold(struct vej_conn *c);
 void vej__conn_release(struct vej_conn *c, json_t *first);
 void vej__audit(struct vej_signalling *s, const char *actor, const char *action, const char *target,
                 json_t *detail /* stolen, may be NULL */);
+/* Audits a change of exposure and waits until the entry is committed:
+ * true when it is. A change that widens exposure is made only after a
+ * true answer; a protective change is made anyway, and on false the
+ * hearing's clerks get an alert (docs/protocol.md "Audit"). detail stolen. */
+bool vej__audit_sync(struct vej_signalling *s, const char *actor, const char *action,
+                     const char *target, json_t *detail);
+/* The asynchronous form: fn(s, ok, data) runs on this thread once the
+ * entry is committed (ok) or failed; always exactly once. detail stolen. */
+typedef void (*vej_audit_then_fn)(struct vej_signalling *s, bool ok, void *data);
+void vej__audit_then(struct vej_signalling *s, const char *actor, const char *action,
+                     const char *target, json_t *detail, vej_audit_then_fn fn, void *data);
 char *vej__correlation_id(void);
 /* Runs work(data) on the hashing pool, then done(s, data) on this thread. */
 void vej__hash_submit(struct vej_signalling *s, void (*work)(void *data),
@@ -222,6 +235,9 @@ struct vej_user *vej__http_auth_staff(struct vej_http_req *r, unsigned allowed_r
 int vej__staff_token_check(struct vej_signalling *s, const char *token, struct vej_user **user,
                            uint8_t hash_out[32], const char **why);
 void vej__http_login(struct vej_http_req *r, json_t *body);
+/* Deny by default: may the account act in the courtroom (assigned, or an
+ * admin; vej_store_user_may_act)? A store failure answers false. */
+bool vej__staff_may_act(struct vej_signalling *s, const char *user_id, const char *courtroom_id);
 /* Ends the WebSocket sessions of a staff account (user_id) or of one staff
  * token (token_hash); either may be NULL. */
 void vej__end_staff_sessions(struct vej_signalling *s, const char *user_id,
@@ -245,7 +261,10 @@ struct vej_session *vej__session_new(struct vej_signalling *s, enum vej_identity
 /* Issues a fresh single-use resume token into out (44 bytes). */
 bool vej__session_rotate_resume(struct vej_session *sess, char out[44]);
 struct vej_session *vej__session_by_resume(struct vej_signalling *s, const char *token);
+/* The session (staff or join link) holding participant `pid`, or NULL. */
 struct vej_session *vej__session_of_participant(struct vej_signalling *s, const char *pid);
+/* The join-link session of participant `pid` (never a staff session). */
+struct vej_session *vej__session_of_link(struct vej_signalling *s, const char *pid);
 /* Binds a session to a socket, closing any other socket it had (4009). */
 void vej__session_attach(struct vej_session *sess, struct vej_conn *c);
 /* Socket gone: the session waits resume_grace_s for a resume. */
@@ -279,6 +298,15 @@ int vej__hearing_admit(struct vej_live_hearing *h, struct vej_live_participant *
                        const char **why);
 int vej__hearing_move(struct vej_live_hearing *h, struct vej_live_participant *target,
                       const char *place, const char **why);
+/* A join link was used again while its participant is joined: the
+ * participant goes back to the lobby, and admitted clerks and judges get
+ * lobby.waiting and an alert (code link_reused). */
+void vej__hearing_takeover(struct vej_live_hearing *h, struct vej_live_participant *target);
+/* Sends an `alert` to the hearing's admitted clerks (message names nobody). */
+void vej__hearing_alert_clerks(struct vej_live_hearing *h, const char *code, const char *severity,
+                               const char *message);
+/* The protective change was made but its audit entry was not written. */
+void vej__hearing_audit_failed(struct vej_signalling *s, const char *hearing_id);
 void vej__hearing_mute(struct vej_live_hearing *h, struct vej_live_participant *target,
                        enum vej_media_kind kind, bool muted);
 /* Applies a new state already stored; notifies and ends sessions on close. */

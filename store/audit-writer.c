@@ -7,6 +7,10 @@
  * `finished` counts the tickets whose batch is done, committed or failed,
  * and a flush waits for `finished` to reach the tickets handed out before
  * it was called.
+ *
+ * An entry may carry a callback (vej_audit_append_then): the thread calls
+ * it, outside the lock, once the entry's batch is committed or has failed,
+ * and before a flush that covers the entry returns.
  */
 #include "store/store-priv.h"
 
@@ -18,6 +22,7 @@ struct vej_audit_writer {
     GCond wake;        /* to the thread: work queued, or stopping */
     GCond done;        /* from the thread: a batch finished */
     GPtrArray *queue;  /* struct vej_audit_entry *, in append order */
+    GArray *callbacks; /* struct audit_callback, one per queued entry */
     uint64_t enqueued; /* tickets handed out */
     uint64_t finished; /* tickets whose batch is done */
     uint64_t committed;
@@ -26,10 +31,21 @@ struct vej_audit_writer {
     bool stopping;
 };
 
+struct audit_callback {
+    vej_audit_done_fn done; /* NULL: none */
+    void *data;
+};
+
 static GPtrArray *
 new_queue(void)
 {
     return g_ptr_array_new_with_free_func((GDestroyNotify)vej_audit_entry_free);
+}
+
+static GArray *
+new_callbacks(void)
+{
+    return g_array_new(FALSE, FALSE, sizeof(struct audit_callback));
 }
 
 /* Appends one batch; vej__audit_commit() already retries a busy database. */
@@ -61,10 +77,17 @@ writer_thread(gpointer data)
         if (w->queue->len == 0)
             break; /* stopping, and everything queued is done */
         g_autoptr(GPtrArray) batch = w->queue;
+        g_autoptr(GArray) callbacks = w->callbacks;
         w->queue = new_queue();
+        w->callbacks = new_callbacks();
         g_mutex_unlock(&w->lock);
 
         bool ok = commit_batch(w, batch);
+        for (guint i = 0; i < callbacks->len; i++) {
+            struct audit_callback *cb = &g_array_index(callbacks, struct audit_callback, i);
+            if (cb->done)
+                cb->done(ok, cb->data);
+        }
 
         g_mutex_lock(&w->lock);
         w->finished += batch->len;
@@ -103,9 +126,11 @@ vej_audit_writer_new(const char *path, GError **error)
     g_cond_init(&w->wake);
     g_cond_init(&w->done);
     w->queue = new_queue();
+    w->callbacks = new_callbacks();
     w->thread = g_thread_try_new("vej-audit", writer_thread, w, error);
     if (w->thread == NULL) {
         g_ptr_array_unref(w->queue);
+        g_array_unref(w->callbacks);
         g_cond_clear(&w->done);
         g_cond_clear(&w->wake);
         g_mutex_clear(&w->lock);
@@ -120,12 +145,22 @@ void
 vej_audit_append(vej_audit_writer *w, const char *actor, const char *action, const char *target,
                  const char *detail_json)
 {
+    vej_audit_append_then(w, actor, action, target, detail_json, NULL, NULL);
+}
+
+void
+vej_audit_append_then(vej_audit_writer *w, const char *actor, const char *action,
+                      const char *target, const char *detail_json, vej_audit_done_fn done,
+                      void *data)
+{
     g_return_if_fail(w != NULL && actor != NULL && action != NULL);
 
     /* Built outside the lock: the copy and UTF-8 check are the slow part. */
     struct vej_audit_entry *e = vej__audit_entry_new(actor, action, target, detail_json);
+    struct audit_callback cb = {done, data};
     g_mutex_lock(&w->lock);
     g_ptr_array_add(w->queue, e);
+    g_array_append_val(w->callbacks, cb);
     w->enqueued++;
     g_cond_signal(&w->wake);
     g_mutex_unlock(&w->lock);
@@ -176,6 +211,7 @@ vej_audit_writer_free(vej_audit_writer *w)
     if (rc != SQLITE_OK)
         g_warning("audit: closing the database failed: %s (%d)", sqlite3_errstr(rc), rc);
     g_ptr_array_unref(w->queue);
+    g_array_unref(w->callbacks);
     g_cond_clear(&w->done);
     g_cond_clear(&w->wake);
     g_mutex_clear(&w->lock);

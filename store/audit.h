@@ -65,6 +65,14 @@ vej_audit_writer *vej_audit_writer_new(const char *path, GError **error);
  * NULL ("{}"). Thread-safe. */
 void vej_audit_append(vej_audit_writer *w, const char *actor, const char *action,
                       const char *target, const char *detail_json);
+/* Called on the writer thread once an entry's batch is committed (ok) or
+ * failed (!ok); it must not call back into the writer. */
+typedef void (*vej_audit_done_fn)(bool ok, void *data);
+/* As vej_audit_append, then done(ok, data) once the entry's batch is
+ * finished (always called exactly once, before a covering flush returns). */
+void vej_audit_append_then(vej_audit_writer *w, const char *actor, const char *action,
+                           const char *target, const char *detail_json, vej_audit_done_fn done,
+                           void *data);
 /* Blocks until everything queued before the call is committed. Returns FALSE
  * if a commit failed since the last flush. Thread-safe. */
 gboolean vej_audit_writer_flush(vej_audit_writer *w);

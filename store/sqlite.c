@@ -284,6 +284,33 @@ fetch_rows(struct sqlite_store *st, sqlite3_stmt *stmt, const struct row_type *t
     return g_steal_pointer(&rows);
 }
 
+/* For sqlite-trust.c (store-priv.h). */
+sqlite3 *
+vej__sqlite_store_db(void *impl)
+{
+    return ((struct sqlite_store *)impl)->db;
+}
+
+struct vej_user *
+vej__sqlite_user_from_row(sqlite3_stmt *stmt)
+{
+    return user_from_row(stmt);
+}
+
+GPtrArray *
+vej__sqlite_courtroom_rows(void *impl, sqlite3_stmt *stmt, int limit, char **next_cursor,
+                           GError **error)
+{
+    return fetch_rows(impl, stmt, &courtroom_type, limit, next_cursor, error);
+}
+
+GPtrArray *
+vej__sqlite_hearing_rows(void *impl, sqlite3_stmt *stmt, int limit, char **next_cursor,
+                         GError **error)
+{
+    return fetch_rows(impl, stmt, &hearing_type, limit, next_cursor, error);
+}
+
 static void
 sqlite_close(void *impl)
 {
@@ -636,4 +663,17 @@ const struct vej_store_backend vej_store_sqlite_backend = {
     .participant_update = sqlite_participant_update,
     .participant_bump_token = sqlite_participant_bump_token,
     .participant_remove = sqlite_participant_remove,
+    .user_list = vej__sqlite_user_list,
+    .user_update = vej__sqlite_user_update,
+    .user_courtrooms = vej__sqlite_user_courtrooms,
+    .user_set_courtrooms = vej__sqlite_user_set_courtrooms,
+    .user_assign_courtroom = vej__sqlite_user_assign_courtroom,
+    .user_may_act = vej__sqlite_user_may_act,
+    .courtroom_list_scoped = vej__sqlite_courtroom_list_scoped,
+    .hearing_list_scoped = vej__sqlite_hearing_list_scoped,
+    .user_totp_get = vej__sqlite_user_totp_get,
+    .user_totp_set = vej__sqlite_user_totp_set,
+    .user_totp_use_step = vej__sqlite_user_totp_use_step,
+    .recovery_codes_set = vej__sqlite_recovery_codes_set,
+    .recovery_code_use = vej__sqlite_recovery_code_use,
 };

@@ -77,6 +77,44 @@ char *vej__sqlite_column_dup(sqlite3_stmt *stmt, int col);
 #define VEJ__ID_SIZE 31
 gboolean vej__store_new_id(const char *prefix, char out[VEJ__ID_SIZE], GError **error);
 
+/* sqlite.c for sqlite-trust.c: the connection of a backend state, a user
+ * record from a row of USER_COLS, and paged courtroom / hearing rows from a
+ * statement bound with LIMIT limit + 1 (as fetch_rows). */
+sqlite3 *vej__sqlite_store_db(void *impl);
+struct vej_user *vej__sqlite_user_from_row(sqlite3_stmt *stmt);
+GPtrArray *vej__sqlite_courtroom_rows(void *impl, sqlite3_stmt *stmt, int limit,
+                                      char **next_cursor, GError **error);
+GPtrArray *vej__sqlite_hearing_rows(void *impl, sqlite3_stmt *stmt, int limit, char **next_cursor,
+                                    GError **error);
+
+/* sqlite-trust.c: the backend entries of migration 0002_trust (store.h). */
+GPtrArray *vej__sqlite_user_list(void *impl, const char *after, int limit, char **next_cursor,
+                                 GError **error);
+gboolean vej__sqlite_user_update(void *impl, const char *id, int disabled, const char *role,
+                                 GError **error);
+GPtrArray *vej__sqlite_user_courtrooms(void *impl, const char *user_id, GError **error);
+gboolean vej__sqlite_user_set_courtrooms(void *impl, const char *user_id, const char *const *ids,
+                                         guint n, GError **error);
+gboolean vej__sqlite_user_assign_courtroom(void *impl, const char *user_id,
+                                           const char *courtroom_id, GError **error);
+gboolean vej__sqlite_user_may_act(void *impl, const char *user_id, const char *courtroom_id,
+                                  GError **error);
+GPtrArray *vej__sqlite_courtroom_list_scoped(void *impl, const char *scope, const char *after,
+                                             int limit, char **next_cursor, GError **error);
+GPtrArray *vej__sqlite_hearing_list_scoped(void *impl, const char *scope, const char *courtroom_id,
+                                           int64_t from, int64_t to, const char *after, int limit,
+                                           char **next_cursor, GError **error);
+gboolean vej__sqlite_user_totp_get(void *impl, const char *user_id, struct vej_totp_state *out,
+                                   GError **error);
+gboolean vej__sqlite_user_totp_set(void *impl, const char *user_id, const char *secret,
+                                   bool enabled, GError **error);
+gboolean vej__sqlite_user_totp_use_step(void *impl, const char *user_id, int64_t step,
+                                        GError **error);
+gboolean vej__sqlite_recovery_codes_set(void *impl, const char *user_id,
+                                        const uint8_t (*hashes)[32], guint n, GError **error);
+gboolean vej__sqlite_recovery_code_use(void *impl, const char *user_id, const uint8_t hash[32],
+                                       GError **error);
+
 /* Audit internals shared by audit.c and audit-writer.c. */
 
 /* A new entry stamped with the current time; strings are copied, invalid

@@ -306,6 +306,122 @@ vej_store_participant_remove(vej_store *s, const char *id, GError **error)
     return s->backend->participant_remove(s->impl, id, error);
 }
 
+/* ---- accounts and courtroom scope, second factor ---- */
+
+GPtrArray *
+vej_store_user_list(vej_store *s, const char *after, int limit, char **next_cursor,
+                    GError **error)
+{
+    g_return_val_if_fail(s != NULL, NULL);
+    if (!check_page(limit, next_cursor, error))
+        return NULL;
+    return s->backend->user_list(s->impl, after, limit, next_cursor, error);
+}
+
+gboolean
+vej_store_user_update(vej_store *s, const char *id, int disabled, const char *role,
+                      GError **error)
+{
+    g_return_val_if_fail(s != NULL && id != NULL, FALSE);
+    return s->backend->user_update(s->impl, id, disabled, role, error);
+}
+
+GPtrArray *
+vej_store_user_courtrooms(vej_store *s, const char *user_id, GError **error)
+{
+    g_return_val_if_fail(s != NULL && user_id != NULL, NULL);
+    return s->backend->user_courtrooms(s->impl, user_id, error);
+}
+
+gboolean
+vej_store_user_set_courtrooms(vej_store *s, const char *user_id, const char *const *courtroom_ids,
+                              guint n, GError **error)
+{
+    g_return_val_if_fail(s != NULL && user_id != NULL && (n == 0 || courtroom_ids), FALSE);
+    return s->backend->user_set_courtrooms(s->impl, user_id, courtroom_ids, n, error);
+}
+
+gboolean
+vej_store_user_assign_courtroom(vej_store *s, const char *user_id, const char *courtroom_id,
+                                GError **error)
+{
+    g_return_val_if_fail(s != NULL && user_id != NULL && courtroom_id != NULL, FALSE);
+    return s->backend->user_assign_courtroom(s->impl, user_id, courtroom_id, error);
+}
+
+gboolean
+vej_store_user_may_act(vej_store *s, const char *user_id, const char *courtroom_id,
+                       GError **error)
+{
+    g_return_val_if_fail(s != NULL, FALSE);
+    if (user_id == NULL || courtroom_id == NULL)
+        return FALSE;
+    return s->backend->user_may_act(s->impl, user_id, courtroom_id, error);
+}
+
+GPtrArray *
+vej_store_courtroom_list_scoped(vej_store *s, const char *scope_user_id, const char *after,
+                                int limit, char **next_cursor, GError **error)
+{
+    g_return_val_if_fail(s != NULL, NULL);
+    if (!check_page(limit, next_cursor, error))
+        return NULL;
+    return s->backend->courtroom_list_scoped(s->impl, scope_user_id, after, limit, next_cursor,
+                                             error);
+}
+
+GPtrArray *
+vej_store_hearing_list_scoped(vej_store *s, const char *scope_user_id, const char *courtroom_id,
+                              int64_t from, int64_t to, const char *after, int limit,
+                              char **next_cursor, GError **error)
+{
+    g_return_val_if_fail(s != NULL, NULL);
+    if (!check_page(limit, next_cursor, error))
+        return NULL;
+    return s->backend->hearing_list_scoped(s->impl, scope_user_id, courtroom_id, from, to, after,
+                                           limit, next_cursor, error);
+}
+
+gboolean
+vej_store_user_totp_get(vej_store *s, const char *user_id, struct vej_totp_state *out,
+                        GError **error)
+{
+    g_return_val_if_fail(s != NULL && user_id != NULL && out != NULL, FALSE);
+    memset(out, 0, sizeof *out);
+    return s->backend->user_totp_get(s->impl, user_id, out, error);
+}
+
+gboolean
+vej_store_user_totp_set(vej_store *s, const char *user_id, const char *secret, bool enabled,
+                        GError **error)
+{
+    g_return_val_if_fail(s != NULL && user_id != NULL, FALSE);
+    return s->backend->user_totp_set(s->impl, user_id, secret, enabled, error);
+}
+
+gboolean
+vej_store_user_totp_use_step(vej_store *s, const char *user_id, int64_t step, GError **error)
+{
+    g_return_val_if_fail(s != NULL && user_id != NULL, FALSE);
+    return s->backend->user_totp_use_step(s->impl, user_id, step, error);
+}
+
+gboolean
+vej_store_recovery_codes_set(vej_store *s, const char *user_id, const uint8_t (*hashes)[32],
+                             guint n, GError **error)
+{
+    g_return_val_if_fail(s != NULL && user_id != NULL && (n == 0 || hashes), FALSE);
+    return s->backend->recovery_codes_set(s->impl, user_id, hashes, n, error);
+}
+
+gboolean
+vej_store_recovery_code_use(vej_store *s, const char *user_id, const uint8_t hash[32],
+                            GError **error)
+{
+    g_return_val_if_fail(s != NULL && user_id != NULL && hash != NULL, FALSE);
+    return s->backend->recovery_code_use(s->impl, user_id, hash, error);
+}
+
 void
 vej_user_free(struct vej_user *u)
 {

@@ -166,6 +166,71 @@ gboolean vej_store_participant_update(vej_store *s, const char *id, const char *
 int64_t vej_store_participant_bump_token(vej_store *s, const char *id, GError **error);
 gboolean vej_store_participant_remove(vej_store *s, const char *id, GError **error);
 
+/* ---- Accounts and courtroom scope (migration 0002_trust) ----
+ *
+ * Deny by default: clerks, judges and evidential staff act only in the
+ * courtrooms they are assigned to; admins act on every courtroom's
+ * metadata. vej_store_user_may_act() is the one question every REST
+ * route, JSON-RPC method and recording route asks. */
+
+/* Every account in id order, paged like the other lists. */
+GPtrArray *vej_store_user_list(vej_store *s, const char *after, int limit, char **next_cursor,
+                               GError **error);
+/* Changes an account; `disabled` < 0 and `role` NULL leave that field. */
+gboolean vej_store_user_update(vej_store *s, const char *id, int disabled, const char *role,
+                               GError **error);
+/* The courtroom ids (char *, sorted) an account is assigned to. */
+GPtrArray *vej_store_user_courtrooms(vej_store *s, const char *user_id, GError **error);
+/* Replaces an account's assignments in one transaction; an unknown
+ * courtroom is NOT_FOUND and changes nothing. */
+gboolean vej_store_user_set_courtrooms(vej_store *s, const char *user_id,
+                                       const char *const *courtroom_ids, guint n, GError **error);
+/* Adds one assignment (already assigned: TRUE). */
+gboolean vej_store_user_assign_courtroom(vej_store *s, const char *user_id,
+                                         const char *courtroom_id, GError **error);
+/* May account `user_id` act in courtroom `courtroom_id`? TRUE when the
+ * account exists, is not disabled, and is an admin or assigned to the
+ * courtroom. FALSE otherwise; *error is set only when the store failed
+ * (callers treat that as a refusal too). */
+gboolean vej_store_user_may_act(vej_store *s, const char *user_id, const char *courtroom_id,
+                                GError **error);
+/* Lists restricted to the courtrooms `scope_user_id` is assigned to (NULL:
+ * everything, for admins). Otherwise as vej_store_courtroom_list() and
+ * vej_store_hearing_list(). */
+GPtrArray *vej_store_courtroom_list_scoped(vej_store *s, const char *scope_user_id,
+                                           const char *after, int limit, char **next_cursor,
+                                           GError **error);
+GPtrArray *vej_store_hearing_list_scoped(vej_store *s, const char *scope_user_id,
+                                         const char *courtroom_id, int64_t from, int64_t to,
+                                         const char *after, int limit, char **next_cursor,
+                                         GError **error);
+
+/* Second factor (TOTP, RFC 6238). The secret is base32 text. */
+struct vej_totp_state {
+    char *secret; /* NULL: none */
+    bool enabled;
+    int64_t last_step;
+};
+/* Reads an account's TOTP state; fields are (transfer full). */
+gboolean vej_store_user_totp_get(vej_store *s, const char *user_id, struct vej_totp_state *out,
+                                 GError **error);
+/* Sets (or with secret NULL clears) the secret; resets last_step, drops the
+ * recovery codes when clearing. */
+gboolean vej_store_user_totp_set(vej_store *s, const char *user_id, const char *secret,
+                                 bool enabled, GError **error);
+/* Records time step `step` as used: TRUE when it is later than the last
+ * one used (the code is accepted), FALSE without error when it is not (a
+ * replay). Atomic. */
+gboolean vej_store_user_totp_use_step(vej_store *s, const char *user_id, int64_t step,
+                                      GError **error);
+/* Replaces an account's recovery codes (SHA-256 hashes, 32 bytes each). */
+gboolean vej_store_recovery_codes_set(vej_store *s, const char *user_id, const uint8_t (*hashes)[32],
+                                      guint n, GError **error);
+/* Uses a recovery code: TRUE when an unused one matched (now used), FALSE
+ * without error when none did. */
+gboolean vej_store_recovery_code_use(vej_store *s, const char *user_id, const uint8_t hash[32],
+                                     GError **error);
+
 /* The backend table. A backend fills every entry; `impl` is its state. */
 struct vej_store_backend {
     const char *name;
@@ -209,6 +274,33 @@ struct vej_store_backend {
                                    const char *special_measures_json, GError **error);
     int64_t (*participant_bump_token)(void *impl, const char *id, GError **error);
     gboolean (*participant_remove)(void *impl, const char *id, GError **error);
+    /* accounts and courtroom scope, second factor (0002_trust) */
+    GPtrArray *(*user_list)(void *impl, const char *after, int limit, char **next_cursor,
+                            GError **error);
+    gboolean (*user_update)(void *impl, const char *id, int disabled, const char *role,
+                            GError **error);
+    GPtrArray *(*user_courtrooms)(void *impl, const char *user_id, GError **error);
+    gboolean (*user_set_courtrooms)(void *impl, const char *user_id, const char *const *ids,
+                                    guint n, GError **error);
+    gboolean (*user_assign_courtroom)(void *impl, const char *user_id, const char *courtroom_id,
+                                      GError **error);
+    gboolean (*user_may_act)(void *impl, const char *user_id, const char *courtroom_id,
+                             GError **error);
+    GPtrArray *(*courtroom_list_scoped)(void *impl, const char *scope_user_id, const char *after,
+                                        int limit, char **next_cursor, GError **error);
+    GPtrArray *(*hearing_list_scoped)(void *impl, const char *scope_user_id,
+                                      const char *courtroom_id, int64_t from, int64_t to,
+                                      const char *after, int limit, char **next_cursor,
+                                      GError **error);
+    gboolean (*user_totp_get)(void *impl, const char *user_id, struct vej_totp_state *out,
+                              GError **error);
+    gboolean (*user_totp_set)(void *impl, const char *user_id, const char *secret, bool enabled,
+                              GError **error);
+    gboolean (*user_totp_use_step)(void *impl, const char *user_id, int64_t step, GError **error);
+    gboolean (*recovery_codes_set)(void *impl, const char *user_id, const uint8_t (*hashes)[32],
+                                   guint n, GError **error);
+    gboolean (*recovery_code_use)(void *impl, const char *user_id, const uint8_t hash[32],
+                                  GError **error);
 };
 
 extern const struct vej_store_backend vej_store_sqlite_backend;

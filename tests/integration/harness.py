@@ -850,7 +850,9 @@ class World:
         for name, role in (('clerk', 'clerk'), ('clerk2', 'clerk'), ('judge', 'judge'),
                            ('evidential', 'evidential')):
             d.add_user(name, role, STAFF_PASSWORDS[name])
-            self.tokens[name] = d.login(name, STAFF_PASSWORDS[name])['token']
+        self.tokens['clerk'] = d.login('clerk', STAFF_PASSWORDS['clerk'])['token']
+        # the clerk who creates a courtroom is assigned to it; the admin
+        # assigns the others (staff see only their courtrooms)
         r = d.api('POST', '/courtrooms', {'name': 'Court 1', 'retention_days': 30,
                                           'time_zone': 'Europe/London'},
                   token=self.tokens['clerk'])
@@ -858,7 +860,25 @@ class World:
             raise DaemonError('create courtroom: %r' % r)
         self.courtroom = r.body
         self.courtroom_id = r.body['id']
+        self.user_ids = {u['username']: u['id'] for u in self.users()}
+        for name in ('clerk2', 'judge', 'evidential'):
+            self.assign(name, [self.courtroom_id])
+            self.tokens[name] = d.login(name, STAFF_PASSWORDS[name])['token']
         self._n = 0
+
+    def users(self):
+        r = self.d.api('GET', '/users?limit=200', token=self.tokens['admin'])
+        if r.status != 200:
+            raise DaemonError('list users: %r' % r)
+        return r.body['items']
+
+    def assign(self, name, courtrooms):
+        """Sets an account's courtrooms (this ends its open sessions)."""
+        r = self.d.api('PATCH', '/users/%s' % self.user_ids[name], {'courtrooms': courtrooms},
+                       token=self.tokens['admin'])
+        if r.status != 200:
+            raise DaemonError('assign %s: %r' % (name, r))
+        return r.body
 
     def token(self, who):
         return self.tokens[who]

@@ -2,7 +2,8 @@
 a dropped socket keeps its place for resume_grace_s; session.resume
 restores it; resume tokens are single use; after the grace the others get
 participant.left {reason: timeout}; a second hello with the same join token
-takes the session over and the old socket is closed with 4009."""
+takes the session over, the old socket is closed with 4009 and the
+participant goes back to the lobby (the bench is told)."""
 
 import asyncio
 import os
@@ -142,7 +143,10 @@ class ResumeTest(harness.DaemonTestCase):
         code = await old.wait_closed()
         self.assertEqual(code, 4009, 'the taken-over socket is closed with 4009')
         joined = await new.call('hearing.join', {})
-        self.assertEqual(joined['place'], 'consultation:t1', 'same place after a takeover')
+        self.assertEqual(joined['place'], 'lobby', 'a takeover by link goes back to the lobby')
+        await clerk.wait_for('lobby.waiting', lambda q: pid_of(q) == pid)
+        await clerk.wait_for('alert', lambda q: q['code'] == 'link_reused'
+                             and q['participant_id'] == pid)
         await clerk.assert_no('participant.left', 1.0, lambda q: pid_of(q) == pid)
         # the old socket's resume token does not steal it back
         rpc, reply = await self.resume(old.hello['resume_token'], 'steal')
@@ -151,9 +155,13 @@ class ResumeTest(harness.DaemonTestCase):
         # taking over a dropped session (within the grace) works the same way
         new.abort()
         await asyncio.sleep(0.2)
+        await clerk.call('hearing.admit', {'participant_id': pid})
+        await clerk.call('hearing.move', {'participant_id': pid, 'place': 'consultation:t1'})
+        clerk.drain()
         newer = await self.join_ws(p, name='newer', join=False)
         joined = await newer.call('hearing.join', {})
-        self.assertEqual(joined['place'], 'consultation:t1')
+        self.assertEqual(joined['place'], 'lobby')
+        await clerk.wait_for('alert', lambda q: q['code'] == 'link_reused')
 
     async def test_resume_while_old_socket_open(self):
         """session.resume onto a new socket while the old one is still open:

@@ -4,6 +4,7 @@ and audit verify on the data directory."""
 
 import json
 import os
+import re
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -79,6 +80,71 @@ class VejctlTest(harness.DaemonTestCase):
         self.assertIn('4003', err + out)
         rc, out, err = self.ctl('hearing', 'frobnicate')
         self.assertEqual(rc, 2, (out, err))
+
+    async def test_user_commands(self):
+        d, w = self.daemon, self.world
+        crt = w.courtroom_id
+        rc, out, err = self.ctl('user', 'create', 'alice', '--role', 'clerk', '--courtrooms', crt,
+                                token='admin')
+        self.assertEqual(rc, 0, err)
+        m = re.search(r'one-time password.*: (\S+)', out)
+        self.assertIsNotNone(m, out)
+        otp = m.group(1)
+        d.secrets.add(otp)
+        first = d.login('alice', otp)
+        self.assertTrue(first['must_change_password'])
+        r = d.api('POST', '/account/password', {'current_password': otp,
+                                                'new_password': 'alice-password-0009'},
+                  token=first['token'])
+        self.assertEqual(r.status, 200, r)
+        d.secrets.add('alice-password-0009')
+        tok = r.body['token']
+        rc, out, err = self.ctl('user', 'list', token='admin')
+        self.assertEqual(rc, 0, err)
+        line = [x for x in out.splitlines() if ' alice ' in ' %s ' % x][0]
+        self.assertIn(crt, line)
+        # disable: the open socket ends at once, login refused; enable again
+        rpc = self.track(await harness.Rpc.connect(d, name='alice'))
+        await rpc.call('session.hello', {'token': tok})
+        rc, out, err = self.ctl('user', 'disable', 'alice', token='admin')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual((await rpc.wait_for('session.closing'))['reason'], 'account_disabled')
+        r = d.api('POST', '/login', {'username': 'alice', 'password': 'alice-password-0009'})
+        self.assertEqual(r.status, 401, r)
+        rc, out, err = self.ctl('user', 'enable', 'alice', token='admin')
+        self.assertEqual(rc, 0, err)
+        tok = d.login('alice', 'alice-password-0009')['token']
+        rc, out, err = self.ctl('user', 'set', 'alice', '--courtrooms', 'none', '--json',
+                                token='admin')
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(json.loads(out)['courtrooms'], [])
+        self.assertEqual(d.api('GET', '/courtrooms', token=tok).status, 401)
+        rc, out, err = self.ctl('user', 'reset-password', 'alice', token='admin')
+        self.assertEqual(rc, 0, err)
+        d.secrets.add(re.search(r': (\S+)$', out.strip()).group(1))
+        rc, out, err = self.ctl('user', 'revoke', 'alice', token='admin')
+        self.assertEqual(rc, 0, err)
+        # not an admin: the server's 4003
+        rc, out, err = self.ctl('user', 'list', token='clerk')
+        self.assertEqual(rc, 1)
+        self.assertIn('4003', err)
+        rc, out, err = self.ctl('user', 'disable', 'nobody-here', token='admin')
+        self.assertEqual(rc, 1)
+        rc, out, err = self.ctl('user', 'set', 'alice', token='admin')
+        self.assertEqual(rc, 2, (out, err))
+        # the local user add assigns courtrooms too
+        p = d.vejctl('user', 'add', 'bob', '--role', 'judge', '--courtrooms', crt,
+                     '--data-dir', d.data_dir, stdin=b'bob-password-00010\n')
+        self.assertEqual(p.returncode, 0, p.stderr)
+        d.secrets.add('bob-password-00010')
+        users = {u['username']: u for u in w.users()}
+        self.assertEqual(users['bob']['courtrooms'], [crt])
+
+    async def test_plain_http_refused(self):
+        p = self.daemon.vejctl('courtroom', 'list', '--url',
+                               'http://127.0.0.1:%d' % self.daemon.port, '--token', 'x' * 43)
+        self.assertEqual(p.returncode, 2, p.stdout)
+        self.assertIn('https://', p.stderr.decode())
 
     async def test_audit_verify(self):
         p = self.daemon.vejctl('audit', 'verify', '--data-dir', self.daemon.data_dir)

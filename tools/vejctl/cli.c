@@ -32,6 +32,7 @@ enum {
     O_ANONYMOUS = 1u << 18,
     O_USER = 1u << 19,
     O_CONFIG = 1u << 20,
+    O_COURTROOMS = 1u << 21,
 };
 #define O_REST (O_URL | O_TOKEN | O_INSECURE | O_CACERT | O_JSON)
 #define O_LOCAL (O_DATA_DIR | O_CONFIG | O_JSON)
@@ -80,6 +81,8 @@ static const struct option_spec {
     {O_ANONYMOUS, "anonymous", G_OPTION_ARG_NONE, FIELD(anonymous),
      "Hidden from the roster of those they are screened from", NULL},
     {O_USER, "user", G_OPTION_ARG_STRING, FIELD(user), "Staff username", "NAME"},
+    {O_COURTROOMS, "courtrooms", G_OPTION_ARG_STRING, FIELD(courtrooms),
+     "Courtroom ids the account acts in, comma-separated (\"none\": no courtroom)", "ID,ID"},
 };
 
 struct command_spec {
@@ -95,11 +98,13 @@ struct command_spec {
 };
 
 static const struct command_spec commands[] = {
-    {VEJCTL_USER_ADD, "user", "add", "NAME", 1, O_LOCAL | O_ROLE, O_ROLE,
+    {VEJCTL_USER_ADD, "user", "add", "NAME", 1, O_LOCAL | O_ROLE | O_COURTROOMS, O_ROLE,
      "Create a staff account; the password is read from standard input",
      "ROLE is one of clerk, judge, evidential, admin. The password is one line on standard\n"
-     "input (asked twice on a terminal), at least 12 characters. Works on the data directory\n"
-     "directly, also while the gateway runs; the creation is audited as actor \"vejctl\"."},
+     "input (asked twice on a terminal), at least 12 characters. Staff act only in the\n"
+     "courtrooms they are assigned to (--courtrooms; a clerk is assigned to the courtrooms\n"
+     "it creates). Works on the data directory directly, also while the gateway runs; the\n"
+     "creation is audited as actor \"vejctl\"."},
     {VEJCTL_COURTROOM_ADD, "courtroom", "add", "NAME", 1, O_REST | O_RETENTION | O_TIME_ZONE,
      O_RETENTION | O_TIME_ZONE, "Create a courtroom",
      "Example: vejctl courtroom add \"Court 3\" --retention-days 2555 --time-zone Europe/London"},
@@ -127,6 +132,23 @@ static const struct command_spec commands[] = {
      "Check the audit log's hash chain in the data directory",
      "Prints the number of entries and the head (sequence, hash) to compare with the\n"
      "heads the gateway logs; exits 1 when the chain is broken."},
+    {VEJCTL_USER_LIST, "user", "list", "", 0, O_REST, 0, "List the staff accounts (admin)",
+     NULL},
+    {VEJCTL_USER_CREATE, "user", "create", "NAME", 1, O_REST | O_ROLE | O_COURTROOMS, O_ROLE,
+     "Create a staff account through the gateway and print its one-time password (admin)",
+     "The one-time password is printed once and must be changed at first login. Staff act\n"
+     "only in the courtrooms they are assigned to (--courtrooms); none by default."},
+    {VEJCTL_USER_SET, "user", "set", "USER", 1, O_REST | O_ROLE | O_COURTROOMS, 0,
+     "Change an account's role or courtrooms (admin); its sessions end at once",
+     "USER is a usr_ id or a username."},
+    {VEJCTL_USER_DISABLE, "user", "disable", "USER", 1, O_REST, 0,
+     "Disable an account (admin); its tokens and sessions end at once", NULL},
+    {VEJCTL_USER_ENABLE, "user", "enable", "USER", 1, O_REST, 0, "Enable an account (admin)",
+     NULL},
+    {VEJCTL_USER_RESET_PASSWORD, "user", "reset-password", "USER", 1, O_REST, 0,
+     "Set a one-time password (admin) and print it; the account's sessions end", NULL},
+    {VEJCTL_USER_REVOKE, "user", "revoke", "USER", 1, O_REST, 0,
+     "End every token and session of an account (admin)", NULL},
     {VEJCTL_LOGIN, "login", NULL, "", 0, O_URL | O_INSECURE | O_CACERT | O_JSON | O_USER, O_USER,
      "Log in (password on standard input) and print a token for VEJ_TOKEN",
      "Example: export VEJ_TOKEN=$(vejctl login --user alice --insecure)\n"
@@ -292,8 +314,12 @@ apply_environment(const struct command_spec *c, struct vejctl_args *a, GError **
             const char *u = g_getenv("VEJ_URL");
             a->url = g_strdup(u != NULL && u[0] != '\0' ? u : VEJCTL_DEFAULT_URL);
         }
-        if (!g_str_has_prefix(a->url, "https://") && !g_str_has_prefix(a->url, "http://"))
-            return usage_error(error, "--url: must start with https://, got \"%s\"", a->url);
+        /* Tokens and passwords travel in these requests: never in clear. */
+        if (!g_str_has_prefix(a->url, "https://"))
+            return usage_error(error,
+                               "--url: must start with https:// (plain http:// is refused: "
+                               "tokens and passwords would travel in clear), got \"%s\"",
+                               a->url);
         size_t n = strlen(a->url);
         while (n > 0 && a->url[n - 1] == '/')
             a->url[--n] = '\0';
@@ -416,7 +442,9 @@ username_is_valid(const char *name)
 static gboolean
 check_values(const struct command_spec *c, struct vejctl_args *a, GError **error)
 {
-    const char *const *roles = c->id == VEJCTL_USER_ADD ? staff_roles : participant_roles;
+    bool staff = c->id == VEJCTL_USER_ADD || c->id == VEJCTL_USER_CREATE ||
+                 c->id == VEJCTL_USER_SET;
+    const char *const *roles = staff ? staff_roles : participant_roles;
     if (!check_role(a->role, roles, error) || !check_times(a, error) ||
         !check_screened_from(a, error))
         return FALSE;
@@ -441,7 +469,20 @@ check_values(const struct command_spec *c, struct vejctl_args *a, GError **error
                            "--time-zone: \"%s\" is not an IANA time zone name such as "
                            "Europe/London",
                            a->time_zone);
-    if (c->id == VEJCTL_USER_ADD && !username_is_valid(a->name))
+    if (a->courtrooms != NULL && strcmp(a->courtrooms, "none") != 0) {
+        g_auto(GStrv) ids = g_strsplit(a->courtrooms, ",", -1);
+        for (size_t i = 0; ids[i] != NULL; i++)
+            if (!g_str_has_prefix(g_strstrip(ids[i]), "crt_") || strlen(ids[i]) > 68 ||
+                strspn(ids[i] + 4, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(ids[i]) - 4)
+                return usage_error(error, "--courtrooms: \"%s\" is not a crt_ courtroom id",
+                                   ids[i]);
+    }
+    if (a->target != NULL && g_str_has_prefix(a->target, "usr_") &&
+        strspn(a->target + 4, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(a->target) - 4)
+        return usage_error(error, "USER: \"%s\" is not a usr_ id", a->target);
+    if (c->id == VEJCTL_USER_SET && a->role == NULL && a->courtrooms == NULL)
+        return usage_error(error, "user set: give --role or --courtrooms");
+    if ((c->id == VEJCTL_USER_ADD || c->id == VEJCTL_USER_CREATE) && !username_is_valid(a->name))
         return usage_error(error,
                            "NAME: a username is 1 to 64 letters, digits and . _ @ -, "
                            "got \"%s\"",
@@ -452,6 +493,7 @@ check_values(const struct command_spec *c, struct vejctl_args *a, GError **error
            check_text("--title", a->title, 200, error) &&
            check_text("--user", a->user, 64, error) &&
            check_text("--courtroom", a->courtroom, 128, error) &&
+           check_text("USER", a->target, 64, error) &&
            check_text("ID", a->hearing_id, 128, error);
 }
 
@@ -467,8 +509,12 @@ take_positionals(const struct command_spec *c, int argc, char **argv, struct vej
         return usage_error(error, "%s: unexpected argument \"%s\"", words,
                            argv[1 + c->n_positional]);
     char **slot[2] = {NULL, NULL};
-    if (c->id == VEJCTL_USER_ADD || c->id == VEJCTL_COURTROOM_ADD)
+    if (c->id == VEJCTL_USER_ADD || c->id == VEJCTL_COURTROOM_ADD || c->id == VEJCTL_USER_CREATE)
         slot[0] = &a->name;
+    else if (c->id == VEJCTL_USER_SET || c->id == VEJCTL_USER_DISABLE ||
+             c->id == VEJCTL_USER_ENABLE || c->id == VEJCTL_USER_RESET_PASSWORD ||
+             c->id == VEJCTL_USER_REVOKE)
+        slot[0] = &a->target;
     else if (c->id == VEJCTL_HEARING_SHOW || c->id == VEJCTL_PARTICIPANT_ADD)
         slot[0] = &a->hearing_id;
     else if (c->id == VEJCTL_HEARING_STATE) {
@@ -561,6 +607,7 @@ vejctl_args_clear(struct vejctl_args *a)
     g_clear_pointer(&a->hearing_id, g_free);
     g_clear_pointer(&a->state, g_free);
     g_clear_pointer(&a->name, g_free);
+    g_clear_pointer(&a->target, g_free);
 }
 
 char *

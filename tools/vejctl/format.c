@@ -185,6 +185,66 @@ vejctl_format_participant_created(GString *out, const char *hearing_id, json_t *
                            url);
 }
 
+/* "crt_a, crt_b" or "-" from an account's courtrooms. */
+static char *
+courtroom_ids(json_t *user)
+{
+    json_t *list = json_object_get(user, "courtrooms");
+    if (json_array_size(list) == 0)
+        return g_strdup("-");
+    g_autoptr(GString) out = g_string_new(NULL);
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v)
+    {
+        g_autofree char *id = clean(json_string_value(v));
+        g_string_append_printf(out, "%s%s", i ? "," : "", id);
+    }
+    return g_string_free(g_steal_pointer(&out), FALSE);
+}
+
+void
+vejctl_format_users(GString *out, json_t *items)
+{
+    /* A copy with the courtrooms flattened to text for the table. */
+    g_autoptr(json_t) rows = json_array();
+    size_t i;
+    json_t *u;
+    json_array_foreach(items, i, u)
+    {
+        json_t *row = json_copy(u);
+        g_autofree char *ids = courtroom_ids(u);
+        json_object_set_new(row, "courtrooms", json_string(ids));
+        json_array_append_new(rows, row);
+    }
+    static const struct column cols[] = {{"id", "ID"},
+                                         {"username", "USERNAME"},
+                                         {"role", "ROLE"},
+                                         {"disabled", "DISABLED"},
+                                         {"totp_enabled", "TOTP"},
+                                         {"courtrooms", "COURTROOMS"}};
+    format_table(out, rows, cols, G_N_ELEMENTS(cols), "no accounts");
+}
+
+void
+vejctl_format_user(GString *out, json_t *user)
+{
+    g_autofree char *id = field(user, "id");
+    g_autofree char *name = field(user, "username");
+    g_autofree char *role = field(user, "role");
+    g_autofree char *disabled = field(user, "disabled");
+    g_autofree char *ids = courtroom_ids(user);
+    g_string_append_printf(out, "%s %s (%s), disabled: %s, courtrooms: %s\n", id, name, role,
+                           disabled, ids);
+    json_t *pw = json_object_get(user, "password");
+    if (json_is_string(pw)) {
+        g_autofree char *text = clean(json_string_value(pw));
+        g_string_append_printf(out, "one-time password (shown once; to be changed at first "
+                                    "login): %s\n",
+                               text);
+    }
+}
+
 char *
 vejctl_format_server_error(long http_status, const char *body, size_t len)
 {

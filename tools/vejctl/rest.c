@@ -184,6 +184,148 @@ login(vejctl_client *c, const struct vejctl_args *a, GError **error)
     return status;
 }
 
+/* ---- staff accounts (admin) ---- */
+
+static json_t *
+courtrooms_json(const char *text)
+{
+    json_t *list = json_array();
+    if (strcmp(text, "none") == 0)
+        return list;
+    g_auto(GStrv) ids = g_strsplit(text, ",", -1);
+    for (size_t i = 0; ids[i] != NULL; i++)
+        json_array_append_new(list, json_string(g_strstrip(ids[i])));
+    return list;
+}
+
+/* The usr_ id of USER (an id, or a username looked up in the list). */
+static char *
+user_id_of(vejctl_client *c, const char *user, GError **error)
+{
+    if (g_str_has_prefix(user, "usr_"))
+        return g_strdup(user);
+    g_autoptr(json_t) all = vejctl_get_all(c, "/api/v1/users", error);
+    if (all == NULL)
+        return NULL;
+    size_t i;
+    json_t *u;
+    json_array_foreach(json_object_get(all, "items"), i, u)
+    {
+        if (g_strcmp0(json_string_value(json_object_get(u, "username")), user) == 0)
+            return g_strdup(json_string_value(json_object_get(u, "id")));
+    }
+    g_set_error(error, VEJCTL_ERROR, VEJCTL_ERROR_FAILED, "no account named \"%s\"", user);
+    return NULL;
+}
+
+static int
+user_list(vejctl_client *c, const struct vejctl_args *a, GError **error)
+{
+    g_autoptr(json_t) answer = vejctl_get_all(c, "/api/v1/users", error);
+    if (answer == NULL)
+        return -1;
+    g_autoptr(GString) text = g_string_new(NULL);
+    vejctl_format_users(text, json_object_get(answer, "items"));
+    return emit(a, answer, text);
+}
+
+static int
+user_create(vejctl_client *c, const struct vejctl_args *a, GError **error)
+{
+    g_autoptr(json_t) body = json_pack("{s:s,s:s,s:o}", "username", a->name, "role", a->role,
+                                       "courtrooms",
+                                       courtrooms_json(a->courtrooms ? a->courtrooms : "none"));
+    if (!packed(body, error))
+        return -1;
+    g_autoptr(json_t) answer = vejctl_request(c, "POST", "/api/v1/users", body, TRUE, error);
+    if (answer == NULL)
+        return -1;
+    g_autoptr(GString) text = g_string_new(NULL);
+    vejctl_format_user(text, answer);
+    int status = emit(a, answer, text);
+    wipe_string(json_object_get(answer, "password"));
+    explicit_bzero(text->str, text->len);
+    return status;
+}
+
+/* PATCH /users/{id} with `body` (stolen). */
+static int
+user_patch(vejctl_client *c, const struct vejctl_args *a, json_t *body, GError **error)
+{
+    g_autoptr(json_t) owned = body;
+    g_autofree char *id = user_id_of(c, a->target, error);
+    if (id == NULL)
+        return -1;
+    g_autofree char *path = g_strconcat("/api/v1/users/", id, NULL);
+    g_autoptr(json_t) answer = vejctl_request(c, "PATCH", path, owned, TRUE, error);
+    if (answer == NULL)
+        return -1;
+    g_autoptr(GString) text = g_string_new(NULL);
+    vejctl_format_user(text, answer);
+    return emit(a, answer, text);
+}
+
+static int
+user_set(vejctl_client *c, const struct vejctl_args *a, GError **error)
+{
+    json_t *body = json_object();
+    if (a->role)
+        json_object_set_new(body, "role", json_string(a->role));
+    if (a->courtrooms)
+        json_object_set_new(body, "courtrooms", courtrooms_json(a->courtrooms));
+    return user_patch(c, a, body, error);
+}
+
+/* POST /users/{id}/<action> with an empty body. */
+static int
+user_action(vejctl_client *c, const struct vejctl_args *a, const char *action, GError **error)
+{
+    g_autofree char *id = user_id_of(c, a->target, error);
+    if (id == NULL)
+        return -1;
+    g_autofree char *path = g_strconcat("/api/v1/users/", id, "/", action, NULL);
+    g_autoptr(json_t) body = json_object();
+    g_autoptr(json_t) answer = vejctl_request(c, "POST", path, body, TRUE, error);
+    if (answer == NULL)
+        return -1;
+    g_autoptr(GString) text = g_string_new(NULL);
+    json_t *pw = json_object_get(answer, "password");
+    if (json_is_string(pw))
+        g_string_append_printf(text,
+                               "one-time password for %s (shown once; to be changed at first "
+                               "login): %s\n",
+                               id, json_string_value(pw));
+    else
+        g_string_append_printf(text, "%s: every token and session ended\n", id);
+    int status = emit(a, answer, text);
+    wipe_string(pw);
+    explicit_bzero(text->str, text->len);
+    return status;
+}
+
+static int
+run_user(vejctl_client *c, const struct vejctl_args *a, GError **error)
+{
+    switch (a->command) {
+    case VEJCTL_USER_LIST:
+        return user_list(c, a, error);
+    case VEJCTL_USER_CREATE:
+        return user_create(c, a, error);
+    case VEJCTL_USER_SET:
+        return user_set(c, a, error);
+    case VEJCTL_USER_DISABLE:
+        return user_patch(c, a, json_pack("{s:b}", "disabled", 1), error);
+    case VEJCTL_USER_ENABLE:
+        return user_patch(c, a, json_pack("{s:b}", "disabled", 0), error);
+    case VEJCTL_USER_RESET_PASSWORD:
+        return user_action(c, a, "password-reset", error);
+    case VEJCTL_USER_REVOKE:
+        return user_action(c, a, "sessions/revoke", error);
+    default:
+        g_assert_not_reached();
+    }
+}
+
 int
 vejctl_run_rest(const struct vejctl_args *a)
 {
@@ -216,6 +358,15 @@ vejctl_run_rest(const struct vejctl_args *a)
         break;
     case VEJCTL_LOGIN:
         status = login(c, a, &error);
+        break;
+    case VEJCTL_USER_LIST:
+    case VEJCTL_USER_CREATE:
+    case VEJCTL_USER_SET:
+    case VEJCTL_USER_DISABLE:
+    case VEJCTL_USER_ENABLE:
+    case VEJCTL_USER_RESET_PASSWORD:
+    case VEJCTL_USER_REVOKE:
+        status = run_user(c, a, &error);
         break;
     case VEJCTL_USER_ADD:
     case VEJCTL_AUDIT_VERIFY:

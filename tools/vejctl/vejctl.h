@@ -40,6 +40,13 @@ enum vejctl_command_id {
     VEJCTL_PARTICIPANT_ADD,
     VEJCTL_AUDIT_VERIFY,
     VEJCTL_LOGIN,
+    VEJCTL_USER_LIST,
+    VEJCTL_USER_CREATE,
+    VEJCTL_USER_SET,
+    VEJCTL_USER_DISABLE,
+    VEJCTL_USER_ENABLE,
+    VEJCTL_USER_RESET_PASSWORD,
+    VEJCTL_USER_REVOKE,
 };
 
 /* The parsed command line. Strings are (transfer full) and freed by
@@ -76,6 +83,8 @@ struct vejctl_args {
     gboolean audio_only;
     gboolean anonymous;
     char *user;
+    char *target;      /* user set/disable/...: a usr_ id or a username */
+    char *courtrooms;  /* --courtrooms: crt_ ids, comma-separated, or "none" */
     char *hearing_id;
     char *state;
     gboolean help;
@@ -114,6 +123,8 @@ void vejctl_format_hearing_created(GString *out, json_t *hearing);
 void vejctl_format_state(GString *out, const char *hearing_id, json_t *result,
                          const char *requested);
 void vejctl_format_participant_created(GString *out, const char *hearing_id, json_t *result);
+void vejctl_format_users(GString *out, json_t *items);
+void vejctl_format_user(GString *out, json_t *user);
 /* "error CODE: MESSAGE (field F, HTTP STATUS)" from an error body; falls back
  * to the status line when the body is not the documented error object. */
 char *vejctl_format_server_error(long http_status, const char *body, size_t len);

@@ -16,7 +16,8 @@ published and subscribed (so the judge's first subscribe offer carries
 nobody's tracks and is followed by a re-offer, and the prosecution
 subscribes to a publisher whose video started earlier).
 
-  * 'Judge Chromium' (role judge: enters main directly) answers the
+  * 'Judge Chromium' (a join link, so role defence: bench roles belong to
+    staff accounts only; the clerk admits it like the other) answers the
     subscribe offer as Chromium does (a=setup:active: the gateway is DTLS
     server on both of its PCs);
   * 'Pat Prosecution' (role prosecution: waits in the lobby; the clerk's
@@ -236,7 +237,7 @@ async def scenario(daemon, world, work):
     if reply.get('error', {}).get('code') == -32601:
         await clerk.close()
         return 'skip', ['webrtc.* not implemented by this daemon (-32601)']
-    judge = world.add_participant(hid, 'Judge Chromium', 'judge')
+    judge = world.add_participant(hid, 'Judge Chromium', 'defence')
     pros = world.add_participant(hid, 'Pat Prosecution', 'prosecution')
     expected = {judge['participant_id'], pros['participant_id']}
     admitted, alerts = set(), []
@@ -264,7 +265,7 @@ async def scenario(daemon, world, work):
         'consentRecovery': ICE_RESTART,
         'freezeMs': FREEZE_MS,
         'participants': [
-            {'name': 'Judge Chromium', 'role': 'judge', 'participant_id': judge['participant_id'],
+            {'name': 'Judge Chromium', 'role': 'defence', 'participant_id': judge['participant_id'],
              'ws': daemon.ws_url(), 'token': judge['join_token'], 'setup': 'active'},
             # publishes with unsignalled SSRCs: mapped to tracks by mid
             {'name': 'Pat Prosecution', 'role': 'prosecution',

@@ -456,6 +456,52 @@ test_flush(struct fixture *f, gconstpointer data)
     assert_verify(f->path, true, 112, 0);
 }
 
+struct then_count {
+    int ok;
+    int failed;
+};
+
+static void
+count_done(bool ok, void *data)
+{
+    struct then_count *c = data;
+    if (ok)
+        g_atomic_int_inc(&c->ok);
+    else
+        g_atomic_int_inc(&c->failed);
+}
+
+/* vej_audit_append_then: each callback once, with its own batch's result,
+ * before a covering flush returns. */
+static void
+test_append_then(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    struct then_count c = {0, 0};
+    vej_audit_writer *w = vej_audit_writer_new(f->path, &error);
+    g_assert_no_error(error);
+    for (int i = 0; i < 5; i++)
+        vej_audit_append_then(w, "system", "then", "", NULL, count_done, &c);
+    vej_audit_append(w, "system", "plain", "", NULL);
+    g_assert_true(vej_audit_writer_flush(w));
+    g_assert_cmpint(g_atomic_int_get(&c.ok), ==, 5);
+    g_assert_cmpint(g_atomic_int_get(&c.failed), ==, 0);
+    sqlite3 *db = raw_open(f->path);
+    raw_exec(db, "CREATE TRIGGER test_fail BEFORE INSERT ON audit_log "
+                 "BEGIN SELECT RAISE(ABORT, 'test refuses'); END");
+    g_test_expect_message("vej-store", G_LOG_LEVEL_WARNING, "audit: could not commit*");
+    vej_audit_append_then(w, "system", "lost", "", NULL, count_done, &c);
+    g_assert_false(vej_audit_writer_flush(w));
+    g_test_assert_expected_messages();
+    g_assert_cmpint(g_atomic_int_get(&c.failed), ==, 1);
+    raw_exec(db, "DROP TRIGGER test_fail");
+    g_assert_cmpint(sqlite3_close(db), ==, SQLITE_OK);
+    vej_audit_append_then(w, "system", "then", "", NULL, count_done, &c);
+    vej_audit_writer_free(w);
+    g_assert_cmpint(g_atomic_int_get(&c.ok), ==, 6);
+    assert_verify(f->path, true, 7, 0);
+}
+
 static void
 test_sanitize(struct fixture *f, gconstpointer data)
 {
@@ -520,6 +566,7 @@ main(int argc, char **argv)
     ADD("/store/audit/triggers", test_triggers);
     ADD("/store/audit/concurrent", test_concurrent);
     ADD("/store/audit/flush", test_flush);
+    ADD("/store/audit/append-then", test_append_then);
     ADD("/store/audit/sanitize", test_sanitize);
     g_test_add_func("/store/audit/needs-database", test_needs_database);
     return g_test_run();

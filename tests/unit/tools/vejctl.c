@@ -190,12 +190,19 @@ test_parse_local(void)
     g_unlink(conf);
 
     g_unsetenv("VEJ_TOKEN");
+    /* plain http:// is refused: a token or password would travel in clear */
     g_setenv("VEJ_URL", "http://127.0.0.1:1", TRUE);
     const char *const login[] = {"login", "--user", "alice", NULL};
+    g_assert_false(parse(&a, login, &error));
+    g_assert_error(error, VEJCTL_ERROR, VEJCTL_ERROR_USAGE);
+    g_assert_nonnull(strstr(error->message, "https://"));
+    g_clear_error(&error);
+    vejctl_args_clear(&a);
+    g_setenv("VEJ_URL", "https://127.0.0.1:1", TRUE);
     g_assert_true(parse(&a, login, &error));
     g_assert_cmpint(a.command, ==, VEJCTL_LOGIN);
     g_assert_cmpstr(a.user, ==, "alice");
-    g_assert_cmpstr(a.url, ==, "http://127.0.0.1:1");
+    g_assert_cmpstr(a.url, ==, "https://127.0.0.1:1");
     g_assert_null(a.token);
     vejctl_args_clear(&a);
     clear_env();
