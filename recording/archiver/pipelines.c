@@ -24,7 +24,7 @@
  *   compositor name=comp background=black sink_0::xpos=0 sink_0::ypos=0 ...
  *       ! video/x-raw,width=1280,height=720,framerate=15/1
  *       ! timeoverlay name=clock time-mode=running-time show-times-as-dates=true ...
- *       ! videoconvert ! vp8enc deadline=1 cpu-used=8 threads=1 ... ! queue ! webmmux name=mux
+ *       ! videoconvert ! vp8enc deadline=1 cpu-used=16 threads=1 ... ! queue ! webmmux name=mux
  *       ! filesink name=out
  *   audiomixer name=mix ! audioconvert ! opusenc bitrate=96000 ! queue ! mux.
  *   appsrc name=video_0 ! rtpvp8depay wait-for-keyframe=true ! vp8dec
@@ -65,7 +65,7 @@ static const struct codec_row codecs[] = {
 static const char hearing_video_out[] =
     "timeoverlay name=clock time-mode=running-time show-times-as-dates=true halignment=right "
     "valignment=top shaded-background=true font-desc=\"Sans 18\" ! videoconvert ! vp8enc "
-    "deadline=1 cpu-used=8 threads=1 target-bitrate=1500000 keyframe-max-dist=150 ! queue";
+    "deadline=1 cpu-used=16 threads=1 target-bitrate=1500000 keyframe-max-dist=150 ! queue";
 static const char hearing_audio_out[] = "audiomixer name=mix ! audioconvert ! opusenc "
                                         "bitrate=96000 ! queue";
 static const char tile_label[] = "textoverlay name=label_%u valignment=bottom halignment=left "
@@ -260,8 +260,9 @@ hearing_description(struct vej_arch_capture *cap, guint n_tiles, guint n_audio)
             tile_of(i, n_tiles, &x, &y, &w, &h);
             g_string_append_printf(d, " sink_%u::xpos=%d sink_%u::ypos=%d", i, x, i, y);
         }
-        g_string_append_printf(d, " ! video/x-raw,width=%d,height=%d,framerate=%d/1 ! %s ! mux. ",
-                               CANVAS_W, CANVAS_H, CANVAS_FPS, hearing_video_out);
+        g_string_append_printf(
+            d, " ! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1 ! %s ! mux. ",
+            CANVAS_W, CANVAS_H, CANVAS_FPS, hearing_video_out);
     }
     if (n_audio > 0)
         g_string_append_printf(d, "%s ! mux. ", hearing_audio_out);
