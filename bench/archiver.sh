@@ -25,18 +25,24 @@ done
 dir=$(mktemp -d /tmp/vej-bench-archiver-XXXXXX)
 trap 'rm -rf "$dir"' EXIT INT TERM
 "$build/tests/unit/recording/capture-synth" "$dir/rec" "$participants" "$seconds"
-start=$(date +%s.%N)
-last=$(nice -n "${VEJ_BENCH_NICE:-0}" "$build/recording/archiver/vej-archiver" "$dir/rec" 2>/dev/null | tail -n 1)
-end=$(date +%s.%N)
-python3 - "$last" "$start" "$end" "$participants" "$seconds" <<'PY'
-import json, sys
-done = json.loads(sys.argv[1])
-if done.get("stage") != "done":
-    sys.exit("vej-archiver failed: %s" % sys.argv[1])
+python3 - "$build/recording/archiver/vej-archiver" "$dir/rec" "$participants" "${VEJ_BENCH_NICE:-0}" <<'PY'
+import json, os, resource, subprocess, sys, time
+program, rec, participants, niceness = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+t0 = time.monotonic()
+proc = subprocess.run([program, rec], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                      preexec_fn=lambda: os.nice(niceness), text=True)
+wall = time.monotonic() - t0
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+lines = proc.stdout.strip().splitlines()
+done = json.loads(lines[-1]) if lines else {}
+if proc.returncode != 0 or done.get("stage") != "done":
+    sys.exit("vej-archiver failed: %s" % (lines[-1] if lines else proc.returncode))
 media = done["media_s"]
-total = float(sys.argv[3]) - float(sys.argv[2])
-print("archiver: %s participants, %.1f s of hearing" % (sys.argv[4], media))
+cpu = usage.ru_utime + usage.ru_stime
+print("archiver: %s participants, %.1f s of hearing, load average %.1f" %
+      (participants, media, os.getloadavg()[0]))
 print("  per-participant files: %6.2f s  %6.1fx real time" % (done["participants_s"], media / done["participants_s"]))
 print("  hearing.webm:          %6.2f s  %6.1fx real time" % (done["hearing_s"], media / done["hearing_s"]))
-print("  whole run:             %6.2f s  %6.1fx real time" % (total, media / total))
+print("  whole run:             %6.2f s  %6.1fx real time (CPU %.1f s: %.1fx real time per core)" %
+      (wall, media / wall, cpu, media / cpu))
 PY
