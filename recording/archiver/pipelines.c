@@ -306,7 +306,9 @@ hearing_attach(struct run *r, struct vej_arch_capture *cap)
             g_snprintf(name, sizeof name, "video_%u", tile);
             attach_feed(r, cap, name, p->video, cap->origin);
             g_snprintf(name, sizeof name, "label_%u", tile);
-            set_by_name(r->pipeline, name, "text", p->label, NULL);
+            /* textoverlay reads Pango markup: a label is text, never markup */
+            g_autofree char *text = g_markup_escape_text(p->label, -1);
+            set_by_name(r->pipeline, name, "text", text, NULL);
             tile++;
         }
         if (p->audio->len > 0) {

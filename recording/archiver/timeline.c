@@ -247,6 +247,9 @@ solve_connections(GPtrArray *tracks)
     }
 }
 
+/* Keeps the tracks with packets, by first arrival, of the first one's codec
+ * (one file cannot change codec midway; another codec's track is left out
+ * and said so on stderr). */
 static void
 drop_empty(GPtrArray *tracks)
 {
@@ -256,6 +259,16 @@ drop_empty(GPtrArray *tracks)
             g_ptr_array_remove_index(tracks, i - 1);
     }
     g_ptr_array_sort(tracks, by_first_arrival);
+    for (guint i = tracks->len; i > 1; i--) {
+        struct vej_arch_track *first = g_ptr_array_index(tracks, 0);
+        struct vej_arch_track *t = g_ptr_array_index(tracks, i - 1);
+        if (strcmp(t->codec, first->codec) != 0) {
+            g_printerr("vej-archiver: track %u of %s (%s) left out: the participant's first "
+                       "track is %s\n",
+                       t->n, t->participant_id, t->codec, first->codec);
+            g_ptr_array_remove_index(tracks, i - 1);
+        }
+    }
     for (guint i = 0; i < tracks->len; i++)
         ((struct vej_arch_track *)g_ptr_array_index(tracks, i))->rank = i;
 }

@@ -25,6 +25,8 @@ struct decode_state {
     const double *tones;
     unsigned n_tones;
     struct analyse_region region;
+    struct analyse_region label;
+    bool has_label;
     GArray *samples; /* float */
     double first_audio_s;
     bool have_audio;
@@ -71,6 +73,15 @@ on_video(GstAppSink *sink, gpointer user_data)
     for (int y = y0; y < y1; y += 2)
         for (int x = x0; x < x1; x += 2, n++)
             sum += m.data[(size_t)y * stride + x];
+    if (st->has_label) {
+        int lx0 = (int)(st->label.x * w), ly0 = (int)(st->label.y * h);
+        int lx1 = (int)((st->label.x + st->label.w) * w);
+        int ly1 = (int)((st->label.y + st->label.h) * h);
+        for (int y = ly0; y < ly1; y++)
+            for (int x = lx0; x < lx1; x++)
+                st->out->label_max_luma =
+                    MAX(st->out->label_max_luma, (double)m.data[(size_t)y * stride + x]);
+    }
     gst_buffer_unmap(b, &m);
     double t = (double)GST_BUFFER_PTS(b) / 1e9, luma = n ? sum / (double)n : 0;
     g_array_append_val(st->frame_t, t);
@@ -239,6 +250,14 @@ gboolean
 analyse_file(const char *path, const double *tones, unsigned n_tones,
              const struct analyse_region *region, struct analyse_result *out, GError **error)
 {
+    return analyse_file_label(path, tones, n_tones, region, NULL, out, error);
+}
+
+gboolean
+analyse_file_label(const char *path, const double *tones, unsigned n_tones,
+                   const struct analyse_region *region, const struct analyse_region *label,
+                   struct analyse_result *out, GError **error)
+{
     memset(out, 0, sizeof *out);
     out->n_tones = MIN(n_tones, ANALYSE_MAX_TONES);
     out->spectrum_t = g_array_new(FALSE, FALSE, sizeof(double));
@@ -247,15 +266,15 @@ analyse_file(const char *path, const double *tones, unsigned n_tones,
     out->flashes = g_array_new(FALSE, FALSE, sizeof(double));
     if (!discover(path, out, error))
         return FALSE;
-    struct decode_state st = {tones,
-                              out->n_tones,
-                              *region,
-                              g_array_new(FALSE, FALSE, sizeof(float)),
-                              0,
-                              false,
-                              g_array_new(FALSE, FALSE, sizeof(double)),
-                              g_array_new(FALSE, FALSE, sizeof(double)),
-                              out};
+    struct decode_state st = {.tones = tones,
+                              .n_tones = out->n_tones,
+                              .region = *region,
+                              .label = label ? *label : *region,
+                              .has_label = label != NULL,
+                              .samples = g_array_new(FALSE, FALSE, sizeof(float)),
+                              .frame_t = g_array_new(FALSE, FALSE, sizeof(double)),
+                              .frame_luma = g_array_new(FALSE, FALSE, sizeof(double)),
+                              .out = out};
     gboolean ok = decode(path, &st, error);
     if (ok) {
         find_beeps(&st);

@@ -201,7 +201,8 @@ test_lip_sync_participant(void)
 }
 
 /* hearing.webm: 1280x720 VP8 + Opus, every tone in the mix, participant 1's
- * tile (top left) in sync with its beeps. */
+ * tile (top left) in sync with its beeps, participant 3's label (bottom
+ * left of the bottom-left tile: "Defence <3 & Co", not valid markup) drawn. */
 static void
 test_hearing_file(void)
 {
@@ -211,9 +212,11 @@ test_hearing_file(void)
         tones[i] = fx.participants[i].tone_hz;
     tones[fx.n_participants] = 3700.0; /* nobody's tone: the control */
     const struct analyse_region tile0 = {0.1, 0.1, 0.3, 0.3};
+    const struct analyse_region label2 = {0.01, 0.9, 0.2, 0.08};
     struct analyse_result r;
     GError *error = NULL;
-    g_assert_true(analyse_file(path, tones, fx.n_participants + 1, &tile0, &r, &error));
+    g_assert_true(
+        analyse_file_label(path, tones, fx.n_participants + 1, &tile0, &label2, &r, &error));
     g_assert_no_error(error);
     g_assert_true(g_str_has_prefix(r.video_caps, "video/x-vp8"));
     g_assert_true(g_str_has_prefix(r.audio_caps, "audio/x-opus"));
@@ -227,6 +230,8 @@ test_hearing_file(void)
         g_assert_cmpfloat(db, >, -40.0);
         g_assert_cmpfloat(db, >, control + 30.0);
     }
+    g_test_message("hearing: label region's brightest pixel %.0f", r.label_max_luma);
+    g_assert_cmpfloat(r.label_max_luma, >, 200);
     unsigned pairs = 0;
     double worst = analyse_worst_sync(&r, &pairs);
     g_test_message("hearing lip sync: %u pairs, worst %.1f ms", pairs, worst * 1000);

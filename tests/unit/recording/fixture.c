@@ -65,6 +65,8 @@ vej_fixture_default(struct vej_fixture *fx, unsigned n, double duration_s)
         p->leave_s = p->end_s;
         p->rejoin_s = -1;
         if (i == 2) {
+            /* markup characters: a label is text, not Pango markup */
+            g_snprintf(p->label, sizeof p->label, "Defence <3 & Co");
             p->leave_s = duration_s * 0.4;
             p->rejoin_s = duration_s * 0.6;
         }
