@@ -90,6 +90,42 @@ test_progress_lines(void)
         json_decref(j);
     }
     run_clear(&r);
+    /* a rerun replaces the archive as a whole */
+    g_autofree char *json_path = path_in(dir, "archive/archive.json");
+    g_autofree char *before = NULL;
+    g_assert_true(g_file_get_contents(json_path, &before, NULL, NULL));
+    struct run again = run_archiver(dir);
+    g_assert_cmpint(again.status, ==, 0);
+    g_autofree char *after = NULL;
+    g_assert_true(g_file_get_contents(json_path, &after, NULL, NULL));
+    g_assert_cmpstr(before, !=, after); /* its own started_at */
+    g_autofree char *replaced = path_in(dir, "archive.replaced");
+    g_assert_false(g_file_test(replaced, G_FILE_TEST_EXISTS));
+    run_clear(&again);
+}
+
+/* A recording without a single packet: an archive with no files. */
+static void
+test_no_media(void)
+{
+    g_autofree char *dir = g_strconcat(fixture_dir, "-empty", NULL);
+    g_autofree char *capdir = path_in(dir, "capture");
+    g_assert_cmpint(g_mkdir_with_parents(capdir, 0700), ==, 0);
+    g_autofree char *seg = path_in(capdir, "seg-000001.pcap");
+    const guint32 header[6] = {0xa1b23c4du, 2u | (4u << 16), 0, 0, 65535, 101};
+    g_assert_true(g_file_set_contents(seg, (const char *)header, sizeof header, NULL));
+    g_autofree char *cj = path_in(dir, "capture.json");
+    const char *doc = "{\"format\":\"vej-capture/1\",\"participants\":[],\"tracks\":[],"
+                      "\"segments\":[]}";
+    g_assert_true(g_file_set_contents(cj, doc, -1, NULL));
+    struct run r = run_archiver(dir);
+    g_assert_cmpint(r.status, ==, 0);
+    g_autofree char *json_path = path_in(dir, "archive/archive.json");
+    json_t *a = json_load_file(json_path, 0, NULL);
+    g_assert_nonnull(a);
+    g_assert_cmpuint(json_array_size(json_object_get(a, "files")), ==, 0);
+    json_decref(a);
+    run_clear(&r);
 }
 
 /* archive.json lists every file with its real size and SHA-256. */
@@ -315,6 +351,7 @@ main(int argc, char **argv)
     g_test_add_func("/recording/archiver/hearing-file", test_hearing_file);
     g_test_add_func("/recording/archiver/progress-lines", test_progress_lines);
     g_test_add_func("/recording/archiver/corrupt-segments", test_corrupt_segments);
+    g_test_add_func("/recording/archiver/no-media", test_no_media);
     int rc = g_test_run();
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", base);
     if (rc == 0)
