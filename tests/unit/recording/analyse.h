@@ -22,8 +22,8 @@ struct analyse_result {
     GArray *spectrum_t;  /* double: interval end, s */
     GArray *spectrum_db; /* double[n_tones] per interval */
     unsigned n_tones;
-    GArray *beeps;   /* double: onsets (s) of the first tone's bursts */
-    GArray *flashes; /* double: onsets (s) of a white region */
+    GArray *beeps;         /* double: onsets (s) of the first tone's bursts */
+    GArray *flashes;       /* double: onsets (s) of a white region */
     double label_max_luma; /* brightest pixel of the label region over all frames */
 };
 
@@ -34,9 +34,8 @@ gboolean analyse_file(const char *path, const double *tones, unsigned n_tones,
                       GError **error);
 /* The same, also measuring label (may be NULL) into out->label_max_luma. */
 gboolean analyse_file_label(const char *path, const double *tones, unsigned n_tones,
-                            const struct analyse_region *region,
-                            const struct analyse_region *label, struct analyse_result *out,
-                            GError **error);
+                            const struct analyse_region *region, const struct analyse_region *label,
+                            struct analyse_result *out, GError **error);
 void analyse_result_clear(struct analyse_result *r);
 
 /* Loudest magnitude (dB) of tone i within [from_s, to_s). */

@@ -168,13 +168,16 @@ expected_duration(unsigned i)
     return (double)(p->last_arrival_ns - p->first_arrival_ns) / 1e9;
 }
 
-/* One WebM per participant: VP8 + Opus, duration from first to last packet. */
+/* One file per participant: WebM with VP8 + Opus, Matroska with H.264 +
+ * Opus; duration from first to last packet. */
 static void
 test_participant_files(void)
 {
+    bool saw_h264 = false;
     for (unsigned i = 0; i < fx.n_participants; i++) {
         const struct vej_fixture_participant *p = &fx.participants[i];
-        g_autofree char *name = g_strdup_printf("archive/%s.webm", p->id);
+        saw_h264 |= p->h264;
+        g_autofree char *name = g_strdup_printf("archive/%s.%s", p->id, p->h264 ? "mkv" : "webm");
         g_autofree char *path = path_in(archived_dir, name);
         struct analyse_result r;
         GError *error = NULL;
@@ -182,14 +185,15 @@ test_participant_files(void)
         g_assert_no_error(error);
         g_assert_nonnull(r.video_caps);
         g_assert_nonnull(r.audio_caps);
-        g_assert_true(g_str_has_prefix(r.video_caps, "video/x-vp8"));
+        g_assert_true(g_str_has_prefix(r.video_caps, p->h264 ? "video/x-h264" : "video/x-vp8"));
         g_assert_true(g_str_has_prefix(r.audio_caps, "audio/x-opus"));
-        g_test_message("%s: duration %.3f s, expected %.3f s", p->id, r.duration_s,
-                       expected_duration(i));
+        g_test_message("%s: %s, duration %.3f s, expected %.3f s", p->id, r.video_caps,
+                       r.duration_s, expected_duration(i));
         g_assert_cmpfloat(fabs(r.duration_s - expected_duration(i)), <, 0.5);
         g_assert_cmpfloat(analyse_peak_db(&r, 0, 0, 1e9), >, -40.0);
         analyse_result_clear(&r);
     }
+    g_assert_true(saw_h264);
 }
 
 /* The rejoined participant: one file, its tone before the leave and after

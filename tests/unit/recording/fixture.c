@@ -71,6 +71,7 @@ vej_fixture_default(struct vej_fixture *fx, unsigned n, double duration_s)
             p->rejoin_s = duration_s * 0.6;
         }
         p->skew_s = skews[i];
+        p->h264 = i == 3;
     }
 }
 
@@ -121,10 +122,14 @@ encode(const struct vej_fixture *fx, const struct vej_fixture_participant *p, bo
     g_autofree char *desc = NULL;
     if (video)
         desc = g_strdup_printf("appsrc name=src format=time caps=video/x-raw,format=I420,"
-                               "width=%d,height=%d,framerate=%d/1 ! vp8enc deadline=1 "
-                               "cpu-used=8 threads=1 target-bitrate=600000 keyframe-max-dist=60 "
-                               "! rtpvp8pay name=pay mtu=1200 pt=96 ! appsink name=sink sync=false",
-                               fx->width, fx->height, fx->fps);
+                               "width=%d,height=%d,framerate=%d/1 ! %s ! appsink name=sink "
+                               "sync=false",
+                               fx->width, fx->height, fx->fps,
+                               p->h264 ? "openh264enc bitrate=600000 gop-size=60 ! "
+                                         "rtph264pay name=pay mtu=1200 pt=102 config-interval=-1"
+                                       : "vp8enc deadline=1 cpu-used=8 threads=1 "
+                                         "target-bitrate=600000 keyframe-max-dist=60 ! "
+                                         "rtpvp8pay name=pay mtu=1200 pt=96");
     else
         desc = g_strdup_printf("appsrc name=src format=time caps=audio/x-raw,format=S16LE,"
                                "layout=interleaved,rate=48000,channels=1 ! opusenc "
@@ -302,7 +307,8 @@ track_json(const struct track_info *ti)
                      "s:s}",
                      "track", (json_int_t)ti->n, "participant_id", ti->p->id, "kind",
                      ti->video ? "video" : "audio", "ssrc", (json_int_t)ti->ssrc, "payload_type",
-                     ti->video ? 96 : 111, "codec", ti->video ? "VP8" : "opus", "clock_rate",
+                     ti->video ? (ti->p->h264 ? 102 : 96) : 111, "codec",
+                     ti->video ? (ti->p->h264 ? "H264" : "VP8") : "opus", "clock_rate",
                      ti->video ? 90000 : 48000, "channels", ti->video ? 0 : 2, "rtp", "src",
                      rtp_src, "dst", rtp_dst, "rtcp", "src", rtcp_src, "dst", rtcp_dst, "first_at",
                      first, "last_at", last);
@@ -319,6 +325,7 @@ participants_json(const struct vej_fixture *fx, bool truth)
         if (truth) {
             json_object_set_new(o, "tone_hz", json_real(p->tone_hz));
             json_object_set_new(o, "beeps", json_boolean(p->beeps));
+            json_object_set_new(o, "h264", json_boolean(p->h264));
             json_object_set_new(o, "duration_s",
                                 json_real((double)(p->last_arrival_ns - p->first_arrival_ns) / NS));
             json_object_set_new(o, "first_s",

@@ -22,6 +22,7 @@ struct vej_fixture_participant {
     char label[64];
     double tone_hz;
     bool beeps;      /* bursts of the tone with video flashes, else a steady tone */
+    bool h264;       /* video in H.264 (a Matroska file), else VP8 */
     double join_s;   /* capture times, from the hearing's start */
     double leave_s;  /* end of the first connection */
     double rejoin_s; /* < 0: no rejoin */
@@ -41,7 +42,8 @@ struct vej_fixture {
 };
 
 /* The standard scenario: n (1-4) participants over duration_s seconds;
- * participant 2 (index 2) leaves at 40% and rejoins at 60% when n >= 3. */
+ * participant index 2 leaves at 40% and rejoins at 60% when n >= 3;
+ * index 3 publishes H.264 instead of VP8. */
 void vej_fixture_default(struct vej_fixture *fx, unsigned n, double duration_s);
 
 /* Encodes, payloads and writes DIR (created, 0700): capture/seg-000001.pcap,
