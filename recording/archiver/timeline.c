@@ -1,0 +1,321 @@
+/* timeline.c - where each packet goes on the hearing's one timeline.
+ *
+ * The gateway's arrival times (pcap timestamps, one clock for everyone)
+ * place tracks relative to each other; a publisher's SRs (its own clock,
+ * possibly seconds off the gateway's) tie its audio and video together.
+ * For a packet with extended RTP time E on track t:
+ *
+ *   sender(E)  = NTP(SR) + (E - RTP(SR)) / clock_rate   (t's latest SR that
+ *                                                        arrived before it)
+ *   place(E)   = sender(E) + D(connection)
+ *   D          = min over the connection's audio and video packets of
+ *                (arrival - sender)
+ *
+ * so audio and video keep exactly the offset their sender's clock gives
+ * them (lip sync from SRs), and the connection sits at its fastest path's
+ * arrival (never later than a packet arrived). A connection is a group of
+ * one participant's tracks whose arrival spans overlap (a reconnect is a
+ * new connection). A track without any SR is placed from its first
+ * packet's arrival and its RTP clock. The origin (time 0 of hearing.webm)
+ * is the earliest placement of any packet.
+ */
+#include "recording/archiver/archiver-priv.h"
+
+#include "gateway/wire/rtcp.h"
+#include "gateway/wire/rtp.h"
+#include "recording/pcap-read.h"
+
+#include <string.h>
+
+#define CONNECTION_GAP_NS (500 * G_GINT64_CONSTANT(1000000))
+
+int64_t
+vej_arch_unwrap(struct vej_arch_unwrap *u, uint32_t value, unsigned bits)
+{
+    if (!u->have) {
+        u->have = true;
+        u->last = (int64_t)value + ((int64_t)1 << bits); /* room below for reordering */
+        return u->last;
+    }
+    int64_t delta;
+    if (bits == 16)
+        delta = (int16_t)(uint16_t)(value - (uint32_t)u->last);
+    else
+        delta = (int32_t)(value - (uint32_t)u->last);
+    int64_t ext = u->last + delta;
+    if (ext > u->last)
+        u->last = ext;
+    return ext;
+}
+
+static int64_t
+ntp_to_ns(uint64_t ntp)
+{
+    uint64_t sec = ntp >> 32, frac = ntp & 0xffffffffu;
+    return (int64_t)(sec * 1000000000u + ((frac * 1000000000u) >> 32));
+}
+
+static void
+scan_rtp(struct vej_arch_track *t, const struct vej_pcap_record *rec)
+{
+    struct vej_rtp_view v;
+    if (vej_rtp_parse(rec->payload, rec->payload_len, &v) != VEJ_RTP_OK)
+        return;
+    if (t->ssrc != 0 && v.ssrc != t->ssrc)
+        return;
+    int64_t arrival = (int64_t)rec->ts_ns;
+    int64_t ext = vej_arch_unwrap(&t->unwrap, v.timestamp, 32);
+    if (t->packets == 0) {
+        t->first_arrival = arrival;
+        t->first_ext = ext;
+    }
+    t->packets++;
+    t->last_arrival = arrival;
+    if (ext > t->last_ext || t->samples->len == 0)
+        t->last_ext = ext;
+    struct vej_arch_sample *last =
+        t->samples->len ? &g_array_index(t->samples, struct vej_arch_sample, t->samples->len - 1)
+                        : NULL;
+    if (last == NULL || last->ext != ext) {
+        struct vej_arch_sample s = {arrival, ext};
+        g_array_append_val(t->samples, s);
+    }
+}
+
+static struct vej_arch_track *
+track_of_ssrc(struct vej_arch_capture *cap, const struct vej_arch_track *port_track, uint32_t ssrc)
+{
+    struct vej_arch_track *found = NULL;
+    for (guint i = 0; i < cap->tracks->len; i++) {
+        struct vej_arch_track *t = g_ptr_array_index(cap->tracks, i);
+        if (t->ssrc != ssrc)
+            continue;
+        if (t == port_track || strcmp(t->participant_id, port_track->participant_id) == 0)
+            return t;
+        if (found == NULL)
+            found = t;
+    }
+    return found;
+}
+
+static void
+scan_rtcp(struct vej_arch_capture *cap, struct vej_arch_track *port_track,
+          const struct vej_pcap_record *rec)
+{
+    struct vej_rtcp_iter it;
+    struct vej_rtcp_packet p;
+    vej_rtcp_iter_init(&it, rec->payload, rec->payload_len);
+    while (vej_rtcp_next(&it, &p) == 1) {
+        struct vej_rtcp_sr sr;
+        if (p.type != VEJ_RTCP_SR || vej_rtcp_parse_sr(&p, &sr) != VEJ_RTCP_OK)
+            continue;
+        struct vej_arch_track *t = track_of_ssrc(cap, port_track, sr.ssrc);
+        if (t == NULL && port_track->ssrc == 0)
+            t = port_track;
+        if (t == NULL)
+            continue;
+        struct vej_arch_sr s = {(int64_t)rec->ts_ns, ntp_to_ns(sr.ntp_time), sr.rtp_time, 0};
+        g_array_append_val(t->srs, s);
+    }
+}
+
+gboolean
+vej_arch_timeline_scan(struct vej_arch_capture *cap, GError **error)
+{
+    for (guint i = 0; i < cap->segments->len; i++) {
+        g_autoptr(GMappedFile) map =
+            vej_arch_segment_map(g_ptr_array_index(cap->segments, i), error);
+        if (map == NULL)
+            return FALSE;
+        struct vej_pcap_reader r;
+        struct vej_pcap_record rec;
+        vej_pcap_reader_init(&r, (const uint8_t *)g_mapped_file_get_contents(map),
+                             g_mapped_file_get_length(map));
+        while (vej_pcap_reader_next(&r, &rec) == VEJ_PCAP_OK) {
+            unsigned port = rec.tuple.dst_port;
+            struct vej_arch_track *t =
+                port >= 20002
+                    ? g_hash_table_lookup(cap->by_number, GUINT_TO_POINTER((port - 20000) / 2))
+                    : NULL;
+            if (t == NULL)
+                cap->unknown_records++;
+            else if (port % 2 == 0)
+                scan_rtp(t, &rec);
+            else
+                scan_rtcp(cap, t, &rec);
+        }
+        if (r.status != VEJ_PCAP_END) {
+            g_set_error(error, VEJ_ARCH_ERROR, 2, "segment: %s at byte %zu",
+                        vej_pcap_strerror(r.status), r.pos);
+            return FALSE;
+        }
+    }
+    return TRUE;
+}
+
+/* Index of the last element of arr (sorted by arrival, first field) that
+ * arrived at or before `arrival`, or 0. */
+static guint
+latest_before(GArray *arr, size_t elem, int64_t arrival)
+{
+    guint lo = 0, hi = arr->len;
+    while (hi - lo > 1) {
+        guint mid = lo + (hi - lo) / 2;
+        int64_t a;
+        memcpy(&a, arr->data + (size_t)mid * elem, sizeof a);
+        if (a <= arrival)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Gives each SR its RTP time extended next to the packets around it. */
+static void
+extend_srs(struct vej_arch_track *t)
+{
+    for (guint i = 0; i < t->srs->len; i++) {
+        struct vej_arch_sr *sr = &g_array_index(t->srs, struct vej_arch_sr, i);
+        guint k = latest_before(t->samples, sizeof(struct vej_arch_sample), sr->arrival);
+        int64_t near = g_array_index(t->samples, struct vej_arch_sample, k).ext;
+        sr->ext = near + (int32_t)(sr->rtp - (uint32_t)near);
+    }
+}
+
+static int64_t
+sender_time(const struct vej_arch_track *t, int64_t arrival, int64_t ext)
+{
+    guint k = latest_before(t->srs, sizeof(struct vej_arch_sr), arrival);
+    const struct vej_arch_sr *sr = &g_array_index(t->srs, struct vej_arch_sr, k);
+    return sr->ntp_ns + (ext - sr->ext) * 1000000000 / (int64_t)t->clock_rate;
+}
+
+int64_t
+vej_arch_place(const struct vej_arch_track *t, int64_t arrival, int64_t ext)
+{
+    if (t->sr_synced)
+        return sender_time(t, arrival, ext) + t->offset_ns;
+    return t->first_arrival + (ext - t->first_ext) * 1000000000 / (int64_t)t->clock_rate;
+}
+
+static int64_t
+track_offset(const struct vej_arch_track *t)
+{
+    int64_t best = G_MAXINT64;
+    for (guint i = 0; i < t->samples->len; i++) {
+        const struct vej_arch_sample *s = &g_array_index(t->samples, struct vej_arch_sample, i);
+        int64_t d = s->arrival - sender_time(t, s->arrival, s->ext);
+        if (d < best)
+            best = d;
+    }
+    return best;
+}
+
+static gint
+by_first_arrival(gconstpointer a, gconstpointer b)
+{
+    const struct vej_arch_track *x = *(struct vej_arch_track *const *)a;
+    const struct vej_arch_track *y = *(struct vej_arch_track *const *)b;
+    return (x->first_arrival > y->first_arrival) - (x->first_arrival < y->first_arrival);
+}
+
+/* Groups p's tracks (sorted by first arrival) into connections and gives
+ * each synced track its connection's offset. */
+static void
+solve_connections(GPtrArray *tracks)
+{
+    guint start = 0;
+    while (start < tracks->len) {
+        struct vej_arch_track *first = g_ptr_array_index(tracks, start);
+        int64_t span_end = first->last_arrival, offset = G_MAXINT64;
+        guint end = start;
+        while (end < tracks->len) {
+            struct vej_arch_track *t = g_ptr_array_index(tracks, end);
+            if (end > start && t->first_arrival > span_end + CONNECTION_GAP_NS)
+                break;
+            span_end = MAX(span_end, t->last_arrival);
+            if (t->sr_synced)
+                offset = MIN(offset, track_offset(t));
+            end++;
+        }
+        for (guint i = start; i < end; i++) {
+            struct vej_arch_track *t = g_ptr_array_index(tracks, i);
+            t->offset_ns = offset;
+        }
+        start = end;
+    }
+}
+
+/* Keeps the tracks with packets, by first arrival, of the first one's codec
+ * (one file cannot change codec midway; another codec's track is left out
+ * and said so on stderr). */
+static void
+drop_empty(GPtrArray *tracks)
+{
+    for (guint i = tracks->len; i > 0; i--) {
+        struct vej_arch_track *t = g_ptr_array_index(tracks, i - 1);
+        if (t->packets == 0)
+            g_ptr_array_remove_index(tracks, i - 1);
+    }
+    g_ptr_array_sort(tracks, by_first_arrival);
+    for (guint i = tracks->len; i > 1; i--) {
+        struct vej_arch_track *first = g_ptr_array_index(tracks, 0);
+        struct vej_arch_track *t = g_ptr_array_index(tracks, i - 1);
+        if (strcmp(t->codec, first->codec) != 0) {
+            g_printerr("vej-archiver: track %u of %s (%s) left out: the participant's first "
+                       "track is %s\n",
+                       t->n, t->participant_id, t->codec, first->codec);
+            g_ptr_array_remove_index(tracks, i - 1);
+        }
+    }
+    for (guint i = 0; i < tracks->len; i++)
+        ((struct vej_arch_track *)g_ptr_array_index(tracks, i))->rank = i;
+}
+
+static void
+solve_participant(struct vej_arch_participant *p)
+{
+    drop_empty(p->audio);
+    drop_empty(p->video);
+    g_autoptr(GPtrArray) all = g_ptr_array_new();
+    for (guint i = 0; i < p->audio->len; i++)
+        g_ptr_array_add(all, g_ptr_array_index(p->audio, i));
+    for (guint i = 0; i < p->video->len; i++)
+        g_ptr_array_add(all, g_ptr_array_index(p->video, i));
+    g_ptr_array_sort(all, by_first_arrival);
+    for (guint i = 0; i < all->len; i++) {
+        struct vej_arch_track *t = g_ptr_array_index(all, i);
+        t->sr_synced = t->srs->len > 0;
+        if (t->sr_synced)
+            extend_srs(t);
+    }
+    solve_connections(all);
+    p->first_place = G_MAXINT64;
+    p->last_place = G_MININT64;
+    for (guint i = 0; i < all->len; i++) {
+        struct vej_arch_track *t = g_ptr_array_index(all, i);
+        GArray *s = t->samples;
+        t->first_place = vej_arch_place(t, g_array_index(s, struct vej_arch_sample, 0).arrival,
+                                        g_array_index(s, struct vej_arch_sample, 0).ext);
+        t->last_place = vej_arch_place(
+            t, g_array_index(s, struct vej_arch_sample, s->len - 1).arrival, t->last_ext);
+        p->first_place = MIN(p->first_place, t->first_place);
+        p->last_place = MAX(p->last_place, t->last_place);
+    }
+}
+
+void
+vej_arch_timeline_solve(struct vej_arch_capture *cap)
+{
+    cap->origin = G_MAXINT64;
+    cap->end = G_MININT64;
+    for (guint i = 0; i < cap->participants->len; i++) {
+        struct vej_arch_participant *p = g_ptr_array_index(cap->participants, i);
+        solve_participant(p);
+        if (p->audio->len + p->video->len == 0)
+            continue;
+        cap->origin = MIN(cap->origin, p->first_place);
+        cap->end = MAX(cap->end, p->last_place);
+    }
+}
