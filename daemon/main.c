@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "recording/sign.h"
 #include "signalling/server.h"
 #include "signalling/token.h"
 #include "store/audit.h"
@@ -146,6 +147,14 @@ run(struct vej_config *cfg)
         g_printerr("vej-gateway: token key: %s\n", error->message);
         return 1;
     }
+    g_autofree char *key_path = cfg->signing_key && *cfg->signing_key
+                                    ? g_strdup(cfg->signing_key)
+                                    : vej_signer_default_path(cfg->data_dir);
+    g_autoptr(vej_signer) signer = vej_signer_load(key_path, TRUE, &error);
+    if (!signer) {
+        g_printerr("vej-gateway: signing key: %s\n", error->message);
+        return 1;
+    }
     vej_audit_writer *audit = vej_audit_writer_new(db_path, &error);
     if (!audit) {
         g_printerr("vej-gateway: audit log: %s\n", error->message);
@@ -158,6 +167,7 @@ run(struct vej_config *cfg)
         vej_audit_writer_free(audit);
         return 1;
     }
+    vej_signalling_set_signer(server, signer);
     vej_audit_append(audit, "system", "server.start", "", "{\"version\":\"" VEJ_VERSION "\"}");
     the_server = server;
     install_signals();

@@ -530,6 +530,7 @@ static const struct route routes[] = {
     {"POST", "hearings/{hrg}/participants/{ptc}/token", VEJ_STAFF_CLERK, participant_token},
     {"GET", "audit", VEJ_STAFF_ADMIN, audit_list},
     {"GET", "audit/head", VEJ_STAFF_ADMIN, audit_head},
+    {"GET", "keys", STAFF_ANY, vej__rest_keys},
 };
 
 /* Matches `path` (after /api/v1/) against a pattern. Returns 1 on match,
@@ -562,6 +563,8 @@ vej__rest_dispatch(struct vej_http_req *r, const char *method, const char *path,
 {
     if (!g_str_has_prefix(path, "/api/v1/"))
         return vej__http_respond_error(r, VEJ_RPC_NOT_FOUND, "not found");
+    if (vej__rest_recordings_dispatch(r, method, path, body))
+        return;
     g_auto(GStrv) segs = g_strsplit(path + strlen("/api/v1/"), "/", 8);
     bool path_known = false;
     for (size_t i = 0; i < G_N_ELEMENTS(routes); i++) {

@@ -13,3 +13,12 @@ void vej__rest_dispatch(struct vej_http_req *r, const char *method, const char *
 
 /* Query parameter by name, percent-decoded. */
 bool vej__http_query(struct vej_http_req *r, const char *name, char *out, size_t out_cap);
+
+/* rest-recordings.c: the evidential routes (docs/api.md "Recordings").
+ * Handles every path under /api/v1/recordings and answers; FALSE when the
+ * path is not one of them. */
+bool vej__rest_recordings_dispatch(struct vej_http_req *r, const char *method, const char *path,
+                                   json_t *body);
+struct vej_user;
+/* GET /api/v1/keys (any staff role). */
+void vej__rest_keys(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *body);

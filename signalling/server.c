@@ -626,6 +626,12 @@ vej_signalling_new(const struct vej_config *config, vej_store *store, vej_audit_
     return s;
 }
 
+void
+vej_signalling_set_signer(struct vej_signalling *s, struct vej_signer *signer)
+{
+    s->signer = signer;
+}
+
 int
 vej_signalling_port(struct vej_signalling *s)
 {

@@ -68,6 +68,7 @@ struct vej_signalling {
 
     GThreadPool *hash_pool;
     struct vej_relay *relay; /* the media relay (owned) */
+    struct vej_signer *signer; /* evidence signing key (borrowed; set by main) */
     char *turn_secret;       /* shared secret for TURN credentials, or NULL */
 
     uint64_t next_id;

@@ -131,6 +131,11 @@ static const struct command_spec commands[] = {
      "Log in (password on standard input) and print a token for VEJ_TOKEN",
      "Example: export VEJ_TOKEN=$(vejctl login --user alice --insecure)\n"
      "The token alone is printed on standard output."},
+    {VEJCTL_KEYS, "keys", NULL, "", 0, O_REST, 0,
+     "Show the gateway's signing public key and its fingerprint",
+     "The fingerprint is the SHA-256 of the DER SubjectPublicKeyInfo, as printed by\n"
+     "openssl pkey -pubin -in public-key.pem -outform DER | sha256sum. Compare it with the\n"
+     "court's published fingerprint before trusting a recording bundle."},
 };
 
 static const char *const staff_roles[] = {"clerk", "judge", "evidential", "admin", NULL};

@@ -40,6 +40,7 @@ enum vejctl_command_id {
     VEJCTL_PARTICIPANT_ADD,
     VEJCTL_AUDIT_VERIFY,
     VEJCTL_LOGIN,
+    VEJCTL_KEYS,
 };
 
 /* The parsed command line. Strings are (transfer full) and freed by
