@@ -4,8 +4,8 @@
  * directory, TLS certificate, store (migrations), first admin account,
  * secrets, audit writer, signalling server. SIGTERM or SIGINT begins the
  * graceful shutdown: new joins are refused, every socket is sent
- * session.closing and closed, the audit head is logged and the audit log
- * flushed, and the process exits 0.
+ * session.closing and closed, the audit log is flushed and its head signed
+ * into DATA_DIR/audit-heads.log, and the process exits 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "recording/audit-heads.h"
 #include "recording/sign.h"
 #include "signalling/server.h"
 #include "signalling/token.h"
@@ -179,15 +180,19 @@ run(struct vej_config *cfg)
     the_server = NULL;
     vej_signalling_free(server);
 
-    int64_t seq = 0;
-    uint8_t hash[32];
     gboolean flushed = vej_audit_writer_flush(audit);
     vej_audit_writer_free(audit);
-    if (vej_audit_head(db_path, &seq, hash, &error)) {
-        char hex[65];
-        for (int i = 0; i < 32; i++)
-            snprintf(hex + 2 * i, 3, "%02x", hash[i]);
-        g_message("audit head at shutdown: seq %" G_GINT64_FORMAT " hash %s", seq, hex);
+    /* The last head is always signed, even when unchanged since the last
+     * interval: the heads file then shows a clean shutdown. */
+    g_autofree char *heads_path = vej_audit_heads_path(cfg->data_dir);
+    struct vej_signed_head head;
+    if (vej_audit_heads_sign(db_path, heads_path, signer, TRUE, &head, &error)) {
+        g_autofree char *hex = vej_hex(head.hash, 32);
+        g_message("audit head at shutdown (signed): seq %" G_GINT64_FORMAT " hash %s", head.seq,
+                  hex);
+    } else {
+        g_warning("audit head at shutdown: %s", error->message);
+        flushed = FALSE;
     }
     fprintf(stderr, "vej-gateway: stopped\n");
     return flushed ? 0 : 1;

@@ -488,7 +488,9 @@ audit_head(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *b
     char hex[65];
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", hash[i]);
-    vej__http_respond_json(r, 200, json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "hash", hex));
+    json_t *out = json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "hash", hex);
+    json_object_set_new(out, "signed", vej__rest_signed_head_json(s));
+    vej__http_respond_json(r, 200, out);
 }
 
 /* ---- routing ---- */

@@ -22,3 +22,6 @@ bool vej__rest_recordings_dispatch(struct vej_http_req *r, const char *method, c
 struct vej_user;
 /* GET /api/v1/keys (any staff role). */
 void vej__rest_keys(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *body);
+/* The last signed audit head as JSON, or JSON null (transfer full). */
+struct vej_signalling;
+json_t *vej__rest_signed_head_json(struct vej_signalling *s);

@@ -8,6 +8,8 @@
  */
 #include "signalling/signalling-priv.h"
 
+#include "recording/audit-heads.h"
+
 #include <errno.h>
 #include <openssl/rand.h>
 #include <string.h>
@@ -468,7 +470,18 @@ log_audit_head(lws_sorted_usec_list_t *sul)
     int64_t seq = 0;
     uint8_t hash[32];
     g_autoptr(GError) error = NULL;
-    if (vej_audit_head(s->db_path, &seq, hash, &error)) {
+    if (s->signer) {
+        /* Signed and kept in DATA_DIR/audit-heads.log (recording/audit-heads.h);
+         * only when the chain grew since the last signed head. */
+        g_autofree char *heads = vej_audit_heads_path(s->config->data_dir);
+        struct vej_signed_head h;
+        if (vej_audit_heads_sign(s->db_path, heads, s->signer, FALSE, &h, &error)) {
+            g_autofree char *hex = vej_hex(h.hash, 32);
+            g_message("audit head (signed): seq %" G_GINT64_FORMAT " hash %s", h.seq, hex);
+        } else {
+            g_warning("audit head: %s", error->message);
+        }
+    } else if (vej_audit_head(s->db_path, &seq, hash, &error)) {
         char hex[65];
         for (int i = 0; i < 32; i++)
             snprintf(hex + 2 * i, 3, "%02x", hash[i]);

@@ -32,6 +32,7 @@ enum {
     O_ANONYMOUS = 1u << 18,
     O_USER = 1u << 19,
     O_CONFIG = 1u << 20,
+    O_KEY = 1u << 21,
 };
 #define O_REST (O_URL | O_TOKEN | O_INSECURE | O_CACERT | O_JSON)
 #define O_LOCAL (O_DATA_DIR | O_CONFIG | O_JSON)
@@ -80,6 +81,8 @@ static const struct option_spec {
     {O_ANONYMOUS, "anonymous", G_OPTION_ARG_NONE, FIELD(anonymous),
      "Hidden from the roster of those they are screened from", NULL},
     {O_USER, "user", G_OPTION_ARG_STRING, FIELD(user), "Staff username", "NAME"},
+    {O_KEY, "key", G_OPTION_ARG_FILENAME, FIELD(key),
+     "The signing public key to trust (PEM), e.g. the court's published one", "PUBKEY"},
 };
 
 struct command_spec {
@@ -123,10 +126,12 @@ static const struct command_spec commands[] = {
      "witness, interpreter, probation, observer. --screened-from takes role names or\n"
      "ptc_ participant ids, comma-separated or repeated. The join URL is a credential:\n"
      "hand it only to that participant."},
-    {VEJCTL_AUDIT_VERIFY, "audit", "verify", "", 0, O_LOCAL, 0,
-     "Check the audit log's hash chain in the data directory",
-     "Prints the number of entries and the head (sequence, hash) to compare with the\n"
-     "heads the gateway logs; exits 1 when the chain is broken."},
+    {VEJCTL_AUDIT_VERIFY, "audit", "verify", "", 0, O_LOCAL | O_KEY, 0,
+     "Check the audit log's hash chain and its signed heads in the data directory",
+     "Walks the hash chain, then checks every signed head in DATA_DIR/audit-heads.log:\n"
+     "its Ed25519 signature (by --key, else the data directory's signing key) and that\n"
+     "the entry at its sequence still has its hash, so that a truncated or rewritten log\n"
+     "is detected. Prints the number of entries and the head; exits 1 on any failure."},
     {VEJCTL_LOGIN, "login", NULL, "", 0, O_URL | O_INSECURE | O_CACERT | O_JSON | O_USER, O_USER,
      "Log in (password on standard input) and print a token for VEJ_TOKEN",
      "Example: export VEJ_TOKEN=$(vejctl login --user alice --insecure)\n"

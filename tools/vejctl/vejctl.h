@@ -79,6 +79,7 @@ struct vejctl_args {
     char *user;
     char *hearing_id;
     char *state;
+    char *key; /* --key PUBKEY.pem */
     gboolean help;
     gboolean version;
 };
