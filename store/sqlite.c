@@ -608,6 +608,12 @@ sqlite_participant_remove(void *impl, const char *id, GError **error)
     return run_write(st, stmt, "removing a participant", true, error);
 }
 
+sqlite3 *
+vej__sqlite_store_db(void *impl)
+{
+    return ((struct sqlite_store *)impl)->db;
+}
+
 const struct vej_store_backend vej_store_sqlite_backend = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -636,4 +642,10 @@ const struct vej_store_backend vej_store_sqlite_backend = {
     .participant_update = sqlite_participant_update,
     .participant_bump_token = sqlite_participant_bump_token,
     .participant_remove = sqlite_participant_remove,
+    .recording_create = vej__sqlite_recording_create,
+    .recording_get = vej__sqlite_recording_get,
+    .recording_get_by_hearing = vej__sqlite_recording_get_by_hearing,
+    .recording_list = vej__sqlite_recording_list,
+    .recording_update = vej__sqlite_recording_update,
+    .recording_list_expired = vej__sqlite_recording_list_expired,
 };
