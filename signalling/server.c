@@ -493,6 +493,19 @@ log_audit_head(lws_sorted_usec_list_t *sul)
                      (lws_usec_t)s->config->audit_head_interval_s * LWS_US_PER_SEC);
 }
 
+/* ---- retention ---- */
+
+#define RETENTION_SWEEP_INTERVAL_S 3600
+
+static void
+retention_sweep(lws_sorted_usec_list_t *sul)
+{
+    struct vej_signalling *s = lws_container_of(sul, struct vej_signalling, sul_retention);
+    vej__recordings_sweep(s);
+    lws_sul_schedule(s->lws, 0, &s->sul_retention, retention_sweep,
+                     (lws_usec_t)RETENTION_SWEEP_INTERVAL_S * LWS_US_PER_SEC);
+}
+
 /* ---- life cycle ---- */
 
 static void hash_job_run(gpointer job, gpointer user);
@@ -636,6 +649,7 @@ vej_signalling_new(const struct vej_config *config, vej_store *store, vej_audit_
                  s->port);
     lws_sul_schedule(s->lws, 0, &s->sul_audit_head, log_audit_head,
                      (lws_usec_t)config->audit_head_interval_s * LWS_US_PER_SEC);
+    lws_sul_schedule(s->lws, 0, &s->sul_retention, retention_sweep, LWS_US_PER_SEC);
     return s;
 }
 
@@ -718,6 +732,7 @@ vej_signalling_free(struct vej_signalling *s)
     g_clear_pointer(&s->relay, vej_relay_free);
     if (s->lws) {
         lws_sul_cancel(&s->sul_audit_head);
+        lws_sul_cancel(&s->sul_retention);
         lws_sul_cancel(&s->sul_stop);
         lws_context_destroy(s->lws);
         s->lws = NULL;

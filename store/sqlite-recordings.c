@@ -77,18 +77,31 @@ one(sqlite3 *db, sqlite3_stmt *stmt, GError **error)
 }
 
 struct vej_recording_row *
-vej__sqlite_recording_create(void *impl, const char *hearing_id, const char *courtroom_id,
-                             const char *case_reference, int64_t started_at, GError **error)
+vej__sqlite_recording_create(void *impl, const char *given_id, const char *hearing_id,
+                             const char *courtroom_id, const char *case_reference,
+                             int64_t started_at, GError **error)
 {
     sqlite3 *db = vej__sqlite_store_db(impl);
-    uint8_t rnd[8];
-    if (RAND_bytes(rnd, sizeof rnd) != 1) {
-        g_set_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_FAILED, "no randomness for an id");
-        return NULL;
-    }
     char id[4 + 16 + 1] = "rec_";
-    for (int i = 0; i < 8; i++)
-        snprintf(id + 4 + 2 * i, 3, "%02x", rnd[i]);
+    if (given_id != NULL) {
+        bool ok = strlen(given_id) == 20 && strncmp(given_id, "rec_", 4) == 0;
+        for (int i = 4; ok && i < 20; i++)
+            ok = g_ascii_isdigit(given_id[i]) || (given_id[i] >= 'a' && given_id[i] <= 'f');
+        if (!ok) {
+            g_set_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_FAILED,
+                        "a recording id is rec_ and 16 lowercase hex digits");
+            return NULL;
+        }
+        memcpy(id, given_id, sizeof id);
+    } else {
+        uint8_t rnd[8];
+        if (RAND_bytes(rnd, sizeof rnd) != 1) {
+            g_set_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_FAILED, "no randomness for an id");
+            return NULL;
+        }
+        for (int i = 0; i < 8; i++)
+            snprintf(id + 4 + 2 * i, 3, "%02x", rnd[i]);
+    }
     g_autoptr(sqlite3_stmt) stmt = vej__sqlite_prepare(
         db,
         "INSERT INTO recordings (id, hearing_id, courtroom_id, case_reference, dir, started_at, "

@@ -94,7 +94,8 @@ gboolean vej__audit_commit(sqlite3 *db, struct vej_audit_entry *const *entries, 
 sqlite3 *vej__sqlite_store_db(void *impl);
 
 /* sqlite-recordings.c: the recordings entries of the SQLite backend. */
-struct vej_recording_row *vej__sqlite_recording_create(void *impl, const char *hearing_id,
+struct vej_recording_row *vej__sqlite_recording_create(void *impl, const char *id,
+                                                       const char *hearing_id,
                                                        const char *courtroom_id,
                                                        const char *case_reference,
                                                        int64_t started_at, GError **error);

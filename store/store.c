@@ -372,11 +372,12 @@ vej_participant_row_free(struct vej_participant_row *p)
 /* ---- recordings ---- */
 
 struct vej_recording_row *
-vej_store_recording_create(vej_store *s, const char *hearing_id, const char *courtroom_id,
-                           const char *case_reference, int64_t started_at, GError **error)
+vej_store_recording_create(vej_store *s, const char *id, const char *hearing_id,
+                           const char *courtroom_id, const char *case_reference,
+                           int64_t started_at, GError **error)
 {
     g_return_val_if_fail(s != NULL && hearing_id != NULL && courtroom_id != NULL, NULL);
-    return s->backend->recording_create(s->impl, hearing_id, courtroom_id,
+    return s->backend->recording_create(s->impl, id, hearing_id, courtroom_id,
                                         case_reference ? case_reference : "", started_at, error);
 }
 

@@ -216,7 +216,10 @@ gboolean vej_store_participant_remove(vej_store *s, const char *id, GError **err
 /* Recordings. Create: one per hearing (a second is CONFLICT); the row's
  * dir is its id. The recorder creates it when the hearing first goes
  * in_session and updates its state; the evidence routes list and read. */
-struct vej_recording_row *vej_store_recording_create(vej_store *s, const char *hearing_id,
+/* `id` may be NULL (a new rec_ id is made); a given id must be rec_ + 16
+ * lowercase hex digits (a recording found on disk being registered). */
+struct vej_recording_row *vej_store_recording_create(vej_store *s, const char *id,
+                                                     const char *hearing_id,
                                                      const char *courtroom_id,
                                                      const char *case_reference,
                                                      int64_t started_at, GError **error);
@@ -277,7 +280,8 @@ struct vej_store_backend {
                                    const char *special_measures_json, GError **error);
     int64_t (*participant_bump_token)(void *impl, const char *id, GError **error);
     gboolean (*participant_remove)(void *impl, const char *id, GError **error);
-    struct vej_recording_row *(*recording_create)(void *impl, const char *hearing_id,
+    struct vej_recording_row *(*recording_create)(void *impl, const char *id,
+                                                  const char *hearing_id,
                                                   const char *courtroom_id,
                                                   const char *case_reference, int64_t started_at,
                                                   GError **error);

@@ -240,6 +240,13 @@ vejctl_run_rest(const struct vejctl_args *a)
         break;
     case VEJCTL_USER_ADD:
     case VEJCTL_AUDIT_VERIFY:
+    case VEJCTL_RECORDINGS_LIST:
+    case VEJCTL_RECORDINGS_SHOW:
+    case VEJCTL_RECORDINGS_DOWNLOAD:
+    case VEJCTL_RECORDINGS_VERIFY:
+    case VEJCTL_RECORDINGS_HOLD:
+    case VEJCTL_RECORDINGS_SEAL:
+    case VEJCTL_RECORDINGS_SWEEP:
         g_assert_not_reached();
     }
     return status >= 0 ? status : fail(error);
