@@ -23,7 +23,7 @@ test_recordings(void)
     g_assert_no_error(error);
 
     g_autoptr(vej_recording_row) r1 =
-        vej_store_recording_create(s, h1->id, c->id, "T1", 1700000000, &error);
+        vej_store_recording_create(s, NULL, h1->id, c->id, "T1", 1700000000, &error);
     g_assert_no_error(error);
     g_assert_true(g_str_has_prefix(r1->id, "rec_"));
     g_assert_cmpuint(strlen(r1->id), ==, 20);
@@ -31,13 +31,16 @@ test_recordings(void)
     g_assert_cmpstr(r1->state, ==, "recording");
     g_assert_cmpint(r1->verify_ok, ==, -1);
     /* one per hearing */
-    g_assert_null(vej_store_recording_create(s, h1->id, c->id, "T1", 1, &error));
+    g_assert_null(vej_store_recording_create(s, NULL, h1->id, c->id, "T1", 1, &error));
     g_assert_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_CONFLICT);
     g_clear_error(&error);
     g_autoptr(vej_recording_row) r2 =
-        vej_store_recording_create(s, h2->id, c2->id, "T2", 1700100000, &error);
+        vej_store_recording_create(s, "rec_00112233445566ff", h2->id, c2->id, "T2", 1700100000, &error);
     g_assert_no_error(error);
 
+    g_assert_cmpstr(r2->id, ==, "rec_00112233445566ff");
+    g_assert_null(vej_store_recording_create(s, "rec_../../etc", h2->id, c2->id, "T2", 1, &error));
+    g_clear_error(&error);
     g_autoptr(vej_recording_row) byh = vej_store_recording_get_by_hearing(s, h2->id, &error);
     g_assert_cmpstr(byh->id, ==, r2->id);
     g_assert_null(vej_store_recording_get(s, "rec_0000000000000000", &error));
