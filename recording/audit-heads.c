@@ -145,8 +145,7 @@ append_line(const char *path, const char *line, GError **error)
     if (fd >= 0 && close(fd) != 0 && e == 0)
         e = errno;
     if (e != 0) {
-        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", path,
-                    g_strerror(e));
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(e), "%s: %s", path, g_strerror(e));
         return FALSE;
     }
     return TRUE;
@@ -191,8 +190,8 @@ vej_audit_heads_sign(const char *db_path, const char *heads_path, const vej_sign
 
 /* Why head i is bad, or NULL. */
 static const char *
-check_head(const char *db_path, const struct vej_signed_head *h, int64_t prev_seq,
-           int64_t log_seq, const vej_signer *verifier, GError **error)
+check_head(const char *db_path, const struct vej_signed_head *h, int64_t prev_seq, int64_t log_seq,
+           const vej_signer *verifier, GError **error)
 {
     uint8_t msg[58];
     vej_audit_head_encode(h, msg);

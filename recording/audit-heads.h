@@ -40,9 +40,8 @@ void vej_audit_head_encode(const struct vej_signed_head *h, uint8_t out[58]);
  * (created 0600), fsynced. Unless `force`, nothing is written when the last
  * signed head already has this seq. The head written (or the last one) is
  * copied to *out when not NULL. */
-gboolean vej_audit_heads_sign(const char *db_path, const char *heads_path,
-                              const vej_signer *signer, gboolean force,
-                              struct vej_signed_head *out, GError **error);
+gboolean vej_audit_heads_sign(const char *db_path, const char *heads_path, const vej_signer *signer,
+                              gboolean force, struct vej_signed_head *out, GError **error);
 
 /* Parses one line (without its '\n'); FALSE if malformed. */
 gboolean vej_audit_head_parse_line(const char *line, size_t len, struct vej_signed_head *out);

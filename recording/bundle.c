@@ -83,9 +83,8 @@ add_file(vej_bundle *b, const char *dir, const char *top, const char *name, GErr
 static void
 add_bytes(vej_bundle *b, const char *top, const char *name, const char *text)
 {
-    struct member m = {g_strdup_printf("%s/%s", top, name), NULL,
-                       g_bytes_new(text, strlen(text)), strlen(text),
-                       g_get_real_time() / G_USEC_PER_SEC};
+    struct member m = {g_strdup_printf("%s/%s", top, name), NULL, g_bytes_new(text, strlen(text)),
+                       strlen(text), g_get_real_time() / G_USEC_PER_SEC};
     g_array_append_val(b->members, m);
 }
 
@@ -110,8 +109,10 @@ vej_bundle_verify_text(const char *rec_id, const char *fingerprint)
         "\n"
         "$ openssl pkey -pubin -in public-key.pem -outform DER | sha256sum\n"
         "$ sha256sum -c SHA256SUMS\n"
-        "$ openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin -in manifest.json -sigfile manifest.sig\n"
-        "$ openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin -in SHA256SUMS -sigfile SHA256SUMS.sig\n"
+        "$ openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin -in manifest.json -sigfile "
+        "manifest.sig\n"
+        "$ openssl pkeyutl -verify -pubin -inkey public-key.pem -rawin -in SHA256SUMS -sigfile "
+        "SHA256SUMS.sig\n"
         "\n"
         "The first prints the fingerprint above; sha256sum prints OK for every file; each\n"
         "openssl pkeyutl prints \"Signature Verified Successfully\". Any other answer means\n"
@@ -294,7 +295,7 @@ read_exact(struct reader *r, uint8_t *buf, size_t len)
 static bool
 keep_in_memory(const char *rel)
 {
-    static const char *const small[] = {"manifest.json",  "manifest.sig", "SHA256SUMS",
+    static const char *const small[] = {"manifest.json",  "manifest.sig",   "SHA256SUMS",
                                         "SHA256SUMS.sig", "public-key.pem", "VERIFY.txt"};
     for (size_t i = 0; i < G_N_ELEMENTS(small); i++)
         if (strcmp(rel, small[i]) == 0)
@@ -334,7 +335,8 @@ read_member(struct reader *r, const struct vej_tar_member *m, bool keep, GPtrArr
     ok = ok && read_exact(r, buf, pad);
     for (size_t i = 0; ok && i < pad; i++)
         if (buf[i] != 0) {
-            g_ptr_array_add(problems, g_strdup_printf("%s: padding after the member is not zero", m->name));
+            g_ptr_array_add(problems,
+                            g_strdup_printf("%s: padding after the member is not zero", m->name));
             break;
         }
     if (!ok) {
@@ -351,8 +353,7 @@ read_member(struct reader *r, const struct vej_tar_member *m, bool keep, GPtrArr
 
 /* Reads every member into `members` (relative name -> struct seen *). */
 static gboolean
-read_archive(struct reader *r, GHashTable *members, char **top, GPtrArray *problems,
-             GError **error)
+read_archive(struct reader *r, GHashTable *members, char **top, GPtrArray *problems, GError **error)
 {
     uint8_t block[VEJ_TAR_BLOCK];
     for (;;) {
@@ -366,8 +367,8 @@ read_archive(struct reader *r, GHashTable *members, char **top, GPtrArray *probl
         if (st == VEJ_TAR_END)
             break;
         if (st != VEJ_TAR_OK) {
-            g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_INVALID,
-                        "member %u: %s", g_hash_table_size(members) + 1, vej_tar_status_text(st));
+            g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_INVALID, "member %u: %s",
+                        g_hash_table_size(members) + 1, vej_tar_status_text(st));
             return FALSE;
         }
         const char *slash = strchr(m.name, '/');
@@ -449,8 +450,7 @@ choose_key(GHashTable *members, const vej_signer *given, json_t *out, GPtrArray 
         g_ptr_array_add(problems, g_strdup("public-key.pem: not in canonical form (altered)"));
     if (given != NULL) {
         if (own && strcmp(vej_signer_fingerprint(own), vej_signer_fingerprint(given)) != 0)
-            g_ptr_array_add(problems,
-                            g_strdup("public-key.pem: not the key given with --key"));
+            g_ptr_array_add(problems, g_strdup("public-key.pem: not the key given with --key"));
         vej_signer_free(own);
         json_object_set_new(out, "key_source", json_string("given"));
         g_autofree char *copy = g_strdup(vej_signer_public_pem(given));
@@ -488,7 +488,7 @@ check_lists(GHashTable *members, json_t *files, bool *ok, GPtrArray *problems)
         g_autofree char *want = vej_hex(f->sha256, 32);
         g_hash_table_add(covered, f->name);
         file_result(files, ok, f->name, got ? got->sha256 : NULL,
-                    got == NULL ? "missing from the bundle"
+                    got == NULL                      ? "missing from the bundle"
                     : strcmp(got->sha256, want) != 0 ? "SHA-256 differs from SHA256SUMS"
                                                      : NULL);
     }
@@ -506,16 +506,16 @@ check_lists(GHashTable *members, json_t *files, bool *ok, GPtrArray *problems)
     g_hash_table_iter_init(&it, members);
     while (g_hash_table_iter_next(&it, &key, NULL))
         if (!g_hash_table_contains(covered, key))
-            g_ptr_array_add(problems,
-                            g_strdup_printf("%s: in the bundle but in no signed list",
-                                            (const char *)key));
+            g_ptr_array_add(problems, g_strdup_printf("%s: in the bundle but in no signed list",
+                                                      (const char *)key));
 }
 
 json_t *
 vej_bundle_verify(vej_bundle_read_fn read_fn, void *ctx, const vej_signer *key, GError **error)
 {
     struct reader r = {read_fn, ctx};
-    g_autoptr(GHashTable) members = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, seen_free);
+    g_autoptr(GHashTable) members =
+        g_hash_table_new_full(g_str_hash, g_str_equal, g_free, seen_free);
     g_autoptr(GPtrArray) problems = g_ptr_array_new_with_free_func(g_free);
     g_autofree char *top = NULL;
     if (!read_archive(&r, members, &top, problems, error))
@@ -527,17 +527,21 @@ vej_bundle_verify(vej_bundle_read_fn read_fn, void *ctx, const vej_signer *key, 
     bool ok = true;
     bool msig = k && sig_ok(members, "manifest.json", "manifest.sig", k);
     bool ssig = k && sig_ok(members, "SHA256SUMS", "SHA256SUMS.sig", k);
-    json_object_set_new(out, "key_fingerprint", k ? json_string(vej_signer_fingerprint(k)) : json_null());
+    json_object_set_new(out, "key_fingerprint",
+                        k ? json_string(vej_signer_fingerprint(k)) : json_null());
     json_object_set_new(out, "manifest_signature_ok", json_boolean(msig));
     json_object_set_new(out, "sha256sums_signature_ok", json_boolean(ssig));
     if (!msig)
-        g_ptr_array_add(problems, g_strdup("manifest.sig: the manifest's signature does not verify"));
+        g_ptr_array_add(problems,
+                        g_strdup("manifest.sig: the manifest's signature does not verify"));
     if (!ssig)
-        g_ptr_array_add(problems, g_strdup("SHA256SUMS.sig: the signature of SHA256SUMS does not verify"));
+        g_ptr_array_add(problems,
+                        g_strdup("SHA256SUMS.sig: the signature of SHA256SUMS does not verify"));
     check_lists(members, files, &ok, problems);
     /* VERIFY.txt is not signed: it must be exactly what the gateway writes */
     GBytes *vt = member_bytes(members, "VERIFY.txt");
-    g_autofree char *want = k && top ? vej_bundle_verify_text(top, vej_signer_fingerprint(k)) : NULL;
+    g_autofree char *want =
+        k && top ? vej_bundle_verify_text(top, vej_signer_fingerprint(k)) : NULL;
     gsize vlen = 0;
     const char *vtext = vt ? g_bytes_get_data(vt, &vlen) : NULL;
     if (want && (!vtext || vlen != strlen(want) || memcmp(vtext, want, vlen) != 0))

@@ -51,8 +51,8 @@ vej_file_sha256(const char *path, uint8_t out[32], int64_t *size, GError **error
         return errno_error(error, errno, path, "cannot open");
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         close(fd);
-        g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_UNSAFE,
-                    "%s: not a regular file", path);
+        g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_UNSAFE, "%s: not a regular file",
+                    path);
         return FALSE;
     }
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();
@@ -158,8 +158,8 @@ add_file(struct inventory *inv, const char *name, const char *kind, GError **err
     int64_t size = 0;
     if (!vej_file_sha256(path, sha, &size, error))
         return NULL;
-    json_t *entry = json_pack("{s:s,s:I,s:o,s:s}", "name", name, "size", (json_int_t)size,
-                              "sha256", hex_json(sha, 32), "kind", kind);
+    json_t *entry = json_pack("{s:s,s:I,s:o,s:s}", "name", name, "size", (json_int_t)size, "sha256",
+                              hex_json(sha, 32), "kind", kind);
     json_array_append_new(inv->files, entry);
     return entry;
 }
@@ -305,12 +305,12 @@ static json_t *
 versions_json(json_t *capture, json_t *archive)
 {
     json_t *v = json_object();
-    json_object_set_new(v, "gateway", copy_field(capture, "gateway_version", JSON_STRING,
-                                                 json_null()));
-    json_object_set_new(v, "archiver", copy_field(archive, "archiver_version", JSON_STRING,
-                                                  json_null()));
-    json_object_set_new(v, "gstreamer", copy_field(archive, "gstreamer_version", JSON_STRING,
-                                                   json_null()));
+    json_object_set_new(v, "gateway",
+                        copy_field(capture, "gateway_version", JSON_STRING, json_null()));
+    json_object_set_new(v, "archiver",
+                        copy_field(archive, "archiver_version", JSON_STRING, json_null()));
+    json_object_set_new(v, "gstreamer",
+                        copy_field(archive, "gstreamer_version", JSON_STRING, json_null()));
     json_object_set_new(v, "sealed_by", json_string(VEJ_VERSION));
     return v;
 }
@@ -359,7 +359,8 @@ build_manifest(const char *dir, const vej_signer *signer, const struct vej_manif
     json_object_set_new(m, "replaces", repl ? json_incref(repl) : json_null());
     json_object_set_new(m, "sealed_at", json_string(sealed_at));
     json_object_set_new(m, "hearing", copy_field(capture, "hearing", JSON_OBJECT, json_object()));
-    json_object_set_new(m, "started_at", copy_field(capture, "started_at", JSON_STRING, json_null()));
+    json_object_set_new(m, "started_at",
+                        copy_field(capture, "started_at", JSON_STRING, json_null()));
     json_object_set_new(m, "closed_at", copy_field(capture, "closed_at", JSON_STRING, json_null()));
     json_object_set_new(m, "participants",
                         copy_field(capture, "participants", JSON_ARRAY, json_array()));
@@ -367,12 +368,12 @@ build_manifest(const char *dir, const vej_signer *signer, const struct vej_manif
     json_object_set_new(m, "consultations", consultations_json(capture));
     json_object_set_new(m, "tracks", copy_field(capture, "tracks", JSON_ARRAY, json_array()));
     json_object_set_new(m, "gaps", copy_field(capture, "gaps", JSON_ARRAY, json_array()));
-    json_object_set_new(m, "ring_drops", copy_field(capture, "ring_drops", JSON_INTEGER,
-                                                    json_integer(0)));
-    json_object_set_new(m, "clock_synchronised",
-                        copy_field(capture, "clock_synchronised", JSON_TRUE,
-                                   copy_field(capture, "clock_synchronised", JSON_FALSE,
-                                              json_null())));
+    json_object_set_new(m, "ring_drops",
+                        copy_field(capture, "ring_drops", JSON_INTEGER, json_integer(0)));
+    json_object_set_new(
+        m, "clock_synchronised",
+        copy_field(capture, "clock_synchronised", JSON_TRUE,
+                   copy_field(capture, "clock_synchronised", JSON_FALSE, json_null())));
     json_object_set_new(m, "versions", versions_json(capture, archive));
     json_object_set_new(m, "archive",
                         json_is_object(archive)
@@ -529,8 +530,8 @@ archive_previous(const char *dir, int rev, GError **error)
         g_autofree char *from = g_strdup_printf("%s/manifest.%s", dir, ext[i]);
         g_autofree char *to = g_strdup_printf("%s/manifest-%04d.%s", rdir, rev, ext[i]);
         if (g_file_test(to, G_FILE_TEST_EXISTS)) {
-            g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_INVALID,
-                        "%s already exists", to);
+            g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_INVALID, "%s already exists",
+                        to);
             return FALSE;
         }
         if (rename(from, to) != 0 && errno != ENOENT)
@@ -746,7 +747,8 @@ actual_sha(struct check *c, const char *name, int64_t *size)
         int64_t sz = -1;
         hex = vej_file_sha256(path, sha, &sz, NULL) ? vej_hex(sha, 32) : g_strdup("");
         g_hash_table_insert(c->actual, g_strdup(name), hex);
-        g_hash_table_insert(c->actual, g_strdup_printf("%s\n", name), g_strdup_printf("%" G_GINT64_FORMAT, sz));
+        g_hash_table_insert(c->actual, g_strdup_printf("%s\n", name),
+                            g_strdup_printf("%" G_GINT64_FORMAT, sz));
     }
     if (size) {
         g_autofree char *key = g_strdup_printf("%s\n", name);
@@ -800,10 +802,10 @@ check_manifest_files(struct check *c, GPtrArray *files)
         int64_t size = -1;
         const char *sha = actual_sha(c, f->name, &size);
         g_autofree char *want = vej_hex(f->sha256, 32);
-        const char *problem = sha == NULL                ? "missing or unreadable"
-                              : size != f->size          ? "size differs from the manifest"
-                              : strcmp(sha, want) != 0   ? "SHA-256 differs from the manifest"
-                                                         : NULL;
+        const char *problem = sha == NULL              ? "missing or unreadable"
+                              : size != f->size        ? "size differs from the manifest"
+                              : strcmp(sha, want) != 0 ? "SHA-256 differs from the manifest"
+                                                       : NULL;
         report(c, f->name, sha, problem);
     }
 }
@@ -819,7 +821,10 @@ check_sums(struct check *c, GPtrArray *mfiles, const vej_signer *verifier, json_
     g_autoptr(GPtrArray) lines = sums ? vej_sha256sums_parse(sums, len, NULL) : NULL;
     json_object_set_new(out, "sha256sums_ok", json_boolean(sig_ok && lines != NULL));
     report(c, "SHA256SUMS", actual_sha(c, "SHA256SUMS", NULL),
-           !sums ? "missing" : !lines ? "malformed" : !sig_ok ? "bad signature (SHA256SUMS.sig)" : NULL);
+           !sums     ? "missing"
+           : !lines  ? "malformed"
+           : !sig_ok ? "bad signature (SHA256SUMS.sig)"
+                     : NULL);
     if (lines == NULL)
         return;
     g_autoptr(GHashTable) listed = g_hash_table_new(g_str_hash, g_str_equal);
@@ -830,15 +835,17 @@ check_sums(struct check *c, GPtrArray *mfiles, const vej_signer *verifier, json_
         const char *sha = actual_sha(c, f->name, NULL);
         bool in_manifest = false;
         for (guint k = 0; k < mfiles->len && !in_manifest; k++)
-            in_manifest = strcmp(((struct vej_manifest_file *)mfiles->pdata[k])->name, f->name) == 0;
+            in_manifest =
+                strcmp(((struct vej_manifest_file *)mfiles->pdata[k])->name, f->name) == 0;
         if (in_manifest) {
             if (sha == NULL || strcmp(sha, want) != 0)
                 report(c, f->name, sha, "SHA-256 differs from SHA256SUMS");
             continue; /* reported with the manifest's files */
         }
         report(c, f->name, sha,
-               sha == NULL ? "missing or unreadable"
-                           : strcmp(sha, want) != 0 ? "SHA-256 differs from SHA256SUMS" : NULL);
+               sha == NULL              ? "missing or unreadable"
+               : strcmp(sha, want) != 0 ? "SHA-256 differs from SHA256SUMS"
+                                        : NULL);
     }
     for (guint k = 0; k < mfiles->len; k++) {
         const char *name = ((struct vej_manifest_file *)mfiles->pdata[k])->name;
@@ -871,8 +878,9 @@ vej_manifest_verify_dir(const char *dir, const vej_signer *verifier, GError **er
     json_object_set_new(out, "key_fingerprint", json_string(vej_signer_fingerprint(verifier)));
     /* manifest.json and manifest.sig are checked against SHA256SUMS too */
     report(&c, "manifest.json", actual_sha(&c, "manifest.json", NULL),
-           !msig ? "bad signature (manifest.sig)"
-                 : parse_error ? "signed, but not a readable manifest" : NULL);
+           !msig         ? "bad signature (manifest.sig)"
+           : parse_error ? "signed, but not a readable manifest"
+                         : NULL);
     check_manifest_files(&c, mfiles);
     check_sums(&c, mfiles, verifier, out);
     json_object_set_new(out, "ok", json_boolean(c.ok));

@@ -28,8 +28,8 @@
 G_BEGIN_DECLS
 
 #define VEJ_MANIFEST_FORMAT "vej-manifest/1"
-#define VEJ_CONSULTATION_STATEMENT                                                                \
-    "No media of this consultation was captured: no packet of the consultation room, nor of "    \
+#define VEJ_CONSULTATION_STATEMENT                                                                 \
+    "No media of this consultation was captured: no packet of the consultation room, nor of "      \
     "any participant while in it, was recorded."
 
 /* The audit chain's head at the recording's close. */
@@ -40,8 +40,8 @@ struct vej_manifest_head {
 
 /* A file named by a manifest or a SHA256SUMS file. */
 struct vej_manifest_file {
-    char *name;        /* relative, vej_tar_name_safe */
-    int64_t size;      /* -1 when not known (SHA256SUMS) */
+    char *name;   /* relative, vej_tar_name_safe */
+    int64_t size; /* -1 when not known (SHA256SUMS) */
     uint8_t sha256[32];
 };
 void vej_manifest_file_free(struct vej_manifest_file *f);
@@ -74,7 +74,6 @@ GPtrArray *vej_sha256sums_parse(const char *bytes, size_t len, GError **error);
  * problem is "missing", "size", "sha256", "not in SHA256SUMS", ... A file
  * deleted by retention is "missing". NULL only when the manifest cannot be
  * read at all. */
-json_t *vej_manifest_verify_dir(const char *dir, const vej_signer *verifier,
-                                GError **error);
+json_t *vej_manifest_verify_dir(const char *dir, const vej_signer *verifier, GError **error);
 
 G_END_DECLS

@@ -25,10 +25,10 @@ delete_media(const char *dir, const char *sub, const char *keep, int *n, GError 
     g_autofree char *path = g_build_filename(dir, sub, NULL);
     int dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0)
-        return errno == ENOENT ? TRUE : (g_set_error(error, G_FILE_ERROR,
-                                                     g_file_error_from_errno(errno), "%s: %s",
-                                                     path, g_strerror(errno)),
-                                         FALSE);
+        return errno == ENOENT ? TRUE
+                               : (g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno),
+                                              "%s: %s", path, g_strerror(errno)),
+                                  FALSE);
     g_autoptr(GDir) d = g_dir_open(path, 0, error);
     if (d == NULL) {
         close(dfd);
@@ -54,8 +54,8 @@ delete_media(const char *dir, const char *sub, const char *keep, int *n, GError 
 }
 
 static bool
-sweep_one(vej_store *store, const char *data_dir, const struct vej_recording_row *rec,
-          int64_t now, vej_retention_audit_fn audit, void *ctx)
+sweep_one(vej_store *store, const char *data_dir, const struct vej_recording_row *rec, int64_t now,
+          vej_retention_audit_fn audit, void *ctx)
 {
     g_autoptr(GError) error = NULL;
     if (!vej_tar_name_safe(rec->dir) || strcmp(rec->dir, rec->id) != 0) {
@@ -76,10 +76,10 @@ sweep_one(vej_store *store, const char *data_dir, const struct vej_recording_row
         return false;
     }
     g_autoptr(vej_courtroom) c = vej_store_courtroom_get(store, rec->courtroom_id, NULL);
-    json_t *detail = json_pack("{s:s,s:s,s:i,s:I,s:i}", "hearing_id", rec->hearing_id,
-                               "courtroom_id", rec->courtroom_id, "retention_days",
-                               c ? c->retention_days : -1, "closed_at",
-                               (json_int_t)rec->closed_at, "files_deleted", n);
+    json_t *detail =
+        json_pack("{s:s,s:s,s:i,s:I,s:i}", "hearing_id", rec->hearing_id, "courtroom_id",
+                  rec->courtroom_id, "retention_days", c ? c->retention_days : -1, "closed_at",
+                  (json_int_t)rec->closed_at, "files_deleted", n);
     char *text = json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS);
     json_decref(detail);
     if (audit)

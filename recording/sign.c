@@ -56,7 +56,8 @@ ssl_error(GError **error, const char *what)
     if (e != 0)
         ERR_error_string_n(e, buf, sizeof buf);
     ERR_clear_error();
-    g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_FAILED, "%s%s%s", what, *buf ? ": " : "", buf);
+    g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_FAILED, "%s%s%s", what,
+                *buf ? ": " : "", buf);
     return FALSE;
 }
 
@@ -94,7 +95,8 @@ signer_new(EVP_PKEY *key, bool can_sign, GError **error)
 {
     if (EVP_PKEY_get_id(key) != EVP_PKEY_ED25519) {
         EVP_PKEY_free(key);
-        g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_INVALID, "the key is not an Ed25519 key");
+        g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_INVALID,
+                    "the key is not an Ed25519 key");
         return NULL;
     }
     vej_signer *s = g_new0(vej_signer, 1);
@@ -146,8 +148,7 @@ generate_key_file(const char *path, GError **error)
     if (key == NULL)
         return ssl_error(error, "cannot generate an Ed25519 key");
     BIO *bio = BIO_new(BIO_s_mem());
-    gboolean ok = bio != NULL &&
-                  PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1;
+    gboolean ok = bio != NULL && PEM_write_bio_PrivateKey(bio, key, NULL, NULL, 0, NULL, NULL) == 1;
     EVP_PKEY_free(key);
     if (!ok) {
         BIO_free(bio);
@@ -158,8 +159,7 @@ generate_key_file(const char *path, GError **error)
     g_autofree char *tmp = g_strdup_printf("%s.tmp-%d", path, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     int e = 0;
-    if (fd < 0 || fchmod(fd, 0600) != 0 || !write_all(fd, pem, (size_t)pem_len) ||
-        fsync(fd) != 0)
+    if (fd < 0 || fchmod(fd, 0600) != 0 || !write_all(fd, pem, (size_t)pem_len) || fsync(fd) != 0)
         e = errno ? errno : EIO;
     OPENSSL_cleanse(pem, (size_t)pem_len);
     BIO_free(bio);
@@ -239,7 +239,8 @@ vej_signer_from_public_pem(const char *pem, size_t len, GError **error)
 {
     g_return_val_if_fail(pem != NULL, NULL);
     if (len > 16384) {
-        g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_INVALID, "public key PEM too large");
+        g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_INVALID,
+                    "public key PEM too large");
         return NULL;
     }
     BIO *bio = BIO_new_mem_buf(pem, (int)len);
@@ -273,12 +274,13 @@ vej_signer_fingerprint(const vej_signer *s)
 }
 
 gboolean
-vej_signer_sign(const vej_signer *s, const void *data, size_t len,
-                uint8_t sig[VEJ_SIGNATURE_SIZE], GError **error)
+vej_signer_sign(const vej_signer *s, const void *data, size_t len, uint8_t sig[VEJ_SIGNATURE_SIZE],
+                GError **error)
 {
     g_return_val_if_fail(s != NULL && sig != NULL, FALSE);
     if (!s->can_sign) {
-        g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_FAILED, "no private key to sign with");
+        g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_FAILED,
+                    "no private key to sign with");
         return FALSE;
     }
     EVP_MD_CTX *ctx = EVP_MD_CTX_new();

@@ -78,8 +78,8 @@ checksum(const uint8_t block[VEJ_TAR_BLOCK])
 }
 
 int
-vej_tar_header_build(uint8_t block[VEJ_TAR_BLOCK], const char *name, uint64_t size,
-                     uint32_t mode, int64_t mtime)
+vej_tar_header_build(uint8_t block[VEJ_TAR_BLOCK], const char *name, uint64_t size, uint32_t mode,
+                     int64_t mtime)
 {
     memset(block, 0, VEJ_TAR_BLOCK);
     if (!vej_tar_name_safe(name))

@@ -76,8 +76,8 @@ time_or_null(int64_t t)
 
 /* Audits an access: `detail` (stolen, may be NULL) gets the client address. */
 static void
-audit_access(struct vej_http_req *r, struct vej_user *user, const char *action,
-             const char *target, json_t *detail)
+audit_access(struct vej_http_req *r, struct vej_user *user, const char *action, const char *target,
+             json_t *detail)
 {
     if (detail == NULL)
         detail = json_object();
@@ -125,8 +125,7 @@ vej__rest_keys(struct vej_http_req *r, struct vej_user *user, char *ids[], json_
         return vej__http_respond_error(r, VEJ_RPC_NOT_FOUND, "no signing key");
     json_t *key = json_pack("{s:s,s:s,s:s,s:s}", "algorithm", "Ed25519", "fingerprint",
                             vej_signer_fingerprint(s->signer), "fingerprint_algorithm",
-                            "sha256-spki-der", "public_key_pem",
-                            vej_signer_public_pem(s->signer));
+                            "sha256-spki-der", "public_key_pem", vej_signer_public_pem(s->signer));
     vej__http_respond_json(r, 200, key);
 }
 
@@ -163,14 +162,13 @@ recording_json(const struct vej_recording_row *rec)
         json_object_set_new(hold, "by", json_string(rec->legal_hold_by));
         json_object_set_new(hold, "at", time_or_null(rec->legal_hold_at));
     }
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:i,s:o,s:b,s:o,s:o}", "id", rec->id,
-                     "hearing_id", rec->hearing_id, "courtroom_id", rec->courtroom_id,
-                     "case_reference", rec->case_reference, "state", rec->state, "started_at",
-                     time_or_null(rec->started_at), "closed_at", time_or_null(rec->closed_at),
-                     "manifest_revision", rec->manifest_revision, "media_deleted_at",
-                     time_or_null(rec->media_deleted_at), "media_deleted",
-                     rec->media_deleted_at > 0, "legal_hold", hold, "sealed_at",
-                     time_or_null(rec->sealed_at));
+    return json_pack(
+        "{s:s,s:s,s:s,s:s,s:s,s:o,s:o,s:i,s:o,s:b,s:o,s:o}", "id", rec->id, "hearing_id",
+        rec->hearing_id, "courtroom_id", rec->courtroom_id, "case_reference", rec->case_reference,
+        "state", rec->state, "started_at", time_or_null(rec->started_at), "closed_at",
+        time_or_null(rec->closed_at), "manifest_revision", rec->manifest_revision,
+        "media_deleted_at", time_or_null(rec->media_deleted_at), "media_deleted",
+        rec->media_deleted_at > 0, "legal_hold", hold, "sealed_at", time_or_null(rec->sealed_at));
 }
 
 static bool
@@ -208,8 +206,8 @@ recordings_list(struct vej_http_req *r, struct vej_user *user)
         return vej__http_respond_error(r, VEJ_RPC_INVALID_PARAMS, "bad case_reference or cursor");
     g_autoptr(GError) error = NULL;
     g_autofree char *next = NULL;
-    g_autoptr(GPtrArray) rows = vej_store_recording_list(s->store, &f, *cursor ? cursor : NULL,
-                                                         (int)limit, &next, &error);
+    g_autoptr(GPtrArray) rows =
+        vej_store_recording_list(s->store, &f, *cursor ? cursor : NULL, (int)limit, &next, &error);
     if (rows == NULL)
         return respond_store_error(r, error);
     json_t *items = json_array();
@@ -253,7 +251,8 @@ recording_show(struct vej_http_req *r, struct vej_user *user, struct vej_recordi
     g_autofree char *bytes = read_signed_file(dir, "manifest.json", 64 << 20, &len);
     g_autofree char *sig = read_signed_file(dir, "manifest.sig", 1024, &sig_len);
     json_t *manifest = NULL;
-    g_autoptr(GPtrArray) files = bytes ? vej_manifest_parse_files(bytes, len, &manifest, NULL) : NULL;
+    g_autoptr(GPtrArray) files =
+        bytes ? vej_manifest_parse_files(bytes, len, &manifest, NULL) : NULL;
     json_t *flist = json_array();
     for (guint i = 0; files && i < files->len; i++) {
         const struct vej_manifest_file *f = files->pdata[i];
@@ -266,12 +265,12 @@ recording_show(struct vej_http_req *r, struct vej_user *user, struct vej_recordi
     g_autofree char *sig_b64 = sig ? g_base64_encode((const guchar *)sig, sig_len) : NULL;
     json_object_set_new(out, "manifest", manifest ? manifest : json_null());
     json_object_set_new(out, "files", flist);
-    json_object_set_new(
-        out, "signature",
-        sig ? json_pack("{s:s,s:s,s:s,s:s,s:b}", "algorithm", "Ed25519", "value_base64", sig_b64,
-                        "key_fingerprint", s->signer ? vej_signer_fingerprint(s->signer) : "",
-                        "file", "manifest.sig", "valid", valid)
-            : json_null());
+    json_object_set_new(out, "signature",
+                        sig ? json_pack("{s:s,s:s,s:s,s:s,s:b}", "algorithm", "Ed25519",
+                                        "value_base64", sig_b64, "key_fingerprint",
+                                        s->signer ? vej_signer_fingerprint(s->signer) : "", "file",
+                                        "manifest.sig", "valid", valid)
+                            : json_null());
     const char *vstate = rec->verify_ok < 0 ? "unverified" : rec->verify_ok ? "ok" : "failed";
     json_object_set_new(out, "verification",
                         json_pack("{s:s,s:o,s:b}", "state", vstate, "verified_at",
@@ -402,10 +401,15 @@ recording_file(struct vej_http_req *r, struct vej_user *user, struct vej_recordi
     }
     g_autofree char *base = g_path_get_basename(name);
     g_autofree char *disposition = g_strdup_printf("attachment; filename=\"%s\"", base);
-    g_autofree char *crange = g_strdup_printf("bytes %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT
-                                              "/%" G_GUINT64_FORMAT, first, last, size);
-    const char *headers[] = {"accept-ranges:", "bytes", "content-disposition:", disposition,
-                             ranged ? "content-range:" : NULL, crange, NULL};
+    g_autofree char *crange = g_strdup_printf(
+        "bytes %" G_GUINT64_FORMAT "-%" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT, first, last, size);
+    const char *headers[] = {"accept-ranges:",
+                             "bytes",
+                             "content-disposition:",
+                             disposition,
+                             ranged ? "content-range:" : NULL,
+                             crange,
+                             NULL};
     audit_access(r, user, "recording.download", rec->id,
                  json_pack("{s:s,s:I,s:I,s:s?}", "file", name, "offset", (json_int_t)first,
                            "length", (json_int_t)length, "reason", *reason ? reason : NULL));
@@ -446,7 +450,8 @@ recording_bundle(struct vej_http_req *r, struct vej_user *user, struct vej_recor
     if (b == NULL) {
         g_autofree char *cid = vej__correlation_id();
         g_warning("bundle %s [%s]: %s", rec->id, cid, error ? error->message : "no key");
-        g_autofree char *msg = g_strdup_printf("the recording is not sealed or not readable (%s)", cid);
+        g_autofree char *msg =
+            g_strdup_printf("the recording is not sealed or not readable (%s)", cid);
         return vej__http_respond_error(r, VEJ_RPC_CONFLICT, msg);
     }
     g_autofree char *disposition = g_strdup_printf("attachment; filename=\"%s.tar\"", rec->id);
@@ -501,8 +506,8 @@ verify_done(struct vej_signalling *s, void *data)
             json_array_append(failed, json_object_get(f, "name"));
     }
     vej__audit(s, job->user_id, "recording.verify", job->rec_id,
-               json_pack("{s:b,s:o,s:s,s:s?}", "ok", ok, "failed_files", failed,
-                         "client_address", job->peer, "error", job->error));
+               json_pack("{s:b,s:o,s:s,s:s?}", "ok", ok, "failed_files", failed, "client_address",
+                         job->peer, "error", job->error));
     struct vej_http_req *r = vej__http_req_lookup(s, job->req_id);
     if (r != NULL && job->report == NULL) {
         vej__http_respond_error(r, VEJ_RPC_CONFLICT, "the recording has no readable manifest");
@@ -655,8 +660,8 @@ vej__rest_recordings_dispatch(struct vej_http_req *r, const char *method, const 
                               json_t *body)
 {
     const char *prefix = "/api/v1/recordings";
-    if (!g_str_has_prefix(path, prefix) || (path[strlen(prefix)] != '\0' &&
-                                            path[strlen(prefix)] != '/'))
+    if (!g_str_has_prefix(path, prefix) ||
+        (path[strlen(prefix)] != '\0' && path[strlen(prefix)] != '/'))
         return false;
     const char *rest = path + strlen(prefix);
     if (*rest == '\0' || strcmp(rest, "/") == 0) {

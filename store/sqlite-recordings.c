@@ -11,8 +11,8 @@
 #include <string.h>
 
 #define REC_COLS                                                                                   \
-    "id, hearing_id, courtroom_id, case_reference, state, dir, started_at, closed_at, "           \
-    "manifest_revision, sealed_at, media_deleted_at, legal_hold, legal_hold_reason, "             \
+    "id, hearing_id, courtroom_id, case_reference, state, dir, started_at, closed_at, "            \
+    "manifest_revision, sealed_at, media_deleted_at, legal_hold, legal_hold_reason, "              \
     "legal_hold_by, legal_hold_at, verified_at, verify_ok, created_at"
 
 static struct vej_recording_row *
@@ -57,8 +57,7 @@ collect(sqlite3 *db, sqlite3_stmt *stmt, int limit, char **next_cursor, GError *
     if (limit > 0 && rows->len > (guint)limit) {
         g_ptr_array_set_size(rows, (guint)limit);
         if (next_cursor)
-            *next_cursor =
-                g_strdup(((struct vej_recording_row *)rows->pdata[limit - 1])->id);
+            *next_cursor = g_strdup(((struct vej_recording_row *)rows->pdata[limit - 1])->id);
     }
     return g_steal_pointer(&rows);
 }
@@ -108,8 +107,8 @@ vej__sqlite_recording_create(void *impl, const char *given_id, const char *heari
         "created_at) VALUES (?1, ?2, ?3, ?4, ?1, ?5, ?6) RETURNING " REC_COLS,
         error);
     if (stmt == NULL ||
-        !vej__sqlite_bind(db, stmt, error, "ttttii", id, hearing_id, courtroom_id,
-                          case_reference, started_at, g_get_real_time() / G_USEC_PER_SEC))
+        !vej__sqlite_bind(db, stmt, error, "ttttii", id, hearing_id, courtroom_id, case_reference,
+                          started_at, g_get_real_time() / G_USEC_PER_SEC))
         return NULL;
     return one(db, stmt, error);
 }
@@ -118,8 +117,8 @@ static struct vej_recording_row *
 get_by(void *impl, const char *column_sql, const char *value, GError **error)
 {
     sqlite3 *db = vej__sqlite_store_db(impl);
-    g_autofree char *sql = g_strdup_printf("SELECT " REC_COLS " FROM recordings WHERE %s = ?1",
-                                           column_sql);
+    g_autofree char *sql =
+        g_strdup_printf("SELECT " REC_COLS " FROM recordings WHERE %s = ?1", column_sql);
     g_autoptr(sqlite3_stmt) stmt = vej__sqlite_prepare(db, sql, error);
     if (stmt == NULL || !vej__sqlite_bind(db, stmt, error, "t", value))
         return NULL;
@@ -149,9 +148,9 @@ vej__sqlite_recording_list(void *impl, const struct vej_recording_filter *f, con
         "AND (?2 IS NULL OR courtroom_id = ?2) AND (?3 = 0 OR started_at >= ?3) "
         "AND (?4 = 0 OR started_at < ?4) AND id > coalesce(?5, '') ORDER BY id LIMIT ?6",
         error);
-    if (stmt == NULL || !vej__sqlite_bind(db, stmt, error, "ttiiti", f->case_reference,
-                                          f->courtroom_id, f->from, f->to, after,
-                                          (int64_t)limit + 1))
+    if (stmt == NULL ||
+        !vej__sqlite_bind(db, stmt, error, "ttiiti", f->case_reference, f->courtroom_id, f->from,
+                          f->to, after, (int64_t)limit + 1))
         return NULL;
     return collect(db, stmt, limit, next_cursor, error);
 }
@@ -176,11 +175,10 @@ vej__sqlite_recording_update(void *impl, const char *id, const struct vej_record
         "verify_ok = CASE WHEN ?10 >= 0 THEN ?10 ELSE verify_ok END, "
         "verified_at = CASE WHEN ?10 >= 0 THEN ?9 ELSE verified_at END WHERE id = ?1",
         error);
-    if (stmt == NULL ||
-        !vej__sqlite_bind(db, stmt, error, "ttiiiittii", id, u->state, u->closed_at,
-                          (int64_t)u->manifest_revision, u->media_deleted_at,
-                          (int64_t)u->legal_hold, u->legal_hold_reason, u->legal_hold_by, now,
-                          (int64_t)u->verify_ok))
+    if (stmt == NULL || !vej__sqlite_bind(db, stmt, error, "ttiiiittii", id, u->state, u->closed_at,
+                                          (int64_t)u->manifest_revision, u->media_deleted_at,
+                                          (int64_t)u->legal_hold, u->legal_hold_reason,
+                                          u->legal_hold_by, now, (int64_t)u->verify_ok))
         return FALSE;
     int rc = sqlite3_step(stmt);
     if (rc != SQLITE_DONE) {

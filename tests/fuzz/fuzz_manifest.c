@@ -41,9 +41,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size < 600 && vej_audit_head_parse_line(text, size, &h)) {
         g_autofree char *hash = vej_hex(h.hash, 32);
         g_autofree char *sig = vej_hex(h.signature, VEJ_SIGNATURE_SIZE);
-        g_autofree char *line = g_strdup_printf("%" G_GINT64_FORMAT " %s %" G_GINT64_FORMAT
-                                                " %s %s", h.seq, hash, h.signed_at_us,
-                                                h.fingerprint, sig);
+        g_autofree char *line =
+            g_strdup_printf("%" G_GINT64_FORMAT " %s %" G_GINT64_FORMAT " %s %s", h.seq, hash,
+                            h.signed_at_us, h.fingerprint, sig);
         CHECK(strlen(line) == size && memcmp(line, text, size) == 0);
     }
     return 0;

@@ -224,12 +224,13 @@ seal(const struct vejctl_args *a)
     g_autofree char *man = g_build_filename(dir, "manifest.json", NULL);
     uint8_t sha[32];
     g_autofree char *hex = vej_file_sha256(man, sha, NULL, NULL) ? vej_hex(sha, 32) : g_strdup("");
-    g_autofree char *detail = g_strdup_printf("{\"manifest_sha256\":\"%s\",\"revision\":%d}", hex, rev);
+    g_autofree char *detail =
+        g_strdup_printf("{\"manifest_sha256\":\"%s\",\"revision\":%d}", hex, rev);
     if (!vej_audit_append_sync(db, "vejctl", "recording.seal", row->id, detail, &error))
         return fail(error);
     if (a->json) {
-        g_autoptr(json_t) out = json_pack("{s:s,s:i,s:s}", "id", row->id, "revision", rev,
-                                          "manifest_sha256", hex);
+        g_autoptr(json_t) out =
+            json_pack("{s:s,s:i,s:s}", "id", row->id, "revision", rev, "manifest_sha256", hex);
         return print_json(out);
     }
     printf("recording %s sealed: manifest revision %d, sha256 %s\n", row->id, rev, hex);
@@ -246,8 +247,10 @@ sweep_audit(void *ctx, const char *rec_id, const char *detail)
 {
     struct sweep_ctx *c = ctx;
     g_autoptr(GError) error = NULL;
-    if (!vej_audit_append_sync(c->db, "vejctl", "recording.media_deleted", rec_id, detail, &error)) {
-        fprintf(stderr, "vejctl: %s: the audit entry was not written: %s\n", rec_id, error->message);
+    if (!vej_audit_append_sync(c->db, "vejctl", "recording.media_deleted", rec_id, detail,
+                               &error)) {
+        fprintf(stderr, "vejctl: %s: the audit entry was not written: %s\n", rec_id,
+                error->message);
         c->failures++;
     }
 }
@@ -265,8 +268,8 @@ sweep(const struct vejctl_args *a)
     if (store == NULL)
         return fail(error);
     struct sweep_ctx ctx = {db, 0};
-    int n = vej_retention_sweep(store, a->data_dir, g_get_real_time() / G_USEC_PER_SEC,
-                                sweep_audit, &ctx, &error);
+    int n = vej_retention_sweep(store, a->data_dir, g_get_real_time() / G_USEC_PER_SEC, sweep_audit,
+                                &ctx, &error);
     if (n < 0)
         return fail(error);
     printf("retention sweep: media of %d recording(s) deleted\n", n);
@@ -430,8 +433,8 @@ hold(vejctl_client *c, const struct vejctl_args *a, GError **error)
 {
     g_autofree char *id = esc(a->target);
     g_autofree char *path = g_strdup_printf("/api/v1/recordings/%s/hold", id);
-    g_autoptr(json_t) body = json_pack("{s:b,s:s}", "hold", !a->release, "reason",
-                                       a->reason ? a->reason : "");
+    g_autoptr(json_t) body =
+        json_pack("{s:b,s:s}", "hold", !a->release, "reason", a->reason ? a->reason : "");
     g_autoptr(json_t) answer = vejctl_request(c, "POST", path, body, TRUE, error);
     if (answer == NULL)
         return -1;

@@ -129,8 +129,7 @@ test_seal_and_verify(void)
      * manifest holds the real hash */
     g_assert_cmpuint(json_array_size(json_object_get(m, "discrepancies")), ==, 1);
     json_t *seg = json_array_get(json_object_get(m, "files"), 1);
-    g_assert_cmpstr(json_string_value(json_object_get(seg, "name")), ==,
-                    "capture/seg-000001.pcap");
+    g_assert_cmpstr(json_string_value(json_object_get(seg, "name")), ==, "capture/seg-000001.pcap");
     g_assert_cmpint(json_integer_value(json_object_get(seg, "packets")), ==, 3);
     g_autoptr(GChecksum) ck = g_checksum_new(G_CHECKSUM_SHA256);
     g_checksum_update(ck, (const guchar *)"segment one bytes", 17);
@@ -207,20 +206,22 @@ test_parsers(void)
     g_autoptr(GPtrArray) f = vej_sha256sums_parse(sums, strlen(sums), &error);
     g_assert_no_error(error);
     g_assert_cmpuint(f->len, ==, 2);
+#define ZEROS "0000000000000000000000000000000000000000000000000000000000000000"
+    static const char twice[] = ZEROS "  a\n" ZEROS "  a\n";
     const char *bad[] = {
         "00  a\n",
         "0000000000000000000000000000000000000000000000000000000000000000  ../a\n",
         "0000000000000000000000000000000000000000000000000000000000000000  a",
-        "0000000000000000000000000000000000000000000000000000000000000000  a\n"
-        "0000000000000000000000000000000000000000000000000000000000000000  a\n",
+        twice,
         "000000000000000000000000000000000000000000000000000000000000000G  a\n",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_assert_null(vej_sha256sums_parse(bad[i], strlen(bad[i]), &error));
         g_clear_error(&error);
     }
-    const char *m = "{\"format\":\"vej-manifest/1\",\"files\":[{\"name\":\"x/y\",\"size\":3,"
-                    "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000000\"}]}";
+    const char *m =
+        "{\"format\":\"vej-manifest/1\",\"files\":[{\"name\":\"x/y\",\"size\":3,"
+        "\"sha256\":\"0000000000000000000000000000000000000000000000000000000000000000\"}]}";
     g_autoptr(GPtrArray) mf = vej_manifest_parse_files(m, strlen(m), NULL, &error);
     g_assert_no_error(error);
     g_assert_cmpuint(mf->len, ==, 1);

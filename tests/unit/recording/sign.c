@@ -103,6 +103,7 @@ test_refusals(void)
     /* world-readable */
     g_autoptr(vej_signer) s = vej_signer_load(path, TRUE, &error);
     g_assert_no_error(error);
+    g_assert_true(vej_signer_can_sign(s));
     g_assert_cmpint(chmod(path, 0644), ==, 0);
     g_assert_null(vej_signer_load(path, FALSE, &error));
     g_assert_nonnull(strstr(error->message, "0600"));

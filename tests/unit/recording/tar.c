@@ -10,7 +10,8 @@ test_roundtrip(void)
 {
     uint8_t b[VEJ_TAR_BLOCK];
     struct vej_tar_member m;
-    g_assert_cmpint(vej_tar_header_build(b, "rec_0123/capture/seg-000001.pcap", 1234, 0600, 1700000000), ==, 0);
+    g_assert_cmpint(
+        vej_tar_header_build(b, "rec_0123/capture/seg-000001.pcap", 1234, 0600, 1700000000), ==, 0);
     g_assert_cmpint(vej_tar_header_parse(b, &m), ==, VEJ_TAR_OK);
     g_assert_cmpstr(m.name, ==, "rec_0123/capture/seg-000001.pcap");
     g_assert_cmpuint(m.size, ==, 1234);
@@ -43,8 +44,8 @@ static void
 test_names(void)
 {
     g_assert_true(vej_tar_name_safe("a/b-c_d.e"));
-    const char *bad[] = {"", "/abs", "a/../b", "..", ".hidden", "a//b", "a/", "a b", "a\\b",
-                         "a/./b", "é"};
+    const char *bad[] = {"",   "/abs", "a/../b", "..",    ".hidden", "a//b",
+                         "a/", "a b",  "a\\b",   "a/./b", "é"};
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
         g_assert_false(vej_tar_name_safe(bad[i]));
     uint8_t b[VEJ_TAR_BLOCK];

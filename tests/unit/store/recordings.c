@@ -18,8 +18,10 @@ test_recordings(void)
     g_autoptr(vej_courtroom) c = vej_store_courtroom_create(s, "Court 1", 30, "UTC", &error);
     g_autoptr(vej_courtroom) c2 = vej_store_courtroom_create(s, "Court 2", 1, "UTC", &error);
     g_assert_no_error(error);
-    g_autoptr(vej_hearing_row) h1 = vej_store_hearing_create(s, c->id, "T1", "", 1000, 2000, &error);
-    g_autoptr(vej_hearing_row) h2 = vej_store_hearing_create(s, c2->id, "T2", "", 1000, 2000, &error);
+    g_autoptr(vej_hearing_row) h1 =
+        vej_store_hearing_create(s, c->id, "T1", "", 1000, 2000, &error);
+    g_autoptr(vej_hearing_row) h2 =
+        vej_store_hearing_create(s, c2->id, "T2", "", 1000, 2000, &error);
     g_assert_no_error(error);
 
     g_autoptr(vej_recording_row) r1 =
@@ -34,8 +36,8 @@ test_recordings(void)
     g_assert_null(vej_store_recording_create(s, NULL, h1->id, c->id, "T1", 1, &error));
     g_assert_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_CONFLICT);
     g_clear_error(&error);
-    g_autoptr(vej_recording_row) r2 =
-        vej_store_recording_create(s, "rec_00112233445566ff", h2->id, c2->id, "T2", 1700100000, &error);
+    g_autoptr(vej_recording_row) r2 = vej_store_recording_create(s, "rec_00112233445566ff", h2->id,
+                                                                 c2->id, "T2", 1700100000, &error);
     g_assert_no_error(error);
 
     g_assert_cmpstr(r2->id, ==, "rec_00112233445566ff");
@@ -88,7 +90,8 @@ test_recordings(void)
     hold.legal_hold_reason = "appeal";
     hold.legal_hold_by = "usr_x";
     g_assert_true(vej_store_recording_update(s, r2->id, &hold, &error));
-    g_autoptr(GPtrArray) e2 = vej_store_recording_list_expired(s, 1700100500 + 40 * day, 10, &error);
+    g_autoptr(GPtrArray) e2 =
+        vej_store_recording_list_expired(s, 1700100500 + 40 * day, 10, &error);
     g_assert_cmpuint(e2->len, ==, 1); /* only r1 now */
     g_assert_cmpstr(((struct vej_recording_row *)e2->pdata[0])->id, ==, r1->id);
     g_autoptr(vej_recording_row) g2 = vej_store_recording_get(s, r2->id, &error);
