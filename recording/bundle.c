@@ -317,7 +317,7 @@ read_member(struct reader *r, const struct vej_tar_member *m, bool keep, GPtrArr
         return NULL;
     }
     GByteArray *kept = keep ? g_byte_array_sized_new((guint)m->size) : NULL;
-    uint8_t buf[65536];
+    uint8_t buf[4096];
     uint64_t left = m->size;
     bool ok = true;
     while (ok && left > 0) {

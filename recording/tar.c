@@ -187,8 +187,12 @@ vej_tar_header_parse(const uint8_t block[VEJ_TAR_BLOCK], struct vej_tar_member *
         zero = block[i] == 0;
     if (zero)
         return VEJ_TAR_END;
+    /* The checksum field is the one byte range the checksum does not
+     * cover: it must be exactly "%06o\0 " (what GNU tar, bsdtar, Python and
+     * we write), so that no byte of a header can change unnoticed. */
     uint64_t stored = 0;
-    if (!get_octal(block + 148, 8, &stored))
+    if (block[154] != '\0' || block[155] != ' ' || !get_octal(block + 148, 6, &stored) ||
+        block[148] == ' ')
         return VEJ_TAR_BAD_CHECKSUM;
     if (stored != checksum(block))
         return VEJ_TAR_BAD_CHECKSUM;
