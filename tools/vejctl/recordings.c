@@ -16,6 +16,7 @@
 #include "recording/bundle.h"
 #include "recording/manifest.h"
 #include "recording/retention.h"
+#include "recording/seal.h"
 #include "recording/sign.h"
 #include "store/audit.h"
 #include "store/store.h"
@@ -151,38 +152,6 @@ signing_key_path(const struct vejctl_args *a)
     return vej_signer_default_path(a->data_dir);
 }
 
-static int64_t
-parse_time(json_t *v)
-{
-    const char *text = json_string_value(v);
-    g_autoptr(GDateTime) t = text ? g_date_time_new_from_iso8601(text, NULL) : NULL;
-    return t ? g_date_time_to_unix(t) : 0;
-}
-
-/* The row of REC_ID, registered from capture.json when the database does
- * not know it. */
-static struct vej_recording_row *
-find_or_register(vej_store *store, const char *rec_id, json_t *capture, GError **error)
-{
-    g_autoptr(GError) local = NULL;
-    struct vej_recording_row *row = vej_store_recording_get(store, rec_id, &local);
-    if (row || !g_error_matches(local, VEJ_STORE_ERROR, VEJ_STORE_ERROR_NOT_FOUND)) {
-        if (local)
-            g_propagate_error(error, g_steal_pointer(&local));
-        return row;
-    }
-    const char *hid = json_string_value(json_object_get(json_object_get(capture, "hearing"), "id"));
-    if (hid == NULL) {
-        g_set_error(error, VEJCTL_ERROR, VEJCTL_ERROR_FAILED, "capture.json names no hearing");
-        return NULL;
-    }
-    g_autoptr(vej_hearing_row) h = vej_store_hearing_get(store, hid, error);
-    if (h == NULL)
-        return NULL;
-    return vej_store_recording_create(store, rec_id, h->id, h->courtroom_id, h->case_reference,
-                                      parse_time(json_object_get(capture, "started_at")), error);
-}
-
 static int
 seal(const struct vejctl_args *a)
 {
@@ -192,12 +161,8 @@ seal(const struct vejctl_args *a)
         return VEJCTL_ERROR_USAGE;
     }
     g_autofree char *db = g_build_filename(a->data_dir, "vej.db", NULL);
-    g_autofree char *dir = g_build_filename(a->data_dir, "recordings", a->target, NULL);
-    g_autofree char *cap_path = g_build_filename(dir, "capture.json", NULL);
-    json_error_t jerr;
-    g_autoptr(json_t) capture = json_load_file(cap_path, JSON_REJECT_DUPLICATES, &jerr);
-    if (capture == NULL) {
-        fprintf(stderr, "vejctl: %s: %s\n", cap_path, jerr.text);
+    if (!g_file_test(db, G_FILE_TEST_IS_REGULAR)) {
+        fprintf(stderr, "vejctl: %s: no database\n", db);
         return VEJCTL_ERROR_FAILED;
     }
     g_autofree char *key_path = signing_key_path(a);
@@ -205,35 +170,20 @@ seal(const struct vejctl_args *a)
     g_autoptr(vej_store) store = key ? vej_store_open(db, &error) : NULL;
     if (store == NULL)
         return fail(error);
-    g_autoptr(vej_recording_row) row = find_or_register(store, a->target, capture, &error);
-    if (row == NULL)
-        return fail(error);
-    struct vej_manifest_head head;
-    if (!vej_audit_head(db, &head.seq, head.hash, &error))
-        return fail(error);
-    int rev = vej_manifest_seal(dir, key, &head, &error);
+    g_autofree char *hex = NULL;
+    int rev = vej_recording_seal(store, db, a->data_dir, key, a->target, &hex, &error);
     if (rev == 0)
         return fail(error);
-    g_autofree char *arc = g_build_filename(dir, "archive", "archive.json", NULL);
-    struct vej_recording_update u = VEJ_RECORDING_UPDATE_INIT;
-    u.manifest_revision = rev;
-    u.closed_at = parse_time(json_object_get(capture, "closed_at"));
-    u.state = g_file_test(arc, G_FILE_TEST_EXISTS) ? "archived" : NULL;
-    if (!vej_store_recording_update(store, row->id, &u, &error))
-        return fail(error);
-    g_autofree char *man = g_build_filename(dir, "manifest.json", NULL);
-    uint8_t sha[32];
-    g_autofree char *hex = vej_file_sha256(man, sha, NULL, NULL) ? vej_hex(sha, 32) : g_strdup("");
     g_autofree char *detail =
         g_strdup_printf("{\"manifest_sha256\":\"%s\",\"revision\":%d}", hex, rev);
-    if (!vej_audit_append_sync(db, "vejctl", "recording.seal", row->id, detail, &error))
+    if (!vej_audit_append_sync(db, "vejctl", "recording.seal", a->target, detail, &error))
         return fail(error);
     if (a->json) {
         g_autoptr(json_t) out =
-            json_pack("{s:s,s:i,s:s}", "id", row->id, "revision", rev, "manifest_sha256", hex);
+            json_pack("{s:s,s:i,s:s}", "id", a->target, "revision", rev, "manifest_sha256", hex);
         return print_json(out);
     }
-    printf("recording %s sealed: manifest revision %d, sha256 %s\n", row->id, rev, hex);
+    printf("recording %s sealed: manifest revision %d, sha256 %s\n", a->target, rev, hex);
     return fflush(stdout) == 0 ? 0 : VEJCTL_ERROR_FAILED;
 }
 
