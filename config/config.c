@@ -59,6 +59,7 @@ static const struct key_spec keys[] = {
     {"store", "data_dir", KEY_NONEMPTY, FIELD(data_dir), 0, 0},
     {"store", "backend", KEY_BACKEND, FIELD(store_backend), 0, 0},
     {"store", "audit_head_interval_s", KEY_INT, FIELD(audit_head_interval_s), 10, 86400},
+    {"store", "signing_key", KEY_STRING, FIELD(signing_key), 0, 0},
     {"auth", "token_issuer", KEY_ISSUER, FIELD(token_issuer), 0, 0},
     {"auth", "staff_session_ttl_s", KEY_INT, FIELD(staff_session_ttl_s), 60, 2592000},
     {"auth", "join_token_ttl_s", KEY_INT, FIELD(join_token_ttl_s), 60, 31536000},
@@ -98,6 +99,7 @@ static const size_t string_fields[] = {
     FIELD(media_addresses), FIELD(media_public_ipv4), FIELD(media_public_ipv6),
     FIELD(ice_stun_urls),   FIELD(ice_turn_urls),     FIELD(ice_turn_secret_file),
     FIELD(media_codecs),    FIELD(media_dtls_cert),   FIELD(media_dtls_key),
+    FIELD(signing_key),
 };
 
 static char **
@@ -127,6 +129,7 @@ vej_config_new(void)
     c->audit_head_interval_s = 300;
     c->recording_segment_seconds = 300;
     c->recording_ring_kib = 8192;
+    c->signing_key = g_strdup("");
     c->token_issuer = g_strdup("vej-gateway");
     c->staff_session_ttl_s = 43200;
     c->join_token_ttl_s = 604800;

@@ -37,6 +37,7 @@ struct vej_config {
     char *data_dir;            /* "./data" */
     char *store_backend;       /* "sqlite" */
     int audit_head_interval_s; /* 300 */
+    char *signing_key;         /* "": DATA_DIR/secrets/signing-key.pem (Ed25519, PKCS#8 PEM) */
     /* [auth] */
     char *token_issuer;            /* "vej-gateway" */
     int staff_session_ttl_s;       /* 43200 */

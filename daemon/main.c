@@ -4,8 +4,8 @@
  * directory, TLS certificate, store (migrations), first admin account,
  * secrets, audit writer, signalling server. SIGTERM or SIGINT begins the
  * graceful shutdown: new joins are refused, every socket is sent
- * session.closing and closed, the audit head is logged and the audit log
- * flushed, and the process exits 0.
+ * session.closing and closed, the audit log is flushed and its head signed
+ * into DATA_DIR/audit-heads.log, and the process exits 0.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +18,8 @@
 #include <unistd.h>
 
 #include "config/config.h"
+#include "recording/audit-heads.h"
+#include "recording/sign.h"
 #include "signalling/server.h"
 #include "signalling/token.h"
 #include "store/audit.h"
@@ -146,6 +148,14 @@ run(struct vej_config *cfg)
         g_printerr("vej-gateway: token key: %s\n", error->message);
         return 1;
     }
+    g_autofree char *key_path = cfg->signing_key && *cfg->signing_key
+                                    ? g_strdup(cfg->signing_key)
+                                    : vej_signer_default_path(cfg->data_dir);
+    g_autoptr(vej_signer) signer = vej_signer_load(key_path, TRUE, &error);
+    if (!signer) {
+        g_printerr("vej-gateway: signing key: %s\n", error->message);
+        return 1;
+    }
     vej_audit_writer *audit = vej_audit_writer_new(db_path, &error);
     if (!audit) {
         g_printerr("vej-gateway: audit log: %s\n", error->message);
@@ -158,6 +168,7 @@ run(struct vej_config *cfg)
         vej_audit_writer_free(audit);
         return 1;
     }
+    vej_signalling_set_signer(server, signer);
     vej_audit_append(audit, "system", "server.start", "", "{\"version\":\"" VEJ_VERSION "\"}");
     the_server = server;
     install_signals();
@@ -169,15 +180,19 @@ run(struct vej_config *cfg)
     the_server = NULL;
     vej_signalling_free(server);
 
-    int64_t seq = 0;
-    uint8_t hash[32];
     gboolean flushed = vej_audit_writer_flush(audit);
     vej_audit_writer_free(audit);
-    if (vej_audit_head(db_path, &seq, hash, &error)) {
-        char hex[65];
-        for (int i = 0; i < 32; i++)
-            snprintf(hex + 2 * i, 3, "%02x", hash[i]);
-        g_message("audit head at shutdown: seq %" G_GINT64_FORMAT " hash %s", seq, hex);
+    /* The last head is always signed, even when unchanged since the last
+     * interval: the heads file then shows a clean shutdown. */
+    g_autofree char *heads_path = vej_audit_heads_path(cfg->data_dir);
+    struct vej_signed_head head;
+    if (vej_audit_heads_sign(db_path, heads_path, signer, TRUE, &head, &error)) {
+        g_autofree char *hex = vej_hex(head.hash, 32);
+        g_message("audit head at shutdown (signed): seq %" G_GINT64_FORMAT " hash %s", head.seq,
+                  hex);
+    } else {
+        g_warning("audit head at shutdown: %s", error->message);
+        flushed = FALSE;
     }
     fprintf(stderr, "vej-gateway: stopped\n");
     return flushed ? 0 : 1;

@@ -40,6 +40,11 @@ struct vej_http_req {
     size_t resp_off;
     bool close_after;
     char peer[64];
+    /* streamed response (vej__http_respond_stream) */
+    struct vej_http_stream stream;
+    uint64_t stream_len;
+    uint64_t stream_sent;
+    char **stream_headers; /* name, value, ..., NULL */
 };
 
 /* Headers of every static file of the web client (docs/api.md, "Static
@@ -113,8 +118,13 @@ vej__http_req_free(struct vej_http_req *r)
     g_byte_array_unref(r->body);
     if (r->resp)
         g_byte_array_unref(r->resp);
+    if (r->stream.free)
+        r->stream.free(r->stream.ctx);
+    g_strfreev(r->stream_headers);
     g_free(r);
 }
+
+static int finish_transaction(struct vej_http_req *r);
 
 static void
 respond_bytes(struct vej_http_req *r, int status, const char *ctype, const char *data, size_t len)
@@ -131,6 +141,76 @@ respond_bytes(struct vej_http_req *r, int status, const char *ctype, const char 
     if (status >= 400)
         r->s->metrics.http_errors_total++;
     lws_callback_on_writable(r->wsi);
+}
+
+void
+vej__http_respond_stream(struct vej_http_req *r, int status, const char *ctype, uint64_t length,
+                         const char *const *headers, struct vej_http_stream stream)
+{
+    if (r->responded) {
+        if (stream.free)
+            stream.free(stream.ctx);
+        return;
+    }
+    r->responded = true;
+    r->status = status;
+    r->content_type = ctype;
+    r->stream = stream;
+    r->stream_len = length;
+    r->stream_headers = g_strdupv((char **)headers);
+    lws_callback_on_writable(r->wsi);
+}
+
+/* Headers, then one chunk of a streamed body per writeable turn. */
+static int
+stream_writeable(struct vej_http_req *r)
+{
+    struct lws *wsi = r->wsi;
+    uint8_t buf[LWS_PRE + 16384];
+    if (!r->headers_sent) {
+        uint8_t *start = &buf[LWS_PRE], *p = start, *end = &buf[sizeof buf - 1];
+        if (lws_add_http_common_headers(wsi, (unsigned)r->status, r->content_type,
+                                        (lws_filepos_t)r->stream_len, &p, end) ||
+            lws_add_http_header_by_name(wsi, (const uint8_t *)"referrer-policy:",
+                                        (const uint8_t *)"no-referrer", 11, &p, end) ||
+            lws_add_http_header_by_name(wsi, (const uint8_t *)"x-content-type-options:",
+                                        (const uint8_t *)"nosniff", 7, &p, end) ||
+            lws_add_http_header_by_name(
+                wsi, (const uint8_t *)"cache-control:", (const uint8_t *)"no-store", 8, &p, end))
+            return -1;
+        for (size_t i = 0; r->stream_headers && r->stream_headers[i] && r->stream_headers[i + 1];
+             i += 2) {
+            const char *v = r->stream_headers[i + 1];
+            if (lws_add_http_header_by_name(wsi, (const uint8_t *)r->stream_headers[i],
+                                            (const uint8_t *)v, (int)strlen(v), &p, end))
+                return -1;
+        }
+        if (lws_finalize_write_http_header(wsi, start, &p, end))
+            return -1;
+        r->headers_sent = true;
+        if (r->stream_len == 0) {
+            if (lws_write(wsi, &buf[LWS_PRE], 0, LWS_WRITE_HTTP_FINAL) < 0)
+                return -1;
+            return finish_transaction(r);
+        }
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    uint64_t left = r->stream_len - r->stream_sent;
+    size_t want = left > 16384 ? 16384 : (size_t)left;
+    gssize n = r->stream.read(r->stream.ctx, &buf[LWS_PRE], want);
+    if (n <= 0 || (size_t)n > want)
+        return -1; /* the body can no longer match its Content-Length */
+    bool final = r->stream_sent + (uint64_t)n == r->stream_len;
+    if (lws_write(wsi, &buf[LWS_PRE], (size_t)n, final ? LWS_WRITE_HTTP_FINAL : LWS_WRITE_HTTP) !=
+        (int)n)
+        return -1;
+    r->stream_sent += (uint64_t)n;
+    if (!final) {
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    return finish_transaction(r);
 }
 
 void
@@ -405,6 +485,8 @@ finish_transaction(struct vej_http_req *r)
 int
 vej__http_on_writeable(struct vej_http_req *r)
 {
+    if (r->responded && r->stream.read)
+        return stream_writeable(r);
     if (!r->responded || !r->resp)
         return 0;
     struct lws *wsi = r->wsi;

@@ -578,7 +578,9 @@ audit_head(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *b
     char hex[65];
     for (int i = 0; i < 32; i++)
         snprintf(hex + 2 * i, 3, "%02x", hash[i]);
-    vej__http_respond_json(r, 200, json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "hash", hex));
+    json_t *out = json_pack("{s:I,s:s}", "seq", (json_int_t)seq, "hash", hex);
+    json_object_set_new(out, "signed", vej__rest_signed_head_json(s));
+    vej__http_respond_json(r, 200, out);
 }
 
 /* ---- routing ---- */
@@ -625,6 +627,7 @@ static const struct route routes[] = {
     {"PATCH", "users/{usr}", VEJ_STAFF_ADMIN, vej__rest_user_patch},
     {"POST", "users/{usr}/password-reset", VEJ_STAFF_ADMIN, vej__rest_user_password_reset},
     {"POST", "users/{usr}/sessions/revoke", VEJ_STAFF_ADMIN, vej__rest_user_revoke},
+    {"GET", "keys", STAFF_ANY, vej__rest_keys},
 };
 
 /* Matches `path` (after /api/v1/) against a pattern. Returns 1 on match,
@@ -657,6 +660,8 @@ vej__rest_dispatch(struct vej_http_req *r, const char *method, const char *path,
 {
     if (!g_str_has_prefix(path, "/api/v1/"))
         return vej__http_respond_error(r, VEJ_RPC_NOT_FOUND, "not found");
+    if (vej__rest_recordings_dispatch(r, method, path, body))
+        return;
     g_auto(GStrv) segs = g_strsplit(path + strlen("/api/v1/"), "/", 8);
     bool path_known = false;
     for (size_t i = 0; i < G_N_ELEMENTS(routes); i++) {

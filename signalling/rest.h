@@ -32,3 +32,14 @@ void vej__rest_user_password_reset(struct vej_http_req *r, struct vej_user *user
                                    json_t *body);
 void vej__rest_user_revoke(struct vej_http_req *r, struct vej_user *user, char *ids[],
                            json_t *body);
+/* rest-recordings.c: the evidential routes (docs/api.md "Recordings").
+ * Handles every path under /api/v1/recordings and answers; FALSE when the
+ * path is not one of them. */
+bool vej__rest_recordings_dispatch(struct vej_http_req *r, const char *method, const char *path,
+                                   json_t *body);
+struct vej_user;
+/* GET /api/v1/keys (any staff role). */
+void vej__rest_keys(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *body);
+/* The last signed audit head as JSON, or JSON null (transfer full). */
+struct vej_signalling;
+json_t *vej__rest_signed_head_json(struct vej_signalling *s);

@@ -8,6 +8,8 @@
  */
 #include "signalling/signalling-priv.h"
 
+#include "recording/audit-heads.h"
+
 #include <errno.h>
 #include <openssl/rand.h>
 #include <string.h>
@@ -561,7 +563,18 @@ log_audit_head(lws_sorted_usec_list_t *sul)
     int64_t seq = 0;
     uint8_t hash[32];
     g_autoptr(GError) error = NULL;
-    if (vej_audit_head(s->db_path, &seq, hash, &error)) {
+    if (s->signer) {
+        /* Signed and kept in DATA_DIR/audit-heads.log (recording/audit-heads.h);
+         * only when the chain grew since the last signed head. */
+        g_autofree char *heads = vej_audit_heads_path(s->config->data_dir);
+        struct vej_signed_head h;
+        if (vej_audit_heads_sign(s->db_path, heads, s->signer, FALSE, &h, &error)) {
+            g_autofree char *hex = vej_hex(h.hash, 32);
+            g_message("audit head (signed): seq %" G_GINT64_FORMAT " hash %s", h.seq, hex);
+        } else {
+            g_warning("audit head: %s", error->message);
+        }
+    } else if (vej_audit_head(s->db_path, &seq, hash, &error)) {
         char hex[65];
         for (int i = 0; i < 32; i++)
             snprintf(hex + 2 * i, 3, "%02x", hash[i]);
@@ -571,6 +584,19 @@ log_audit_head(lws_sorted_usec_list_t *sul)
     }
     lws_sul_schedule(s->lws, 0, &s->sul_audit_head, log_audit_head,
                      (lws_usec_t)s->config->audit_head_interval_s * LWS_US_PER_SEC);
+}
+
+/* ---- retention ---- */
+
+#define RETENTION_SWEEP_INTERVAL_S 3600
+
+static void
+retention_sweep(lws_sorted_usec_list_t *sul)
+{
+    struct vej_signalling *s = lws_container_of(sul, struct vej_signalling, sul_retention);
+    vej__recordings_sweep(s);
+    lws_sul_schedule(s->lws, 0, &s->sul_retention, retention_sweep,
+                     (lws_usec_t)RETENTION_SWEEP_INTERVAL_S * LWS_US_PER_SEC);
 }
 
 /* ---- life cycle ---- */
@@ -717,7 +743,14 @@ vej_signalling_new(const struct vej_config *config, vej_store *store, vej_audit_
                  s->port);
     lws_sul_schedule(s->lws, 0, &s->sul_audit_head, log_audit_head,
                      (lws_usec_t)config->audit_head_interval_s * LWS_US_PER_SEC);
+    lws_sul_schedule(s->lws, 0, &s->sul_retention, retention_sweep, LWS_US_PER_SEC);
     return s;
+}
+
+void
+vej_signalling_set_signer(struct vej_signalling *s, struct vej_signer *signer)
+{
+    s->signer = signer;
 }
 
 int
@@ -795,6 +828,7 @@ vej_signalling_free(struct vej_signalling *s)
     g_clear_pointer(&s->recorder, vej_recorder_free);
     if (s->lws) {
         lws_sul_cancel(&s->sul_audit_head);
+        lws_sul_cancel(&s->sul_retention);
         lws_sul_cancel(&s->sul_stop);
         lws_context_destroy(s->lws);
         s->lws = NULL;

@@ -38,4 +38,9 @@ void vej_signalling_request_stop(struct vej_signalling *s);
 
 void vej_signalling_free(struct vej_signalling *s);
 
+struct vej_signer;
+/* Hands the server the evidence signing key (recording/sign.h), borrowed:
+ * it must outlive the server. Signs audit heads and serves GET /keys. */
+void vej_signalling_set_signer(struct vej_signalling *s, struct vej_signer *signer);
+
 G_END_DECLS

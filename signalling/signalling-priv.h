@@ -63,6 +63,7 @@ struct vej_signalling {
     bool stopped;
     lws_sorted_usec_list_t sul_stop;
     lws_sorted_usec_list_t sul_audit_head;
+    lws_sorted_usec_list_t sul_retention;
 
     GMutex post_lock;
     GQueue posts; /* struct vej_post * */
@@ -70,6 +71,7 @@ struct vej_signalling {
     GThreadPool *hash_pool;
     struct vej_relay *relay;       /* the media relay (owned) */
     struct vej_recorder *recorder; /* the recorder (owned), fed by the relay's tap */
+    struct vej_signer *signer;     /* evidence signing key (borrowed; set by main) */
     char *turn_secret;             /* shared secret for TURN credentials, or NULL */
 
     uint64_t next_id;
@@ -209,6 +211,20 @@ int vej__http_on_writeable(struct vej_http_req *r);
 /* Responses; json bodies are stolen. Safe after an async wait. */
 void vej__http_respond_json(struct vej_http_req *r, int status, json_t *body);
 void vej__http_respond_error(struct vej_http_req *r, int code, const char *message);
+/* A streamed response body (large files, bundles): read() fills up to cap
+ * bytes and returns how many (-1: abandon the response and close the
+ * socket); free(ctx) runs once, when the response ends or the socket goes. */
+struct vej_http_stream {
+    gssize (*read)(void *ctx, uint8_t *buf, size_t cap);
+    void (*free)(void *ctx);
+    void *ctx;
+};
+/* Answers with exactly `length` bytes from `stream` (transfer full), a
+ * chunk per writeable turn, never the whole body in memory. `headers` are
+ * extra "name:", "value" pairs, NULL-terminated (copied). */
+void vej__http_respond_stream(struct vej_http_req *r, int status, const char *ctype,
+                              uint64_t length, const char *const *headers,
+                              struct vej_http_stream stream);
 uint64_t vej__http_req_id(struct vej_http_req *r);
 struct vej_signalling *vej__http_server(struct vej_http_req *r);
 /* Copies a request header (an lws WSI_TOKEN_*); its length or -1. */
@@ -363,6 +379,8 @@ void vej__recording_sync(struct vej_signalling *s, struct vej_live_hearing *h);
 /* The same for a hearing nobody has joined (a state change through REST). */
 struct vej_hearing_row;
 void vej__recording_sync_row(struct vej_signalling *s, const struct vej_hearing_row *row);
+/* rest-recordings.c: the retention sweep (at start, then hourly). */
+void vej__recordings_sweep(struct vej_signalling *s);
 
 /* metrics.c */
 char *vej__metrics_text(struct vej_signalling *s, size_t *len);

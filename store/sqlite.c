@@ -284,7 +284,7 @@ fetch_rows(struct sqlite_store *st, sqlite3_stmt *stmt, const struct row_type *t
     return g_steal_pointer(&rows);
 }
 
-/* For sqlite-trust.c (store-priv.h). */
+/* For sqlite-trust.c and sqlite-recordings.c (store-priv.h). */
 sqlite3 *
 vej__sqlite_store_db(void *impl)
 {
@@ -676,4 +676,10 @@ const struct vej_store_backend vej_store_sqlite_backend = {
     .user_totp_use_step = vej__sqlite_user_totp_use_step,
     .recovery_codes_set = vej__sqlite_recovery_codes_set,
     .recovery_code_use = vej__sqlite_recovery_code_use,
+    .recording_create = vej__sqlite_recording_create,
+    .recording_get = vej__sqlite_recording_get,
+    .recording_get_by_hearing = vej__sqlite_recording_get_by_hearing,
+    .recording_list = vej__sqlite_recording_list,
+    .recording_update = vej__sqlite_recording_update,
+    .recording_list_expired = vej__sqlite_recording_list_expired,
 };

@@ -128,4 +128,20 @@ struct vej_audit_entry *vej__audit_entry_new(const char *actor, const char *acti
 gboolean vej__audit_commit(sqlite3 *db, struct vej_audit_entry *const *entries, guint n,
                            GError **error);
 
+/* sqlite-recordings.c: the recordings entries of the SQLite backend. */
+struct vej_recording_row *vej__sqlite_recording_create(void *impl, const char *id,
+                                                       const char *hearing_id,
+                                                       const char *courtroom_id,
+                                                       const char *case_reference,
+                                                       int64_t started_at, GError **error);
+struct vej_recording_row *vej__sqlite_recording_get(void *impl, const char *id, GError **error);
+struct vej_recording_row *vej__sqlite_recording_get_by_hearing(void *impl, const char *hearing_id,
+                                                               GError **error);
+GPtrArray *vej__sqlite_recording_list(void *impl, const struct vej_recording_filter *filter,
+                                      const char *after, int limit, char **next_cursor,
+                                      GError **error);
+gboolean vej__sqlite_recording_update(void *impl, const char *id,
+                                      const struct vej_recording_update *u, GError **error);
+GPtrArray *vej__sqlite_recording_list_expired(void *impl, int64_t now, int limit, GError **error);
+
 G_END_DECLS

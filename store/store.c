@@ -484,3 +484,70 @@ vej_participant_row_free(struct vej_participant_row *p)
     g_free(p->user_id);
     g_free(p);
 }
+
+/* ---- recordings ---- */
+
+struct vej_recording_row *
+vej_store_recording_create(vej_store *s, const char *id, const char *hearing_id,
+                           const char *courtroom_id, const char *case_reference,
+                           int64_t started_at, GError **error)
+{
+    g_return_val_if_fail(s != NULL && hearing_id != NULL && courtroom_id != NULL, NULL);
+    return s->backend->recording_create(s->impl, id, hearing_id, courtroom_id,
+                                        case_reference ? case_reference : "", started_at, error);
+}
+
+struct vej_recording_row *
+vej_store_recording_get(vej_store *s, const char *id, GError **error)
+{
+    g_return_val_if_fail(s != NULL && id != NULL, NULL);
+    return s->backend->recording_get(s->impl, id, error);
+}
+
+struct vej_recording_row *
+vej_store_recording_get_by_hearing(vej_store *s, const char *hearing_id, GError **error)
+{
+    g_return_val_if_fail(s != NULL && hearing_id != NULL, NULL);
+    return s->backend->recording_get_by_hearing(s->impl, hearing_id, error);
+}
+
+GPtrArray *
+vej_store_recording_list(vej_store *s, const struct vej_recording_filter *filter,
+                         const char *after, int limit, char **next_cursor, GError **error)
+{
+    g_return_val_if_fail(s != NULL && filter != NULL, NULL);
+    if (next_cursor != NULL)
+        *next_cursor = NULL;
+    return s->backend->recording_list(s->impl, filter, after, limit, next_cursor, error);
+}
+
+gboolean
+vej_store_recording_update(vej_store *s, const char *id, const struct vej_recording_update *u,
+                           GError **error)
+{
+    g_return_val_if_fail(s != NULL && id != NULL && u != NULL, FALSE);
+    return s->backend->recording_update(s->impl, id, u, error);
+}
+
+GPtrArray *
+vej_store_recording_list_expired(vej_store *s, int64_t now, int limit, GError **error)
+{
+    g_return_val_if_fail(s != NULL && limit > 0, NULL);
+    return s->backend->recording_list_expired(s->impl, now, limit, error);
+}
+
+void
+vej_recording_row_free(struct vej_recording_row *r)
+{
+    if (r == NULL)
+        return;
+    g_free(r->id);
+    g_free(r->hearing_id);
+    g_free(r->courtroom_id);
+    g_free(r->case_reference);
+    g_free(r->state);
+    g_free(r->dir);
+    g_free(r->legal_hold_reason);
+    g_free(r->legal_hold_by);
+    g_free(r);
+}

@@ -77,22 +77,69 @@ struct vej_participant_row {
     int64_t created_at;
 };
 
+/* A recording (docs/recording.md); times are Unix seconds, 0 for "not yet". */
+struct vej_recording_row {
+    char *id; /* rec_ + 16 lowercase hex digits */
+    char *hearing_id;
+    char *courtroom_id;
+    char *case_reference;
+    char *state; /* recording, stopped, failed, archiving, archived */
+    char *dir;   /* folder name under DATA_DIR/recordings */
+    int64_t started_at;
+    int64_t closed_at;
+    int manifest_revision; /* 0: no manifest yet */
+    int64_t sealed_at;
+    int64_t media_deleted_at;
+    bool legal_hold;
+    char *legal_hold_reason;
+    char *legal_hold_by;
+    int64_t legal_hold_at;
+    int64_t verified_at;
+    int verify_ok; /* -1 never verified, 0, 1 */
+    int64_t created_at;
+};
+
+/* Changes to a recording; each field says how "unchanged" is written. */
+struct vej_recording_update {
+    const char *state;             /* NULL */
+    int64_t closed_at;             /* 0 */
+    int manifest_revision;         /* 0 (sets sealed_at to now with it) */
+    int64_t media_deleted_at;      /* 0 */
+    int legal_hold;                /* -1; 0/1 also set reason, by and at */
+    const char *legal_hold_reason; /* with legal_hold */
+    const char *legal_hold_by;     /* with legal_hold */
+    int verify_ok;                 /* -1; 0/1 also sets verified_at to now */
+};
+#define VEJ_RECORDING_UPDATE_INIT {.legal_hold = -1, .verify_ok = -1}
+
+/* Recording search: NULL / 0 fields do not filter; from/to bound started_at
+ * (inclusive from, exclusive to). */
+struct vej_recording_filter {
+    const char *case_reference;
+    const char *courtroom_id;
+    int64_t from;
+    int64_t to;
+};
+
 void vej_user_free(struct vej_user *u);
 void vej_staff_session_free(struct vej_staff_session *s);
 void vej_courtroom_free(struct vej_courtroom *c);
 void vej_hearing_row_free(struct vej_hearing_row *h);
 void vej_participant_row_free(struct vej_participant_row *p);
+void vej_recording_row_free(struct vej_recording_row *r);
 /* Typedefs so that g_autoptr(vej_user) etc. name the structs. */
 typedef struct vej_user vej_user;
 typedef struct vej_staff_session vej_staff_session;
 typedef struct vej_courtroom vej_courtroom;
 typedef struct vej_hearing_row vej_hearing_row;
 typedef struct vej_participant_row vej_participant_row;
+typedef struct vej_recording_row vej_recording_row;
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vej_user, vej_user_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vej_staff_session, vej_staff_session_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vej_courtroom, vej_courtroom_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vej_hearing_row, vej_hearing_row_free)
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(vej_participant_row, vej_participant_row_free)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vej_recording_row, vej_recording_row_free)
 
 /* Listing: `after` is the opaque cursor from a previous page (NULL for the
  * first); at most `limit` rows are returned in id order and *next_cursor is
@@ -230,6 +277,29 @@ gboolean vej_store_recovery_codes_set(vej_store *s, const char *user_id, const u
  * without error when none did. */
 gboolean vej_store_recovery_code_use(vej_store *s, const char *user_id, const uint8_t hash[32],
                                      GError **error);
+/* Recordings. Create: one per hearing (a second is CONFLICT); the row's
+ * dir is its id. The recorder creates it when the hearing first goes
+ * in_session and updates its state; the evidence routes list and read. */
+/* `id` may be NULL (a new rec_ id is made); a given id must be rec_ + 16
+ * lowercase hex digits (a recording found on disk being registered). */
+struct vej_recording_row *vej_store_recording_create(vej_store *s, const char *id,
+                                                     const char *hearing_id,
+                                                     const char *courtroom_id,
+                                                     const char *case_reference,
+                                                     int64_t started_at, GError **error);
+struct vej_recording_row *vej_store_recording_get(vej_store *s, const char *id, GError **error);
+struct vej_recording_row *vej_store_recording_get_by_hearing(vej_store *s, const char *hearing_id,
+                                                             GError **error);
+/* Newest first is not promised: id order, like every list. */
+GPtrArray *vej_store_recording_list(vej_store *s, const struct vej_recording_filter *filter,
+                                    const char *after, int limit, char **next_cursor,
+                                    GError **error);
+gboolean vej_store_recording_update(vej_store *s, const char *id,
+                                    const struct vej_recording_update *u, GError **error);
+/* Recordings whose media the retention sweep must delete at `now`: closed,
+ * media not yet deleted, no legal hold, closed_at + the courtroom's
+ * retention_days * 86400 <= now. At most `limit`. */
+GPtrArray *vej_store_recording_list_expired(vej_store *s, int64_t now, int limit, GError **error);
 
 /* The backend table. A backend fills every entry; `impl` is its state. */
 struct vej_store_backend {
@@ -301,6 +371,19 @@ struct vej_store_backend {
                                    guint n, GError **error);
     gboolean (*recovery_code_use)(void *impl, const char *user_id, const uint8_t hash[32],
                                   GError **error);
+    struct vej_recording_row *(*recording_create)(void *impl, const char *id,
+                                                  const char *hearing_id,
+                                                  const char *courtroom_id,
+                                                  const char *case_reference, int64_t started_at,
+                                                  GError **error);
+    struct vej_recording_row *(*recording_get)(void *impl, const char *id, GError **error);
+    struct vej_recording_row *(*recording_get_by_hearing)(void *impl, const char *hearing_id,
+                                                          GError **error);
+    GPtrArray *(*recording_list)(void *impl, const struct vej_recording_filter *filter,
+                                 const char *after, int limit, char **next_cursor, GError **error);
+    gboolean (*recording_update)(void *impl, const char *id, const struct vej_recording_update *u,
+                                 GError **error);
+    GPtrArray *(*recording_list_expired)(void *impl, int64_t now, int limit, GError **error);
 };
 
 extern const struct vej_store_backend vej_store_sqlite_backend;

@@ -33,6 +33,13 @@ enum {
     O_USER = 1u << 19,
     O_CONFIG = 1u << 20,
     O_COURTROOMS = 1u << 21,
+    O_KEY = 1u << 22,
+    O_OUTPUT = 1u << 23,
+    O_REASON = 1u << 24,
+    O_FILE = 1u << 25,
+    O_FROM = 1u << 26,
+    O_TO = 1u << 27,
+    O_RELEASE = 1u << 28,
 };
 #define O_REST (O_URL | O_TOKEN | O_INSECURE | O_CACERT | O_JSON)
 #define O_LOCAL (O_DATA_DIR | O_CONFIG | O_JSON)
@@ -83,6 +90,18 @@ static const struct option_spec {
     {O_USER, "user", G_OPTION_ARG_STRING, FIELD(user), "Staff username", "NAME"},
     {O_COURTROOMS, "courtrooms", G_OPTION_ARG_STRING, FIELD(courtrooms),
      "Courtroom ids the account acts in, comma-separated (\"none\": no courtroom)", "ID,ID"},
+    {O_KEY, "key", G_OPTION_ARG_FILENAME, FIELD(key),
+     "The signing public key to trust (PEM), e.g. the court's published one", "PUBKEY"},
+    {O_OUTPUT, "output", G_OPTION_ARG_FILENAME, FIELD(output),
+     "Write the download to FILE (default: the file's own name, REC_ID.tar for a bundle)",
+     "FILE"},
+    {O_REASON, "reason", G_OPTION_ARG_STRING, FIELD(reason),
+     "Why (kept in the audit entry); required to set a legal hold", "TEXT"},
+    {O_FILE, "file", G_OPTION_ARG_STRING, FIELD(file),
+     "One file of the recording (e.g. capture/seg-000001.pcap) instead of the bundle", "NAME"},
+    {O_FROM, "from", G_OPTION_ARG_STRING, FIELD(from_text), "Started at or after TIME", "TIME"},
+    {O_TO, "to", G_OPTION_ARG_STRING, FIELD(to_text), "Started before TIME", "TIME"},
+    {O_RELEASE, "release", G_OPTION_ARG_NONE, FIELD(release), "Release the legal hold", NULL},
 };
 
 struct command_spec {
@@ -128,10 +147,12 @@ static const struct command_spec commands[] = {
      "witness, interpreter, probation, observer. --screened-from takes role names or\n"
      "ptc_ participant ids, comma-separated or repeated. The join URL is a credential:\n"
      "hand it only to that participant."},
-    {VEJCTL_AUDIT_VERIFY, "audit", "verify", "", 0, O_LOCAL, 0,
-     "Check the audit log's hash chain in the data directory",
-     "Prints the number of entries and the head (sequence, hash) to compare with the\n"
-     "heads the gateway logs; exits 1 when the chain is broken."},
+    {VEJCTL_AUDIT_VERIFY, "audit", "verify", "", 0, O_LOCAL | O_KEY, 0,
+     "Check the audit log's hash chain and its signed heads in the data directory",
+     "Walks the hash chain, then checks every signed head in DATA_DIR/audit-heads.log:\n"
+     "its Ed25519 signature (by --key, else the data directory's signing key) and that\n"
+     "the entry at its sequence still has its hash, so that a truncated or rewritten log\n"
+     "is detected. Prints the number of entries and the head; exits 1 on any failure."},
     {VEJCTL_USER_LIST, "user", "list", "", 0, O_REST, 0, "List the staff accounts (admin)",
      NULL},
     {VEJCTL_USER_CREATE, "user", "create", "NAME", 1, O_REST | O_ROLE | O_COURTROOMS, O_ROLE,
@@ -153,6 +174,42 @@ static const struct command_spec commands[] = {
      "Log in (password on standard input) and print a token for VEJ_TOKEN",
      "Example: export VEJ_TOKEN=$(vejctl login --user alice --insecure)\n"
      "The token alone is printed on standard output."},
+    {VEJCTL_RECORDINGS_LIST, "recordings", "list", "", 0,
+     O_REST | O_CASE | O_COURTROOM | O_FROM | O_TO, 0, "List recordings (evidential, admin)",
+     "Every listing is audited."},
+    {VEJCTL_RECORDINGS_SHOW, "recordings", "show", "REC_ID", 1, O_REST, 0,
+     "Show a recording's manifest, files and signature", NULL},
+    {VEJCTL_RECORDINGS_DOWNLOAD, "recordings", "download", "REC_ID", 1,
+     O_REST | O_OUTPUT | O_REASON | O_FILE, 0,
+     "Download a recording's bundle (or one --file); evidential staff only",
+     "The bundle is one ustar archive: manifest.json, manifest.sig, SHA256SUMS,\n"
+     "SHA256SUMS.sig, public-key.pem, VERIFY.txt and every file. The download and its\n"
+     "--reason are audited. Check it offline with 'vejctl recordings verify FILE.tar'."},
+    {VEJCTL_RECORDINGS_VERIFY, "recordings", "verify", "REC_ID|BUNDLE", 1, O_REST | O_KEY, 0,
+     "Verify a recording on the gateway (REC_ID), or a bundle file offline",
+     "With a bundle file (no gateway needed): checks every member's SHA-256 against\n"
+     "SHA256SUMS and the manifest, both Ed25519 signatures, and that nothing was added or\n"
+     "removed, with --key (the court's published public key) or else the bundle's own key,\n"
+     "whose fingerprint is printed so that it can be compared. Exits 1 and names the part\n"
+     "that failed. With a REC_ID: POST /api/v1/recordings/REC_ID/verify (audited)."},
+    {VEJCTL_RECORDINGS_HOLD, "recordings", "hold", "REC_ID", 1,
+     O_REST | O_REASON | O_RELEASE, 0, "Set (or --release) a legal hold: retention will not "
+     "delete the media", "Evidential staff; audited with the --reason."},
+    {VEJCTL_RECORDINGS_SEAL, "recordings", "seal", "REC_ID", 1, O_LOCAL, 0,
+     "Seal DATA_DIR/recordings/REC_ID again: new signed manifest revision",
+     "For a recording whose archive was rerun by hand, or found on disk after a crash:\n"
+     "registers it if the database does not know it, re-hashes every file, signs a new\n"
+     "manifest revision with the data directory's key and audits it (actor vejctl)."},
+    {VEJCTL_RECORDINGS_SWEEP, "recordings", "sweep", "", 0, O_LOCAL, 0,
+     "Run the retention sweep now on the data directory",
+     "Deletes the media of every closed recording older than its courtroom's\n"
+     "retention_days that has no legal hold; keeps the manifest; audited. The gateway\n"
+     "also sweeps at start and every hour."},
+    {VEJCTL_KEYS, "keys", NULL, "", 0, O_REST, 0,
+     "Show the gateway's signing public key and its fingerprint",
+     "The fingerprint is the SHA-256 of the DER SubjectPublicKeyInfo, as printed by\n"
+     "openssl pkey -pubin -in public-key.pem -outform DER | sha256sum. Compare it with the\n"
+     "court's published fingerprint before trusting a recording bundle."},
 };
 
 static const char *const staff_roles[] = {"clerk", "judge", "evidential", "admin", NULL};
@@ -325,7 +382,10 @@ apply_environment(const struct command_spec *c, struct vejctl_args *a, GError **
             a->url[--n] = '\0';
         a->insecure = a->insecure || env_flag("VEJ_INSECURE");
     }
-    if ((c->accepted & O_TOKEN) && a->token == NULL) {
+    /* an offline bundle check needs no gateway */
+    bool offline = c->id == VEJCTL_RECORDINGS_VERIFY && a->target != NULL &&
+                   g_file_test(a->target, G_FILE_TEST_IS_REGULAR);
+    if ((c->accepted & O_TOKEN) && a->token == NULL && !offline) {
         const char *t = g_getenv("VEJ_TOKEN");
         if (t == NULL || t[0] == '\0')
             return usage_error(error, "no token: log in with 'vejctl login --user NAME' and "
@@ -432,6 +492,23 @@ check_times(struct vejctl_args *a, GError **error)
 }
 
 static gboolean
+check_recording_times(struct vejctl_args *a, GError **error)
+{
+    static const char *const flags[] = {"--from", "--to"};
+    char **texts[] = {&a->from_text, &a->to_text};
+    for (int i = 0; i < 2; i++) {
+        if (*texts[i] == NULL)
+            continue;
+        char *norm = vejctl_rfc3339_normalize(*texts[i]);
+        if (norm == NULL)
+            return usage_error(error, "%s: \"%s\" is not an RFC 3339 time", flags[i], *texts[i]);
+        g_free(*texts[i]);
+        *texts[i] = norm;
+    }
+    return TRUE;
+}
+
+static gboolean
 username_is_valid(const char *name)
 {
     size_t n = strlen(name);
@@ -477,7 +554,8 @@ check_values(const struct command_spec *c, struct vejctl_args *a, GError **error
                 return usage_error(error, "--courtrooms: \"%s\" is not a crt_ courtroom id",
                                    ids[i]);
     }
-    if (a->target != NULL && g_str_has_prefix(a->target, "usr_") &&
+    bool recordings = c->group != NULL && strcmp(c->group, "recordings") == 0;
+    if (!recordings && a->target != NULL && g_str_has_prefix(a->target, "usr_") &&
         strspn(a->target + 4, "abcdefghijklmnopqrstuvwxyz0123456789") != strlen(a->target) - 4)
         return usage_error(error, "USER: \"%s\" is not a usr_ id", a->target);
     if (c->id == VEJCTL_USER_SET && a->role == NULL && a->courtrooms == NULL)
@@ -493,8 +571,11 @@ check_values(const struct command_spec *c, struct vejctl_args *a, GError **error
            check_text("--title", a->title, 200, error) &&
            check_text("--user", a->user, 64, error) &&
            check_text("--courtroom", a->courtroom, 128, error) &&
-           check_text("USER", a->target, 64, error) &&
-           check_text("ID", a->hearing_id, 128, error);
+           (recordings ? check_text("REC_ID or BUNDLE", a->target, 4096, error)
+                       : check_text("USER", a->target, 64, error)) &&
+           check_text("ID", a->hearing_id, 128, error) &&
+           check_text("--reason", a->reason, 500, error) &&
+           check_text("--file", a->file, 255, error) && check_recording_times(a, error);
 }
 
 static gboolean
@@ -517,6 +598,8 @@ take_positionals(const struct command_spec *c, int argc, char **argv, struct vej
         slot[0] = &a->target;
     else if (c->id == VEJCTL_HEARING_SHOW || c->id == VEJCTL_PARTICIPANT_ADD)
         slot[0] = &a->hearing_id;
+    else if (c->group != NULL && strcmp(c->group, "recordings") == 0)
+        slot[0] = &a->target;
     else if (c->id == VEJCTL_HEARING_STATE) {
         slot[0] = &a->hearing_id;
         slot[1] = &a->state;

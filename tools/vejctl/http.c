@@ -274,3 +274,70 @@ vejctl_path_with_cursor(const char *path, const char *cursor)
     g_autofree char *v = escape(cursor);
     return g_strdup_printf("%s%scursor=%s", path, strchr(path, '?') != NULL ? "&" : "?", v);
 }
+
+/* ---- downloads (recordings) ---- */
+
+struct download {
+    FILE *out;
+    long status; /* known once the first byte arrives */
+    CURL *curl;
+    GByteArray *error_body;
+    gboolean write_failed;
+};
+
+static size_t
+on_download(char *data, size_t size, size_t nmemb, void *user_data)
+{
+    struct download *d = user_data;
+    size_t n = size * nmemb;
+    if (d->status == 0)
+        (void)curl_easy_getinfo(d->curl, CURLINFO_RESPONSE_CODE, &d->status);
+    if (d->status < 200 || d->status > 299) {
+        if (d->error_body->len + n > 65536)
+            return 0;
+        g_byte_array_append(d->error_body, (const guint8 *)data, (guint)n);
+        return n;
+    }
+    if (fwrite(data, 1, n, d->out) != n) {
+        d->write_failed = TRUE;
+        return 0;
+    }
+    return n;
+}
+
+gboolean
+vejctl_download(vejctl_client *c, const char *path, FILE *out, GError **error)
+{
+    g_autofree char *url = g_strconcat(c->base_url, path, NULL);
+    struct curl_slist *headers = make_headers(c, FALSE, TRUE);
+    struct response unused = {g_byte_array_new(), FALSE};
+    struct download d = {out, 0, c->curl, g_byte_array_new(), FALSE};
+    c->errbuf[0] = '\0';
+    CURLcode rc = headers != NULL ? set_options(c, "GET", url, NULL, headers, &unused)
+                                  : CURLE_OUT_OF_MEMORY;
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c->curl, CURLOPT_WRITEFUNCTION, on_download);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c->curl, CURLOPT_WRITEDATA, &d);
+    if (rc == CURLE_OK)
+        rc = curl_easy_setopt(c->curl, CURLOPT_TIMEOUT, 0L); /* large files */
+    if (rc == CURLE_OK)
+        rc = curl_easy_perform(c->curl);
+    long status = 0;
+    (void)curl_easy_getinfo(c->curl, CURLINFO_RESPONSE_CODE, &status);
+    headers_free(headers);
+    g_byte_array_unref(unused.body);
+    gboolean ok = FALSE;
+    if (d.write_failed)
+        g_set_error(error, VEJCTL_ERROR, VEJCTL_ERROR_FAILED, "cannot write the download");
+    else if (status != 0 && (status < 200 || status > 299)) {
+        g_autofree char *message = vejctl_format_server_error(
+            status, (const char *)d.error_body->data, d.error_body->len);
+        g_set_error_literal(error, VEJCTL_ERROR, VEJCTL_ERROR_FAILED, message);
+    } else if (rc != CURLE_OK)
+        transport_error(c, rc, error);
+    else
+        ok = TRUE;
+    g_byte_array_unref(d.error_body);
+    return ok;
+}

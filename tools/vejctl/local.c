@@ -3,9 +3,12 @@
  * which may be shared with a running gateway (SQLite WAL, BEGIN IMMEDIATE
  * appends). */
 #include "tools/vejctl/vejctl.h"
+#include "recording/audit-heads.h"
+#include "recording/sign.h"
 #include "store/audit.h"
 #include "store/password.h"
 #include "store/store.h"
+#include "config/config.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -124,6 +127,58 @@ user_add(const struct vejctl_args *a)
     return fflush(stdout) == 0 ? 0 : VEJCTL_ERROR_FAILED;
 }
 
+/* The key that signed the heads: --key (a public PEM), else the data
+ * directory's (or --config's) signing key. (transfer full) */
+static vej_signer *
+trusted_key(const struct vejctl_args *a, GError **error)
+{
+    if (a->key != NULL) {
+        g_autofree char *pem = NULL;
+        gsize len = 0;
+        if (!g_file_get_contents(a->key, &pem, &len, error))
+            return NULL;
+        vej_signer *v = vej_signer_from_public_pem(pem, len, error);
+        if (v == NULL)
+            g_prefix_error(error, "%s: ", a->key);
+        return v;
+    }
+    g_autofree char *path = NULL;
+    if (a->config != NULL) {
+        g_autoptr(vej_config) config = vej_config_new();
+        if (!vej_config_load_file(config, a->config, error))
+            return NULL;
+        if (config->signing_key && *config->signing_key)
+            path = g_strdup(config->signing_key);
+    }
+    if (path == NULL)
+        path = vej_signer_default_path(a->data_dir);
+    return vej_signer_load(path, FALSE, error);
+}
+
+/* Checks DATA_DIR/audit-heads.log; prints and returns the exit status, or
+ * -1 when everything is fine (*n_heads set). */
+static int
+verify_signed_heads(const struct vejctl_args *a, const char *db, int64_t *n_heads)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_signer) key = trusted_key(a, &error);
+    if (key == NULL)
+        return fail(error);
+    g_autofree char *heads = vej_audit_heads_path(a->data_dir);
+    if (vej_audit_heads_check(db, heads, key, n_heads, NULL, &error))
+        return -1;
+    if (a->json) {
+        g_autoptr(json_t) out = json_pack("{s:b,s:s,s:s}", "ok", 0, "reason", error->message,
+                                          "key_fingerprint", vej_signer_fingerprint(key));
+        print_json(out);
+    } else {
+        printf("audit log does not match its signed heads\n");
+        fflush(stdout);
+        fprintf(stderr, "vejctl: %s\n", error->message);
+    }
+    return VEJCTL_ERROR_FAILED;
+}
+
 static int
 audit_verify(const struct vejctl_args *a)
 {
@@ -151,15 +206,22 @@ audit_verify(const struct vejctl_args *a)
     }
     if (!vej_audit_head(db, &head_seq, head, &error))
         return fail(error);
+    int64_t n_heads = 0;
+    int status = verify_signed_heads(a, db, &n_heads);
+    if (status >= 0)
+        return status;
     g_autofree char *hex = vejctl_hex(head, sizeof head);
     if (a->json) {
         g_autoptr(json_t) out =
-            json_pack("{s:b,s:I,s:I,s:s}", "ok", 1, "entries", (json_int_t)count, "head_seq",
-                      (json_int_t)head_seq, "head_hash", hex);
+            json_pack("{s:b,s:I,s:I,s:s,s:I}", "ok", 1, "entries", (json_int_t)count, "head_seq",
+                      (json_int_t)head_seq, "head_hash", hex, "signed_heads", (json_int_t)n_heads);
         return print_json(out);
     }
-    printf("audit chain intact: %" G_GINT64_FORMAT " entries, head %" G_GINT64_FORMAT " %s\n",
-           count, head_seq, hex);
+    if (n_heads == 0)
+        fprintf(stderr, "vejctl: warning: no signed audit heads yet (DATA_DIR/audit-heads.log)\n");
+    printf("audit chain intact: %" G_GINT64_FORMAT " entries, head %" G_GINT64_FORMAT " %s; "
+           "%" G_GINT64_FORMAT " signed heads match\n",
+           count, head_seq, hex, n_heads);
     return fflush(stdout) == 0 ? 0 : VEJCTL_ERROR_FAILED;
 }
 

@@ -25,7 +25,9 @@ main(int argc, char **argv)
         return 0;
     }
     int status;
-    if (a.command == VEJCTL_USER_ADD || a.command == VEJCTL_AUDIT_VERIFY) {
+    if (a.command >= VEJCTL_RECORDINGS_LIST && a.command <= VEJCTL_RECORDINGS_SWEEP) {
+        status = vejctl_run_recordings(&a);
+    } else if (a.command == VEJCTL_USER_ADD || a.command == VEJCTL_AUDIT_VERIFY) {
         status = vejctl_run_local(&a);
     } else if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         fprintf(stderr, "vejctl: cannot initialize libcurl\n");

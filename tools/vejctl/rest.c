@@ -326,6 +326,24 @@ run_user(vejctl_client *c, const struct vejctl_args *a, GError **error)
     }
 }
 
+static int
+keys(vejctl_client *c, const struct vejctl_args *a, GError **error)
+{
+    g_autoptr(json_t) answer = vejctl_request(c, "GET", "/api/v1/keys", NULL, TRUE, error);
+    if (answer == NULL)
+        return -1;
+    const char *fp = json_string_value(json_object_get(answer, "fingerprint"));
+    const char *pem = json_string_value(json_object_get(answer, "public_key_pem"));
+    if (fp == NULL || pem == NULL) {
+        g_set_error(error, VEJCTL_ERROR, VEJCTL_ERROR_FAILED, "the answer has no key");
+        return -1;
+    }
+    g_autoptr(GString) text = g_string_new(NULL);
+    g_string_append_printf(text, "algorithm Ed25519\nfingerprint (SHA-256 of the DER public key) %s\n%s",
+                           fp, pem);
+    return emit(a, answer, text);
+}
+
 int
 vejctl_run_rest(const struct vejctl_args *a)
 {
@@ -368,8 +386,18 @@ vejctl_run_rest(const struct vejctl_args *a)
     case VEJCTL_USER_REVOKE:
         status = run_user(c, a, &error);
         break;
+    case VEJCTL_KEYS:
+        status = keys(c, a, &error);
+        break;
     case VEJCTL_USER_ADD:
     case VEJCTL_AUDIT_VERIFY:
+    case VEJCTL_RECORDINGS_LIST:
+    case VEJCTL_RECORDINGS_SHOW:
+    case VEJCTL_RECORDINGS_DOWNLOAD:
+    case VEJCTL_RECORDINGS_VERIFY:
+    case VEJCTL_RECORDINGS_HOLD:
+    case VEJCTL_RECORDINGS_SEAL:
+    case VEJCTL_RECORDINGS_SWEEP:
         g_assert_not_reached();
     }
     return status >= 0 ? status : fail(error);

@@ -47,6 +47,14 @@ enum vejctl_command_id {
     VEJCTL_USER_ENABLE,
     VEJCTL_USER_RESET_PASSWORD,
     VEJCTL_USER_REVOKE,
+    VEJCTL_KEYS,
+    VEJCTL_RECORDINGS_LIST,
+    VEJCTL_RECORDINGS_SHOW,
+    VEJCTL_RECORDINGS_DOWNLOAD,
+    VEJCTL_RECORDINGS_VERIFY,
+    VEJCTL_RECORDINGS_HOLD,
+    VEJCTL_RECORDINGS_SEAL,
+    VEJCTL_RECORDINGS_SWEEP,
 };
 
 /* The parsed command line. Strings are (transfer full) and freed by
@@ -83,10 +91,16 @@ struct vejctl_args {
     gboolean audio_only;
     gboolean anonymous;
     char *user;
-    char *target;      /* user set/disable/...: a usr_ id or a username */
+    char *target;      /* the command's operand: USER (usr_ id or username), REC_ID or BUNDLE */
     char *courtrooms;  /* --courtrooms: crt_ ids, comma-separated, or "none" */
     char *hearing_id;
     char *state;
+    char *key; /* --key PUBKEY.pem */
+    char *output;  /* --output FILE */
+    char *reason;  /* --reason TEXT */
+    char *file;    /* --file NAME */
+    char *from_text, *to_text; /* --from, --to (RFC 3339) */
+    gboolean release; /* recordings hold --release */
     gboolean help;
     gboolean version;
 };
@@ -144,6 +158,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC(vejctl_client, vejctl_client_free)
  * error (VEJCTL_ERROR_FAILED). */
 json_t *vejctl_request(vejctl_client *c, const char *method, const char *path, json_t *body,
                        gboolean with_token, GError **error);
+/* GETs `path` with the bearer and writes the body to `out` as it arrives
+ * (no size limit); a non-2xx answer is the server's error. */
+gboolean vejctl_download(vejctl_client *c, const char *path, FILE *out, GError **error);
 /* GETs a list and follows next_cursor to the end: {"items": [...all],
  * "next_cursor": null}. */
 json_t *vejctl_get_all(vejctl_client *c, const char *path, GError **error);
@@ -156,5 +173,8 @@ char *vejctl_path_with_cursor(const char *path, const char *cursor);
 /* ---- rest.c and local.c: each returns the exit status. ---- */
 int vejctl_run_rest(const struct vejctl_args *a);
 int vejctl_run_local(const struct vejctl_args *a);
+/* recordings.c: every `vejctl recordings` command and `vejctl keys`'s
+ * companions (REST, local and offline). */
+int vejctl_run_recordings(const struct vejctl_args *a);
 
 G_END_DECLS
