@@ -128,7 +128,8 @@ async function onSession(ev) {
 
 async function showSelfTest(hello) {
   screen('s-selftest');
-  const res = await runSelfTest({ hello, connError: state.connError, kiosk: state.kiosk,
+  const role = hello && hello.identity && hello.identity.role;
+  const res = await runSelfTest({ hello, connError: state.connError, kiosk: state.kiosk, listenOnly: role === 'observer',
                                   saved: JSON.parse(sessionStorage.getItem(P + 'devices') || '{}') });
   state.stream = res.stream;
   state.devices = res.devices;
