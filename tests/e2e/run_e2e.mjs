@@ -537,6 +537,15 @@ async function scenario(browser, browserNs, pages) {
   const msg = await old.locator('#unsupported').textContent();
   if (!/WebRTC/.test(msg)) problem('unsupported message does not say what is missing: ' + msg);
   await screen(old, '13-unsupported-browser');
+
+  // the CSP check can fail: an inline script put in on purpose is blocked and reported
+  const before = cspReports.length;
+  await old.evaluate(() => { const el = document.createElement('script'); el.textContent = 'window.__ran = 1'; document.head.append(el); });
+  await old.waitForTimeout(300);
+  await checkCsp(old);
+  const ran = await old.evaluate(() => window.__ran === 1);
+  if (ran || cspReports.length === before) problem(`the CSP did not block or report an inline script (ran ${ran}, reports ${cspReports.length - before})`);
+  cspReports.splice(before);
 }
 
 const hard = setTimeout(() => {
