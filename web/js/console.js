@@ -31,7 +31,7 @@ function setSession(res, username) {
 
 function clearSession() {
   setStaffToken(null);
-  for (const k of ['vej.s.role', 'vej.s.user', 'vej.s.must', 'vej.s.resume']) sessionStorage.removeItem(k);
+  for (const k of Object.keys(sessionStorage)) if (k.startsWith('vej.s.')) sessionStorage.removeItem(k);
   me.role = null;
 }
 
