@@ -376,6 +376,9 @@ async function scenario(browser, browserNs, pages) {
   if (rDef.videoIn.length !== 1) problem(`defendant decodes ${rDef.videoIn.length} video streams (only the advocate's expected)`);
   if (!rDef.tiles.some((t) => t.role === 'defence' && t.framesDecoded > 10)) problem('defendant does not see the advocate: ' + JSON.stringify(rDef.tiles));
   say(`media: defendant ${JSON.stringify(rDef.tiles.map((t) => [t.role, t.framesDecoded]))}; witness heard by the defendant, not seen`);
+  // active speaker: the fake microphones beep, so someone's tile lights up
+  await def.page.waitForFunction(() => document.querySelector('#tiles .tile.speaking'), null, { timeout: 10000 })
+    .catch(() => problem('defendant: no active-speaker highlight'));
   await screen(def.page, '08-defendant-hearing');
   await screen(wit.page, '09-witness-hearing');
   await wit.page.setViewportSize({ width: 360, height: 740 });
