@@ -166,7 +166,9 @@ function moveControls(p) {
     room.value = d.room;
   }
   const keep = () => drafts.set(id, { place: sel.value, room: room.value });
-  sel.addEventListener('change', keep);
+  const showRoom = () => { room.hidden = sel.value !== 'consultation'; };
+  showRoom();
+  sel.addEventListener('change', () => { keep(); showRoom(); });
   room.addEventListener('input', keep);
   return [sel, room, h('button', { type: 'button', class: 'small', dataset: { moveGo: id }, onclick: () => {
     drafts.delete(id);
