@@ -533,6 +533,18 @@ async function scenario(browser, browserNs, pages) {
   }
   await screen(def.page, '12-participant-ended');
 
+  // ---- 8a. a link that no longer works: the self-test says so plainly ----
+  const bad = await newPage(browser, 'bad-link');
+  pages.push(bad);
+  await bad.goto(base + '/join#t=' + def.url.split('#t=')[1].replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')));
+  await bad.waitForFunction(() => [...document.querySelectorAll('#st-checks li.bad')]
+    .some((li) => /no longer works/.test(li.textContent)), null, { timeout: 15000 })
+    .catch(() => problem('a forged link: the self-test does not say the link no longer works'));
+  if (await bad.locator('#st-continue').isEnabled()) problem('a forged link can continue to the hearing');
+  await screen(bad, '12b-selftest-bad-link');
+  await bad.context().close();
+  pages.splice(pages.indexOf(bad), 1);
+
   // ---- 8. a browser without WebRTC ----
   const old = await newPage(browser, 'old-browser');
   pages.push(old);
