@@ -521,6 +521,8 @@ async function scenario(browser, browserNs, pages) {
 
   // ---- 7. the witness is removed; the hearing closes ----
   await clerk.click(`button[data-remove="${wit.id}"]`);
+  await clerk.locator(`#roster tr[data-participant="${wit.id}"]`).waitFor({ state: 'detached', timeout: 10000 })
+    .catch(() => problem('the clerk still lists the removed witness'));
   await visible(wit.page, '#s-ended');
   if (!/removed/i.test(await wit.page.locator('#ended-h').textContent())) problem('witness: removal not shown');
   await clerk.click('#live-state-buttons button[data-state=closed]');
