@@ -48,18 +48,40 @@ struct vej_http_req {
 };
 
 /* Headers of every static file of the web client (docs/api.md, "Static
- * pages"). 'self' in connect-src covers wss:// to this origin. */
-static const char static_headers[] =
+ * pages"), in two parts around connect-src's list: 'self' covers wss:// to
+ * this origin in CSP 3, and wss://HOST (the request's Host, when it is a
+ * plain host[:port]) is added for browsers that still read 'self' as
+ * https only. */
+static const char static_headers_a[] =
     "referrer-policy: no-referrer\r\n"
     "x-content-type-options: nosniff\r\n"
     "cache-control: no-cache\r\n"
     "content-security-policy: default-src 'none'; script-src 'self'; style-src 'self'; "
-    "img-src 'self' blob:; media-src 'self' blob:; connect-src 'self'; font-src 'self'; "
-    "manifest-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'\r\n"
+    "img-src 'self' blob:; media-src 'self' blob:; connect-src 'self'";
+static const char static_headers_b[] =
+    "; font-src 'self'; manifest-src 'self'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'\r\n"
     "cross-origin-opener-policy: same-origin\r\n"
     "cross-origin-resource-policy: same-origin\r\n"
     "x-frame-options: DENY\r\n"
     "permissions-policy: camera=(self), microphone=(self), fullscreen=(self), geolocation=()\r\n";
+
+/* A Host header fit to be named in the CSP: letters, digits, '.', '-',
+ * ':' and IPv6 brackets only (nothing that could end the directive or the
+ * header). */
+static bool
+host_fits_csp(const char *host)
+{
+    size_t n = strlen(host);
+    if (n == 0 || n > 262)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        char c = host[i];
+        if (!g_ascii_isalnum(c) && c != '.' && c != '-' && c != ':' && c != '[' && c != ']')
+            return false;
+    }
+    return true;
+}
 
 uint64_t
 vej__http_req_id(struct vej_http_req *r)
@@ -290,9 +312,12 @@ serve_static(struct vej_http_req *r)
         vej__http_respond_error(r, VEJ_RPC_NOT_FOUND, "not found");
         return 0;
     }
+    char host[264];
+    bool named = vej__http_header(r, WSI_TOKEN_HOST, host, sizeof host) > 0 && host_fits_csp(host);
+    g_autofree char *headers = g_strconcat(static_headers_a, named ? " wss://" : "",
+                                           named ? host : "", static_headers_b, NULL);
     r->responded = true;
-    int n = lws_serve_http_file(r->wsi, real, mime_for(real), static_headers,
-                                (int)strlen(static_headers));
+    int n = lws_serve_http_file(r->wsi, real, mime_for(real), headers, (int)strlen(headers));
     if (n < 0)
         return -1;
     if (n > 0 && lws_http_transaction_completed(r->wsi))

@@ -376,6 +376,9 @@ async function scenario(browser, browserNs, pages) {
   if (rDef.videoIn.length !== 1) problem(`defendant decodes ${rDef.videoIn.length} video streams (only the advocate's expected)`);
   if (!rDef.tiles.some((t) => t.role === 'defence' && t.framesDecoded > 10)) problem('defendant does not see the advocate: ' + JSON.stringify(rDef.tiles));
   say(`media: defendant ${JSON.stringify(rDef.tiles.map((t) => [t.role, t.framesDecoded]))}; witness heard by the defendant, not seen`);
+  // active speaker: the fake microphones beep, so someone's tile lights up
+  await def.page.waitForFunction(() => document.querySelector('#tiles .tile.speaking'), null, { timeout: 10000 })
+    .catch(() => problem('defendant: no active-speaker highlight'));
   await screen(def.page, '08-defendant-hearing');
   await screen(wit.page, '09-witness-hearing');
   await wit.page.setViewportSize({ width: 360, height: 740 });
@@ -510,12 +513,16 @@ async function scenario(browser, browserNs, pages) {
   else say(`advocate reloaded: back in the main room, publishing again (${f1 - f0} frames in 2 s at the defendant)`);
   // Known gap (gateway): webrtc.subscribe does not replace a subscribe PC
   // the gateway holds as closed (DTLS close_notify from the page that
-  // went away), so the reloaded page gets no offer. Reported, not failed.
+  // went away), so the reloaded page gets no offer. Reported, not failed;
+  // with do_subscribe also replacing a PEER_CLOSED PC it passes (tried):
+  // make this a problem() once that is merged.
   const rAfter = await waitMedia(adv.page, (r) => okAll(r, 2), 8000);
   if (!okAll(rAfter, 2)) say('NOTE: advocate after the reload receives no media yet (gateway: a closed subscribe PC is not replaced by webrtc.subscribe)');
 
   // ---- 7. the witness is removed; the hearing closes ----
   await clerk.click(`button[data-remove="${wit.id}"]`);
+  await clerk.locator(`#roster tr[data-participant="${wit.id}"]`).waitFor({ state: 'detached', timeout: 10000 })
+    .catch(() => problem('the clerk still lists the removed witness'));
   await visible(wit.page, '#s-ended');
   if (!/removed/i.test(await wit.page.locator('#ended-h').textContent())) problem('witness: removal not shown');
   await clerk.click('#live-state-buttons button[data-state=closed]');
@@ -528,6 +535,18 @@ async function scenario(browser, browserNs, pages) {
   }
   await screen(def.page, '12-participant-ended');
 
+  // ---- 8a. a link that no longer works: the self-test says so plainly ----
+  const bad = await newPage(browser, 'bad-link');
+  pages.push(bad);
+  await bad.goto(base + '/join#t=' + def.url.split('#t=')[1].replace(/.$/, (c) => (c === 'A' ? 'B' : 'A')));
+  await bad.waitForFunction(() => [...document.querySelectorAll('#st-checks li.bad')]
+    .some((li) => /no longer works/.test(li.textContent)), null, { timeout: 15000 })
+    .catch(() => problem('a forged link: the self-test does not say the link no longer works'));
+  if (await bad.locator('#st-continue').isEnabled()) problem('a forged link can continue to the hearing');
+  await screen(bad, '12b-selftest-bad-link');
+  await bad.context().close();
+  pages.splice(pages.indexOf(bad), 1);
+
   // ---- 8. a browser without WebRTC ----
   const old = await newPage(browser, 'old-browser');
   pages.push(old);
@@ -537,6 +556,15 @@ async function scenario(browser, browserNs, pages) {
   const msg = await old.locator('#unsupported').textContent();
   if (!/WebRTC/.test(msg)) problem('unsupported message does not say what is missing: ' + msg);
   await screen(old, '13-unsupported-browser');
+
+  // the CSP check can fail: an inline script put in on purpose is blocked and reported
+  const before = cspReports.length;
+  await old.evaluate(() => { const el = document.createElement('script'); el.textContent = 'window.__ran = 1'; document.head.append(el); });
+  await old.waitForTimeout(300);
+  await checkCsp(old);
+  const ran = await old.evaluate(() => window.__ran === 1);
+  if (ran || cspReports.length === before) problem(`the CSP did not block or report an inline script (ran ${ran}, reports ${cspReports.length - before})`);
+  cspReports.splice(before);
 }
 
 const hard = setTimeout(() => {

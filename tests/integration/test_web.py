@@ -54,11 +54,24 @@ class WebTest(harness.DaemonTestCase):
             self.assertEqual(csp.get('default-src'), ["'none'"], path)
             self.assertEqual(csp.get('script-src'), ["'self'"], path)
             self.assertEqual(csp.get('style-src'), ["'self'"], path)
-            self.assertEqual(csp.get('connect-src'), ["'self'"], path)
+            self.assertEqual(csp.get('connect-src'),
+                             ["'self'", 'wss://127.0.0.1:%d' % self.daemon.port], path)
             self.assertEqual(csp.get('frame-ancestors'), ["'none'"], path)
             self.assertEqual(csp.get('base-uri'), ["'none'"], path)
         self.assertIn(b'/js/join.js', self.get('/join').raw)
         self.assertIn(b'/js/console.js', self.get('/').raw)
+
+    async def test_host_named_in_csp_only_when_plain(self):
+        d = self.daemon
+        for host, named in (('court.example.org', True), ('[::1]:8443', True),
+                            ('evil.example;script-src *', False), ('a b', False),
+                            ('x' * 300, False)):
+            r = d.http('GET', '/join', headers={'Accept': '*/*', 'Host': host})
+            self.assertEqual(r.status, 200, host)
+            csp = csp_directives(r.headers.get('content-security-policy', ''))
+            self.assertEqual(csp.get('connect-src'), ["'self'"] + (['wss://' + host] if named else []),
+                             host)
+            self.assertEqual(csp.get('script-src'), ["'self'"], host)
 
     async def test_api_answers_stay_no_store(self):
         r = self.daemon.http('GET', '/api/v1/courtrooms')

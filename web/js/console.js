@@ -31,7 +31,7 @@ function setSession(res, username) {
 
 function clearSession() {
   setStaffToken(null);
-  for (const k of ['vej.s.role', 'vej.s.user', 'vej.s.must', 'vej.s.resume']) sessionStorage.removeItem(k);
+  for (const k of Object.keys(sessionStorage)) if (k.startsWith('vej.s.')) sessionStorage.removeItem(k);
   me.role = null;
 }
 
@@ -180,7 +180,7 @@ async function showCourtroom(id) {
   fill('#hearings', list.length ? list.map((x) => h('tr', {},
     h('td', {}, h('a', { href: '#/hearing/' + x.id }, x.case_reference)),
     h('td', {}, x.title), h('td', {}, fmtTime(x.starts_at)), h('td', {}, STATE_LABELS[x.state] || x.state),
-    h('td', {}, x.state === 'closed' ? '' : h('a', { href: '#/live/' + x.id, class: 'button' },
+    h('td', {}, x.state === 'closed' || !['clerk', 'judge'].includes(me.role) ? '' : h('a', { href: '#/live/' + x.id, class: 'button' },
       me.role === 'judge' ? 'Bench view' : 'Run live', h('span', { class: 'visually-hidden' }, ' ' + x.case_reference)))))
     : [h('tr', {}, h('td', { colspan: '5' }, 'No hearings' + (date ? ' on that day.' : ' yet.')))]);
   $('#hearing-create').hidden = !['clerk', 'admin'].includes(me.role);
@@ -272,9 +272,18 @@ async function showHearing(id, keepMsg) {
   setText('#hearing-h', x.case_reference + (x.title ? ': ' + x.title : ''));
   setText('#hearing-info', fmtTime(x.starts_at) + ' to ' + fmtTime(x.ends_at) + '. State: ' + (STATE_LABELS[x.state] || x.state) + '.');
   if (!keepMsg) notice('#hearing-msg', '');
-  $('#btn-live').hidden = x.state === 'closed';
+  $('#btn-live').hidden = x.state === 'closed' || !['clerk', 'judge'].includes(me.role);
   $('#btn-live').textContent = me.role === 'judge' ? 'Open the bench view' : 'Run the live hearing';
-  const ps = (await api('GET', '/hearings/' + id + '/participants')).items;
+  let ps = [];
+  try {
+    ps = (await api('GET', '/hearings/' + id + '/participants')).items;
+  } catch (e) {
+    if (e.status !== 403) throw e;
+    fill('#participants', h('tr', {}, h('td', { colspan: '4' }, 'Only clerks and judges see the participants.')));
+    $('#participant-create').hidden = true;
+    screen('s-hearing');
+    return;
+  }
   const canEdit = ['clerk', 'judge'].includes(me.role) && x.state !== 'closed';
   fill('#participants', ps.length ? ps.map((p) => h('tr', { dataset: { participant: p.id } },
     h('td', {}, p.display_name), h('td', {}, roleLabel(p.role)),

@@ -128,7 +128,8 @@ async function onSession(ev) {
 
 async function showSelfTest(hello) {
   screen('s-selftest');
-  const res = await runSelfTest({ hello, connError: state.connError, kiosk: state.kiosk,
+  const role = hello && hello.identity && hello.identity.role;
+  const res = await runSelfTest({ hello, connError: state.connError, kiosk: state.kiosk, listenOnly: role === 'observer',
                                   saved: JSON.parse(sessionStorage.getItem(P + 'devices') || '{}') });
   state.stream = res.stream;
   state.devices = res.devices;
@@ -310,7 +311,12 @@ function main() {
   $('#btn-private').onclick = requestPrivate;
   $('#btn-leave').onclick = leave;
   $('#btn-rejoin').onclick = rejoin;
-  if (state.kiosk) window.addEventListener('online', () => conn.kick());
+  // the device's network came back (or changed): a kiosk reconnects at once;
+  // everyone checks their media connections
+  window.addEventListener('online', () => {
+    if (state.kiosk) conn.kick();
+    else if (state.media && state.joined) state.media.afterResume();
+  });
   conn.start();
   // a connection that cannot open at all still gets the self-test, which says so
   setTimeout(() => {

@@ -10,7 +10,8 @@
 // from the server's notifications, so it always shows what the server
 // decided; a refused request shows the server's message.
 
-import { Connection, sessionStore } from './rpc.js';
+import { Connection } from './rpc.js';
+import { staffToken } from './api.js';
 import { Media } from './media.js';
 import { Roster } from './roster.js';
 import { Tiles } from './tiles.js';
@@ -40,10 +41,24 @@ function focusKey() {
   return null;
 }
 
+// The staff token, and a resume token per hearing: a socket is in one
+// hearing, so another hearing's session must not be resumed for this one.
+function liveStore(hearingId) {
+  const key = 'vej.s.resume.' + hearingId;
+  return {
+    token: () => staffToken(),
+    resume: () => sessionStorage.getItem(key),
+    setResume: (v) => (v ? sessionStorage.setItem(key, v) : sessionStorage.removeItem(key)),
+  };
+}
+
 export function closeLive() {
   if (!live) return;
   drafts.clear();
-  live.conn.stop();
+  // leaving the live screen leaves the hearing (a reload does not come here)
+  const conn = live.conn;
+  sessionStorage.removeItem('vej.s.resume.' + live.hearing.id);
+  conn.call('hearing.leave', {}, 2000).catch(() => {}).finally(() => conn.stop());
   if (live.media) live.media.close();
   if (live.stream) for (const t of live.stream.getTracks()) t.stop();
   if (live.tiles) live.tiles.destroy();
@@ -54,7 +69,7 @@ export function closeLive() {
 
 export function openLive(hearing, accountRole) {
   closeLive();
-  const conn = new Connection(sessionStore('vej.s.', 'token'));
+  const conn = new Connection(liveStore(hearing.id));
   const roster = new Roster(conn);
   live = { conn, roster, hearing, accountRole, media: null, stream: null, tiles: null, recording: null, requests: [] };
   const L = live;
@@ -151,7 +166,9 @@ function moveControls(p) {
     room.value = d.room;
   }
   const keep = () => drafts.set(id, { place: sel.value, room: room.value });
-  sel.addEventListener('change', keep);
+  const showRoom = () => { room.hidden = sel.value !== 'consultation'; };
+  showRoom();
+  sel.addEventListener('change', () => { keep(); showRoom(); });
   room.addEventListener('input', keep);
   return [sel, room, h('button', { type: 'button', class: 'small', dataset: { moveGo: id }, onclick: () => {
     drafts.delete(id);

@@ -214,7 +214,13 @@ export class Media extends EventTarget {
       } else if (why === 'dtls') {
         await this.subscribe();
       } else {
-        await this.conn.call('webrtc.restart_ice', { pc: 'subscribe' });
+        try {
+          await this.conn.call('webrtc.restart_ice', { pc: 'subscribe' });
+        } catch (e) {
+          // the gateway holds no subscribe PC for us (it restarted): a new one
+          if (e.code !== 4004) throw e;
+          await this.subscribe();
+        }
       }
     } catch (e) {
       this.log(name + ' recovery: ' + e.message);

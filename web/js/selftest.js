@@ -143,7 +143,8 @@ export function runSelfTest(opts) {
         return h('li', { class: c ? (c.ok ? 'ok' : 'bad') : '' },
                  label + ': ' + (c ? c.text : 'checking…'));
       }));
-      const ready = checks.mic && checks.mic.ok && checks.server && checks.server.ok;
+      // observers never publish: they need no microphone
+      const ready = ((checks.mic && checks.mic.ok) || opts.listenOnly) && checks.server && checks.server.ok;
       cont.disabled = !ready;
       if (ready && opts.kiosk && !autoTimer) autoTimer = setTimeout(() => cont.click(), 2000);
     };

@@ -2,7 +2,8 @@
 // viewer shares a place with (named as the server's roster names them),
 // plus the viewer's own camera; audio of everyone heard plays through
 // hidden <audio> elements on the chosen speaker; the tile of whoever
-// speaks is highlighted from the audio levels the relay passes on.
+// speaks is highlighted (speaker.active when the gateway sends it, else the
+// audio levels the relay passes on in the audio-level header extension).
 //
 // Invariants: a tile shows video only when media.tracks gave this viewer a
 // video track of that participant (a screened participant's video never
@@ -22,8 +23,11 @@ export class Tiles {
     this.selfStream = null;
     this.sinkId = '';
     this.tracks = new Map();
+    this.serverSpeaker = null;
     if (media) {
       media.addEventListener('tracks', (e) => { this.tracks = e.detail; this.render(); });
+      // speaker.active, when the gateway sends it, wins over the levels
+      media.conn.on('speaker.active', (p) => { this.serverSpeaker = { id: p.participant_id, at: Date.now() }; this.speaking(); });
       this.levelTimer = setInterval(() => this.speaking(), 300);
     }
   }
@@ -125,9 +129,9 @@ export class Tiles {
 
   speaking() {
     if (!this.media) return;
-    const levels = this.media.levels();
     let loud = null, max = 0.02;
-    for (const [id, l] of levels) if (l > max) { max = l; loud = id; }
+    if (this.serverSpeaker && Date.now() - this.serverSpeaker.at < 3000) loud = this.serverSpeaker.id;
+    else for (const [id, l] of this.media.levels()) if (l > max) { max = l; loud = id; }
     for (const [id, t] of this.tiles) t.root.classList.toggle('speaking', id === loud);
   }
 
