@@ -502,8 +502,14 @@ verify_done(struct vej_signalling *s, void *data)
     json_t *f;
     json_array_foreach(job->report ? json_object_get(job->report, "files") : NULL, i, f)
     {
-        if (!json_is_true(json_object_get(f, "ok")))
-            json_array_append(failed, json_object_get(f, "name"));
+        if (json_is_true(json_object_get(f, "ok")))
+            continue;
+        json_array_append(failed, json_object_get(f, "name"));
+        /* media gone by retention is said as such (the record still fails
+         * "ok": the files it names are no longer there) */
+        const char *problem = json_string_value(json_object_get(f, "problem"));
+        if (job->media_deleted_at > 0 && problem && strcmp(problem, "missing or unreadable") == 0)
+            json_object_set_new(f, "problem", json_string("deleted at the end of retention"));
     }
     vej__audit(s, job->user_id, "recording.verify", job->rec_id,
                json_pack("{s:b,s:o,s:s,s:s?}", "ok", ok, "failed_files", failed, "client_address",
