@@ -134,14 +134,15 @@ vej__rest_signed_head_json(struct vej_signalling *s)
 {
     g_autofree char *path = vej_audit_heads_path(s->config->data_dir);
     g_autoptr(GError) error = NULL;
-    g_autoptr(GArray) heads = vej_audit_heads_read(path, &error);
-    if (heads == NULL) {
+    struct vej_signed_head last;
+    const struct vej_signed_head *h = &last;
+    gboolean found = FALSE;
+    if (!vej_audit_heads_last(path, &last, &found, &error)) {
         g_warning("signed audit heads: %s", error->message);
         return json_null();
     }
-    if (heads->len == 0)
+    if (!found)
         return json_null();
-    const struct vej_signed_head *h = &g_array_index(heads, struct vej_signed_head, heads->len - 1);
     g_autofree char *hash = vej_hex(h->hash, 32);
     g_autofree char *sig = vej_hex(h->signature, VEJ_SIGNATURE_SIZE);
     g_autofree char *at = vej__rfc3339(h->signed_at_us / G_USEC_PER_SEC);
