@@ -102,11 +102,11 @@ query_reason(struct vej_http_req *r, char *out, size_t cap)
     return ok;
 }
 
-/* Courtroom scoping hook: the trust work (courtroom assignments of staff
+/* COURTROOM SCOPING HOOK: the trust work (courtroom assignments of staff
  * accounts) decides here whether `user` may see recordings of
  * `courtroom_id`. Until then every evidential or admin account sees all. */
 static bool
-vej__recordings_courtroom_allowed(struct vej_signalling *s, const struct vej_user *user,
+courtroom_scope_allows(struct vej_signalling *s, const struct vej_user *user,
                                   const char *courtroom_id)
 {
     (void)s;
@@ -214,7 +214,7 @@ recordings_list(struct vej_http_req *r, struct vej_user *user)
     json_t *items = json_array();
     for (guint i = 0; i < rows->len; i++) {
         const struct vej_recording_row *rec = rows->pdata[i];
-        if (vej__recordings_courtroom_allowed(s, user, rec->courtroom_id))
+        if (courtroom_scope_allows(s, user, rec->courtroom_id))
             json_array_append_new(items, recording_json(rec));
     }
     audit_access(r, user, "recording.list", "",
@@ -656,7 +656,7 @@ dispatch_one(struct vej_http_req *r, const char *method, char **segs, json_t *bo
     g_autoptr(vej_recording_row) rec = vej_store_recording_get(s->store, segs[0], &error);
     if (rec == NULL)
         return respond_store_error(r, error);
-    if (!vej__recordings_courtroom_allowed(s, user, rec->courtroom_id))
+    if (!courtroom_scope_allows(s, user, rec->courtroom_id))
         return vej__http_respond_error(r, VEJ_RPC_FORBIDDEN, "not a recording of your courtrooms");
     g_autofree char *name = n > 2 ? g_strjoinv("/", segs + 2) : NULL;
     route->handler(r, user, rec, name, body);
