@@ -132,6 +132,47 @@ vej_audit_heads_read(const char *heads_path, GError **error)
     return heads;
 }
 
+gboolean
+vej_audit_heads_last(const char *heads_path, struct vej_signed_head *out, gboolean *found,
+                     GError **error)
+{
+    *found = FALSE;
+    int fd = open(heads_path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return TRUE;
+        g_set_error(error, G_FILE_ERROR, g_file_error_from_errno(errno), "%s: %s", heads_path,
+                    g_strerror(errno));
+        return FALSE;
+    }
+    char buf[2 * LINE_MAX_LEN + 2];
+    off_t end = lseek(fd, 0, SEEK_END);
+    off_t start = end > (off_t)sizeof buf ? end - (off_t)sizeof buf : 0;
+    ssize_t n = end > 0 ? pread(fd, buf, (size_t)(end - start), start) : 0;
+    close(fd);
+    if (n < 0 || n != end - start) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_IO, "%s: cannot read", heads_path);
+        return FALSE;
+    }
+    if (n == 0)
+        return TRUE;
+    if (buf[n - 1] != '\n') {
+        g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_INTEGRITY,
+                    "%s: the last line is incomplete", heads_path);
+        return FALSE;
+    }
+    ssize_t i = n - 1;
+    while (i > 0 && buf[i - 1] != '\n')
+        i--;
+    if ((i == 0 && start > 0) || !vej_audit_head_parse_line(buf + i, (size_t)(n - 1 - i), out)) {
+        g_set_error(error, VEJ_EVIDENCE_ERROR, VEJ_EVIDENCE_ERROR_INTEGRITY,
+                    "%s: the last line is not a signed head", heads_path);
+        return FALSE;
+    }
+    *found = TRUE;
+    return TRUE;
+}
+
 static gboolean
 append_line(const char *path, const char *line, GError **error)
 {
@@ -158,17 +199,13 @@ vej_audit_heads_sign(const char *db_path, const char *heads_path, const vej_sign
     struct vej_signed_head h = {0};
     if (!vej_audit_head(db_path, &h.seq, h.hash, error))
         return FALSE;
-    if (!force) {
-        g_autoptr(GArray) heads = vej_audit_heads_read(heads_path, NULL);
-        if (heads && heads->len > 0) {
-            const struct vej_signed_head *last =
-                &g_array_index(heads, struct vej_signed_head, heads->len - 1);
-            if (last->seq == h.seq) {
-                if (out)
-                    *out = *last;
-                return TRUE;
-            }
-        }
+    struct vej_signed_head last;
+    gboolean found = FALSE;
+    if (!force && vej_audit_heads_last(heads_path, &last, &found, NULL) && found &&
+        last.seq == h.seq) {
+        if (out)
+            *out = last;
+        return TRUE;
     }
     h.signed_at_us = g_get_real_time();
     g_strlcpy(h.fingerprint, vej_signer_fingerprint(signer), sizeof h.fingerprint);

@@ -50,6 +50,12 @@ gboolean vej_audit_head_parse_line(const char *line, size_t len, struct vej_sign
  * Array of struct vej_signed_head. A malformed line is an error. */
 GArray *vej_audit_heads_read(const char *heads_path, GError **error);
 
+/* The last head of the file, read from its tail (the file grows without
+ * end): *found is FALSE for an absent or empty file. A malformed last line
+ * is an error. */
+gboolean vej_audit_heads_last(const char *heads_path, struct vej_signed_head *out, gboolean *found,
+                              GError **error);
+
 /* Checks every signed head against `verifier` (whose fingerprint must be the
  * head's) and the audit log: its signature, that seqs never decrease, and
  * that the entry at seq exists with that hash. FALSE with a message naming

@@ -3,7 +3,7 @@
  * Invariants: a built header always parses back to the same member; a
  * parsed name is always vej_tar_name_safe (so extracting or comparing it can
  * never leave the bundle's folder); numeric fields are checked digit by
- * digit, never with atoi-like helpers that stop quietly.
+ * digit, never with C library converters that stop quietly at a bad one.
  */
 #include "recording/tar.h"
 

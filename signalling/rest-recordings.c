@@ -105,8 +105,8 @@ query_reason(struct vej_http_req *r, char *out, size_t cap)
 /* Staff see recordings only of the courtrooms they are assigned to (an
  * admin: all); deny by default, and a store failure is a refusal. */
 static bool
-vej__recordings_courtroom_allowed(struct vej_signalling *s, const struct vej_user *user,
-                                  const char *courtroom_id)
+courtroom_scope_allows(struct vej_signalling *s, const struct vej_user *user,
+                       const char *courtroom_id)
 {
     g_autoptr(GError) error = NULL;
     return vej_store_user_may_act(s->store, user->id, courtroom_id, &error);
@@ -131,14 +131,15 @@ vej__rest_signed_head_json(struct vej_signalling *s)
 {
     g_autofree char *path = vej_audit_heads_path(s->config->data_dir);
     g_autoptr(GError) error = NULL;
-    g_autoptr(GArray) heads = vej_audit_heads_read(path, &error);
-    if (heads == NULL) {
+    struct vej_signed_head last;
+    const struct vej_signed_head *h = &last;
+    gboolean found = FALSE;
+    if (!vej_audit_heads_last(path, &last, &found, &error)) {
         g_warning("signed audit heads: %s", error->message);
         return json_null();
     }
-    if (heads->len == 0)
+    if (!found)
         return json_null();
-    const struct vej_signed_head *h = &g_array_index(heads, struct vej_signed_head, heads->len - 1);
     g_autofree char *hash = vej_hex(h->hash, 32);
     g_autofree char *sig = vej_hex(h->signature, VEJ_SIGNATURE_SIZE);
     g_autofree char *at = vej__rfc3339(h->signed_at_us / G_USEC_PER_SEC);
@@ -210,7 +211,7 @@ recordings_list(struct vej_http_req *r, struct vej_user *user)
     json_t *items = json_array();
     for (guint i = 0; i < rows->len; i++) {
         const struct vej_recording_row *rec = rows->pdata[i];
-        if (vej__recordings_courtroom_allowed(s, user, rec->courtroom_id))
+        if (courtroom_scope_allows(s, user, rec->courtroom_id))
             json_array_append_new(items, recording_json(rec));
     }
     audit_access(r, user, "recording.list", "",
@@ -499,8 +500,14 @@ verify_done(struct vej_signalling *s, void *data)
     json_t *f;
     json_array_foreach(job->report ? json_object_get(job->report, "files") : NULL, i, f)
     {
-        if (!json_is_true(json_object_get(f, "ok")))
-            json_array_append(failed, json_object_get(f, "name"));
+        if (json_is_true(json_object_get(f, "ok")))
+            continue;
+        json_array_append(failed, json_object_get(f, "name"));
+        /* media gone by retention is said as such (the record still fails
+         * "ok": the files it names are no longer there) */
+        const char *problem = json_string_value(json_object_get(f, "problem"));
+        if (job->media_deleted_at > 0 && problem && strcmp(problem, "missing or unreadable") == 0)
+            json_object_set_new(f, "problem", json_string("deleted at the end of retention"));
     }
     vej__audit(s, job->user_id, "recording.verify", job->rec_id,
                json_pack("{s:b,s:o,s:s,s:s?}", "ok", ok, "failed_files", failed, "client_address",
@@ -646,7 +653,7 @@ dispatch_one(struct vej_http_req *r, const char *method, char **segs, json_t *bo
     g_autoptr(vej_recording_row) rec = vej_store_recording_get(s->store, segs[0], &error);
     if (rec == NULL)
         return respond_store_error(r, error);
-    if (!vej__recordings_courtroom_allowed(s, user, rec->courtroom_id))
+    if (!courtroom_scope_allows(s, user, rec->courtroom_id))
         return vej__http_respond_error(r, VEJ_RPC_FORBIDDEN, "not a recording of your courtrooms");
     g_autofree char *name = n > 2 ? g_strjoinv("/", segs + 2) : NULL;
     route->handler(r, user, rec, name, body);

@@ -197,6 +197,52 @@ test_seal_and_verify(void)
     rm_rf(root);
 }
 
+struct seal_job {
+    const char *dir;
+    const vej_signer *key;
+    int revisions[8];
+};
+
+static gpointer
+seal_thread(gpointer data)
+{
+    struct seal_job *job = data;
+    for (int i = 0; i < 4; i++) {
+        g_autoptr(GError) error = NULL;
+        job->revisions[i] = vej_manifest_seal(job->dir, job->key, NULL, &error);
+        g_assert_no_error(error);
+    }
+    return NULL;
+}
+
+/* Two sealers at once (the recorder and vejctl) serialise: revisions 1..8
+ * each made once, and the result verifies. */
+static void
+test_concurrent_seals(void)
+{
+    g_autofree char *root = NULL;
+    g_autofree char *dir = make_recording(&root);
+    g_autofree char *key_path = g_build_filename(root, "key.pem", NULL);
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_signer) key = vej_signer_load(key_path, TRUE, &error);
+    struct seal_job a = {dir, key, {0}}, b = {dir, key, {0}};
+    GThread *ta = g_thread_new("seal-a", seal_thread, &a);
+    GThread *tb = g_thread_new("seal-b", seal_thread, &b);
+    g_thread_join(ta);
+    g_thread_join(tb);
+    bool seen[9] = {false};
+    for (int i = 0; i < 4; i++) {
+        g_assert_true(a.revisions[i] >= 1 && a.revisions[i] <= 8 && !seen[a.revisions[i]]);
+        seen[a.revisions[i]] = true;
+        g_assert_true(b.revisions[i] >= 1 && b.revisions[i] <= 8 && !seen[b.revisions[i]]);
+        seen[b.revisions[i]] = true;
+    }
+    json_t *r = vej_manifest_verify_dir(dir, key, &error);
+    g_assert_true(json_is_true(json_object_get(r, "ok")));
+    json_decref(r);
+    rm_rf(root);
+}
+
 static void
 test_parsers(void)
 {
@@ -237,5 +283,6 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/manifest/seal-verify", test_seal_and_verify);
     g_test_add_func("/manifest/parsers", test_parsers);
+    g_test_add_func("/manifest/concurrent-seals", test_concurrent_seals);
     return g_test_run();
 }
