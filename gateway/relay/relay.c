@@ -169,10 +169,11 @@ do_subscribe(void *data)
     struct call *c = data;
     struct vej_rpart *part = part_get(c->h, c->participant_id, true);
     uint64_t revision = 0;
-    if (part->sub && part->sub->state == PEER_FAILED) {
-        /* webrtc.subscribe again after a failure: a new PeerConnection
-         * (webrtc.restart_ice is the way to keep the old one). Revisions
-         * go on increasing. */
+    if (part->sub && (part->sub->state == PEER_FAILED || part->sub->state == PEER_CLOSED)) {
+        /* webrtc.subscribe again after a failure, or after the client
+         * closed it (DTLS close_notify: a reloaded page): a new
+         * PeerConnection (webrtc.restart_ice is the way to keep the old
+         * one). Revisions go on increasing. */
         revision = part->sub->revision;
         g_clear_pointer(&part->sub, peer_close);
     }

@@ -511,13 +511,10 @@ async function scenario(browser, browserNs, pages) {
   }
   if (f1 - f0 < 15) problem(`defendant: the advocate's video did not come back after the reload (${f0} -> ${f1} frames in 2 s)`);
   else say(`advocate reloaded: back in the main room, publishing again (${f1 - f0} frames in 2 s at the defendant)`);
-  // Known gap (gateway): webrtc.subscribe does not replace a subscribe PC
-  // the gateway holds as closed (DTLS close_notify from the page that
-  // went away), so the reloaded page gets no offer. Reported, not failed;
-  // with do_subscribe also replacing a PEER_CLOSED PC it passes (tried):
-  // make this a problem() once that is merged.
+  // The page that went away closed its subscribe PC (DTLS close_notify):
+  // webrtc.subscribe from the reloaded page gets a new one.
   const rAfter = await waitMedia(adv.page, (r) => okAll(r, 2), 8000);
-  if (!okAll(rAfter, 2)) say('NOTE: advocate after the reload receives no media yet (gateway: a closed subscribe PC is not replaced by webrtc.subscribe)');
+  if (!okAll(rAfter, 2)) problem('advocate after the reload receives no media (the closed subscribe PC was not replaced)');
 
   // ---- 7. the witness is removed; the hearing closes ----
   await clerk.click(`button[data-remove="${wit.id}"]`);
