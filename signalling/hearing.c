@@ -687,8 +687,12 @@ vej__hearing_apply_state(struct vej_live_hearing *h, enum vej_hearing_state stat
 
 int
 vej__hearing_set_state(struct vej_signalling *s, const char *hearing_id, const char *state,
-                       const char *actor, json_t **hearing_out, const char **why)
+                       const char *actor_in, json_t **hearing_out, const char **why)
 {
+    /* A copy: closing the hearing ends every session, the caller's
+     * participant (whose id `actor_in` may be) included, before the
+     * protective change is audited. */
+    g_autofree char *actor = g_strdup(actor_in);
     enum vej_hearing_state to, from;
     if (!vej_hearing_state_parse(state, &to)) {
         *why = "state: unknown state";
