@@ -198,9 +198,9 @@ tick(gpointer user)
         struct vej_capture *c = value;
         vej__capture_tick(c);
         if (c->closed && !c->dirty) {
+            vej__recorder_state(r, c, "stopped", NULL);
             if (r->cb.finished)
                 r->cb.finished(r->cb.user, c->hearing_id, c->id, c->dir);
-            vej__recorder_state(r, c, "stopped", NULL);
             g_hash_table_iter_remove(&it);
         }
     }

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "gateway/relay.h"
+#include "recording/finisher.h"
 #include "recording/recorder.h"
 #include "gateway/sdp/sdp.h"
 #include "signalling/token.h"
@@ -145,8 +146,8 @@ audit_then_done(bool ok, void *data)
 }
 
 void
-vej__audit_then(struct vej_signalling *s, const char *actor, const char *action,
-                const char *target, json_t *detail, vej_audit_then_fn fn, void *data)
+vej__audit_then(struct vej_signalling *s, const char *actor, const char *action, const char *target,
+                json_t *detail, vej_audit_then_fn fn, void *data)
 {
     struct audit_then *a = g_new0(struct audit_then, 1);
     a->s = s;
@@ -180,8 +181,8 @@ audit_wait_done(bool ok, void *data)
 }
 
 bool
-vej__audit_sync(struct vej_signalling *s, const char *actor, const char *action,
-                const char *target, json_t *detail)
+vej__audit_sync(struct vej_signalling *s, const char *actor, const char *action, const char *target,
+                json_t *detail)
 {
     /* Waits for the group commit that holds this entry (one fsync), and
      * for that entry only. Only rare REST changes of exposure come here;
@@ -751,6 +752,9 @@ void
 vej_signalling_set_signer(struct vej_signalling *s, struct vej_signer *signer)
 {
     s->signer = signer;
+    /* A restart may have left recordings unarchived or unsealed. */
+    if (signer)
+        vej__recording_requeue_unfinished(s);
 }
 
 int
@@ -826,6 +830,9 @@ vej_signalling_free(struct vej_signalling *s)
     g_clear_pointer(&s->relay, vej_relay_free);
     /* After the relay: no tap is called any more. */
     g_clear_pointer(&s->recorder, vej_recorder_free);
+    /* A running archiver is killed; the next start queues it again. */
+    g_clear_pointer(&s->finisher, vej_finisher_free);
+    g_clear_pointer(&s->archive_progress, g_hash_table_destroy);
     if (s->lws) {
         lws_sul_cancel(&s->sul_audit_head);
         lws_sul_cancel(&s->sul_retention);

@@ -71,6 +71,8 @@ struct vej_signalling {
     GThreadPool *hash_pool;
     struct vej_relay *relay;       /* the media relay (owned) */
     struct vej_recorder *recorder; /* the recorder (owned), fed by the relay's tap */
+    struct vej_finisher *finisher; /* archives and seals finished recordings (owned) */
+    GHashTable *archive_progress;  /* recording id -> double *: archiving now */
     struct vej_signer *signer;     /* evidence signing key (borrowed; set by main) */
     char *turn_secret;             /* shared secret for TURN credentials, or NULL */
 
@@ -379,6 +381,8 @@ void vej__recording_sync(struct vej_signalling *s, struct vej_live_hearing *h);
 /* The same for a hearing nobody has joined (a state change through REST). */
 struct vej_hearing_row;
 void vej__recording_sync_row(struct vej_signalling *s, const struct vej_hearing_row *row);
+/* Queues recordings a restart left unarchived or unsealed (the signer set). */
+void vej__recording_requeue_unfinished(struct vej_signalling *s);
 /* rest-recordings.c: the retention sweep (at start, then hourly). */
 void vej__recordings_sweep(struct vej_signalling *s);
 

@@ -157,6 +157,20 @@ class RecordingMixin:
     def tracks_of(self, doc, pid):
         return [t for t in doc['tracks'] if t['participant_id'] == pid]
 
+    def evid(self, method, path, body=None):
+        return self.daemon.api(method, path, body, token=self.world.token('evidential'))
+
+    async def wait_recording(self, rid, pred, timeout=60.0):
+        """GET /recordings/{rid} (as evidential staff) until pred(body)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self.evid('GET', '/recordings/%s' % rid)
+            if r.status == 200 and pred(r.body):
+                return r.body
+            if time.monotonic() > deadline:
+                raise AssertionError('recording %s: %s' % (rid, r))
+            await asyncio.sleep(0.5)
+
 
 class CaptureTest(RecordingMixin, MediaTestCase):
 
@@ -276,6 +290,26 @@ class CaptureTest(RecordingMixin, MediaTestCase):
         m = metrics(self.daemon)
         self.assertGreater(m.get('vej_recording_packets_total', 0), 100)
         self.assertEqual(m.get('vej_recording_ring_overflows_total', -1), 0)
+
+        # Then the chain: vej-archiver (a child process) and the signed
+        # manifest, with no one asking; the recording's row follows.
+        rid = doc['recording_id']
+        r = await self.wait_recording(rid, lambda b: b['state'] == 'archived', timeout=240)
+        names = {f['name'] for f in r['files']}
+        for name in ('archive/hearing.webm', 'archive/%s.webm' % h.pid('Dan'),
+                     'archive/%s.webm' % h.pid('Wes'), 'capture.json'):
+            self.assertIn(name, names)
+        self.assertNotIn('archive/%s.webm' % h.pid('Dee'), names)
+        self.assertIs(r['signature']['valid'], True)
+        self.assertEqual(r['manifest_revision'], 1)
+        self.assertTrue(os.path.exists(os.path.join(d, 'SHA256SUMS.sig')))
+        v = self.evid('POST', '/recordings/%s/verify' % rid, {})
+        self.assertEqual(v.status, 200, v)
+        self.assertIs(v.body['ok'], True, v.body)
+        actions = [a for a, in sqlite3.connect(os.path.join(self.daemon.data_dir, 'vej.db')).execute(
+            "SELECT action FROM audit_log WHERE action LIKE 'recording.%'")]
+        for a in ('recording.start', 'recording.segment', 'recording.stop', 'recording.seal'):
+            self.assertIn(a, actions)
 
 
 class CrashTest(RecordingMixin, MediaTestCase):
