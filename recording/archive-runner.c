@@ -36,7 +36,9 @@ struct vej_archive_run {
     vej_archive_progress_fn progress;
     vej_archive_done_fn done;
     void *user_data;
-    gint64 last_progress_us;
+    gint64 last_progress_us; /* when the fraction last advanced or the stage changed */
+    double last_fraction;
+    char *last_stage;
     bool saw_done, exited, out_closed, err_closed, reported, detached;
     bool stalled, cancelled;
     char *error_line; /* the archiver's {"error": ...} */
@@ -76,6 +78,7 @@ run_unref(struct vej_archive_run *run)
     g_main_context_unref(run->context);
     g_free(run->error_line);
     g_free(run->last_stderr);
+    g_free(run->last_stage);
     g_free(run);
 }
 
@@ -150,12 +153,18 @@ handle_line(struct vej_archive_run *run, const char *line)
         g_free(run->error_line);
         run->error_line = g_strdup(error);
     } else if (json_is_number(progress)) {
-        run->last_progress_us = g_get_monotonic_time();
+        double fraction = CLAMP(json_number_value(progress), 0.0, 1.0);
+        /* only an advance counts as progress: a pipeline stuck while its
+         * program still prints is a stall too */
+        if (fraction > run->last_fraction || g_strcmp0(stage, run->last_stage) != 0)
+            run->last_progress_us = g_get_monotonic_time();
+        run->last_fraction = MAX(run->last_fraction, fraction);
+        g_free(run->last_stage);
+        run->last_stage = g_strdup(stage);
         if (stage != NULL && strcmp(stage, "done") == 0)
             run->saw_done = true;
         if (!run->detached && run->progress != NULL)
-            run->progress(CLAMP(json_number_value(progress), 0.0, 1.0), stage ? stage : "",
-                          run->user_data);
+            run->progress(fraction, stage ? stage : "", run->user_data);
     }
     json_decref(j);
 }

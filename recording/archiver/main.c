@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,6 +37,8 @@ struct job {
     const char *stage;
     const char *participant_id;
     double base, share; /* the current stage's place in the whole */
+    double reported;    /* the last fraction printed */
+    const char *reported_stage;
     double participants_s, hearing_s, media_s;
 };
 
@@ -244,6 +247,10 @@ main(int argc, char **argv)
         return 2;
     }
     umask(077);
+    /* A GStreamer pipeline runs a thread per queue and source; glibc's
+     * default of an arena per thread reserves 64 MiB of address space each,
+     * which the daemon's RLIMIT_AS would count. */
+    mallopt(M_ARENA_MAX, 2);
     gst_init(NULL, NULL);
     struct job job = {.files = json_array()};
     GError *error = NULL;

@@ -217,6 +217,15 @@ test_stall(void)
     g_assert_cmpstr(o.reason, ==, "no progress for 1 s: killed");
     g_assert_cmpfloat(took, <, 10.0);
     outcome_clear(&o);
+
+    /* still printing, never advancing: a stuck pipeline */
+    g_autofree char *q = script("stuck.sh", "while true; do echo '{\"progress\":0.3,\"stage\":"
+                                            "\"hearing\"}'; sleep 0.2; done");
+    l.stall_seconds = 2;
+    run(q, base_dir, &l, &o);
+    g_assert_false(o.ok);
+    g_assert_cmpstr(o.reason, ==, "no progress for 2 s: killed");
+    outcome_clear(&o);
 }
 
 static void
