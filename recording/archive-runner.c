@@ -104,10 +104,10 @@ exit_reason(struct vej_archive_run *run)
 {
     if (run->cancelled)
         return g_strdup("cancelled");
+    if (run->error_line != NULL) /* its own words, even if it then hung */
+        return g_strdup(run->error_line);
     if (run->stalled)
         return g_strdup_printf("no progress for %u s: killed", run->limits.stall_seconds);
-    if (run->error_line != NULL)
-        return g_strdup(run->error_line);
     if (g_subprocess_get_if_signaled(run->child)) {
         int sig = g_subprocess_get_term_sig(run->child);
         return g_strdup_printf("killed by signal %d (%s)%s%s", sig, g_strsignal(sig),
