@@ -27,7 +27,6 @@ track_free(gpointer data)
     g_free(t->participant_id);
     g_free(t->codec);
     g_array_unref(t->srs);
-    g_array_unref(t->samples);
     g_free(t);
 }
 
@@ -177,7 +176,6 @@ load_track(struct vej_arch_capture *cap, json_t *tj, size_t i, GError **error)
     t->codec = g_steal_pointer(&upper);
     t->clock_rate = (unsigned)json_integer_value(rate);
     t->srs = g_array_new(FALSE, FALSE, sizeof(struct vej_arch_sr));
-    t->samples = g_array_new(FALSE, FALSE, sizeof(struct vej_arch_sample));
     g_ptr_array_add(cap->tracks, t);
     g_hash_table_insert(cap->by_number, GUINT_TO_POINTER(number), t);
     struct vej_arch_participant *p = find_participant(cap, pid);
