@@ -276,6 +276,7 @@ analyse_file_label(const char *path, const double *tones, unsigned n_tones,
                               .frame_luma = g_array_new(FALSE, FALSE, sizeof(double)),
                               .out = out};
     gboolean ok = decode(path, &st, error);
+    out->frames = st.frame_t->len;
     if (ok) {
         find_beeps(&st);
         find_flashes(&st);
