@@ -80,17 +80,31 @@ now_rfc3339(void)
     return g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ");
 }
 
-/* SHA-256 and size of a written file. */
+/* SHA-256 and size of a written file, read in chunks (a day-long hearing
+ * file is larger than the address space the daemon allows the archiver). */
 static gboolean
 hash_file(const char *path, char **sha256, gint64 *size, GError **error)
 {
-    g_autoptr(GMappedFile) map = g_mapped_file_new(path, FALSE, error);
-    if (map == NULL)
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        g_set_error(error, VEJ_ARCH_ERROR, 4, "%s: %s", path, g_strerror(errno));
         return FALSE;
-    *size = (gint64)g_mapped_file_get_length(map);
-    *sha256 = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
-                                          (const guchar *)g_mapped_file_get_contents(map),
-                                          g_mapped_file_get_length(map));
+    }
+    g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+    guchar buf[65536];
+    size_t n;
+    *size = 0;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        g_checksum_update(sum, buf, (gssize)n);
+        *size += (gint64)n;
+    }
+    gboolean ok = !ferror(f);
+    fclose(f);
+    if (!ok) {
+        g_set_error(error, VEJ_ARCH_ERROR, 4, "%s: read error", path);
+        return FALSE;
+    }
+    *sha256 = g_strdup(g_checksum_get_string(sum));
     return TRUE;
 }
 
