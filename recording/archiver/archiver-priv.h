@@ -97,6 +97,10 @@ struct vej_arch_capture {
  * file, not vej-capture/1, a track or participant without its fields, an
  * unsafe participant id). */
 struct vej_arch_capture *vej_arch_capture_load(const char *dir, GError **error);
+/* The same from capture.json's text (len bytes); dir is where its segments
+ * are (only read when it lists none). */
+struct vej_arch_capture *vej_arch_capture_parse(const char *dir, const char *text, size_t len,
+                                                GError **error);
 void vej_arch_capture_free(struct vej_arch_capture *cap);
 
 /* Checks every segment: present, size and SHA-256 as capture.json says (when
