@@ -50,6 +50,7 @@ struct vej_config {
     /* [media] */
     int recording_segment_seconds; /* a capture segment is cut at least this often */
     int recording_ring_kib;        /* the recorder's ring per media worker */
+    int recording_drain_ms;        /* the recorder drains its rings this often */
     int media_workers;             /* 0: number of cores */
     char *media_addresses;         /* "": every interface; else comma-separated IPs */
     int media_port_min;            /* 0: any UDP port */

@@ -386,6 +386,7 @@ vej__recording_start(struct vej_signalling *s, GError **error)
         .data_dir = c->data_dir,
         .segment_seconds = (unsigned)c->recording_segment_seconds,
         .ring_bytes = (size_t)c->recording_ring_kib * 1024,
+        .drain_ms = (unsigned)c->recording_drain_ms,
         .n_workers = vej_relay_n_workers(s->relay),
     };
     struct vej_recorder_callbacks cb = {

@@ -378,5 +378,35 @@ class DiskFullTest(RecordingMixin, MediaTestCase):
         self.assertGreater(m.get('vej_recording_write_errors_total', 0), 0)
 
 
+class RingFullTest(RecordingMixin, MediaTestCase):
+    """The smallest ring drained once a second: a publisher's media outgrow
+    it. The recorder loses packets (counted, alerted, a ring_full gap);
+    participants lose nothing."""
+
+    overrides = dict(media_harness.MEDIA_OVERRIDES,
+                     recording={'ring_kib': 64, 'drain_ms': 1000})
+
+    async def test_ring_full_alerts_and_media_go_on(self):
+        h = await self.hearing([('Dan', 'defendant'), ('Wes', 'witness')])
+        await h.peer('Dan').publish(tone=TONES['Dan'])
+        await h.peer('Wes').subscribe()
+        await self.wait_flowing([(h['Wes'], h['Dan'])], kick=True)
+        alert = await h.clerk.rpc.wait_for(
+            'alert', lambda q: q.get('code') == 'recording_ring_full', timeout=30)
+        self.assertEqual(alert['severity'], 'critical')
+        before = h.peer('Wes').decoded_from(h.pid('Dan'), 'video').count
+        await asyncio.sleep(2.0)
+        self.assertGreater(h.peer('Wes').decoded_from(h.pid('Dan'), 'video').count, before + 20)
+        m = metrics(self.daemon)
+        self.assertGreater(m.get('vej_media_tap_dropped_total', 0), 0)
+        self.assertGreater(m.get('vej_recording_ring_overflows_total', 0), 0)
+        self.assertEqual(m.get('vej_media_dropped_total{reason="send_eagain"}', 0), 0)
+        await h.set_state('closed')
+        d, doc = await self.wait_capture(h.id, lambda c: c['state'] == 'stopped')
+        self.assertGreater(doc['ring_drops'], 0)
+        self.assertIn('ring_full', [g['reason'] for g in doc['gaps']])
+        self.assertTrue(doc['segments'], 'what fitted was still captured')
+
+
 if __name__ == '__main__':
     media_harness.main()
