@@ -443,7 +443,7 @@ vej__join_token_check(struct vej_signalling *s, const char *token, struct vej_pa
     *row = NULL;
     struct vej_join_claims claims;
     gsize key_len = 0;
-    const uint8_t *key = g_bytes_get_data(s->token_key, &key_len);
+    const uint8_t *key = g_bytes_get_data(s->join_key, &key_len);
     enum vej_token_status st =
         vej_join_token_verify(key, key_len, s->token_kid, token, strlen(token),
                               g_get_real_time() / G_USEC_PER_SEC, &claims);
@@ -488,12 +488,11 @@ vej__join_token_issue(struct vej_signalling *s, const struct vej_participant_row
     g_strlcpy(c.hid, row->hearing_id, sizeof c.hid);
     g_strlcpy(c.pid, row->id, sizeof c.pid);
     g_strlcpy(c.role, row->role, sizeof c.role);
-    g_strlcpy(c.name, row->display_name, sizeof c.name);
     c.nbf = now;
     c.exp = MAX(hearing->ends_at, now) + s->config->join_token_ttl_s;
     c.ver = row->token_version;
     gsize key_len = 0;
-    const uint8_t *key = g_bytes_get_data(s->token_key, &key_len);
+    const uint8_t *key = g_bytes_get_data(s->join_key, &key_len);
     char *t = vej_join_token_sign(key, key_len, s->token_kid, &c);
     if (!t)
         return NULL;

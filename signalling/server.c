@@ -678,6 +678,19 @@ make_context(struct vej_signalling *s, GError **error)
     return TRUE;
 }
 
+static bool
+derive_key(GBytes *secret, const char *info, GBytes **out)
+{
+    uint8_t key[32];
+    gsize len = 0;
+    const uint8_t *ikm = g_bytes_get_data(secret, &len);
+    if (!vej_hkdf_sha256(NULL, 0, ikm, len, (const uint8_t *)info, strlen(info), key, sizeof key))
+        return false;
+    *out = g_bytes_new(key, sizeof key);
+    OPENSSL_cleanse(key, sizeof key);
+    return true;
+}
+
 struct vej_signalling *
 vej_signalling_new(const struct vej_config *config, vej_store *store, vej_audit_writer *audit,
                    const char *db_path, GBytes *token_key, GError **error)
@@ -689,7 +702,16 @@ vej_signalling_new(const struct vej_config *config, vej_store *store, vej_audit_
     s->db_path = g_strdup(db_path);
     s->token_key = g_bytes_ref(token_key);
     s->started_at = g_get_real_time() / G_USEC_PER_SEC;
-    g_strlcpy(s->token_kid, "k1", sizeof s->token_kid);
+    /* Separate keys for separate uses (join tokens, pseudonyms), derived
+     * from the one secret; the kid names this derivation, so links signed
+     * otherwise (kid k1: the raw key, with names in them) stop working. */
+    g_strlcpy(s->token_kid, VEJ_JOIN_KID, sizeof s->token_kid);
+    if (!derive_key(token_key, VEJ_KEY_INFO_JOIN, &s->join_key) ||
+        !derive_key(token_key, VEJ_KEY_INFO_PSEUDONYM, &s->pseudonym_key)) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot derive the token keys");
+        vej_signalling_free(s);
+        return NULL;
+    }
     g_mutex_init(&s->post_lock);
     g_queue_init(&s->posts);
     s->conns = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
@@ -819,6 +841,10 @@ vej_signalling_free(struct vej_signalling *s)
     g_hash_table_unref(s->login_windows);
     g_mutex_clear(&s->post_lock);
     g_bytes_unref(s->token_key);
+    if (s->join_key)
+        g_bytes_unref(s->join_key);
+    if (s->pseudonym_key)
+        g_bytes_unref(s->pseudonym_key);
     g_free(s->db_path);
     g_free(s->web_root);
     if (s->turn_secret) {

@@ -49,7 +49,9 @@ struct vej_signalling {
     vej_store *store;
     vej_audit_writer *audit;
     char *db_path;
-    GBytes *token_key;
+    GBytes *token_key;     /* the configured secret: only keys are derived from it */
+    GBytes *join_key;      /* HKDF(token_key, VEJ_KEY_INFO_JOIN): signs join tokens */
+    GBytes *pseudonym_key; /* HKDF(token_key, VEJ_KEY_INFO_PSEUDONYM): anon_ ids */
     char token_kid[16];
     char public_url[256];
     char *web_root;
@@ -287,11 +289,13 @@ void vej__hearing_leave(struct vej_live_participant *p, const char *reason);
 /* Sends a notification (params stolen; hearing_id added) to a joined
  * participant's socket, if it has one. */
 void vej__hearing_notify(struct vej_live_participant *to, const char *method, json_t *params);
-/* The id `viewer` may be shown for participant `pid`: the real one, or the
- * pseudonym when the viewer may not see the participant in full (NULL when
- * not joined). Used for media.tracks, whose entries must not leak ids. */
-const char *vej__hearing_shown_id(struct vej_live_hearing *h, struct vej_live_participant *viewer,
-                                  const char *pid);
+/* The id `viewer` may be shown for participant `pid`, by the roster's
+ * rule: the real one when seen in full, the roster's pseudonym when seen
+ * by role only, and an opaque id of this receiver's own when hidden from
+ * it. False when `pid` is not joined. Used for media.tracks and alerts. */
+#define VEJ_SHOWN_ID_MAX 32
+bool vej__hearing_shown_id(struct vej_live_hearing *h, struct vej_live_participant *viewer,
+                           const char *pid, char out[VEJ_SHOWN_ID_MAX]);
 int vej__hearing_admit(struct vej_live_hearing *h, struct vej_live_participant *target,
                        const char **why);
 int vej__hearing_move(struct vej_live_hearing *h, struct vej_live_participant *target,

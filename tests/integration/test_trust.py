@@ -602,5 +602,36 @@ class AuditTest(harness.DaemonTestCase):
         self.assertEqual((await s_wait.call('hearing.join', {}))['place'], 'main')
 
 
+class KeysTest(harness.DaemonTestCase):
+    """Join tokens carry no display name and are signed with a key derived
+    for them alone (kid k2); links of the old kind stop working."""
+
+    async def test_links_without_names_under_a_derived_key(self):
+        d, w = self.daemon, self.world
+        hid = w.new_hearing()
+        p = w.add_participant(hid, 'Nina Nameless', 'witness')
+        tok = p['join_token']
+        self.assertEqual(jws_header(tok)['kid'], 'k2')
+        claims = jws_claims(tok)
+        self.assertNotIn('name', claims)
+        self.assertNotIn('Nina', json.dumps(claims))
+        raw = d.token_key().strip()
+        derived = harness.find_signing_key(d, tok)
+        self.assertNotIn(derived, (raw, harness.b64u_dec(raw)),
+                         'join tokens must not be signed with the raw secret')
+        old_claims = dict(claims, name='Nina Nameless')
+        for key, kid, body, what in (
+                (harness.b64u_dec(raw), 'k1', old_claims, 'old kind: raw key, kid k1, a name'),
+                (derived, 'k1', claims, 'the old kid'),
+                (derived, 'k2', old_claims, 'a name claim'),
+                (harness.b64u_dec(raw), 'k2', claims, 'the raw key')):
+            forged = harness.forge(key, {'alg': 'HS256', 'typ': 'JWT', 'kid': kid}, body,
+                                   header_text='{"alg":"HS256","typ":"JWT","kid":"%s"}' % kid)
+            rpc = await self.ws('old-link')
+            await self.assertRpcError(rpc, 'session.hello', {'token': forged}, 4001, what)
+        rpc = await self.join_ws(p)
+        self.assertEqual(rpc.hello['identity']['participant_id'], p['participant_id'])
+
+
 if __name__ == '__main__':
     harness.main()
