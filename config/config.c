@@ -31,6 +31,7 @@ enum key_type {
     KEY_CODECS,      /* comma-separated media codec names */
     KEY_PUBLIC_IPV4, /* empty, or a unicast IPv4 address other hosts can reach */
     KEY_PUBLIC_IPV6, /* empty, or a global unicast IPv6 address */
+    KEY_STAFF_ROLES, /* comma-separated staff roles, possibly none */
 };
 
 struct key_spec {
@@ -63,6 +64,7 @@ static const struct key_spec keys[] = {
     {"auth", "staff_session_ttl_s", KEY_INT, FIELD(staff_session_ttl_s), 60, 2592000},
     {"auth", "join_token_ttl_s", KEY_INT, FIELD(join_token_ttl_s), 60, 31536000},
     {"auth", "login_attempts_per_minute", KEY_INT, FIELD(login_attempts_per_minute), 1, 1000},
+    {"auth", "require_totp_roles", KEY_STAFF_ROLES, FIELD(require_totp_roles), 0, 0},
     {"auth", "resume_grace_s", KEY_INT, FIELD(resume_grace_s), 1, 600},
     {"auth", "scrypt_threads", KEY_INT, FIELD(scrypt_threads), 1, 64},
     {"hearing", "max_participants", KEY_INT, FIELD(max_participants), 2, 1000},
@@ -96,6 +98,7 @@ static const size_t string_fields[] = {
     FIELD(media_addresses), FIELD(media_public_ipv4), FIELD(media_public_ipv6),
     FIELD(ice_stun_urls),   FIELD(ice_turn_urls),     FIELD(ice_turn_secret_file),
     FIELD(media_codecs),    FIELD(media_dtls_cert),   FIELD(media_dtls_key),
+    FIELD(require_totp_roles),
 };
 
 static char **
@@ -127,6 +130,7 @@ vej_config_new(void)
     c->staff_session_ttl_s = 43200;
     c->join_token_ttl_s = 604800;
     c->login_attempts_per_minute = 10;
+    c->require_totp_roles = g_strdup("");
     c->resume_grace_s = 30;
     c->scrypt_threads = 2;
     c->max_participants = 64;
@@ -339,6 +343,31 @@ check_codecs(const char *value, GError **error)
     return TRUE;
 }
 
+/* Staff roles, comma-separated, each known, none twice; empty is none. */
+static gboolean
+check_staff_roles(const char *value, GError **error)
+{
+    static const char *const known[] = {"clerk", "judge", "evidential", "admin"};
+    if (*value == '\0')
+        return TRUE;
+    g_auto(GStrv) names = g_strsplit(value, ",", -1);
+    guint seen = 0;
+    for (guint i = 0; names[i]; i++) {
+        const char *name = g_strstrip(names[i]);
+        size_t j = 0;
+        while (j < G_N_ELEMENTS(known) && strcmp(name, known[j]) != 0)
+            j++;
+        if (j == G_N_ELEMENTS(known))
+            return invalid(error, "unknown staff role \"%s\" (known: clerk, judge, evidential, "
+                                  "admin)",
+                           name);
+        if (seen & (1u << j))
+            return invalid(error, "role \"%s\" is listed twice", name);
+        seen |= 1u << j;
+    }
+    return TRUE;
+}
+
 static gboolean
 check_backend(const char *value, GError **error)
 {
@@ -437,6 +466,10 @@ apply_value(struct vej_config *c, const struct key_spec *k, const char *value, G
         break;
     case KEY_CODECS:
         if (!check_codecs(value, error))
+            return FALSE;
+        break;
+    case KEY_STAFF_ROLES:
+        if (!check_staff_roles(value, error))
             return FALSE;
         break;
     case KEY_BOOL:

@@ -42,6 +42,7 @@ struct vej_config {
     int staff_session_ttl_s;       /* 43200 */
     int join_token_ttl_s;          /* 604800: validity after the hearing's end */
     int login_attempts_per_minute; /* 10 per username and per client address */
+    char *require_totp_roles;      /* staff roles that must use a second factor: "" */
     int resume_grace_s;            /* 30 */
     int scrypt_threads;            /* 2 */
     /* [hearing] */

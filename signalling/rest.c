@@ -625,6 +625,9 @@ static const struct route routes[] = {
     {"PATCH", "users/{usr}", VEJ_STAFF_ADMIN, vej__rest_user_patch},
     {"POST", "users/{usr}/password-reset", VEJ_STAFF_ADMIN, vej__rest_user_password_reset},
     {"POST", "users/{usr}/sessions/revoke", VEJ_STAFF_ADMIN, vej__rest_user_revoke},
+    {"POST", "users/{usr}/totp-reset", VEJ_STAFF_ADMIN, vej__rest_totp_reset},
+    {"POST", "account/totp", 0, vej__rest_totp_enrol},
+    {"POST", "account/totp/confirm", 0, vej__rest_totp_confirm},
 };
 
 /* Matches `path` (after /api/v1/) against a pattern. Returns 1 on match,

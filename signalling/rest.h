@@ -32,3 +32,10 @@ void vej__rest_user_password_reset(struct vej_http_req *r, struct vej_user *user
                                    json_t *body);
 void vej__rest_user_revoke(struct vej_http_req *r, struct vej_user *user, char *ids[],
                            json_t *body);
+
+/* rest-totp.c: the second factor (enrol and confirm: any staff, also while
+ * enrolment is pending; reset: admin). */
+void vej__rest_totp_enrol(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *body);
+void vej__rest_totp_confirm(struct vej_http_req *r, struct vej_user *user, char *ids[],
+                            json_t *body);
+void vej__rest_totp_reset(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *body);

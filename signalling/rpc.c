@@ -297,9 +297,10 @@ hello_staff(struct call *k, const char *token)
     int code = vej__staff_token_check(k->s, token, &user, hash, &k->why);
     if (code)
         return code;
-    if (user->must_change_password) {
+    const char *setup = NULL;
+    if (vej__account_setup_pending(k->s, user, &setup)) {
         vej_user_free(user);
-        k->why = "the password must be changed first";
+        k->why = setup;
         return VEJ_RPC_FORBIDDEN;
     }
     struct vej_session *sess = vej__session_new(k->s, VEJ_IDENTITY_STAFF);

@@ -235,6 +235,17 @@ struct vej_user *vej__http_auth_staff(struct vej_http_req *r, unsigned allowed_r
 int vej__staff_token_check(struct vej_signalling *s, const char *token, struct vej_user **user,
                            uint8_t hash_out[32], const char **why);
 void vej__http_login(struct vej_http_req *r, json_t *body);
+/* rest-totp.c: a recovery code as stored (hashed): upper case, no '-' or
+ * spaces (transfer full). */
+char *vej__recovery_code_normalise(const char *code);
+/* [auth] require_totp_roles names the role. */
+bool vej__totp_required(struct vej_signalling *s, const char *role);
+/* The account has a confirmed second factor. */
+bool vej__totp_enabled(struct vej_signalling *s, const char *user_id);
+/* The account must first change its password or enrol a second factor
+ * (*why says which); it may then use only the account routes. */
+bool vej__account_setup_pending(struct vej_signalling *s, const struct vej_user *user,
+                                const char **why);
 /* Deny by default: may the account act in the courtroom (assigned, or an
  * admin; vej_store_user_may_act)? A store failure answers false. */
 bool vej__staff_may_act(struct vej_signalling *s, const char *user_id, const char *courtroom_id);

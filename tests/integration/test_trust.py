@@ -11,6 +11,7 @@ rejoin.
 """
 
 import asyncio
+import datetime
 import json
 import os
 import sqlite3
@@ -631,6 +632,130 @@ class KeysTest(harness.DaemonTestCase):
             await self.assertRpcError(rpc, 'session.hello', {'token': forged}, 4001, what)
         rpc = await self.join_ws(p)
         self.assertEqual(rpc.hello['identity']['participant_id'], p['participant_id'])
+
+
+def totp(secret_b32, at=None, step_offset=0):
+    """RFC 6238 (SHA-1, 6 digits, 30 s) as an authenticator app computes it."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+    key = base64.b32decode(secret_b32 + '=' * (-len(secret_b32) % 8))
+    step = int((time.time() if at is None else at) // 30) + step_offset
+    mac = hmac.new(key, struct.pack('>Q', step), hashlib.sha1).digest()
+    off = mac[-1] & 0x0f
+    code = (struct.unpack('>I', mac[off:off + 4])[0] & 0x7fffffff) % 1000000
+    return '%06d' % code
+
+
+class TotpTest(harness.DaemonTestCase):
+    """A second factor (RFC 6238): enrolment, login with a code, replay
+    refused, recovery codes, admin reset, [auth] require_totp_roles."""
+    overrides = {'auth': {'require_totp_roles': 'evidential'}}
+
+    async def test_required_role_must_enrol_then_log_in_with_a_code(self):
+        d, w = self.daemon, self.world
+        pw = harness.STAFF_PASSWORDS['evidential']
+        first = d.login('evidential', pw)
+        self.assertTrue(first['totp_enrolment_required'])
+        tok = first['token']
+        r = d.api('GET', '/courtrooms', token=tok)
+        self.assertApiError(r, 403, 4003, 'before enrolment')
+        self.assertIn('second factor', r.body['error']['message'])
+        rpc = await self.ws('evid')
+        await self.assertRpcError(rpc, 'session.hello', {'token': tok}, 4003)
+        # enrol
+        r = d.api('POST', '/account/totp', {}, token=tok)
+        self.assertEqual(r.status, 200, r)
+        secret, uri = r.body['secret'], r.body['otpauth_uri']
+        d.secrets.add(secret)
+        self.assertRegex(secret, r'^[A-Z2-7]{32}$')
+        self.assertTrue(uri.startswith('otpauth://totp/'), uri)
+        self.assertIn('secret=' + secret, uri)
+        self.assertIn('issuer=', uri)
+        bad = '%06d' % ((int(totp(secret)) + 1) % 1000000)
+        r = d.api('POST', '/account/totp/confirm', {'code': bad}, token=tok)
+        self.assertApiError(r, 401, 4001, 'a wrong code')
+        now = time.time()
+        r = d.api('POST', '/account/totp/confirm', {'code': totp(secret, now)}, token=tok)
+        self.assertEqual(r.status, 200, r)
+        codes = r.body['recovery_codes']
+        self.assertEqual(len(codes), 10)
+        self.assertEqual(len(set(codes)), 10)
+        for c in codes:
+            d.secrets.add(c)
+        # the password alone is no longer enough
+        r = d.api('POST', '/login', {'username': 'evidential', 'password': pw})
+        self.assertApiError(r, 401, 4001, 'no code')
+        self.assertIn('totp_code', r.body['error']['message'])
+        # the code used to confirm is spent: replay refused
+        r = d.api('POST', '/login', {'username': 'evidential', 'password': pw,
+                                     'totp_code': totp(secret, now)})
+        self.assertApiError(r, 401, 4001, 'a replayed code')
+        nxt = totp(secret, now, 1)
+        r = d.api('POST', '/login', {'username': 'evidential', 'password': pw, 'totp_code': nxt})
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(r.body['totp_enrolment_required'])
+        good = r.body['token']
+        d.secrets.add(good)
+        self.assertEqual(d.api('GET', '/courtrooms', token=good).status, 200)
+        r = d.api('POST', '/login', {'username': 'evidential', 'password': pw, 'totp_code': nxt})
+        self.assertApiError(r, 401, 4001, 'the same code twice')
+        # a wrong password with a good code is still refused
+        r = d.api('POST', '/login', {'username': 'evidential', 'password': pw + 'x',
+                                     'totp_code': totp(secret, now, 1)})
+        self.assertApiError(r, 401, 4001)
+        # a recovery code works once (any case, with or without dashes)
+        rc = codes[3]
+        r = d.api('POST', '/login', {'username': 'evidential', 'password': pw,
+                                     'recovery_code': rc.lower().replace('-', '')})
+        self.assertEqual(r.status, 200, r)
+        d.secrets.add(r.body['token'])
+        r = d.api('POST', '/login', {'username': 'evidential', 'password': pw,
+                                     'recovery_code': rc})
+        self.assertApiError(r, 401, 4001, 'a recovery code twice')
+        # enrolling again needs an admin's reset
+        self.assertApiError(d.api('POST', '/account/totp', {}, token=good), 409, 4009)
+        live = self.track(await harness.Rpc.connect(d, name='evid-live'))
+        await live.call('session.hello', {'token': good})
+        r = d.api('POST', '/users/%s/totp-reset' % w.user_ids['evidential'], {},
+                  token=w.token('admin'))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((await live.wait_for('session.closing'))['reason'], 'totp_reset')
+        again = d.login('evidential', pw)
+        self.assertTrue(again['totp_enrolment_required'])
+        since = harness.now_utc() - datetime.timedelta(minutes=5)
+        text = json.dumps(harness.audit_entries(d, w.token('admin'), since))
+        self.assertIn('user.totp_reset', text)
+        self.assertNotIn(secret, text)
+
+    async def test_optional_for_other_roles(self):
+        d, w = self.daemon, self.world
+        r = d.login('judge', harness.STAFF_PASSWORDS['judge'])
+        self.assertFalse(r['totp_enrolment_required'])
+        self.assertEqual(d.api('GET', '/courtrooms', token=r['token']).status, 200)
+        # a judge may enrol too, and then needs the code
+        tok = r['token']
+        r = d.api('POST', '/account/totp', {}, token=tok)
+        self.assertEqual(r.status, 200, r)
+        secret = r.body['secret']
+        d.secrets.add(secret)
+        # unconfirmed: logins ignore it
+        d.login('judge', harness.STAFF_PASSWORDS['judge'])
+        r = d.api('POST', '/account/totp/confirm', {'code': totp(secret)}, token=tok)
+        self.assertEqual(r.status, 200, r)
+        for c in r.body['recovery_codes']:
+            d.secrets.add(c)
+        r = d.api('POST', '/login', {'username': 'judge',
+                                     'password': harness.STAFF_PASSWORDS['judge']})
+        self.assertApiError(r, 401, 4001)
+        r = d.api('POST', '/users/%s/totp-reset' % w.user_ids['judge'], {},
+                  token=w.token('admin'))
+        self.assertEqual(r.status, 200, r)
+        w.tokens['judge'] = d.login('judge', harness.STAFF_PASSWORDS['judge'])['token']
+        for body in ({'code': 'abcdef'}, {'code': 12345}, {}):
+            r = d.api('POST', '/account/totp/confirm', body, token=w.token('judge'))
+            self.assertIn(r.status, (400, 409), r)
 
 
 if __name__ == '__main__':
