@@ -33,6 +33,11 @@ struct vej_config {
     int rpc_rate_per_s;            /* 50 requests/s per socket (token bucket) */
     int rpc_burst;                 /* 100 */
     int max_connections;           /* 10000 */
+    int max_connections_per_address;        /* 200: WebSockets + HTTP requests in flight */
+    char *address_allowlist;                /* CIDRs exempt from the per-address limit: "" */
+    size_t max_unauthenticated_message_bytes; /* 8192: before session.hello */
+    int reserved_authenticated_connections; /* 100 slots only sessions may hold */
+    int max_hash_queue;                     /* 64 password hashes waiting at most */
     /* [store] */
     char *data_dir;            /* "./data" */
     char *store_backend;       /* "sqlite" */

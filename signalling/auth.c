@@ -2,8 +2,9 @@
  *
  * Passwords are hashed on the hashing pool, never on this thread; an
  * unknown username hashes a dummy so the answer takes as long. Logins are
- * limited per username and per client address (a fixed one-minute window)
- * and every failure is audited. Staff tokens are 256-bit random strings
+ * throttled per username, per (username, address) and per address, with
+ * backoff (limits.c), the hashing queue is bounded, and every failure is
+ * audited. Staff tokens are 256-bit random strings
  * stored only as SHA-256; join tokens are JWS (token.c) checked against the
  * participant row (removed, reissued).
  */
@@ -17,11 +18,6 @@
 #include "signalling/token.h"
 #include "signalling/totp.h"
 #include "store/password.h"
-
-struct vej_rate_window {
-    int64_t start_s;
-    int count;
-};
 
 unsigned
 vej__staff_role_bit(const char *role)
@@ -203,24 +199,6 @@ vej__end_staff_sessions(struct vej_signalling *s, const char *user_id, const uin
 
 /* ---- login ---- */
 
-static bool
-rate_hit(struct vej_signalling *s, const char *key)
-{
-    int64_t now = g_get_monotonic_time() / G_USEC_PER_SEC;
-    struct vej_rate_window *w = g_hash_table_lookup(s->login_windows, key);
-    if (!w) {
-        if (g_hash_table_size(s->login_windows) > 100000)
-            g_hash_table_remove_all(s->login_windows);
-        w = g_new0(struct vej_rate_window, 1);
-        g_hash_table_insert(s->login_windows, g_strdup(key), w);
-    }
-    if (now - w->start_s >= 60) {
-        w->start_s = now;
-        w->count = 0;
-    }
-    return ++w->count > s->config->login_attempts_per_minute;
-}
-
 struct login_job {
     uint64_t req_id;
     char *username;
@@ -369,6 +347,7 @@ login_done(struct vej_signalling *s, void *data)
             vej__http_respond_error(r, VEJ_RPC_UNAUTHENTICATED, "invalid username or password");
     } else {
         s->metrics.logins_total++;
+        vej__login_succeeded(s, j->username, j->peer);
         vej__audit(s, j->user_id, "login", j->user_id, json_pack("{s:s}", "address", j->peer));
         if (r)
             issue_staff_token(s, r, j);
@@ -413,11 +392,7 @@ vej__http_login(struct vej_http_req *r, json_t *body)
     if (!username || !password)
         return vej__http_respond_error(r, VEJ_RPC_INVALID_PARAMS,
                                        "username and password must be non-empty strings");
-    g_autofree char *ukey = g_strdup_printf("user:%s", username);
-    g_autofree char *akey = g_strdup_printf("addr:%s", vej__http_peer(r));
-    bool limited = rate_hit(s, ukey);
-    limited = rate_hit(s, akey) || limited;
-    if (limited) {
+    if (vej__login_throttled(s, username, vej__http_peer(r))) {
         s->metrics.login_rate_limited_total++;
         g_autoptr(GError) uerr = NULL;
         g_autoptr(vej_user) known = vej_store_user_get_by_name(s->store, username, &uerr);
@@ -436,7 +411,10 @@ vej__http_login(struct vej_http_req *r, json_t *body)
     struct login_job *j = login_job_new(r, username, password, user);
     j->totp_code = g_strdup(json_string_value(tv));
     j->recovery_code = g_strdup(json_string_value(rv));
-    vej__hash_submit(s, login_work, login_done, j);
+    if (!vej__hash_submit(s, login_work, login_done, j)) {
+        login_job_free(j);
+        vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "the server is busy; try again");
+    }
 }
 
 void
@@ -534,14 +512,16 @@ vej__http_change_password(struct vej_http_req *r, json_t *body)
     if (strcmp(current, next) == 0)
         return vej__http_respond_error(r, VEJ_RPC_INVALID_PARAMS,
                                        "new_password: must differ from the current one");
-    g_autofree char *ukey = g_strdup_printf("user:%s", user->username);
-    if (rate_hit(s, ukey)) {
+    if (vej__login_throttled(s, user->username, vej__http_peer(r))) {
         s->metrics.login_rate_limited_total++;
         return vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "too many attempts");
     }
     struct login_job *j = login_job_new(r, user->username, current, user);
     j->new_password = g_strdup(next);
-    vej__hash_submit(s, login_work, password_done, j);
+    if (!vej__hash_submit(s, login_work, password_done, j)) {
+        login_job_free(j);
+        vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "the server is busy; try again");
+    }
 }
 
 /* ---- join tokens ---- */

@@ -261,7 +261,10 @@ vej__rest_user_create(struct vej_http_req *r, struct vej_user *user, char *ids[]
     j->username = g_strdup(name);
     j->role = g_strdup(role);
     j->courtrooms = g_steal_pointer(&crts);
-    vej__hash_submit(s, otp_work, create_done, j);
+    if (!vej__hash_submit(s, otp_work, create_done, j)) {
+        otp_job_free(j);
+        vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "the server is busy; try again");
+    }
 }
 
 /* ---- PATCH /users/{id} ---- */
@@ -378,7 +381,10 @@ vej__rest_user_password_reset(struct vej_http_req *r, struct vej_user *user, cha
     if (!j)
         return vej__http_respond_error(r, VEJ_RPC_INTERNAL, "no randomness");
     j->user_id = g_strdup(target->id);
-    vej__hash_submit(s, otp_work, reset_done, j);
+    if (!vej__hash_submit(s, otp_work, reset_done, j)) {
+        otp_job_free(j);
+        vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "the server is busy; try again");
+    }
 }
 
 /* ---- POST /users/{id}/sessions/revoke ---- */

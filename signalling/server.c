@@ -8,6 +8,11 @@
  */
 #include "signalling/signalling-priv.h"
 
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
+
 #include <errno.h>
 #include <openssl/rand.h>
 #include <string.h>
@@ -286,6 +291,7 @@ conn_new(struct vej_signalling *s, struct lws *wsi)
     g_queue_init(&c->outq);
     g_queue_init(&c->held);
     lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+    vej__address_take(s, c->peer, true); /* checked by filter_upgrade */
     uint64_t *key = g_new(uint64_t, 1);
     *key = c->id;
     g_hash_table_insert(s->conns, key, c);
@@ -319,7 +325,10 @@ static int
 conn_on_receive(struct vej_conn *c, const void *in, size_t len)
 {
     struct lws *wsi = c->wsi;
-    size_t max = c->s->config->max_message_bytes;
+    /* Before session.hello a message has no business being large. */
+    size_t max = c->session ? c->s->config->max_message_bytes
+                            : MIN(c->s->config->max_message_bytes,
+                                  c->s->config->max_unauthenticated_message_bytes);
     if (lws_is_first_fragment(wsi)) {
         g_byte_array_set_size(c->rx, 0);
         c->rx_overflow = false;
@@ -387,14 +396,50 @@ conn_on_writeable(struct vej_conn *c)
 }
 
 /* Only upgrades on /ws, and none while shutting down or over the cap. */
+/* Sockets that have no session yet; *oldest is the one opened first. */
+static guint
+unauthenticated_conns(struct vej_signalling *s, struct vej_conn **oldest)
+{
+    guint n = 0;
+    GHashTableIter it;
+    gpointer value;
+    *oldest = NULL;
+    g_hash_table_iter_init(&it, s->conns);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        struct vej_conn *c = value;
+        if (c->session || c->closing || c->close_pending)
+            continue;
+        n++;
+        if (!*oldest || c->id < (*oldest)->id)
+            *oldest = c;
+    }
+    return n;
+}
+
+/* Only upgrades on /ws, and none while shutting down, over the cap or over
+ * the address's share. Sockets without a session get at most
+ * max_connections - reserved_authenticated_connections slots: past that, a
+ * newcomer displaces the oldest of them (closed with 1013), so a flood of
+ * idle sockets can neither fill the server nor keep people from logging
+ * in. */
 static int
 filter_upgrade(struct vej_signalling *s, struct lws *wsi)
 {
-    char uri[64];
+    char uri[64], peer[64] = "";
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    int reserved = MIN(s->config->reserved_authenticated_connections,
+                       s->config->max_connections - 1);
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws") != 0 ||
-        s->stopping || g_hash_table_size(s->conns) >= (guint)s->config->max_connections) {
+        s->stopping || g_hash_table_size(s->conns) >= (guint)s->config->max_connections ||
+        vej__address_full(s, peer)) {
         s->metrics.ws_refused_total++;
         return 1;
+    }
+    struct vej_conn *oldest = NULL;
+    if (unauthenticated_conns(s, &oldest) >= (guint)(s->config->max_connections - reserved) &&
+        oldest) {
+        s->metrics.unauthenticated_limit_total++;
+        vej__conn_close(oldest, 1013, "try again later");
     }
     return 0;
 }
@@ -421,6 +466,7 @@ callback_ws(struct vej_signalling *s, struct lws *wsi, enum lws_callback_reasons
     case LWS_CALLBACK_CLOSED:
         if (c) {
             vej__rpc_on_close(c);
+            vej__address_release(s, c->peer);
             g_hash_table_remove(s->conns, &c->id);
             conn_free(c);
             pss->conn_id = 0;
@@ -678,6 +724,27 @@ make_context(struct vej_signalling *s, GError **error)
     return TRUE;
 }
 
+/* A certificate someone configured (issued by another party), not the
+ * self-signed one the gateway makes: only then is HSTS sent, since a
+ * browser that learnt HSTS would refuse the self-signed one for good. */
+static bool
+certificate_is_configured(const char *path)
+{
+    if (!path || !*path)
+        return false;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    X509 *cert = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!cert)
+        return false;
+    /* Subject = issuer and signed by its own key (key usage aside). */
+    bool self_signed = X509_self_signed(cert, 1) == 1;
+    X509_free(cert);
+    return !self_signed;
+}
+
 static bool
 derive_key(GBytes *secret, const char *info, GBytes **out)
 {
@@ -719,7 +786,9 @@ vej_signalling_new(const struct vej_config *config, vej_store *store, vej_audit_
     s->sessions = g_hash_table_new(g_str_hash, g_str_equal);
     s->resume_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     s->hearings = g_hash_table_new(g_str_hash, g_str_equal);
-    s->login_windows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    s->per_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    vej__throttle_init(s);
+    s->hsts = certificate_is_configured(config->tls_cert);
     s->web_root = g_strdup(config->web_root);
 
     s->hash_pool = g_thread_pool_new(hash_job_run, s, config->scrypt_threads, FALSE, error);
@@ -784,15 +853,22 @@ hash_job_run(gpointer data, gpointer user)
     vej__post(user, hash_job_done, job);
 }
 
-void
+bool
 vej__hash_submit(struct vej_signalling *s, void (*work)(void *),
                  void (*done)(struct vej_signalling *, void *), void *data)
 {
+    /* Bounded: a flood of logins must not queue unbounded scrypt work
+     * (memory, and minutes of delay for everyone's logins). */
+    if (g_thread_pool_unprocessed(s->hash_pool) >= (guint)s->config->max_hash_queue) {
+        s->metrics.hash_queue_full_total++;
+        return false;
+    }
     struct vej_hash_job *job = g_new0(struct vej_hash_job, 1);
     job->work = work;
     job->done = done;
     job->data = data;
     g_thread_pool_push(s->hash_pool, job, NULL);
+    return true;
 }
 
 void
@@ -838,7 +914,8 @@ vej_signalling_free(struct vej_signalling *s)
     g_hash_table_unref(s->resume_index);
     g_hash_table_unref(s->conns);
     g_hash_table_unref(s->http_reqs);
-    g_hash_table_unref(s->login_windows);
+    g_hash_table_unref(s->per_address);
+    vej__throttle_clear(s);
     g_mutex_clear(&s->post_lock);
     g_bytes_unref(s->token_key);
     if (s->join_key)

@@ -42,6 +42,9 @@ struct vej_metrics {
     uint64_t login_rate_limited_total;
     uint64_t hearing_participant_limit_total;
     uint64_t audit_write_failures_total; /* vej__audit_sync entries not committed */
+    uint64_t address_limit_total;        /* connections refused: too many from one address */
+    uint64_t unauthenticated_limit_total; /* sockets refused: no slot without a session */
+    uint64_t hash_queue_full_total;       /* logins refused: the hashing queue was full */
 };
 
 struct vej_signalling {
@@ -79,7 +82,10 @@ struct vej_signalling {
     GHashTable *sessions;      /* session id -> struct vej_session * */
     GHashTable *resume_index;  /* resume token hash (hex) -> struct vej_session * */
     GHashTable *hearings;      /* hearing id -> struct vej_live_hearing * */
-    GHashTable *login_windows; /* "user:NAME" / "addr:IP" -> struct vej_rate_window * */
+    GHashTable *per_address;   /* client address -> GINT open WebSockets + HTTP requests */
+    GHashTable *throttles;     /* login throttle key -> struct throttle * (limits.c) */
+    GQueue throttle_lru;       /* struct throttle *, least recently used first */
+    bool hsts;                 /* a configured, not self-signed, certificate: send HSTS */
 
     struct vej_metrics metrics;
     int64_t started_at;
@@ -193,11 +199,30 @@ typedef void (*vej_audit_then_fn)(struct vej_signalling *s, bool ok, void *data)
 void vej__audit_then(struct vej_signalling *s, const char *actor, const char *action,
                      const char *target, json_t *detail, vej_audit_then_fn fn, void *data);
 char *vej__correlation_id(void);
-/* Runs work(data) on the hashing pool, then done(s, data) on this thread. */
-void vej__hash_submit(struct vej_signalling *s, void (*work)(void *data),
+/* Runs work(data) on the hashing pool, then done(s, data) on this thread.
+ * False (nothing queued, nothing called) when [auth] max_hash_queue jobs
+ * are already waiting: the caller answers 429. */
+bool vej__hash_submit(struct vej_signalling *s, void (*work)(void *data),
                       void (*done)(struct vej_signalling *s, void *data), void *data);
 char *vej__rfc3339(int64_t unix_s);
 bool vej__parse_rfc3339(const char *text, int64_t *out);
+
+/* limits.c: per-address limits and login throttling (signalling thread). */
+bool vej__address_allowlist_valid(const char *list, const char **bad);
+bool vej__address_allowlisted(struct vej_signalling *s, const char *peer);
+/* The address holds max_connections_per_address already (and is not
+ * allowlisted); counted in vej_address_limit_total. */
+bool vej__address_full(struct vej_signalling *s, const char *peer);
+/* Counts one more connection or request of the address; false (nothing
+ * counted) when full, unless `force`. */
+bool vej__address_take(struct vej_signalling *s, const char *peer, bool force);
+void vej__address_release(struct vej_signalling *s, const char *peer);
+void vej__throttle_init(struct vej_signalling *s);
+void vej__throttle_clear(struct vej_signalling *s);
+/* Counts a login attempt; true when it must be refused (429). */
+bool vej__login_throttled(struct vej_signalling *s, const char *username, const char *peer);
+/* A good login clears the backoff of its (username, address). */
+void vej__login_succeeded(struct vej_signalling *s, const char *username, const char *peer);
 
 /* http.c (REST and static files) */
 struct vej_http_req *vej__http_req_new(struct vej_signalling *s, struct lws *wsi);
