@@ -101,12 +101,12 @@ static const struct key_spec keys[] = {
 };
 
 static const size_t string_fields[] = {
-    FIELD(listen_host),     FIELD(tls_cert),          FIELD(tls_key),
-    FIELD(public_url),      FIELD(web_root),          FIELD(data_dir),
-    FIELD(store_backend),   FIELD(token_issuer),      FIELD(log_level),
-    FIELD(media_addresses), FIELD(media_public_ipv4), FIELD(media_public_ipv6),
-    FIELD(ice_stun_urls),   FIELD(ice_turn_urls),     FIELD(ice_turn_secret_file),
-    FIELD(media_codecs),    FIELD(media_dtls_cert),   FIELD(media_dtls_key),
+    FIELD(listen_host),        FIELD(tls_cert),          FIELD(tls_key),
+    FIELD(public_url),         FIELD(web_root),          FIELD(data_dir),
+    FIELD(store_backend),      FIELD(token_issuer),      FIELD(log_level),
+    FIELD(media_addresses),    FIELD(media_public_ipv4), FIELD(media_public_ipv6),
+    FIELD(ice_stun_urls),      FIELD(ice_turn_urls),     FIELD(ice_turn_secret_file),
+    FIELD(media_codecs),       FIELD(media_dtls_cert),   FIELD(media_dtls_key),
     FIELD(require_totp_roles), FIELD(address_allowlist),
 };
 
@@ -400,8 +400,9 @@ check_staff_roles(const char *value, GError **error)
         while (j < G_N_ELEMENTS(known) && strcmp(name, known[j]) != 0)
             j++;
         if (j == G_N_ELEMENTS(known))
-            return invalid(error, "unknown staff role \"%s\" (known: clerk, judge, evidential, "
-                                  "admin)",
+            return invalid(error,
+                           "unknown staff role \"%s\" (known: clerk, judge, evidential, "
+                           "admin)",
                            name);
         if (seen & (1u << j))
             return invalid(error, "role \"%s\" is listed twice", name);

@@ -122,8 +122,7 @@ vej__totp_enabled(struct vej_signalling *s, const char *user_id)
 }
 
 bool
-vej__account_setup_pending(struct vej_signalling *s, const struct vej_user *user,
-                           const char **why)
+vej__account_setup_pending(struct vej_signalling *s, const struct vej_user *user, const char **why)
 {
     if (user->must_change_password) {
         *why = "the password must be changed first (POST /api/v1/account/password)";
@@ -271,8 +270,8 @@ issue_staff_token(struct vej_signalling *s, struct vej_http_req *r, struct login
     bool enrol = vej__totp_required(s, j->role) && !vej__totp_enabled(s, j->user_id);
     vej__http_respond_json(r, 200,
                            json_pack("{s:s,s:s,s:s,s:b,s:b}", "token", token, "role", j->role,
-                                     "expires_at", exp_text, "must_change_password",
-                                     j->must_change, "totp_enrolment_required", enrol));
+                                     "expires_at", exp_text, "must_change_password", j->must_change,
+                                     "totp_enrolment_required", enrol));
     OPENSSL_cleanse(token, sizeof token);
 }
 
@@ -306,10 +305,10 @@ second_factor(struct vej_signalling *s, struct login_job *j, const char **why)
         uint8_t key[64];
         uint32_t given = 0;
         long n = vej_base32_decode(st.secret, key, sizeof key);
-        int64_t step = n > 0 && vej_totp_parse(j->totp_code, &given)
-                           ? vej_totp_match(key, (size_t)n, g_get_real_time() / G_USEC_PER_SEC,
-                                            given)
-                           : -1;
+        int64_t step =
+            n > 0 && vej_totp_parse(j->totp_code, &given)
+                ? vej_totp_match(key, (size_t)n, g_get_real_time() / G_USEC_PER_SEC, given)
+                : -1;
         OPENSSL_cleanse(key, sizeof key);
         /* A code already used in its window (or an older one) is refused. */
         if (step < 0 || !vej_store_user_totp_use_step(s->store, j->user_id, step, &error)) {

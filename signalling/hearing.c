@@ -625,14 +625,13 @@ vej__hearing_takeover(struct vej_live_hearing *h, struct vej_live_participant *t
     /* The bench hears of it as of a newcomer, plus why. */
     for (guint i = 0; i < h->participants->len; i++) {
         struct vej_live_participant *r = h->participants->pdata[i];
-        if (r == target || !r->admitted ||
-            (r->role != VEJ_ROLE_CLERK && r->role != VEJ_ROLE_JUDGE))
+        if (r == target || !r->admitted || (r->role != VEJ_ROLE_CLERK && r->role != VEJ_ROLE_JUDGE))
             continue;
         enum vej_visibility vis = visibility(h, r, target);
-        json_t *alert = json_pack("{s:s,s:s,s:s}", "code", "link_reused", "severity", "warning",
-                                  "message",
-                                  "the join link was used from another connection; the "
-                                  "participant is back in the lobby");
+        json_t *alert =
+            json_pack("{s:s,s:s,s:s}", "code", "link_reused", "severity", "warning", "message",
+                      "the join link was used from another connection; the "
+                      "participant is back in the lobby");
         if (vis != VEJ_VISIBILITY_HIDDEN) {
             vej__hearing_notify(r, "lobby.waiting",
                                 json_pack("{s:o}", "participant", participant_view(target, vis)));
@@ -649,9 +648,9 @@ vej__hearing_alert_clerks(struct vej_live_hearing *h, const char *code, const ch
     for (guint i = 0; i < h->participants->len; i++) {
         struct vej_live_participant *r = h->participants->pdata[i];
         if (r->role == VEJ_ROLE_CLERK && r->admitted)
-            vej__hearing_notify(r, "alert",
-                                json_pack("{s:s,s:s,s:s}", "code", code, "severity", severity,
-                                          "message", message));
+            vej__hearing_notify(
+                r, "alert",
+                json_pack("{s:s,s:s,s:s}", "code", code, "severity", severity, "message", message));
     }
 }
 

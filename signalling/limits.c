@@ -240,8 +240,7 @@ vej__login_throttled(struct vej_signalling *s, const char *username, const char 
 void
 vej__login_succeeded(struct vej_signalling *s, const char *username, const char *peer)
 {
-    g_autofree char *ua =
-        g_strdup_printf("ua:%s\n%s", username, plain_address(peer ? peer : ""));
+    g_autofree char *ua = g_strdup_printf("ua:%s\n%s", username, plain_address(peer ? peer : ""));
     struct throttle *t = g_hash_table_lookup(s->throttles, ua);
     if (t)
         t->strikes = 0;

@@ -126,8 +126,8 @@ deliver_report(struct vej_signalling *s, void *data)
         {
             char shown[VEJ_SHOWN_ID_MAX];
             const char *pid = json_string_value(json_object_get(t, "participant_id"));
-            bool known = vej__hearing_shown_id(sess->participant->hearing, sess->participant, pid,
-                                               shown);
+            bool known =
+                vej__hearing_shown_id(sess->participant->hearing, sess->participant, pid, shown);
             json_object_set_new(t, "participant_id", known ? json_string(shown) : json_null());
         }
         vej__hearing_notify(sess->participant, "media.tracks",

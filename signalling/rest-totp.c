@@ -70,11 +70,10 @@ vej__rest_totp_enrol(struct vej_http_req *r, struct vej_user *unused, char *ids[
     g_autofree char *issuer = uri_escape(s->config->token_issuer);
     g_autofree char *name = uri_escape(user->username);
     g_autofree char *uri = g_strdup_printf(
-        "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1&digits=%d&period=%d", issuer,
-        name, secret, issuer, VEJ_TOTP_DIGITS, VEJ_TOTP_PERIOD_S);
+        "otpauth://totp/%s:%s?secret=%s&issuer=%s&algorithm=SHA1&digits=%d&period=%d", issuer, name,
+        secret, issuer, VEJ_TOTP_DIGITS, VEJ_TOTP_PERIOD_S);
     vej__audit(s, user->id, "totp.enrol", user->id, NULL);
-    vej__http_respond_json(r, 200,
-                           json_pack("{s:s,s:s}", "secret", secret, "otpauth_uri", uri));
+    vej__http_respond_json(r, 200, json_pack("{s:s,s:s}", "secret", secret, "otpauth_uri", uri));
     OPENSSL_cleanse(secret, sizeof secret);
     OPENSSL_cleanse(uri, strlen(uri));
 }
@@ -88,12 +87,13 @@ new_recovery_codes(struct vej_signalling *s, const char *user_id, json_t **codes
     for (int i = 0; i < RECOVERY_CODES; i++) {
         uint8_t raw[10];
         char text[20];
-        if (RAND_bytes(raw, sizeof raw) != 1 || vej_base32_encode(raw, sizeof raw, text, 17) != 16) {
+        if (RAND_bytes(raw, sizeof raw) != 1 ||
+            vej_base32_encode(raw, sizeof raw, text, 17) != 16) {
             json_decref(list);
             return false;
         }
-        g_autofree char *shown = g_strdup_printf("%.4s-%.4s-%.4s-%.4s", text, text + 4, text + 8,
-                                                 text + 12);
+        g_autofree char *shown =
+            g_strdup_printf("%.4s-%.4s-%.4s-%.4s", text, text + 4, text + 8, text + 12);
         vej_token_hash(text, 16, hashes[i]);
         json_array_append_new(list, json_string(shown));
         OPENSSL_cleanse(text, sizeof text);
@@ -110,8 +110,7 @@ new_recovery_codes(struct vej_signalling *s, const char *user_id, json_t **codes
 }
 
 void
-vej__rest_totp_confirm(struct vej_http_req *r, struct vej_user *unused, char *ids[],
-                       json_t *body)
+vej__rest_totp_confirm(struct vej_http_req *r, struct vej_user *unused, char *ids[], json_t *body)
 {
     struct vej_signalling *s = vej__http_server(r);
     g_autoptr(vej_user) user = vej__http_auth_staff(r, 0, true);
@@ -132,9 +131,8 @@ vej__rest_totp_confirm(struct vej_http_req *r, struct vej_user *unused, char *id
     }
     uint8_t key[64];
     long n = vej_base32_decode(st.secret, key, sizeof key);
-    int64_t step = n > 0 ? vej_totp_match(key, (size_t)n, g_get_real_time() / G_USEC_PER_SEC,
-                                          given)
-                         : -1;
+    int64_t step =
+        n > 0 ? vej_totp_match(key, (size_t)n, g_get_real_time() / G_USEC_PER_SEC, given) : -1;
     OPENSSL_cleanse(key, sizeof key);
     bool ok = step >= 0 && vej_store_user_totp_set(s->store, user->id, st.secret, true, &error) &&
               vej_store_user_totp_use_step(s->store, user->id, step, &error);
@@ -146,8 +144,8 @@ vej__rest_totp_confirm(struct vej_http_req *r, struct vej_user *unused, char *id
     if (!new_recovery_codes(s, user->id, &codes))
         return vej__http_respond_error(r, VEJ_RPC_INTERNAL, "cannot make recovery codes");
     vej__audit(s, user->id, "totp.confirm", user->id, NULL);
-    vej__http_respond_json(r, 200, json_pack("{s:b,s:o}", "totp_enabled", 1, "recovery_codes",
-                                             codes));
+    vej__http_respond_json(r, 200,
+                           json_pack("{s:b,s:o}", "totp_enabled", 1, "recovery_codes", codes));
 }
 
 void

@@ -484,9 +484,9 @@ participant_token(struct vej_http_req *r, struct vej_user *user, char *ids[], js
     struct vej_session *live = vej__session_of_link(s, p->id);
     if (live)
         vej__session_end(live, "link_reissued");
-    if (!vej__audit_sync(s, user->id, "participant.token_reissue", p->id,
-                         json_pack("{s:s,s:I}", "hearing_id", h->id, "token_version",
-                                   (json_int_t)ver))) {
+    if (!vej__audit_sync(
+            s, user->id, "participant.token_reissue", p->id,
+            json_pack("{s:s,s:I}", "hearing_id", h->id, "token_version", (json_int_t)ver))) {
         /* The new link must not work either: revoke it too. */
         vej_store_participant_bump_token(s->store, p->id, NULL);
         return vej__http_respond_error(r, VEJ_RPC_INTERNAL,

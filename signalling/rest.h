@@ -26,8 +26,7 @@ int vej__rest_page_limit(struct vej_http_req *r);
 void vej__rest_user_list(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *body);
 void vej__rest_user_create(struct vej_http_req *r, struct vej_user *user, char *ids[],
                            json_t *body);
-void vej__rest_user_patch(struct vej_http_req *r, struct vej_user *user, char *ids[],
-                          json_t *body);
+void vej__rest_user_patch(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *body);
 void vej__rest_user_password_reset(struct vej_http_req *r, struct vej_user *user, char *ids[],
                                    json_t *body);
 void vej__rest_user_revoke(struct vej_http_req *r, struct vej_user *user, char *ids[],

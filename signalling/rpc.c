@@ -219,8 +219,7 @@ protective_done(struct vej_signalling *s, bool ok, void *data)
 static void
 audit_protective(struct call *k, const char *action, const char *target, json_t *detail)
 {
-    vej__audit_then(k->s, k->me->id, action, target, detail, protective_done,
-                    g_strdup(k->h->id));
+    vej__audit_then(k->s, k->me->id, action, target, detail, protective_done, g_strdup(k->h->id));
 }
 
 /* ---- session.* ---- */
@@ -353,8 +352,8 @@ m_session_resume(struct call *k)
         return VEJ_RPC_UNAUTHENTICATED;
     }
     const char *who = sess->participant_id ? sess->participant_id : sess->user_id;
-    vej__audit(k->s, who ? who : sess->id, "session.resume", sess->hearing_id ? sess->hearing_id : "",
-               json_pack("{s:s}", "address", k->c->peer));
+    vej__audit(k->s, who ? who : sess->id, "session.resume",
+               sess->hearing_id ? sess->hearing_id : "", json_pack("{s:s}", "address", k->c->peer));
     vej__session_attach(sess, k->c);
     return session_result(k, sess);
 }
@@ -519,8 +518,7 @@ m_hearing_move(struct call *k)
     /* Into main, or out of the lobby (an admission), widens exposure; into
      * a consultation room or the lobby protects. */
     bool widening = strcmp(place, "main") == 0 || strcmp(from, "lobby") == 0;
-    json_t *detail =
-        json_pack("{s:s,s:s,s:s}", "hearing_id", k->h->id, "from", from, "to", place);
+    json_t *detail = json_pack("{s:s,s:s,s:s}", "hearing_id", k->h->id, "from", from, "to", place);
     if (widening) {
         struct deferred *d = deferred_new(t->id, OP_MOVE);
         g_strlcpy(d->place, place, sizeof d->place);

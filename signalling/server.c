@@ -147,8 +147,8 @@ audit_then_done(bool ok, void *data)
 }
 
 void
-vej__audit_then(struct vej_signalling *s, const char *actor, const char *action,
-                const char *target, json_t *detail, vej_audit_then_fn fn, void *data)
+vej__audit_then(struct vej_signalling *s, const char *actor, const char *action, const char *target,
+                json_t *detail, vej_audit_then_fn fn, void *data)
 {
     struct audit_then *a = g_new0(struct audit_then, 1);
     a->s = s;
@@ -182,8 +182,8 @@ audit_wait_done(bool ok, void *data)
 }
 
 bool
-vej__audit_sync(struct vej_signalling *s, const char *actor, const char *action,
-                const char *target, json_t *detail)
+vej__audit_sync(struct vej_signalling *s, const char *actor, const char *action, const char *target,
+                json_t *detail)
 {
     /* Waits for the group commit that holds this entry (one fsync), and
      * for that entry only. Only rare REST changes of exposure come here;
@@ -427,8 +427,8 @@ filter_upgrade(struct vej_signalling *s, struct lws *wsi)
 {
     char uri[64], peer[64] = "";
     lws_get_peer_simple(wsi, peer, sizeof peer);
-    int reserved = MIN(s->config->reserved_authenticated_connections,
-                       s->config->max_connections - 1);
+    int reserved =
+        MIN(s->config->reserved_authenticated_connections, s->config->max_connections - 1);
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws") != 0 ||
         s->stopping || g_hash_table_size(s->conns) >= (guint)s->config->max_connections ||
         vej__address_full(s, peer)) {

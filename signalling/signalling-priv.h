@@ -41,8 +41,8 @@ struct vej_metrics {
     uint64_t login_failures_total;
     uint64_t login_rate_limited_total;
     uint64_t hearing_participant_limit_total;
-    uint64_t audit_write_failures_total; /* vej__audit_sync entries not committed */
-    uint64_t address_limit_total;        /* connections refused: too many from one address */
+    uint64_t audit_write_failures_total;  /* vej__audit_sync entries not committed */
+    uint64_t address_limit_total;         /* connections refused: too many from one address */
     uint64_t unauthenticated_limit_total; /* sockets refused: no slot without a session */
     uint64_t hash_queue_full_total;       /* logins refused: the hashing queue was full */
 };
@@ -77,15 +77,15 @@ struct vej_signalling {
     char *turn_secret;       /* shared secret for TURN credentials, or NULL */
 
     uint64_t next_id;
-    GHashTable *conns;         /* conn id (uint64 *) -> struct vej_conn * */
-    GHashTable *http_reqs;     /* request id (uint64 *) -> struct vej_http_req * */
-    GHashTable *sessions;      /* session id -> struct vej_session * */
-    GHashTable *resume_index;  /* resume token hash (hex) -> struct vej_session * */
-    GHashTable *hearings;      /* hearing id -> struct vej_live_hearing * */
-    GHashTable *per_address;   /* client address -> GINT open WebSockets + HTTP requests */
-    GHashTable *throttles;     /* login throttle key -> struct throttle * (limits.c) */
-    GQueue throttle_lru;       /* struct throttle *, least recently used first */
-    bool hsts;                 /* a configured, not self-signed, certificate: send HSTS */
+    GHashTable *conns;        /* conn id (uint64 *) -> struct vej_conn * */
+    GHashTable *http_reqs;    /* request id (uint64 *) -> struct vej_http_req * */
+    GHashTable *sessions;     /* session id -> struct vej_session * */
+    GHashTable *resume_index; /* resume token hash (hex) -> struct vej_session * */
+    GHashTable *hearings;     /* hearing id -> struct vej_live_hearing * */
+    GHashTable *per_address;  /* client address -> GINT open WebSockets + HTTP requests */
+    GHashTable *throttles;    /* login throttle key -> struct throttle * (limits.c) */
+    GQueue throttle_lru;      /* struct throttle *, least recently used first */
+    bool hsts;                /* a configured, not self-signed, certificate: send HSTS */
 
     struct vej_metrics metrics;
     int64_t started_at;

@@ -388,9 +388,8 @@ check_claims(const uint8_t *bytes, size_t n, int64_t now, struct vej_join_claims
          copy_string_claim(claims, "role", out->role, sizeof out->role) &&
          /* A link carries no display name (whoever holds it could read
           * it); a token that does is one of the old kind: refused. */
-         !json_object_get(claims, "name") &&
-         copy_int_claim(claims, "nbf", &out->nbf) && copy_int_claim(claims, "exp", &out->exp) &&
-         copy_int_claim(claims, "ver", &out->ver);
+         !json_object_get(claims, "name") && copy_int_claim(claims, "nbf", &out->nbf) &&
+         copy_int_claim(claims, "exp", &out->exp) && copy_int_claim(claims, "ver", &out->ver);
     json_decref(claims);
     if (!ok)
         return VEJ_TOKEN_BAD_CLAIMS;

@@ -132,8 +132,7 @@ static const struct command_spec commands[] = {
      "Check the audit log's hash chain in the data directory",
      "Prints the number of entries and the head (sequence, hash) to compare with the\n"
      "heads the gateway logs; exits 1 when the chain is broken."},
-    {VEJCTL_USER_LIST, "user", "list", "", 0, O_REST, 0, "List the staff accounts (admin)",
-     NULL},
+    {VEJCTL_USER_LIST, "user", "list", "", 0, O_REST, 0, "List the staff accounts (admin)", NULL},
     {VEJCTL_USER_CREATE, "user", "create", "NAME", 1, O_REST | O_ROLE | O_COURTROOMS, O_ROLE,
      "Create a staff account through the gateway and print its one-time password (admin)",
      "The one-time password is printed once and must be changed at first login. Staff act\n"
@@ -143,8 +142,7 @@ static const struct command_spec commands[] = {
      "USER is a usr_ id or a username."},
     {VEJCTL_USER_DISABLE, "user", "disable", "USER", 1, O_REST, 0,
      "Disable an account (admin); its tokens and sessions end at once", NULL},
-    {VEJCTL_USER_ENABLE, "user", "enable", "USER", 1, O_REST, 0, "Enable an account (admin)",
-     NULL},
+    {VEJCTL_USER_ENABLE, "user", "enable", "USER", 1, O_REST, 0, "Enable an account (admin)", NULL},
     {VEJCTL_USER_RESET_PASSWORD, "user", "reset-password", "USER", 1, O_REST, 0,
      "Set a one-time password (admin) and print it; the account's sessions end", NULL},
     {VEJCTL_USER_REVOKE, "user", "revoke", "USER", 1, O_REST, 0,
@@ -442,8 +440,8 @@ username_is_valid(const char *name)
 static gboolean
 check_values(const struct command_spec *c, struct vejctl_args *a, GError **error)
 {
-    bool staff = c->id == VEJCTL_USER_ADD || c->id == VEJCTL_USER_CREATE ||
-                 c->id == VEJCTL_USER_SET;
+    bool staff =
+        c->id == VEJCTL_USER_ADD || c->id == VEJCTL_USER_CREATE || c->id == VEJCTL_USER_SET;
     const char *const *roles = staff ? staff_roles : participant_roles;
     if (!check_role(a->role, roles, error) || !check_times(a, error) ||
         !check_screened_from(a, error))
@@ -493,8 +491,7 @@ check_values(const struct command_spec *c, struct vejctl_args *a, GError **error
            check_text("--title", a->title, 200, error) &&
            check_text("--user", a->user, 64, error) &&
            check_text("--courtroom", a->courtroom, 128, error) &&
-           check_text("USER", a->target, 64, error) &&
-           check_text("ID", a->hearing_id, 128, error);
+           check_text("USER", a->target, 64, error) && check_text("ID", a->hearing_id, 128, error);
 }
 
 static gboolean

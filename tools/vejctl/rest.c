@@ -232,9 +232,9 @@ user_list(vejctl_client *c, const struct vejctl_args *a, GError **error)
 static int
 user_create(vejctl_client *c, const struct vejctl_args *a, GError **error)
 {
-    g_autoptr(json_t) body = json_pack("{s:s,s:s,s:o}", "username", a->name, "role", a->role,
-                                       "courtrooms",
-                                       courtrooms_json(a->courtrooms ? a->courtrooms : "none"));
+    g_autoptr(json_t) body =
+        json_pack("{s:s,s:s,s:o}", "username", a->name, "role", a->role, "courtrooms",
+                  courtrooms_json(a->courtrooms ? a->courtrooms : "none"));
     if (!packed(body, error))
         return -1;
     g_autoptr(json_t) answer = vejctl_request(c, "POST", "/api/v1/users", body, TRUE, error);

@@ -83,8 +83,8 @@ struct vejctl_args {
     gboolean audio_only;
     gboolean anonymous;
     char *user;
-    char *target;      /* user set/disable/...: a usr_ id or a username */
-    char *courtrooms;  /* --courtrooms: crt_ ids, comma-separated, or "none" */
+    char *target;     /* user set/disable/...: a usr_ id or a username */
+    char *courtrooms; /* --courtrooms: crt_ ids, comma-separated, or "none" */
     char *hearing_id;
     char *state;
     gboolean help;

@@ -79,8 +79,8 @@ std_payload(void)
 {
     return g_strdup_printf(
         "{\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"hrg_1\",\"pid\":\"ptc_1\","
-        "\"role\":\"defendant\",\"nbf\":%" G_GINT64_FORMAT
-        ",\"exp\":%" G_GINT64_FORMAT ",\"ver\":1}",
+        "\"role\":\"defendant\",\"nbf\":%" G_GINT64_FORMAT ",\"exp\":%" G_GINT64_FORMAT
+        ",\"ver\":1}",
         NOW, NOW + 60);
 }
 
@@ -482,9 +482,9 @@ check_claim_fit(const char *name, size_t cap)
 {
     for (size_t len = cap - 1; len <= cap; len++) {
         g_autofree char *v = g_strnfill(len, 'v');
-        json_t *obj = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "aud", "vej-join", "iss",
-                                "i", "hid", "h", "pid", "p", "role", "r", "nbf",
-                                (json_int_t)0, "exp", (json_int_t)NOW, "ver", (json_int_t)1);
+        json_t *obj = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "aud", "vej-join", "iss", "i",
+                                "hid", "h", "pid", "p", "role", "r", "nbf", (json_int_t)0, "exp",
+                                (json_int_t)NOW, "ver", (json_int_t)1);
         char *payload;
         g_autofree char *t = NULL;
         struct vej_join_claims out;
@@ -719,8 +719,8 @@ test_hkdf(void)
         salt[i] = (uint8_t)i;
     for (size_t i = 0; i < sizeof info; i++)
         info[i] = (uint8_t)(0xf0 + i);
-    g_assert_true(vej_hkdf_sha256(salt, sizeof salt, ikm, sizeof ikm, info, sizeof info, out,
-                                  sizeof out));
+    g_assert_true(
+        vej_hkdf_sha256(salt, sizeof salt, ikm, sizeof ikm, info, sizeof info, out, sizeof out));
     GString *h = g_string_new(NULL);
     for (size_t i = 0; i < sizeof out; i++)
         g_string_append_printf(h, "%02x", out[i]);

@@ -13,8 +13,8 @@ test_rfc6238(void)
     static const struct {
         int64_t t;
         uint32_t code;
-    } v[] = {{59, 287082},         {1111111109, 81804},  {1111111111, 50471},
-             {1234567890, 5924},   {2000000000, 279037}, {20000000000, 353130}};
+    } v[] = {{59, 287082},       {1111111109, 81804},  {1111111111, 50471},
+             {1234567890, 5924}, {2000000000, 279037}, {20000000000, 353130}};
     for (size_t i = 0; i < G_N_ELEMENTS(v); i++) {
         uint64_t step = (uint64_t)v[i].t / VEJ_TOTP_PERIOD_S;
         g_assert_cmpuint(vej_totp_code(rfc_key, 20, step), ==, v[i].code);
@@ -43,8 +43,8 @@ test_base32(void)
 {
     /* RFC 4648 section 10, without padding */
     static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba", "foobar"};
-    static const char *const out[] = {"", "MY", "MZXQ", "MZXW6", "MZXW6YQ", "MZXW6YTB",
-                                      "MZXW6YTBOI"};
+    static const char *const out[] = {"",        "MY",       "MZXQ",      "MZXW6",
+                                      "MZXW6YQ", "MZXW6YTB", "MZXW6YTBOI"};
     for (size_t i = 0; i < G_N_ELEMENTS(in); i++) {
         char text[32];
         uint8_t back[32];
