@@ -444,6 +444,12 @@ participant_patch(struct vej_http_req *r, struct vej_user *user, char *ids[], js
     g_autoptr(vej_hearing_row) h = scoped_hearing(r, user, ids[0]);
     if (!h)
         return;
+    /* As on the WebSocket: only a judge changes a judge's entry. */
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_participant_row) target =
+        vej_store_participant_get(server_of(r)->store, ids[1], &error);
+    if (target && strcmp(target->role, "judge") == 0 && strcmp(user->role, "judge") != 0)
+        return vej__http_respond_error(r, VEJ_RPC_FORBIDDEN, "only a judge may do that to a judge");
     const char *why = NULL, *field = NULL;
     json_t *out = NULL;
     int code = vej__participant_update(

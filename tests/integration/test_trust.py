@@ -131,6 +131,10 @@ class BenchTest(harness.DaemonTestCase):
                     'screened_from': ['defendant']}})):
             with self.subTest(method=method, params=params):
                 await self.assertRpcError(clerk, method, params, 4003, 'clerk on judge')
+        r = self.daemon.api('PATCH', '/hearings/%s/participants/%s' % (hid, jpid),
+                            {'special_measures': {'screened_from': ['defendant']}},
+                            token=w.token('clerk'))
+        self.assertApiError(r, 403, 4003, 'clerk screening the judge over REST')
         await judge.assert_no('participant.muted', 0.3)
         await judge.assert_no('participant.moved', 0.1)
         self.assertFalse(judge.closed.is_set())
