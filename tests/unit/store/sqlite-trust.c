@@ -83,6 +83,10 @@ test_scope(struct fixture *f, gconstpointer data)
     g_autoptr(GPtrArray) hs =
         vej_store_hearing_list_scoped(f->store, clerk->id, NULL, 0, 0, NULL, 10, NULL, &error);
     g_assert_cmpuint(hs->len, ==, 0);
+    g_autoptr(GPtrArray) all_h =
+        vej_store_hearing_list_scoped(f->store, NULL, NULL, 0, 0, NULL, 10, NULL, &error);
+    g_assert_cmpuint(all_h->len, ==, 1);
+    g_assert_cmpstr(((struct vej_hearing_row *)all_h->pdata[0])->id, ==, h2->id);
     /* replace: an unknown courtroom changes nothing */
     const char *bad[] = {c2->id, "crt_nosuch"};
     g_assert_false(vej_store_user_set_courtrooms(f->store, clerk->id, bad, 2, &error));
