@@ -33,7 +33,7 @@ struct vej_config {
     int rpc_rate_per_s;              /* 50 requests/s per socket (token bucket) */
     int rpc_burst;                   /* 100 */
     int max_connections;             /* 10000 */
-    int max_connections_per_address; /* 200: WebSockets + HTTP requests in flight */
+    int max_connections_per_address; /* 200 open TCP connections */
     char *address_allowlist;         /* CIDRs exempt from the per-address limit: "" */
     size_t max_unauthenticated_message_bytes; /* 8192: before session.hello */
     int reserved_authenticated_connections;   /* 100 slots only sessions may hold */

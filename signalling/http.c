@@ -34,8 +34,6 @@ struct vej_http_req {
     GByteArray *resp; /* LWS_PRE bytes of room, then the body */
     size_t resp_off;
     bool close_after;
-    bool counted;    /* holds one of its address's slots (limits.c) */
-    bool over_limit; /* the address had none left: answered 429 */
     char peer[64];
 };
 
@@ -84,8 +82,6 @@ vej__http_req_new(struct vej_signalling *s, struct lws *wsi)
     r->wsi = wsi;
     r->body = g_byte_array_new();
     lws_get_peer_simple(wsi, r->peer, sizeof r->peer);
-    r->counted = vej__address_take(s, r->peer, false);
-    r->over_limit = !r->counted;
     uint64_t *key = g_new(uint64_t, 1);
     *key = r->id;
     g_hash_table_insert(s->http_reqs, key, r);
@@ -99,8 +95,6 @@ vej__http_req_free(struct vej_http_req *r)
     if (!r)
         return;
     g_hash_table_remove(r->s->http_reqs, &r->id);
-    if (r->counted)
-        vej__address_release(r->s, r->peer);
     g_byte_array_unref(r->body);
     if (r->resp)
         g_byte_array_unref(r->resp);
@@ -319,11 +313,6 @@ vej__http_on_request(struct vej_http_req *r, const char *uri)
         return 0;
     }
     g_strlcpy(r->path, uri, sizeof r->path);
-    if (r->over_limit) {
-        r->close_after = true;
-        vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "too many connections from this address");
-        return 0;
-    }
     char cl[32];
     if (lws_hdr_copy(r->wsi, cl, sizeof cl, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0) {
         char *end = NULL;

@@ -1,7 +1,8 @@
 /* limits.c - limits per client address and login throttling.
  *
- * What one address may hold: open WebSockets plus HTTP requests in
- * flight, at most [server] max_connections_per_address, unless the
+ * What one address may hold: open TCP connections (counted when lws
+ * instantiates them, released when it destroys them: server.c), at most
+ * [server] max_connections_per_address, unless the
  * address is in [server] address_allowlist (court buildings and custody
  * suites behind one NAT address). Sockets without a session may use at
  * most max_connections - reserved_authenticated_connections slots, so a

@@ -8,6 +8,7 @@
  */
 #include "signalling/signalling-priv.h"
 
+#include <arpa/inet.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509_vfy.h>
@@ -291,7 +292,6 @@ conn_new(struct vej_signalling *s, struct lws *wsi)
     g_queue_init(&c->outq);
     g_queue_init(&c->held);
     lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
-    vej__address_take(s, c->peer, true); /* checked by filter_upgrade */
     uint64_t *key = g_new(uint64_t, 1);
     *key = c->id;
     g_hash_table_insert(s->conns, key, c);
@@ -416,8 +416,9 @@ unauthenticated_conns(struct vej_signalling *s, struct vej_conn **oldest)
     return n;
 }
 
-/* Only upgrades on /ws, and none while shutting down, over the cap or over
- * the address's share. Sockets without a session get at most
+/* Only upgrades on /ws, and none while shutting down or over the cap (the
+ * address's share was checked when its connection was accepted). Sockets
+ * without a session get at most
  * max_connections - reserved_authenticated_connections slots: past that, a
  * newcomer displaces the oldest of them (closed with 1013), so a flood of
  * idle sockets can neither fill the server nor keep people from logging
@@ -425,13 +426,11 @@ unauthenticated_conns(struct vej_signalling *s, struct vej_conn **oldest)
 static int
 filter_upgrade(struct vej_signalling *s, struct lws *wsi)
 {
-    char uri[64], peer[64] = "";
-    lws_get_peer_simple(wsi, peer, sizeof peer);
+    char uri[64];
     int reserved =
         MIN(s->config->reserved_authenticated_connections, s->config->max_connections - 1);
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws") != 0 ||
-        s->stopping || g_hash_table_size(s->conns) >= (guint)s->config->max_connections ||
-        vej__address_full(s, peer)) {
+        s->stopping || g_hash_table_size(s->conns) >= (guint)s->config->max_connections) {
         s->metrics.ws_refused_total++;
         return 1;
     }
@@ -466,7 +465,6 @@ callback_ws(struct vej_signalling *s, struct lws *wsi, enum lws_callback_reasons
     case LWS_CALLBACK_CLOSED:
         if (c) {
             vej__rpc_on_close(c);
-            vej__address_release(s, c->peer);
             g_hash_table_remove(s->conns, &c->id);
             conn_free(c);
             pss->conn_id = 0;
@@ -513,6 +511,43 @@ callback_http(struct vej_signalling *s, struct lws *wsi, enum lws_callback_reaso
     }
 }
 
+/* Every accepted TCP connection (HTTP, WebSocket, or one still in its TLS
+ * handshake) counts against its client address: over the address's share
+ * it is hung up at once, before any TLS work. */
+static int
+filter_network(struct vej_signalling *s, void *user)
+{
+    const struct lws_filter_network_conn_args *a = user;
+    char peer[64] = "";
+    if (!a)
+        return 0;
+    const void *addr = a->cli_addr.ss_family == AF_INET6
+                           ? (const void *)&((const struct sockaddr_in6 *)&a->cli_addr)->sin6_addr
+                           : (const void *)&((const struct sockaddr_in *)&a->cli_addr)->sin_addr;
+    if (!inet_ntop(a->cli_addr.ss_family, addr, peer, sizeof peer))
+        return 0;
+    return s->stopping || vej__address_full(s, peer) ? 1 : 0;
+}
+
+static void
+count_connection(struct vej_signalling *s, struct lws *wsi)
+{
+    char peer[64] = "";
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    vej__address_take(s, peer, true);
+    g_hash_table_insert(s->net_conns, wsi, g_strdup(peer));
+}
+
+static void
+uncount_connection(struct vej_signalling *s, struct lws *wsi)
+{
+    const char *peer = g_hash_table_lookup(s->net_conns, wsi);
+    if (!peer)
+        return;
+    vej__address_release(s, peer);
+    g_hash_table_remove(s->net_conns, wsi);
+}
+
 static int
 callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -527,6 +562,14 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
         return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return filter_upgrade(s, wsi);
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return filter_network(s, user);
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        count_connection(s, wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        uncount_connection(s, wsi);
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
     case LWS_CALLBACK_ESTABLISHED:
     case LWS_CALLBACK_RECEIVE:
     case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -787,6 +830,7 @@ vej_signalling_new(const struct vej_config *config, vej_store *store, vej_audit_
     s->resume_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     s->hearings = g_hash_table_new(g_str_hash, g_str_equal);
     s->per_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    s->net_conns = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
     vej__throttle_init(s);
     s->hsts = certificate_is_configured(config->tls_cert);
     s->web_root = g_strdup(config->web_root);
@@ -914,6 +958,7 @@ vej_signalling_free(struct vej_signalling *s)
     g_hash_table_unref(s->resume_index);
     g_hash_table_unref(s->conns);
     g_hash_table_unref(s->http_reqs);
+    g_hash_table_unref(s->net_conns);
     g_hash_table_unref(s->per_address);
     vej__throttle_clear(s);
     g_mutex_clear(&s->post_lock);

@@ -82,7 +82,8 @@ struct vej_signalling {
     GHashTable *sessions;     /* session id -> struct vej_session * */
     GHashTable *resume_index; /* resume token hash (hex) -> struct vej_session * */
     GHashTable *hearings;     /* hearing id -> struct vej_live_hearing * */
-    GHashTable *per_address;  /* client address -> GINT open WebSockets + HTTP requests */
+    GHashTable *per_address;  /* client address -> GINT open TCP connections (limits.c) */
+    GHashTable *net_conns;    /* struct lws * -> its address (char *), for the release */
     GHashTable *throttles;    /* login throttle key -> struct throttle * (limits.c) */
     GQueue throttle_lru;      /* struct throttle *, least recently used first */
     bool hsts;                /* a configured, not self-signed, certificate: send HSTS */
@@ -213,8 +214,8 @@ bool vej__address_allowlisted(struct vej_signalling *s, const char *peer);
 /* The address holds max_connections_per_address already (and is not
  * allowlisted); counted in vej_address_limit_total. */
 bool vej__address_full(struct vej_signalling *s, const char *peer);
-/* Counts one more connection or request of the address; false (nothing
- * counted) when full, unless `force`. */
+/* Counts one more connection of the address; false (nothing counted)
+ * when full, unless `force`. */
 bool vej__address_take(struct vej_signalling *s, const char *peer, bool force);
 void vej__address_release(struct vej_signalling *s, const char *peer);
 void vej__throttle_init(struct vej_signalling *s);

@@ -825,8 +825,17 @@ class FloodTest(harness.DaemonTestCase):
                                          'params': {'token': 'x' * 2000}}))
         answer = json.loads(await asyncio.wait_for(opened[0].recv(), 5))
         self.assertEqual(answer['error']['code'], 4013)
-        # a login storm from the same address, many usernames, in threads
+        # while its sockets hold its share, the address gets no more
+        # connections (hung up at once, before TLS)
         loop = asyncio.get_running_loop()
+        self.assertIsNone(await loop.run_in_executor(None, self.flood_login, 'nobody'))
+        await clerk.call('hearing.mute', {'participant_id': p['participant_id'],
+                                          'kind': 'video', 'muted': True})
+        await rpc.wait_for('participant.muted', lambda q: q['kind'] == 'video')
+        for ws in opened:
+            await ws.close()
+        await asyncio.sleep(0.5)
+        # a login storm from the same address, many usernames, in threads
         storm = [loop.run_in_executor(None, self.flood_login, 'nobody%d' % (i % 7))
                  for i in range(60)]
         # meanwhile the hearing goes on, from 127.0.0.1
@@ -845,13 +854,12 @@ class FloodTest(harness.DaemonTestCase):
         statuses = await asyncio.gather(*storm)
         self.assertIn(429, statuses, statuses)
         self.assertNotIn(200, statuses)
-        self.assertNotIn(None, statuses, 'a flood login was not answered')
+        # (up to the address's share may be in flight at once; the rest
+        # are hung up)
+        self.assertGreater(len([x for x in statuses if x is not None]), 20, statuses)
         # a staff login from the hearing's address still works
         d.login('judge', harness.STAFF_PASSWORDS['judge'])
-        for ws in opened:
-            await ws.close()
-        # the address's slots come back once its sockets are gone
-        await asyncio.sleep(0.5)
+        # the address's slots came back once its sockets were gone
         again = await self.flood_ws()
         self.assertIsNotNone(again)
         await again.close()
@@ -872,7 +880,7 @@ class FloodTest(harness.DaemonTestCase):
         self.assertApiError(r, 429, 4029)
         # from another address the account's owner is not locked out
         conn = http.client.HTTPSConnection('127.0.0.1', d.port, context=d.ssl_context(),
-                                           timeout=20, source_address=(self.FLOOD, 0))
+                                           timeout=20, source_address=('127.0.0.3', 0))
         conn.request('POST', '/api/v1/login',
                      body=json.dumps({'username': 'clerk2',
                                       'password': harness.STAFF_PASSWORDS['clerk2']}),
