@@ -321,6 +321,8 @@ run_user(vejctl_client *c, const struct vejctl_args *a, GError **error)
         return user_action(c, a, "password-reset", error);
     case VEJCTL_USER_REVOKE:
         return user_action(c, a, "sessions/revoke", error);
+    case VEJCTL_USER_TOTP_RESET:
+        return user_action(c, a, "totp-reset", error);
     default:
         g_assert_not_reached();
     }
@@ -366,6 +368,7 @@ vejctl_run_rest(const struct vejctl_args *a)
     case VEJCTL_USER_ENABLE:
     case VEJCTL_USER_RESET_PASSWORD:
     case VEJCTL_USER_REVOKE:
+    case VEJCTL_USER_TOTP_RESET:
         status = run_user(c, a, &error);
         break;
     case VEJCTL_USER_ADD:

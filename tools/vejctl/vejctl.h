@@ -47,6 +47,7 @@ enum vejctl_command_id {
     VEJCTL_USER_ENABLE,
     VEJCTL_USER_RESET_PASSWORD,
     VEJCTL_USER_REVOKE,
+    VEJCTL_USER_TOTP_RESET,
 };
 
 /* The parsed command line. Strings are (transfer full) and freed by
