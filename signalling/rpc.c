@@ -219,8 +219,7 @@ protective_done(struct vej_signalling *s, bool ok, void *data)
 static void
 audit_protective(struct call *k, const char *action, const char *target, json_t *detail)
 {
-    vej__audit_then(k->s, k->me->id, action, target, detail, protective_done,
-                    g_strdup(k->h->id));
+    vej__audit_then(k->s, k->me->id, action, target, detail, protective_done, g_strdup(k->h->id));
 }
 
 /* ---- session.* ---- */
@@ -297,9 +296,10 @@ hello_staff(struct call *k, const char *token)
     int code = vej__staff_token_check(k->s, token, &user, hash, &k->why);
     if (code)
         return code;
-    if (user->must_change_password) {
+    const char *setup = NULL;
+    if (vej__account_setup_pending(k->s, user, &setup)) {
         vej_user_free(user);
-        k->why = "the password must be changed first";
+        k->why = setup;
         return VEJ_RPC_FORBIDDEN;
     }
     struct vej_session *sess = vej__session_new(k->s, VEJ_IDENTITY_STAFF);
@@ -352,8 +352,8 @@ m_session_resume(struct call *k)
         return VEJ_RPC_UNAUTHENTICATED;
     }
     const char *who = sess->participant_id ? sess->participant_id : sess->user_id;
-    vej__audit(k->s, who ? who : sess->id, "session.resume", sess->hearing_id ? sess->hearing_id : "",
-               json_pack("{s:s}", "address", k->c->peer));
+    vej__audit(k->s, who ? who : sess->id, "session.resume",
+               sess->hearing_id ? sess->hearing_id : "", json_pack("{s:s}", "address", k->c->peer));
     vej__session_attach(sess, k->c);
     return session_result(k, sess);
 }
@@ -518,8 +518,7 @@ m_hearing_move(struct call *k)
     /* Into main, or out of the lobby (an admission), widens exposure; into
      * a consultation room or the lobby protects. */
     bool widening = strcmp(place, "main") == 0 || strcmp(from, "lobby") == 0;
-    json_t *detail =
-        json_pack("{s:s,s:s,s:s}", "hearing_id", k->h->id, "from", from, "to", place);
+    json_t *detail = json_pack("{s:s,s:s,s:s}", "hearing_id", k->h->id, "from", from, "to", place);
     if (widening) {
         struct deferred *d = deferred_new(t->id, OP_MOVE);
         g_strlcpy(d->place, place, sizeof d->place);
