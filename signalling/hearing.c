@@ -646,6 +646,25 @@ vej__hearing_takeover(struct vej_live_hearing *h, struct vej_live_participant *t
 }
 
 void
+vej__hearing_request(struct vej_live_hearing *h, struct vej_live_participant *from,
+                     const char *kind)
+{
+    for (guint i = 0; i < h->participants->len; i++) {
+        struct vej_live_participant *r = h->participants->pdata[i];
+        char shown[VEJ_SHOWN_ID_MAX];
+        if (r->role != VEJ_ROLE_CLERK || !r->admitted ||
+            !vej__hearing_shown_id(h, r, from->id, shown))
+            continue;
+        vej__hearing_notify(
+            r, "alert",
+            json_pack("{s:s,s:s,s:s,s:s}", "code", "consultation_requested", "severity", "info",
+                      "participant_id", shown, "message",
+                      "A participant asks to speak privately with their advocate."));
+    }
+    (void)kind;
+}
+
+void
 vej__hearing_alert_clerks(struct vej_live_hearing *h, const char *code, const char *severity,
                           const char *message)
 {

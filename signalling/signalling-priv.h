@@ -153,6 +153,7 @@ struct vej_live_participant {
     char *display_name;
     char *user_id;
     char place[VEJ_PLACE_MAX];
+    int64_t last_request_us; /* monotonic time of the last hearing.request */
     bool admitted;
     bool muted[VEJ_MEDIA_N];
     bool audio_only;
@@ -361,6 +362,13 @@ int vej__hearing_move(struct vej_live_hearing *h, struct vej_live_participant *t
  * participant goes back to the lobby, and admitted clerks and judges get
  * lobby.waiting and an alert (code link_reused). */
 void vej__hearing_takeover(struct vej_live_hearing *h, struct vej_live_participant *target);
+/* Minimum seconds between two hearing.request of one participant. */
+#define VEJ_REQUEST_INTERVAL_S 30
+/* A participant's request (kind "consultation"): an `alert`
+ * consultation_requested to the admitted clerks, naming the participant
+ * as each clerk may see them. */
+void vej__hearing_request(struct vej_live_hearing *h, struct vej_live_participant *from,
+                          const char *kind);
 /* Sends an `alert` to the hearing's admitted clerks (message names nobody). */
 void vej__hearing_alert_clerks(struct vej_live_hearing *h, const char *code, const char *severity,
                                const char *message);

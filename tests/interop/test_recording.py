@@ -387,10 +387,16 @@ class RingFullTest(RecordingMixin, MediaTestCase):
                      recording={'ring_kib': 64, 'drain_ms': 1000})
 
     async def test_ring_full_alerts_and_media_go_on(self):
+        # Two publishers send about 100 KB/s: more than 64 KiB a second.
         h = await self.hearing([('Dan', 'defendant'), ('Wes', 'witness')])
         await h.peer('Dan').publish(tone=TONES['Dan'])
+        await h.peer('Wes').publish(tone=TONES['Wes'])
         await h.peer('Wes').subscribe()
         await self.wait_flowing([(h['Wes'], h['Dan'])], kick=True)
+        for _ in range(10):  # key frames are the largest bursts
+            h.peer('Dan').pub.force_keyframe()
+            h.peer('Wes').pub.force_keyframe()
+            await asyncio.sleep(0.2)
         alert = await h.clerk.rpc.wait_for(
             'alert', lambda q: q.get('code') == 'recording_ring_full', timeout=30)
         self.assertEqual(alert['severity'], 'critical')
