@@ -3,6 +3,7 @@
  * message. */
 #include "config/config.h"
 #include "config/config-priv.h"
+#include "config/file.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -30,33 +31,6 @@ vej_data_dir_ensure(const char *data_dir, GError **error)
         return FALSE;
     }
     return TRUE;
-}
-
-static gboolean
-write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return FALSE;
-        p += n;
-        len -= (size_t)n;
-    }
-    return TRUE;
-}
-
-static void
-fsync_parent(const char *path)
-{
-    g_autofree char *dir = g_path_get_dirname(path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd); /* best effort: the file itself is already durable */
-        close(fd);
-    }
 }
 
 /* A new temporary file beside `path`, opened O_EXCL; its name in *tmp. */
@@ -93,7 +67,8 @@ vej__write_file_new(const char *path, const void *data, size_t len, int mode, GE
     if (fd < 0)
         return io_error(error, errno, "cannot create a temporary file beside it", path);
     /* The umask may have narrowed the mode; it must never widen it. */
-    gboolean ok = fchmod(fd, (mode_t)mode) == 0 && write_all(fd, data, len) && fsync(fd) == 0;
+    gboolean ok =
+        fchmod(fd, (mode_t)mode) == 0 && vej_file_write_all(fd, data, len) && fsync(fd) == 0;
     int errsv = errno;
     if (close(fd) != 0 && ok) {
         ok = FALSE;
@@ -116,7 +91,7 @@ vej__write_file_new(const char *path, const void *data, size_t len, int mode, GE
         return io_error(error, errsv, "cannot create", path);
     }
     unlink(tmp);
-    fsync_parent(path);
+    vej_file_sync_parent(path);
     return TRUE;
 }
 

@@ -5,6 +5,8 @@
  */
 #include "recording/recorder-priv.h"
 
+#include "config/file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -218,32 +220,7 @@ vej__capture_write_json(struct vej_capture *c, GError **error)
         return FALSE;
     }
     g_autofree char *path = g_build_filename(c->dir, "capture.json", NULL);
-    g_autofree char *tmp = g_strconcat(path, ".tmp", NULL);
-    size_t len = strlen(text);
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    gboolean ok = fd >= 0;
-    size_t off = 0;
-    while (ok && off < len) {
-        ssize_t w = write(fd, text + off, len - off);
-        if (w < 0 && errno == EINTR)
-            continue;
-        ok = w > 0;
-        off += ok ? (size_t)w : 0;
-    }
-    int err = errno;
-    ok = ok && fdatasync(fd) == 0;
-    err = ok ? 0 : (err ? err : errno);
-    if (fd >= 0)
-        close(fd);
+    gboolean ok = vej_file_replace(path, text, strlen(text), 0600, error);
     free(text);
-    if (ok && rename(tmp, path) != 0) {
-        err = errno;
-        ok = FALSE;
-    }
-    if (!ok) {
-        (void)unlink(tmp);
-        g_set_error(error, G_IO_ERROR, g_io_error_from_errno(err), "cannot write %s: %s", path,
-                    g_strerror(err));
-    }
     return ok;
 }

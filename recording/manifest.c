@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config/file.h"
 #include "recording/tar.h"
 
 #define MANIFEST_MAX_BYTES (64 * 1024 * 1024)
@@ -405,22 +406,6 @@ encode_manifest(json_t *m)
 
 /* ---- writing ---- */
 
-static gboolean
-write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return FALSE;
-        p += n;
-        len -= (size_t)n;
-    }
-    return TRUE;
-}
-
 /* Writes dir/.name.tmp (0600, fsynced); its path in *tmp. */
 static gboolean
 write_temp(const char *dir, const char *name, const void *data, size_t len, char **tmp,
@@ -431,7 +416,7 @@ write_temp(const char *dir, const char *name, const void *data, size_t len, char
     g_autofree char *path = g_strdup_printf("%s/%s/.%s.tmp", dir, sub, base);
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
     int e = 0;
-    if (fd < 0 || fchmod(fd, 0600) != 0 || !write_all(fd, data, len) || fdatasync(fd) != 0)
+    if (fd < 0 || fchmod(fd, 0600) != 0 || !vej_file_write_all(fd, data, len) || fdatasync(fd) != 0)
         e = errno ? errno : EIO;
     if (fd >= 0 && close(fd) != 0 && e == 0)
         e = errno;
@@ -441,16 +426,6 @@ write_temp(const char *dir, const char *name, const void *data, size_t len, char
     }
     *tmp = g_steal_pointer(&path);
     return TRUE;
-}
-
-static void
-fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
 }
 
 /* SHA256SUMS of every regular file under dir except the sums themselves. */
@@ -538,7 +513,7 @@ archive_previous(const char *dir, int rev, GError **error)
         if (rename(from, to) != 0 && errno != ENOENT)
             return errno_error(error, errno, from, "cannot move to revisions/");
     }
-    fsync_dir(rdir);
+    vej_file_sync_folder(rdir);
     return TRUE;
 }
 
@@ -629,7 +604,7 @@ seal_locked(const char *dir, const vej_signer *signer, const struct vej_manifest
     if (sums == NULL ||
         !install_signed(dir, "SHA256SUMS", "SHA256SUMS.sig", sums->str, sums->len, signer, error))
         return 0;
-    fsync_dir(dir);
+    vej_file_sync_folder(dir);
     return prev + 1;
 }
 

@@ -10,6 +10,8 @@
  */
 #include "recording/recorder-priv.h"
 
+#include "config/file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -114,17 +116,6 @@ vej__segment_flush(struct vej_segment *s, GError **error)
     return TRUE;
 }
 
-static void
-sync_folder(const char *path)
-{
-    g_autofree char *dir = g_path_get_dirname(path);
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        (void)fsync(fd);
-        close(fd);
-    }
-}
-
 gboolean
 vej__segment_close(struct vej_segment *s, const char *rec_dir, char sha256[65], GError **error)
 {
@@ -139,7 +130,7 @@ vej__segment_close(struct vej_segment *s, const char *rec_dir, char sha256[65], 
     if (ok && rename(s->open_path, final) != 0)
         ok = io_error(error, errno, "cannot rename", s->open_path);
     if (ok)
-        sync_folder(final);
+        vej_file_sync_parent(final);
     vej__segment_abandon(s);
     return ok;
 }

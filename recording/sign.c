@@ -8,6 +8,8 @@
  */
 #include "recording/sign.h"
 
+#include "config/file.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <openssl/err.h>
@@ -119,21 +121,6 @@ vej_signer_free(vej_signer *s)
     g_free(s);
 }
 
-static gboolean
-write_all(int fd, const char *p, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return FALSE;
-        p += n;
-        len -= (size_t)n;
-    }
-    return TRUE;
-}
-
 /* Generates a key and writes it to `path` atomically with mode 0600. */
 static gboolean
 generate_key_file(const char *path, GError **error)
@@ -159,7 +146,8 @@ generate_key_file(const char *path, GError **error)
     g_autofree char *tmp = g_strdup_printf("%s.tmp-%d", path, (int)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     int e = 0;
-    if (fd < 0 || fchmod(fd, 0600) != 0 || !write_all(fd, pem, (size_t)pem_len) || fsync(fd) != 0)
+    if (fd < 0 || fchmod(fd, 0600) != 0 || !vej_file_write_all(fd, pem, (size_t)pem_len) ||
+        fsync(fd) != 0)
         e = errno ? errno : EIO;
     OPENSSL_cleanse(pem, (size_t)pem_len);
     BIO_free(bio);

@@ -97,6 +97,46 @@ def dominant_frequency(pcap, port, seconds=1.5):
     return (band + 0.5) * (rate / 2) / len(sums)
 
 
+def band_levels(path, freqs):
+    """{f: (mean, peak)} spectrum magnitude (dB) at each of `freqs` (Hz) over
+    the audio of a WebM/Matroska file, decoded with GStreamer."""
+    desc = ('filesrc location=%s ! matroskademux ! opusdec ! audioconvert ! '
+            'audio/x-raw,channels=1,rate=48000 ! spectrum bands=480 interval=100000000 '
+            'threshold=-100 post-messages=true message-magnitude=true ! fakesink sync=false'
+            % path)
+    pipe = Gst.parse_launch(desc)
+    bus = pipe.get_bus()
+    pipe.set_state(Gst.State.PLAYING)
+    sums, peaks, n = None, None, 0
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        msg = bus.timed_pop_filtered(200 * Gst.MSECOND, Gst.MessageType.ELEMENT |
+                                     Gst.MessageType.EOS | Gst.MessageType.ERROR)
+        if msg is None:
+            continue
+        if msg.type == Gst.MessageType.ERROR:
+            pipe.set_state(Gst.State.NULL)
+            raise AssertionError('%s: %s' % (path, msg.parse_error()))
+        if msg.type == Gst.MessageType.EOS:
+            break
+        st = msg.get_structure()
+        if st is None or st.get_name() != 'spectrum':
+            continue
+        m = re.search(r'magnitude=\(float\)\{([^}]*)\}', st.to_string())
+        vals = [float(v) for v in m.group(1).split(',')] if m else []
+        if vals:
+            sums = vals if sums is None else [a + b for a, b in zip(sums, vals)]
+            peaks = vals if peaks is None else [max(a, b) for a, b in zip(peaks, vals)]
+            n += 1
+    pipe.set_state(Gst.State.NULL)
+    assert sums, 'no audio decoded from %s' % path
+    width = 24000.0 / len(sums)
+
+    def around(values, f):
+        return max(values[int(f / width) - 1:int(f / width) + 2])
+    return {f: (around(sums, f) / n, around(peaks, f)) for f in freqs}
+
+
 def decoded_video_frames(pcap, port):
     desc = ('filesrc location=%s ! pcapparse dst-port=%d ! application/x-rtp,media=video,'
             'clock-rate=90000,encoding-name=VP8,payload=96 ! rtpjitterbuffer ! rtpvp8depay ! '
@@ -303,6 +343,30 @@ class CaptureTest(RecordingMixin, MediaTestCase):
         self.assertIs(r['signature']['valid'], True)
         self.assertEqual(r['manifest_revision'], 1)
         self.assertTrue(os.path.exists(os.path.join(d, 'SHA256SUMS.sig')))
+        # The composed hearing: the main room's tones, never the one spoken
+        # only in the consultation (Dee's); Dee has no file of her own.
+        # Spectrum magnitudes in dB, (mean over the file, peak over 100 ms):
+        # a tone that was captured peaks near -20; mixing and Opus leave
+        # artifacts far below it.
+        lv = band_levels(os.path.join(d, 'archive', 'hearing.webm'),
+                         [TONES['Dan'], TONES['Wes'], TONES['Dee']])
+        dan, wes, dee = lv[TONES['Dan']], lv[TONES['Wes']], lv[TONES['Dee']]
+        self.assertGreater(dan[1], -30, lv)
+        self.assertGreater(wes[1], -30, lv)
+        self.assertLess(dee[1], min(dan[1], wes[1]) - 20, lv)
+        self.assertLess(dee[0], min(dan[0], wes[0]) - 10, lv)
+        # Each participant's own file: their tone and nobody else's.
+        for name in ('Dan', 'Wes'):
+            lv = band_levels(os.path.join(d, 'archive', '%s.webm' % h.pid(name)),
+                             [TONES[name], TONES['Dee']])
+            own, dee = lv[TONES[name]], lv[TONES['Dee']]
+            self.assertGreater(own[1], -30, (name, lv))
+            self.assertLess(dee[1], own[1] - 30, (name, lv))
+        with open(os.path.join(d, 'archive', 'archive.json')) as f:
+            archive = json.load(f)
+        durations = {f.get('participant_id'): f.get('duration_s') for f in archive['files']}
+        self.assertIn(h.pid('Dan'), durations, archive)
+        self.assertNotIn(h.pid('Dee'), durations)
         v = self.evid('POST', '/recordings/%s/verify' % rid, {})
         self.assertEqual(v.status, 200, v)
         self.assertIs(v.body['ok'], True, v.body)

@@ -80,6 +80,7 @@ test_scope(struct fixture *f, gconstpointer data)
     g_autoptr(vej_hearing_row) h2 =
         vej_store_hearing_create(f->store, c2->id, "T1", "t", 100, 200, &error);
     g_assert_no_error(error);
+    g_assert_nonnull(h2);
     g_autoptr(GPtrArray) hs =
         vej_store_hearing_list_scoped(f->store, clerk->id, NULL, 0, 0, NULL, 10, NULL, &error);
     g_assert_cmpuint(hs->len, ==, 0);
