@@ -121,7 +121,7 @@ struct vej_out {
     struct vej_peer *sub;
     char mid[VEJ_SDP_MID_LEN];
     enum vej_sdp_kind kind;
-    struct vej_track *track; /* NULL: inactive (recyclable) */
+    struct vej_track *track; /* NULL: inactive for good */
     char publisher_id[64];
     uint32_t ssrc;
     uint8_t pt;

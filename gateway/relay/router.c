@@ -29,8 +29,12 @@
  *
  * The subscriber's SDP changes only when a track appears or disappears for
  * it: mutes and hearing states only flip `flowing`. Offers are serialised:
- * one in flight, later changes coalesced into the next; inactive m-lines
- * are recycled, never removed.
+ * one in flight, later changes coalesced into the next. m-lines are never
+ * removed nor revived: a track that goes away leaves its m-line inactive
+ * for good and every new track gets a new m-line (stock clients such as
+ * webrtcbin 1.22 cannot turn an inactive m-line active again). A
+ * subscribe PC holds at most [media] max_media_per_subscribe; one that needs more is
+ * closed and the client subscribes afresh.
  */
 #include "gateway/relay/relay-priv.h"
 
@@ -38,6 +42,9 @@
 
 #include "gateway/wire/rtcp.h"
 
+/* m-lines of one subscribe PC (the inactive ones included) unless
+ * [media] max_media_per_subscribe says otherwise. */
+#define VEJ_SUB_MAX_MLINES_DEFAULT 64
 #define KEYFRAME_REQUEST_MIN_US (300 * 1000)
 #define REMB_BITRATE 2500000
 #define RTCP_INTERVAL_MS 1000
@@ -883,23 +890,21 @@ choose_rtx_pt(const struct vej_peer *sub, const struct vej_out *o)
     return 0;
 }
 
+/* A new m-line for t, or NULL when sub has its maximum already.
+ * An m-line that carried a track is never given another one: clients
+ * (webrtcbin 1.22) may not take an inactive m-line back to sendonly. */
 static struct vej_out *
-out_new_or_recycled(struct vej_peer *sub, struct vej_track *t)
+out_new(struct vej_peer *sub, struct vej_track *t)
 {
-    struct vej_out *o = NULL;
-    for (guint i = 0; i < sub->outs->len && !o; i++) {
-        struct vej_out *c = sub->outs->pdata[i];
-        if (!c->track && c->kind == t->kind)
-            o = c;
-    }
-    if (!o) {
-        o = g_new0(struct vej_out, 1);
-        o->sub = sub;
-        o->kind = t->kind;
-        g_snprintf(o->mid, sizeof o->mid, "%u", sub->next_mid++);
-        o->mid_len = (uint8_t)strlen(o->mid);
-        g_ptr_array_add(sub->outs, o);
-    }
+    unsigned max = sub->part->h->relay->config.max_media_per_subscribe;
+    if (sub->outs->len >= MIN(max ? max : VEJ_SUB_MAX_MLINES_DEFAULT, VEJ_SDP_MAX_MLINES))
+        return NULL;
+    struct vej_out *o = g_new0(struct vej_out, 1);
+    o->sub = sub;
+    o->kind = t->kind;
+    g_snprintf(o->mid, sizeof o->mid, "%u", sub->next_mid++);
+    o->mid_len = (uint8_t)strlen(o->mid);
+    g_ptr_array_add(sub->outs, o);
     o->track = t;
     o->ssrc = g_random_int() | 1;
     o->pt = t->pt;
@@ -935,6 +940,20 @@ vej__router_add_placeholder(struct vej_peer *sub)
     sub->renegotiate = true;
 }
 
+/* sub needs an m-line beyond its maximum: its streams end (RTCP
+ * BYE) and it is closed, reported `closed` (reason "mline_limit"); the
+ * client's webrtc.subscribe then makes a fresh one (relay.c). */
+static void
+subscriber_exhausted(struct vej_peer *sub)
+{
+    g_message("hearing %s participant %s subscribe PC has %u m-lines: closed for a fresh one",
+              sub->part->h->id, sub->part->id, sub->outs->len);
+    vej__router_detach(sub);
+    sub->state = PEER_CLOSED;
+    sub->renegotiate = false;
+    vej__peer_report_state(sub, "closed", "mline_limit");
+}
+
 static void
 apply_to_subscriber(struct vej_rhearing *h, struct vej_peer *sub)
 {
@@ -966,7 +985,11 @@ apply_to_subscriber(struct vej_rhearing *h, struct vej_peer *sub)
                 continue;
             struct vej_out *o = out_for_track(sub, t);
             if (!o) {
-                o = out_new_or_recycled(sub, t);
+                o = out_new(sub, t);
+                if (!o) {
+                    subscriber_exhausted(sub);
+                    return;
+                }
                 sub->renegotiate = true;
             }
             bool was = o->flowing;
@@ -991,7 +1014,7 @@ vej__router_apply_policy(struct vej_rhearing *h)
     g_hash_table_iter_init(&it, h->parts);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         struct vej_rpart *part = value;
-        if (part->sub)
+        if (part->sub && part->sub->state != PEER_CLOSED)
             apply_to_subscriber(h, part->sub);
         for (guint i = 0; part->pub && i < part->pub->tracks->len; i++) {
             struct vej_track *t = part->pub->tracks->pdata[i];

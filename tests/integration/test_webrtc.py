@@ -411,7 +411,7 @@ class WebrtcTest(harness.DaemonTestCase):
                                            'revision': again['revision']})
 
         # moving the defendant to a consultation room takes its tracks away
-        # from the judge (inactive m-lines are recycled, never removed)
+        # from the judge (m-lines are never removed nor revived)
         n_before = len(mlines(again['sdp']))
         await clerk.call('hearing.move', {'participant_id': pid, 'place': 'consultation:c1'})
         tracks, offer2 = await self.next_offer_with_tracks(
@@ -421,6 +421,20 @@ class WebrtcTest(harness.DaemonTestCase):
             m = {x['mid']: x for x in mlines(offer2['sdp'])}.get(t['mid'])
             if m is not None:
                 self.assertEqual(m['dir'], 'inactive')
+        # back in main: its tracks come on new m-lines, the old ones stay
+        # inactive (stock clients cannot turn an m-line active again)
+        judge.drain()
+        await clerk.call('hearing.move', {'participant_id': pid, 'place': 'main'})
+        tracks3, offer3 = await self.next_offer_with_tracks(
+            judge, lambda ts: pid in {t.get('participant_id') for t in ts})
+        back = {t['mid'] for t in tracks3 if t['participant_id'] == pid}
+        self.assertEqual(len(back), 2, tracks3)
+        self.assertFalse(back & {t['mid'] for t in mine}, (tracks3, mine))
+        by_mid = {x['mid']: x for x in mlines(offer3['sdp'])}
+        for t in mine:
+            self.assertEqual(by_mid[t['mid']]['dir'], 'inactive', offer3['sdp'])
+        for mid in back:
+            self.assertEqual(by_mid[mid]['dir'], 'sendonly', offer3['sdp'])
 
     async def test_screened_video_never_offered(self):
         hid, clerk, judge, parties = await self.hearing(

@@ -352,18 +352,6 @@ def alter_fingerprint(sdp):
     return re.sub(r'(?m)^(a=fingerprint:\S+ )([0-9A-Fa-f:]+)', flip, sdp)
 
 
-def inactive_as_sendonly(sdp):
-    """(offer with a=inactive m-lines turned a=sendonly, set of their mids)."""
-    out, mids = [], set()
-    for block in _split_sections(sdp):
-        if block.startswith('m=') and re.search(r'(?m)^a=inactive\r?$', block):
-            m = re.search(r'(?m)^a=mid:(\S+)', block)
-            mids.add(m.group(1) if m else None)
-            block = re.sub(r'(?m)^a=inactive(\r?)$', r'a=sendonly\1', block)
-        out.append(block)
-    return ''.join(out), mids
-
-
 def set_direction(sdp, mids, direction):
     """Sets the direction attribute of the m-sections whose mid is in mids."""
     out = []
@@ -851,18 +839,15 @@ class Peer:
     candidate_munge: to each local candidate trickled to the gateway (with
     both, a UdpRelay can be put between webrtcbin and the gateway).
     candidates_as: 'notification' (no id, as browsers do) or 'request'.
-    inactive_workaround: webrtcbin 1.22 refuses a re-offer that makes an
-    m-line it received on inactive and then active again ("transceiver
-    direction changes are not implemented"), which the gateway does when
-    it recycles m-lines. With the workaround webrtcbin is given such
-    m-lines as sendonly (its transceiver stays recvonly) and the answer
-    sent to the gateway says a=inactive for them: any packet the gateway
-    sent on an inactive m-line would still be counted.
+    The gateway's subscribe offers reach webrtcbin unchanged (but for
+    remote_sdp_munge). Like web/js/media.js, a subscribe PC the gateway
+    reports `closed` (e.g. reason mline_limit) is replaced: a fresh
+    webrtcbin and webrtc.subscribe again (`resubscribes` counts them).
     """
 
     def __init__(self, rpc, name=None, setup=None, answer_munge=None, offer_munge=None,
                  candidates_as='request', keyframe_max_dist=60, fps=30,
-                 inactive_workaround=True, video_codec='VP8', remote_sdp_munge=None,
+                 video_codec='VP8', remote_sdp_munge=None,
                  candidate_munge=None):
         self.rpc = rpc
         self.name = name or rpc.name
@@ -874,7 +859,7 @@ class Peer:
         self.candidate_munge = candidate_munge
         self.candidates_as = candidates_as
         self.keyframe_max_dist = keyframe_max_dist
-        self.inactive_workaround = inactive_workaround
+        self.resubscribes = 0
         self.video_codec = video_codec
         self.fps = fps
         self.pub = None
@@ -961,6 +946,8 @@ class Peer:
                 self._remote_queue[pc].append(item)
         elif method == 'webrtc.state':
             self.states.append((t, params.get('pc'), params.get('state'), params.get('reason')))
+            if params.get('pc') == 'subscribe' and params.get('state') == 'closed':
+                self._spawn(self._resubscribe())
 
     def _add_remote(self, pc, mline, candidate):
         target = self.pub if pc == 'publish' else self.sub
@@ -1073,6 +1060,19 @@ class Peer:
             raise PcError('%s: webrtc.subscribe -> error %r' % (self.name, reply['error']))
         return reply['result']
 
+    async def _resubscribe(self):
+        """The gateway closed our subscribe PC: a fresh one (protocol.md)."""
+        async with self._offer_lock:
+            old, self.sub = self.sub, None
+            self._remote_ready['subscribe'] = False
+            self._cand_ready['subscribe'] = False
+            self._remote_queue['subscribe'] = []
+            self._cand_queue['subscribe'] = []
+            self.resubscribes += 1
+            if old is not None:
+                await self.aloop.run_in_executor(None, old.stop)
+            await self.subscribe()
+
     def _on_decoded(self, mid, kind, t):
         tr = self.tracks.get(mid)
         pid = tr['participant_id'] if tr else None
@@ -1094,16 +1094,13 @@ class Peer:
             if self.remote_sdp_munge is not None:
                 sdp = self.remote_sdp_munge(sdp)
             self.sub.note_remote_sdp(sdp)
-            given, inactive = sdp, set()
-            if self.inactive_workaround:
-                given, inactive = inactive_as_sendonly(sdp)
-            await self.sub.set_remote('offer', given)
+            await self.sub.set_remote('offer', sdp)
             answer = await self.sub.create_answer()
             if self.setup:
                 answer = set_setup(answer, self.setup)
             await self.sub.set_local('answer', answer)
             self._remote_description_set('subscribe')
-            sent = set_direction(answer, inactive, 'inactive') if inactive else answer
+            sent = answer
             if self.answer_munge:
                 sent = self.answer_munge(sent)
             reply = await self.rpc.request('webrtc.answer', {'sdp': sent,
