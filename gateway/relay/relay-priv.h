@@ -149,6 +149,19 @@ struct vej_out {
     uint32_t octets;
 };
 
+/* A subscribe PC's payload types (ptmap.c): one per codec and fmtp. */
+#define VEJ_PT_MAP_MAX 16
+struct vej_pt_entry {
+    enum vej_sdp_codec codec;
+    char fmtp[VEJ_SDP_FMTP_LEN];
+    uint8_t pt;
+    uint8_t rtx_pt; /* video; 0: none free */
+};
+struct vej_pt_map {
+    struct vej_pt_entry e[VEJ_PT_MAP_MAX];
+    unsigned n;
+};
+
 enum vej_peer_state { PEER_NEW, PEER_CONNECTING, PEER_CONNECTED, PEER_FAILED, PEER_CLOSED };
 
 struct vej_rpart {
@@ -197,6 +210,7 @@ struct vej_peer {
     int64_t ingress_last_us; /* 0: not started */
     /* subscribe */
     GPtrArray *outs;                  /* struct vej_out * */
+    struct vej_pt_map pts;            /* subscribe: the PTs of its offers */
     struct vej_rtx_budget rtx_budget; /* retransmissions to this subscriber */
     uint64_t sdp_session_id;
     uint64_t sdp_version;
@@ -259,6 +273,12 @@ void vej__router_add_placeholder(struct vej_peer *sub);
 void vej__router_detach(struct vej_peer *p);
 void vej__router_start_timer(struct vej_rhearing *h);
 void vej__router_request_keyframe(struct vej_track *t);
+
+/* ptmap.c: a subscribe PC's payload types */
+/* The PTs (media, RTX) of codec with fmtp in m, assigned on first use and
+ * fixed thereafter; NULL when m is full or fmtp too long. */
+const struct vej_pt_entry *vej__ptmap_get(struct vej_pt_map *m, enum vej_sdp_codec codec,
+                                          const char *fmtp);
 
 /* tap.c: the recorder's view of the router */
 /* The policy's capture answer for a track changed (or may have). */

@@ -752,6 +752,21 @@ track_free(struct vej_track *t)
     g_free(t);
 }
 
+/* t's publisher renegotiated it to another codec (or its parameters):
+ * its subscribers' m-lines end, and the policy gives it new ones with
+ * each subscriber's payload types for the new codec (a re-offer); the
+ * recorder learns it afresh. */
+static void
+track_recodec(struct vej_track *t)
+{
+    vej__tap_track_gone(t);
+    while (t->outs->len) {
+        struct vej_out *o = t->outs->pdata[t->outs->len - 1];
+        out_unlink(o);
+        o->sub->renegotiate = true;
+    }
+}
+
 void
 vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *offer)
 {
@@ -795,6 +810,8 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
             vej_history_init(t->history, t->arena, t->arena ? VEJ_RTX_ARENA_BYTES : 0);
             g_ptr_array_add(pub->tracks, t);
         }
+        if (t->codec && (t->codec != m->codec || strcmp(t->fmtp, m->fmtp) != 0))
+            track_recodec(t);
         t->kind = m->kind;
         t->codec = m->codec;
         t->pt = m->pt;
@@ -847,57 +864,18 @@ out_for_track(struct vej_peer *sub, struct vej_track *t)
     return NULL;
 }
 
-/* The payload type an m-line of sub carries in the offer. */
-static uint8_t
-offered_pt(const struct vej_out *o)
-{
-    if (o->track)
-        return o->pt;
-    return o->kind == VEJ_SDP_KIND_VIDEO ? 96 : 111; /* placeholders, vej__router_maybe_offer */
-}
-
-/* Whether pt means something else than RTX for apt on another m-line of
- * sub (PTs of one BUNDLE group should have one meaning). */
-static bool
-pt_taken(const struct vej_peer *sub, const struct vej_out *self, uint8_t pt, uint8_t apt)
-{
-    for (guint i = 0; i < sub->outs->len; i++) {
-        const struct vej_out *c = sub->outs->pdata[i];
-        if (c == self)
-            continue;
-        if (offered_pt(c) == pt || (c->track && c->rtx_pt == pt && c->pt != apt))
-            return true;
-    }
-    return false;
-}
-
-/* An RTX payload type for a video out: the one another m-line already
- * uses for the same codec PT, else the highest free one; 0 when none is
- * free (no RTX for it). */
-static uint8_t
-choose_rtx_pt(const struct vej_peer *sub, const struct vej_out *o)
-{
-    for (guint i = 0; i < sub->outs->len; i++) {
-        const struct vej_out *c = sub->outs->pdata[i];
-        if (c != o && c->track && c->kind == VEJ_SDP_KIND_VIDEO && c->pt == o->pt && c->rtx_pt &&
-            !pt_taken(sub, o, c->rtx_pt, o->pt))
-            return c->rtx_pt;
-    }
-    for (unsigned pt = 127; pt >= 96; pt--) {
-        if (pt != o->pt && !pt_taken(sub, o, (uint8_t)pt, o->pt))
-            return (uint8_t)pt;
-    }
-    return 0;
-}
-
-/* A new m-line for t, or NULL when sub has its maximum already.
- * An m-line that carried a track is never given another one: clients
+/* A new m-line for t, or NULL when sub has its maximum already (of
+ * m-lines, or of codecs: ptmap.c). Its payload types are sub's own for
+ * t's codec and fmtp. An m-line that carried a track is never given another one: clients
  * (webrtcbin 1.22) may not take an inactive m-line back to sendonly. */
 static struct vej_out *
 out_new(struct vej_peer *sub, struct vej_track *t)
 {
     unsigned max = sub->part->h->relay->config.max_media_per_subscribe;
     if (sub->outs->len >= MIN(max ? max : VEJ_SUB_MAX_MLINES_DEFAULT, VEJ_SDP_MAX_MLINES))
+        return NULL;
+    const struct vej_pt_entry *pts = vej__ptmap_get(&sub->pts, t->codec, t->fmtp);
+    if (!pts)
         return NULL;
     struct vej_out *o = g_new0(struct vej_out, 1);
     o->sub = sub;
@@ -907,7 +885,7 @@ out_new(struct vej_peer *sub, struct vej_track *t)
     g_ptr_array_add(sub->outs, o);
     o->track = t;
     o->ssrc = g_random_int() | 1;
-    o->pt = t->pt;
+    o->pt = pts->pt;
     o->started = false;
     o->negotiated = false;
     o->packets = o->octets = 0;
@@ -917,7 +895,7 @@ out_new(struct vej_peer *sub, struct vej_track *t)
     o->rtx_pt = 0;
     o->rtx_packets = 0;
     if (t->kind == VEJ_SDP_KIND_VIDEO) {
-        o->rtx_pt = choose_rtx_pt(sub, o);
+        o->rtx_pt = pts->rtx_pt;
         do
             o->rtx_ssrc = g_random_int() | 1;
         while (o->rtx_ssrc == o->ssrc);
@@ -1044,6 +1022,26 @@ tracks_json(struct vej_peer *sub)
     return g_string_free(s, FALSE);
 }
 
+/* The codec an inactive m-line of sub names: the first of its kind in
+ * sub's payload types (so that each PT keeps one meaning in the BUNDLE
+ * group), else VP8 96 or Opus 111, which ptmap.c keeps for them. */
+static void
+inactive_codec(struct vej_peer *sub, enum vej_sdp_kind kind, struct vej_sdp_track *tr)
+{
+    bool video = kind == VEJ_SDP_KIND_VIDEO;
+    for (unsigned i = 0; i < sub->pts.n; i++) {
+        const struct vej_pt_entry *e = &sub->pts.e[i];
+        if ((e->codec != VEJ_SDP_CODEC_OPUS) == video) {
+            tr->codec = e->codec;
+            tr->pt = e->pt;
+            g_strlcpy(tr->fmtp, e->fmtp, sizeof tr->fmtp);
+            return;
+        }
+    }
+    tr->codec = video ? VEJ_SDP_CODEC_VP8 : VEJ_SDP_CODEC_OPUS;
+    tr->pt = video ? 96 : 111;
+}
+
 void
 vej__router_maybe_offer(struct vej_peer *sub)
 {
@@ -1069,12 +1067,6 @@ vej__router_maybe_offer(struct vej_peer *sub)
             tr->pt = o->pt;
             g_strlcpy(tr->fmtp, o->track->fmtp, sizeof tr->fmtp);
             tr->ssrc = o->ssrc;
-            /* RTX stays offered unless another m-line's codec took its PT
-             * meanwhile (then it is off for this stream). */
-            if (o->rtx_pt && pt_taken(sub, o, o->rtx_pt, o->pt)) {
-                o->rtx_pt = 0;
-                o->rtx = false;
-            }
             tr->rtx_pt = o->rtx_pt;
             tr->rtx_ssrc = o->rtx_ssrc;
             g_strlcpy(tr->cname, o->track->stream_id, sizeof tr->cname);
@@ -1082,8 +1074,7 @@ vej__router_maybe_offer(struct vej_peer *sub)
             g_strlcpy(tr->msid_track, o->track->track_id, sizeof tr->msid_track);
         } else {
             tr->direction = VEJ_SDP_DIR_INACTIVE;
-            tr->codec = o->kind == VEJ_SDP_KIND_VIDEO ? VEJ_SDP_CODEC_VP8 : VEJ_SDP_CODEC_OPUS;
-            tr->pt = o->kind == VEJ_SDP_KIND_VIDEO ? 96 : 111;
+            inactive_codec(sub, o->kind, tr);
         }
     }
     char *sdp = NULL;

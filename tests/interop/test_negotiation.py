@@ -133,6 +133,34 @@ class NegotiationTest(NegotiationCase):
         self.assert_never_revived(clerk)
         self.assertEqual(clerk.peer.all_errors(), [])
 
+    async def test_colliding_payload_types(self):
+        """Two publishers whose numbering collides (VP8 96 / Opus 111, and
+        H.264 111 / Opus 96) reach one webrtcbin subscriber in one BUNDLE
+        group: the gateway's offer gives each PT one meaning and the
+        subscriber decodes all four streams."""
+        kw = {'video_codec': 'H264', 'publish_pts': {'video': 111, 'audio': 96}}
+        h = await self.hearing([('Dan Numbers', 'defendant'), ('Wes Numbers', 'witness')],
+                               peer_kw={'Wes Numbers': kw})
+        clerk, dfd, wit = h['clerk'], h['Dan Numbers'], h['Wes Numbers']
+        await clerk.peer.subscribe()
+        await dfd.peer.publish()
+        await wit.peer.publish()
+        self.assertRegex(wit.peer.publish_offer, r'a=rtpmap:111 H264/90000')
+        self.assertRegex(wit.peer.publish_offer, r'a=rtpmap:96 OPUS/48000')
+        await self.flowing_again(clerk, dfd, 0.0)
+        await self.flowing_again(clerk, wit, 0.0)
+        for _, offer in clerk.peer.offers:
+            meanings = {}
+            for sec in sdp_sections(offer['sdp']):
+                for line in sec['lines']:
+                    if line.startswith('a=rtpmap:'):
+                        pt, name = line[9:].split(' ', 1)
+                        meanings.setdefault(pt, set()).add(name.split('/')[0].upper())
+            self.assertEqual({pt: n for pt, n in meanings.items() if len(n) > 1}, {},
+                             offer['sdp'])
+        self.assertEqual(clerk.peer.all_errors(), [])
+
+
 
 class MlineLimitTest(NegotiationCase):
     overrides = {'media': {'addresses': '127.0.0.1', 'max_media_per_subscribe': 4}}

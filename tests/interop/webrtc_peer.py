@@ -555,7 +555,8 @@ class PublishPc(_Pc):
     packets entering the payloader."""
 
     def __init__(self, name, aloop, audio=True, video=True, width=320, height=240, fps=30,
-                 keyframe_max_dist=60, loopback_only=True, video_codec='VP8', tone=440):
+                 keyframe_max_dist=60, loopback_only=True, video_codec='VP8', tone=440,
+                 video_pt=None, audio_pt=None):
         _Pc.__init__(self, name, aloop, loopback_only)
         self.sent_video = Counter(name + ' sent video')
         self.sent_audio = Counter(name + ' sent audio')
@@ -583,22 +584,22 @@ class PublishPc(_Pc):
                 desc = (raw + ' ! vp8enc name=venc deadline=1 cpu-used=8 keyframe-max-dist=%d '
                         'target-bitrate=300000 ! rtpvp8pay picture-id-mode=15-bit mtu=1150 ! '
                         'capsfilter caps=application/x-rtp,media=video,encoding-name=VP8,'
-                        'payload=96' % keyframe_max_dist)
+                        'payload=%d' % (keyframe_max_dist, video_pt or 96))
             elif video_codec == 'H264':
                 desc = (raw + ' ! video/x-raw,format=I420 ! openh264enc name=venc '
                         'complexity=low usage-type=camera rate-control=bitrate bitrate=300000 '
                         'gop-size=%d ! h264parse ! rtph264pay config-interval=-1 mtu=1150 '
                         'aggregate-mode=zero-latency ! capsfilter caps=application/x-rtp,'
-                        'media=video,encoding-name=H264,payload=102' % min(keyframe_max_dist,
-                                                                          2 ** 31 - 1))
+                        'media=video,encoding-name=H264,payload=%d'
+                        % (min(keyframe_max_dist, 2 ** 31 - 1), video_pt or 102))
             else:
                 raise ValueError('video codec %r' % video_codec)
             self._add_source(desc, 'venc', self.sent_video, video=True)
         if audio:
             desc = ('audiotestsrc is-live=true wave=sine freq=%d ! audioconvert ! '
                     'opusenc name=aenc frame-size=20 ! rtpopuspay mtu=1150 ! '
-                    'capsfilter caps=application/x-rtp,media=audio,encoding-name=OPUS,payload=111'
-                    % tone)
+                    'capsfilter caps=application/x-rtp,media=audio,encoding-name=OPUS,payload=%d'
+                    % (tone, audio_pt or 111))
             self._add_source(desc, 'aenc', self.sent_audio, video=False)
         for t in self._transceivers():
             t.set_property('direction', GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY)
@@ -839,6 +840,9 @@ class Peer:
     candidate_munge: to each local candidate trickled to the gateway (with
     both, a UdpRelay can be put between webrtcbin and the gateway).
     candidates_as: 'notification' (no id, as browsers do) or 'request'.
+    publish_pts: {'video': pt, 'audio': pt}, the payload types the publish
+    webrtcbin numbers its codecs with (default VP8 96 / H.264 102, Opus
+    111), as another client would.
     The gateway's subscribe offers reach webrtcbin unchanged (but for
     remote_sdp_munge). Like web/js/media.js, a subscribe PC the gateway
     reports `closed` (e.g. reason mline_limit) is replaced: a fresh
@@ -847,7 +851,7 @@ class Peer:
 
     def __init__(self, rpc, name=None, setup=None, answer_munge=None, offer_munge=None,
                  candidates_as='request', keyframe_max_dist=60, fps=30,
-                 video_codec='VP8', remote_sdp_munge=None,
+                 video_codec='VP8', remote_sdp_munge=None, publish_pts=None,
                  candidate_munge=None):
         self.rpc = rpc
         self.name = name or rpc.name
@@ -860,6 +864,7 @@ class Peer:
         self.candidates_as = candidates_as
         self.keyframe_max_dist = keyframe_max_dist
         self.resubscribes = 0
+        self.publish_pts = publish_pts or {}
         self.video_codec = video_codec
         self.fps = fps
         self.pub = None
@@ -1014,7 +1019,9 @@ class Peer:
         if self.pub is None:
             self.pub = PublishPc(self.name + '-pub', self.aloop, audio=audio, video=video,
                                  keyframe_max_dist=self.keyframe_max_dist, fps=self.fps,
-                                 video_codec=self.video_codec, tone=tone)
+                                 video_codec=self.video_codec, tone=tone,
+                                 video_pt=self.publish_pts.get('video'),
+                                 audio_pt=self.publish_pts.get('audio'))
             self.pub.on_local_candidate = lambda m, c: self._local_candidate('publish', m, c)
             self.pub.start()
             await self.pub.wait_caps()
