@@ -221,7 +221,13 @@ struct vej_peer {
     bool told_tracks;                 /* a media.tracks with at least one track was sent */
     struct vej_sdp_offer *last_offer; /* heap: large */
     unsigned next_mid;
+    /* Publish: SSRCs no track has that were let through to unprotect
+     * while a track's SSRC was still to learn (at most
+     * VEJ_LEARN_SSRC_MAX per negotiation; see router.c). */
+    uint32_t learning[8];
+    unsigned n_learning;
 };
+#define VEJ_LEARN_SSRC_MAX 8
 
 struct vej_rhearing {
     struct vej_relay *relay;
@@ -261,6 +267,10 @@ void vej__peer_report_state(struct vej_peer *p, const char *state, const char *r
 /* router.c: tracks, forwarding, RTCP, policy, subscribe offers */
 void vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len);
 void vej__router_on_rtcp(struct vej_peer *p, uint8_t *pkt, size_t len);
+/* Whether an RTP packet with this plaintext SSRC may be unprotected on
+ * p: a track's SSRC (or RTX SSRC), or while one is still to learn, one of
+ * at most VEJ_LEARN_SSRC_MAX others. Never on a subscribe PC. */
+bool vej__router_ssrc_admissible(struct vej_peer *p, uint32_t ssrc);
 /* A publisher's offer was accepted: (re)build its tracks. */
 void vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *offer);
 /* Re-applies the hearing's rules to every subscriber (offers as needed). */

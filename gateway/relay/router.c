@@ -17,8 +17,14 @@
  * carries mid and abs-send-time too. Nothing else of the publisher's
  * block survives, and transport-wide-cc is never offered or written. A
  * publisher's packets are matched to its tracks by SSRC, else by the mid
- * extension (unsignalled SSRCs), else by payload type. A video out starts
- * (and restarts after being withheld) on a keyframe, which it asks for.
+ * extension (unsignalled SSRCs), else by payload type. Before that, while
+ * still encrypted, a packet whose plaintext SSRC is no track's is dropped
+ * (unknown_ssrc) unless a track's SSRC is still to learn, and then for at
+ * most VEJ_LEARN_SSRC_MAX such SSRCs per negotiation: cycling SSRCs costs
+ * no crypto and no SRTP state. SRTP stream state goes when a track ends or
+ * changes SSRC, when an out ends, and for learning SSRCs no track took. A
+ * video out starts (and restarts after being withheld) on a keyframe,
+ * which it asks for.
  *
  * Loss (docs/architecture.md): each track's history drops duplicates and
  * packets too late to forward and keeps video payloads; a subscriber's
@@ -155,6 +161,48 @@ track_by_mid(struct vej_peer *p, const struct vej_rtp_view *v, struct vej_track 
         }
     }
     return carries ? -1 : 0;
+}
+
+bool
+vej__router_ssrc_admissible(struct vej_peer *p, uint32_t ssrc)
+{
+    if (p->pc != VEJ_RELAY_PUBLISH || !p->tracks)
+        return false; /* subscribers send RTCP only */
+    bool learnable = false;
+    for (guint i = 0; i < p->tracks->len; i++) {
+        const struct vej_track *t = p->tracks->pdata[i];
+        if ((t->ssrc_known && t->ssrc == ssrc) ||
+            (t->rtx_pt && t->rtx_ssrc_known && t->rtx_ssrc == ssrc))
+            return true;
+        learnable = learnable || !t->ssrc_known || (t->rtx_pt && !t->rtx_ssrc_known);
+    }
+    if (!learnable)
+        return false;
+    for (unsigned i = 0; i < p->n_learning; i++)
+        if (p->learning[i] == ssrc)
+            return true;
+    if (p->n_learning >= VEJ_LEARN_SSRC_MAX)
+        return false;
+    p->learning[p->n_learning++] = ssrc;
+    return true;
+}
+
+/* Forgets the SRTP state of the SSRCs let through for learning that no
+ * track took (the budget starts again with each negotiation). */
+static void
+forget_learning(struct vej_peer *p)
+{
+    for (unsigned i = 0; i < p->n_learning; i++) {
+        bool kept = false;
+        for (guint j = 0; j < p->tracks->len && !kept; j++) {
+            const struct vej_track *t = p->tracks->pdata[j];
+            kept = (t->ssrc_known && t->ssrc == p->learning[i]) ||
+                   (t->rtx_ssrc_known && t->rtx_ssrc == p->learning[i]);
+        }
+        if (!kept && p->srtp)
+            vej_srtp_remove_stream(p->srtp, p->learning[i], false);
+    }
+    p->n_learning = 0;
 }
 
 /* The track of a packet, by SSRC; else, for an SSRC the offer did not
@@ -727,6 +775,10 @@ vej__router_start_timer(struct vej_rhearing *h)
 static void
 out_unlink(struct vej_out *o)
 {
+    if (o->track && o->sub->srtp) { /* the m-line ends: its SSRCs are never used again */
+        vej_srtp_remove_stream(o->sub->srtp, o->ssrc, true);
+        vej_srtp_remove_stream(o->sub->srtp, o->rtx_ssrc, true);
+    }
     if (o->track)
         g_ptr_array_remove(o->track->outs, o);
     o->track = NULL;
@@ -736,10 +788,23 @@ out_unlink(struct vej_out *o)
     vej_seqmap_pause(&o->map);
 }
 
+/* The publisher's SRTP state for t's streams goes with them. */
+static void
+track_forget_streams(struct vej_track *t)
+{
+    if (!t->pub->srtp)
+        return;
+    if (t->ssrc_known)
+        vej_srtp_remove_stream(t->pub->srtp, t->ssrc, false);
+    if (t->rtx_ssrc_known)
+        vej_srtp_remove_stream(t->pub->srtp, t->rtx_ssrc, false);
+}
+
 static void
 track_free(struct vej_track *t)
 {
     vej__tap_track_gone(t);
+    track_forget_streams(t);
     while (t->outs->len) {
         struct vej_out *o = t->outs->pdata[t->outs->len - 1];
         out_unlink(o);
@@ -820,6 +885,8 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
         t->mid_ext_id = m->extmap.mid;
         t->audio_level_id = m->kind == VEJ_SDP_KIND_AUDIO ? m->extmap.audio_level : 0;
         if (m->has_ssrc) {
+            if (t->ssrc_known && t->ssrc != m->ssrc && pub->srtp)
+                vej_srtp_remove_stream(pub->srtp, t->ssrc, false);
             t->ssrc = m->ssrc;
             t->ssrc_known = true;
         }
@@ -832,6 +899,7 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
             t->rtx_ssrc_known = true;
         }
     }
+    forget_learning(pub);
     /* One CNAME and msid stream per publisher, so browsers lip-sync. */
     for (guint j = 1; j < pub->tracks->len; j++)
         g_strlcpy(((struct vej_track *)pub->tracks->pdata[j])->stream_id,
