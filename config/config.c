@@ -90,6 +90,7 @@ static const struct key_spec keys[] = {
     {"media", "advertise_private", KEY_BOOL, FIELD(media_advertise_private), 0, 1},
     {"media", "max_remote_candidates", KEY_INT, FIELD(media_max_remote_candidates), 1, 1000},
     {"media", "max_media_per_offer", KEY_INT, FIELD(media_max_media_per_offer), 1, 128},
+    {"media", "max_media_per_subscribe", KEY_INT, FIELD(media_max_media_per_subscribe), 4, 128},
     {"media", "codecs", KEY_CODECS, FIELD(media_codecs), 0, 0},
     {"media", "max_publish_kbps", KEY_INT, FIELD(media_max_publish_kbps), 0, 1000000},
     {"media", "dtls_cert", KEY_STRING, FIELD(media_dtls_cert), 0, 0},
@@ -169,6 +170,7 @@ vej_config_new(void)
     c->media_advertise_private = true;
     c->media_max_remote_candidates = 64;
     c->media_max_media_per_offer = 16;
+    c->media_max_media_per_subscribe = 64;
     c->media_codecs = g_strdup("opus,vp8,h264");
     c->media_max_publish_kbps = 20000;
     c->media_dtls_cert = g_strdup("");

@@ -69,6 +69,7 @@ struct vej_config {
     bool media_advertise_private;    /* true: keep the private candidates beside the public */
     int media_max_remote_candidates; /* 64 per PeerConnection */
     int media_max_media_per_offer;   /* 16 m-lines per publish offer */
+    int media_max_media_per_subscribe; /* 64 m-lines per subscribe PC, then a fresh one */
     char *media_codecs;              /* "opus,vp8,h264": the codecs forwarded */
     int media_max_publish_kbps;      /* 20000 per publish PC; 0: no limit */
     char *media_dtls_cert;           /* "": one fresh ECDSA P-256 certificate per run */

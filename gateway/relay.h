@@ -52,6 +52,7 @@ struct vej_relay_config {
     bool hide_private; /* with a public address: leave the private candidates out */
     unsigned max_remote_candidates;
     unsigned max_media_per_offer;
+    unsigned max_media_per_subscribe; /* m-lines per subscribe PC (0: 64) */
     size_t max_sdp_bytes;
     char *cert_file, *key_file; /* DTLS certificate, or NULL for a fresh one */
     uint32_t allowed_codecs;    /* VEJ_SDP_CODEC_BIT()s; 0: VEJ_SDP_CODECS_DEFAULT */

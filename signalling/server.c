@@ -727,6 +727,7 @@ make_relay(struct vej_signalling *s, GError **error)
         .hide_private = !c->media_advertise_private,
         .max_remote_candidates = (unsigned)c->media_max_remote_candidates,
         .max_media_per_offer = (unsigned)c->media_max_media_per_offer,
+        .max_media_per_subscribe = (unsigned)c->media_max_media_per_subscribe,
         .max_sdp_bytes = c->max_message_bytes,
         .cert_file = c->media_dtls_cert && *c->media_dtls_cert ? c->media_dtls_cert : NULL,
         .key_file = c->media_dtls_key && *c->media_dtls_key ? c->media_dtls_key : NULL,

@@ -61,6 +61,13 @@ peer_fail(struct vej_peer *p, const char *reason)
     vej__peer_report_state(p, "failed", reason);
 }
 
+/* The SSRC of an RTP header (at least 12 bytes), in host order. */
+static uint32_t
+plain_ssrc(const uint8_t *pkt)
+{
+    return (uint32_t)pkt[8] << 24 | (uint32_t)pkt[9] << 16 | (uint32_t)pkt[10] << 8 | pkt[11];
+}
+
 /* ---- DTLS ---- */
 
 static void dtls_rearm(struct vej_peer *p);
@@ -182,6 +189,12 @@ on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *buf, 
     memcpy(rw->in, buf, len);
     size_t n = len;
     bool rtcp = vej_rtp_mux_is_rtcp(rw->in, n);
+    /* The SSRC is plaintext: a stream we do not expect costs no crypto
+     * and creates no SRTP state. */
+    if (!rtcp && (n < 12 || !vej__router_ssrc_admissible(p, plain_ssrc(rw->in)))) {
+        rw->stats.dropped_unknown_ssrc++;
+        return;
+    }
     int rc = rtcp ? vej_srtp_unprotect_rtcp(p->srtp, rw->in, &n)
                   : vej_srtp_unprotect_rtp(p->srtp, rw->in, &n);
     if (rc != VEJ_SRTP_OK) {

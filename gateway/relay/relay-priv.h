@@ -121,7 +121,7 @@ struct vej_out {
     struct vej_peer *sub;
     char mid[VEJ_SDP_MID_LEN];
     enum vej_sdp_kind kind;
-    struct vej_track *track; /* NULL: inactive (recyclable) */
+    struct vej_track *track; /* NULL: inactive for good */
     char publisher_id[64];
     uint32_t ssrc;
     uint8_t pt;
@@ -147,6 +147,19 @@ struct vej_out {
     int64_t last_sent_us;
     uint32_t packets;
     uint32_t octets;
+};
+
+/* A subscribe PC's payload types (ptmap.c): one per codec and fmtp. */
+#define VEJ_PT_MAP_MAX 16
+struct vej_pt_entry {
+    enum vej_sdp_codec codec;
+    char fmtp[VEJ_SDP_FMTP_LEN];
+    uint8_t pt;
+    uint8_t rtx_pt; /* video; 0: none free */
+};
+struct vej_pt_map {
+    struct vej_pt_entry e[VEJ_PT_MAP_MAX];
+    unsigned n;
 };
 
 enum vej_peer_state { PEER_NEW, PEER_CONNECTING, PEER_CONNECTED, PEER_FAILED, PEER_CLOSED };
@@ -197,6 +210,7 @@ struct vej_peer {
     int64_t ingress_last_us; /* 0: not started */
     /* subscribe */
     GPtrArray *outs;                  /* struct vej_out * */
+    struct vej_pt_map pts;            /* subscribe: the PTs of its offers */
     struct vej_rtx_budget rtx_budget; /* retransmissions to this subscriber */
     uint64_t sdp_session_id;
     uint64_t sdp_version;
@@ -207,7 +221,13 @@ struct vej_peer {
     bool told_tracks;                 /* a media.tracks with at least one track was sent */
     struct vej_sdp_offer *last_offer; /* heap: large */
     unsigned next_mid;
+    /* Publish: SSRCs no track has that were let through to unprotect
+     * while a track's SSRC was still to learn (at most
+     * VEJ_LEARN_SSRC_MAX per negotiation; see router.c). */
+    uint32_t learning[8];
+    unsigned n_learning;
 };
+#define VEJ_LEARN_SSRC_MAX 8
 
 struct vej_rhearing {
     struct vej_relay *relay;
@@ -247,6 +267,10 @@ void vej__peer_report_state(struct vej_peer *p, const char *state, const char *r
 /* router.c: tracks, forwarding, RTCP, policy, subscribe offers */
 void vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len);
 void vej__router_on_rtcp(struct vej_peer *p, uint8_t *pkt, size_t len);
+/* Whether an RTP packet with this plaintext SSRC may be unprotected on
+ * p: a track's SSRC (or RTX SSRC), or while one is still to learn, one of
+ * at most VEJ_LEARN_SSRC_MAX others. Never on a subscribe PC. */
+bool vej__router_ssrc_admissible(struct vej_peer *p, uint32_t ssrc);
 /* A publisher's offer was accepted: (re)build its tracks. */
 void vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *offer);
 /* Re-applies the hearing's rules to every subscriber (offers as needed). */
@@ -259,6 +283,12 @@ void vej__router_add_placeholder(struct vej_peer *sub);
 void vej__router_detach(struct vej_peer *p);
 void vej__router_start_timer(struct vej_rhearing *h);
 void vej__router_request_keyframe(struct vej_track *t);
+
+/* ptmap.c: a subscribe PC's payload types */
+/* The PTs (media, RTX) of codec with fmtp in m, assigned on first use and
+ * fixed thereafter; NULL when m is full or fmtp too long. */
+const struct vej_pt_entry *vej__ptmap_get(struct vej_pt_map *m, enum vej_sdp_codec codec,
+                                          const char *fmtp);
 
 /* tap.c: the recorder's view of the router */
 /* The policy's capture answer for a track changed (or may have). */

@@ -186,8 +186,8 @@ do_subscribe(void *data)
     /* The first offer always has an m-line: an inactive audio one when
      * there is nothing to receive yet, so that the transport (BUNDLE, ICE,
      * DTLS) is up before media arrive and clients that require a BUNDLE
-     * group (max-bundle) accept it. It is recycled for the first audio
-     * track. */
+     * group (max-bundle) accept it. It stays inactive: tracks get m-lines
+     * of their own (router.c). */
     if (part->sub->outs->len == 0)
         vej__router_add_placeholder(part->sub);
     part->sub->renegotiate = true;

@@ -17,8 +17,14 @@
  * carries mid and abs-send-time too. Nothing else of the publisher's
  * block survives, and transport-wide-cc is never offered or written. A
  * publisher's packets are matched to its tracks by SSRC, else by the mid
- * extension (unsignalled SSRCs), else by payload type. A video out starts
- * (and restarts after being withheld) on a keyframe, which it asks for.
+ * extension (unsignalled SSRCs), else by payload type. Before that, while
+ * still encrypted, a packet whose plaintext SSRC is no track's is dropped
+ * (unknown_ssrc) unless a track's SSRC is still to learn, and then for at
+ * most VEJ_LEARN_SSRC_MAX such SSRCs per negotiation: cycling SSRCs costs
+ * no crypto and no SRTP state. SRTP stream state goes when a track ends or
+ * changes SSRC, when an out ends, and for learning SSRCs no track took. A
+ * video out starts (and restarts after being withheld) on a keyframe,
+ * which it asks for.
  *
  * Loss (docs/architecture.md): each track's history drops duplicates and
  * packets too late to forward and keeps video payloads; a subscriber's
@@ -29,8 +35,12 @@
  *
  * The subscriber's SDP changes only when a track appears or disappears for
  * it: mutes and hearing states only flip `flowing`. Offers are serialised:
- * one in flight, later changes coalesced into the next; inactive m-lines
- * are recycled, never removed.
+ * one in flight, later changes coalesced into the next. m-lines are never
+ * removed nor revived: a track that goes away leaves its m-line inactive
+ * for good and every new track gets a new m-line (stock clients such as
+ * webrtcbin 1.22 cannot turn an inactive m-line active again). A
+ * subscribe PC holds at most [media] max_media_per_subscribe; one that needs more is
+ * closed and the client subscribes afresh.
  */
 #include "gateway/relay/relay-priv.h"
 
@@ -38,6 +48,9 @@
 
 #include "gateway/wire/rtcp.h"
 
+/* m-lines of one subscribe PC (the inactive ones included) unless
+ * [media] max_media_per_subscribe says otherwise. */
+#define VEJ_SUB_MAX_MLINES_DEFAULT 64
 #define KEYFRAME_REQUEST_MIN_US (300 * 1000)
 #define REMB_BITRATE 2500000
 #define RTCP_INTERVAL_MS 1000
@@ -148,6 +161,48 @@ track_by_mid(struct vej_peer *p, const struct vej_rtp_view *v, struct vej_track 
         }
     }
     return carries ? -1 : 0;
+}
+
+bool
+vej__router_ssrc_admissible(struct vej_peer *p, uint32_t ssrc)
+{
+    if (p->pc != VEJ_RELAY_PUBLISH || !p->tracks)
+        return false; /* subscribers send RTCP only */
+    bool learnable = false;
+    for (guint i = 0; i < p->tracks->len; i++) {
+        const struct vej_track *t = p->tracks->pdata[i];
+        if ((t->ssrc_known && t->ssrc == ssrc) ||
+            (t->rtx_pt && t->rtx_ssrc_known && t->rtx_ssrc == ssrc))
+            return true;
+        learnable = learnable || !t->ssrc_known || (t->rtx_pt && !t->rtx_ssrc_known);
+    }
+    if (!learnable)
+        return false;
+    for (unsigned i = 0; i < p->n_learning; i++)
+        if (p->learning[i] == ssrc)
+            return true;
+    if (p->n_learning >= VEJ_LEARN_SSRC_MAX)
+        return false;
+    p->learning[p->n_learning++] = ssrc;
+    return true;
+}
+
+/* Forgets the SRTP state of the SSRCs let through for learning that no
+ * track took (the budget starts again with each negotiation). */
+static void
+forget_learning(struct vej_peer *p)
+{
+    for (unsigned i = 0; i < p->n_learning; i++) {
+        bool kept = false;
+        for (guint j = 0; j < p->tracks->len && !kept; j++) {
+            const struct vej_track *t = p->tracks->pdata[j];
+            kept = (t->ssrc_known && t->ssrc == p->learning[i]) ||
+                   (t->rtx_ssrc_known && t->rtx_ssrc == p->learning[i]);
+        }
+        if (!kept && p->srtp)
+            vej_srtp_remove_stream(p->srtp, p->learning[i], false);
+    }
+    p->n_learning = 0;
 }
 
 /* The track of a packet, by SSRC; else, for an SSRC the offer did not
@@ -720,6 +775,10 @@ vej__router_start_timer(struct vej_rhearing *h)
 static void
 out_unlink(struct vej_out *o)
 {
+    if (o->track && o->sub->srtp) { /* the m-line ends: its SSRCs are never used again */
+        vej_srtp_remove_stream(o->sub->srtp, o->ssrc, true);
+        vej_srtp_remove_stream(o->sub->srtp, o->rtx_ssrc, true);
+    }
     if (o->track)
         g_ptr_array_remove(o->track->outs, o);
     o->track = NULL;
@@ -729,10 +788,23 @@ out_unlink(struct vej_out *o)
     vej_seqmap_pause(&o->map);
 }
 
+/* The publisher's SRTP state for t's streams goes with them. */
+static void
+track_forget_streams(struct vej_track *t)
+{
+    if (!t->pub->srtp)
+        return;
+    if (t->ssrc_known)
+        vej_srtp_remove_stream(t->pub->srtp, t->ssrc, false);
+    if (t->rtx_ssrc_known)
+        vej_srtp_remove_stream(t->pub->srtp, t->rtx_ssrc, false);
+}
+
 static void
 track_free(struct vej_track *t)
 {
     vej__tap_track_gone(t);
+    track_forget_streams(t);
     while (t->outs->len) {
         struct vej_out *o = t->outs->pdata[t->outs->len - 1];
         out_unlink(o);
@@ -743,6 +815,21 @@ track_free(struct vej_track *t)
     g_free(t->arena);
     g_free(t->missing);
     g_free(t);
+}
+
+/* t's publisher renegotiated it to another codec (or its parameters):
+ * its subscribers' m-lines end, and the policy gives it new ones with
+ * each subscriber's payload types for the new codec (a re-offer); the
+ * recorder learns it afresh. */
+static void
+track_recodec(struct vej_track *t)
+{
+    vej__tap_track_gone(t);
+    while (t->outs->len) {
+        struct vej_out *o = t->outs->pdata[t->outs->len - 1];
+        out_unlink(o);
+        o->sub->renegotiate = true;
+    }
 }
 
 void
@@ -788,6 +875,8 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
             vej_history_init(t->history, t->arena, t->arena ? VEJ_RTX_ARENA_BYTES : 0);
             g_ptr_array_add(pub->tracks, t);
         }
+        if (t->codec && (t->codec != m->codec || strcmp(t->fmtp, m->fmtp) != 0))
+            track_recodec(t);
         t->kind = m->kind;
         t->codec = m->codec;
         t->pt = m->pt;
@@ -796,6 +885,8 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
         t->mid_ext_id = m->extmap.mid;
         t->audio_level_id = m->kind == VEJ_SDP_KIND_AUDIO ? m->extmap.audio_level : 0;
         if (m->has_ssrc) {
+            if (t->ssrc_known && t->ssrc != m->ssrc && pub->srtp)
+                vej_srtp_remove_stream(pub->srtp, t->ssrc, false);
             t->ssrc = m->ssrc;
             t->ssrc_known = true;
         }
@@ -808,6 +899,7 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
             t->rtx_ssrc_known = true;
         }
     }
+    forget_learning(pub);
     /* One CNAME and msid stream per publisher, so browsers lip-sync. */
     for (guint j = 1; j < pub->tracks->len; j++)
         g_strlcpy(((struct vej_track *)pub->tracks->pdata[j])->stream_id,
@@ -840,69 +932,28 @@ out_for_track(struct vej_peer *sub, struct vej_track *t)
     return NULL;
 }
 
-/* The payload type an m-line of sub carries in the offer. */
-static uint8_t
-offered_pt(const struct vej_out *o)
-{
-    if (o->track)
-        return o->pt;
-    return o->kind == VEJ_SDP_KIND_VIDEO ? 96 : 111; /* placeholders, vej__router_maybe_offer */
-}
-
-/* Whether pt means something else than RTX for apt on another m-line of
- * sub (PTs of one BUNDLE group should have one meaning). */
-static bool
-pt_taken(const struct vej_peer *sub, const struct vej_out *self, uint8_t pt, uint8_t apt)
-{
-    for (guint i = 0; i < sub->outs->len; i++) {
-        const struct vej_out *c = sub->outs->pdata[i];
-        if (c == self)
-            continue;
-        if (offered_pt(c) == pt || (c->track && c->rtx_pt == pt && c->pt != apt))
-            return true;
-    }
-    return false;
-}
-
-/* An RTX payload type for a video out: the one another m-line already
- * uses for the same codec PT, else the highest free one; 0 when none is
- * free (no RTX for it). */
-static uint8_t
-choose_rtx_pt(const struct vej_peer *sub, const struct vej_out *o)
-{
-    for (guint i = 0; i < sub->outs->len; i++) {
-        const struct vej_out *c = sub->outs->pdata[i];
-        if (c != o && c->track && c->kind == VEJ_SDP_KIND_VIDEO && c->pt == o->pt && c->rtx_pt &&
-            !pt_taken(sub, o, c->rtx_pt, o->pt))
-            return c->rtx_pt;
-    }
-    for (unsigned pt = 127; pt >= 96; pt--) {
-        if (pt != o->pt && !pt_taken(sub, o, (uint8_t)pt, o->pt))
-            return (uint8_t)pt;
-    }
-    return 0;
-}
-
+/* A new m-line for t, or NULL when sub has its maximum already (of
+ * m-lines, or of codecs: ptmap.c). Its payload types are sub's own for
+ * t's codec and fmtp. An m-line that carried a track is never given another one: clients
+ * (webrtcbin 1.22) may not take an inactive m-line back to sendonly. */
 static struct vej_out *
-out_new_or_recycled(struct vej_peer *sub, struct vej_track *t)
+out_new(struct vej_peer *sub, struct vej_track *t)
 {
-    struct vej_out *o = NULL;
-    for (guint i = 0; i < sub->outs->len && !o; i++) {
-        struct vej_out *c = sub->outs->pdata[i];
-        if (!c->track && c->kind == t->kind)
-            o = c;
-    }
-    if (!o) {
-        o = g_new0(struct vej_out, 1);
-        o->sub = sub;
-        o->kind = t->kind;
-        g_snprintf(o->mid, sizeof o->mid, "%u", sub->next_mid++);
-        o->mid_len = (uint8_t)strlen(o->mid);
-        g_ptr_array_add(sub->outs, o);
-    }
+    unsigned max = sub->part->h->relay->config.max_media_per_subscribe;
+    if (sub->outs->len >= MIN(max ? max : VEJ_SUB_MAX_MLINES_DEFAULT, VEJ_SDP_MAX_MLINES))
+        return NULL;
+    const struct vej_pt_entry *pts = vej__ptmap_get(&sub->pts, t->codec, t->fmtp);
+    if (!pts)
+        return NULL;
+    struct vej_out *o = g_new0(struct vej_out, 1);
+    o->sub = sub;
+    o->kind = t->kind;
+    g_snprintf(o->mid, sizeof o->mid, "%u", sub->next_mid++);
+    o->mid_len = (uint8_t)strlen(o->mid);
+    g_ptr_array_add(sub->outs, o);
     o->track = t;
     o->ssrc = g_random_int() | 1;
-    o->pt = t->pt;
+    o->pt = pts->pt;
     o->started = false;
     o->negotiated = false;
     o->packets = o->octets = 0;
@@ -912,7 +963,7 @@ out_new_or_recycled(struct vej_peer *sub, struct vej_track *t)
     o->rtx_pt = 0;
     o->rtx_packets = 0;
     if (t->kind == VEJ_SDP_KIND_VIDEO) {
-        o->rtx_pt = choose_rtx_pt(sub, o);
+        o->rtx_pt = pts->rtx_pt;
         do
             o->rtx_ssrc = g_random_int() | 1;
         while (o->rtx_ssrc == o->ssrc);
@@ -933,6 +984,20 @@ vej__router_add_placeholder(struct vej_peer *sub)
     o->mid_len = (uint8_t)strlen(o->mid);
     g_ptr_array_add(sub->outs, o);
     sub->renegotiate = true;
+}
+
+/* sub needs an m-line beyond its maximum: its streams end (RTCP
+ * BYE) and it is closed, reported `closed` (reason "mline_limit"); the
+ * client's webrtc.subscribe then makes a fresh one (relay.c). */
+static void
+subscriber_exhausted(struct vej_peer *sub)
+{
+    g_message("hearing %s participant %s subscribe PC has %u m-lines: closed for a fresh one",
+              sub->part->h->id, sub->part->id, sub->outs->len);
+    vej__router_detach(sub);
+    sub->state = PEER_CLOSED;
+    sub->renegotiate = false;
+    vej__peer_report_state(sub, "closed", "mline_limit");
 }
 
 static void
@@ -966,7 +1031,11 @@ apply_to_subscriber(struct vej_rhearing *h, struct vej_peer *sub)
                 continue;
             struct vej_out *o = out_for_track(sub, t);
             if (!o) {
-                o = out_new_or_recycled(sub, t);
+                o = out_new(sub, t);
+                if (!o) {
+                    subscriber_exhausted(sub);
+                    return;
+                }
                 sub->renegotiate = true;
             }
             bool was = o->flowing;
@@ -991,7 +1060,7 @@ vej__router_apply_policy(struct vej_rhearing *h)
     g_hash_table_iter_init(&it, h->parts);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         struct vej_rpart *part = value;
-        if (part->sub)
+        if (part->sub && part->sub->state != PEER_CLOSED)
             apply_to_subscriber(h, part->sub);
         for (guint i = 0; part->pub && i < part->pub->tracks->len; i++) {
             struct vej_track *t = part->pub->tracks->pdata[i];
@@ -1021,6 +1090,26 @@ tracks_json(struct vej_peer *sub)
     return g_string_free(s, FALSE);
 }
 
+/* The codec an inactive m-line of sub names: the first of its kind in
+ * sub's payload types (so that each PT keeps one meaning in the BUNDLE
+ * group), else VP8 96 or Opus 111, which ptmap.c keeps for them. */
+static void
+inactive_codec(struct vej_peer *sub, enum vej_sdp_kind kind, struct vej_sdp_track *tr)
+{
+    bool video = kind == VEJ_SDP_KIND_VIDEO;
+    for (unsigned i = 0; i < sub->pts.n; i++) {
+        const struct vej_pt_entry *e = &sub->pts.e[i];
+        if ((e->codec != VEJ_SDP_CODEC_OPUS) == video) {
+            tr->codec = e->codec;
+            tr->pt = e->pt;
+            g_strlcpy(tr->fmtp, e->fmtp, sizeof tr->fmtp);
+            return;
+        }
+    }
+    tr->codec = video ? VEJ_SDP_CODEC_VP8 : VEJ_SDP_CODEC_OPUS;
+    tr->pt = video ? 96 : 111;
+}
+
 void
 vej__router_maybe_offer(struct vej_peer *sub)
 {
@@ -1046,12 +1135,6 @@ vej__router_maybe_offer(struct vej_peer *sub)
             tr->pt = o->pt;
             g_strlcpy(tr->fmtp, o->track->fmtp, sizeof tr->fmtp);
             tr->ssrc = o->ssrc;
-            /* RTX stays offered unless another m-line's codec took its PT
-             * meanwhile (then it is off for this stream). */
-            if (o->rtx_pt && pt_taken(sub, o, o->rtx_pt, o->pt)) {
-                o->rtx_pt = 0;
-                o->rtx = false;
-            }
             tr->rtx_pt = o->rtx_pt;
             tr->rtx_ssrc = o->rtx_ssrc;
             g_strlcpy(tr->cname, o->track->stream_id, sizeof tr->cname);
@@ -1059,8 +1142,7 @@ vej__router_maybe_offer(struct vej_peer *sub)
             g_strlcpy(tr->msid_track, o->track->track_id, sizeof tr->msid_track);
         } else {
             tr->direction = VEJ_SDP_DIR_INACTIVE;
-            tr->codec = o->kind == VEJ_SDP_KIND_VIDEO ? VEJ_SDP_CODEC_VP8 : VEJ_SDP_CODEC_OPUS;
-            tr->pt = o->kind == VEJ_SDP_KIND_VIDEO ? 96 : 111;
+            inactive_codec(sub, o->kind, tr);
         }
     }
     char *sdp = NULL;

@@ -13,7 +13,7 @@
  * offers (vej_sdp_parse_offer) and the gateway answers
  * (vej_sdp_make_answer) with a=setup:passive, recvonly. Subscribe PC: the
  * gateway offers (vej_sdp_make_offer) with a=setup:actpass, sendonly or
- * inactive (recycled) m-lines, and parses the client's answer
+ * inactive (ended) m-lines, and parses the client's answer
  * (vej_sdp_parse_answer).
  *
  * Errors: functions return `enum vej_sdp_status` (0 is success, failures
@@ -318,7 +318,7 @@ struct vej_sdp_local {
 struct vej_sdp_track {
     char mid[VEJ_SDP_MID_LEN];        /* 1-32 token chars, unique in the offer */
     enum vej_sdp_kind kind;           /* audio or video */
-    enum vej_sdp_direction direction; /* SENDONLY, or INACTIVE for a recycled m-line */
+    enum vej_sdp_direction direction; /* SENDONLY, or INACTIVE for an ended m-line */
     enum vej_sdp_codec codec;         /* OPUS (audio), VP8 or H264 (video) */
     uint8_t pt;                       /* 96-127 */
     char fmtp[VEJ_SDP_FMTP_LEN];      /* written as a=fmtp when not "" */
@@ -335,7 +335,7 @@ struct vej_sdp_track {
 };
 
 /* A subscribe offer: the gateway's transport and its m-lines, in order.
- * Re-offers keep every earlier m-line at its position (recycled ones
+ * Re-offers keep every earlier m-line at its position (ended ones
  * INACTIVE, same mid) and append new ones. */
 struct vej_sdp_offer {
     struct vej_sdp_local local;

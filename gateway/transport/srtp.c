@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <openssl/crypto.h>
 #include <srtp2/srtp.h>
+#include <arpa/inet.h>
 #include <string.h>
 
 #include "gateway/transport/srtp-priv.h"
@@ -315,4 +316,11 @@ vej_srtp_unprotect_rtcp(struct vej_srtp *srtp, uint8_t *buf, size_t *len)
 {
     return unprotect(srtp->inbound, srtp_unprotect_rtcp, buf, len,
                      RTCP_HEADER_MIN + srtp->rtcp_overhead);
+}
+
+void
+vej_srtp_remove_stream(struct vej_srtp *srtp, uint32_t ssrc, bool outbound)
+{
+    /* srtp_err_status_no_ctx when there is no such stream: nothing to do. */
+    (void)srtp_remove_stream(outbound ? srtp->outbound : srtp->inbound, htonl(ssrc));
 }

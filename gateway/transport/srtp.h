@@ -128,6 +128,11 @@ int vej_srtp_protect_rtcp(struct vej_srtp *srtp, uint8_t *buf, size_t *len, size
 /* As vej_srtp_unprotect_rtp, for an SRTCP packet. */
 int vej_srtp_unprotect_rtcp(struct vej_srtp *srtp, uint8_t *buf, size_t *len);
 
+/* Forgets the stream state (rollover counter, replay window) of `ssrc`
+ * (host order) in the inbound or outbound session; nothing when there is
+ * none. A stream ends with its track: state is never kept for SSRCs gone. */
+void vej_srtp_remove_stream(struct vej_srtp *srtp, uint32_t ssrc, bool outbound);
+
 /* Bytes protection adds for `profile` (RTP: the tag; RTCP: index and tag);
  * 0 for an unknown profile. Always <= VEJ_SRTP_MAX_OVERHEAD. */
 size_t vej_srtp_overhead(enum vej_srtp_profile profile, bool rtcp);

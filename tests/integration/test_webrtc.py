@@ -136,6 +136,47 @@ def answer_for(offer, creds=None):
     return '\r\n'.join(head + body) + '\r\n'
 
 
+def renumber(sdp, mapping):
+    """The offer with its payload types renumbered ({old: new}), as another
+    client numbers its codecs."""
+    def one(m):
+        return str(mapping.get(int(m.group(0)), int(m.group(0))))
+    out = []
+    for line in sdp.split('\r\n'):
+        if line.startswith('m='):
+            head, fmts = line.split(' ', 3)[:3], line.split(' ', 3)[3]
+            line = ' '.join(head) + ' ' + re.sub(r'\d+', one, fmts)
+        elif re.match(r'a=(rtpmap|fmtp|rtcp-fb):\d+', line):
+            line = re.sub(r'(?<=:)\d+', one, line, count=1)
+        out.append(line)
+    return '\r\n'.join(out)
+
+
+def as_h264(sdp):
+    """The offer with VP8 replaced by H.264 (packetization-mode 1, baseline)."""
+    return re.sub(r'a=rtpmap:(\d+) VP8/90000',
+                  lambda m: 'a=rtpmap:%s H264/90000\r\na=fmtp:%s level-asymmetry-allowed=1;'
+                  'packetization-mode=1;profile-level-id=42e01f' % (m.group(1), m.group(1)), sdp)
+
+
+def pt_meanings(sdp):
+    """{pt: set of 'NAME fmtp'} over all m-lines (RTX with its apt)."""
+    out = {}
+    for m in mlines(sdp):
+        names = {}
+        fmtps = {}
+        for line in m['lines']:
+            r = re.match(r'a=rtpmap:(\d+) ([^/]+)', line)
+            if r:
+                names[int(r.group(1))] = r.group(2).upper()
+            r = re.match(r'a=fmtp:(\d+) (.*)', line)
+            if r:
+                fmtps[int(r.group(1))] = r.group(2)
+        for pt, name in names.items():
+            out.setdefault(pt, set()).add('%s %s' % (name, fmtps.get(pt, '')))
+    return out
+
+
 def tracks_of(params):
     if isinstance(params.get('tracks'), list):
         return params['tracks']
@@ -411,7 +452,7 @@ class WebrtcTest(harness.DaemonTestCase):
                                            'revision': again['revision']})
 
         # moving the defendant to a consultation room takes its tracks away
-        # from the judge (inactive m-lines are recycled, never removed)
+        # from the judge (m-lines are never removed nor revived)
         n_before = len(mlines(again['sdp']))
         await clerk.call('hearing.move', {'participant_id': pid, 'place': 'consultation:c1'})
         tracks, offer2 = await self.next_offer_with_tracks(
@@ -421,6 +462,20 @@ class WebrtcTest(harness.DaemonTestCase):
             m = {x['mid']: x for x in mlines(offer2['sdp'])}.get(t['mid'])
             if m is not None:
                 self.assertEqual(m['dir'], 'inactive')
+        # back in main: its tracks come on new m-lines, the old ones stay
+        # inactive (stock clients cannot turn an m-line active again)
+        judge.drain()
+        await clerk.call('hearing.move', {'participant_id': pid, 'place': 'main'})
+        tracks3, offer3 = await self.next_offer_with_tracks(
+            judge, lambda ts: pid in {t.get('participant_id') for t in ts})
+        back = {t['mid'] for t in tracks3 if t['participant_id'] == pid}
+        self.assertEqual(len(back), 2, tracks3)
+        self.assertFalse(back & {t['mid'] for t in mine}, (tracks3, mine))
+        by_mid = {x['mid']: x for x in mlines(offer3['sdp'])}
+        for t in mine:
+            self.assertEqual(by_mid[t['mid']]['dir'], 'inactive', offer3['sdp'])
+        for mid in back:
+            self.assertEqual(by_mid[mid]['dir'], 'sendonly', offer3['sdp'])
 
     async def test_screened_video_never_offered(self):
         hid, clerk, judge, parties = await self.hearing(
@@ -481,6 +536,54 @@ class WebrtcTest(harness.DaemonTestCase):
             self.assertTrue(shown[name].startswith('anon_'), shown)
             self.assertNotEqual(shown[name], shown['pros'], 'hidden: not the roster pseudonym')
         self.assertNotEqual(shown['d1'], shown['d2'], 'hidden: one id per receiver')
+
+    async def test_payload_types_per_subscriber(self):
+        """The gateway numbers codecs per subscribe PC: publishers that
+        number theirs differently (here swapped: Opus 96 and VP8 111
+        against Opus 111 and VP8 96) share the subscriber's BUNDLE group
+        with one meaning per payload type; a publisher that renegotiates
+        to another codec gets a new m-line with the subscriber's number for
+        it (a re-offer), its old one inactive."""
+        hid, clerk, judge, parties = await self.hearing(
+            ('Dan Numbers', 'defendant', None), ('Wes Numbers', 'witness', None))
+        (pd, dfd), (pw, wit) = parties
+        await self.subscribe(judge)
+        await dfd.call('webrtc.publish', {'sdp': publish_offer()})
+        await self.next_offer_with_tracks(
+            judge, lambda ts: any(t.get('participant_id') == pd['participant_id'] for t in ts))
+        ufrag, pwd = ice()
+        fp = fingerprint()
+        swapped = renumber(publish_offer(ufrag=ufrag, pwd=pwd, fp=fp), {96: 111, 111: 96})
+        self.assertIn('a=rtpmap:111 VP8/90000', swapped)
+        await wit.call('webrtc.publish', {'sdp': swapped})
+        both = {pd['participant_id'], pw['participant_id']}
+        tracks, offer = await self.next_offer_with_tracks(
+            judge, lambda ts: len([t for t in ts if t.get('participant_id') in both]) == 4)
+        meanings = pt_meanings(offer['sdp'])
+        self.assertEqual({pt: m for pt, m in meanings.items() if len(m) > 1}, {},
+                         offer['sdp'])
+        self.assertIn('VP8 ', meanings[96])
+        self.assertIn('OPUS minptime=10;useinbandfec=1', meanings[111])
+        wid = pw['participant_id']
+        old_video = [t['mid'] for t in tracks if t['participant_id'] == wid and
+                     t['kind'] == 'video']
+        # the witness renegotiates its video to H.264 (same PeerConnection)
+        judge.drain()
+        h264 = renumber(as_h264(publish_offer(ufrag=ufrag, pwd=pwd, fp=fp)), {96: 111, 111: 96})
+        await wit.call('webrtc.publish', {'sdp': h264})
+        tracks2, offer2 = await self.next_offer_with_tracks(
+            judge, lambda ts: any(t.get('participant_id') == wid and t['kind'] == 'video' and
+                                  t['mid'] not in old_video for t in ts))
+        by_mid = {m['mid']: m for m in mlines(offer2['sdp'])}
+        self.assertEqual(by_mid[old_video[0]]['dir'], 'inactive', offer2['sdp'])
+        new_video = [t['mid'] for t in tracks2 if t['participant_id'] == wid and
+                     t['kind'] == 'video']
+        self.assertEqual(len(new_video), 1, tracks2)
+        lines = by_mid[new_video[0]]['lines']
+        self.assertTrue(any(re.match(r'a=rtpmap:\d+ H264/90000', x) for x in lines), lines)
+        meanings = pt_meanings(offer2['sdp'])
+        self.assertEqual({pt: m for pt, m in meanings.items() if len(m) > 1}, {},
+                         offer2['sdp'])
 
     async def test_one_offer_in_flight(self):
         """DESIGN.md 3: at most one offer in flight; changes made meanwhile

@@ -372,6 +372,49 @@ class SecurityTest(MediaTestCase):
                                 tampered['rtp'] + tampered['rtcp'] + rounds * len(counted),
                                 'crafted datagrams not all counted: %r' % drops)
 
+    async def test_unknown_ssrcs_cost_no_crypto(self):
+        """The plaintext SSRC of an SRTP packet is checked against the
+        publish PC's streams before any unprotect: packets of the real
+        publisher with their SSRC rewritten to ever new values (as a peer
+        cycling SSRCs would send) are dropped as reason="unknown_ssrc",
+        none reaches libsrtp (no "srtp" authentication failure, no stream
+        state), and the real streams keep flowing."""
+        relay = await UdpRelay().start()
+        self.addCleanup(relay.close)
+        h = await self.hearing([('Sam Cycle', 'defendant')],
+                               peer_kw={'Sam Cycle': relay.peer_kw()})
+        clerk, sam = h['clerk'], h['Sam Cycle']
+        await sam.peer.publish()
+        await clerk.peer.subscribe()
+        await self.wait_flowing([(clerk, sam)])
+        n = {'rtp': 0, 'cycled': 0}
+
+        def cycle(data):
+            if datagram_kind(data) == 'rtp':
+                n['rtp'] += 1
+                if n['rtp'] % 4 == 0:
+                    n['cycled'] += 1
+                    return data[:8] + os.urandom(4) + data[12:]
+            return data
+
+        m0 = metrics(self.daemon)
+        t0 = now()
+        relay.mangle_to_gateway = cycle
+        await asyncio.sleep(2.0)
+        relay.mangle_to_gateway = None
+        t1 = now()
+        await asyncio.sleep(1.0)
+        m1 = metrics(self.daemon)
+        drops = {k[len('vej_media_dropped_total'):]: m1.get(k, 0) - m0.get(k, 0) for k in m1
+                 if k.startswith('vej_media_dropped_total')}
+        print('%d RTP packets with a new SSRC each; drops %r' % (n['cycled'], drops))
+        self.assertGreater(n['cycled'], 20)
+        self.assertGreaterEqual(drops.get('{reason="unknown_ssrc"}', 0), n['cycled'], drops)
+        self.assertEqual(drops.get('{reason="srtp"}', 0), 0, drops)
+        audio = clerk.peer.decoded_from(sam.pid, 'audio').count_between(t0, t1)
+        self.assertGreater(audio, 0.5 * 50 * (t1 - t0), 'audio while cycled: %d' % audio)
+        self.assertTrue(self.daemon.running(), 'the daemon died:\n' + self.daemon.tail())
+
 
 def _udp_packet(sport, dport, payload, src='127.0.0.1', dst='127.0.0.1'):
     """An IPv4 header (checksum left to the kernel) and UDP (checksum 0)."""

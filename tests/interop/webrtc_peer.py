@@ -352,18 +352,6 @@ def alter_fingerprint(sdp):
     return re.sub(r'(?m)^(a=fingerprint:\S+ )([0-9A-Fa-f:]+)', flip, sdp)
 
 
-def inactive_as_sendonly(sdp):
-    """(offer with a=inactive m-lines turned a=sendonly, set of their mids)."""
-    out, mids = [], set()
-    for block in _split_sections(sdp):
-        if block.startswith('m=') and re.search(r'(?m)^a=inactive\r?$', block):
-            m = re.search(r'(?m)^a=mid:(\S+)', block)
-            mids.add(m.group(1) if m else None)
-            block = re.sub(r'(?m)^a=inactive(\r?)$', r'a=sendonly\1', block)
-        out.append(block)
-    return ''.join(out), mids
-
-
 def set_direction(sdp, mids, direction):
     """Sets the direction attribute of the m-sections whose mid is in mids."""
     out = []
@@ -567,7 +555,8 @@ class PublishPc(_Pc):
     packets entering the payloader."""
 
     def __init__(self, name, aloop, audio=True, video=True, width=320, height=240, fps=30,
-                 keyframe_max_dist=60, loopback_only=True, video_codec='VP8', tone=440):
+                 keyframe_max_dist=60, loopback_only=True, video_codec='VP8', tone=440,
+                 video_pt=None, audio_pt=None):
         _Pc.__init__(self, name, aloop, loopback_only)
         self.sent_video = Counter(name + ' sent video')
         self.sent_audio = Counter(name + ' sent audio')
@@ -595,22 +584,22 @@ class PublishPc(_Pc):
                 desc = (raw + ' ! vp8enc name=venc deadline=1 cpu-used=8 keyframe-max-dist=%d '
                         'target-bitrate=300000 ! rtpvp8pay picture-id-mode=15-bit mtu=1150 ! '
                         'capsfilter caps=application/x-rtp,media=video,encoding-name=VP8,'
-                        'payload=96' % keyframe_max_dist)
+                        'payload=%d' % (keyframe_max_dist, video_pt or 96))
             elif video_codec == 'H264':
                 desc = (raw + ' ! video/x-raw,format=I420 ! openh264enc name=venc '
                         'complexity=low usage-type=camera rate-control=bitrate bitrate=300000 '
                         'gop-size=%d ! h264parse ! rtph264pay config-interval=-1 mtu=1150 '
                         'aggregate-mode=zero-latency ! capsfilter caps=application/x-rtp,'
-                        'media=video,encoding-name=H264,payload=102' % min(keyframe_max_dist,
-                                                                          2 ** 31 - 1))
+                        'media=video,encoding-name=H264,payload=%d'
+                        % (min(keyframe_max_dist, 2 ** 31 - 1), video_pt or 102))
             else:
                 raise ValueError('video codec %r' % video_codec)
             self._add_source(desc, 'venc', self.sent_video, video=True)
         if audio:
             desc = ('audiotestsrc is-live=true wave=sine freq=%d ! audioconvert ! '
                     'opusenc name=aenc frame-size=20 ! rtpopuspay mtu=1150 ! '
-                    'capsfilter caps=application/x-rtp,media=audio,encoding-name=OPUS,payload=111'
-                    % tone)
+                    'capsfilter caps=application/x-rtp,media=audio,encoding-name=OPUS,payload=%d'
+                    % (tone, audio_pt or 111))
             self._add_source(desc, 'aenc', self.sent_audio, video=False)
         for t in self._transceivers():
             t.set_property('direction', GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY)
@@ -851,18 +840,18 @@ class Peer:
     candidate_munge: to each local candidate trickled to the gateway (with
     both, a UdpRelay can be put between webrtcbin and the gateway).
     candidates_as: 'notification' (no id, as browsers do) or 'request'.
-    inactive_workaround: webrtcbin 1.22 refuses a re-offer that makes an
-    m-line it received on inactive and then active again ("transceiver
-    direction changes are not implemented"), which the gateway does when
-    it recycles m-lines. With the workaround webrtcbin is given such
-    m-lines as sendonly (its transceiver stays recvonly) and the answer
-    sent to the gateway says a=inactive for them: any packet the gateway
-    sent on an inactive m-line would still be counted.
+    publish_pts: {'video': pt, 'audio': pt}, the payload types the publish
+    webrtcbin numbers its codecs with (default VP8 96 / H.264 102, Opus
+    111), as another client would.
+    The gateway's subscribe offers reach webrtcbin unchanged (but for
+    remote_sdp_munge). Like web/js/media.js, a subscribe PC the gateway
+    reports `closed` (e.g. reason mline_limit) is replaced: a fresh
+    webrtcbin and webrtc.subscribe again (`resubscribes` counts them).
     """
 
     def __init__(self, rpc, name=None, setup=None, answer_munge=None, offer_munge=None,
                  candidates_as='request', keyframe_max_dist=60, fps=30,
-                 inactive_workaround=True, video_codec='VP8', remote_sdp_munge=None,
+                 video_codec='VP8', remote_sdp_munge=None, publish_pts=None,
                  candidate_munge=None):
         self.rpc = rpc
         self.name = name or rpc.name
@@ -874,7 +863,8 @@ class Peer:
         self.candidate_munge = candidate_munge
         self.candidates_as = candidates_as
         self.keyframe_max_dist = keyframe_max_dist
-        self.inactive_workaround = inactive_workaround
+        self.resubscribes = 0
+        self.publish_pts = publish_pts or {}
         self.video_codec = video_codec
         self.fps = fps
         self.pub = None
@@ -961,6 +951,8 @@ class Peer:
                 self._remote_queue[pc].append(item)
         elif method == 'webrtc.state':
             self.states.append((t, params.get('pc'), params.get('state'), params.get('reason')))
+            if params.get('pc') == 'subscribe' and params.get('state') == 'closed':
+                self._spawn(self._resubscribe())
 
     def _add_remote(self, pc, mline, candidate):
         target = self.pub if pc == 'publish' else self.sub
@@ -1027,7 +1019,9 @@ class Peer:
         if self.pub is None:
             self.pub = PublishPc(self.name + '-pub', self.aloop, audio=audio, video=video,
                                  keyframe_max_dist=self.keyframe_max_dist, fps=self.fps,
-                                 video_codec=self.video_codec, tone=tone)
+                                 video_codec=self.video_codec, tone=tone,
+                                 video_pt=self.publish_pts.get('video'),
+                                 audio_pt=self.publish_pts.get('audio'))
             self.pub.on_local_candidate = lambda m, c: self._local_candidate('publish', m, c)
             self.pub.start()
             await self.pub.wait_caps()
@@ -1073,6 +1067,19 @@ class Peer:
             raise PcError('%s: webrtc.subscribe -> error %r' % (self.name, reply['error']))
         return reply['result']
 
+    async def _resubscribe(self):
+        """The gateway closed our subscribe PC: a fresh one (protocol.md)."""
+        async with self._offer_lock:
+            old, self.sub = self.sub, None
+            self._remote_ready['subscribe'] = False
+            self._cand_ready['subscribe'] = False
+            self._remote_queue['subscribe'] = []
+            self._cand_queue['subscribe'] = []
+            self.resubscribes += 1
+            if old is not None:
+                await self.aloop.run_in_executor(None, old.stop)
+            await self.subscribe()
+
     def _on_decoded(self, mid, kind, t):
         tr = self.tracks.get(mid)
         pid = tr['participant_id'] if tr else None
@@ -1094,16 +1101,13 @@ class Peer:
             if self.remote_sdp_munge is not None:
                 sdp = self.remote_sdp_munge(sdp)
             self.sub.note_remote_sdp(sdp)
-            given, inactive = sdp, set()
-            if self.inactive_workaround:
-                given, inactive = inactive_as_sendonly(sdp)
-            await self.sub.set_remote('offer', given)
+            await self.sub.set_remote('offer', sdp)
             answer = await self.sub.create_answer()
             if self.setup:
                 answer = set_setup(answer, self.setup)
             await self.sub.set_local('answer', answer)
             self._remote_description_set('subscribe')
-            sent = set_direction(answer, inactive, 'inactive') if inactive else answer
+            sent = answer
             if self.answer_munge:
                 sent = self.answer_munge(sent)
             reply = await self.rpc.request('webrtc.answer', {'sdp': sent,

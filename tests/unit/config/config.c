@@ -48,6 +48,7 @@ static const char *const all_keys[] = {
     "media.advertise_private",
     "media.max_remote_candidates",
     "media.max_media_per_offer",
+    "media.max_media_per_subscribe",
     "media.codecs",
     "media.max_publish_kbps",
     "media.dtls_cert",

@@ -360,6 +360,35 @@ test_replay(struct ends *e, gconstpointer data)
     g_assert_cmpint(vej_srtp_unprotect_rtcp(e->server, copy, &copy_len), ==, VEJ_SRTP_EREPLAY);
 }
 
+/* A removed stream's state is gone: its replay window (inbound) and its
+ * record of protected indexes (outbound) start afresh; removing a stream
+ * that does not exist does nothing. */
+static void
+test_remove_stream(struct ends *e, gconstpointer data)
+{
+    (void)data;
+    uint8_t buf[1500], copy[1500];
+    size_t len = make_rtp(buf, 7);
+    g_assert_cmpint(vej_srtp_protect_rtp(e->client, buf, &len, sizeof buf), ==, VEJ_SRTP_OK);
+    memcpy(copy, buf, len);
+    size_t copy_len = len;
+    g_assert_cmpint(vej_srtp_unprotect_rtp(e->server, buf, &len), ==, VEJ_SRTP_OK);
+    memcpy(buf, copy, copy_len);
+    len = copy_len;
+    g_assert_cmpint(vej_srtp_unprotect_rtp(e->server, buf, &len), ==, VEJ_SRTP_EREPLAY);
+    vej_srtp_remove_stream(e->server, 0x55667788, false); /* none: nothing happens */
+    vej_srtp_remove_stream(e->server, 0x11223344, false);
+    g_assert_cmpint(vej_srtp_unprotect_rtp(e->server, copy, &copy_len), ==, VEJ_SRTP_OK);
+
+    size_t alen = make_rtp(buf, 300);
+    g_assert_cmpint(vej_srtp_protect_rtp(e->server, buf, &alen, sizeof buf), ==, VEJ_SRTP_OK);
+    alen = make_rtp(buf, 300);
+    g_assert_cmpint(vej_srtp_protect_rtp(e->server, buf, &alen, sizeof buf), ==, VEJ_SRTP_EREPLAY);
+    vej_srtp_remove_stream(e->server, 0x11223344, true);
+    alen = make_rtp(buf, 300);
+    g_assert_cmpint(vej_srtp_protect_rtp(e->server, buf, &alen, sizeof buf), ==, VEJ_SRTP_OK);
+}
+
 /* 1,024 packets of reordering are accepted, older ones are not. */
 static void
 test_replay_window(struct ends *e, gconstpointer data)
@@ -912,9 +941,10 @@ main(int argc, char **argv)
     } tests[] = {
         {"rtp", test_rtp_roundtrip},           {"rtcp", test_rtcp_roundtrip},
         {"tampered", test_tampered},           {"replay", test_replay},
-        {"replay-window", test_replay_window}, {"repeat-tx", test_repeat_tx},
-        {"too-short", test_too_short},         {"no-space", test_no_space},
-        {"malformed", test_malformed},         {"no-alloc", test_no_alloc},
+        {"remove-stream", test_remove_stream}, {"replay-window", test_replay_window},
+        {"repeat-tx", test_repeat_tx},         {"too-short", test_too_short},
+        {"no-space", test_no_space},           {"malformed", test_malformed},
+        {"no-alloc", test_no_alloc},
     };
     for (size_t p = 0; p < G_N_ELEMENTS(profiles); p++) {
         g_autofree char *kat = g_strdup_printf("/srtp/kat/%s", profiles[p].name);
