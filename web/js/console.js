@@ -1,8 +1,9 @@
 // console.js - the staff console at /: sign-in (and the forced first
 // password change), courtrooms, scheduling hearings, participants with
 // role, special measures and joining links, and the way into the live
-// hearing (live.js). Routes live in the fragment (#/courtroom/ID,
-// #/hearing/ID, #/live/ID) so that back, forward and reload work.
+// hearing (live.js); the admin's accounts (admin.js) and the evidential
+// portal (evidential.js). Routes live in the fragment (#/courtroom/ID,
+// #/hearing/ID, #/live/ID, #/accounts, #/recordings, #/recording/ID) so that back, forward and reload work.
 //
 // Invariants: the staff token is kept in sessionStorage only; joining links
 // are held in memory only for the page's life (a reload needs a new link,
@@ -10,6 +11,8 @@
 // refuses is shown with its message and changes nothing on screen.
 
 import { api, ApiError, listAll, setStaffToken, staffToken } from './api.js';
+import { initAdmin, showAccounts } from './admin.js';
+import { initEvidential, leaveRecording, showRecording, showSearch } from './evidential.js';
 import { openLive, closeLive } from './live.js';
 import { reportUnsupported } from './support.js';
 import { $, announce, fill, fmtTime, h, notice, ROLE_LABELS, roleLabel, screen, setText, STAFF_LABELS, STATE_LABELS } from './ui.js';
@@ -39,6 +42,8 @@ function chrome() {
   const signedIn = !!staffToken();
   $('#nav').hidden = !signedIn || mustChange;
   $('#btn-logout').hidden = !signedIn;
+  $('#nav-accounts').hidden = me.role !== 'admin';
+  $('#nav-recordings').hidden = !['evidential', 'admin'].includes(me.role);
   setText('#who', signedIn ? me.user + ' (' + (STAFF_LABELS[me.role] || me.role) + ')' : '');
 }
 
@@ -52,12 +57,17 @@ async function route() {
   chrome();
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   if (parts[0] !== 'live') closeLive();
+  if (parts[0] !== 'recording') leaveRecording();
   if (!staffToken()) return screen('s-login');
   if (mustChange) return screen('s-password');
   try {
     if (parts[0] === 'courtroom' && parts[1]) return await showCourtroom(parts[1]);
     if (parts[0] === 'hearing' && parts[1]) return await showHearing(parts[1]);
     if (parts[0] === 'live' && parts[1]) return await showLive(parts[1]);
+    if (parts[0] === 'accounts' && me.role === 'admin') return await showAccounts();
+    if (parts[0] === 'recordings') return await showSearch();
+    if (parts[0] === 'recording' && parts[1]) return await showRecording(parts[1]);
+    if (me.role === 'evidential') return await showSearch();
     return await showHome();
   } catch (e) {
     if (!staffToken()) return route();
@@ -122,25 +132,8 @@ async function showHome() {
       : 'You have no courtrooms.')]);
   $('#courtroom-create').hidden = !['clerk', 'admin'].includes(me.role);
   if (!$('#cr-tz').value) $('#cr-tz').value = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  await showAccounts();
+  $('#admin-hint').hidden = me.role !== 'admin';
   screen('s-home');
-}
-
-async function showAccounts() {
-  const box = $('#accounts');
-  box.hidden = me.role !== 'admin';
-  if (box.hidden) return;
-  try {
-    const users = await listAll('/users');
-    setText('#accounts-msg', '');
-    fill('#accounts-list', users.map((u) => h('li', {}, h('span', { class: 'grow' }, u.username),
-      h('span', { class: 'tag' }, STAFF_LABELS[u.role] || u.role), u.disabled ? h('span', { class: 'tag' }, 'disabled') : null)));
-  } catch (e) {
-    setText('#accounts-msg', 'Staff accounts cannot be managed from this page yet. Create a clerk on the ' +
-      'gateway\'s machine with this command (it asks for the new password), then sign out and sign in as that clerk:');
-    $('#accounts-cmd').hidden = false;
-    setText('#accounts-cmd', 'build/tools/vejctl user add clerk1 --role clerk --data-dir data');
-  }
 }
 
 async function onCourtroom(ev) {
@@ -391,6 +384,8 @@ function main() {
   $('#hr-filter').addEventListener('change', () => currentRoom && showCourtroom(currentRoom.id));
   $('#hr-all').addEventListener('click', () => { $('#hr-filter').value = ''; if (currentRoom) showCourtroom(currentRoom.id); });
   buildParticipantForm();
+  initAdmin();
+  initEvidential();
   window.addEventListener('hashchange', route);
   route();
 }
