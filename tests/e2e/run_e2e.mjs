@@ -4,13 +4,19 @@
 //
 //   node run_e2e.mjs CONFIG.json
 //
-// CONFIG: {chromium, base, certPem, adminPassword, adminNewPassword,
-//          clerkUser, clerkPassword, shots, work, hardTimeoutMs}
+// CONFIG: {chromium, chromiumInNs, cut, seal, base, certPem, adminPassword,
+//          adminNewPassword, clerkUser, clerkPassword, judgeUser, judgePassword,
+//          evidUser, evidPassword, shots, work, hardTimeoutMs}
 //
 // The scenario, each participant in a browser context of its own, fake
 // camera and microphone at 320x240:
 //   1. first run: admin signs in with the initial password and is made to
-//      choose a new one; the admin page says how to create a clerk;
+//      choose a new one, and creates the clerk on the accounts screen (its
+//      one-time password shown once); the clerk's first sign-in makes it
+//      choose its own;
+//   2a. (once the courtroom exists) the admin creates the judge (assigned
+//      to it) and the evidential user (assigned afterwards), disables and
+//      enables it, resets its password, signs the judge out everywhere;
 //   2. the clerk signs in, adds a courtroom, schedules a hearing, adds a
 //      defendant, a defence advocate and a witness screened from the
 //      defendant, reads their joining links, opens the live hearing and
@@ -33,7 +39,15 @@
 //      self-test (sessionStorage), publishing again;
 //   7. the clerk removes the witness, then closes the hearing: every page
 //      says so and forgets its tokens;
-//   8. a browser without WebRTC gets the "cannot join" message.
+//   8. a browser without WebRTC gets the "cannot join" message;
+//   9. the evidential user (made by the admin in step 2a) signs in, finds
+//      the hearing's recording by case reference, courtroom and day, opens
+//      its page (signature valid, participants, timeline with the joins,
+//      the consultation and the states), plays the composed file through
+//      the files route by Range requests (the <video> has data and plays),
+//      verifies it on the server (every file OK) and downloads the bundle.
+//      Until the daemon archives and seals at hearing close by itself,
+//      CONFIG.seal (seal_recording.py) does it on the real capture.
 // Every screen is saved as a screenshot in CONFIG.shots and checked with
 // axe-core (injected through playwright's evaluation, which the CSP does
 // not govern): any serious or critical violation fails the run, as does any
@@ -689,6 +703,12 @@ async function evidentialPart(browser, pages, hearingId, evidOnce) {
   const checks = await ev.locator('#rec-files td.ok').count(), rows = await ev.locator('#rec-files tr').count();
   if (!checks || checks !== rows) problem(`evidential: ${checks} of ${rows} files shown OK after verifying`);
   await screen(ev, '15-evidential-recording');
+  if (!/Dan Defendant/.test(await ev.locator('#rec-files').textContent())) problem('evidential: the per-participant files do not say whose they are');
+  // the top of the page at a viewport's size (the README's screenshot)
+  await ev.setViewportSize({ width: 1000, height: 1250 });
+  await ev.evaluate(() => window.scrollTo(0, 0));
+  await ev.screenshot({ path: path.join(cfg.shots, '15b-evidential-recording-top.png') });
+  await ev.setViewportSize({ width: 1000, height: 760 });
   const [dl] = await Promise.all([ev.waitForEvent('download', { timeout: 30000 }), ev.click('#rec-bundle')]);
   const tarPath = path.join(cfg.work, 'bundle.tar');
   await dl.saveAs(tarPath);

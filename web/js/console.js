@@ -42,6 +42,7 @@ function chrome() {
   const signedIn = !!staffToken();
   $('#nav').hidden = !signedIn || mustChange;
   $('#btn-logout').hidden = !signedIn;
+  $('#nav-courtrooms').hidden = me.role === 'evidential';
   $('#nav-accounts').hidden = me.role !== 'admin';
   $('#nav-recordings').hidden = !['evidential', 'admin'].includes(me.role);
   setText('#who', signedIn ? me.user + ' (' + (STAFF_LABELS[me.role] || me.role) + ')' : '');

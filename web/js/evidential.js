@@ -179,11 +179,16 @@ export async function showRecording(id) {
 
 function fillFiles(files, result) {
   const byName = new Map(((result && result.files) || []).map((f) => [f.name, f]));
+  const m = current.manifest || {};
+  const who = labels(m);
+  const ofWhom = new Map((m.files || []).filter((f) => f.participant_id).map((f) => [f.name, who.get(f.participant_id)]));
   if (result) for (const f of result.files) if (!files.some((x) => x.name === f.name)) files = files.concat({ name: f.name, sha256: f.sha256 });
   fill('#rec-files', files.map((f) => {
     const v = byName.get(f.name);
     return h('tr', { dataset: { file: f.name } },
-      h('td', {}, h('code', {}, f.name)), h('td', {}, fmtSize(f.size)),
+      h('td', {}, h('code', {}, f.name), ofWhom.get(f.name) ? h('div', { class: 'hint' }, ofWhom.get(f.name)) : null,
+        f.name === COMPOSED ? h('div', { class: 'hint' }, 'the composed hearing') : null),
+      h('td', {}, fmtSize(f.size)),
       h('td', {}, h('code', { class: 'hash' }, f.sha256 || '')),
       h('td', { class: v ? (v.ok ? 'ok' : 'bad') : '' }, v ? (v.ok ? 'OK' : 'FAILED: ' + (v.problem || 'differs')) : 'not checked'),
       h('td', {}, current.media_deleted ? '' : h('button', { type: 'button', class: 'secondary small',
