@@ -17,6 +17,8 @@ import { api, ApiError, listAll, staffToken } from './api.js';
 import { $, announce, fill, fmtTime, h, notice, placeLabel, roleLabel, screen, setText } from './ui.js';
 
 const CHUNK = 1 << 20; // bytes per Range request
+const AHEAD_S = 120;    // fetch no further ahead of the playing position (the browser's MSE buffer is bounded)
+const BEHIND_S = 60;    // media kept behind it
 const COMPOSED = 'archive/hearing.webm';
 let rooms = [];
 let current = null;   // the recording shown
@@ -256,7 +258,26 @@ function stopPlayer() {
   if (v && v.src) { v.pause(); URL.revokeObjectURL(v.src); v.removeAttribute('src'); v.load(); }
 }
 
-// Range requests of CHUNK bytes appended to a MediaSource as they arrive.
+// Waits until the buffer is less than AHEAD_S ahead of the playing
+// position, then frees what lies more than BEHIND_S behind it.
+async function makeRoom(video, sb, signal) {
+  for (;;) {
+    if (signal.aborted) return;
+    const b = sb.buffered;
+    if (!b.length || b.end(b.length - 1) - video.currentTime < AHEAD_S) break;
+    await new Promise((res) => setTimeout(res, 1000));
+  }
+  const cut = video.currentTime - BEHIND_S;
+  if (cut > 0 && sb.buffered.length && sb.buffered.start(0) < cut) {
+    const done = new Promise((res) => sb.addEventListener('updateend', res, { once: true }));
+    sb.remove(0, cut);
+    await done;
+  }
+}
+
+// Range requests of CHUNK bytes appended to a MediaSource as they arrive,
+// never more than AHEAD_S seconds ahead of playback (a long hearing does not
+// fill the browser's buffer); seeking works within what is buffered.
 async function playRanges(video, path, type, signal) {
   const ms = new MediaSource();
   video.src = URL.createObjectURL(ms);
@@ -268,6 +289,8 @@ async function playRanges(video, path, type, signal) {
   });
   let offset = 0, total = Infinity;
   while (offset < total && !signal.aborted) {
+    await makeRoom(video, sb, signal);
+    if (signal.aborted) break;
     const res = await authFetch(path, { Range: 'bytes=' + offset + '-' + (offset + CHUNK - 1) }, signal);
     if (res.status !== 206) throw new Error('the server did not answer the range request');
     const m = /\/(\d+)$/.exec(res.headers.get('content-range') || '');
