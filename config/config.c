@@ -31,6 +31,8 @@ enum key_type {
     KEY_CODECS,      /* comma-separated media codec names */
     KEY_PUBLIC_IPV4, /* empty, or a unicast IPv4 address other hosts can reach */
     KEY_PUBLIC_IPV6, /* empty, or a global unicast IPv6 address */
+    KEY_STAFF_ROLES, /* comma-separated staff roles, possibly none */
+    KEY_CIDRS,       /* comma-separated networks ADDR[/BITS], possibly none */
 };
 
 struct key_spec {
@@ -56,6 +58,13 @@ static const struct key_spec keys[] = {
     {"server", "rpc_rate_per_s", KEY_INT, FIELD(rpc_rate_per_s), 1, 100000},
     {"server", "rpc_burst", KEY_INT, FIELD(rpc_burst), 1, 100000},
     {"server", "max_connections", KEY_INT, FIELD(max_connections), 1, 1000000},
+    {"server", "max_connections_per_address", KEY_INT, FIELD(max_connections_per_address), 1,
+     1000000},
+    {"server", "address_allowlist", KEY_CIDRS, FIELD(address_allowlist), 0, 0},
+    {"server", "max_unauthenticated_message_bytes", KEY_SIZE,
+     FIELD(max_unauthenticated_message_bytes), 256, 16777216},
+    {"server", "reserved_authenticated_connections", KEY_INT,
+     FIELD(reserved_authenticated_connections), 0, 1000000},
     {"store", "data_dir", KEY_NONEMPTY, FIELD(data_dir), 0, 0},
     {"store", "backend", KEY_BACKEND, FIELD(store_backend), 0, 0},
     {"store", "audit_head_interval_s", KEY_INT, FIELD(audit_head_interval_s), 10, 86400},
@@ -64,6 +73,8 @@ static const struct key_spec keys[] = {
     {"auth", "staff_session_ttl_s", KEY_INT, FIELD(staff_session_ttl_s), 60, 2592000},
     {"auth", "join_token_ttl_s", KEY_INT, FIELD(join_token_ttl_s), 60, 31536000},
     {"auth", "login_attempts_per_minute", KEY_INT, FIELD(login_attempts_per_minute), 1, 1000},
+    {"auth", "require_totp_roles", KEY_STAFF_ROLES, FIELD(require_totp_roles), 0, 0},
+    {"auth", "max_hash_queue", KEY_INT, FIELD(max_hash_queue), 1, 100000},
     {"auth", "resume_grace_s", KEY_INT, FIELD(resume_grace_s), 1, 600},
     {"auth", "scrypt_threads", KEY_INT, FIELD(scrypt_threads), 1, 64},
     {"hearing", "max_participants", KEY_INT, FIELD(max_participants), 2, 1000},
@@ -84,7 +95,8 @@ static const struct key_spec keys[] = {
     {"media", "dtls_cert", KEY_STRING, FIELD(media_dtls_cert), 0, 0},
     {"media", "dtls_key", KEY_STRING, FIELD(media_dtls_key), 0, 0},
     {"recording", "segment_seconds", KEY_INT, FIELD(recording_segment_seconds), 10, 3600},
-    {"recording", "ring_kib", KEY_INT, FIELD(recording_ring_kib), 1024, 262144},
+    {"recording", "ring_kib", KEY_INT, FIELD(recording_ring_kib), 64, 262144},
+    {"recording", "drain_ms", KEY_INT, FIELD(recording_drain_ms), 10, 1000},
     {"ice", "stun_urls", KEY_STRING, FIELD(ice_stun_urls), 0, 0},
     {"ice", "turn_urls", KEY_STRING, FIELD(ice_turn_urls), 0, 0},
     {"ice", "turn_secret_file", KEY_STRING, FIELD(ice_turn_secret_file), 0, 0},
@@ -93,12 +105,13 @@ static const struct key_spec keys[] = {
 };
 
 static const size_t string_fields[] = {
-    FIELD(listen_host),     FIELD(tls_cert),          FIELD(tls_key),
-    FIELD(public_url),      FIELD(web_root),          FIELD(data_dir),
-    FIELD(store_backend),   FIELD(token_issuer),      FIELD(log_level),
-    FIELD(media_addresses), FIELD(media_public_ipv4), FIELD(media_public_ipv6),
-    FIELD(ice_stun_urls),   FIELD(ice_turn_urls),     FIELD(ice_turn_secret_file),
-    FIELD(media_codecs),    FIELD(media_dtls_cert),   FIELD(media_dtls_key),
+    FIELD(listen_host),        FIELD(tls_cert),          FIELD(tls_key),
+    FIELD(public_url),         FIELD(web_root),          FIELD(data_dir),
+    FIELD(store_backend),      FIELD(token_issuer),      FIELD(log_level),
+    FIELD(media_addresses),    FIELD(media_public_ipv4), FIELD(media_public_ipv6),
+    FIELD(ice_stun_urls),      FIELD(ice_turn_urls),     FIELD(ice_turn_secret_file),
+    FIELD(media_codecs),       FIELD(media_dtls_cert),   FIELD(media_dtls_key),
+    FIELD(require_totp_roles), FIELD(address_allowlist),
     FIELD(signing_key),
 };
 
@@ -124,16 +137,23 @@ vej_config_new(void)
     c->rpc_rate_per_s = 50;
     c->rpc_burst = 100;
     c->max_connections = 10000;
+    c->max_connections_per_address = 200;
+    c->address_allowlist = g_strdup("");
+    c->max_unauthenticated_message_bytes = 8192;
+    c->reserved_authenticated_connections = 100;
+    c->max_hash_queue = 64;
     c->data_dir = g_strdup("./data");
     c->store_backend = g_strdup("sqlite");
     c->audit_head_interval_s = 300;
     c->recording_segment_seconds = 300;
     c->recording_ring_kib = 8192;
+    c->recording_drain_ms = 50;
     c->signing_key = g_strdup("");
     c->token_issuer = g_strdup("vej-gateway");
     c->staff_session_ttl_s = 43200;
     c->join_token_ttl_s = 604800;
     c->login_attempts_per_minute = 10;
+    c->require_totp_roles = g_strdup("");
     c->resume_grace_s = 30;
     c->scrypt_threads = 2;
     c->max_participants = 64;
@@ -346,6 +366,60 @@ check_codecs(const char *value, GError **error)
     return TRUE;
 }
 
+/* Networks, comma-separated: ADDR or ADDR/BITS, IPv4 or IPv6. */
+static gboolean
+check_cidrs(const char *value, GError **error)
+{
+    g_auto(GStrv) parts = g_strsplit(value, ",", -1);
+    for (guint i = 0; parts[i]; i++) {
+        char *item = g_strstrip(parts[i]);
+        if (!*item && !parts[1])
+            break; /* empty: none */
+        char addr[64];
+        uint8_t bytes[16];
+        g_strlcpy(addr, item, sizeof addr);
+        char *slash = strchr(addr, '/');
+        if (slash)
+            *slash = '\0';
+        int family = inet_pton(AF_INET, addr, bytes) == 1    ? AF_INET
+                     : inet_pton(AF_INET6, addr, bytes) == 1 ? AF_INET6
+                                                             : 0;
+        gint64 bits = 0;
+        if (!family || strlen(item) >= sizeof addr ||
+            (slash && !g_ascii_string_to_signed(slash + 1, 10, 0, family == AF_INET ? 32 : 128,
+                                                &bits, NULL)))
+            return invalid(error, "\"%s\" is not a network such as 10.1.0.0/16 or 2001:db8::/32",
+                           item);
+    }
+    return TRUE;
+}
+
+/* Staff roles, comma-separated, each known, none twice; empty is none. */
+static gboolean
+check_staff_roles(const char *value, GError **error)
+{
+    static const char *const known[] = {"clerk", "judge", "evidential", "admin"};
+    if (*value == '\0')
+        return TRUE;
+    g_auto(GStrv) names = g_strsplit(value, ",", -1);
+    guint seen = 0;
+    for (guint i = 0; names[i]; i++) {
+        const char *name = g_strstrip(names[i]);
+        size_t j = 0;
+        while (j < G_N_ELEMENTS(known) && strcmp(name, known[j]) != 0)
+            j++;
+        if (j == G_N_ELEMENTS(known))
+            return invalid(error,
+                           "unknown staff role \"%s\" (known: clerk, judge, evidential, "
+                           "admin)",
+                           name);
+        if (seen & (1u << j))
+            return invalid(error, "role \"%s\" is listed twice", name);
+        seen |= 1u << j;
+    }
+    return TRUE;
+}
+
 static gboolean
 check_backend(const char *value, GError **error)
 {
@@ -444,6 +518,14 @@ apply_value(struct vej_config *c, const struct key_spec *k, const char *value, G
         break;
     case KEY_CODECS:
         if (!check_codecs(value, error))
+            return FALSE;
+        break;
+    case KEY_STAFF_ROLES:
+        if (!check_staff_roles(value, error))
+            return FALSE;
+        break;
+    case KEY_CIDRS:
+        if (!check_cidrs(value, error))
             return FALSE;
         break;
     case KEY_BOOL:

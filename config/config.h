@@ -21,18 +21,23 @@ enum { VEJ_CONFIG_ERROR_INVALID, VEJ_CONFIG_ERROR_IO };
 
 struct vej_config {
     /* [server] */
-    char *listen_host;             /* "127.0.0.1" */
-    int listen_port;               /* 8443; 0 picks an ephemeral port */
-    char *tls_cert;                /* PEM path; empty: DATA_DIR/tls/cert.pem, self-signed */
-    char *tls_key;                 /* PEM path; empty: DATA_DIR/tls/key.pem */
-    char *public_url;              /* base of join_url; empty: https://HOST:PORT */
-    char *web_root;                /* static files; empty: the built-in web/ folder */
-    size_t max_message_bytes;      /* 262144: WebSocket messages and HTTP bodies */
-    int unauthenticated_timeout_s; /* 10: socket closed without session.hello */
-    size_t ws_queue_max;           /* 1024 outbound messages per socket */
-    int rpc_rate_per_s;            /* 50 requests/s per socket (token bucket) */
-    int rpc_burst;                 /* 100 */
-    int max_connections;           /* 10000 */
+    char *listen_host;               /* "127.0.0.1" */
+    int listen_port;                 /* 8443; 0 picks an ephemeral port */
+    char *tls_cert;                  /* PEM path; empty: DATA_DIR/tls/cert.pem, self-signed */
+    char *tls_key;                   /* PEM path; empty: DATA_DIR/tls/key.pem */
+    char *public_url;                /* base of join_url; empty: https://HOST:PORT */
+    char *web_root;                  /* static files; empty: the built-in web/ folder */
+    size_t max_message_bytes;        /* 262144: WebSocket messages and HTTP bodies */
+    int unauthenticated_timeout_s;   /* 10: socket closed without session.hello */
+    size_t ws_queue_max;             /* 1024 outbound messages per socket */
+    int rpc_rate_per_s;              /* 50 requests/s per socket (token bucket) */
+    int rpc_burst;                   /* 100 */
+    int max_connections;             /* 10000 */
+    int max_connections_per_address; /* 200 open TCP connections */
+    char *address_allowlist;         /* CIDRs exempt from the per-address limit: "" */
+    size_t max_unauthenticated_message_bytes; /* 8192: before session.hello */
+    int reserved_authenticated_connections;   /* 100 slots only sessions may hold */
+    int max_hash_queue;                       /* 64 password hashes waiting at most */
     /* [store] */
     char *data_dir;            /* "./data" */
     char *store_backend;       /* "sqlite" */
@@ -43,6 +48,7 @@ struct vej_config {
     int staff_session_ttl_s;       /* 43200 */
     int join_token_ttl_s;          /* 604800: validity after the hearing's end */
     int login_attempts_per_minute; /* 10 per username and per client address */
+    char *require_totp_roles;      /* staff roles that must use a second factor: "" */
     int resume_grace_s;            /* 30 */
     int scrypt_threads;            /* 2 */
     /* [hearing] */
@@ -50,6 +56,7 @@ struct vej_config {
     /* [media] */
     int recording_segment_seconds; /* a capture segment is cut at least this often */
     int recording_ring_kib;        /* the recorder's ring per media worker */
+    int recording_drain_ms;        /* the recorder drains its rings this often */
     int media_workers;             /* 0: number of cores */
     char *media_addresses;         /* "": every interface; else comma-separated IPs */
     int media_port_min;            /* 0: any UDP port */

@@ -8,7 +8,9 @@
  * archives again). Only async-signal-safe calls run there.
  *
  * Standard output is read line by line ({"progress"...}, {"error"...});
- * standard error is drained and its last line kept for the failure reason.
+ * standard error is drained and its last line kept for the failure reason;
+ * lines are capped (MAX_LINE), so what the child prints costs the daemon a
+ * bounded amount of memory.
  * A once-a-second timer kills a child with no progress line for
  * stall_seconds. The outcome is reported once both the exit status and the
  * end of standard output are known. Every async operation holds a
@@ -25,19 +27,33 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+/* Lines of one of the child's pipes, each at most MAX_LINE bytes: a longer
+ * one is dropped whole, so a child cannot make the daemon buffer without
+ * bound. */
+#define MAX_LINE 16384
+struct pipe_reader {
+    GInputStream *stream; /* owned by the GSubprocess */
+    char chunk[4096];
+    GString *line;
+    bool overlong;
+    bool closed;
+};
+
 struct vej_archive_run {
     gint refs;
     GMainContext *context;
     GSubprocess *child;
     GCancellable *cancellable;
-    GDataInputStream *out, *err;
+    struct pipe_reader *out, *err;
     GSource *stall_timer;
     struct vej_archive_limits limits;
     vej_archive_progress_fn progress;
     vej_archive_done_fn done;
     void *user_data;
-    gint64 last_progress_us;
-    bool saw_done, exited, out_closed, err_closed, reported, detached;
+    gint64 last_progress_us; /* when the fraction last advanced or the stage changed */
+    double last_fraction;
+    char *last_stage;
+    bool saw_done, exited, reported, detached;
     bool stalled, cancelled;
     char *error_line; /* the archiver's {"error": ...} */
     char *last_stderr;
@@ -69,13 +85,18 @@ run_unref(struct vej_archive_run *run)
         g_source_destroy(run->stall_timer);
         g_source_unref(run->stall_timer);
     }
-    g_clear_object(&run->out);
-    g_clear_object(&run->err);
+    for (int i = 0; i < 2; i++) {
+        struct pipe_reader *pr = i ? run->err : run->out;
+        if (pr != NULL)
+            g_string_free(pr->line, TRUE);
+        g_free(pr);
+    }
     g_clear_object(&run->child);
     g_clear_object(&run->cancellable);
     g_main_context_unref(run->context);
     g_free(run->error_line);
     g_free(run->last_stderr);
+    g_free(run->last_stage);
     g_free(run);
 }
 
@@ -101,10 +122,10 @@ exit_reason(struct vej_archive_run *run)
 {
     if (run->cancelled)
         return g_strdup("cancelled");
+    if (run->error_line != NULL) /* its own words, even if it then hung */
+        return g_strdup(run->error_line);
     if (run->stalled)
         return g_strdup_printf("no progress for %u s: killed", run->limits.stall_seconds);
-    if (run->error_line != NULL)
-        return g_strdup(run->error_line);
     if (g_subprocess_get_if_signaled(run->child)) {
         int sig = g_subprocess_get_term_sig(run->child);
         return g_strdup_printf("killed by signal %d (%s)%s%s", sig, g_strsignal(sig),
@@ -121,7 +142,7 @@ exit_reason(struct vej_archive_run *run)
 static void
 maybe_report(struct vej_archive_run *run)
 {
-    if (run->reported || !run->exited || !run->out_closed)
+    if (run->reported || !run->exited || !run->out->closed)
         return;
     run->reported = true;
     if (run->stall_timer != NULL)
@@ -150,48 +171,93 @@ handle_line(struct vej_archive_run *run, const char *line)
         g_free(run->error_line);
         run->error_line = g_strdup(error);
     } else if (json_is_number(progress)) {
-        run->last_progress_us = g_get_monotonic_time();
+        double fraction = CLAMP(json_number_value(progress), 0.0, 1.0);
+        /* only an advance counts as progress: a pipeline stuck while its
+         * program still prints is a stall too */
+        if (fraction > run->last_fraction || g_strcmp0(stage, run->last_stage) != 0)
+            run->last_progress_us = g_get_monotonic_time();
+        run->last_fraction = MAX(run->last_fraction, fraction);
+        g_free(run->last_stage);
+        run->last_stage = g_strdup(stage);
         if (stage != NULL && strcmp(stage, "done") == 0)
             run->saw_done = true;
         if (!run->detached && run->progress != NULL)
-            run->progress(CLAMP(json_number_value(progress), 0.0, 1.0), stage ? stage : "",
-                          run->user_data);
+            run->progress(fraction, stage ? stage : "", run->user_data);
     }
     json_decref(j);
 }
 
-static void read_next(struct vej_archive_run *run, GDataInputStream *stream);
+static void read_next(struct vej_archive_run *run, struct pipe_reader *pr);
 
 static void
-on_line(GObject *source, GAsyncResult *result, gpointer user_data)
+handle_stderr(struct vej_archive_run *run, char *line)
+{
+    if (*g_strstrip(line) == '\0')
+        return;
+    g_debug("archiver: %s", line);
+    g_free(run->last_stderr);
+    run->last_stderr = g_strndup(line, 300);
+}
+
+/* Splits a chunk into lines; a line over MAX_LINE is dropped. */
+static void
+take_chunk(struct vej_archive_run *run, struct pipe_reader *pr, const char *data, gsize len)
+{
+    while (len > 0) {
+        const char *nl = memchr(data, '\n', len);
+        gsize part = nl ? (gsize)(nl - data) : len;
+        if (!pr->overlong && pr->line->len + part <= MAX_LINE)
+            g_string_append_len(pr->line, data, (gssize)part);
+        else
+            pr->overlong = true;
+        if (nl == NULL)
+            return;
+        if (!pr->overlong && g_utf8_validate(pr->line->str, (gssize)pr->line->len, NULL)) {
+            if (pr == run->out)
+                handle_line(run, pr->line->str);
+            else
+                handle_stderr(run, pr->line->str);
+        }
+        g_string_truncate(pr->line, 0);
+        pr->overlong = false;
+        data = nl + 1;
+        len -= part + 1;
+    }
+}
+
+static void
+on_read(GObject *source, GAsyncResult *result, gpointer user_data)
 {
     struct vej_archive_run *run = user_data;
-    GDataInputStream *stream = G_DATA_INPUT_STREAM(source);
-    g_autofree char *line = g_data_input_stream_read_line_finish_utf8(stream, result, NULL, NULL);
-    if (line == NULL) { /* end of the stream, an error or invalid UTF-8 */
-        if (stream == run->out)
-            run->out_closed = true;
-        else
-            run->err_closed = true;
+    struct pipe_reader *pr = G_INPUT_STREAM(source) == run->out->stream ? run->out : run->err;
+    gssize n = g_input_stream_read_finish(G_INPUT_STREAM(source), result, NULL);
+    if (n <= 0) { /* end of the stream, or an error */
+        if (pr->line->len > 0)
+            take_chunk(run, pr, "\n", 1); /* a last line without its newline */
+        pr->closed = true;
         maybe_report(run);
         run_unref(run);
         return;
     }
-    if (stream == run->out) {
-        handle_line(run, line);
-    } else if (*g_strstrip(line) != '\0') {
-        g_debug("archiver: %s", line);
-        g_free(run->last_stderr);
-        run->last_stderr = g_strndup(line, 300);
-    }
-    read_next(run, stream);
+    take_chunk(run, pr, pr->chunk, (gsize)n);
+    read_next(run, pr);
     run_unref(run);
 }
 
 static void
-read_next(struct vej_archive_run *run, GDataInputStream *stream)
+read_next(struct vej_archive_run *run, struct pipe_reader *pr)
 {
-    g_data_input_stream_read_line_async(stream, G_PRIORITY_DEFAULT, NULL, on_line, run_ref(run));
+    g_input_stream_read_async(pr->stream, pr->chunk, sizeof pr->chunk, G_PRIORITY_DEFAULT, NULL,
+                              on_read, run_ref(run));
+}
+
+static struct pipe_reader *
+pipe_reader_new(GInputStream *stream)
+{
+    struct pipe_reader *pr = g_new0(struct pipe_reader, 1);
+    pr->stream = stream;
+    pr->line = g_string_new(NULL);
+    return pr;
 }
 
 static void
@@ -248,8 +314,8 @@ vej_archive_run_start(const char *program, const char *dir, const struct vej_arc
     g_strlcpy(run->pid, id ? id : "?", sizeof run->pid);
     run->last_progress_us = g_get_monotonic_time();
     run->cancellable = g_cancellable_new();
-    run->out = g_data_input_stream_new(g_subprocess_get_stdout_pipe(run->child));
-    run->err = g_data_input_stream_new(g_subprocess_get_stderr_pipe(run->child));
+    run->out = pipe_reader_new(g_subprocess_get_stdout_pipe(run->child));
+    run->err = pipe_reader_new(g_subprocess_get_stderr_pipe(run->child));
     g_main_context_push_thread_default(run->context);
     read_next(run, run->out);
     read_next(run, run->err);

@@ -4,7 +4,7 @@
  * The story of a captured packet: a media worker calls tap_packet, which
  * copies it into that worker's ring (ring.h: lock-free, one producer, one
  * consumer) and returns; a full ring drops it for the recorder alone and
- * counts it. Every VEJ_RECORDER_TICK_MS the recorder's thread drains every
+ * counts it. Every drain_ms (50) the recorder's thread drains every
  * ring in order, looks the packet's track up by key, appends it to its
  * recording's open segment, then writes each recording's buffer out
  * (capture-files.c), so bytes reach the file at least every tick.
@@ -177,7 +177,7 @@ check_drops(struct vej_recorder *r)
         json_object_set_new(c->doc, "ring_drops",
                             json_integer(json_integer_value(json_object_get(c->doc, "ring_drops")) +
                                          (json_int_t)lost));
-        vej__capture_add_gap(c, now - (int64_t)VEJ_RECORDER_TICK_MS * 1000000, now, "ring_full");
+        vej__capture_add_gap(c, now - (int64_t)r->config.drain_ms * 1000000, now, "ring_full");
         vej__recorder_alert(r, c->hearing_id, "recording_ring_full",
                             "The recorder could not keep up and lost packets; participants were "
                             "not affected. The gap is in the recording's manifest.");
@@ -198,9 +198,9 @@ tick(gpointer user)
         struct vej_capture *c = value;
         vej__capture_tick(c);
         if (c->closed && !c->dirty) {
+            vej__recorder_state(r, c, "stopped", NULL);
             if (r->cb.finished)
                 r->cb.finished(r->cb.user, c->hearing_id, c->id, c->dir);
-            vej__recorder_state(r, c, "stopped", NULL);
             g_hash_table_iter_remove(&it);
         }
     }
@@ -215,7 +215,7 @@ thread_main(gpointer user)
 {
     struct vej_recorder *r = user;
     g_main_context_push_thread_default(r->ctx);
-    GSource *timer = g_timeout_source_new(VEJ_RECORDER_TICK_MS);
+    GSource *timer = g_timeout_source_new(r->config.drain_ms);
     g_source_set_callback(timer, tick, r, NULL);
     g_source_attach(timer, r->ctx);
     g_main_loop_run(r->loop);
@@ -398,6 +398,8 @@ vej_recorder_new(const struct vej_recorder_config *config,
     r->config.data_dir = NULL;
     if (r->config.n_workers == 0)
         r->config.n_workers = 1;
+    if (r->config.drain_ms == 0)
+        r->config.drain_ms = VEJ_RECORDER_TICK_MS;
     if (r->config.segment_seconds == 0)
         r->config.segment_seconds = 300;
     r->root = g_build_filename(config->data_dir, "recordings", NULL);

@@ -9,7 +9,7 @@
  *   with a snapshot after every change), from which it keeps the timeline,
  *   the participants' places and the consultation periods, and cuts
  *   segments at every change of the hearing's state;
- * - its own thread drains the rings every VEJ_RECORDER_TICK_MS, writes the
+ * - its own thread drains the rings every drain_ms (50), writes the
  *   segments, closes them (fdatasync, SHA-256 into the audit chain) and
  *   keeps capture.json; it reports through callbacks.
  *
@@ -29,12 +29,14 @@
 
 G_BEGIN_DECLS
 
+/* The default of vej_recorder_config.drain_ms. */
 #define VEJ_RECORDER_TICK_MS 50
 
 struct vej_recorder_config {
     const char *data_dir;     /* recordings under DATA_DIR/recordings */
     unsigned segment_seconds; /* cut at least this often */
     size_t ring_bytes;        /* per worker, rounded up to a power of two */
+    unsigned drain_ms;        /* rings drained and files written this often; 0: 50 */
     unsigned n_workers;       /* the relay's media workers */
 };
 

@@ -2,8 +2,9 @@
  *
  * Passwords are hashed on the hashing pool, never on this thread; an
  * unknown username hashes a dummy so the answer takes as long. Logins are
- * limited per username and per client address (a fixed one-minute window)
- * and every failure is audited. Staff tokens are 256-bit random strings
+ * throttled per username, per (username, address) and per address, with
+ * backoff (limits.c), the hashing queue is bounded, and every failure is
+ * audited. Staff tokens are 256-bit random strings
  * stored only as SHA-256; join tokens are JWS (token.c) checked against the
  * participant row (removed, reissued).
  */
@@ -15,12 +16,8 @@
 #include <string.h>
 
 #include "signalling/token.h"
+#include "signalling/totp.h"
 #include "store/password.h"
-
-struct vej_rate_window {
-    int64_t start_s;
-    int count;
-};
 
 unsigned
 vej__staff_role_bit(const char *role)
@@ -100,6 +97,44 @@ bearer_of(struct vej_http_req *r, char *out, size_t cap)
     return *out != 0;
 }
 
+bool
+vej__totp_required(struct vej_signalling *s, const char *role)
+{
+    const char *list = s->config->require_totp_roles;
+    if (!list || !*list || !role)
+        return false;
+    g_auto(GStrv) names = g_strsplit(list, ",", -1);
+    for (guint i = 0; names[i]; i++)
+        if (strcmp(g_strstrip(names[i]), role) == 0)
+            return true;
+    return false;
+}
+
+bool
+vej__totp_enabled(struct vej_signalling *s, const char *user_id)
+{
+    struct vej_totp_state st;
+    bool on = vej_store_user_totp_get(s->store, user_id, &st, NULL) && st.enabled && st.secret;
+    if (st.secret)
+        OPENSSL_cleanse(st.secret, strlen(st.secret));
+    g_free(st.secret);
+    return on;
+}
+
+bool
+vej__account_setup_pending(struct vej_signalling *s, const struct vej_user *user, const char **why)
+{
+    if (user->must_change_password) {
+        *why = "the password must be changed first (POST /api/v1/account/password)";
+        return true;
+    }
+    if (vej__totp_required(s, user->role) && !vej__totp_enabled(s, user->id)) {
+        *why = "a second factor must be enrolled first (POST /api/v1/account/totp)";
+        return true;
+    }
+    return false;
+}
+
 struct vej_user *
 vej__http_auth_staff(struct vej_http_req *r, unsigned allowed_roles, bool allow_password_change)
 {
@@ -115,11 +150,10 @@ vej__http_auth_staff(struct vej_http_req *r, unsigned allowed_roles, bool allow_
         vej__http_respond_error(r, code, why);
         return NULL;
     }
-    if (user->must_change_password && !allow_password_change) {
+    const char *setup = NULL;
+    if (!allow_password_change && vej__account_setup_pending(vej__http_server(r), user, &setup)) {
         vej_user_free(user);
-        vej__http_respond_error(
-            r, VEJ_RPC_FORBIDDEN,
-            "the password must be changed first (POST /api/v1/account/password)");
+        vej__http_respond_error(r, VEJ_RPC_FORBIDDEN, setup);
         return NULL;
     }
     if (allowed_roles && !(vej__staff_role_bit(user->role) & allowed_roles)) {
@@ -164,24 +198,6 @@ vej__end_staff_sessions(struct vej_signalling *s, const char *user_id, const uin
 
 /* ---- login ---- */
 
-static bool
-rate_hit(struct vej_signalling *s, const char *key)
-{
-    int64_t now = g_get_monotonic_time() / G_USEC_PER_SEC;
-    struct vej_rate_window *w = g_hash_table_lookup(s->login_windows, key);
-    if (!w) {
-        if (g_hash_table_size(s->login_windows) > 100000)
-            g_hash_table_remove_all(s->login_windows);
-        w = g_new0(struct vej_rate_window, 1);
-        g_hash_table_insert(s->login_windows, g_strdup(key), w);
-    }
-    if (now - w->start_s >= 60) {
-        w->start_s = now;
-        w->count = 0;
-    }
-    return ++w->count > s->config->login_attempts_per_minute;
-}
-
 struct login_job {
     uint64_t req_id;
     char *username;
@@ -192,6 +208,8 @@ struct login_job {
     char *user_id;
     char *role;
     char *peer;
+    char *totp_code;     /* as given, or NULL */
+    char *recovery_code; /* as given, or NULL */
     bool disabled;
     bool must_change;
     bool ok;
@@ -212,6 +230,10 @@ login_job_free(struct login_job *j)
     g_free(j->user_id);
     g_free(j->role);
     g_free(j->peer);
+    if (j->recovery_code)
+        OPENSSL_cleanse(j->recovery_code, strlen(j->recovery_code));
+    g_free(j->totp_code);
+    g_free(j->recovery_code);
     g_free(j);
 }
 
@@ -245,11 +267,59 @@ issue_staff_token(struct vej_signalling *s, struct vej_http_req *r, struct login
         return;
     }
     g_autofree char *exp_text = vej__rfc3339(expires);
+    bool enrol = vej__totp_required(s, j->role) && !vej__totp_enabled(s, j->user_id);
     vej__http_respond_json(r, 200,
-                           json_pack("{s:s,s:s,s:s,s:b}", "token", token, "role", j->role,
-                                     "expires_at", exp_text, "must_change_password",
-                                     j->must_change));
+                           json_pack("{s:s,s:s,s:s,s:b,s:b}", "token", token, "role", j->role,
+                                     "expires_at", exp_text, "must_change_password", j->must_change,
+                                     "totp_enrolment_required", enrol));
     OPENSSL_cleanse(token, sizeof token);
+}
+
+/* The second factor of a login whose password was right: 0 when the
+ * account has none or the code (or a recovery code) is good and unused. */
+static int
+second_factor(struct vej_signalling *s, struct login_job *j, const char **why)
+{
+    struct vej_totp_state st;
+    g_autoptr(GError) error = NULL;
+    if (!vej_store_user_totp_get(s->store, j->user_id, &st, &error)) {
+        *why = "cannot read the second factor";
+        return VEJ_RPC_INTERNAL;
+    }
+    int code = 0;
+    if (!st.enabled || !st.secret) {
+        code = 0;
+    } else if (j->recovery_code) {
+        uint8_t hash[32];
+        g_autofree char *norm = vej__recovery_code_normalise(j->recovery_code);
+        vej_token_hash(norm, strlen(norm), hash);
+        OPENSSL_cleanse(norm, strlen(norm));
+        if (!vej_store_recovery_code_use(s->store, j->user_id, hash, &error)) {
+            *why = "invalid username, password or code";
+            code = VEJ_RPC_UNAUTHENTICATED;
+        }
+    } else if (!j->totp_code) {
+        *why = "a second-factor code is required (totp_code)";
+        code = VEJ_RPC_UNAUTHENTICATED;
+    } else {
+        uint8_t key[64];
+        uint32_t given = 0;
+        long n = vej_base32_decode(st.secret, key, sizeof key);
+        int64_t step =
+            n > 0 && vej_totp_parse(j->totp_code, &given)
+                ? vej_totp_match(key, (size_t)n, g_get_real_time() / G_USEC_PER_SEC, given)
+                : -1;
+        OPENSSL_cleanse(key, sizeof key);
+        /* A code already used in its window (or an older one) is refused. */
+        if (step < 0 || !vej_store_user_totp_use_step(s->store, j->user_id, step, &error)) {
+            *why = "invalid username, password or code";
+            code = VEJ_RPC_UNAUTHENTICATED;
+        }
+    }
+    if (st.secret)
+        OPENSSL_cleanse(st.secret, strlen(st.secret));
+    g_free(st.secret);
+    return code;
 }
 
 static void
@@ -257,7 +327,15 @@ login_done(struct vej_signalling *s, void *data)
 {
     struct login_job *j = data;
     struct vej_http_req *r = vej__http_req_lookup(s, j->req_id);
-    if (!j->ok) {
+    const char *why = NULL;
+    int factor = j->ok ? second_factor(s, j, &why) : 0;
+    if (j->ok && factor) {
+        s->metrics.login_failures_total++;
+        vej__audit(s, "system", "login.second_factor_failed", j->user_id,
+                   json_pack("{s:s}", "address", j->peer));
+        if (r)
+            vej__http_respond_error(r, factor, why);
+    } else if (!j->ok) {
         s->metrics.login_failures_total++;
         /* A typed username that is not an account is not stored (it may
          * be a password typed in the wrong field); an account is named by
@@ -268,6 +346,7 @@ login_done(struct vej_signalling *s, void *data)
             vej__http_respond_error(r, VEJ_RPC_UNAUTHENTICATED, "invalid username or password");
     } else {
         s->metrics.logins_total++;
+        vej__login_succeeded(s, j->username, j->peer);
         vej__audit(s, j->user_id, "login", j->user_id, json_pack("{s:s}", "address", j->peer));
         if (r)
             issue_staff_token(s, r, j);
@@ -312,11 +391,7 @@ vej__http_login(struct vej_http_req *r, json_t *body)
     if (!username || !password)
         return vej__http_respond_error(r, VEJ_RPC_INVALID_PARAMS,
                                        "username and password must be non-empty strings");
-    g_autofree char *ukey = g_strdup_printf("user:%s", username);
-    g_autofree char *akey = g_strdup_printf("addr:%s", vej__http_peer(r));
-    bool limited = rate_hit(s, ukey);
-    limited = rate_hit(s, akey) || limited;
-    if (limited) {
+    if (vej__login_throttled(s, username, vej__http_peer(r))) {
         s->metrics.login_rate_limited_total++;
         g_autoptr(GError) uerr = NULL;
         g_autoptr(vej_user) known = vej_store_user_get_by_name(s->store, username, &uerr);
@@ -324,9 +399,21 @@ vej__http_login(struct vej_http_req *r, json_t *body)
                    json_pack("{s:s}", "address", vej__http_peer(r)));
         return vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "too many login attempts");
     }
+    json_t *tv = json_object_get(body, "totp_code");
+    json_t *rv = json_object_get(body, "recovery_code");
+    if ((tv && (!json_is_string(tv) || json_string_length(tv) > 16)) ||
+        (rv && (!json_is_string(rv) || json_string_length(rv) > 64)))
+        return vej__http_respond_error(r, VEJ_RPC_INVALID_PARAMS,
+                                       "totp_code and recovery_code must be short strings");
     g_autoptr(GError) error = NULL;
     g_autoptr(vej_user) user = vej_store_user_get_by_name(s->store, username, &error);
-    vej__hash_submit(s, login_work, login_done, login_job_new(r, username, password, user));
+    struct login_job *j = login_job_new(r, username, password, user);
+    j->totp_code = g_strdup(json_string_value(tv));
+    j->recovery_code = g_strdup(json_string_value(rv));
+    if (!vej__hash_submit(s, login_work, login_done, j)) {
+        login_job_free(j);
+        vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "the server is busy; try again");
+    }
 }
 
 void
@@ -424,14 +511,16 @@ vej__http_change_password(struct vej_http_req *r, json_t *body)
     if (strcmp(current, next) == 0)
         return vej__http_respond_error(r, VEJ_RPC_INVALID_PARAMS,
                                        "new_password: must differ from the current one");
-    g_autofree char *ukey = g_strdup_printf("user:%s", user->username);
-    if (rate_hit(s, ukey)) {
+    if (vej__login_throttled(s, user->username, vej__http_peer(r))) {
         s->metrics.login_rate_limited_total++;
         return vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "too many attempts");
     }
     struct login_job *j = login_job_new(r, user->username, current, user);
     j->new_password = g_strdup(next);
-    vej__hash_submit(s, login_work, password_done, j);
+    if (!vej__hash_submit(s, login_work, password_done, j)) {
+        login_job_free(j);
+        vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "the server is busy; try again");
+    }
 }
 
 /* ---- join tokens ---- */
@@ -443,7 +532,7 @@ vej__join_token_check(struct vej_signalling *s, const char *token, struct vej_pa
     *row = NULL;
     struct vej_join_claims claims;
     gsize key_len = 0;
-    const uint8_t *key = g_bytes_get_data(s->token_key, &key_len);
+    const uint8_t *key = g_bytes_get_data(s->join_key, &key_len);
     enum vej_token_status st =
         vej_join_token_verify(key, key_len, s->token_kid, token, strlen(token),
                               g_get_real_time() / G_USEC_PER_SEC, &claims);
@@ -488,12 +577,11 @@ vej__join_token_issue(struct vej_signalling *s, const struct vej_participant_row
     g_strlcpy(c.hid, row->hearing_id, sizeof c.hid);
     g_strlcpy(c.pid, row->id, sizeof c.pid);
     g_strlcpy(c.role, row->role, sizeof c.role);
-    g_strlcpy(c.name, row->display_name, sizeof c.name);
     c.nbf = now;
     c.exp = MAX(hearing->ends_at, now) + s->config->join_token_ttl_s;
     c.ver = row->token_version;
     gsize key_len = 0;
-    const uint8_t *key = g_bytes_get_data(s->token_key, &key_len);
+    const uint8_t *key = g_bytes_get_data(s->join_key, &key_len);
     char *t = vej_join_token_sign(key, key_len, s->token_kid, &c);
     if (!t)
         return NULL;

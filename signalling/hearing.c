@@ -18,6 +18,8 @@
 
 enum sync_event { EV_JOIN, EV_LEAVE, EV_ADMIT, EV_MOVE, EV_MUTE, EV_MEASURES };
 
+static void make_pseudonym(struct vej_signalling *s, const char *text, char out[32]);
+
 struct sync_cause {
     enum sync_event event;
     struct vej_live_participant *subject;
@@ -117,16 +119,23 @@ vej__hearing_snapshot(struct vej_live_hearing *h, struct vej_live_participant *v
     return list;
 }
 
-const char *
+bool
 vej__hearing_shown_id(struct vej_live_hearing *h, struct vej_live_participant *viewer,
-                      const char *pid)
+                      const char *pid, char out[VEJ_SHOWN_ID_MAX])
 {
     struct vej_live_participant *p = vej__hearing_find(h, pid);
     if (!p)
-        return NULL;
-    if (p == viewer)
-        return p->id;
-    return visibility(h, viewer, p) == VEJ_VISIBILITY_FULL ? p->id : p->alias;
+        return false;
+    enum vej_visibility vis = p == viewer ? VEJ_VISIBILITY_FULL : visibility(h, viewer, p);
+    if (vis == VEJ_VISIBILITY_HIDDEN) {
+        /* Hidden from this receiver: an id of its own, which no other
+         * receiver is shown and the roster never names. */
+        g_autofree char *text = g_strdup_printf("hidden:%s:%s", viewer->id, p->id);
+        make_pseudonym(h->s, text, out);
+    } else {
+        g_strlcpy(out, id_as(p, vis), VEJ_SHOWN_ID_MAX);
+    }
+    return true;
 }
 
 /* ---- the one place that tells receivers about changes ---- */
@@ -437,20 +446,27 @@ vej__hearing_find(struct vej_live_hearing *h, const char *pid)
     return NULL;
 }
 
-/* A stable pseudonym: HMAC of the id under the token key, so that it cannot
- * be turned back into the id by anyone without the key. */
+/* A stable pseudonym: HMAC of `text` under the pseudonym key (derived for
+ * that use only), so that it cannot be turned back into an id by anyone
+ * without the key. */
 static void
-make_alias(struct vej_signalling *s, const char *pid, char out[32])
+make_pseudonym(struct vej_signalling *s, const char *text, char out[32])
 {
     uint8_t mac[EVP_MAX_MD_SIZE];
     unsigned mac_len = 0;
     gsize key_len = 0;
-    const uint8_t *key = g_bytes_get_data(s->token_key, &key_len);
-    if (!HMAC(EVP_sha256(), key, (int)key_len, (const uint8_t *)pid, strlen(pid), mac, &mac_len))
+    const uint8_t *key = g_bytes_get_data(s->pseudonym_key, &key_len);
+    if (!HMAC(EVP_sha256(), key, (int)key_len, (const uint8_t *)text, strlen(text), mac, &mac_len))
         memset(mac, 0, sizeof mac);
     snprintf(out, 32, "anon_");
     for (int i = 0; i < 12; i++)
         snprintf(out + 5 + 2 * i, 3, "%02x", mac[i]);
+}
+
+static void
+make_alias(struct vej_signalling *s, const char *pid, char out[32])
+{
+    make_pseudonym(s, pid, out);
 }
 
 static struct vej_live_participant *
@@ -613,14 +629,13 @@ vej__hearing_takeover(struct vej_live_hearing *h, struct vej_live_participant *t
     /* The bench hears of it as of a newcomer, plus why. */
     for (guint i = 0; i < h->participants->len; i++) {
         struct vej_live_participant *r = h->participants->pdata[i];
-        if (r == target || !r->admitted ||
-            (r->role != VEJ_ROLE_CLERK && r->role != VEJ_ROLE_JUDGE))
+        if (r == target || !r->admitted || (r->role != VEJ_ROLE_CLERK && r->role != VEJ_ROLE_JUDGE))
             continue;
         enum vej_visibility vis = visibility(h, r, target);
-        json_t *alert = json_pack("{s:s,s:s,s:s}", "code", "link_reused", "severity", "warning",
-                                  "message",
-                                  "the join link was used from another connection; the "
-                                  "participant is back in the lobby");
+        json_t *alert =
+            json_pack("{s:s,s:s,s:s}", "code", "link_reused", "severity", "warning", "message",
+                      "the join link was used from another connection; the "
+                      "participant is back in the lobby");
         if (vis != VEJ_VISIBILITY_HIDDEN) {
             vej__hearing_notify(r, "lobby.waiting",
                                 json_pack("{s:o}", "participant", participant_view(target, vis)));
@@ -631,15 +646,34 @@ vej__hearing_takeover(struct vej_live_hearing *h, struct vej_live_participant *t
 }
 
 void
+vej__hearing_request(struct vej_live_hearing *h, struct vej_live_participant *from,
+                     const char *kind)
+{
+    for (guint i = 0; i < h->participants->len; i++) {
+        struct vej_live_participant *r = h->participants->pdata[i];
+        char shown[VEJ_SHOWN_ID_MAX];
+        if (r->role != VEJ_ROLE_CLERK || !r->admitted ||
+            !vej__hearing_shown_id(h, r, from->id, shown))
+            continue;
+        vej__hearing_notify(
+            r, "alert",
+            json_pack("{s:s,s:s,s:s,s:s}", "code", "consultation_requested", "severity", "info",
+                      "participant_id", shown, "message",
+                      "A participant asks to speak privately with their advocate."));
+    }
+    (void)kind;
+}
+
+void
 vej__hearing_alert_clerks(struct vej_live_hearing *h, const char *code, const char *severity,
                           const char *message)
 {
     for (guint i = 0; i < h->participants->len; i++) {
         struct vej_live_participant *r = h->participants->pdata[i];
         if (r->role == VEJ_ROLE_CLERK && r->admitted)
-            vej__hearing_notify(r, "alert",
-                                json_pack("{s:s,s:s,s:s}", "code", code, "severity", severity,
-                                          "message", message));
+            vej__hearing_notify(
+                r, "alert",
+                json_pack("{s:s,s:s,s:s}", "code", code, "severity", severity, "message", message));
     }
 }
 
@@ -687,8 +721,12 @@ vej__hearing_apply_state(struct vej_live_hearing *h, enum vej_hearing_state stat
 
 int
 vej__hearing_set_state(struct vej_signalling *s, const char *hearing_id, const char *state,
-                       const char *actor, json_t **hearing_out, const char **why)
+                       const char *actor_in, json_t **hearing_out, const char **why)
 {
+    /* A copy: closing the hearing ends every session, the caller's
+     * participant (whose id `actor_in` may be) included, before the
+     * protective change is audited. */
+    g_autofree char *actor = g_strdup(actor_in);
     enum vej_hearing_state to, from;
     if (!vej_hearing_state_parse(state, &to)) {
         *why = "state: unknown state";

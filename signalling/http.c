@@ -539,6 +539,11 @@ vej__http_on_writeable(struct vej_http_req *r)
         if (r->close_after && lws_add_http_header_by_name(wsi, (const uint8_t *)"connection:",
                                                           (const uint8_t *)"close", 5, &p, end))
             return 1;
+        static const char hsts[] = "max-age=31536000";
+        if (r->s->hsts &&
+            lws_add_http_header_by_name(wsi, (const uint8_t *)"strict-transport-security:",
+                                        (const uint8_t *)hsts, sizeof hsts - 1, &p, end))
+            return 1;
         if (body_len <= 8192) {
             /* Small answers (nearly all) go out with their headers in one
              * write: one turn of the loop per request. */

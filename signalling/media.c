@@ -141,10 +141,11 @@ deliver_report(struct vej_signalling *s, void *data)
         json_t *t;
         json_array_foreach(tracks, i, t)
         {
-            const char *shown =
-                vej__hearing_shown_id(sess->participant->hearing, sess->participant,
-                                      json_string_value(json_object_get(t, "participant_id")));
-            json_object_set_new(t, "participant_id", shown ? json_string(shown) : json_null());
+            char shown[VEJ_SHOWN_ID_MAX];
+            const char *pid = json_string_value(json_object_get(t, "participant_id"));
+            bool known =
+                vej__hearing_shown_id(sess->participant->hearing, sess->participant, pid, shown);
+            json_object_set_new(t, "participant_id", known ? json_string(shown) : json_null());
         }
         vej__hearing_notify(sess->participant, "media.tracks",
                             json_pack("{s:o}", "tracks", tracks ? tracks : json_array()));
@@ -226,9 +227,13 @@ vej__media_alert(struct vej_signalling *s, struct vej_live_participant *about, c
         struct vej_live_participant *p = h->participants->pdata[i];
         if (p->role != VEJ_ROLE_CLERK || !p->session)
             continue;
+        /* Named as this clerk may see the participant (the roster's rule). */
+        char shown[VEJ_SHOWN_ID_MAX];
+        if (!vej__hearing_shown_id(h, p, about->id, shown))
+            continue;
         vej__hearing_notify(p, "alert",
                             json_pack("{s:s,s:s,s:s,s:s}", "code", code, "severity", "warning",
-                                      "participant_id", about->id, "message",
+                                      "participant_id", shown, "message",
                                       message ? message : code));
     }
 }

@@ -60,6 +60,15 @@ vej__metrics_text(struct vej_signalling *s, size_t *len)
             m->login_rate_limited_total);
     counter(out, "vej_hearing_participant_limit_total",
             "Joins refused because the hearing was full.", m->hearing_participant_limit_total);
+    counter(out, "vej_address_limit_total",
+            "Connections and requests refused: too many from one client address.",
+            m->address_limit_total);
+    counter(out, "vej_unauthenticated_limit_total",
+            "Sockets without a session closed to make room (their slots were all taken).",
+            m->unauthenticated_limit_total);
+    counter(out, "vej_hash_queue_full_total",
+            "Logins refused at once: the password-hashing queue was full.",
+            m->hash_queue_full_total);
     counter(out, "vej_audit_write_failures_total",
             "Changes of exposure whose audit entry could not be written.",
             m->audit_write_failures_total);

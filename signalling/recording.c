@@ -12,12 +12,21 @@
  * The recorder's reports come from its own thread and are posted here:
  * `recording.state` goes to everyone in the hearing (the recorded banner
  * depends on it), alerts to its clerks and judges, and each is audited.
+ * This is also where the recording's row in the store follows it
+ * (created when it starts; stopped, archiving, archived), since the store
+ * belongs to this thread.
+ *
+ * When a recording is finished (its hearing closed) the finisher archives
+ * it (vej-archiver, a child process) and seals its signed manifest on its
+ * own thread; its progress and outcome come back here. Recordings left
+ * unarchived by a restart are queued again at start-up.
  */
 #include "signalling/signalling-priv.h"
 
 #include <string.h>
 
 #include "gateway/relay.h"
+#include "recording/finisher.h"
 #include "recording/recorder.h"
 
 static char *
@@ -90,9 +99,14 @@ vej__recording_sync_row(struct vej_signalling *s, const struct vej_hearing_row *
 
 /* ---- reports (recorder thread -> signalling thread) ---- */
 
+enum report_kind { REPORT_STATE, REPORT_ALERT, REPORT_FINISHED, REPORT_PROGRESS, REPORT_SEALED };
+
 struct report {
-    bool alert;
-    char *hearing_id, *recording_id, *a, *b; /* state/reason, or code/message */
+    enum report_kind kind;
+    char *hearing_id, *recording_id;
+    char *a, *b, *c; /* state/reason, code/message, stage, manifest sha/archive error/seal error */
+    double fraction;
+    int revision;
 };
 
 static void
@@ -102,65 +116,266 @@ report_free(struct report *r)
     g_free(r->recording_id);
     g_free(r->a);
     g_free(r->b);
+    g_free(r->c);
     g_free(r);
+}
+
+/* ---- the store's row of a recording ---- */
+
+static void
+row_update_state(struct vej_signalling *s, const char *recording_id, const char *state,
+                 int64_t closed_at, int revision)
+{
+    struct vej_recording_update u = VEJ_RECORDING_UPDATE_INIT;
+    u.state = state;
+    u.closed_at = closed_at;
+    u.manifest_revision = revision;
+    g_autoptr(GError) error = NULL;
+    if (!vej_store_recording_update(s->store, recording_id, &u, &error))
+        g_warning("recording %s: store: %s", recording_id, error->message);
+}
+
+/* The row of a recording that starts (or resumes after a restart). */
+static void
+row_ensure(struct vej_signalling *s, const char *hearing_id, const char *recording_id)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_recording_row) row = vej_store_recording_get(s->store, recording_id, &error);
+    if (row)
+        return;
+    g_clear_error(&error);
+    g_autoptr(vej_hearing_row) h = vej_store_hearing_get(s->store, hearing_id, &error);
+    g_autoptr(vej_recording_row) made =
+        h ? vej_store_recording_create(s->store, recording_id, h->id, h->courtroom_id,
+                                       h->case_reference, g_get_real_time() / G_USEC_PER_SEC,
+                                       &error)
+          : NULL;
+    if (!made)
+        g_warning("recording %s: cannot register it: %s", recording_id,
+                  error ? error->message : "no hearing");
+}
+
+static void tell_hearing(struct vej_signalling *s, const char *hearing_id, const char *recording_id,
+                         const char *state, const char *reason, double progress);
+static void queue_finish(struct vej_signalling *s, const char *recording_id);
+
+static void
+tell_hearing(struct vej_signalling *s, const char *hearing_id, const char *recording_id,
+             const char *state, const char *reason, double progress)
+{
+    struct vej_live_hearing *h = g_hash_table_lookup(s->hearings, hearing_id);
+    if (!h)
+        return;
+    g_free(h->recording_state);
+    h->recording_state = g_strdup(state);
+    for (guint i = 0; i < h->participants->len; i++) {
+        struct vej_live_participant *p = h->participants->pdata[i];
+        json_t *params = json_pack("{s:s,s:s}", "state", state, "recording_id", recording_id);
+        if (reason)
+            json_object_set_new(params, "reason", json_string(reason));
+        if (progress >= 0)
+            json_object_set_new(params, "progress", json_real(progress));
+        vej__hearing_notify(p, "recording.state", params);
+    }
+}
+
+static void
+deliver_alert(struct vej_signalling *s, const struct report *r)
+{
+    struct vej_live_hearing *h = g_hash_table_lookup(s->hearings, r->hearing_id);
+    vej__audit(s, "system", "recording.alert", r->hearing_id, json_pack("{s:s}", "code", r->a));
+    for (guint i = 0; h && i < h->participants->len; i++) {
+        struct vej_live_participant *p = h->participants->pdata[i];
+        if ((p->role == VEJ_ROLE_CLERK || p->role == VEJ_ROLE_JUDGE) && p->session)
+            vej__hearing_notify(
+                p, "alert",
+                json_pack("{s:s,s:s,s:s}", "code", r->a, "severity",
+                          strcmp(r->a, "recording_resumed") == 0 ? "info" : "critical", "message",
+                          r->b));
+    }
+}
+
+static void
+deliver_sealed(struct vej_signalling *s, const struct report *r)
+{
+    g_hash_table_remove(s->archive_progress, r->recording_id);
+    const char *archive_error = r->b, *seal_error = r->c;
+    if (archive_error)
+        vej__audit(
+            s, "system", "recording.archive_failed", r->hearing_id,
+            json_pack("{s:s,s:s}", "recording_id", r->recording_id, "reason", archive_error));
+    if (r->revision > 0) {
+        vej__audit(s, "system", "recording.seal", r->hearing_id,
+                   json_pack("{s:s,s:i,s:s}", "recording_id", r->recording_id, "revision",
+                             r->revision, "manifest_sha256", r->a ? r->a : ""));
+        row_update_state(s, r->recording_id, archive_error ? "stopped" : "archived", 0,
+                         r->revision);
+    } else {
+        vej__audit(s, "system", "recording.seal_failed", r->hearing_id,
+                   json_pack("{s:s,s:s}", "recording_id", r->recording_id, "reason",
+                             seal_error ? seal_error : "failed"));
+        row_update_state(s, r->recording_id, "stopped", 0, 0);
+    }
+    tell_hearing(s, r->hearing_id, r->recording_id, archive_error ? "stopped" : "archived",
+                 archive_error ? "archive_failed" : NULL, -1);
 }
 
 static void
 deliver(struct vej_signalling *s, void *data)
 {
     struct report *r = data;
-    struct vej_live_hearing *h = g_hash_table_lookup(s->hearings, r->hearing_id);
-    if (r->alert) {
-        vej__audit(s, "system", "recording.alert", r->hearing_id, json_pack("{s:s}", "code", r->a));
-        for (guint i = 0; h && i < h->participants->len; i++) {
-            struct vej_live_participant *p = h->participants->pdata[i];
-            if ((p->role == VEJ_ROLE_CLERK || p->role == VEJ_ROLE_JUDGE) && p->session)
-                vej__hearing_notify(
-                    p, "alert",
-                    json_pack("{s:s,s:s,s:s}", "code", r->a, "severity",
-                              strcmp(r->a, "recording_resumed") == 0 ? "info" : "critical",
-                              "message", r->b));
+    switch (r->kind) {
+    case REPORT_ALERT:
+        deliver_alert(s, r);
+        break;
+    case REPORT_STATE:
+        if (strcmp(r->a, "recording") == 0)
+            row_ensure(s, r->hearing_id, r->recording_id);
+        if (strcmp(r->a, "stopped") != 0) /* the finished report stops it in the store */
+            row_update_state(s, r->recording_id, r->a, 0, 0);
+        tell_hearing(s, r->hearing_id, r->recording_id, r->a, r->b, -1);
+        break;
+    case REPORT_FINISHED:
+        row_ensure(s, r->hearing_id, r->recording_id);
+        row_update_state(s, r->recording_id, "archiving", g_get_real_time() / G_USEC_PER_SEC, 0);
+        vej__audit(s, "system", "recording.stop", r->hearing_id,
+                   json_pack("{s:s}", "recording_id", r->recording_id));
+        queue_finish(s, r->recording_id);
+        tell_hearing(s, r->hearing_id, r->recording_id, "archiving", NULL, 0);
+        break;
+    case REPORT_PROGRESS: {
+        double *was = g_hash_table_lookup(s->archive_progress, r->recording_id);
+        if (!was) {
+            was = g_new0(double, 1);
+            g_hash_table_insert(s->archive_progress, g_strdup(r->recording_id), was);
         }
-    } else {
-        if (h) {
-            g_free(h->recording_state);
-            h->recording_state = g_strdup(r->a);
+        if (r->fraction - *was >= 0.05 || r->fraction >= 1.0) {
+            tell_hearing(s, r->hearing_id, r->recording_id, "archiving", NULL, r->fraction);
+            *was = r->fraction;
         }
-        for (guint i = 0; h && i < h->participants->len; i++) {
-            struct vej_live_participant *p = h->participants->pdata[i];
-            json_t *params = json_pack("{s:s,s:s}", "state", r->a, "recording_id", r->recording_id);
-            if (r->b)
-                json_object_set_new(params, "reason", json_string(r->b));
-            vej__hearing_notify(p, "recording.state", params);
-        }
+        break;
+    }
+    case REPORT_SEALED:
+        deliver_sealed(s, r);
+        break;
     }
     report_free(r);
 }
 
-static void
-post(void *user, bool alert, const char *hearing_id, const char *recording_id, const char *a,
-     const char *b)
+static struct report *
+report_new(enum report_kind kind, const char *hearing_id, const char *recording_id, const char *a,
+           const char *b)
 {
     struct report *r = g_new0(struct report, 1);
-    r->alert = alert;
+    r->kind = kind;
     r->hearing_id = g_strdup(hearing_id);
     r->recording_id = g_strdup(recording_id);
     r->a = g_strdup(a);
     r->b = g_strdup(b);
-    vej__post(user, deliver, r);
+    return r;
 }
 
 static void
 on_state(void *user, const char *hearing_id, const char *recording_id, const char *state,
          const char *reason)
 {
-    post(user, false, hearing_id, recording_id, state, reason);
+    vej__post(user, deliver, report_new(REPORT_STATE, hearing_id, recording_id, state, reason));
 }
 
 static void
 on_alert(void *user, const char *hearing_id, const char *code, const char *message)
 {
-    post(user, true, hearing_id, NULL, code, message);
+    vej__post(user, deliver, report_new(REPORT_ALERT, hearing_id, NULL, code, message));
+}
+
+static void
+on_finished(void *user, const char *hearing_id, const char *recording_id, const char *dir)
+{
+    vej__post(user, deliver, report_new(REPORT_FINISHED, hearing_id, recording_id, NULL, NULL));
+}
+
+/* ---- the finisher (its thread -> this one) ---- */
+
+/* The hearing of a recording, from its row (the finisher knows ids only). */
+static char *
+hearing_of(struct vej_signalling *s, const char *recording_id)
+{
+    g_autoptr(vej_recording_row) row = vej_store_recording_get(s->store, recording_id, NULL);
+    return row ? g_strdup(row->hearing_id) : g_strdup("");
+}
+
+static void
+deliver_finisher(struct vej_signalling *s, void *data)
+{
+    struct report *r = data;
+    g_free(r->hearing_id);
+    r->hearing_id = hearing_of(s, r->recording_id);
+    deliver(s, r);
+}
+
+static void
+on_archive_progress(void *user, const char *recording_id, double fraction, const char *stage)
+{
+    struct report *r = report_new(REPORT_PROGRESS, NULL, recording_id, stage, NULL);
+    r->fraction = fraction;
+    vej__post(user, deliver_finisher, r);
+}
+
+static void
+on_sealed(void *user, const char *recording_id, int revision, const char *manifest_sha256,
+          const char *archive_error, const char *seal_error)
+{
+    struct report *r =
+        report_new(REPORT_SEALED, NULL, recording_id, manifest_sha256, archive_error);
+    r->c = g_strdup(seal_error);
+    r->revision = revision;
+    vej__post(user, deliver_finisher, r);
+}
+
+static void
+queue_finish(struct vej_signalling *s, const char *recording_id)
+{
+    if (!s->finisher) {
+        if (!s->signer) {
+            g_warning("recording %s: no signing key: not archived", recording_id);
+            return;
+        }
+        struct vej_finisher_callbacks cb = {
+            .progress = on_archive_progress, .done = on_sealed, .user = s};
+        g_autofree char *db = g_strdup(s->db_path);
+        g_autoptr(GError) error = NULL;
+        s->finisher = vej_finisher_new(s->config->data_dir, db, s->signer, NULL, &cb, &error);
+        if (!s->finisher) {
+            g_warning("recording %s: %s", recording_id, error->message);
+            return;
+        }
+    }
+    vej_finisher_queue(s->finisher, recording_id);
+}
+
+void
+vej__recording_requeue_unfinished(struct vej_signalling *s)
+{
+    g_autofree char *cursor = NULL;
+    for (int page = 0; page < 1000; page++) {
+        g_autofree char *next = NULL;
+        g_autoptr(GError) error = NULL;
+        struct vej_recording_filter f = {0};
+        g_autoptr(GPtrArray) rows =
+            vej_store_recording_list(s->store, &f, cursor, 200, &next, &error);
+        if (!rows)
+            return;
+        for (guint i = 0; i < rows->len; i++) {
+            const struct vej_recording_row *row = rows->pdata[i];
+            if (strcmp(row->state, "archiving") == 0 ||
+                (strcmp(row->state, "stopped") == 0 && row->manifest_revision == 0))
+                queue_finish(s, row->id);
+        }
+        if (!next)
+            return;
+        g_free(cursor);
+        cursor = g_steal_pointer(&next);
+    }
 }
 
 gboolean
@@ -171,12 +386,15 @@ vej__recording_start(struct vej_signalling *s, GError **error)
         .data_dir = c->data_dir,
         .segment_seconds = (unsigned)c->recording_segment_seconds,
         .ring_bytes = (size_t)c->recording_ring_kib * 1024,
+        .drain_ms = (unsigned)c->recording_drain_ms,
         .n_workers = vej_relay_n_workers(s->relay),
     };
-    struct vej_recorder_callbacks cb = {.state = on_state, .alert = on_alert, .user = s};
+    struct vej_recorder_callbacks cb = {
+        .state = on_state, .alert = on_alert, .finished = on_finished, .user = s};
     s->recorder = vej_recorder_new(&rc, &cb, s->audit, error);
     if (!s->recorder)
         return FALSE;
+    s->archive_progress = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
     vej_relay_set_tap(s->relay, vej_recorder_tap(s->recorder));
     return TRUE;
 }

@@ -244,6 +244,10 @@ recording_show(struct vej_http_req *r, struct vej_user *user, struct vej_recordi
 {
     struct vej_signalling *s = vej__http_server(r);
     json_t *out = recording_json(rec);
+    const double *progress =
+        s->archive_progress ? g_hash_table_lookup(s->archive_progress, rec->id) : NULL;
+    if (progress) /* being archived now: how far (0..1) */
+        json_object_set_new(out, "progress", json_real(*progress));
     g_autofree char *dir = recording_dir(s, rec);
     gsize len = 0, sig_len = 0;
     g_autofree char *bytes = read_signed_file(dir, "manifest.json", 64 << 20, &len);

@@ -204,9 +204,9 @@ create_done(struct vej_signalling *s, void *data)
     g_autoptr(vej_user) u = NULL;
     if (j->encoded)
         u = vej_store_user_create(s->store, j->username, j->role, j->encoded, true, &error);
-    if (u && !vej_store_user_set_courtrooms(s->store, u->id,
-                                            (const char *const *)j->courtrooms->pdata,
-                                            j->courtrooms->len, &error))
+    if (u &&
+        !vej_store_user_set_courtrooms(s->store, u->id, (const char *const *)j->courtrooms->pdata,
+                                       j->courtrooms->len, &error))
         g_clear_pointer(&u, vej_user_free);
     if (!u) {
         if (r)
@@ -261,7 +261,10 @@ vej__rest_user_create(struct vej_http_req *r, struct vej_user *user, char *ids[]
     j->username = g_strdup(name);
     j->role = g_strdup(role);
     j->courtrooms = g_steal_pointer(&crts);
-    vej__hash_submit(s, otp_work, create_done, j);
+    if (!vej__hash_submit(s, otp_work, create_done, j)) {
+        otp_job_free(j);
+        vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "the server is busy; try again");
+    }
 }
 
 /* ---- PATCH /users/{id} ---- */
@@ -319,9 +322,8 @@ vej__rest_user_patch(struct vej_http_req *r, struct vej_user *user, char *ids[],
     bool role_changed = role && strcmp(role, target->role) != 0;
     bool crts_changed = crts && !same_ids(crts, before);
     if (!vej_store_user_update(s->store, target->id, dv ? json_is_true(dv) : -1, role, &error) ||
-        (crts && !vej_store_user_set_courtrooms(s->store, target->id,
-                                                (const char *const *)crts->pdata, crts->len,
-                                                &error)))
+        (crts && !vej_store_user_set_courtrooms(
+                     s->store, target->id, (const char *const *)crts->pdata, crts->len, &error)))
         return vej__rest_store_error(r, error, "user");
     json_t *detail = json_object();
     if (dv)
@@ -359,9 +361,9 @@ reset_done(struct vej_signalling *s, void *data)
     }
     vej__audit(s, j->actor, "user.password_reset", j->user_id, NULL);
     if (r)
-        vej__http_respond_json(
-            r, 200, json_pack("{s:s,s:s,s:b}", "id", j->user_id, "password", j->password,
-                              "must_change_password", true));
+        vej__http_respond_json(r, 200,
+                               json_pack("{s:s,s:s,s:b}", "id", j->user_id, "password", j->password,
+                                         "must_change_password", true));
     otp_job_free(j);
 }
 
@@ -378,7 +380,10 @@ vej__rest_user_password_reset(struct vej_http_req *r, struct vej_user *user, cha
     if (!j)
         return vej__http_respond_error(r, VEJ_RPC_INTERNAL, "no randomness");
     j->user_id = g_strdup(target->id);
-    vej__hash_submit(s, otp_work, reset_done, j);
+    if (!vej__hash_submit(s, otp_work, reset_done, j)) {
+        otp_job_free(j);
+        vej__http_respond_error(r, VEJ_RPC_RATE_LIMITED, "the server is busy; try again");
+    }
 }
 
 /* ---- POST /users/{id}/sessions/revoke ---- */

@@ -444,6 +444,12 @@ participant_patch(struct vej_http_req *r, struct vej_user *user, char *ids[], js
     g_autoptr(vej_hearing_row) h = scoped_hearing(r, user, ids[0]);
     if (!h)
         return;
+    /* As on the WebSocket: only a judge changes a judge's entry. */
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_participant_row) target =
+        vej_store_participant_get(server_of(r)->store, ids[1], &error);
+    if (target && strcmp(target->role, "judge") == 0 && strcmp(user->role, "judge") != 0)
+        return vej__http_respond_error(r, VEJ_RPC_FORBIDDEN, "only a judge may do that to a judge");
     const char *why = NULL, *field = NULL;
     json_t *out = NULL;
     int code = vej__participant_update(
@@ -484,9 +490,9 @@ participant_token(struct vej_http_req *r, struct vej_user *user, char *ids[], js
     struct vej_session *live = vej__session_of_link(s, p->id);
     if (live)
         vej__session_end(live, "link_reissued");
-    if (!vej__audit_sync(s, user->id, "participant.token_reissue", p->id,
-                         json_pack("{s:s,s:I}", "hearing_id", h->id, "token_version",
-                                   (json_int_t)ver))) {
+    if (!vej__audit_sync(
+            s, user->id, "participant.token_reissue", p->id,
+            json_pack("{s:s,s:I}", "hearing_id", h->id, "token_version", (json_int_t)ver))) {
         /* The new link must not work either: revoke it too. */
         vej_store_participant_bump_token(s->store, p->id, NULL);
         return vej__http_respond_error(r, VEJ_RPC_INTERNAL,
@@ -628,6 +634,9 @@ static const struct route routes[] = {
     {"POST", "users/{usr}/password-reset", VEJ_STAFF_ADMIN, vej__rest_user_password_reset},
     {"POST", "users/{usr}/sessions/revoke", VEJ_STAFF_ADMIN, vej__rest_user_revoke},
     {"GET", "keys", STAFF_ANY, vej__rest_keys},
+    {"POST", "users/{usr}/totp-reset", VEJ_STAFF_ADMIN, vej__rest_totp_reset},
+    {"POST", "account/totp", 0, vej__rest_totp_enrol},
+    {"POST", "account/totp/confirm", 0, vej__rest_totp_confirm},
 };
 
 /* Matches `path` (after /api/v1/) against a pattern. Returns 1 on match,

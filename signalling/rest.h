@@ -26,8 +26,7 @@ int vej__rest_page_limit(struct vej_http_req *r);
 void vej__rest_user_list(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *body);
 void vej__rest_user_create(struct vej_http_req *r, struct vej_user *user, char *ids[],
                            json_t *body);
-void vej__rest_user_patch(struct vej_http_req *r, struct vej_user *user, char *ids[],
-                          json_t *body);
+void vej__rest_user_patch(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *body);
 void vej__rest_user_password_reset(struct vej_http_req *r, struct vej_user *user, char *ids[],
                                    json_t *body);
 void vej__rest_user_revoke(struct vej_http_req *r, struct vej_user *user, char *ids[],
@@ -43,3 +42,10 @@ void vej__rest_keys(struct vej_http_req *r, struct vej_user *user, char *ids[], 
 /* The last signed audit head as JSON, or JSON null (transfer full). */
 struct vej_signalling;
 json_t *vej__rest_signed_head_json(struct vej_signalling *s);
+
+/* rest-totp.c: the second factor (enrol and confirm: any staff, also while
+ * enrolment is pending; reset: admin). */
+void vej__rest_totp_enrol(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *body);
+void vej__rest_totp_confirm(struct vej_http_req *r, struct vej_user *user, char *ids[],
+                            json_t *body);
+void vej__rest_totp_reset(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t *body);

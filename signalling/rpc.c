@@ -219,8 +219,7 @@ protective_done(struct vej_signalling *s, bool ok, void *data)
 static void
 audit_protective(struct call *k, const char *action, const char *target, json_t *detail)
 {
-    vej__audit_then(k->s, k->me->id, action, target, detail, protective_done,
-                    g_strdup(k->h->id));
+    vej__audit_then(k->s, k->me->id, action, target, detail, protective_done, g_strdup(k->h->id));
 }
 
 /* ---- session.* ---- */
@@ -297,9 +296,10 @@ hello_staff(struct call *k, const char *token)
     int code = vej__staff_token_check(k->s, token, &user, hash, &k->why);
     if (code)
         return code;
-    if (user->must_change_password) {
+    const char *setup = NULL;
+    if (vej__account_setup_pending(k->s, user, &setup)) {
         vej_user_free(user);
-        k->why = "the password must be changed first";
+        k->why = setup;
         return VEJ_RPC_FORBIDDEN;
     }
     struct vej_session *sess = vej__session_new(k->s, VEJ_IDENTITY_STAFF);
@@ -352,8 +352,8 @@ m_session_resume(struct call *k)
         return VEJ_RPC_UNAUTHENTICATED;
     }
     const char *who = sess->participant_id ? sess->participant_id : sess->user_id;
-    vej__audit(k->s, who ? who : sess->id, "session.resume", sess->hearing_id ? sess->hearing_id : "",
-               json_pack("{s:s}", "address", k->c->peer));
+    vej__audit(k->s, who ? who : sess->id, "session.resume",
+               sess->hearing_id ? sess->hearing_id : "", json_pack("{s:s}", "address", k->c->peer));
     vej__session_attach(sess, k->c);
     return session_result(k, sess);
 }
@@ -518,8 +518,7 @@ m_hearing_move(struct call *k)
     /* Into main, or out of the lobby (an admission), widens exposure; into
      * a consultation room or the lobby protects. */
     bool widening = strcmp(place, "main") == 0 || strcmp(from, "lobby") == 0;
-    json_t *detail =
-        json_pack("{s:s,s:s,s:s}", "hearing_id", k->h->id, "from", from, "to", place);
+    json_t *detail = json_pack("{s:s,s:s,s:s}", "hearing_id", k->h->id, "from", from, "to", place);
     if (widening) {
         struct deferred *d = deferred_new(t->id, OP_MOVE);
         g_strlcpy(d->place, place, sizeof d->place);
@@ -714,6 +713,34 @@ m_webrtc_restart_ice(struct call *k)
     return media_result(k, vej__media_restart_ice(k->s, k->me, &k->error));
 }
 
+/* A participant asks the court for something (today: a private
+ * consultation with their advocate); the hearing's admitted clerks are
+ * alerted, naming the participant as they see them. At most one request
+ * per participant every VEJ_REQUEST_INTERVAL_S. */
+static int
+m_hearing_request(struct call *k)
+{
+    const char *kind = param_string(k, "kind", 32);
+    if (!kind || strcmp(kind, "consultation") != 0)
+        return bad_param(k, "kind", "must be consultation");
+    if (!k->me->admitted) {
+        k->why = "only an admitted participant can ask the court";
+        return VEJ_RPC_CONFLICT;
+    }
+    int64_t now = g_get_monotonic_time();
+    if (k->me->last_request_us &&
+        now - k->me->last_request_us < VEJ_REQUEST_INTERVAL_S * G_USEC_PER_SEC) {
+        k->why = "a request was made less than 30 s ago";
+        return VEJ_RPC_RATE_LIMITED;
+    }
+    k->me->last_request_us = now;
+    vej__hearing_request(k->h, k->me, kind);
+    vej__audit(k->s, k->me->id, "participant.request", k->h->id,
+               json_pack("{s:s,s:s}", "participant_id", k->me->id, "kind", kind));
+    k->result = json_object();
+    return 0;
+}
+
 static const struct method methods[] = {
     {"session.hello", m_session_hello, NEED_NOTHING, 0, "token"},
     {"session.resume", m_session_resume, NEED_NOTHING, 0, "resume_token"},
@@ -725,6 +752,7 @@ static const struct method methods[] = {
     {"hearing.mute", m_hearing_mute, NEED_JOINED, BENCH, "hearing_id,participant_id,kind,muted"},
     {"hearing.remove", m_hearing_remove, NEED_JOINED, BENCH, "hearing_id,participant_id"},
     {"hearing.set_state", m_hearing_set_state, NEED_JOINED, BENCH, "hearing_id,state"},
+    {"hearing.request", m_hearing_request, NEED_JOINED, 0, "hearing_id,kind"},
     {"hearing.set_special_measures", m_hearing_set_special_measures, NEED_JOINED, BENCH,
      "hearing_id,participant_id,special_measures"},
     {"webrtc.publish", m_webrtc_publish, NEED_JOINED, 0, "hearing_id,sdp"},

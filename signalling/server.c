@@ -8,6 +8,11 @@
  */
 #include "signalling/signalling-priv.h"
 
+#include <arpa/inet.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509_vfy.h>
+#include <openssl/x509v3.h>
 #include "recording/audit-heads.h"
 
 #include <errno.h>
@@ -16,6 +21,7 @@
 #include <time.h>
 
 #include "gateway/relay.h"
+#include "recording/finisher.h"
 #include "recording/recorder.h"
 #include "gateway/sdp/sdp.h"
 #include "signalling/token.h"
@@ -145,8 +151,8 @@ audit_then_done(bool ok, void *data)
 }
 
 void
-vej__audit_then(struct vej_signalling *s, const char *actor, const char *action,
-                const char *target, json_t *detail, vej_audit_then_fn fn, void *data)
+vej__audit_then(struct vej_signalling *s, const char *actor, const char *action, const char *target,
+                json_t *detail, vej_audit_then_fn fn, void *data)
 {
     struct audit_then *a = g_new0(struct audit_then, 1);
     a->s = s;
@@ -180,8 +186,8 @@ audit_wait_done(bool ok, void *data)
 }
 
 bool
-vej__audit_sync(struct vej_signalling *s, const char *actor, const char *action,
-                const char *target, json_t *detail)
+vej__audit_sync(struct vej_signalling *s, const char *actor, const char *action, const char *target,
+                json_t *detail)
 {
     /* Waits for the group commit that holds this entry (one fsync), and
      * for that entry only. Only rare REST changes of exposure come here;
@@ -322,7 +328,10 @@ static int
 conn_on_receive(struct vej_conn *c, const void *in, size_t len)
 {
     struct lws *wsi = c->wsi;
-    size_t max = c->s->config->max_message_bytes;
+    /* Before session.hello a message has no business being large. */
+    size_t max = c->session ? c->s->config->max_message_bytes
+                            : MIN(c->s->config->max_message_bytes,
+                                  c->s->config->max_unauthenticated_message_bytes);
     if (lws_is_first_fragment(wsi)) {
         g_byte_array_set_size(c->rx, 0);
         c->rx_overflow = false;
@@ -390,14 +399,49 @@ conn_on_writeable(struct vej_conn *c)
 }
 
 /* Only upgrades on /ws, and none while shutting down or over the cap. */
+/* Sockets that have no session yet; *oldest is the one opened first. */
+static guint
+unauthenticated_conns(struct vej_signalling *s, struct vej_conn **oldest)
+{
+    guint n = 0;
+    GHashTableIter it;
+    gpointer value;
+    *oldest = NULL;
+    g_hash_table_iter_init(&it, s->conns);
+    while (g_hash_table_iter_next(&it, NULL, &value)) {
+        struct vej_conn *c = value;
+        if (c->session || c->closing || c->close_pending)
+            continue;
+        n++;
+        if (!*oldest || c->id < (*oldest)->id)
+            *oldest = c;
+    }
+    return n;
+}
+
+/* Only upgrades on /ws, and none while shutting down or over the cap (the
+ * address's share was checked when its connection was accepted). Sockets
+ * without a session get at most
+ * max_connections - reserved_authenticated_connections slots: past that, a
+ * newcomer displaces the oldest of them (closed with 1013), so a flood of
+ * idle sockets can neither fill the server nor keep people from logging
+ * in. */
 static int
 filter_upgrade(struct vej_signalling *s, struct lws *wsi)
 {
     char uri[64];
+    int reserved =
+        MIN(s->config->reserved_authenticated_connections, s->config->max_connections - 1);
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws") != 0 ||
         s->stopping || g_hash_table_size(s->conns) >= (guint)s->config->max_connections) {
         s->metrics.ws_refused_total++;
         return 1;
+    }
+    struct vej_conn *oldest = NULL;
+    if (unauthenticated_conns(s, &oldest) >= (guint)(s->config->max_connections - reserved) &&
+        oldest) {
+        s->metrics.unauthenticated_limit_total++;
+        vej__conn_close(oldest, 1013, "try again later");
     }
     return 0;
 }
@@ -470,6 +514,43 @@ callback_http(struct vej_signalling *s, struct lws *wsi, enum lws_callback_reaso
     }
 }
 
+/* Every accepted TCP connection (HTTP, WebSocket, or one still in its TLS
+ * handshake) counts against its client address: over the address's share
+ * it is hung up at once, before any TLS work. */
+static int
+filter_network(struct vej_signalling *s, void *user)
+{
+    const struct lws_filter_network_conn_args *a = user;
+    char peer[64] = "";
+    if (!a)
+        return 0;
+    const void *addr = a->cli_addr.ss_family == AF_INET6
+                           ? (const void *)&((const struct sockaddr_in6 *)&a->cli_addr)->sin6_addr
+                           : (const void *)&((const struct sockaddr_in *)&a->cli_addr)->sin_addr;
+    if (!inet_ntop(a->cli_addr.ss_family, addr, peer, sizeof peer))
+        return 0;
+    return s->stopping || vej__address_full(s, peer) ? 1 : 0;
+}
+
+static void
+count_connection(struct vej_signalling *s, struct lws *wsi)
+{
+    char peer[64] = "";
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    vej__address_take(s, peer, true);
+    g_hash_table_insert(s->net_conns, wsi, g_strdup(peer));
+}
+
+static void
+uncount_connection(struct vej_signalling *s, struct lws *wsi)
+{
+    const char *peer = g_hash_table_lookup(s->net_conns, wsi);
+    if (!peer)
+        return;
+    vej__address_release(s, peer);
+    g_hash_table_remove(s->net_conns, wsi);
+}
+
 static int
 callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
 {
@@ -484,6 +565,14 @@ callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in
         return 0;
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return filter_upgrade(s, wsi);
+    case LWS_CALLBACK_FILTER_NETWORK_CONNECTION:
+        return filter_network(s, user);
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        count_connection(s, wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        uncount_connection(s, wsi);
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
     case LWS_CALLBACK_ESTABLISHED:
     case LWS_CALLBACK_RECEIVE:
     case LWS_CALLBACK_SERVER_WRITEABLE:
@@ -705,6 +794,40 @@ make_context(struct vej_signalling *s, GError **error)
     return TRUE;
 }
 
+/* A certificate someone configured (issued by another party), not the
+ * self-signed one the gateway makes: only then is HSTS sent, since a
+ * browser that learnt HSTS would refuse the self-signed one for good. */
+static bool
+certificate_is_configured(const char *path)
+{
+    if (!path || !*path)
+        return false;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    X509 *cert = PEM_read_X509(f, NULL, NULL, NULL);
+    fclose(f);
+    if (!cert)
+        return false;
+    /* Subject = issuer and signed by its own key (key usage aside). */
+    bool self_signed = X509_self_signed(cert, 1) == 1;
+    X509_free(cert);
+    return !self_signed;
+}
+
+static bool
+derive_key(GBytes *secret, const char *info, GBytes **out)
+{
+    uint8_t key[32];
+    gsize len = 0;
+    const uint8_t *ikm = g_bytes_get_data(secret, &len);
+    if (!vej_hkdf_sha256(NULL, 0, ikm, len, (const uint8_t *)info, strlen(info), key, sizeof key))
+        return false;
+    *out = g_bytes_new(key, sizeof key);
+    OPENSSL_cleanse(key, sizeof key);
+    return true;
+}
+
 struct vej_signalling *
 vej_signalling_new(const struct vej_config *config, vej_store *store, vej_audit_writer *audit,
                    const char *db_path, GBytes *token_key, GError **error)
@@ -716,7 +839,16 @@ vej_signalling_new(const struct vej_config *config, vej_store *store, vej_audit_
     s->db_path = g_strdup(db_path);
     s->token_key = g_bytes_ref(token_key);
     s->started_at = g_get_real_time() / G_USEC_PER_SEC;
-    g_strlcpy(s->token_kid, "k1", sizeof s->token_kid);
+    /* Separate keys for separate uses (join tokens, pseudonyms), derived
+     * from the one secret; the kid names this derivation, so links signed
+     * otherwise (kid k1: the raw key, with names in them) stop working. */
+    g_strlcpy(s->token_kid, VEJ_JOIN_KID, sizeof s->token_kid);
+    if (!derive_key(token_key, VEJ_KEY_INFO_JOIN, &s->join_key) ||
+        !derive_key(token_key, VEJ_KEY_INFO_PSEUDONYM, &s->pseudonym_key)) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot derive the token keys");
+        vej_signalling_free(s);
+        return NULL;
+    }
     g_mutex_init(&s->post_lock);
     g_queue_init(&s->posts);
     s->conns = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
@@ -724,7 +856,10 @@ vej_signalling_new(const struct vej_config *config, vej_store *store, vej_audit_
     s->sessions = g_hash_table_new(g_str_hash, g_str_equal);
     s->resume_index = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     s->hearings = g_hash_table_new(g_str_hash, g_str_equal);
-    s->login_windows = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+    s->per_address = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    s->net_conns = g_hash_table_new_full(g_direct_hash, g_direct_equal, NULL, g_free);
+    vej__throttle_init(s);
+    s->hsts = certificate_is_configured(config->tls_cert);
     s->web_root = g_strdup(config->web_root);
 
     s->hash_pool = g_thread_pool_new(hash_job_run, s, config->scrypt_threads, FALSE, error);
@@ -751,6 +886,9 @@ void
 vej_signalling_set_signer(struct vej_signalling *s, struct vej_signer *signer)
 {
     s->signer = signer;
+    /* A restart may have left recordings unarchived or unsealed. */
+    if (signer)
+        vej__recording_requeue_unfinished(s);
 }
 
 int
@@ -797,15 +935,22 @@ hash_job_run(gpointer data, gpointer user)
     vej__post(user, hash_job_done, job);
 }
 
-void
+bool
 vej__hash_submit(struct vej_signalling *s, void (*work)(void *),
                  void (*done)(struct vej_signalling *, void *), void *data)
 {
+    /* Bounded: a flood of logins must not queue unbounded scrypt work
+     * (memory, and minutes of delay for everyone's logins). */
+    if (g_thread_pool_unprocessed(s->hash_pool) >= (guint)s->config->max_hash_queue) {
+        s->metrics.hash_queue_full_total++;
+        return false;
+    }
     struct vej_hash_job *job = g_new0(struct vej_hash_job, 1);
     job->work = work;
     job->done = done;
     job->data = data;
     g_thread_pool_push(s->hash_pool, job, NULL);
+    return true;
 }
 
 void
@@ -826,6 +971,9 @@ vej_signalling_free(struct vej_signalling *s)
     g_clear_pointer(&s->relay, vej_relay_free);
     /* After the relay: no tap is called any more. */
     g_clear_pointer(&s->recorder, vej_recorder_free);
+    /* A running archiver is killed; the next start queues it again. */
+    g_clear_pointer(&s->finisher, vej_finisher_free);
+    g_clear_pointer(&s->archive_progress, g_hash_table_destroy);
     if (s->lws) {
         lws_sul_cancel(&s->sul_audit_head);
         lws_sul_cancel(&s->sul_retention);
@@ -855,9 +1003,15 @@ vej_signalling_free(struct vej_signalling *s)
     g_hash_table_unref(s->resume_index);
     g_hash_table_unref(s->conns);
     g_hash_table_unref(s->http_reqs);
-    g_hash_table_unref(s->login_windows);
+    g_hash_table_unref(s->net_conns);
+    g_hash_table_unref(s->per_address);
+    vej__throttle_clear(s);
     g_mutex_clear(&s->post_lock);
     g_bytes_unref(s->token_key);
+    if (s->join_key)
+        g_bytes_unref(s->join_key);
+    if (s->pseudonym_key)
+        g_bytes_unref(s->pseudonym_key);
     g_free(s->db_path);
     g_free(s->web_root);
     if (s->turn_secret) {

@@ -41,7 +41,10 @@ struct vej_metrics {
     uint64_t login_failures_total;
     uint64_t login_rate_limited_total;
     uint64_t hearing_participant_limit_total;
-    uint64_t audit_write_failures_total; /* vej__audit_sync entries not committed */
+    uint64_t audit_write_failures_total;  /* vej__audit_sync entries not committed */
+    uint64_t address_limit_total;         /* connections refused: too many from one address */
+    uint64_t unauthenticated_limit_total; /* sockets refused: no slot without a session */
+    uint64_t hash_queue_full_total;       /* logins refused: the hashing queue was full */
 };
 
 struct vej_signalling {
@@ -49,7 +52,9 @@ struct vej_signalling {
     vej_store *store;
     vej_audit_writer *audit;
     char *db_path;
-    GBytes *token_key;
+    GBytes *token_key;     /* the configured secret: only keys are derived from it */
+    GBytes *join_key;      /* HKDF(token_key, VEJ_KEY_INFO_JOIN): signs join tokens */
+    GBytes *pseudonym_key; /* HKDF(token_key, VEJ_KEY_INFO_PSEUDONYM): anon_ ids */
     char token_kid[16];
     char public_url[256];
     char *web_root;
@@ -71,16 +76,22 @@ struct vej_signalling {
     GThreadPool *hash_pool;
     struct vej_relay *relay;       /* the media relay (owned) */
     struct vej_recorder *recorder; /* the recorder (owned), fed by the relay's tap */
+    struct vej_finisher *finisher; /* archives and seals finished recordings (owned) */
+    GHashTable *archive_progress;  /* recording id -> double *: archiving now */
     struct vej_signer *signer;     /* evidence signing key (borrowed; set by main) */
     char *turn_secret;             /* shared secret for TURN credentials, or NULL */
 
     uint64_t next_id;
-    GHashTable *conns;         /* conn id (uint64 *) -> struct vej_conn * */
-    GHashTable *http_reqs;     /* request id (uint64 *) -> struct vej_http_req * */
-    GHashTable *sessions;      /* session id -> struct vej_session * */
-    GHashTable *resume_index;  /* resume token hash (hex) -> struct vej_session * */
-    GHashTable *hearings;      /* hearing id -> struct vej_live_hearing * */
-    GHashTable *login_windows; /* "user:NAME" / "addr:IP" -> struct vej_rate_window * */
+    GHashTable *conns;        /* conn id (uint64 *) -> struct vej_conn * */
+    GHashTable *http_reqs;    /* request id (uint64 *) -> struct vej_http_req * */
+    GHashTable *sessions;     /* session id -> struct vej_session * */
+    GHashTable *resume_index; /* resume token hash (hex) -> struct vej_session * */
+    GHashTable *hearings;     /* hearing id -> struct vej_live_hearing * */
+    GHashTable *per_address;  /* client address -> GINT open TCP connections (limits.c) */
+    GHashTable *net_conns;    /* struct lws * -> its address (char *), for the release */
+    GHashTable *throttles;    /* login throttle key -> struct throttle * (limits.c) */
+    GQueue throttle_lru;      /* struct throttle *, least recently used first */
+    bool hsts;                /* a configured, not self-signed, certificate: send HSTS */
 
     struct vej_metrics metrics;
     int64_t started_at;
@@ -142,6 +153,7 @@ struct vej_live_participant {
     char *display_name;
     char *user_id;
     char place[VEJ_PLACE_MAX];
+    int64_t last_request_us; /* monotonic time of the last hearing.request */
     bool admitted;
     bool muted[VEJ_MEDIA_N];
     bool audio_only;
@@ -195,11 +207,30 @@ typedef void (*vej_audit_then_fn)(struct vej_signalling *s, bool ok, void *data)
 void vej__audit_then(struct vej_signalling *s, const char *actor, const char *action,
                      const char *target, json_t *detail, vej_audit_then_fn fn, void *data);
 char *vej__correlation_id(void);
-/* Runs work(data) on the hashing pool, then done(s, data) on this thread. */
-void vej__hash_submit(struct vej_signalling *s, void (*work)(void *data),
+/* Runs work(data) on the hashing pool, then done(s, data) on this thread.
+ * False (nothing queued, nothing called) when [auth] max_hash_queue jobs
+ * are already waiting: the caller answers 429. */
+bool vej__hash_submit(struct vej_signalling *s, void (*work)(void *data),
                       void (*done)(struct vej_signalling *s, void *data), void *data);
 char *vej__rfc3339(int64_t unix_s);
 bool vej__parse_rfc3339(const char *text, int64_t *out);
+
+/* limits.c: per-address limits and login throttling (signalling thread). */
+bool vej__address_allowlist_valid(const char *list, const char **bad);
+bool vej__address_allowlisted(struct vej_signalling *s, const char *peer);
+/* The address holds max_connections_per_address already (and is not
+ * allowlisted); counted in vej_address_limit_total. */
+bool vej__address_full(struct vej_signalling *s, const char *peer);
+/* Counts one more connection of the address; false (nothing counted)
+ * when full, unless `force`. */
+bool vej__address_take(struct vej_signalling *s, const char *peer, bool force);
+void vej__address_release(struct vej_signalling *s, const char *peer);
+void vej__throttle_init(struct vej_signalling *s);
+void vej__throttle_clear(struct vej_signalling *s);
+/* Counts a login attempt; true when it must be refused (429). */
+bool vej__login_throttled(struct vej_signalling *s, const char *username, const char *peer);
+/* A good login clears the backoff of its (username, address). */
+void vej__login_succeeded(struct vej_signalling *s, const char *username, const char *peer);
 
 /* http.c (REST and static files) */
 struct vej_http_req *vej__http_req_new(struct vej_signalling *s, struct lws *wsi);
@@ -251,6 +282,17 @@ struct vej_user *vej__http_auth_staff(struct vej_http_req *r, unsigned allowed_r
 int vej__staff_token_check(struct vej_signalling *s, const char *token, struct vej_user **user,
                            uint8_t hash_out[32], const char **why);
 void vej__http_login(struct vej_http_req *r, json_t *body);
+/* rest-totp.c: a recovery code as stored (hashed): upper case, no '-' or
+ * spaces (transfer full). */
+char *vej__recovery_code_normalise(const char *code);
+/* [auth] require_totp_roles names the role. */
+bool vej__totp_required(struct vej_signalling *s, const char *role);
+/* The account has a confirmed second factor. */
+bool vej__totp_enabled(struct vej_signalling *s, const char *user_id);
+/* The account must first change its password or enrol a second factor
+ * (*why says which); it may then use only the account routes. */
+bool vej__account_setup_pending(struct vej_signalling *s, const struct vej_user *user,
+                                const char **why);
 /* Deny by default: may the account act in the courtroom (assigned, or an
  * admin; vej_store_user_may_act)? A store failure answers false. */
 bool vej__staff_may_act(struct vej_signalling *s, const char *user_id, const char *courtroom_id);
@@ -305,11 +347,13 @@ void vej__hearing_leave(struct vej_live_participant *p, const char *reason);
 /* Sends a notification (params stolen; hearing_id added) to a joined
  * participant's socket, if it has one. */
 void vej__hearing_notify(struct vej_live_participant *to, const char *method, json_t *params);
-/* The id `viewer` may be shown for participant `pid`: the real one, or the
- * pseudonym when the viewer may not see the participant in full (NULL when
- * not joined). Used for media.tracks, whose entries must not leak ids. */
-const char *vej__hearing_shown_id(struct vej_live_hearing *h, struct vej_live_participant *viewer,
-                                  const char *pid);
+/* The id `viewer` may be shown for participant `pid`, by the roster's
+ * rule: the real one when seen in full, the roster's pseudonym when seen
+ * by role only, and an opaque id of this receiver's own when hidden from
+ * it. False when `pid` is not joined. Used for media.tracks and alerts. */
+#define VEJ_SHOWN_ID_MAX 32
+bool vej__hearing_shown_id(struct vej_live_hearing *h, struct vej_live_participant *viewer,
+                           const char *pid, char out[VEJ_SHOWN_ID_MAX]);
 int vej__hearing_admit(struct vej_live_hearing *h, struct vej_live_participant *target,
                        const char **why);
 int vej__hearing_move(struct vej_live_hearing *h, struct vej_live_participant *target,
@@ -318,6 +362,13 @@ int vej__hearing_move(struct vej_live_hearing *h, struct vej_live_participant *t
  * participant goes back to the lobby, and admitted clerks and judges get
  * lobby.waiting and an alert (code link_reused). */
 void vej__hearing_takeover(struct vej_live_hearing *h, struct vej_live_participant *target);
+/* Minimum seconds between two hearing.request of one participant. */
+#define VEJ_REQUEST_INTERVAL_S 30
+/* A participant's request (kind "consultation"): an `alert`
+ * consultation_requested to the admitted clerks, naming the participant
+ * as each clerk may see them. */
+void vej__hearing_request(struct vej_live_hearing *h, struct vej_live_participant *from,
+                          const char *kind);
 /* Sends an `alert` to the hearing's admitted clerks (message names nobody). */
 void vej__hearing_alert_clerks(struct vej_live_hearing *h, const char *code, const char *severity,
                                const char *message);
@@ -379,6 +430,8 @@ void vej__recording_sync(struct vej_signalling *s, struct vej_live_hearing *h);
 /* The same for a hearing nobody has joined (a state change through REST). */
 struct vej_hearing_row;
 void vej__recording_sync_row(struct vej_signalling *s, const struct vej_hearing_row *row);
+/* Queues recordings a restart left unarchived or unsealed (the signer set). */
+void vej__recording_requeue_unfinished(struct vej_signalling *s);
 /* rest-recordings.c: the retention sweep (at start, then hourly). */
 void vej__recordings_sweep(struct vej_signalling *s);
 

@@ -22,6 +22,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/kdf.h>
 #include <openssl/rand.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -241,12 +242,11 @@ claims_json(const struct vej_join_claims *c)
     char *text;
 
     if (!memchr(c->iss, '\0', sizeof c->iss) || !memchr(c->hid, '\0', sizeof c->hid) ||
-        !memchr(c->pid, '\0', sizeof c->pid) || !memchr(c->role, '\0', sizeof c->role) ||
-        !memchr(c->name, '\0', sizeof c->name))
+        !memchr(c->pid, '\0', sizeof c->pid) || !memchr(c->role, '\0', sizeof c->role))
         return NULL;
-    obj = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "aud", AUDIENCE, "iss", c->iss, "hid",
-                    c->hid, "pid", c->pid, "role", c->role, "name", c->name, "nbf",
-                    (json_int_t)c->nbf, "exp", (json_int_t)c->exp, "ver", (json_int_t)c->ver);
+    obj = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "aud", AUDIENCE, "iss", c->iss, "hid",
+                    c->hid, "pid", c->pid, "role", c->role, "nbf", (json_int_t)c->nbf, "exp",
+                    (json_int_t)c->exp, "ver", (json_int_t)c->ver);
     if (!obj)
         return NULL;
     text = json_dumps(obj, JSON_COMPACT);
@@ -386,9 +386,10 @@ check_claims(const uint8_t *bytes, size_t n, int64_t now, struct vej_join_claims
          copy_string_claim(claims, "hid", out->hid, sizeof out->hid) &&
          copy_string_claim(claims, "pid", out->pid, sizeof out->pid) &&
          copy_string_claim(claims, "role", out->role, sizeof out->role) &&
-         copy_string_claim(claims, "name", out->name, sizeof out->name) &&
-         copy_int_claim(claims, "nbf", &out->nbf) && copy_int_claim(claims, "exp", &out->exp) &&
-         copy_int_claim(claims, "ver", &out->ver);
+         /* A link carries no display name (whoever holds it could read
+          * it); a token that does is one of the old kind: refused. */
+         !json_object_get(claims, "name") && copy_int_claim(claims, "nbf", &out->nbf) &&
+         copy_int_claim(claims, "exp", &out->exp) && copy_int_claim(claims, "ver", &out->ver);
     json_decref(claims);
     if (!ok)
         return VEJ_TOKEN_BAD_CLAIMS;
@@ -459,4 +460,22 @@ vej_join_token_verify(const uint8_t *key, size_t key_len, const char *kid, const
     if (st == VEJ_TOKEN_OK && out)
         *out = claims;
     return st;
+}
+
+bool
+vej_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
+                const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len)
+{
+    EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_id(EVP_PKEY_HKDF, NULL);
+    size_t len = out_len;
+    bool ok = ctx && ikm_len > 0 && EVP_PKEY_derive_init(ctx) > 0 &&
+              EVP_PKEY_CTX_set_hkdf_md(ctx, EVP_sha256()) > 0 &&
+              (salt_len == 0 || EVP_PKEY_CTX_set1_hkdf_salt(ctx, salt, (int)salt_len) > 0) &&
+              EVP_PKEY_CTX_set1_hkdf_key(ctx, ikm, (int)ikm_len) > 0 &&
+              (info_len == 0 || EVP_PKEY_CTX_add1_hkdf_info(ctx, info, (int)info_len) > 0) &&
+              EVP_PKEY_derive(ctx, out, &len) > 0 && len == out_len;
+    EVP_PKEY_CTX_free(ctx);
+    if (!ok)
+        OPENSSL_cleanse(out, out_len);
+    return ok;
 }

@@ -2,7 +2,8 @@
  *
  * Plain C over OpenSSL. A join token's header is exactly
  * {"alg":"HS256","typ":"JWT","kid":"<kid>"} (in that byte order); claims are
- * aud "vej-join", iss, hid, pid, role, name, nbf, exp, ver. Verification
+ * aud "vej-join", iss, hid, pid, role, nbf, exp, ver: never a display name
+ * (a token with a "name" claim is refused). Verification
  * refuses any other header (other alg, "none", crit, extra members),
  * non-canonical or padded base64url, a bad signature (compared in constant
  * time), a wrong audience, and times outside [nbf - leeway, exp + leeway].
@@ -22,7 +23,6 @@ struct vej_join_claims {
     char hid[64];
     char pid[64];
     char role[32];
-    char name[256];
     int64_t nbf;
     int64_t exp;
     int64_t ver;
@@ -67,3 +67,15 @@ void vej_token_hash(const char *token, size_t len, uint8_t out[32]);
 
 /* True when `id` is prefix followed by 1..64 characters of [a-z0-9]. */
 bool vej_id_valid(const char *id, const char *prefix);
+
+/* HKDF-SHA256 (RFC 5869): extract with `salt` (may be empty), expand with
+ * `info` into out_len bytes (at most 255 * 32). False on failure. */
+bool vej_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, size_t ikm_len,
+                     const uint8_t *info, size_t info_len, uint8_t *out, size_t out_len);
+
+/* The purposes keys are derived for from the one configured secret
+ * (DATA_DIR/secrets/token-key): HKDF-SHA256 with an empty salt and these
+ * info strings, 32 bytes each. A join token's kid names the derivation. */
+#define VEJ_KEY_INFO_JOIN "vej-gateway join-token key v2"
+#define VEJ_KEY_INFO_PSEUDONYM "vej-gateway pseudonym key v1"
+#define VEJ_JOIN_KID "k2"

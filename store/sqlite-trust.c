@@ -100,10 +100,10 @@ vej__sqlite_user_courtrooms(void *impl, const char *user_id, GError **error)
 static gboolean
 insert_assignment(sqlite3 *db, const char *user_id, const char *courtroom_id, GError **error)
 {
-    g_autoptr(sqlite3_stmt) stmt = prepare(
-        db,
-        "INSERT INTO user_courtrooms (user_id, courtroom_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-        error);
+    g_autoptr(sqlite3_stmt) stmt = prepare(db,
+                                           "INSERT INTO user_courtrooms (user_id, courtroom_id) "
+                                           "VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                                           error);
     if (!stmt || !vej__sqlite_bind(db, stmt, error, "tt", user_id, courtroom_id))
         return FALSE;
     return step_write(db, stmt, "assigning a courtroom", error) >= 0;
@@ -230,10 +230,11 @@ vej__sqlite_user_totp_set(void *impl, const char *user_id, const char *secret, b
     if (!vej__sqlite_begin_immediate(db, error))
         return FALSE;
     g_autoptr(sqlite3_stmt) stmt = prepare(
-        db, "UPDATE users SET totp_secret = ?2, totp_enabled = ?3, totp_last_step = 0 WHERE id = ?1",
+        db,
+        "UPDATE users SET totp_secret = ?2, totp_enabled = ?3, totp_last_step = 0 WHERE id = ?1",
         error);
-    if (!stmt || !vej__sqlite_bind(db, stmt, error, "tti", user_id, secret,
-                                   (int64_t)(secret && enabled)))
+    if (!stmt ||
+        !vej__sqlite_bind(db, stmt, error, "tti", user_id, secret, (int64_t)(secret && enabled)))
         goto fail;
     int n = step_write(db, stmt, "setting a second factor", error);
     if (n <= 0) {
@@ -280,8 +281,8 @@ vej__sqlite_recovery_codes_set(void *impl, const char *user_id, const uint8_t (*
         step_write(db, del, "dropping recovery codes", error) < 0)
         goto fail;
     for (guint i = 0; i < n; i++) {
-        g_autoptr(sqlite3_stmt) ins = prepare(
-            db, "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)", error);
+        g_autoptr(sqlite3_stmt) ins =
+            prepare(db, "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)", error);
         if (!ins || !vej__sqlite_bind(db, ins, error, "tb", user_id, hashes[i]) ||
             step_write(db, ins, "storing a recovery code", error) < 0)
             goto fail;

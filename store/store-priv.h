@@ -82,8 +82,8 @@ gboolean vej__store_new_id(const char *prefix, char out[VEJ__ID_SIZE], GError **
  * statement bound with LIMIT limit + 1 (as fetch_rows). */
 sqlite3 *vej__sqlite_store_db(void *impl);
 struct vej_user *vej__sqlite_user_from_row(sqlite3_stmt *stmt);
-GPtrArray *vej__sqlite_courtroom_rows(void *impl, sqlite3_stmt *stmt, int limit,
-                                      char **next_cursor, GError **error);
+GPtrArray *vej__sqlite_courtroom_rows(void *impl, sqlite3_stmt *stmt, int limit, char **next_cursor,
+                                      GError **error);
 GPtrArray *vej__sqlite_hearing_rows(void *impl, sqlite3_stmt *stmt, int limit, char **next_cursor,
                                     GError **error);
 

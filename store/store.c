@@ -309,8 +309,7 @@ vej_store_participant_remove(vej_store *s, const char *id, GError **error)
 /* ---- accounts and courtroom scope, second factor ---- */
 
 GPtrArray *
-vej_store_user_list(vej_store *s, const char *after, int limit, char **next_cursor,
-                    GError **error)
+vej_store_user_list(vej_store *s, const char *after, int limit, char **next_cursor, GError **error)
 {
     g_return_val_if_fail(s != NULL, NULL);
     if (!check_page(limit, next_cursor, error))
@@ -319,8 +318,7 @@ vej_store_user_list(vej_store *s, const char *after, int limit, char **next_curs
 }
 
 gboolean
-vej_store_user_update(vej_store *s, const char *id, int disabled, const char *role,
-                      GError **error)
+vej_store_user_update(vej_store *s, const char *id, int disabled, const char *role, GError **error)
 {
     g_return_val_if_fail(s != NULL && id != NULL, FALSE);
     return s->backend->user_update(s->impl, id, disabled, role, error);
@@ -350,8 +348,7 @@ vej_store_user_assign_courtroom(vej_store *s, const char *user_id, const char *c
 }
 
 gboolean
-vej_store_user_may_act(vej_store *s, const char *user_id, const char *courtroom_id,
-                       GError **error)
+vej_store_user_may_act(vej_store *s, const char *user_id, const char *courtroom_id, GError **error)
 {
     g_return_val_if_fail(s != NULL, FALSE);
     if (user_id == NULL || courtroom_id == NULL)

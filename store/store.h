@@ -271,8 +271,8 @@ gboolean vej_store_user_totp_set(vej_store *s, const char *user_id, const char *
 gboolean vej_store_user_totp_use_step(vej_store *s, const char *user_id, int64_t step,
                                       GError **error);
 /* Replaces an account's recovery codes (SHA-256 hashes, 32 bytes each). */
-gboolean vej_store_recovery_codes_set(vej_store *s, const char *user_id, const uint8_t (*hashes)[32],
-                                      guint n, GError **error);
+gboolean vej_store_recovery_codes_set(vej_store *s, const char *user_id,
+                                      const uint8_t (*hashes)[32], guint n, GError **error);
 /* Uses a recovery code: TRUE when an unused one matched (now used), FALSE
  * without error when none did. */
 gboolean vej_store_recovery_code_use(vej_store *s, const char *user_id, const uint8_t hash[32],

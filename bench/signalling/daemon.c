@@ -110,6 +110,9 @@ write_config(const struct bench_options *o, const struct bench_daemon *d)
                         "rpc_burst = 100000\n"
                         "unauthenticated_timeout_s = 600\n"
                         "ws_queue_max = 1048576\n"
+                        /* every simulated client comes from 127.0.0.1 */
+                        "address_allowlist = 127.0.0.0/8, ::1/128\n"
+                        "reserved_authenticated_connections = 0\n"
                         "[hearing]\n"
                         "max_participants = %d\n"
                         "[auth]\n"

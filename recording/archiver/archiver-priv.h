@@ -32,13 +32,8 @@ struct vej_arch_sr {
     int64_t arrival;
     int64_t ntp_ns; /* NTP converted to ns (era 0); only differences matter */
     uint32_t rtp;   /* as sent */
-    int64_t ext;    /* rtp extended next to the track's packets (solve) */
-};
-
-/* One RTP timestamp seen at one arrival (the first packet of each). */
-struct vej_arch_sample {
-    int64_t arrival;
-    int64_t ext;
+    int64_t ext;    /* rtp extended next to the track's packets around it */
+    bool ext_known; /* false until the track's first packet is seen */
 };
 
 /* 32-bit RTP timestamp unwrapping: state per track. */
@@ -59,11 +54,11 @@ struct vej_arch_track {
     uint64_t packets;
     int64_t first_arrival, last_arrival;
     int64_t first_ext, last_ext;
-    struct vej_arch_unwrap unwrap;
-    GArray *srs;     /* struct vej_arch_sr, in arrival order */
-    GArray *samples; /* struct vej_arch_sample, in arrival order */
+    struct vej_arch_unwrap unwrap, unwrap_again; /* first and second pass */
+    GArray *srs;                                 /* struct vej_arch_sr, in arrival order */
+    bool sr_synced;                              /* placed from SRs (else from arrivals only) */
+    int64_t min_offset_ns;                       /* min(arrival - sender time) over its packets */
     /* filled by vej_arch_timeline_solve */
-    bool sr_synced;    /* placed from SRs (else from arrivals only) */
     int64_t offset_ns; /* gateway time - publisher time, per connection */
     int64_t first_place, last_place;
     unsigned rank; /* order among its participant's tracks of its kind */
@@ -94,7 +89,6 @@ struct vej_arch_capture {
     GPtrArray *segments;     /* struct vej_arch_segment *, in order */
     int64_t origin;          /* earliest placement: time 0 of the hearing file */
     int64_t end;             /* latest placement */
-    uint64_t unknown_records;
 };
 
 /* capture.c */
@@ -103,6 +97,10 @@ struct vej_arch_capture {
  * file, not vej-capture/1, a track or participant without its fields, an
  * unsafe participant id). */
 struct vej_arch_capture *vej_arch_capture_load(const char *dir, GError **error);
+/* The same from capture.json's text (len bytes); dir is where its segments
+ * are (only read when it lists none). */
+struct vej_arch_capture *vej_arch_capture_parse(const char *dir, const char *text, size_t len,
+                                                GError **error);
 void vej_arch_capture_free(struct vej_arch_capture *cap);
 
 /* Checks every segment: present, size and SHA-256 as capture.json says (when
@@ -118,15 +116,15 @@ GMappedFile *vej_arch_segment_map(const struct vej_arch_segment *seg, GError **e
 /* Extends a 32-bit RTP timestamp (or, with bits 16, a sequence number). */
 int64_t vej_arch_unwrap(struct vej_arch_unwrap *u, uint32_t value, unsigned bits);
 
-/* Reads every segment once: per track its packets, arrivals, RTP times and
- * SRs (matched by SSRC from any RTCP record). FALSE with error set if a
- * segment cannot be read. */
+/* Reads the segments twice: per track its packets, arrivals, RTP times and
+ * SRs (matched by SSRC from any RTCP record), then the smallest offset
+ * between arrival and SR time. Memory per track: its SRs only. FALSE with
+ * error set if a segment cannot be read. */
 gboolean vej_arch_timeline_scan(struct vej_arch_capture *cap, GError **error);
 
-/* From the scan: each connection's offset (the smallest arrival minus SR
- * time over its audio and video), placements, the origin and the
- * participants' spans. Tracks with no packets are dropped from their
- * participant. */
+/* From the scan: each connection's offset (the smallest of its tracks'),
+ * placements, the origin and the participants' spans. Tracks with no
+ * packets are dropped from their participant. */
 void vej_arch_timeline_solve(struct vej_arch_capture *cap);
 
 /* The gateway wall-clock time of RTP time ext of track t arriving at

@@ -27,7 +27,6 @@ track_free(gpointer data)
     g_free(t->participant_id);
     g_free(t->codec);
     g_array_unref(t->srs);
-    g_array_unref(t->samples);
     g_free(t);
 }
 
@@ -177,7 +176,6 @@ load_track(struct vej_arch_capture *cap, json_t *tj, size_t i, GError **error)
     t->codec = g_steal_pointer(&upper);
     t->clock_rate = (unsigned)json_integer_value(rate);
     t->srs = g_array_new(FALSE, FALSE, sizeof(struct vej_arch_sr));
-    t->samples = g_array_new(FALSE, FALSE, sizeof(struct vej_arch_sample));
     g_ptr_array_add(cap->tracks, t);
     g_hash_table_insert(cap->by_number, GUINT_TO_POINTER(number), t);
     struct vej_arch_participant *p = find_participant(cap, pid);
@@ -273,13 +271,12 @@ load_root(struct vej_arch_capture *cap, json_t *root, GError **error)
 }
 
 struct vej_arch_capture *
-vej_arch_capture_load(const char *dir, GError **error)
+vej_arch_capture_parse(const char *dir, const char *text, size_t len, GError **error)
 {
-    g_autofree char *path = g_build_filename(dir, "capture.json", NULL);
     json_error_t jerr;
-    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &jerr);
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (root == NULL) {
-        g_set_error(error, VEJ_ARCH_ERROR, 1, "%s: %s (line %d)", path, jerr.text, jerr.line);
+        g_set_error(error, VEJ_ARCH_ERROR, 1, "capture.json: %s (line %d)", jerr.text, jerr.line);
         return NULL;
     }
     struct vej_arch_capture *cap = g_new0(struct vej_arch_capture, 1);
@@ -292,16 +289,26 @@ vej_arch_capture_load(const char *dir, GError **error)
     if (!json_is_object(root))
         g_set_error(error, VEJ_ARCH_ERROR, 1, "capture.json: not a JSON object");
     json_decref(root);
+    if (ok && cap->segments->len == 0) {
+        g_set_error(error, VEJ_ARCH_ERROR, 1, "%s: no closed segment to archive", dir);
+        ok = FALSE;
+    }
     if (!ok) {
         vej_arch_capture_free(cap);
         return NULL;
     }
-    if (cap->segments->len == 0) {
-        g_set_error(error, VEJ_ARCH_ERROR, 1, "%s: no closed segment to archive", dir);
-        vej_arch_capture_free(cap);
-        return NULL;
-    }
     return cap;
+}
+
+struct vej_arch_capture *
+vej_arch_capture_load(const char *dir, GError **error)
+{
+    g_autofree char *path = g_build_filename(dir, "capture.json", NULL);
+    g_autofree char *text = NULL;
+    gsize len = 0;
+    if (!g_file_get_contents(path, &text, &len, error))
+        return NULL;
+    return vej_arch_capture_parse(dir, text, len, error);
 }
 
 GMappedFile *

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <glib/gstdio.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -36,6 +37,8 @@ struct job {
     const char *stage;
     const char *participant_id;
     double base, share; /* the current stage's place in the whole */
+    double reported;    /* the last fraction printed */
+    const char *reported_stage;
     double participants_s, hearing_s, media_s;
 };
 
@@ -77,17 +80,31 @@ now_rfc3339(void)
     return g_date_time_format(now, "%Y-%m-%dT%H:%M:%S.%fZ");
 }
 
-/* SHA-256 and size of a written file. */
+/* SHA-256 and size of a written file, read in chunks (a day-long hearing
+ * file is larger than the address space the daemon allows the archiver). */
 static gboolean
 hash_file(const char *path, char **sha256, gint64 *size, GError **error)
 {
-    g_autoptr(GMappedFile) map = g_mapped_file_new(path, FALSE, error);
-    if (map == NULL)
+    FILE *f = fopen(path, "rb");
+    if (f == NULL) {
+        g_set_error(error, VEJ_ARCH_ERROR, 4, "%s: %s", path, g_strerror(errno));
         return FALSE;
-    *size = (gint64)g_mapped_file_get_length(map);
-    *sha256 = g_compute_checksum_for_data(G_CHECKSUM_SHA256,
-                                          (const guchar *)g_mapped_file_get_contents(map),
-                                          g_mapped_file_get_length(map));
+    }
+    g_autoptr(GChecksum) sum = g_checksum_new(G_CHECKSUM_SHA256);
+    guchar buf[65536];
+    size_t n;
+    *size = 0;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) {
+        g_checksum_update(sum, buf, (gssize)n);
+        *size += (gint64)n;
+    }
+    gboolean ok = !ferror(f);
+    fclose(f);
+    if (!ok) {
+        g_set_error(error, VEJ_ARCH_ERROR, 4, "%s: read error", path);
+        return FALSE;
+    }
+    *sha256 = g_strdup(g_checksum_get_string(sum));
     return TRUE;
 }
 
@@ -244,6 +261,10 @@ main(int argc, char **argv)
         return 2;
     }
     umask(077);
+    /* A GStreamer pipeline runs a thread per queue and source; glibc's
+     * default of an arena per thread reserves 64 MiB of address space each,
+     * which the daemon's RLIMIT_AS would count. */
+    mallopt(M_ARENA_MAX, 2);
     gst_init(NULL, NULL);
     struct job job = {.files = json_array()};
     GError *error = NULL;

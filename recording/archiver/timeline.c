@@ -18,6 +18,10 @@
  * new connection). A track without any SR is placed from its first
  * packet's arrival and its RTP clock. The origin (time 0 of hearing.webm)
  * is the earliest placement of any packet.
+ *
+ * The segments are read twice (the first pass finds the SRs, the second the
+ * offsets), so memory holds the SRs and nothing per packet, whatever the
+ * hearing's length.
  */
 #include "recording/archiver/archiver-priv.h"
 
@@ -55,31 +59,30 @@ ntp_to_ns(uint64_t ntp)
     return (int64_t)(sec * 1000000000u + ((frac * 1000000000u) >> 32));
 }
 
+/* RTP of track t in rec, or FALSE (not RTP, another SSRC). */
+static gboolean
+rtp_of(const struct vej_arch_track *t, const struct vej_pcap_record *rec, struct vej_rtp_view *v)
+{
+    return vej_rtp_parse(rec->payload, rec->payload_len, v) == VEJ_RTP_OK &&
+           (t->ssrc == 0 || v->ssrc == t->ssrc);
+}
+
 static void
 scan_rtp(struct vej_arch_track *t, const struct vej_pcap_record *rec)
 {
     struct vej_rtp_view v;
-    if (vej_rtp_parse(rec->payload, rec->payload_len, &v) != VEJ_RTP_OK)
-        return;
-    if (t->ssrc != 0 && v.ssrc != t->ssrc)
+    if (!rtp_of(t, rec, &v))
         return;
     int64_t arrival = (int64_t)rec->ts_ns;
     int64_t ext = vej_arch_unwrap(&t->unwrap, v.timestamp, 32);
     if (t->packets == 0) {
         t->first_arrival = arrival;
         t->first_ext = ext;
+        t->last_ext = ext;
     }
     t->packets++;
     t->last_arrival = arrival;
-    if (ext > t->last_ext || t->samples->len == 0)
-        t->last_ext = ext;
-    struct vej_arch_sample *last =
-        t->samples->len ? &g_array_index(t->samples, struct vej_arch_sample, t->samples->len - 1)
-                        : NULL;
-    if (last == NULL || last->ext != ext) {
-        struct vej_arch_sample s = {arrival, ext};
-        g_array_append_val(t->samples, s);
-    }
+    t->last_ext = MAX(t->last_ext, ext);
 }
 
 static struct vej_arch_track *
@@ -98,6 +101,8 @@ track_of_ssrc(struct vej_arch_capture *cap, const struct vej_arch_track *port_tr
     return found;
 }
 
+/* An SR's RTP time is extended next to the last packet seen before it (or,
+ * before any, next to the first one: see resolve_srs). */
 static void
 scan_rtcp(struct vej_arch_capture *cap, struct vej_arch_track *port_track,
           const struct vej_pcap_record *rec)
@@ -114,17 +119,32 @@ scan_rtcp(struct vej_arch_capture *cap, struct vej_arch_track *port_track,
             t = port_track;
         if (t == NULL)
             continue;
-        struct vej_arch_sr s = {(int64_t)rec->ts_ns, ntp_to_ns(sr.ntp_time), sr.rtp_time, 0};
+        struct vej_arch_sr s = {(int64_t)rec->ts_ns, ntp_to_ns(sr.ntp_time), sr.rtp_time, 0,
+                                t->unwrap.have};
+        if (s.ext_known)
+            s.ext = t->unwrap.last + (int32_t)(sr.rtp_time - (uint32_t)t->unwrap.last);
         g_array_append_val(t->srs, s);
     }
 }
 
-gboolean
-vej_arch_timeline_scan(struct vej_arch_capture *cap, GError **error)
+static struct vej_arch_track *
+track_of_port(struct vej_arch_capture *cap, unsigned port)
+{
+    if (port < 20002)
+        return NULL;
+    return g_hash_table_lookup(cap->by_number, GUINT_TO_POINTER((port - 20000) / 2));
+}
+
+typedef void (*record_fn)(struct vej_arch_capture *cap, struct vej_arch_track *t, bool rtcp,
+                          const struct vej_pcap_record *rec);
+
+/* Calls fn for every record of a known track, segment after segment. */
+static gboolean
+for_each_record(struct vej_arch_capture *cap, record_fn fn, GError **error)
 {
     for (guint i = 0; i < cap->segments->len; i++) {
-        g_autoptr(GMappedFile) map =
-            vej_arch_segment_map(g_ptr_array_index(cap->segments, i), error);
+        const struct vej_arch_segment *seg = g_ptr_array_index(cap->segments, i);
+        g_autoptr(GMappedFile) map = vej_arch_segment_map(seg, error);
         if (map == NULL)
             return FALSE;
         struct vej_pcap_reader r;
@@ -132,20 +152,12 @@ vej_arch_timeline_scan(struct vej_arch_capture *cap, GError **error)
         vej_pcap_reader_init(&r, (const uint8_t *)g_mapped_file_get_contents(map),
                              g_mapped_file_get_length(map));
         while (vej_pcap_reader_next(&r, &rec) == VEJ_PCAP_OK) {
-            unsigned port = rec.tuple.dst_port;
-            struct vej_arch_track *t =
-                port >= 20002
-                    ? g_hash_table_lookup(cap->by_number, GUINT_TO_POINTER((port - 20000) / 2))
-                    : NULL;
-            if (t == NULL)
-                cap->unknown_records++;
-            else if (port % 2 == 0)
-                scan_rtp(t, &rec);
-            else
-                scan_rtcp(cap, t, &rec);
+            struct vej_arch_track *t = track_of_port(cap, rec.tuple.dst_port);
+            if (t != NULL)
+                fn(cap, t, rec.tuple.dst_port % 2 == 1, &rec);
         }
         if (r.status != VEJ_PCAP_END) {
-            g_set_error(error, VEJ_ARCH_ERROR, 2, "segment: %s at byte %zu",
+            g_set_error(error, VEJ_ARCH_ERROR, 2, "segment %s: %s at byte %zu", seg->name,
                         vej_pcap_strerror(r.status), r.pos);
             return FALSE;
         }
@@ -153,17 +165,24 @@ vej_arch_timeline_scan(struct vej_arch_capture *cap, GError **error)
     return TRUE;
 }
 
-/* Index of the last element of arr (sorted by arrival, first field) that
- * arrived at or before `arrival`, or 0. */
-static guint
-latest_before(GArray *arr, size_t elem, int64_t arrival)
+static void
+first_pass(struct vej_arch_capture *cap, struct vej_arch_track *t, bool rtcp,
+           const struct vej_pcap_record *rec)
 {
-    guint lo = 0, hi = arr->len;
+    if (rtcp)
+        scan_rtcp(cap, t, rec);
+    else
+        scan_rtp(t, rec);
+}
+
+/* Index of the last SR that arrived at or before `arrival`, or 0. */
+static guint
+latest_before(GArray *srs, int64_t arrival)
+{
+    guint lo = 0, hi = srs->len;
     while (hi - lo > 1) {
         guint mid = lo + (hi - lo) / 2;
-        int64_t a;
-        memcpy(&a, arr->data + (size_t)mid * elem, sizeof a);
-        if (a <= arrival)
+        if (g_array_index(srs, struct vej_arch_sr, mid).arrival <= arrival)
             lo = mid;
         else
             hi = mid;
@@ -171,23 +190,26 @@ latest_before(GArray *arr, size_t elem, int64_t arrival)
     return lo;
 }
 
-/* Gives each SR its RTP time extended next to the packets around it. */
+/* SRs that came before the track's first packet: extended next to it. */
 static void
-extend_srs(struct vej_arch_track *t)
+resolve_srs(struct vej_arch_track *t)
 {
     for (guint i = 0; i < t->srs->len; i++) {
         struct vej_arch_sr *sr = &g_array_index(t->srs, struct vej_arch_sr, i);
-        guint k = latest_before(t->samples, sizeof(struct vej_arch_sample), sr->arrival);
-        int64_t near = g_array_index(t->samples, struct vej_arch_sample, k).ext;
-        sr->ext = near + (int32_t)(sr->rtp - (uint32_t)near);
+        if (!sr->ext_known && t->packets > 0) {
+            sr->ext = t->first_ext + (int32_t)(sr->rtp - (uint32_t)t->first_ext);
+            sr->ext_known = true;
+        }
     }
+    t->sr_synced = t->packets > 0 && t->srs->len > 0;
+    t->min_offset_ns = G_MAXINT64;
 }
 
 static int64_t
 sender_time(const struct vej_arch_track *t, int64_t arrival, int64_t ext)
 {
-    guint k = latest_before(t->srs, sizeof(struct vej_arch_sr), arrival);
-    const struct vej_arch_sr *sr = &g_array_index(t->srs, struct vej_arch_sr, k);
+    const struct vej_arch_sr *sr =
+        &g_array_index(t->srs, struct vej_arch_sr, latest_before(t->srs, arrival));
     return sr->ntp_ns + (ext - sr->ext) * 1000000000 / (int64_t)t->clock_rate;
 }
 
@@ -199,17 +221,33 @@ vej_arch_place(const struct vej_arch_track *t, int64_t arrival, int64_t ext)
     return t->first_arrival + (ext - t->first_ext) * 1000000000 / (int64_t)t->clock_rate;
 }
 
-static int64_t
-track_offset(const struct vej_arch_track *t)
+/* Second pass: the same packets unwrapped again from the start, so each
+ * gets the extended time the first pass (and the feeds) gave it. */
+static void
+second_pass(struct vej_arch_capture *cap, struct vej_arch_track *t, bool rtcp,
+            const struct vej_pcap_record *rec)
 {
-    int64_t best = G_MAXINT64;
-    for (guint i = 0; i < t->samples->len; i++) {
-        const struct vej_arch_sample *s = &g_array_index(t->samples, struct vej_arch_sample, i);
-        int64_t d = s->arrival - sender_time(t, s->arrival, s->ext);
-        if (d < best)
-            best = d;
+    struct vej_rtp_view v;
+    (void)cap;
+    if (rtcp || !t->sr_synced || !rtp_of(t, rec, &v))
+        return;
+    int64_t arrival = (int64_t)rec->ts_ns;
+    int64_t ext = vej_arch_unwrap(&t->unwrap_again, v.timestamp, 32);
+    t->min_offset_ns = MIN(t->min_offset_ns, arrival - sender_time(t, arrival, ext));
+}
+
+gboolean
+vej_arch_timeline_scan(struct vej_arch_capture *cap, GError **error)
+{
+    if (!for_each_record(cap, first_pass, error))
+        return FALSE;
+    bool any_synced = false;
+    for (guint i = 0; i < cap->tracks->len; i++) {
+        struct vej_arch_track *t = g_ptr_array_index(cap->tracks, i);
+        resolve_srs(t);
+        any_synced |= t->sr_synced;
     }
-    return best;
+    return !any_synced || for_each_record(cap, second_pass, error);
 }
 
 static gint
@@ -236,7 +274,7 @@ solve_connections(GPtrArray *tracks)
                 break;
             span_end = MAX(span_end, t->last_arrival);
             if (t->sr_synced)
-                offset = MIN(offset, track_offset(t));
+                offset = MIN(offset, t->min_offset_ns);
             end++;
         }
         for (guint i = start; i < end; i++) {
@@ -284,22 +322,13 @@ solve_participant(struct vej_arch_participant *p)
     for (guint i = 0; i < p->video->len; i++)
         g_ptr_array_add(all, g_ptr_array_index(p->video, i));
     g_ptr_array_sort(all, by_first_arrival);
-    for (guint i = 0; i < all->len; i++) {
-        struct vej_arch_track *t = g_ptr_array_index(all, i);
-        t->sr_synced = t->srs->len > 0;
-        if (t->sr_synced)
-            extend_srs(t);
-    }
     solve_connections(all);
     p->first_place = G_MAXINT64;
     p->last_place = G_MININT64;
     for (guint i = 0; i < all->len; i++) {
         struct vej_arch_track *t = g_ptr_array_index(all, i);
-        GArray *s = t->samples;
-        t->first_place = vej_arch_place(t, g_array_index(s, struct vej_arch_sample, 0).arrival,
-                                        g_array_index(s, struct vej_arch_sample, 0).ext);
-        t->last_place = vej_arch_place(
-            t, g_array_index(s, struct vej_arch_sample, s->len - 1).arrival, t->last_ext);
+        t->first_place = vej_arch_place(t, t->first_arrival, t->first_ext);
+        t->last_place = vej_arch_place(t, t->last_arrival, t->last_ext);
         p->first_place = MIN(p->first_place, t->first_place);
         p->last_place = MAX(p->last_place, t->last_place);
     }

@@ -450,6 +450,27 @@ async function scenario(browser, browserNs, pages) {
   const judge = await newPage(browser, 'judge');
   pages.push(judge);
   await judge.goto(base + '/');
+  // Staff act only in the courtrooms they are assigned to (deny by default):
+  // the admin assigns the judge to the courtroom the clerk made.
+  const assigned = await judge.evaluate(async ([adminPass, judgeUser]) => {
+    const call = async (method, path, body, token) => {
+      const r = await fetch('/api/v1' + path, {
+        method, headers: Object.assign({ 'content-type': 'application/json' },
+          token ? { authorization: 'Bearer ' + token } : {}),
+        body: body ? JSON.stringify(body) : undefined,
+      });
+      return [r.status, await r.json().catch(() => null)];
+    };
+    const [, login] = await call('POST', '/login', { username: 'admin', password: adminPass });
+    const [, rooms] = await call('GET', '/courtrooms', null, login.token);
+    const [, users] = await call('GET', '/users', null, login.token);
+    const room = rooms.items.find((c) => c.name === 'Court 1');
+    const user = users.items.find((u) => u.username === judgeUser);
+    const [status] = await call('PATCH', '/users/' + user.id, { courtrooms: [room.id] }, login.token);
+    await call('POST', '/logout', null, login.token);
+    return status;
+  }, [cfg.adminNewPassword, cfg.judgeUser]);
+  if (assigned !== 200) problem('the admin could not assign the judge to the courtroom: ' + assigned);
   await judge.fill('#login-user', cfg.judgeUser);
   await judge.fill('#login-pass', judgeOnce);
   await judge.click('#login-form button[type=submit]');

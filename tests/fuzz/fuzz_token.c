@@ -46,9 +46,7 @@ verify_and_check(const char *token, size_t len)
         return;
     }
     CHECK(terminated(claims.iss, sizeof claims.iss) && terminated(claims.hid, sizeof claims.hid) &&
-          terminated(claims.pid, sizeof claims.pid) &&
-          terminated(claims.role, sizeof claims.role) &&
-          terminated(claims.name, sizeof claims.name));
+          terminated(claims.pid, sizeof claims.pid) && terminated(claims.role, sizeof claims.role));
     CHECK(claims.nbf < INT64_MIN + VEJ_TOKEN_LEEWAY_S || NOW >= claims.nbf - VEJ_TOKEN_LEEWAY_S);
     CHECK(claims.exp > INT64_MAX - VEJ_TOKEN_LEEWAY_S || NOW <= claims.exp + VEJ_TOKEN_LEEWAY_S);
     /* Re-signing may only fail for lack of room; otherwise it round-trips. */

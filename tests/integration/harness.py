@@ -795,6 +795,17 @@ def hs(key, signing_input, alg='HS256'):
     return hmac.new(key, signing_input.encode('ascii'), digest).digest()
 
 
+def hkdf_sha256(ikm, info, length=32, salt=b''):
+    """RFC 5869 with SHA-256."""
+    prk = hmac.new(salt or b'\0' * 32, ikm, hashlib.sha256).digest()
+    out, block, i = b'', b'', 1
+    while len(out) < length:
+        block = hmac.new(prk, block + info + bytes([i]), hashlib.sha256).digest()
+        out += block
+        i += 1
+    return out[:length]
+
+
 def find_signing_key(daemon, real_token):
     """The key bytes that reproduce real_token's signature (the raw file, or
     its base64 text)."""
@@ -806,6 +817,9 @@ def find_signing_key(daemon, real_token):
             cands.append(dec(raw.strip() + b'=' * (-len(raw.strip()) % 4)))
         except Exception:
             pass
+    # join tokens are signed with a key derived from the secret (HKDF-SHA256,
+    # empty salt, docs/operations.md "Key rotation")
+    cands += [hkdf_sha256(k, b'vej-gateway join-token key v2') for k in list(cands) if k]
     for k in cands:
         if b64u(hs(k, h + '.' + c)) == s:
             return k

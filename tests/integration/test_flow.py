@@ -10,6 +10,7 @@ judges, and absent for those it is also screened from).
 
 import asyncio
 import base64
+import json
 import os
 import sys
 
@@ -75,8 +76,12 @@ class FlowTest(harness.DaemonTestCase):
             self.assertEqual(c['hid'], hid)
             self.assertEqual(c['pid'], p['participant_id'])
             self.assertEqual(c['role'], p['role'])
-            for k in ('iss', 'name', 'nbf', 'exp', 'ver'):
+            for k in ('iss', 'nbf', 'exp', 'ver'):
                 self.assertIn(k, c)
+            # a link carries no display name (whoever holds it could read it)
+            self.assertNotIn('name', c)
+            self.assertNotIn(p['display_name'].split()[0], json.dumps(c))
+            self.assertEqual(jws_header(tok)['kid'], 'k2')
         items = w.participants(hid)
         by = {(i.get('participant_id') or i.get('id')): i for i in items}
         for p in P.values():

@@ -11,13 +11,19 @@ rejoin.
 """
 
 import asyncio
+import datetime
+import http.client
 import json
 import os
 import sqlite3
 import subprocess
 import sys
 import glob
+import re
 import time
+
+import websockets
+import websockets.exceptions
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
@@ -126,6 +132,10 @@ class BenchTest(harness.DaemonTestCase):
                     'screened_from': ['defendant']}})):
             with self.subTest(method=method, params=params):
                 await self.assertRpcError(clerk, method, params, 4003, 'clerk on judge')
+        r = self.daemon.api('PATCH', '/hearings/%s/participants/%s' % (hid, jpid),
+                            {'special_measures': {'screened_from': ['defendant']}},
+                            token=w.token('clerk'))
+        self.assertApiError(r, 403, 4003, 'clerk screening the judge over REST')
         await judge.assert_no('participant.muted', 0.3)
         await judge.assert_no('participant.moved', 0.1)
         self.assertFalse(judge.closed.is_set())
@@ -623,6 +633,382 @@ class AuditTest(harness.DaemonTestCase):
         # written again: the admission goes through
         await clerk.call('hearing.admit', {'participant_id': waiting['participant_id']})
         self.assertEqual((await s_wait.call('hearing.join', {}))['place'], 'main')
+
+
+class KeysTest(harness.DaemonTestCase):
+    """Join tokens carry no display name and are signed with a key derived
+    for them alone (kid k2); links of the old kind stop working."""
+
+    async def test_links_without_names_under_a_derived_key(self):
+        d, w = self.daemon, self.world
+        hid = w.new_hearing()
+        p = w.add_participant(hid, 'Nina Nameless', 'witness')
+        tok = p['join_token']
+        self.assertEqual(jws_header(tok)['kid'], 'k2')
+        claims = jws_claims(tok)
+        self.assertNotIn('name', claims)
+        self.assertNotIn('Nina', json.dumps(claims))
+        raw = d.token_key().strip()
+        derived = harness.find_signing_key(d, tok)
+        self.assertNotIn(derived, (raw, harness.b64u_dec(raw)),
+                         'join tokens must not be signed with the raw secret')
+        old_claims = dict(claims, name='Nina Nameless')
+        for key, kid, body, what in (
+                (harness.b64u_dec(raw), 'k1', old_claims, 'old kind: raw key, kid k1, a name'),
+                (derived, 'k1', claims, 'the old kid'),
+                (derived, 'k2', old_claims, 'a name claim'),
+                (harness.b64u_dec(raw), 'k2', claims, 'the raw key')):
+            forged = harness.forge(key, {'alg': 'HS256', 'typ': 'JWT', 'kid': kid}, body,
+                                   header_text='{"alg":"HS256","typ":"JWT","kid":"%s"}' % kid)
+            rpc = await self.ws('old-link')
+            await self.assertRpcError(rpc, 'session.hello', {'token': forged}, 4001, what)
+        rpc = await self.join_ws(p)
+        self.assertEqual(rpc.hello['identity']['participant_id'], p['participant_id'])
+
+
+def totp(secret_b32, at=None, step_offset=0):
+    """RFC 6238 (SHA-1, 6 digits, 30 s) as an authenticator app computes it."""
+    import base64
+    import hashlib
+    import hmac
+    import struct
+    key = base64.b32decode(secret_b32 + '=' * (-len(secret_b32) % 8))
+    step = int((time.time() if at is None else at) // 30) + step_offset
+    mac = hmac.new(key, struct.pack('>Q', step), hashlib.sha1).digest()
+    off = mac[-1] & 0x0f
+    code = (struct.unpack('>I', mac[off:off + 4])[0] & 0x7fffffff) % 1000000
+    return '%06d' % code
+
+
+class TotpTest(harness.DaemonTestCase):
+    """A second factor (RFC 6238): enrolment, login with a code, replay
+    refused, recovery codes, admin reset, [auth] require_totp_roles."""
+    overrides = {'auth': {'require_totp_roles': 'evidential'}}
+
+    async def test_required_role_must_enrol_then_log_in_with_a_code(self):
+        d, w = self.daemon, self.world
+        pw = harness.STAFF_PASSWORDS['evidential']
+        first = d.login('evidential', pw)
+        self.assertTrue(first['totp_enrolment_required'])
+        tok = first['token']
+        r = d.api('GET', '/courtrooms', token=tok)
+        self.assertApiError(r, 403, 4003, 'before enrolment')
+        self.assertIn('second factor', r.body['error']['message'])
+        rpc = await self.ws('evid')
+        await self.assertRpcError(rpc, 'session.hello', {'token': tok}, 4003)
+        # enrol
+        r = d.api('POST', '/account/totp', {}, token=tok)
+        self.assertEqual(r.status, 200, r)
+        secret, uri = r.body['secret'], r.body['otpauth_uri']
+        d.secrets.add(secret)
+        self.assertRegex(secret, r'^[A-Z2-7]{32}$')
+        self.assertTrue(uri.startswith('otpauth://totp/'), uri)
+        self.assertIn('secret=' + secret, uri)
+        self.assertIn('issuer=', uri)
+        bad = '%06d' % ((int(totp(secret)) + 1) % 1000000)
+        r = d.api('POST', '/account/totp/confirm', {'code': bad}, token=tok)
+        self.assertApiError(r, 401, 4001, 'a wrong code')
+        now = time.time()
+        r = d.api('POST', '/account/totp/confirm', {'code': totp(secret, now)}, token=tok)
+        self.assertEqual(r.status, 200, r)
+        codes = r.body['recovery_codes']
+        self.assertEqual(len(codes), 10)
+        self.assertEqual(len(set(codes)), 10)
+        for c in codes:
+            d.secrets.add(c)
+        # the password alone is no longer enough
+        r = d.api('POST', '/login', {'username': 'evidential', 'password': pw})
+        self.assertApiError(r, 401, 4001, 'no code')
+        self.assertIn('totp_code', r.body['error']['message'])
+        # the code used to confirm is spent: replay refused
+        r = d.api('POST', '/login', {'username': 'evidential', 'password': pw,
+                                     'totp_code': totp(secret, now)})
+        self.assertApiError(r, 401, 4001, 'a replayed code')
+        nxt = totp(secret, now, 1)
+        r = d.api('POST', '/login', {'username': 'evidential', 'password': pw, 'totp_code': nxt})
+        self.assertEqual(r.status, 200, r)
+        self.assertFalse(r.body['totp_enrolment_required'])
+        good = r.body['token']
+        d.secrets.add(good)
+        self.assertEqual(d.api('GET', '/courtrooms', token=good).status, 200)
+        r = d.api('POST', '/login', {'username': 'evidential', 'password': pw, 'totp_code': nxt})
+        self.assertApiError(r, 401, 4001, 'the same code twice')
+        # a wrong password with a good code is still refused
+        r = d.api('POST', '/login', {'username': 'evidential', 'password': pw + 'x',
+                                     'totp_code': totp(secret, now, 1)})
+        self.assertApiError(r, 401, 4001)
+        # a recovery code works once (any case, with or without dashes)
+        rc = codes[3]
+        r = d.api('POST', '/login', {'username': 'evidential', 'password': pw,
+                                     'recovery_code': rc.lower().replace('-', '')})
+        self.assertEqual(r.status, 200, r)
+        d.secrets.add(r.body['token'])
+        r = d.api('POST', '/login', {'username': 'evidential', 'password': pw,
+                                     'recovery_code': rc})
+        self.assertApiError(r, 401, 4001, 'a recovery code twice')
+        # enrolling again needs an admin's reset
+        self.assertApiError(d.api('POST', '/account/totp', {}, token=good), 409, 4009)
+        live = self.track(await harness.Rpc.connect(d, name='evid-live'))
+        await live.call('session.hello', {'token': good})
+        r = d.api('POST', '/users/%s/totp-reset' % w.user_ids['evidential'], {},
+                  token=w.token('admin'))
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual((await live.wait_for('session.closing'))['reason'], 'totp_reset')
+        again = d.login('evidential', pw)
+        self.assertTrue(again['totp_enrolment_required'])
+        since = harness.now_utc() - datetime.timedelta(minutes=5)
+        text = json.dumps(harness.audit_entries(d, w.token('admin'), since))
+        self.assertIn('user.totp_reset', text)
+        self.assertNotIn(secret, text)
+
+    async def test_optional_for_other_roles(self):
+        d, w = self.daemon, self.world
+        r = d.login('judge', harness.STAFF_PASSWORDS['judge'])
+        self.assertFalse(r['totp_enrolment_required'])
+        self.assertEqual(d.api('GET', '/courtrooms', token=r['token']).status, 200)
+        # a judge may enrol too, and then needs the code
+        tok = r['token']
+        r = d.api('POST', '/account/totp', {}, token=tok)
+        self.assertEqual(r.status, 200, r)
+        secret = r.body['secret']
+        d.secrets.add(secret)
+        # unconfirmed: logins ignore it
+        d.login('judge', harness.STAFF_PASSWORDS['judge'])
+        r = d.api('POST', '/account/totp/confirm', {'code': totp(secret)}, token=tok)
+        self.assertEqual(r.status, 200, r)
+        for c in r.body['recovery_codes']:
+            d.secrets.add(c)
+        r = d.api('POST', '/login', {'username': 'judge',
+                                     'password': harness.STAFF_PASSWORDS['judge']})
+        self.assertApiError(r, 401, 4001)
+        r = d.api('POST', '/users/%s/totp-reset' % w.user_ids['judge'], {},
+                  token=w.token('admin'))
+        self.assertEqual(r.status, 200, r)
+        w.tokens['judge'] = d.login('judge', harness.STAFF_PASSWORDS['judge'])['token']
+        for body in ({'code': 'abcdef'}, {'code': 12345}, {}):
+            r = d.api('POST', '/account/totp/confirm', body, token=w.token('judge'))
+            self.assertIn(r.status, (400, 409), r)
+
+
+class FloodTest(harness.DaemonTestCase):
+    """Limits per address: a flood from one address (127.0.0.2) must not
+    stop a hearing whose parties come from another (127.0.0.1)."""
+    overrides = {'server': {'max_connections_per_address': 20,
+                            'max_unauthenticated_message_bytes': 1024},
+                 'auth': {'login_attempts_per_minute': 5, 'max_hash_queue': 2}}
+    FLOOD = '127.0.0.2'
+
+    async def flood_ws(self):
+        try:
+            ws = await asyncio.wait_for(
+                websockets.connect(self.daemon.ws_url(), ssl=self.daemon.ssl_context(),
+                                   compression=None, ping_interval=None, open_timeout=5,
+                                   close_timeout=1, local_addr=(self.FLOOD, 0)), 6)
+            return ws
+        except (OSError, asyncio.TimeoutError, websockets.exceptions.WebSocketException):
+            return None
+
+    def flood_login(self, username):
+        conn = http.client.HTTPSConnection('127.0.0.1', self.daemon.port,
+                                           context=self.daemon.ssl_context(), timeout=20,
+                                           source_address=(self.FLOOD, 0))
+        try:
+            body = json.dumps({'username': username, 'password': 'not-the-password-1'})
+            conn.request('POST', '/api/v1/login', body=body,
+                         headers={'Content-Type': 'application/json'})
+            return conn.getresponse().status
+        except OSError:
+            return None
+        finally:
+            conn.close()
+
+    def metric(self, name):
+        text = self.daemon.http('GET', '/metrics').raw.decode()
+        m = re.search(r'(?m)^%s (\d+)$' % name, text)
+        self.assertIsNotNone(m, name)
+        return int(m.group(1))
+
+    async def test_flood_from_one_address_while_a_hearing_goes_on(self):
+        d, w = self.daemon, self.world
+        hid = w.new_hearing()
+        self.assertEqual(w.set_state(hid, 'open').status, 200)
+        clerk = await self.staff_ws('clerk', hid)
+        p = w.add_participant(hid, 'Fay Flooded', 'defence')
+        rpc = await self.join_ws(p)
+        await clerk.call('hearing.admit', {'participant_id': p['participant_id']})
+        await rpc.wait_for('participant.admitted')
+        # idle sockets from one address: at most its share
+        flood = [await self.flood_ws() for _ in range(30)]
+        opened = [ws for ws in flood if ws is not None]
+        self.assertLessEqual(len(opened), 20)
+        self.assertGreater(len(opened), 0)
+        self.assertGreater(self.metric('vej_address_limit_total'), 0)
+        # a large message before session.hello: 4013, socket kept
+        await opened[0].send(json.dumps({'jsonrpc': '2.0', 'id': 1, 'method': 'session.hello',
+                                         'params': {'token': 'x' * 2000}}))
+        answer = json.loads(await asyncio.wait_for(opened[0].recv(), 5))
+        self.assertEqual(answer['error']['code'], 4013)
+        # while its sockets hold its share, the address gets no more
+        # connections (hung up at once, before TLS)
+        loop = asyncio.get_running_loop()
+        self.assertIsNone(await loop.run_in_executor(None, self.flood_login, 'nobody'))
+        await clerk.call('hearing.mute', {'participant_id': p['participant_id'],
+                                          'kind': 'video', 'muted': True})
+        await rpc.wait_for('participant.muted', lambda q: q['kind'] == 'video')
+        for ws in opened:
+            await ws.close()
+        await asyncio.sleep(0.5)
+        # a login storm from the same address, many usernames, in threads
+        storm = [loop.run_in_executor(None, self.flood_login, 'nobody%d' % (i % 7))
+                 for i in range(60)]
+        # meanwhile the hearing goes on, from 127.0.0.1
+        t0 = loop.time()
+        for muted in (True, False, True, False):
+            await clerk.call('hearing.mute', {'participant_id': p['participant_id'],
+                                              'kind': 'audio', 'muted': muted})
+            await rpc.wait_for('participant.muted', lambda q: q['muted'] == muted)
+        late = w.add_participant(hid, 'Leo Late', 'witness')
+        lrpc = await self.join_ws(late)
+        self.assertEqual(lrpc.joined['place'], 'lobby')
+        await clerk.wait_for('lobby.waiting', lambda q: pid_of(q) == late['participant_id'])
+        await clerk.call('hearing.admit', {'participant_id': late['participant_id']})
+        await lrpc.wait_for('participant.admitted')
+        self.assertLess(loop.time() - t0, 10, 'the hearing was held up by the flood')
+        statuses = await asyncio.gather(*storm)
+        self.assertIn(429, statuses, statuses)
+        self.assertNotIn(200, statuses)
+        # (up to the address's share may be in flight at once; the rest
+        # are hung up)
+        self.assertGreater(len([x for x in statuses if x is not None]), 20, statuses)
+        # a staff login from the hearing's address still works
+        d.login('judge', harness.STAFF_PASSWORDS['judge'])
+        # the address's slots came back once its sockets were gone
+        again = await self.flood_ws()
+        self.assertIsNotNone(again)
+        await again.close()
+
+    async def test_login_backoff_per_username_and_address(self):
+        d = self.daemon
+        codes = [d.api('POST', '/login', {'username': 'clerk2', 'password': 'wrong-%d' % i})
+                 .status for i in range(7)]
+        # (the World's own login of clerk2 counted too)
+        self.assertIn(429, codes, codes)
+        first = codes.index(429)
+        self.assertGreaterEqual(first, 3, codes)
+        self.assertEqual(set(codes[:first]), {401}, codes)
+        self.assertEqual(set(codes[first:]), {429}, codes)
+        # even the right password waits out the backoff from this address
+        r = d.api('POST', '/login', {'username': 'clerk2',
+                                     'password': harness.STAFF_PASSWORDS['clerk2']})
+        self.assertApiError(r, 429, 4029)
+        # from another address the account's owner is not locked out
+        conn = http.client.HTTPSConnection('127.0.0.1', d.port, context=d.ssl_context(),
+                                           timeout=20, source_address=('127.0.0.3', 0))
+        conn.request('POST', '/api/v1/login',
+                     body=json.dumps({'username': 'clerk2',
+                                      'password': harness.STAFF_PASSWORDS['clerk2']}),
+                     headers={'Content-Type': 'application/json'})
+        resp = conn.getresponse()
+        body = json.loads(resp.read())
+        conn.close()
+        self.assertEqual(resp.status, 200, body)
+        d.secrets.add(body['token'])
+
+
+class SlotsTest(FloodTest):
+    """Slots kept for sessions: idle sockets without a session never fill
+    the server; a newcomer displaces the oldest of them."""
+    overrides = {'server': {'max_connections': 14, 'reserved_authenticated_connections': 4}}
+
+    async def test_flood_from_one_address_while_a_hearing_goes_on(self):
+        pass  # FloodTest's, with other limits: not repeated here
+
+    async def test_login_backoff_per_username_and_address(self):
+        pass
+
+    async def test_idle_sockets_make_room(self):
+        w = self.world
+        hid = w.new_hearing()
+        clerk = await self.staff_ws('clerk', hid)
+        flood = [await self.flood_ws() for _ in range(12)]
+        self.assertNotIn(None, flood)
+        await asyncio.sleep(0.5)
+        closed = [ws for ws in flood if ws.close_code is not None or ws.closed]
+        self.assertGreaterEqual(len(closed), 2, 'the oldest idle sockets make room')
+        self.assertTrue(all(ws.close_code == 1013 for ws in closed), [ws.close_code for ws in closed])
+        self.assertGreater(self.metric('vej_unauthenticated_limit_total'), 0)
+        # someone who logs in still gets in, and the clerk's session is untouched
+        p = w.add_participant(hid, 'Nell Newcomer', 'witness')
+        rpc = await self.join_ws(p)
+        self.assertEqual(rpc.joined['place'], 'lobby')
+        await clerk.wait_for('lobby.waiting', lambda q: pid_of(q) == p['participant_id'])
+        self.assertFalse(clerk.closed.is_set())
+        for ws in flood:
+            await ws.close()
+
+
+def make_ca_signed_cert(directory):
+    """A CA and a leaf certificate for 127.0.0.1 signed by it (openssl CLI)."""
+    import subprocess
+    ca_key, ca_crt = os.path.join(directory, 'ca.key'), os.path.join(directory, 'ca.pem')
+    key, csr, crt = (os.path.join(directory, n) for n in ('leaf.key', 'leaf.csr', 'leaf.pem'))
+    ext = os.path.join(directory, 'ext.cnf')
+    with open(ext, 'w') as f:
+        f.write('subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n')
+    run = lambda *a: subprocess.run(['openssl'] + list(a), check=True, capture_output=True)
+    run('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes',
+        '-keyout', ca_key, '-out', ca_crt, '-days', '2', '-subj', '/CN=Test Court CA')
+    run('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key,
+        '-out', csr, '-subj', '/CN=127.0.0.1')
+    run('x509', '-req', '-in', csr, '-CA', ca_crt, '-CAkey', ca_key, '-CAcreateserial', '-out',
+        crt, '-days', '2', '-extfile', ext)
+    return ca_crt, crt, key
+
+
+class CaDaemon(harness.Daemon):
+    ca_path = None
+
+    @property
+    def cert_path(self):
+        return self.ca_path
+
+
+class HstsTest(harness.DaemonTestCase):
+    """Strict-Transport-Security only with a configured certificate that
+    is not self-signed (a browser would otherwise refuse the self-signed
+    one for a year)."""
+    make_world = False
+
+    @classmethod
+    def setUpClass(cls):
+        import tempfile
+        cls.certs = tempfile.mkdtemp(prefix='vej-it-certs-')
+        ca, crt, key = make_ca_signed_cert(cls.certs)
+        cls.daemon = CaDaemon({'server': {'tls_cert': crt, 'tls_key': key}}, name=cls.__name__)
+        cls.daemon.ca_path = ca
+        cls.plain = harness.Daemon(name=cls.__name__ + '-selfsigned')
+        try:
+            cls.daemon.start()
+            cls.plain.start()
+        except BaseException:
+            cls.daemon.kill()
+            cls.plain.kill()
+            raise
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.daemon.stop()
+        cls.plain.stop()
+        import shutil
+        shutil.rmtree(cls.certs, ignore_errors=True)
+
+    async def test_hsts_only_with_a_configured_certificate(self):
+        for path in ('/healthz', '/api/v1/courtrooms'):
+            r = self.daemon.http('GET', path)
+            self.assertEqual(r.headers.get('strict-transport-security'), 'max-age=31536000',
+                             '%s: %r' % (path, r.headers))
+            r = self.plain.http('GET', path)
+            self.assertNotIn('strict-transport-security', r.headers, path)
 
 
 if __name__ == '__main__':

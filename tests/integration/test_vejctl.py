@@ -124,6 +124,9 @@ class VejctlTest(harness.DaemonTestCase):
         d.secrets.add(re.search(r': (\S+)$', out.strip()).group(1))
         rc, out, err = self.ctl('user', 'revoke', 'alice', token='admin')
         self.assertEqual(rc, 0, err)
+        rc, out, err = self.ctl('user', 'totp-reset', 'alice', '--json', token='admin')
+        self.assertEqual(rc, 0, err)
+        self.assertFalse(json.loads(out)['totp_enabled'])
         # not an admin: the server's 4003
         rc, out, err = self.ctl('user', 'list', token='clerk')
         self.assertEqual(rc, 1)

@@ -450,6 +450,38 @@ class WebrtcTest(harness.DaemonTestCase):
         await dfd.assert_no('media.tracks', 0.5,
                             lambda q: any(t['kind'] == 'video' for t in tracks_of(q)))
 
+    async def test_hidden_publisher_opaque_per_receiver(self):
+        """media.tracks names a publisher as the roster does for that receiver:
+        role-only receivers get the roster's pseudonym; receivers it is hidden
+        from get an id of their own (never the roster's, never another's)."""
+        hid, clerk, judge, parties = await self.hearing(
+            ('Dan One', 'defendant', None), ('Dee Two', 'defendant', None),
+            ('Pam Pros', 'prosecution', None),
+            ('Ann Hidden', 'witness', {'screened_from': ['defendant'], 'audio_only': False,
+                                       'anonymous': True}))
+        (p1, d1), (p2, d2), (pp, pros), (pw, wit) = parties
+        wid = pw['participant_id']
+        for rpc in (d1, d2, pros):
+            await self.subscribe(rpc)
+        await wit.call('webrtc.publish', {'sdp': publish_offer()})
+        shown = {}
+        for name, rpc in (('d1', d1), ('d2', d2), ('pros', pros)):
+            own = {p1['participant_id'], p2['participant_id'], pp['participant_id']}
+            tracks, _ = await self.next_offer_with_tracks(
+                rpc, lambda ts: any(t.get('participant_id') not in own for t in ts))
+            ids = {t['participant_id'] for t in tracks if t.get('participant_id') not in own}
+            self.assertEqual(len(ids), 1, tracks)
+            shown[name] = ids.pop()
+            self.assertNotIn(wid, rpc.text(), name)
+            self.assertNotIn('Ann Hidden', rpc.text(), name)
+        roster = (await pros.call('hearing.join', {}))['participants']
+        alias = [e['participant_id'] for e in roster if e['role'] == 'witness']
+        self.assertEqual(alias, [shown['pros']], 'role-only: the roster pseudonym')
+        for name in ('d1', 'd2'):
+            self.assertTrue(shown[name].startswith('anon_'), shown)
+            self.assertNotEqual(shown[name], shown['pros'], 'hidden: not the roster pseudonym')
+        self.assertNotEqual(shown['d1'], shown['d2'], 'hidden: one id per receiver')
+
     async def test_one_offer_in_flight(self):
         """DESIGN.md 3: at most one offer in flight; changes made meanwhile
         are coalesced into the next one."""

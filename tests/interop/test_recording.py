@@ -157,6 +157,20 @@ class RecordingMixin:
     def tracks_of(self, doc, pid):
         return [t for t in doc['tracks'] if t['participant_id'] == pid]
 
+    def evid(self, method, path, body=None):
+        return self.daemon.api(method, path, body, token=self.world.token('evidential'))
+
+    async def wait_recording(self, rid, pred, timeout=60.0):
+        """GET /recordings/{rid} (as evidential staff) until pred(body)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            r = self.evid('GET', '/recordings/%s' % rid)
+            if r.status == 200 and pred(r.body):
+                return r.body
+            if time.monotonic() > deadline:
+                raise AssertionError('recording %s: %s' % (rid, r))
+            await asyncio.sleep(0.5)
+
 
 class CaptureTest(RecordingMixin, MediaTestCase):
 
@@ -277,6 +291,26 @@ class CaptureTest(RecordingMixin, MediaTestCase):
         self.assertGreater(m.get('vej_recording_packets_total', 0), 100)
         self.assertEqual(m.get('vej_recording_ring_overflows_total', -1), 0)
 
+        # Then the chain: vej-archiver (a child process) and the signed
+        # manifest, with no one asking; the recording's row follows.
+        rid = doc['recording_id']
+        r = await self.wait_recording(rid, lambda b: b['state'] == 'archived', timeout=240)
+        names = {f['name'] for f in r['files']}
+        for name in ('archive/hearing.webm', 'archive/%s.webm' % h.pid('Dan'),
+                     'archive/%s.webm' % h.pid('Wes'), 'capture.json'):
+            self.assertIn(name, names)
+        self.assertNotIn('archive/%s.webm' % h.pid('Dee'), names)
+        self.assertIs(r['signature']['valid'], True)
+        self.assertEqual(r['manifest_revision'], 1)
+        self.assertTrue(os.path.exists(os.path.join(d, 'SHA256SUMS.sig')))
+        v = self.evid('POST', '/recordings/%s/verify' % rid, {})
+        self.assertEqual(v.status, 200, v)
+        self.assertIs(v.body['ok'], True, v.body)
+        actions = [a for a, in sqlite3.connect(os.path.join(self.daemon.data_dir, 'vej.db')).execute(
+            "SELECT action FROM audit_log WHERE action LIKE 'recording.%'")]
+        for a in ('recording.start', 'recording.segment', 'recording.stop', 'recording.seal'):
+            self.assertIn(a, actions)
+
 
 class CrashTest(RecordingMixin, MediaTestCase):
 
@@ -342,6 +376,42 @@ class DiskFullTest(RecordingMixin, MediaTestCase):
         self.assertGreater(h.peer('Wes').decoded_from(h.pid('Dan'), 'video').count, before + 20)
         m = metrics(self.daemon)
         self.assertGreater(m.get('vej_recording_write_errors_total', 0), 0)
+
+
+class RingFullTest(RecordingMixin, MediaTestCase):
+    """The smallest ring drained once a second: a publisher's media outgrow
+    it. The recorder loses packets (counted, alerted, a ring_full gap);
+    participants lose nothing."""
+
+    overrides = dict(media_harness.MEDIA_OVERRIDES,
+                     recording={'ring_kib': 64, 'drain_ms': 1000})
+
+    async def test_ring_full_alerts_and_media_go_on(self):
+        # Two publishers send about 100 KB/s: more than 64 KiB a second.
+        h = await self.hearing([('Dan', 'defendant'), ('Wes', 'witness')])
+        await h.peer('Dan').publish(tone=TONES['Dan'])
+        await h.peer('Wes').publish(tone=TONES['Wes'])
+        await h.peer('Wes').subscribe()
+        await self.wait_flowing([(h['Wes'], h['Dan'])], kick=True)
+        for _ in range(10):  # key frames are the largest bursts
+            h.peer('Dan').pub.force_keyframe()
+            h.peer('Wes').pub.force_keyframe()
+            await asyncio.sleep(0.2)
+        alert = await h.clerk.rpc.wait_for(
+            'alert', lambda q: q.get('code') == 'recording_ring_full', timeout=30)
+        self.assertEqual(alert['severity'], 'critical')
+        before = h.peer('Wes').decoded_from(h.pid('Dan'), 'video').count
+        await asyncio.sleep(2.0)
+        self.assertGreater(h.peer('Wes').decoded_from(h.pid('Dan'), 'video').count, before + 20)
+        m = metrics(self.daemon)
+        self.assertGreater(m.get('vej_media_tap_dropped_total', 0), 0)
+        self.assertGreater(m.get('vej_recording_ring_overflows_total', 0), 0)
+        self.assertEqual(m.get('vej_media_dropped_total{reason="send_eagain"}', 0), 0)
+        await h.set_state('closed')
+        d, doc = await self.wait_capture(h.id, lambda c: c['state'] == 'stopped')
+        self.assertGreater(doc['ring_drops'], 0)
+        self.assertIn('ring_full', [g['reason'] for g in doc['gaps']])
+        self.assertTrue(doc['segments'], 'what fitted was still captured')
 
 
 if __name__ == '__main__':

@@ -164,12 +164,13 @@ static const struct command_spec commands[] = {
      "USER is a usr_ id or a username."},
     {VEJCTL_USER_DISABLE, "user", "disable", "USER", 1, O_REST, 0,
      "Disable an account (admin); its tokens and sessions end at once", NULL},
-    {VEJCTL_USER_ENABLE, "user", "enable", "USER", 1, O_REST, 0, "Enable an account (admin)",
-     NULL},
+    {VEJCTL_USER_ENABLE, "user", "enable", "USER", 1, O_REST, 0, "Enable an account (admin)", NULL},
     {VEJCTL_USER_RESET_PASSWORD, "user", "reset-password", "USER", 1, O_REST, 0,
      "Set a one-time password (admin) and print it; the account's sessions end", NULL},
     {VEJCTL_USER_REVOKE, "user", "revoke", "USER", 1, O_REST, 0,
      "End every token and session of an account (admin)", NULL},
+    {VEJCTL_USER_TOTP_RESET, "user", "totp-reset", "USER", 1, O_REST, 0,
+     "Remove an account's second factor (admin); its sessions end, it enrols again", NULL},
     {VEJCTL_LOGIN, "login", NULL, "", 0, O_URL | O_INSECURE | O_CACERT | O_JSON | O_USER, O_USER,
      "Log in (password on standard input) and print a token for VEJ_TOKEN",
      "Example: export VEJ_TOKEN=$(vejctl login --user alice --insecure)\n"
@@ -519,8 +520,8 @@ username_is_valid(const char *name)
 static gboolean
 check_values(const struct command_spec *c, struct vejctl_args *a, GError **error)
 {
-    bool staff = c->id == VEJCTL_USER_ADD || c->id == VEJCTL_USER_CREATE ||
-                 c->id == VEJCTL_USER_SET;
+    bool staff =
+        c->id == VEJCTL_USER_ADD || c->id == VEJCTL_USER_CREATE || c->id == VEJCTL_USER_SET;
     const char *const *roles = staff ? staff_roles : participant_roles;
     if (!check_role(a->role, roles, error) || !check_times(a, error) ||
         !check_screened_from(a, error))
@@ -594,7 +595,7 @@ take_positionals(const struct command_spec *c, int argc, char **argv, struct vej
         slot[0] = &a->name;
     else if (c->id == VEJCTL_USER_SET || c->id == VEJCTL_USER_DISABLE ||
              c->id == VEJCTL_USER_ENABLE || c->id == VEJCTL_USER_RESET_PASSWORD ||
-             c->id == VEJCTL_USER_REVOKE)
+             c->id == VEJCTL_USER_REVOKE || c->id == VEJCTL_USER_TOTP_RESET)
         slot[0] = &a->target;
     else if (c->id == VEJCTL_HEARING_SHOW || c->id == VEJCTL_PARTICIPANT_ADD)
         slot[0] = &a->hearing_id;

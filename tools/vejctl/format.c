@@ -239,8 +239,9 @@ vejctl_format_user(GString *out, json_t *user)
     json_t *pw = json_object_get(user, "password");
     if (json_is_string(pw)) {
         g_autofree char *text = clean(json_string_value(pw));
-        g_string_append_printf(out, "one-time password (shown once; to be changed at first "
-                                    "login): %s\n",
+        g_string_append_printf(out,
+                               "one-time password (shown once; to be changed at first "
+                               "login): %s\n",
                                text);
     }
 }

@@ -96,8 +96,8 @@ user_add(const struct vejctl_args *a)
         g_strstrip(crts[i]);
     if (!vej_store_user_set_courtrooms(store, user->id, (const char *const *)crts,
                                        g_strv_length(crts), &error)) {
-        fprintf(stderr, "vejctl: user %s (%s) was created, but not assigned: %s\n",
-                user->username, user->id, error->message);
+        fprintf(stderr, "vejctl: user %s (%s) was created, but not assigned: %s\n", user->username,
+                user->id, error->message);
         return VEJCTL_ERROR_FAILED;
     }
     g_clear_pointer(&store, vej_store_close);
@@ -105,8 +105,7 @@ user_add(const struct vejctl_args *a)
     json_t *crt_list = json_array();
     for (size_t i = 0; crts[i] != NULL; i++)
         json_array_append_new(crt_list, json_string(crts[i]));
-    g_autoptr(json_t) detail =
-        json_pack("{s:s,s:o}", "role", user->role, "courtrooms", crt_list);
+    g_autoptr(json_t) detail = json_pack("{s:s,s:o}", "role", user->role, "courtrooms", crt_list);
     char *detail_text = detail != NULL ? json_dumps(detail, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
     gboolean audited = detail_text != NULL && vej_audit_append_sync(db, "vejctl", "user.create",
                                                                     user->id, detail_text, &error);

@@ -232,9 +232,9 @@ user_list(vejctl_client *c, const struct vejctl_args *a, GError **error)
 static int
 user_create(vejctl_client *c, const struct vejctl_args *a, GError **error)
 {
-    g_autoptr(json_t) body = json_pack("{s:s,s:s,s:o}", "username", a->name, "role", a->role,
-                                       "courtrooms",
-                                       courtrooms_json(a->courtrooms ? a->courtrooms : "none"));
+    g_autoptr(json_t) body =
+        json_pack("{s:s,s:s,s:o}", "username", a->name, "role", a->role, "courtrooms",
+                  courtrooms_json(a->courtrooms ? a->courtrooms : "none"));
     if (!packed(body, error))
         return -1;
     g_autoptr(json_t) answer = vejctl_request(c, "POST", "/api/v1/users", body, TRUE, error);
@@ -321,6 +321,8 @@ run_user(vejctl_client *c, const struct vejctl_args *a, GError **error)
         return user_action(c, a, "password-reset", error);
     case VEJCTL_USER_REVOKE:
         return user_action(c, a, "sessions/revoke", error);
+    case VEJCTL_USER_TOTP_RESET:
+        return user_action(c, a, "totp-reset", error);
     default:
         g_assert_not_reached();
     }
@@ -384,6 +386,7 @@ vejctl_run_rest(const struct vejctl_args *a)
     case VEJCTL_USER_ENABLE:
     case VEJCTL_USER_RESET_PASSWORD:
     case VEJCTL_USER_REVOKE:
+    case VEJCTL_USER_TOTP_RESET:
         status = run_user(c, a, &error);
         break;
     case VEJCTL_KEYS:

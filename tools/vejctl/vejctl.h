@@ -55,6 +55,7 @@ enum vejctl_command_id {
     VEJCTL_RECORDINGS_HOLD,
     VEJCTL_RECORDINGS_SEAL,
     VEJCTL_RECORDINGS_SWEEP,
+    VEJCTL_USER_TOTP_RESET,
 };
 
 /* The parsed command line. Strings are (transfer full) and freed by

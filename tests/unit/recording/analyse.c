@@ -161,6 +161,8 @@ on_pad(GstElement *decodebin, GstPad *pad, gpointer user_data)
     const char *name = gst_structure_get_name(gst_caps_get_structure(caps, 0));
     const char *branch = g_str_has_prefix(name, "audio") ? "aconv" : "vconv";
     GstElement *e = gst_bin_get_by_name(GST_BIN(pipeline), branch);
+    if (e == NULL)
+        return; /* a stream discovery did not report: left unlinked */
     GstPad *sink = gst_element_get_static_pad(e, "sink");
     if (!gst_pad_is_linked(sink))
         gst_pad_link(pad, sink);
@@ -172,14 +174,18 @@ on_pad(GstElement *decodebin, GstPad *pad, gpointer user_data)
 static gboolean
 decode(const char *path, struct decode_state *st, GError **error)
 {
-    GstElement *p = gst_parse_launch(
-        "filesrc name=src ! decodebin name=d "
-        "audioconvert name=aconv ! audioresample ! "
-        "audio/x-raw,format=F32LE,rate=48000,channels=1,layout=interleaved ! spectrum "
-        "bands=2048 interval=250000000 threshold=-120 post-messages=true ! appsink name=audio "
-        "sync=false "
-        "videoconvert name=vconv ! video/x-raw,format=GRAY8 ! appsink name=video sync=false",
-        error);
+    /* only the branches the file has: an unlinked sink would never preroll */
+    g_autofree char *desc = g_strdup_printf(
+        "filesrc name=src ! decodebin name=d %s %s",
+        st->out->audio_caps ? "audioconvert name=aconv ! audioresample ! "
+                              "audio/x-raw,format=F32LE,rate=48000,channels=1,layout=interleaved "
+                              "! spectrum bands=2048 interval=250000000 threshold=-120 "
+                              "post-messages=true ! appsink name=audio sync=false"
+                            : "",
+        st->out->video_caps
+            ? "videoconvert name=vconv ! video/x-raw,format=GRAY8 ! appsink name=video sync=false"
+            : "");
+    GstElement *p = gst_parse_launch(desc, error);
     if (p == NULL)
         return FALSE;
     GstElement *src = gst_bin_get_by_name(GST_BIN(p), "src");
@@ -189,8 +195,10 @@ decode(const char *path, struct decode_state *st, GError **error)
     g_object_set(src, "location", path, NULL);
     g_signal_connect(d, "pad-added", G_CALLBACK(on_pad), p);
     GstAppSinkCallbacks acb = {.new_sample = on_audio}, vcb = {.new_sample = on_video};
-    gst_app_sink_set_callbacks(GST_APP_SINK(a), &acb, st, NULL);
-    gst_app_sink_set_callbacks(GST_APP_SINK(v), &vcb, st, NULL);
+    if (a != NULL)
+        gst_app_sink_set_callbacks(GST_APP_SINK(a), &acb, st, NULL);
+    if (v != NULL)
+        gst_app_sink_set_callbacks(GST_APP_SINK(v), &vcb, st, NULL);
     gst_element_set_state(p, GST_STATE_PLAYING);
     GstBus *bus = gst_element_get_bus(p);
     gboolean ok = TRUE;
@@ -213,8 +221,8 @@ decode(const char *path, struct decode_state *st, GError **error)
     gst_object_unref(bus);
     gst_object_unref(src);
     gst_object_unref(d);
-    gst_object_unref(a);
-    gst_object_unref(v);
+    g_clear_object(&a);
+    g_clear_object(&v);
     gst_object_unref(p);
     return ok;
 }
@@ -276,6 +284,7 @@ analyse_file_label(const char *path, const double *tones, unsigned n_tones,
                               .frame_luma = g_array_new(FALSE, FALSE, sizeof(double)),
                               .out = out};
     gboolean ok = decode(path, &st, error);
+    out->frames = st.frame_t->len;
     if (ok) {
         find_beeps(&st);
         find_flashes(&st);

@@ -25,6 +25,7 @@ struct analyse_result {
     GArray *beeps;         /* double: onsets (s) of the first tone's bursts */
     GArray *flashes;       /* double: onsets (s) of a white region */
     double label_max_luma; /* brightest pixel of the label region over all frames */
+    unsigned frames;       /* decoded video frames */
 };
 
 /* Discovers and decodes path; tones[0] is the beep frequency. FALSE with

@@ -185,6 +185,22 @@ test_no_done_line(void)
     outcome_clear(&o);
 }
 
+/* A 1 MB line is dropped whole; the lines around it count. */
+static void
+test_long_line(void)
+{
+    g_autofree char *p = script("long.sh", "echo '{\"progress\":0.5,\"stage\":\"hearing\"}'\n"
+                                           "head -c 1000000 /dev/zero | tr '\\0' x; echo\n"
+                                           "printf '{\"progress\":1,\"stage\":\"done\"}'");
+    struct vej_archive_limits l;
+    unlimited(&l);
+    struct outcome o;
+    run(p, base_dir, &l, &o);
+    g_assert_true(o.ok);
+    g_assert_cmpuint(o.progress_calls, ==, 2);
+    outcome_clear(&o);
+}
+
 static void
 test_crash(void)
 {
@@ -216,6 +232,15 @@ test_stall(void)
     g_assert_false(o.ok);
     g_assert_cmpstr(o.reason, ==, "no progress for 1 s: killed");
     g_assert_cmpfloat(took, <, 10.0);
+    outcome_clear(&o);
+
+    /* still printing, never advancing: a stuck pipeline */
+    g_autofree char *q = script("stuck.sh", "while true; do echo '{\"progress\":0.3,\"stage\":"
+                                            "\"hearing\"}'; sleep 0.2; done");
+    l.stall_seconds = 2;
+    run(q, base_dir, &l, &o);
+    g_assert_false(o.ok);
+    g_assert_cmpstr(o.reason, ==, "no progress for 2 s: killed");
     outcome_clear(&o);
 }
 
@@ -299,6 +324,7 @@ main(int argc, char **argv)
     g_test_add_func("/recording/archive-runner/real-run", test_real_run);
     g_test_add_func("/recording/archive-runner/limits-applied", test_limits_applied);
     g_test_add_func("/recording/archive-runner/no-done-line", test_no_done_line);
+    g_test_add_func("/recording/archive-runner/long-line", test_long_line);
     g_test_add_func("/recording/archive-runner/crash", test_crash);
     g_test_add_func("/recording/archive-runner/stall", test_stall);
     g_test_add_func("/recording/archive-runner/error-line", test_error_line);

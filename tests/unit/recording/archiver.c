@@ -190,6 +190,11 @@ test_participant_files(void)
         g_test_message("%s: %s, duration %.3f s, expected %.3f s", p->id, r.video_caps,
                        r.duration_s, expected_duration(i));
         g_assert_cmpfloat(fabs(r.duration_s - expected_duration(i)), <, 0.5);
+        /* every frame: the late (out of order) packets were put back in order */
+        double present = p->rejoin_s >= 0 ? (p->leave_s - p->join_s) + (p->end_s - p->rejoin_s)
+                                          : p->end_s - p->join_s;
+        g_test_message("%s: %u frames of %.0f sent", p->id, r.frames, present * fx.fps);
+        g_assert_cmpfloat(r.frames, >=, 0.97 * present * fx.fps);
         g_assert_cmpfloat(analyse_peak_db(&r, 0, 0, 1e9), >, -40.0);
         analyse_result_clear(&r);
     }
@@ -330,6 +335,38 @@ test_corrupt_segments(void)
     expect_failure(dir, "truncated record at byte");
 }
 
+/* Two participants, the first with audio only: its file is WebM with Opus
+ * alone; the hearing file has one tile and both tones. */
+static void
+test_audio_only(void)
+{
+    struct vej_fixture small;
+    vej_fixture_default(&small, 2, 6.0);
+    small.participants[0].audio_only = true;
+    small.participants[0].beeps = false;
+    g_autofree char *dir = g_strconcat(fixture_dir, "-audio-only", NULL);
+    g_assert_true(vej_fixture_build(&small, dir, NULL));
+    struct run r = run_archiver(dir);
+    g_assert_cmpint(r.status, ==, 0);
+    run_clear(&r);
+    g_autofree char *name = g_strdup_printf("archive/%s.webm", small.participants[0].id);
+    g_autofree char *path = path_in(dir, name);
+    struct analyse_result a;
+    g_assert_true(analyse_file(path, &small.participants[0].tone_hz, 1, &whole, &a, NULL));
+    g_assert_null(a.video_caps);
+    g_assert_true(g_str_has_prefix(a.audio_caps, "audio/x-opus"));
+    g_assert_cmpfloat(analyse_peak_db(&a, 0, 0, 1e9), >, -40.0);
+    analyse_result_clear(&a);
+    g_autofree char *hearing = path_in(dir, "archive/hearing.webm");
+    double tones[2] = {small.participants[0].tone_hz, small.participants[1].tone_hz};
+    g_assert_true(analyse_file(hearing, tones, 2, &whole, &a, NULL));
+    g_assert_nonnull(a.video_caps);
+    g_assert_cmpfloat(analyse_peak_db(&a, 0, 0, 1e9), >, -40.0);
+    g_assert_cmpfloat(analyse_peak_db(&a, 1, 0, 1e9), >, -40.0);
+    g_assert_cmpuint(a.frames, >=, 5 * 15);
+    analyse_result_clear(&a);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -356,6 +393,7 @@ main(int argc, char **argv)
     g_test_add_func("/recording/archiver/progress-lines", test_progress_lines);
     g_test_add_func("/recording/archiver/corrupt-segments", test_corrupt_segments);
     g_test_add_func("/recording/archiver/no-media", test_no_media);
+    g_test_add_func("/recording/archiver/audio-only", test_audio_only);
     int rc = g_test_run();
     g_autofree char *cmd = g_strdup_printf("rm -rf '%s'", base);
     if (rc == 0)

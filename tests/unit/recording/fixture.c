@@ -360,7 +360,7 @@ build_tracks(struct vej_fixture *fx, GArray *packets, GArray *tracks, GError **e
         for (int c = 0; c < (p->rejoin_s >= 0 ? 2 : 1); c++) {
             double from = c == 0 ? p->join_s : p->rejoin_s;
             double to = c == 0 ? p->leave_s : p->end_s;
-            for (int v = 0; v < 2; v++) {
+            for (int v = 0; v < (p->audio_only ? 1 : 2); v++) {
                 struct track_info ti = {
                     next++, p,
                     v == 1, 0x10000000u + (i + 1) * 0x1000u + (unsigned)c * 16u + (unsigned)v,

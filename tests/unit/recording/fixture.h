@@ -23,6 +23,7 @@ struct vej_fixture_participant {
     double tone_hz;
     bool beeps;      /* bursts of the tone with video flashes, else a steady tone */
     bool h264;       /* video in H.264 (a Matroska file), else VP8 */
+    bool audio_only; /* no video track at all */
     double join_s;   /* capture times, from the hearing's start */
     double leave_s;  /* end of the first connection */
     double rejoin_s; /* < 0: no rejoin */

@@ -25,7 +25,6 @@ sample_claims(void)
     g_strlcpy(c.hid, "hrg_abc123", sizeof c.hid);
     g_strlcpy(c.pid, "ptc_def456", sizeof c.pid);
     g_strlcpy(c.role, "witness", sizeof c.role);
-    g_strlcpy(c.name, "Zo\xc3\xab \"Q\" O'Brien", sizeof c.name);
     c.nbf = NOW - 10;
     c.exp = NOW + 3600;
     c.ver = 3;
@@ -80,8 +79,8 @@ std_payload(void)
 {
     return g_strdup_printf(
         "{\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"hrg_1\",\"pid\":\"ptc_1\","
-        "\"role\":\"defendant\",\"name\":\"N\",\"nbf\":%" G_GINT64_FORMAT
-        ",\"exp\":%" G_GINT64_FORMAT ",\"ver\":1}",
+        "\"role\":\"defendant\",\"nbf\":%" G_GINT64_FORMAT ",\"exp\":%" G_GINT64_FORMAT
+        ",\"ver\":1}",
         NOW, NOW + 60);
 }
 
@@ -149,7 +148,7 @@ test_sign_refusals(void)
     g_assert_null(vej_join_token_sign(key, 0, KID, &c));
     g_assert_null(vej_join_token_sign(NULL, 0, KID, &c));
     g_assert_null(vej_join_token_sign(key, sizeof key, KID, NULL));
-    c.name[0] = '\xff'; /* not UTF-8 */
+    c.iss[0] = '\xff'; /* not UTF-8 */
     g_assert_null(vej_join_token_sign(key, sizeof key, KID, &c));
     c = sample_claims();
     memset(c.role, 'r', sizeof c.role); /* not NUL-terminated */
@@ -378,7 +377,7 @@ test_length_limits(void)
         g_autofree char *filler = g_strnfill(pad, 'x');
         g_autofree char *payload = g_strdup_printf(
             "{\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
-            "\"name\":\"n\",\"nbf\":0,\"exp\":%" G_GINT64_FORMAT ",\"ver\":1,\"pad\":\"%s\"}",
+            "\"nbf\":0,\"exp\":%" G_GINT64_FORMAT ",\"ver\":1,\"pad\":\"%s\"}",
             NOW, filler);
         g_autofree char *t = craft(std_header, payload);
         size_t len = strlen(t);
@@ -402,49 +401,47 @@ test_claim_refusals(void)
     static const char *const bad[] = {
         /* audience */
         "\"aud\":\"vej-other\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,\"ver\":1",
+        "\"nbf\":0,\"exp\":1800000000,\"ver\":1",
         "\"aud\":[\"vej-join\"],\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,\"ver\":1",
+        "\"nbf\":0,\"exp\":1800000000,\"ver\":1",
         "\"aud\":\"vej-join \",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,\"ver\":1",
+        "\"nbf\":0,\"exp\":1800000000,\"ver\":1",
         "\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,\"ver\":1",
+        "\"nbf\":0,\"exp\":1800000000,\"ver\":1",
         /* missing claims */
         "\"aud\":\"vej-join\",\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,\"ver\":1",
+        "\"nbf\":0,\"exp\":1800000000,\"ver\":1",
         "\"aud\":\"vej-join\",\"iss\":\"i\",\"pid\":\"p\",\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,\"ver\":1",
+        "\"nbf\":0,\"exp\":1800000000,\"ver\":1",
         "\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,\"ver\":1",
+        "\"nbf\":0,\"exp\":1800000000,\"ver\":1",
         "\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\","
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,\"ver\":1",
-        "\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
         "\"nbf\":0,\"exp\":1800000000,\"ver\":1",
         "\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
-        "\"name\":\"n\",\"exp\":1800000000,\"ver\":1",
+        "\"exp\":1800000000,\"ver\":1",
         "\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":0,\"ver\":1",
+        "\"nbf\":0,\"ver\":1",
         "\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000",
+        "\"nbf\":0,\"exp\":1800000000",
         /* mistyped claims */
         "\"aud\":\"vej-join\",\"iss\":null,\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,\"ver\":1",
+        "\"nbf\":0,\"exp\":1800000000,\"ver\":1",
         "\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":1,\"pid\":\"p\",\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,\"ver\":1",
+        "\"nbf\":0,\"exp\":1800000000,\"ver\":1",
         "\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":[\"p\"],\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,\"ver\":1",
+        "\"nbf\":0,\"exp\":1800000000,\"ver\":1",
         "\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\",\"role\":{},"
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,\"ver\":1",
+        "\"nbf\":0,\"exp\":1800000000,\"ver\":1",
         "\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
         "\"name\":true,\"nbf\":0,\"exp\":1800000000,\"ver\":1",
         "\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":\"0\",\"exp\":1800000000,\"ver\":1",
+        "\"nbf\":\"0\",\"exp\":1800000000,\"ver\":1",
         "\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000.0,\"ver\":1",
+        "\"nbf\":0,\"exp\":1800000000.0,\"ver\":1",
         "\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,\"ver\":1.5",
+        "\"nbf\":0,\"exp\":1800000000,\"ver\":1.5",
         "\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\",\"role\":\"r\","
-        "\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,\"ver\":null",
+        "\"nbf\":0,\"exp\":1800000000,\"ver\":null",
     };
     for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
         g_autofree char *payload = g_strdup_printf("{%s}", bad[i]);
@@ -465,9 +462,17 @@ test_claim_refusals(void)
     {
         g_autofree char *t =
             craft(std_header, "{\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\","
-                              "\"role\":\"r\",\"name\":\"n\",\"nbf\":0,\"exp\":1800000000,"
+                              "\"role\":\"r\",\"nbf\":0,\"exp\":1800000000,"
                               "\"ver\":1,\"jti\":\"x\",\"iat\":5}");
         g_assert_cmpint(verify_str(t), ==, VEJ_TOKEN_OK);
+    }
+    /* Join tokens carry no display name: one that does is refused. */
+    {
+        g_autofree char *t =
+            craft(std_header, "{\"aud\":\"vej-join\",\"iss\":\"i\",\"hid\":\"h\",\"pid\":\"p\","
+                              "\"role\":\"r\",\"name\":\"John Smith\",\"nbf\":0,"
+                              "\"exp\":1800000000,\"ver\":1}");
+        g_assert_cmpint(verify_str(t), ==, VEJ_TOKEN_BAD_CLAIMS);
     }
 }
 
@@ -477,9 +482,9 @@ check_claim_fit(const char *name, size_t cap)
 {
     for (size_t len = cap - 1; len <= cap; len++) {
         g_autofree char *v = g_strnfill(len, 'v');
-        json_t *obj = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "aud", "vej-join", "iss",
-                                "i", "hid", "h", "pid", "p", "role", "r", "name", "n", "nbf",
-                                (json_int_t)0, "exp", (json_int_t)NOW, "ver", (json_int_t)1);
+        json_t *obj = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I,s:I,s:I}", "aud", "vej-join", "iss", "i",
+                                "hid", "h", "pid", "p", "role", "r", "nbf", (json_int_t)0, "exp",
+                                (json_int_t)NOW, "ver", (json_int_t)1);
         char *payload;
         g_autofree char *t = NULL;
         struct vej_join_claims out;
@@ -507,7 +512,6 @@ test_claim_sizes(void)
     check_claim_fit("hid", sizeof c.hid);
     check_claim_fit("pid", sizeof c.pid);
     check_claim_fit("role", sizeof c.role);
-    check_claim_fit("name", sizeof c.name);
 }
 
 static enum vej_token_status
@@ -705,6 +709,35 @@ test_id_valid(void)
     g_assert_false(vej_id_valid("hrg_caf\xc3\xa9", "hrg_"));
 }
 
+/* RFC 5869 A.1 and A.3. */
+static void
+test_hkdf(void)
+{
+    uint8_t ikm[22], salt[13], info[10], out[42];
+    memset(ikm, 0x0b, sizeof ikm);
+    for (size_t i = 0; i < sizeof salt; i++)
+        salt[i] = (uint8_t)i;
+    for (size_t i = 0; i < sizeof info; i++)
+        info[i] = (uint8_t)(0xf0 + i);
+    g_assert_true(
+        vej_hkdf_sha256(salt, sizeof salt, ikm, sizeof ikm, info, sizeof info, out, sizeof out));
+    GString *h = g_string_new(NULL);
+    for (size_t i = 0; i < sizeof out; i++)
+        g_string_append_printf(h, "%02x", out[i]);
+    g_assert_cmpstr(h->str, ==,
+                    "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b8"
+                    "87185865");
+    g_string_truncate(h, 0);
+    g_assert_true(vej_hkdf_sha256(NULL, 0, ikm, sizeof ikm, NULL, 0, out, sizeof out));
+    for (size_t i = 0; i < sizeof out; i++)
+        g_string_append_printf(h, "%02x", out[i]);
+    g_assert_cmpstr(h->str, ==,
+                    "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4"
+                    "b61a96c8");
+    g_string_free(h, TRUE);
+    g_assert_false(vej_hkdf_sha256(NULL, 0, ikm, 0, NULL, 0, out, sizeof out));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -727,5 +760,6 @@ main(int argc, char **argv)
     g_test_add_func("/signalling/token/opaque", test_opaque);
     g_test_add_func("/signalling/token/hash", test_hash);
     g_test_add_func("/signalling/token/id-valid", test_id_valid);
+    g_test_add_func("/signalling/token/hkdf", test_hkdf);
     return g_test_run();
 }

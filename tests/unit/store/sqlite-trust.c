@@ -74,15 +74,19 @@ test_scope(struct fixture *f, gconstpointer data)
     g_assert_no_error(error);
     g_assert_cmpuint(mine->len, ==, 1);
     g_assert_cmpstr(((struct vej_courtroom *)mine->pdata[0])->id, ==, c1->id);
-    g_autoptr(GPtrArray) all = vej_store_courtroom_list_scoped(f->store, NULL, NULL, 10, NULL,
-                                                               &error);
+    g_autoptr(GPtrArray) all =
+        vej_store_courtroom_list_scoped(f->store, NULL, NULL, 10, NULL, &error);
     g_assert_cmpuint(all->len, ==, 2);
     g_autoptr(vej_hearing_row) h2 =
         vej_store_hearing_create(f->store, c2->id, "T1", "t", 100, 200, &error);
     g_assert_no_error(error);
-    g_autoptr(GPtrArray) hs = vej_store_hearing_list_scoped(f->store, clerk->id, NULL, 0, 0, NULL,
-                                                            10, NULL, &error);
+    g_autoptr(GPtrArray) hs =
+        vej_store_hearing_list_scoped(f->store, clerk->id, NULL, 0, 0, NULL, 10, NULL, &error);
     g_assert_cmpuint(hs->len, ==, 0);
+    g_autoptr(GPtrArray) all_h =
+        vej_store_hearing_list_scoped(f->store, NULL, NULL, 0, 0, NULL, 10, NULL, &error);
+    g_assert_cmpuint(all_h->len, ==, 1);
+    g_assert_cmpstr(((struct vej_hearing_row *)all_h->pdata[0])->id, ==, h2->id);
     /* replace: an unknown courtroom changes nothing */
     const char *bad[] = {c2->id, "crt_nosuch"};
     g_assert_false(vej_store_user_set_courtrooms(f->store, clerk->id, bad, 2, &error));
@@ -155,8 +159,8 @@ test_totp(struct fixture *f, gconstpointer data)
     memset(codes, 0, sizeof codes);
     codes[0][0] = 1;
     codes[1][0] = 2;
-    g_assert_true(vej_store_recovery_codes_set(f->store, a->id, (const uint8_t(*)[32])codes, 2,
-                                               &error));
+    g_assert_true(
+        vej_store_recovery_codes_set(f->store, a->id, (const uint8_t(*)[32])codes, 2, &error));
     g_assert_true(vej_store_recovery_code_use(f->store, a->id, codes[1], &error));
     g_assert_false(vej_store_recovery_code_use(f->store, a->id, codes[1], &error));
     g_assert_no_error(error);
