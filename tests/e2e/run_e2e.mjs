@@ -40,14 +40,16 @@
 //   7. the clerk removes the witness, then closes the hearing: every page
 //      says so and forgets its tokens;
 //   8. a browser without WebRTC gets the "cannot join" message;
-//   9. the evidential user (made by the admin in step 2a) signs in, finds
+//   9. the evidential user (made by the admin in step 2a) signs in, sets
+//      up a second factor from the QR code the page draws (decoded with
+//      jsQR, code computed here), signs in again with a recovery code, finds
 //      the hearing's recording by case reference, courtroom and day, opens
 //      its page (signature valid, participants, timeline with the joins,
 //      the consultation and the states), plays the composed file through
 //      the files route by Range requests (the <video> has data and plays),
 //      verifies it on the server (every file OK) and downloads the bundle.
-//      Until the daemon archives and seals at hearing close by itself,
-//      CONFIG.seal (seal_recording.py) does it on the real capture.
+//      The daemon archives and seals it at hearing close; CONFIG.seal
+//      (wait_recording.py) waits for the signed manifest.
 // Every screen is saved as a screenshot in CONFIG.shots and checked with
 // axe-core (injected through playwright's evaluation, which the CSP does
 // not govern): any serious or critical violation fails the run, as does any
@@ -63,6 +65,7 @@ import { execFileSync } from 'node:child_process';
 const require = createRequire(import.meta.url);
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf-8'));
 const AXE = fs.readFileSync(require.resolve('axe-core/axe.min.js'), 'utf-8');
+const jsQR = require('jsqr');
 const t0 = Date.now();
 const problems = [];
 const cspReports = [];
@@ -450,27 +453,7 @@ async function scenario(browser, browserNs, pages) {
   const judge = await newPage(browser, 'judge');
   pages.push(judge);
   await judge.goto(base + '/');
-  // Staff act only in the courtrooms they are assigned to (deny by default):
-  // the admin assigns the judge to the courtroom the clerk made.
-  const assigned = await judge.evaluate(async ([adminPass, judgeUser]) => {
-    const call = async (method, path, body, token) => {
-      const r = await fetch('/api/v1' + path, {
-        method, headers: Object.assign({ 'content-type': 'application/json' },
-          token ? { authorization: 'Bearer ' + token } : {}),
-        body: body ? JSON.stringify(body) : undefined,
-      });
-      return [r.status, await r.json().catch(() => null)];
-    };
-    const [, login] = await call('POST', '/login', { username: 'admin', password: adminPass });
-    const [, rooms] = await call('GET', '/courtrooms', null, login.token);
-    const [, users] = await call('GET', '/users', null, login.token);
-    const room = rooms.items.find((c) => c.name === 'Court 1');
-    const user = users.items.find((u) => u.username === judgeUser);
-    const [status] = await call('PATCH', '/users/' + user.id, { courtrooms: [room.id] }, login.token);
-    await call('POST', '/logout', null, login.token);
-    return status;
-  }, [cfg.adminNewPassword, cfg.judgeUser]);
-  if (assigned !== 200) problem('the admin could not assign the judge to the courtroom: ' + assigned);
+  // the judge was assigned to Court 1 when the admin created the account (step 2a)
   await judge.fill('#login-user', cfg.judgeUser);
   await judge.fill('#login-pass', judgeOnce);
   await judge.click('#login-form button[type=submit]');
@@ -645,6 +628,66 @@ async function scenario(browser, browserNs, pages) {
   cspReports.splice(before);
 }
 
+// RFC 6238 code of a base32 secret at time t (HMAC-SHA-1, 6 digits, 30 s).
+function totp(secret, t = Date.now()) {
+  const alpha = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of secret.replace(/=+$/, '').toUpperCase()) bits += alpha.indexOf(c).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const msg = Buffer.alloc(8);
+  msg.writeBigUInt64BE(BigInt(Math.floor(t / 30000)));
+  const mac = crypto.createHmac('sha1', key).update(msg).digest();
+  const o = mac[19] & 15;
+  return String((mac.readUInt32BE(o) & 0x7fffffff) % 1000000).padStart(6, '0');
+}
+
+// The evidential user sets up a second factor from the QR code the page
+// draws (decoded here with jsQR from the page's own pixels), confirms it,
+// gets recovery codes, and signs in again with one of them.
+async function secondFactor(ev) {
+  await ev.click('#who');
+  await visible(ev, '#tf-start');
+  await ev.click('#tf-start');
+  await visible(ev, '#tf-qr svg');
+  const img = await ev.evaluate(async () => {
+    const svg = document.querySelector('#tf-qr svg');
+    const url = URL.createObjectURL(new Blob([new XMLSerializer().serializeToString(svg)], { type: 'image/svg+xml' }));
+    const im = new Image();
+    await new Promise((res, rej) => { im.onload = res; im.onerror = rej; im.src = url; });
+    const c = document.createElement('canvas');
+    c.width = im.width; c.height = im.height;
+    const g = c.getContext('2d');
+    g.drawImage(im, 0, 0);
+    URL.revokeObjectURL(url);
+    return { w: c.width, h: c.height, data: Array.from(g.getImageData(0, 0, c.width, c.height).data) };
+  });
+  const qr = jsQR(Uint8ClampedArray.from(img.data), img.w, img.h);
+  const uri = qr ? qr.data : '';
+  const m = /^otpauth:\/\/totp\/[^?]+\?(.*)$/.exec(uri);
+  const secret = m ? new URLSearchParams(m[1]).get('secret') : null;
+  if (!secret) { problem('account: the QR code does not decode to an otpauth URI: ' + uri); return; }
+  const shown = (await ev.locator('#tf-secret').textContent()).replace(/\s/g, '');
+  if (shown !== secret) problem(`account: the key shown (${shown}) is not the QR code's`);
+  await screen(ev, '13c-account-second-factor');
+  await ev.fill('#tf-code', totp(secret));
+  await ev.click('#tf-form button[type=submit]');
+  await visible(ev, '#tf-codes-list li');
+  const codes = await ev.locator('#tf-codes-list code').allTextContents();
+  if (codes.length < 5) problem('account: recovery codes not shown: ' + codes);
+  await screen(ev, '13d-account-recovery-codes');
+  // signing in again asks for the second factor; a recovery code does
+  await ev.click('#btn-logout');
+  await visible(ev, '#login-form');
+  await ev.fill('#login-user', cfg.evidUser);
+  await ev.fill('#login-pass', cfg.evidPassword);
+  await ev.click('#login-form button[type=submit]');
+  await visible(ev, '#login-code');
+  await ev.fill('#login-code', codes[0]);
+  await ev.click('#login-form button[type=submit]');
+  await visible(ev, '#rs-form');
+  say('second factor set up from the page\'s QR code; signed in again with a recovery code');
+}
+
 // Creates a staff account on the admin's accounts screen; returns its one-time password.
 async function createAccount(admin, username, role, roomNames) {
   await admin.fill('#af-user', username);
@@ -682,6 +725,7 @@ async function evidentialPart(browser, pages, hearingId, evidOnce) {
   await ev.click('#login-form button[type=submit]');
   await changePassword(ev, cfg.evidPassword);
   await visible(ev, '#rs-form');
+  await secondFactor(ev);
   await ev.fill('#rs-case', 'T2026/E2E1');
   await ev.selectOption('#rs-room', { label: 'Court 1' });
   await ev.fill('#rs-date', new Date().toLocaleDateString('en-CA'));

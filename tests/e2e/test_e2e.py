@@ -6,8 +6,9 @@ This file runs the daemon (tests/integration/harness.py, `[media] addresses
 = 127.0.0.1`), installs the npm dependencies (ensure-deps.sh) and runs
 run_e2e.mjs with a config naming the gateway's URL and certificate, the
 initial admin password, the usernames and passwords the staff will choose
-(the admin creates their accounts in the page), the command that archives
-and seals the closed hearing's recording (seal_recording.py) and where the
+(the admin creates their accounts in the page), the command that waits
+for the daemon to archive and seal the closed hearing's recording
+(wait_recording.py) and where the
 screenshots go (BUILD_ROOT/e2e-screenshots). The browser part is
 described in run_e2e.mjs. A missing Chromium or Node.js is a failure, not a
 skip: the test set-up installs them (scripts/deps.txt).
@@ -180,15 +181,10 @@ def main():
     rc = None
     try:
         daemon.start()
-        seal = os.path.join(work, 'seal.sh')
+        seal = os.path.join(work, 'wait-recording.sh')
         with open(seal, 'w') as f:
-            # vejctl and vej-archiver as the other tests run them (sanitizer
-            # options with the repository's leak suppressions)
-            f.write('#!/bin/sh\nexport ASAN_OPTIONS=detect_leaks=1:abort_on_error=0\n'
-                    'export LSAN_OPTIONS=suppressions=%s:print_suppressions=0\n'
-                    'exec /usr/bin/python3 %s %s "$1"\n'
-                    % (os.path.join(HERE, '..', 'lsan.supp'), os.path.join(HERE, 'seal_recording.py'),
-                       daemon.data_dir))
+            f.write('#!/bin/sh\nexec /usr/bin/python3 %s %s "$1"\n'
+                    % (os.path.join(HERE, 'wait_recording.py'), daemon.data_dir))
         os.chmod(seal, 0o700)
         cfg = {
             'chromium': CHROMIUM,

@@ -1,13 +1,14 @@
 // admin.js - the administrator's accounts screen (#/accounts): the staff
 // accounts (docs/api.md "Accounts (admin)"), creating one (username, role,
 // courtrooms; its one-time password is shown once), disabling and enabling,
-// resetting a password, courtroom assignment and revoking sessions.
+// resetting a password, courtroom assignment, revoking sessions and
+// removing a second factor.
 //
 // Invariants: a one-time password lives only in the DOM of this screen until
 // the admin leaves it (never stored, never logged); every change is made by
 // the server, and the list is read again from it afterwards, so the screen
-// never shows a state the server refused. Second-factor (TOTP) enrolment has
-// no REST route yet: the screen says so and shows only `totp_enabled`.
+// never shows a state the server refused. Each person enrols their own
+// second factor (account.js); the admin can only remove one (totp-reset).
 
 import { api, listAll } from './api.js';
 import { $, announce, fill, fmtTime, h, notice, screen, setText, STAFF_LABELS } from './ui.js';
@@ -82,6 +83,19 @@ async function doReset(u) {
   }
 }
 
+function totpReset(u) {
+  return once('totp:' + u.id, async () => {
+    if (!confirm('Remove the second factor of ' + u.username + '? They are signed out and can sign in with the password alone.')) return;
+    try {
+      await api('POST', '/users/' + u.id + '/totp-reset');
+      await showAccounts(true);
+      notice('#acct-msg', 'Second factor of ' + u.username + ' removed; they are signed out.', 'ok');
+    } catch (e) {
+      notice('#acct-msg', errText(e));
+    }
+  });
+}
+
 async function revoke(u) {
   try {
     await api('POST', '/users/' + u.id + '/sessions/revoke');
@@ -127,7 +141,9 @@ function accountRow(u) {
       h('button', { type: 'button', class: 'secondary small', dataset: { reset: u.id }, onclick: () => resetPassword(u) },
         'Reset password', label('of')),
       h('button', { type: 'button', class: 'secondary small', dataset: { revoke: u.id }, onclick: () => revoke(u) },
-        'Sign out everywhere', label('')))));
+        'Sign out everywhere', label('')),
+      u.totp_enabled ? h('button', { type: 'button', class: 'secondary small', dataset: { totpReset: u.id }, onclick: () => totpReset(u) },
+        'Remove second factor', label('of')) : null)));
 }
 
 // The accounts screen. keep: leave the message and the one-time password shown.

@@ -11,6 +11,7 @@
 // refuses is shown with its message and changes nothing on screen.
 
 import { api, ApiError, listAll, setStaffToken, staffToken } from './api.js';
+import { initAccount, showAccount } from './account.js';
 import { initAdmin, showAccounts } from './admin.js';
 import { initEvidential, leaveRecording, showRecording, showSearch } from './evidential.js';
 import { openLive, closeLive } from './live.js';
@@ -27,6 +28,8 @@ function setSession(res, username) {
   me.role = res.role;
   me.user = username || me.user;
   mustChange = !!res.must_change_password;
+  if (res.totp_enrolment_required) sessionStorage.setItem('vej.s.totp_required', '1');
+  else sessionStorage.removeItem('vej.s.totp_required');
   sessionStorage.setItem('vej.s.role', me.role);
   sessionStorage.setItem('vej.s.user', me.user);
   sessionStorage.setItem('vej.s.must', mustChange ? '1' : '0');
@@ -46,6 +49,7 @@ function chrome() {
   $('#nav-accounts').hidden = me.role !== 'admin';
   $('#nav-recordings').hidden = !['evidential', 'admin'].includes(me.role);
   setText('#who', signedIn ? me.user + ' (' + (STAFF_LABELS[me.role] || me.role) + ')' : '');
+  $('#who').hidden = !signedIn || mustChange;
 }
 
 function errText(e) {
@@ -61,7 +65,10 @@ async function route() {
   if (parts[0] !== 'recording') leaveRecording();
   if (!staffToken()) return screen('s-login');
   if (mustChange) return screen('s-password');
+  if (sessionStorage.getItem('vej.s.totp_required') === '1')
+    return showAccount(false, 'Your role must sign in with a second factor: set it up now to continue.');
   try {
+    if (parts[0] === 'account') return showAccount(null);
     if (parts[0] === 'courtroom' && parts[1]) return await showCourtroom(parts[1]);
     if (parts[0] === 'hearing' && parts[1]) return await showHearing(parts[1]);
     if (parts[0] === 'live' && parts[1]) return await showLive(parts[1]);
@@ -85,14 +92,25 @@ async function onLogin(ev) {
   const password = $('#login-pass').value;
   notice('#login-error', '');
   try {
-    const res = await api('POST', '/login', { username, password });
+    const body = { username, password };
+    const code = $('#login-code').value.replace(/[\s-]/g, '');
+    if (code) body[/^\d{6}$/.test(code) ? 'totp_code' : 'recovery_code'] = code;
+    const res = await api('POST', '/login', body);
     setSession(res, username);
     $('#login-pass').value = '';
+    $('#login-code').value = '';
+    $('#login-code-box').hidden = true;
     if (mustChange) $('#pw-current').value = password;
     announce('Signed in.');
     route();
   } catch (e) {
-    notice('#login-error', e.status === 401 ? 'Wrong username or password.' : e.status === 429
+    if (e.status === 401 && /second-factor code is required/.test(e.message)) {
+      $('#login-code-box').hidden = false;
+      $('#login-code').focus();
+      return notice('#login-error', 'This account has a second factor: type the code your authenticator app shows (or a recovery code).', 'warn');
+    }
+    notice('#login-error', e.status === 401 ? ($('#login-code-box').hidden ? 'Wrong username or password.'
+      : 'Wrong username, password or code.') : e.status === 429
       ? 'Too many attempts. Wait a minute and try again.' : errText(e));
   }
 }
@@ -386,6 +404,7 @@ function main() {
   $('#hr-all').addEventListener('click', () => { $('#hr-filter').value = ''; if (currentRoom) showCourtroom(currentRoom.id); });
   buildParticipantForm();
   initAdmin();
+  initAccount();
   initEvidential();
   window.addEventListener('hashchange', route);
   route();
