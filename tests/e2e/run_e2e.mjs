@@ -595,6 +595,15 @@ async function scenario(browser, browserNs, pages) {
   await screen(def.page, '12-participant-ended');
   const hearingId = clerk.url().split('#/live/')[1];
   await evidentialPart(browser, pages, hearingId, evidOnce);
+  // the admin sees the evidential user's second factor and removes it
+  const admin2 = pages.find((p) => p.vejName === 'admin');
+  await admin2.reload();
+  const evRow = admin2.locator(`#acct-list tr[data-username="${cfg.evidUser}"]`);
+  await evRow.locator('button[data-totp-reset]').click({ timeout: 10000 })
+    .catch(() => problem('admin: no "Remove second factor" for an account that has one'));
+  await admin2.waitForFunction((u) => /no second factor/.test(document.querySelector(`#acct-list tr[data-username="${u}"]`).textContent),
+    cfg.evidUser, { timeout: 10000 }).catch(() => problem('admin: removing the second factor is not shown'));
+  say('admin removed the evidential user\'s second factor');
 
   // ---- 8a. a link that no longer works: the self-test says so plainly ----
   const bad = await newPage(browser, 'bad-link');
