@@ -601,13 +601,9 @@ m_hearing_set_state(struct call *k)
     if (!state)
         return bad_param(k, "state", "must be a state name");
     json_t *out = NULL;
-    /* Closing ends every session of the hearing, the caller's too: the ids
-     * are copied, the live participant they live in is freed before the
-     * closing's audit entry is written. */
-    char hid[96], actor[96];
+    char hid[96];
     g_strlcpy(hid, k->h->id, sizeof hid);
-    g_strlcpy(actor, k->me->id, sizeof actor);
-    int code = vej__hearing_set_state(k->s, hid, state, actor, &out, &k->why);
+    int code = vej__hearing_set_state(k->s, hid, state, k->me->id, &out, &k->why);
     if (code == VEJ_RPC_INVALID_PARAMS)
         k->field = "state";
     if (code == 0)
