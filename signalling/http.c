@@ -31,6 +31,10 @@ struct vej_http_req {
     GByteArray *body;
     bool body_too_large;
     size_t content_length;
+    /* handed to its route once: a body-less POST is dispatched when its
+     * headers arrive, and lws may still report its (empty) body complete
+     * (HTTP/2) while an asynchronous route has not answered yet */
+    bool dispatched;
     /* response */
     bool responded;
     bool headers_sent;
@@ -364,6 +368,9 @@ static void
 dispatch(struct vej_http_req *r)
 {
     struct vej_signalling *s = r->s;
+    if (r->dispatched)
+        return;
+    r->dispatched = true;
     if (strcmp(r->path, "/healthz") == 0 && r->method == M_GET) {
         bool ok = !s->stopping && vej_store_schema_version(s->store) > 0;
         respond_text(r, ok ? 200 : 503, "text/plain; charset=utf-8", ok ? "ok\n" : "unavailable\n");

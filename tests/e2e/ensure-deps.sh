@@ -1,5 +1,5 @@
 #!/bin/sh
-# Installs the e2e test's npm dependencies (playwright-core and axe-core,
+# Installs the e2e test's npm dependencies (playwright-core, axe-core and jsqr (web-qr unit test),
 # pinned by package-lock.json; no browser is downloaded: the test drives
 # Debian's /usr/bin/chromium) into tests/e2e/node_modules when they are
 # missing or not the locked versions. Exits non-zero (the test then fails)

@@ -3,11 +3,13 @@
 playwright-core (run_e2e.mjs) through the pages the gateway serves.
 
 This file runs the daemon (tests/integration/harness.py, `[media] addresses
-= 127.0.0.1`), creates the clerk and judge accounts with `vejctl user add` (accounts
-cannot be created from the web yet), installs the npm dependencies
-(ensure-deps.sh) and runs run_e2e.mjs with a config naming the gateway's
-URL and certificate, the initial admin password, the clerk's password and
-where the screenshots go (BUILD_ROOT/e2e-screenshots). The browser part is
+= 127.0.0.1`), installs the npm dependencies (ensure-deps.sh) and runs
+run_e2e.mjs with a config naming the gateway's URL and certificate, the
+initial admin password, the usernames and passwords the staff will choose
+(the admin creates their accounts in the page), the command that waits
+for the daemon to archive and seal the closed hearing's recording
+(wait_recording.py) and where the
+screenshots go (BUILD_ROOT/e2e-screenshots). The browser part is
 described in run_e2e.mjs. A missing Chromium or Node.js is a failure, not a
 skip: the test set-up installs them (scripts/deps.txt).
 
@@ -49,6 +51,7 @@ RUNNER = os.path.join(HERE, 'run_e2e.mjs')
 RUNNER_TIMEOUT = 200
 CLERK_PASSWORD = 'clerk-e2e-password-1'
 JUDGE_PASSWORD = 'judge-e2e-password-1'
+EVID_PASSWORD = 'evid-e2e-password-1'
 ADMIN_NEW_PASSWORD = 'admin-e2e-password-1'
 NOT_FOR_BROWSER = ('G_DEBUG', 'G_SLICE', 'ASAN_OPTIONS', 'UBSAN_OPTIONS', 'LSAN_OPTIONS',
                    'LD_PRELOAD', 'MALLOC_PERTURB_', 'MESON_TEST_ITERATION')
@@ -170,13 +173,19 @@ def main():
         wrapper, cut = setup_network(work)
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
         fail('cannot make the network namespace: %s' % e)
-    daemon = NetDaemon({'server': {'listen': HOST_IP + ':0'}, 'media': {'addresses': HOST_IP}},
+    # the pages of this source tree, whichever build the daemon comes from
+    web_root = os.path.abspath(os.path.join(HERE, '..', '..', 'web'))
+    daemon = NetDaemon({'server': {'listen': HOST_IP + ':0', 'web_root': web_root},
+                        'media': {'addresses': HOST_IP}},
                        name='e2e')
     rc = None
     try:
         daemon.start()
-        daemon.add_user('clerk1', 'clerk', CLERK_PASSWORD)
-        daemon.add_user('judge1', 'judge', JUDGE_PASSWORD)
+        seal = os.path.join(work, 'wait-recording.sh')
+        with open(seal, 'w') as f:
+            f.write('#!/bin/sh\nexec /usr/bin/python3 %s %s "$1"\n'
+                    % (os.path.join(HERE, 'wait_recording.py'), daemon.data_dir))
+        os.chmod(seal, 0o700)
         cfg = {
             'chromium': CHROMIUM,
             'chromiumInNs': wrapper,
@@ -189,11 +198,15 @@ def main():
             'clerkPassword': CLERK_PASSWORD,
             'judgeUser': 'judge1',
             'judgePassword': JUDGE_PASSWORD,
+            'evidUser': 'evid1',
+            'evidPassword': EVID_PASSWORD,
+            'seal': seal,
             'shots': shots,
             'work': work,
             'hardTimeoutMs': (RUNNER_TIMEOUT - 10) * 1000,
         }
-        daemon.secrets.add(ADMIN_NEW_PASSWORD)
+        for pw in (ADMIN_NEW_PASSWORD, CLERK_PASSWORD, JUDGE_PASSWORD, EVID_PASSWORD):
+            daemon.secrets.add(pw)
         cfg_path = os.path.join(work, 'config.json')
         fd = os.open(cfg_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, 'w') as f:

@@ -16,6 +16,7 @@ import http.client
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 import glob
 import re
@@ -486,6 +487,28 @@ class AccountsTest(harness.DaemonTestCase):
         for t in (tok2, w.token('judge')):
             self.assertApiError(d.api('GET', '/courtrooms', token=t), 401, 4001)
         w.tokens['judge'] = d.login('judge', harness.STAFF_PASSWORDS['judge'])['token']
+
+    async def test_password_reset_with_empty_body(self):
+        """A POST with `Content-Length: 0` (as browsers send a body-less
+        fetch) is handed to its route once: the password in the answer is the
+        one that works, and one reset is audited (the asynchronous reset ran
+        twice before, the second one's password stored)."""
+        d, w = self.daemon, self.world
+        user, _ = make_account(self, 'emptybody', 'clerk', [w.courtroom_id])
+        since = harness.now_utc()
+        p = subprocess.run(['curl', '-sS', '--cacert', d.cert_path, '-X', 'POST',
+                            '-H', 'Authorization: Bearer ' + w.token('admin'),
+                            '-H', 'Content-Length: 0', '-w', '\n%{http_code}',
+                            d.base + '/api/v1/users/%s/password-reset' % user['id']],
+                           capture_output=True, text=True, timeout=30)
+        body, _, status = p.stdout.rpartition('\n')
+        self.assertEqual(status, '200', (p.stdout, p.stderr))
+        otp = json.loads(body)['password']
+        d.secrets.add(otp)
+        self.assertTrue(d.login('emptybody', otp)['must_change_password'])
+        resets = [e for e in harness.audit_entries(d, w.token('admin'), since)
+                  if e['action'] == 'user.password_reset']
+        self.assertEqual(len(resets), 1, resets)
 
     async def test_listing_and_audit_carry_no_names(self):
         d, w = self.daemon, self.world

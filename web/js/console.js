@@ -1,8 +1,9 @@
 // console.js - the staff console at /: sign-in (and the forced first
 // password change), courtrooms, scheduling hearings, participants with
 // role, special measures and joining links, and the way into the live
-// hearing (live.js). Routes live in the fragment (#/courtroom/ID,
-// #/hearing/ID, #/live/ID) so that back, forward and reload work.
+// hearing (live.js); the admin's accounts (admin.js) and the evidential
+// portal (evidential.js). Routes live in the fragment (#/courtroom/ID,
+// #/hearing/ID, #/live/ID, #/accounts, #/recordings, #/recording/ID) so that back, forward and reload work.
 //
 // Invariants: the staff token is kept in sessionStorage only; joining links
 // are held in memory only for the page's life (a reload needs a new link,
@@ -10,6 +11,9 @@
 // refuses is shown with its message and changes nothing on screen.
 
 import { api, ApiError, listAll, setStaffToken, staffToken } from './api.js';
+import { initAccount, showAccount } from './account.js';
+import { initAdmin, showAccounts } from './admin.js';
+import { initEvidential, leaveRecording, showRecording, showSearch } from './evidential.js';
 import { openLive, closeLive } from './live.js';
 import { reportUnsupported } from './support.js';
 import { $, announce, fill, fmtTime, h, notice, ROLE_LABELS, roleLabel, screen, setText, STAFF_LABELS, STATE_LABELS } from './ui.js';
@@ -24,6 +28,8 @@ function setSession(res, username) {
   me.role = res.role;
   me.user = username || me.user;
   mustChange = !!res.must_change_password;
+  if (res.totp_enrolment_required) sessionStorage.setItem('vej.s.totp_required', '1');
+  else sessionStorage.removeItem('vej.s.totp_required');
   sessionStorage.setItem('vej.s.role', me.role);
   sessionStorage.setItem('vej.s.user', me.user);
   sessionStorage.setItem('vej.s.must', mustChange ? '1' : '0');
@@ -39,7 +45,11 @@ function chrome() {
   const signedIn = !!staffToken();
   $('#nav').hidden = !signedIn || mustChange;
   $('#btn-logout').hidden = !signedIn;
+  $('#nav-courtrooms').hidden = me.role === 'evidential';
+  $('#nav-accounts').hidden = me.role !== 'admin';
+  $('#nav-recordings').hidden = !['evidential', 'admin'].includes(me.role);
   setText('#who', signedIn ? me.user + ' (' + (STAFF_LABELS[me.role] || me.role) + ')' : '');
+  $('#who').hidden = !signedIn || mustChange;
 }
 
 function errText(e) {
@@ -52,12 +62,20 @@ async function route() {
   chrome();
   const parts = location.hash.replace(/^#\/?/, '').split('/');
   if (parts[0] !== 'live') closeLive();
+  if (parts[0] !== 'recording') leaveRecording();
   if (!staffToken()) return screen('s-login');
   if (mustChange) return screen('s-password');
+  if (sessionStorage.getItem('vej.s.totp_required') === '1')
+    return showAccount(false, 'Your role must sign in with a second factor: set it up now to continue.');
   try {
+    if (parts[0] === 'account') return showAccount(null);
     if (parts[0] === 'courtroom' && parts[1]) return await showCourtroom(parts[1]);
     if (parts[0] === 'hearing' && parts[1]) return await showHearing(parts[1]);
     if (parts[0] === 'live' && parts[1]) return await showLive(parts[1]);
+    if (parts[0] === 'accounts' && me.role === 'admin') return await showAccounts();
+    if (parts[0] === 'recordings') return await showSearch();
+    if (parts[0] === 'recording' && parts[1]) return await showRecording(parts[1]);
+    if (me.role === 'evidential') return await showSearch();
     return await showHome();
   } catch (e) {
     if (!staffToken()) return route();
@@ -74,14 +92,25 @@ async function onLogin(ev) {
   const password = $('#login-pass').value;
   notice('#login-error', '');
   try {
-    const res = await api('POST', '/login', { username, password });
+    const body = { username, password };
+    const code = $('#login-code').value.replace(/[\s-]/g, '');
+    if (code) body[/^\d{6}$/.test(code) ? 'totp_code' : 'recovery_code'] = code;
+    const res = await api('POST', '/login', body);
     setSession(res, username);
     $('#login-pass').value = '';
+    $('#login-code').value = '';
+    $('#login-code-box').hidden = true;
     if (mustChange) $('#pw-current').value = password;
     announce('Signed in.');
     route();
   } catch (e) {
-    notice('#login-error', e.status === 401 ? 'Wrong username or password.' : e.status === 429
+    if (e.status === 401 && /second-factor code is required/.test(e.message)) {
+      $('#login-code-box').hidden = false;
+      $('#login-code').focus();
+      return notice('#login-error', 'This account has a second factor: type the code your authenticator app shows (or a recovery code).', 'warn');
+    }
+    notice('#login-error', e.status === 401 ? ($('#login-code-box').hidden ? 'Wrong username or password.'
+      : 'Wrong username, password or code.') : e.status === 429
       ? 'Too many attempts. Wait a minute and try again.' : errText(e));
   }
 }
@@ -122,25 +151,8 @@ async function showHome() {
       : 'You have no courtrooms.')]);
   $('#courtroom-create').hidden = !['clerk', 'admin'].includes(me.role);
   if (!$('#cr-tz').value) $('#cr-tz').value = Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  await showAccounts();
+  $('#admin-hint').hidden = me.role !== 'admin';
   screen('s-home');
-}
-
-async function showAccounts() {
-  const box = $('#accounts');
-  box.hidden = me.role !== 'admin';
-  if (box.hidden) return;
-  try {
-    const users = await listAll('/users');
-    setText('#accounts-msg', '');
-    fill('#accounts-list', users.map((u) => h('li', {}, h('span', { class: 'grow' }, u.username),
-      h('span', { class: 'tag' }, STAFF_LABELS[u.role] || u.role), u.disabled ? h('span', { class: 'tag' }, 'disabled') : null)));
-  } catch (e) {
-    setText('#accounts-msg', 'Staff accounts cannot be managed from this page yet. Create a clerk on the ' +
-      'gateway\'s machine with this command (it asks for the new password), then sign out and sign in as that clerk:');
-    $('#accounts-cmd').hidden = false;
-    setText('#accounts-cmd', 'build/tools/vejctl user add clerk1 --role clerk --data-dir data');
-  }
 }
 
 async function onCourtroom(ev) {
@@ -391,6 +403,9 @@ function main() {
   $('#hr-filter').addEventListener('change', () => currentRoom && showCourtroom(currentRoom.id));
   $('#hr-all').addEventListener('click', () => { $('#hr-filter').value = ''; if (currentRoom) showCourtroom(currentRoom.id); });
   buildParticipantForm();
+  initAdmin();
+  initAccount();
+  initEvidential();
   window.addEventListener('hashchange', route);
   route();
 }
