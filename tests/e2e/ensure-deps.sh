@@ -17,7 +17,7 @@ fi
 if node -e '
   const dir = process.argv[1];
   const lock = require(dir + "/package-lock.json").packages;
-  for (const name of ["playwright-core", "axe-core"]) {
+  for (const name of ["playwright-core", "axe-core", "jsqr"]) {
     let have = null;
     try { have = require(dir + "/node_modules/" + name + "/package.json").version; } catch (e) {}
     if (have !== lock["node_modules/" + name].version) process.exit(1);
