@@ -91,18 +91,18 @@ lg_fb_report(struct lg_fb_stream *s, struct vej_rtcp_report_block *out)
 }
 
 long
-lg_fb_write_rr_remb(uint8_t *out, size_t cap, uint32_t sender_ssrc, struct lg_fb_stream *streams,
-                    size_t n, uint64_t bitrate)
+lg_fb_write_rr_remb(uint8_t *out, size_t cap, uint32_t sender_ssrc,
+                    struct lg_fb_stream *const *streams, size_t n, uint64_t bitrate)
 {
     struct vej_rtcp_rr rr;
     memset(&rr, 0, sizeof rr);
     rr.ssrc = sender_ssrc;
     uint32_t ssrcs[VEJ_RTCP_MAX_COUNT];
     for (size_t i = 0; i < n && rr.n_reports < VEJ_RTCP_MAX_COUNT; i++) {
-        if (!streams[i].started)
+        if (!streams[i]->started)
             continue;
-        ssrcs[rr.n_reports] = streams[i].ssrc;
-        lg_fb_report(&streams[i], &rr.reports[rr.n_reports++]);
+        ssrcs[rr.n_reports] = streams[i]->ssrc;
+        lg_fb_report(streams[i], &rr.reports[rr.n_reports++]);
     }
     long a = vej_rtcp_write_rr(out, cap, &rr);
     if (a < 0 || bitrate == 0)

@@ -50,7 +50,7 @@ void lg_fb_report(struct lg_fb_stream *s, struct vej_rtcp_report_block *out);
  * started streams, then REMB for `bitrate` over those SSRCs (none when
  * bitrate is 0). */
 long lg_fb_write_rr_remb(uint8_t *out, size_t cap, uint32_t sender_ssrc,
-                         struct lg_fb_stream *streams, size_t n, uint64_t bitrate);
+                         struct lg_fb_stream *const *streams, size_t n, uint64_t bitrate);
 /* A compound for NACK: an empty RR from sender_ssrc (RFC 3550 makes it
  * the first packet), then a generic NACK for seqs[0..n) of media_ssrc. */
 long lg_fb_write_nack(uint8_t *out, size_t cap, uint32_t sender_ssrc, uint32_t media_ssrc,

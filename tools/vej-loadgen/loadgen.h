@@ -11,7 +11,10 @@
  */
 #pragma once
 
+#include "tools/vej-loadgen/feedback.h"
+
 #include "gateway/transport/dtls.h"
+#include "gateway/wire/nack.h"
 #include "gateway/sdp/sdp.h"
 #include "gateway/transport/srtp.h"
 
@@ -26,6 +29,9 @@
 #define LG_PT_VP8 96
 #define LG_MAX_RX_STREAMS 64 /* per subscribe PC */
 #define LG_PKT_MAX 1500
+#define LG_EXT_AUDIO_LEVEL 1 /* the publish offer's extmap id for RFC 6464 */
+#define LG_REMB_BPS 5000000  /* what every subscriber's REMB says it can take */
+#define LG_MAX_RTX_MAP 64    /* RTX SSRC -> media SSRC pairs per subscribe PC */
 
 enum lg_kind { LG_AUDIO = 0, LG_VIDEO = 1 };
 
@@ -120,6 +126,8 @@ struct lg_rx_stream {
     uint64_t ext_max; /* extended highest sequence number */
     uint64_t received;
     uint64_t received_mark, expected_mark; /* at the window start */
+    struct lg_fb_stream fb;                /* for the receiver report */
+    struct vej_nack *nack;                 /* video only: gaps to ask for */
 };
 
 struct lg_pc {
@@ -144,6 +152,13 @@ struct lg_pc {
     bool force_keyframe;
     uint64_t sent[2];
     /* subscribe */
+    uint32_t local_ssrc; /* the RTCP sender SSRC */
+    GSource *rtcp_timer; /* receiver report + REMB every second */
+    struct lg_fb_dropper dropper;
+    size_t n_rtx_map;
+    struct {
+        uint32_t rtx, media;
+    } rtx_map[LG_MAX_RTX_MAP];
     size_t n_rx;
     struct lg_rx_stream rx[LG_MAX_RX_STREAMS];
     int answers;
@@ -161,6 +176,10 @@ void lg_pc_local_candidates(struct lg_pc *pc, GString *sdp);
 bool lg_pc_set_remote(struct lg_pc *pc, const struct vej_sdp_description *d);
 /* A trickled remote candidate ("candidate:..."). */
 void lg_pc_add_candidate(struct lg_pc *pc, const char *candidate);
+/* Remembers a subscribe offer's RTX SSRC -> media SSRC pairs. */
+void lg_pc_note_offer(struct lg_pc *pc, const struct vej_sdp_description *d);
+/* Protects and sends one RTCP compound (buf has room for the trailer). */
+void lg_pc_send_rtcp(struct lg_pc *pc, uint8_t *buf, size_t len, size_t cap);
 /* Protects and sends one RTP packet (buf has room for the trailer). */
 void lg_pc_send_rtp(struct lg_pc *pc, uint8_t *buf, size_t len, size_t cap);
 /* Called when an ICE + DTLS + SRTP PC is ready / received a packet. */
@@ -191,7 +210,9 @@ void lg_media_tick(struct lg_run *run, int64_t now);
 void lg_media_publisher_init(struct lg_pc *pc);
 /* Allocates the fan-out spread table. */
 void lg_media_fanout_init(struct lg_run *run);
-/* Handles one decrypted RTP packet of a subscribe PC. */
+/* Sends a subscribe PC's receiver report and REMB (every second). */
+void lg_media_send_report(struct lg_pc *pc);
+/* Handles one decrypted RTP packet of a subscribe PC (RTX included). */
 void lg_media_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len);
 
 /* ---- the run (main.c) ---- */
@@ -207,6 +228,7 @@ struct lg_options {
     int gateway_pid;
     char *alloc_file; /* bench/relay/malloc-count.c's counter file, optional */
     bool aes_cm;      /* offer only AES_CM_128_HMAC_SHA1_80 */
+    double loss;      /* share of received RTP packets dropped (0..1) */
     char *json_out;   /* also write the figures as JSON here */
 };
 
@@ -220,7 +242,11 @@ struct lg_run {
     bool measuring;         /* inside the window */
     /* receive totals */
     uint64_t rx_packets, rx_bad_stamp, rx_srtp_fail, rx_rtcp;
-    uint64_t rx_with_extensions; /* RTP received with an RFC 8285 block */
+    uint64_t rx_with_extensions;   /* RTP received with an RFC 8285 block */
+    uint64_t rx_dropped;           /* RTP dropped on purpose (--loss) */
+    uint64_t rx_rtx, rx_recovered; /* RTX received; of those, a missing packet */
+    uint64_t tx_rtcp, tx_nacked;   /* RTCP compounds sent; sequence numbers NACKed */
+    uint64_t pli_seen;             /* PLI/FIR received by publishers */
     struct lg_hist latency;
     /* fan-out spread: first to last subscriber's copy of one packet */
     struct lg_hist spread;

@@ -12,7 +12,9 @@
  * publish PC and sends VP8 + Opus (media.c); every observer opens a
  * subscribe PC and so receives all N publishers: N x M x ~175 forwarded
  * packets per second. After --warmup seconds it measures for --duration
- * seconds and prints the figures (and --json writes them). */
+ * seconds and prints the figures (and --json writes them). Subscribers
+ * send receiver reports, REMB and NACK and take RTX; --loss P drops that
+ * share of the RTP they receive. */
 #include "loadgen.h"
 
 #include <stdio.h>
@@ -47,6 +49,7 @@ answer_offer(struct lg_party *p, json_t *params)
         return;
     if (d->n_media > 0 && d->ice_ufrag[0] && !lg_pc_set_remote(p->pc, d))
         return;
+    lg_pc_note_offer(p->pc, d);
     g_autofree char *answer = lg_sdp_subscribe_answer(p->pc, d, p->run->fingerprint);
     lg_rpc_send(p->rpc, "webrtc.answer",
                 json_pack("{s:s,s:O?}", "sdp", answer, "revision", revision));
@@ -284,6 +287,8 @@ parse_options(int argc, char **argv, struct lg_options *o)
          "counter file of bench/relay/malloc-count.so in the gateway", "FILE"},
         {"aes-cm", 0, 0, G_OPTION_ARG_NONE, &o->aes_cm, "offer only AES_CM_128_HMAC_SHA1_80", NULL},
         {"json", 0, 0, G_OPTION_ARG_FILENAME, &o->json_out, "write the figures as JSON", "FILE"},
+        {"loss", 0, 0, G_OPTION_ARG_DOUBLE, &o->loss,
+         "share of received RTP packets to drop, 0 to 1 (exercises NACK and RTX)", "P"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("- media load for VEJ Gateway");
@@ -294,9 +299,10 @@ parse_options(int argc, char **argv, struct lg_options *o)
         return false;
     }
     if (!o->url || !o->token || o->publishers < 1 || o->publishers > 200 || o->subscribers < 0 ||
-        o->subscribers > 2000 || o->duration_s < 1 || o->warmup_s < 0) {
+        o->subscribers > 2000 || o->duration_s < 1 || o->warmup_s < 0 || !(o->loss >= 0) ||
+        o->loss >= 1) {
         fprintf(stderr, "vej-loadgen: --url and --token are required; 1 <= N <= 200, "
-                        "0 <= M <= 2000, --duration >= 1\n");
+                        "0 <= M <= 2000, --duration >= 1, 0 <= --loss < 1\n");
         return false;
     }
     return true;

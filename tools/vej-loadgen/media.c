@@ -8,11 +8,20 @@
  * PID 0 on a frame's first packet) and, on the first packet, a VP8 payload
  * header whose P bit is 0 for keyframes (with the 0x9d012a start code and
  * 640x360), so the gateway's keyframe detection sees real keyframes.
- * Audio: a 160-byte Opus-sized payload every 20 ms. About 175 packets/s
- * per publisher in total. Every payload ends with a struct lg_stamp. */
+ * Audio: a 160-byte Opus-sized payload every 20 ms with an RFC 6464
+ * audio-level header extension (id LG_EXT_AUDIO_LEVEL, voice, a level that
+ * moves between 20 and 59 -dBov). About 175 packets/s per publisher in
+ * total. Every payload ends with a struct lg_stamp.
+ *
+ * Receive side, as a browser's: per SSRC, counts for the load figures and
+ * the receiver report (feedback.c); for video, gaps go through
+ * gateway/wire/nack.c and are asked for at once with a generic NACK; RTX
+ * packets (the SSRCs paired in the gateway's offers) are unwrapped and
+ * counted as received only when they fill a gap that was asked for. */
 #include "loadgen.h"
 
 #include "gateway/wire/rtp.h"
+#include "gateway/wire/rtx.h"
 
 #include <string.h>
 
@@ -119,6 +128,10 @@ send_audio(struct lg_pc *pc)
     uint8_t buf[LG_PKT_MAX];
     uint32_t ts = pc->counter[LG_AUDIO] * 960u;
     size_t h = rtp_header(buf, LG_PT_OPUS, false, pc->seq[LG_AUDIO]++, ts, pc->ssrc[LG_AUDIO]);
+    buf[0] |= 0x10; /* X: the audio-level block follows */
+    uint8_t level = (uint8_t)(20 + pc->counter[LG_AUDIO] % 40);
+    h += (size_t)lg_fb_write_audio_level_block(buf + h, sizeof buf - h, LG_EXT_AUDIO_LEVEL, true,
+                                               level);
     memset(buf + h, 0x5a, AUDIO_PAYLOAD);
     buf[h] = 0x78; /* Opus TOC: SILK-only WB 20 ms, one frame */
     stamp_and_send(pc, LG_AUDIO, buf, h + AUDIO_PAYLOAD);
@@ -152,7 +165,7 @@ lg_media_tick(struct lg_run *run, int64_t now)
 /* ---- receive ---- */
 
 static struct lg_rx_stream *
-rx_stream(struct lg_pc *pc, uint32_t ssrc)
+rx_stream(struct lg_pc *pc, uint32_t ssrc, enum lg_kind kind)
 {
     for (size_t i = 0; i < pc->n_rx; i++)
         if (pc->rx[i].ssrc == ssrc)
@@ -162,7 +175,57 @@ rx_stream(struct lg_pc *pc, uint32_t ssrc)
     struct lg_rx_stream *s = &pc->rx[pc->n_rx++];
     memset(s, 0, sizeof *s);
     s->ssrc = ssrc;
+    lg_fb_stream_init(&s->fb, ssrc, kind == LG_VIDEO ? 90000 : 48000);
+    if (kind == LG_VIDEO) {
+        s->nack = g_new0(struct vej_nack, 1);
+        vej_nack_init(s->nack);
+    }
     return s;
+}
+
+/* The media SSRC an RTX SSRC repairs, 0 when `ssrc` is not an RTX one. */
+static uint32_t
+rtx_media_ssrc(const struct lg_pc *pc, uint32_t ssrc)
+{
+    for (size_t i = 0; i < pc->n_rtx_map; i++)
+        if (pc->rtx_map[i].rtx == ssrc)
+            return pc->rtx_map[i].media;
+    return 0;
+}
+
+/* Asks for what the stream's NACK list says is due now. */
+static void
+send_nacks(struct lg_pc *pc, struct lg_rx_stream *s, int64_t now_us)
+{
+    uint16_t seqs[64];
+    size_t n = vej_nack_due(s->nack, now_us, seqs, G_N_ELEMENTS(seqs), NULL);
+    if (n == 0)
+        return;
+    uint8_t buf[LG_PKT_MAX];
+    long len = lg_fb_write_nack(buf, sizeof buf - 64, pc->local_ssrc, s->ssrc, seqs, n);
+    if (len > 0) {
+        lg_pc_send_rtcp(pc, buf, (size_t)len, sizeof buf);
+        pc->run->tx_nacked += n;
+    }
+}
+
+void
+lg_media_send_report(struct lg_pc *pc)
+{
+    if (!pc->srtp || pc->n_rx == 0)
+        return;
+    struct lg_fb_stream *streams[LG_MAX_RX_STREAMS];
+    for (size_t i = 0; i < pc->n_rx; i++)
+        streams[i] = &pc->rx[i].fb;
+    uint8_t buf[LG_PKT_MAX];
+    /* Each compound carries at most 31 blocks: more streams, more compounds. */
+    for (size_t at = 0; at < pc->n_rx; at += VEJ_RTCP_MAX_COUNT) {
+        size_t n = MIN(pc->n_rx - at, (size_t)VEJ_RTCP_MAX_COUNT);
+        long len =
+            lg_fb_write_rr_remb(buf, sizeof buf - 64, pc->local_ssrc, streams + at, n, LG_REMB_BPS);
+        if (len > 0)
+            lg_pc_send_rtcp(pc, buf, (size_t)len, sizeof buf);
+    }
 }
 
 static void
@@ -200,24 +263,66 @@ fanout_note(struct lg_run *run, const struct lg_stamp *st, int64_t now)
         lg_hist_add_us(&run->spread, (slot->last_ns - slot->first_ns) / 1000);
 }
 
+/* An RTX packet: counted (and reported) only when it fills a gap that
+ * was asked for; its copy of the stamp is not a latency sample. */
+static void
+rx_repair(struct lg_run *run, struct lg_pc *pc, const struct vej_rtp_view *v, uint32_t media,
+          int64_t now)
+{
+    uint16_t osn;
+    const uint8_t *payload;
+    size_t plen;
+    run->rx_rtx++;
+    if (vej_rtx_unwrap(v, &osn, &payload, &plen) != VEJ_RTP_OK || plen < sizeof(struct lg_stamp))
+        return; /* a padding-only probe */
+    struct lg_stamp st;
+    memcpy(&st, payload + plen - sizeof st, sizeof st);
+    if (st.magic != LG_STAMP_MAGIC || st.kind > LG_VIDEO) {
+        run->rx_bad_stamp++;
+        return;
+    }
+    struct lg_rx_stream *s = rx_stream(pc, media, (enum lg_kind)st.kind);
+    if (!s || !s->nack || !(vej_nack_on_packet(s->nack, osn, now / 1000) & VEJ_NACK_RECOVERED))
+        return;
+    run->rx_recovered++;
+    note_seq(s, osn);
+    lg_fb_stream_note(&s->fb, osn, v->timestamp, now, false);
+    run->rx_packets++;
+}
+
 void
 lg_media_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len)
 {
     int64_t now = lg_now_ns();
     struct vej_rtp_view v;
-    if (vej_rtp_parse(pkt, len, &v) != VEJ_RTP_OK || v.payload_len < sizeof(struct lg_stamp)) {
+    if (vej_rtp_parse(pkt, len, &v) != VEJ_RTP_OK) {
         run->rx_bad_stamp++;
+        return;
+    }
+    uint32_t media = rtx_media_ssrc(pc, v.ssrc);
+    if (media) {
+        rx_repair(run, pc, &v, media, now);
         return;
     }
     struct lg_stamp st;
-    memcpy(&st, v.payload + v.payload_len - sizeof st, sizeof st);
-    if (st.magic != LG_STAMP_MAGIC) {
+    if (v.payload_len < sizeof st) {
         run->rx_bad_stamp++;
         return;
     }
-    struct lg_rx_stream *s = rx_stream(pc, v.ssrc);
-    if (s)
+    memcpy(&st, v.payload + v.payload_len - sizeof st, sizeof st);
+    if (st.magic != LG_STAMP_MAGIC || st.kind > LG_VIDEO) {
+        run->rx_bad_stamp++;
+        return;
+    }
+    struct lg_rx_stream *s = rx_stream(pc, v.ssrc, (enum lg_kind)st.kind);
+    if (s) {
         note_seq(s, v.seq);
+        lg_fb_stream_note(&s->fb, v.seq, v.timestamp, now, true);
+        if (s->nack) {
+            vej_nack_on_packet(s->nack, v.seq, now / 1000);
+            send_nacks(pc, s, now / 1000);
+        }
+    }
     run->rx_packets++;
     if (v.ext_form == VEJ_RTP_EXT_ONE_BYTE || v.ext_form == VEJ_RTP_EXT_TWO_BYTE)
         run->rx_with_extensions++;

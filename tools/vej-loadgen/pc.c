@@ -2,7 +2,11 @@
  * a libnice agent (one stream, one component: BUNDLE and rtcp-mux), a DTLS
  * client (gateway/transport/dtls.c: the gateway answers a=setup:passive on the
  * publish PC, and the load generator answers a=setup:active on the
- * subscribe PC) and the SRTP sessions it keys (gateway/transport/srtp.c). */
+ * subscribe PC) and the SRTP sessions it keys (gateway/transport/srtp.c).
+ * A subscribe PC behaves as a browser's receiver does: a receiver report
+ * and REMB every second (a timer on the PC's context), generic NACK for
+ * the gaps it sees (media.c) and RTX taken back; --loss drops that share
+ * of the RTP it receives before decryption, as a lossy network would. */
 #include "loadgen.h"
 
 #include "gateway/wire/demux.h"
@@ -11,6 +15,7 @@
 #include <string.h>
 
 static void pc_arm_dtls_timer(struct lg_pc *pc);
+static void pc_start_rtcp_timer(struct lg_pc *pc);
 
 /* ---- DTLS ---- */
 
@@ -33,6 +38,8 @@ dtls_connected(void *user, const struct vej_srtp_keys *keys)
         return;
     }
     pc->profile = keys->profile;
+    if (pc->dir == LG_PC_SUBSCRIBE)
+        pc_start_rtcp_timer(pc);
     lg_run_pc_ready(pc->run, pc);
 }
 
@@ -80,6 +87,44 @@ pc_arm_dtls_timer(struct lg_pc *pc)
     g_source_attach(pc->dtls_timer, NULL);
 }
 
+/* ---- RTCP from a subscriber ---- */
+
+static gboolean
+rtcp_timer_fired(gpointer user)
+{
+    lg_media_send_report(user);
+    return G_SOURCE_CONTINUE;
+}
+
+static void
+pc_start_rtcp_timer(struct lg_pc *pc)
+{
+    if (pc->rtcp_timer)
+        return;
+    /* The first report a second after SRTP is up, as browsers do. */
+    pc->rtcp_timer = g_timeout_source_new(1000);
+    g_source_set_callback(pc->rtcp_timer, rtcp_timer_fired, pc, NULL);
+    g_source_attach(pc->rtcp_timer, NULL);
+}
+
+void
+lg_pc_note_offer(struct lg_pc *pc, const struct vej_sdp_description *d)
+{
+    for (size_t i = 0; i < d->n_media; i++) {
+        const struct vej_sdp_media *m = &d->media[i];
+        if (!m->has_rtx_ssrc || !m->has_ssrc)
+            continue;
+        bool known = false;
+        for (size_t k = 0; k < pc->n_rtx_map && !known; k++)
+            known = pc->rtx_map[k].rtx == m->rtx_ssrc;
+        if (!known && pc->n_rtx_map < LG_MAX_RTX_MAP) {
+            pc->rtx_map[pc->n_rtx_map].rtx = m->rtx_ssrc;
+            pc->rtx_map[pc->n_rtx_map].media = m->ssrc;
+            pc->n_rtx_map++;
+        }
+    }
+}
+
 /* ---- ICE ---- */
 
 static void
@@ -120,6 +165,10 @@ on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *data,
     case VEJ_DEMUX_RTP:
         if (!pc->srtp)
             break;
+        if (pc->dir == LG_PC_SUBSCRIBE && lg_fb_drop(&pc->dropper)) {
+            pc->run->rx_dropped++;
+            break;
+        }
         if (vej_srtp_unprotect_rtp(pc->srtp, buf, &n) != VEJ_SRTP_OK) {
             pc->run->rx_srtp_fail++;
             break;
@@ -131,8 +180,10 @@ on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *data,
             pc->run->rx_rtcp++;
             /* A PLI or FIR to a publisher: send the next frame as a keyframe. */
             if (pc->dir == LG_PC_PUBLISH && n >= 2 && buf[1] == 206 &&
-                ((buf[0] & 0x1f) == 1 || (buf[0] & 0x1f) == 4))
+                ((buf[0] & 0x1f) == 1 || (buf[0] & 0x1f) == 4)) {
                 pc->force_keyframe = true;
+                pc->run->pli_seen++;
+            }
         }
         break;
     default:
@@ -191,6 +242,9 @@ lg_pc_new(struct lg_run *run, struct lg_rpc *rpc, enum lg_pc_dir dir, int index,
     }
     if (dir == LG_PC_PUBLISH)
         lg_media_publisher_init(pc);
+    pc->local_ssrc = g_random_int() | 1;
+    lg_fb_dropper_init(&pc->dropper, ((uint64_t)g_random_int() << 32) | g_random_int(),
+                       run->o.loss);
     return pc;
 fail:
     lg_pc_free(pc);
@@ -206,6 +260,12 @@ lg_pc_free(struct lg_pc *pc)
         g_source_destroy(pc->dtls_timer);
         g_source_unref(pc->dtls_timer);
     }
+    if (pc->rtcp_timer) {
+        g_source_destroy(pc->rtcp_timer);
+        g_source_unref(pc->rtcp_timer);
+    }
+    for (size_t i = 0; i < pc->n_rx; i++)
+        g_free(pc->rx[i].nack);
     if (pc->dtls) {
         vej_dtls_close(pc->dtls);
         vej_dtls_free(pc->dtls);
@@ -299,4 +359,15 @@ lg_pc_send_rtp(struct lg_pc *pc, uint8_t *buf, size_t len, size_t cap)
     if (vej_srtp_protect_rtp(pc->srtp, buf, &len, cap) != VEJ_SRTP_OK)
         return;
     nice_agent_send(pc->agent, pc->stream, 1, (guint)len, (const gchar *)buf);
+}
+
+void
+lg_pc_send_rtcp(struct lg_pc *pc, uint8_t *buf, size_t len, size_t cap)
+{
+    if (!pc->srtp)
+        return;
+    if (vej_srtp_protect_rtcp(pc->srtp, buf, &len, cap) != VEJ_SRTP_OK)
+        return;
+    nice_agent_send(pc->agent, pc->stream, 1, (guint)len, (const gchar *)buf);
+    pc->run->tx_rtcp++;
 }

@@ -176,10 +176,15 @@ lg_measure(struct lg_run *run)
            (unsigned long long)run->rx_bad_stamp);
     printf("header extensions  %llu of %llu RTP packets received carry a block\n",
            (unsigned long long)run->rx_with_extensions, (unsigned long long)run->rx_packets);
+    printf("feedback (run)     %llu RTCP compounds sent, %llu seqs NACKed, %llu RTX received "
+           "(%llu filled a gap), %llu dropped (--loss %.3f), %llu PLI/FIR to publishers\n",
+           (unsigned long long)run->tx_rtcp, (unsigned long long)run->tx_nacked,
+           (unsigned long long)run->rx_rtx, (unsigned long long)run->rx_recovered,
+           (unsigned long long)run->rx_dropped, o->loss, (unsigned long long)run->pli_seen);
     if (o->json_out) {
         json_t *j = json_pack(
             "{s:s,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:b,s:b,s:f,s:f,"
-            "s:f,s:f,s:f,s:f,s:f}",
+            "s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:I,s:I}",
             "profile", profile, "publishers", o->publishers, "subscribers", o->subscribers,
             "window_s", secs, "sent_pps", (double)sent / secs, "forwarded_pps", pps,
             "delivered_pct", deliver_pct, "gateway_cpu_s", gw_cpu_s, "us_per_packet", us_per_pkt,
@@ -187,7 +192,10 @@ lg_measure(struct lg_run *run)
             "latency_p50_us", p50, "latency_p99_us", p99, "spread_p50_us", s50, "spread_p99_us",
             s99, "saturated", saturated, "loadgen_saturated", lg_saturated, "allocs_per_packet",
             allocs, "allocs_ours_per_packet", allocs_ours, "cpu0_pct", cpu_pct[0], "cpu1_pct",
-            cpu_pct[1], "other_cores", others, "latency_max_us", pmax, "missing_pct", missing_pct);
+            cpu_pct[1], "other_cores", others, "latency_max_us", pmax, "missing_pct", missing_pct,
+            "rtcp_sent", (json_int_t)run->tx_rtcp, "nacked", (json_int_t)run->tx_nacked,
+            "rtx_received", (json_int_t)run->rx_rtx, "recovered", (json_int_t)run->rx_recovered,
+            "dropped", (json_int_t)run->rx_dropped);
         if (json_dump_file(j, o->json_out, JSON_COMPACT) != 0)
             fprintf(stderr, "vej-loadgen: cannot write %s\n", o->json_out);
         json_decref(j);
