@@ -1,10 +1,11 @@
 /* tools/vej-loadgen/loadgen.h - the parts of vej-loadgen (main.c).
  *
- * A load generator, not a library: one thread, one GLib main context that
- * runs the signalling (libsoup: REST and wss JSON-RPC), every libnice agent,
- * the DTLS handshakes (gateway/transport/dtls.c as client), SRTP (gateway/transport/srtp.c)
- * and the packet clock. Publishers send synthetic VP8 (~1 Mbit/s, 30 fps,
- * keyframe every 2 s) and Opus (20 ms) whose payload ends with a stamp
+ * A load generator, not a library: the main thread runs the signalling
+ * (libsoup: REST and wss JSON-RPC) on the default main context; --threads
+ * N media threads (workers.c) each run a GMainContext with their share of
+ * the libnice agents, the DTLS handshakes (gateway/transport/dtls.c as
+ * client), SRTP (gateway/transport/srtp.c) and their publishers' clock. Publishers send synthetic
+ * VP8 (~1 Mbit/s, 30 fps, keyframe every 2 s) and Opus (20 ms) whose payload ends with a stamp
  * (struct lg_stamp) carrying the send time; subscribers count packets, loss
  * by sequence number and one-way latency on the same machine's clock.
  * Times are CLOCK_MONOTONIC nanoseconds (lg_now_ns()).
@@ -29,6 +30,9 @@
 #define LG_PT_VP8 96
 #define LG_MAX_RX_STREAMS 64 /* per subscribe PC */
 #define LG_PKT_MAX 1500
+/* Totals that several media threads update. */
+#define LG_ADD(field, v) __atomic_fetch_add(&(field), (v), __ATOMIC_RELAXED)
+#define LG_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
 #define LG_EXT_AUDIO_LEVEL 1 /* the publish offer's extmap id for RFC 6464 */
 #define LG_REMB_BPS 5000000  /* what every subscriber's REMB says it can take */
 #define LG_MAX_RTX_MAP 64    /* RTX SSRC -> media SSRC pairs per subscribe PC */
@@ -132,6 +136,7 @@ struct lg_rx_stream {
 
 struct lg_pc {
     struct lg_run *run;
+    GMainContext *ctx; /* its media thread's (workers.c) */
     struct lg_rpc *rpc;
     enum lg_pc_dir dir;
     int index; /* publisher index (publish) or subscriber index */
@@ -155,7 +160,7 @@ struct lg_pc {
     uint32_t local_ssrc; /* the RTCP sender SSRC */
     GSource *rtcp_timer; /* receiver report + REMB every second */
     struct lg_fb_dropper dropper;
-    size_t n_rtx_map;
+    int n_rtx_map; /* written by the signalling thread, LG_GET by the media one */
     struct {
         uint32_t rtx, media;
     } rtx_map[LG_MAX_RTX_MAP];
@@ -165,9 +170,10 @@ struct lg_pc {
 };
 
 /* A PC with its agent gathered on `address` (ICE controlling for publish,
- * controlled for subscribe) and a DTLS client. NULL with a message. */
+ * controlled for subscribe) and a DTLS client, run on `ctx`. NULL with a
+ * message. */
 struct lg_pc *lg_pc_new(struct lg_run *run, struct lg_rpc *rpc, enum lg_pc_dir dir, int index,
-                        const char *address);
+                        const char *address, GMainContext *ctx);
 void lg_pc_free(struct lg_pc *pc);
 /* The local host candidates ("candidate:..." lines, no "a="), appended. */
 void lg_pc_local_candidates(struct lg_pc *pc, GString *sdp);
@@ -202,10 +208,10 @@ char *lg_sdp_subscribe_answer(struct lg_pc *pc, const struct vej_sdp_description
 
 /* ---- media.c: the packet clock and the receive side ---- */
 
-/* Starts the publishers' clocks (spread over a frame interval). */
-void lg_media_start(struct lg_run *run);
-/* Sends the packets of every publisher that are due at `now`. */
-void lg_media_tick(struct lg_run *run, int64_t now);
+/* Starts the clocks of these publishers (spread over a frame interval). */
+void lg_media_start_pubs(GPtrArray *pubs);
+/* Sends the packets of these publishers that are due at `now`. */
+void lg_media_tick_pubs(GPtrArray *pubs, int64_t now);
 /* Sets up the per-publisher send state (SSRCs, first due times). */
 void lg_media_publisher_init(struct lg_pc *pc);
 /* Allocates the fan-out spread table. */
@@ -228,12 +234,23 @@ struct lg_options {
     int gateway_pid;
     char *alloc_file; /* bench/relay/malloc-count.c's counter file, optional */
     bool aes_cm;      /* offer only AES_CM_128_HMAC_SHA1_80 */
+    int threads;      /* media threads */
     double loss;      /* share of received RTP packets dropped (0..1) */
     char *json_out;   /* also write the figures as JSON here */
 };
 
+struct lg_worker;
+
 struct lg_run {
     struct lg_options o;
+    /* media threads (workers.c) */
+    int n_workers;
+    struct lg_worker *workers;
+    GMutex pause_lock;
+    GCond pause_cond;
+    bool paused;
+    int n_paused;
+    GMutex fanout_lock;
     struct vej_dtls_cert *cert;
     char fingerprint[VEJ_DTLS_FINGERPRINT_MAX];
     GPtrArray *pubs, *subs; /* struct lg_pc * */
@@ -258,6 +275,21 @@ struct lg_run {
     size_t fanout_len;
     enum vej_srtp_profile profile_seen;
 };
+
+/* ---- workers.c: the media threads ---- */
+
+/* Starts n threads, each with its own main context and 1 ms media clock. */
+void lg_workers_start(struct lg_run *run, int n);
+/* Quits and joins every thread (their contexts stay for the PCs' teardown). */
+void lg_workers_stop(struct lg_run *run);
+void lg_workers_free(struct lg_run *run);
+/* The context of the thread PC number k belongs to. */
+GMainContext *lg_workers_context(struct lg_run *run, int k);
+/* Puts a publisher on thread k's clock. */
+void lg_workers_add_publisher(struct lg_run *run, int k, struct lg_pc *pc);
+/* Holds every media thread still until lg_workers_resume (main thread). */
+void lg_workers_pause(struct lg_run *run);
+void lg_workers_resume(struct lg_run *run);
 
 /* report.c: warm-up, the measured window, the figures; the exit status. */
 int lg_measure(struct lg_run *run);

@@ -81,8 +81,9 @@ on_note(void *user, const char *method, json_t *params)
 void
 lg_run_pc_ready(struct lg_run *run, struct lg_pc *pc)
 {
-    run->n_ready++;
-    run->profile_seen = pc->profile;
+    __atomic_store_n(&run->profile_seen, pc->profile, __ATOMIC_RELAXED);
+    LG_ADD(run->n_ready, 1);
+    g_main_context_wakeup(NULL); /* the signalling thread waits for the count */
 }
 
 void
@@ -92,9 +93,8 @@ lg_run_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len)
 }
 
 static gboolean
-tick(gpointer user)
+keep_waking(gpointer user)
 {
-    lg_media_tick(user, lg_now_ns());
     return G_SOURCE_CONTINUE;
 }
 
@@ -215,9 +215,11 @@ publish_all(struct lg_run *run, struct lg_party *parties, int n)
         struct lg_party *p = &parties[i];
         if (!p->publisher)
             continue;
-        p->pc = lg_pc_new(run, p->rpc, LG_PC_PUBLISH, p->index, run->o.address);
+        p->pc = lg_pc_new(run, p->rpc, LG_PC_PUBLISH, p->index, run->o.address,
+                          lg_workers_context(run, i));
         if (!p->pc)
             return false;
+        lg_workers_add_publisher(run, i, p->pc);
         g_ptr_array_add(run->pubs, p->pc);
         g_autofree char *offer = lg_sdp_publish_offer(p->pc, run->fingerprint);
         json_t *r = lg_rpc_call(p->rpc, "webrtc.publish", json_pack("{s:s}", "sdp", offer), 15);
@@ -238,7 +240,8 @@ subscribe_all(struct lg_run *run, struct lg_party *parties, int n)
         struct lg_party *p = &parties[i];
         if (p->publisher)
             continue;
-        p->pc = lg_pc_new(run, p->rpc, LG_PC_SUBSCRIBE, p->index, run->o.address);
+        p->pc = lg_pc_new(run, p->rpc, LG_PC_SUBSCRIBE, p->index, run->o.address,
+                          lg_workers_context(run, i));
         if (!p->pc)
             return false;
         g_ptr_array_add(run->subs, p->pc);
@@ -248,7 +251,7 @@ subscribe_all(struct lg_run *run, struct lg_party *parties, int n)
         json_decref(r);
         if ((p->index + 1) % 100 == 0)
             fprintf(stderr, "vej-loadgen: %d subscribed, %d PCs up (%.1f s)\n", p->index + 1,
-                    run->n_ready, (double)(lg_now_ns() - t0) / 1e9);
+                    LG_GET(run->n_ready), (double)(lg_now_ns() - t0) / 1e9);
     }
     return true;
 }
@@ -271,6 +274,7 @@ parse_options(int argc, char **argv, struct lg_options *o)
     o->subscribers = 1;
     o->warmup_s = 3;
     o->duration_s = 10;
+    o->threads = 1;
     GOptionEntry entries[] = {
         {"url", 0, 0, G_OPTION_ARG_STRING, &o->url, "gateway base URL (https://HOST:PORT)", "URL"},
         {"token", 0, 0, G_OPTION_ARG_STRING, &o->token, "clerk token (REST and wss)", "TOKEN"},
@@ -287,6 +291,8 @@ parse_options(int argc, char **argv, struct lg_options *o)
          "counter file of bench/relay/malloc-count.so in the gateway", "FILE"},
         {"aes-cm", 0, 0, G_OPTION_ARG_NONE, &o->aes_cm, "offer only AES_CM_128_HMAC_SHA1_80", NULL},
         {"json", 0, 0, G_OPTION_ARG_FILENAME, &o->json_out, "write the figures as JSON", "FILE"},
+        {"threads", 0, 0, G_OPTION_ARG_INT, &o->threads,
+         "media threads; PeerConnections are spread over them (default 1)", "N"},
         {"loss", 0, 0, G_OPTION_ARG_DOUBLE, &o->loss,
          "share of received RTP packets to drop, 0 to 1 (exercises NACK and RTX)", "P"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
@@ -300,9 +306,9 @@ parse_options(int argc, char **argv, struct lg_options *o)
     }
     if (!o->url || !o->token || o->publishers < 1 || o->publishers > 200 || o->subscribers < 0 ||
         o->subscribers > 2000 || o->duration_s < 1 || o->warmup_s < 0 || !(o->loss >= 0) ||
-        o->loss >= 1) {
+        o->loss >= 1 || o->threads < 1 || o->threads > 64) {
         fprintf(stderr, "vej-loadgen: --url and --token are required; 1 <= N <= 200, "
-                        "0 <= M <= 2000, --duration >= 1, 0 <= --loss < 1\n");
+                        "0 <= M <= 2000, --duration >= 1, 0 <= --loss < 1, 1 <= --threads <= 64\n");
         return false;
     }
     return true;
@@ -326,6 +332,7 @@ main(int argc, char **argv)
     lg_hist_init(&run.latency);
     lg_hist_init(&run.spread);
     lg_media_fanout_init(&run);
+    g_mutex_init(&run.fanout_lock);
 
     int n = run.o.publishers + run.o.subscribers;
     struct lg_party *parties = g_new0(struct lg_party, (gsize)n);
@@ -350,7 +357,10 @@ main(int argc, char **argv)
         goto out;
     json_decref(r);
     int64_t t0 = lg_now_ns();
-    guint tick_id = g_timeout_add(1, tick, &run);
+    lg_workers_start(&run, run.o.threads);
+    /* The media runs on its own threads: this timer bounds every wait of
+     * the signalling thread's loops (lg_pump_*, the measured window). */
+    guint wake_id = g_timeout_add(50, keep_waking, NULL);
     if (!join_all(&run, ws_session, clerk, parties, n) || !publish_all(&run, parties, n) ||
         !subscribe_all(&run, parties, n))
         goto out_tick;
@@ -364,10 +374,11 @@ main(int argc, char **argv)
             (double)(lg_now_ns() - t0) / 1e9, hid);
     /* Media starts when every PC is up: a set-up under full load is slow
      * and measures nothing (each publisher starts with a keyframe). */
-    lg_media_start(&run);
+    __atomic_store_n(&run.sending, true, __ATOMIC_RELEASE);
     status = lg_measure(&run);
 out_tick:
-    g_source_remove(tick_id);
+    g_source_remove(wake_id);
+    lg_workers_stop(&run);
 out:
     for (int i = 0; i < n; i++) {
         lg_pc_free(parties[i].pc);
@@ -385,5 +396,14 @@ out:
     lg_hist_free(&run.latency);
     lg_hist_free(&run.spread);
     g_free(run.fanout);
+    g_mutex_clear(&run.fanout_lock);
+    g_free(run.o.url);
+    g_free(run.o.token);
+    g_free(run.o.courtroom);
+    g_free(run.o.address);
+    g_free(run.o.alloc_file);
+    g_free(run.o.json_out);
+    if (run.workers)
+        lg_workers_free(&run);
     return status;
 }

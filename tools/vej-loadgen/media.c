@@ -47,15 +47,14 @@ lg_media_publisher_init(struct lg_pc *pc)
 }
 
 void
-lg_media_start(struct lg_run *run)
+lg_media_start_pubs(GPtrArray *pubs)
 {
     int64_t now = lg_now_ns();
-    for (guint i = 0; i < run->pubs->len; i++) {
-        struct lg_pc *pc = run->pubs->pdata[i];
+    for (guint i = 0; i < pubs->len; i++) {
+        struct lg_pc *pc = pubs->pdata[i];
         pc->next_video_ns = now + g_random_int_range(0, FRAME_NS);
         pc->next_audio_ns = now + g_random_int_range(0, AUDIO_NS);
     }
-    run->sending = true;
 }
 
 static size_t
@@ -88,7 +87,7 @@ stamp_and_send(struct lg_pc *pc, enum lg_kind kind, uint8_t *buf, size_t len)
     };
     memcpy(buf + len - sizeof st, &st, sizeof st);
     lg_pc_send_rtp(pc, buf, len, LG_PKT_MAX);
-    pc->sent[kind]++;
+    LG_ADD(pc->sent[kind], 1); /* read by the report's thread */
 }
 
 static void
@@ -138,12 +137,10 @@ send_audio(struct lg_pc *pc)
 }
 
 void
-lg_media_tick(struct lg_run *run, int64_t now)
+lg_media_tick_pubs(GPtrArray *pubs, int64_t now)
 {
-    if (!run->sending)
-        return;
-    for (guint i = 0; i < run->pubs->len; i++) {
-        struct lg_pc *pc = run->pubs->pdata[i];
+    for (guint i = 0; i < pubs->len; i++) {
+        struct lg_pc *pc = pubs->pdata[i];
         if (!pc->srtp)
             continue;
         /* After a stall, skip ahead rather than burst. */
@@ -187,7 +184,8 @@ rx_stream(struct lg_pc *pc, uint32_t ssrc, enum lg_kind kind)
 static uint32_t
 rtx_media_ssrc(const struct lg_pc *pc, uint32_t ssrc)
 {
-    for (size_t i = 0; i < pc->n_rtx_map; i++)
+    int n = __atomic_load_n(&pc->n_rtx_map, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < n; i++)
         if (pc->rtx_map[i].rtx == ssrc)
             return pc->rtx_map[i].media;
     return 0;
@@ -205,7 +203,7 @@ send_nacks(struct lg_pc *pc, struct lg_rx_stream *s, int64_t now_us)
     long len = lg_fb_write_nack(buf, sizeof buf - 64, pc->local_ssrc, s->ssrc, seqs, n);
     if (len > 0) {
         lg_pc_send_rtcp(pc, buf, (size_t)len, sizeof buf);
-        pc->run->tx_nacked += n;
+        LG_ADD(pc->run->tx_nacked, n);
     }
 }
 
@@ -252,6 +250,7 @@ fanout_note(struct lg_run *run, const struct lg_stamp *st, int64_t now)
     uint32_t key =
         (((uint32_t)st->publisher << 24) | ((uint32_t)st->kind << 23) | (st->counter & 0x7fffff)) +
         1;
+    g_mutex_lock(&run->fanout_lock);
     struct lg_fanout_slot *slot = &run->fanout[key % run->fanout_len];
     if (slot->key != key) {
         slot->key = key;
@@ -259,8 +258,9 @@ fanout_note(struct lg_run *run, const struct lg_stamp *st, int64_t now)
         slot->first_ns = now;
     }
     slot->last_ns = now;
-    if (++slot->n == want && run->measuring)
+    if (++slot->n == want && LG_GET(run->measuring))
         lg_hist_add_us(&run->spread, (slot->last_ns - slot->first_ns) / 1000);
+    g_mutex_unlock(&run->fanout_lock);
 }
 
 /* An RTX packet: counted (and reported) only when it fills a gap that
@@ -272,22 +272,22 @@ rx_repair(struct lg_run *run, struct lg_pc *pc, const struct vej_rtp_view *v, ui
     uint16_t osn;
     const uint8_t *payload;
     size_t plen;
-    run->rx_rtx++;
+    LG_ADD(run->rx_rtx, 1);
     if (vej_rtx_unwrap(v, &osn, &payload, &plen) != VEJ_RTP_OK || plen < sizeof(struct lg_stamp))
         return; /* a padding-only probe */
     struct lg_stamp st;
     memcpy(&st, payload + plen - sizeof st, sizeof st);
     if (st.magic != LG_STAMP_MAGIC || st.kind > LG_VIDEO) {
-        run->rx_bad_stamp++;
+        LG_ADD(run->rx_bad_stamp, 1);
         return;
     }
     struct lg_rx_stream *s = rx_stream(pc, media, (enum lg_kind)st.kind);
     if (!s || !s->nack || !(vej_nack_on_packet(s->nack, osn, now / 1000) & VEJ_NACK_RECOVERED))
         return;
-    run->rx_recovered++;
+    LG_ADD(run->rx_recovered, 1);
     note_seq(s, osn);
     lg_fb_stream_note(&s->fb, osn, v->timestamp, now, false);
-    run->rx_packets++;
+    LG_ADD(run->rx_packets, 1);
 }
 
 void
@@ -296,7 +296,7 @@ lg_media_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len
     int64_t now = lg_now_ns();
     struct vej_rtp_view v;
     if (vej_rtp_parse(pkt, len, &v) != VEJ_RTP_OK) {
-        run->rx_bad_stamp++;
+        LG_ADD(run->rx_bad_stamp, 1);
         return;
     }
     uint32_t media = rtx_media_ssrc(pc, v.ssrc);
@@ -306,12 +306,12 @@ lg_media_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len
     }
     struct lg_stamp st;
     if (v.payload_len < sizeof st) {
-        run->rx_bad_stamp++;
+        LG_ADD(run->rx_bad_stamp, 1);
         return;
     }
     memcpy(&st, v.payload + v.payload_len - sizeof st, sizeof st);
     if (st.magic != LG_STAMP_MAGIC || st.kind > LG_VIDEO) {
-        run->rx_bad_stamp++;
+        LG_ADD(run->rx_bad_stamp, 1);
         return;
     }
     struct lg_rx_stream *s = rx_stream(pc, v.ssrc, (enum lg_kind)st.kind);
@@ -323,10 +323,10 @@ lg_media_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len
             send_nacks(pc, s, now / 1000);
         }
     }
-    run->rx_packets++;
+    LG_ADD(run->rx_packets, 1);
     if (v.ext_form == VEJ_RTP_EXT_ONE_BYTE || v.ext_form == VEJ_RTP_EXT_TWO_BYTE)
-        run->rx_with_extensions++;
-    if (run->measuring)
+        LG_ADD(run->rx_with_extensions, 1);
+    if (LG_GET(run->measuring))
         lg_hist_add_us(&run->latency, (now - (int64_t)st.sent_ns) / 1000);
     fanout_note(run, &st, now);
 }

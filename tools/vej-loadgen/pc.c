@@ -84,7 +84,7 @@ pc_arm_dtls_timer(struct lg_pc *pc)
     int64_t ms = (at - g_get_monotonic_time() + 999) / 1000;
     pc->dtls_timer = g_timeout_source_new((guint)CLAMP(ms, 0, 60000));
     g_source_set_callback(pc->dtls_timer, dtls_timer_fired, pc, NULL);
-    g_source_attach(pc->dtls_timer, NULL);
+    g_source_attach(pc->dtls_timer, pc->ctx);
 }
 
 /* ---- RTCP from a subscriber ---- */
@@ -104,7 +104,7 @@ pc_start_rtcp_timer(struct lg_pc *pc)
     /* The first report a second after SRTP is up, as browsers do. */
     pc->rtcp_timer = g_timeout_source_new(1000);
     g_source_set_callback(pc->rtcp_timer, rtcp_timer_fired, pc, NULL);
-    g_source_attach(pc->rtcp_timer, NULL);
+    g_source_attach(pc->rtcp_timer, pc->ctx);
 }
 
 void
@@ -115,12 +115,14 @@ lg_pc_note_offer(struct lg_pc *pc, const struct vej_sdp_description *d)
         if (!m->has_rtx_ssrc || !m->has_ssrc)
             continue;
         bool known = false;
-        for (size_t k = 0; k < pc->n_rtx_map && !known; k++)
+        int n = pc->n_rtx_map; /* only this (signalling) thread writes it */
+        for (int k = 0; k < n && !known; k++)
             known = pc->rtx_map[k].rtx == m->rtx_ssrc;
-        if (!known && pc->n_rtx_map < LG_MAX_RTX_MAP) {
-            pc->rtx_map[pc->n_rtx_map].rtx = m->rtx_ssrc;
-            pc->rtx_map[pc->n_rtx_map].media = m->ssrc;
-            pc->n_rtx_map++;
+        if (!known && n < LG_MAX_RTX_MAP) {
+            pc->rtx_map[n].rtx = m->rtx_ssrc;
+            pc->rtx_map[n].media = m->ssrc;
+            /* the entry is complete before the media thread can see it */
+            __atomic_store_n(&pc->n_rtx_map, n + 1, __ATOMIC_RELEASE);
         }
     }
 }
@@ -166,23 +168,23 @@ on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *data,
         if (!pc->srtp)
             break;
         if (pc->dir == LG_PC_SUBSCRIBE && lg_fb_drop(&pc->dropper)) {
-            pc->run->rx_dropped++;
+            LG_ADD(pc->run->rx_dropped, 1);
             break;
         }
         if (vej_srtp_unprotect_rtp(pc->srtp, buf, &n) != VEJ_SRTP_OK) {
-            pc->run->rx_srtp_fail++;
+            LG_ADD(pc->run->rx_srtp_fail, 1);
             break;
         }
         lg_run_rx(pc->run, pc, buf, n);
         break;
     case VEJ_DEMUX_RTCP:
         if (pc->srtp && vej_srtp_unprotect_rtcp(pc->srtp, buf, &n) == VEJ_SRTP_OK) {
-            pc->run->rx_rtcp++;
+            LG_ADD(pc->run->rx_rtcp, 1);
             /* A PLI or FIR to a publisher: send the next frame as a keyframe. */
             if (pc->dir == LG_PC_PUBLISH && n >= 2 && buf[1] == 206 &&
                 ((buf[0] & 0x1f) == 1 || (buf[0] & 0x1f) == 4)) {
                 pc->force_keyframe = true;
-                pc->run->pli_seen++;
+                LG_ADD(pc->run->pli_seen, 1);
             }
         }
         break;
@@ -193,7 +195,7 @@ on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *data,
 
 struct lg_pc *
 lg_pc_new(struct lg_run *run, struct lg_rpc *rpc, enum lg_pc_dir dir, int index,
-          const char *address)
+          const char *address, GMainContext *ctx)
 {
     /* Declared before the first goto: the error path frees it, so it must
      * be initialised on every path that reaches `fail`. */
@@ -203,7 +205,8 @@ lg_pc_new(struct lg_run *run, struct lg_rpc *rpc, enum lg_pc_dir dir, int index,
     pc->rpc = rpc;
     pc->dir = dir;
     pc->index = index;
-    pc->agent = nice_agent_new_full(NULL, NICE_COMPATIBILITY_RFC5245, 0);
+    pc->ctx = ctx;
+    pc->agent = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245, 0);
     g_object_set(pc->agent, "controlling-mode", dir == LG_PC_PUBLISH, "ice-tcp", FALSE, "ice-udp",
                  TRUE, "upnp", FALSE, NULL);
     NiceAddress a;
@@ -217,7 +220,7 @@ lg_pc_new(struct lg_run *run, struct lg_rpc *rpc, enum lg_pc_dir dir, int index,
     if (!pc->stream)
         goto fail;
     g_signal_connect(pc->agent, "component-state-changed", G_CALLBACK(on_component_state), pc);
-    nice_agent_attach_recv(pc->agent, pc->stream, 1, NULL, on_recv, pc);
+    nice_agent_attach_recv(pc->agent, pc->stream, 1, ctx, on_recv, pc);
     if (!nice_agent_gather_candidates(pc->agent, pc->stream)) {
         fprintf(stderr, "vej-loadgen: cannot gather candidates (open files?)\n");
         goto fail;
@@ -273,7 +276,7 @@ lg_pc_free(struct lg_pc *pc)
     vej_srtp_free(pc->srtp);
     if (pc->agent) {
         if (pc->stream)
-            nice_agent_attach_recv(pc->agent, pc->stream, 1, NULL, NULL, NULL);
+            nice_agent_attach_recv(pc->agent, pc->stream, 1, pc->ctx, NULL, NULL);
         g_signal_handlers_disconnect_by_data(pc->agent, pc);
         g_object_unref(pc->agent);
     }
@@ -369,5 +372,5 @@ lg_pc_send_rtcp(struct lg_pc *pc, uint8_t *buf, size_t len, size_t cap)
     if (vej_srtp_protect_rtcp(pc->srtp, buf, &len, cap) != VEJ_SRTP_OK)
         return;
     nice_agent_send(pc->agent, pc->stream, 1, (guint)len, (const gchar *)buf);
-    pc->run->tx_rtcp++;
+    LG_ADD(pc->run->tx_rtcp, 1);
 }
