@@ -194,8 +194,9 @@ void lg_run_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t 
 
 /* ---- sdp-client.c ---- */
 
-/* The publish offer (VP8 + Opus, a=setup:actpass). (transfer full) */
-char *lg_sdp_publish_offer(struct lg_pc *pc, const char *fingerprint);
+/* The publish offer (VP8 + Opus, a=setup:`setup`: "actpass" for the
+ * gateway, "active" for Janus). (transfer full) */
+char *lg_sdp_publish_offer(struct lg_pc *pc, const char *fingerprint, const char *setup);
 /* Parses the gateway's answer to lg_sdp_publish_offer. */
 bool lg_sdp_parse_publish_answer(const char *sdp, struct vej_sdp_description *out);
 /* Parses a subscribe offer; *n_mlines is 0 for an offer without m-lines
@@ -235,6 +236,9 @@ struct lg_options {
     char *alloc_file; /* bench/relay/malloc-count.c's counter file, optional */
     bool aes_cm;      /* offer only AES_CM_128_HMAC_SHA1_80 */
     int threads;      /* media threads */
+    bool janus;       /* --server janus: Janus's VideoRoom over its REST API */
+    int room;         /* the VideoRoom room (janus) */
+    bool no_media;    /* PCs up, no media: the idle case */
     double loss;      /* share of received RTP packets dropped (0..1) */
     char *json_out;   /* also write the figures as JSON here */
 };
@@ -275,6 +279,12 @@ struct lg_run {
     size_t fanout_len;
     enum vej_srtp_profile profile_seen;
 };
+
+/* ---- janus.c: the Janus VideoRoom backend ---- */
+
+/* Makes every publish and subscribe PC through Janus (run->o.url is its
+ * REST base); false with a message. The PCs are in run->pubs / subs. */
+bool lg_janus_setup(struct lg_run *run);
 
 /* ---- workers.c: the media threads ---- */
 

@@ -221,7 +221,7 @@ publish_all(struct lg_run *run, struct lg_party *parties, int n)
             return false;
         lg_workers_add_publisher(run, i, p->pc);
         g_ptr_array_add(run->pubs, p->pc);
-        g_autofree char *offer = lg_sdp_publish_offer(p->pc, run->fingerprint);
+        g_autofree char *offer = lg_sdp_publish_offer(p->pc, run->fingerprint, "actpass");
         json_t *r = lg_rpc_call(p->rpc, "webrtc.publish", json_pack("{s:s}", "sdp", offer), 15);
         const char *answer = json_string_value(json_object_get(r, "sdp"));
         bool ok = answer && lg_sdp_parse_publish_answer(answer, d) && lg_pc_set_remote(p->pc, d);
@@ -269,12 +269,13 @@ raise_nofile(void)
 static bool
 parse_options(int argc, char **argv, struct lg_options *o)
 {
-    o->address = g_strdup("127.0.0.1");
     o->publishers = 1;
     o->subscribers = 1;
     o->warmup_s = 3;
     o->duration_s = 10;
     o->threads = 1;
+    o->room = 1234;
+    g_autofree char *server = NULL;
     GOptionEntry entries[] = {
         {"url", 0, 0, G_OPTION_ARG_STRING, &o->url, "gateway base URL (https://HOST:PORT)", "URL"},
         {"token", 0, 0, G_OPTION_ARG_STRING, &o->token, "clerk token (REST and wss)", "TOKEN"},
@@ -291,6 +292,11 @@ parse_options(int argc, char **argv, struct lg_options *o)
          "counter file of bench/relay/malloc-count.so in the gateway", "FILE"},
         {"aes-cm", 0, 0, G_OPTION_ARG_NONE, &o->aes_cm, "offer only AES_CM_128_HMAC_SHA1_80", NULL},
         {"json", 0, 0, G_OPTION_ARG_FILENAME, &o->json_out, "write the figures as JSON", "FILE"},
+        {"server", 0, 0, G_OPTION_ARG_STRING, &server,
+         "signalling of the server under test: vej (default) or janus (VideoRoom)", "KIND"},
+        {"room", 0, 0, G_OPTION_ARG_INT, &o->room, "Janus VideoRoom room (default 1234)", "ID"},
+        {"no-media", 0, 0, G_OPTION_ARG_NONE, &o->no_media,
+         "connect every PC but send no media (the idle case: server CPU only)", NULL},
         {"threads", 0, 0, G_OPTION_ARG_INT, &o->threads,
          "media threads; PeerConnections are spread over them (default 1)", "N"},
         {"loss", 0, 0, G_OPTION_ARG_DOUBLE, &o->loss,
@@ -304,15 +310,27 @@ parse_options(int argc, char **argv, struct lg_options *o)
         fprintf(stderr, "vej-loadgen: %s\n", err->message);
         return false;
     }
-    if (!o->url || !o->token || o->publishers < 1 || o->publishers > 200 || o->subscribers < 0 ||
-        o->subscribers > 2000 || o->duration_s < 1 || o->warmup_s < 0 || !(o->loss >= 0) ||
-        o->loss >= 1 || o->threads < 1 || o->threads > 64) {
+    if (!o->address)
+        o->address = g_strdup("127.0.0.1");
+    if (server && strcmp(server, "janus") == 0) {
+        o->janus = true;
+    } else if (server && strcmp(server, "vej") != 0) {
+        fprintf(stderr, "vej-loadgen: --server is vej or janus\n");
+        return false;
+    }
+    if (!o->url || (!o->token && !o->janus) || o->publishers < 1 || o->publishers > 200 ||
+        o->subscribers < 0 || o->subscribers > 2000 || o->duration_s < 1 || o->warmup_s < 0 ||
+        !(o->loss >= 0) || o->loss >= 1 || o->threads < 1 || o->threads > 64) {
         fprintf(stderr, "vej-loadgen: --url and --token are required; 1 <= N <= 200, "
                         "0 <= M <= 2000, --duration >= 1, 0 <= --loss < 1, 1 <= --threads <= 64\n");
         return false;
     }
     return true;
 }
+
+static int connect_and_measure(struct lg_run *run, int n, int64_t t0, const char *what);
+static int run_janus(struct lg_run *run, int n);
+static void run_free(struct lg_run *run);
 
 int
 main(int argc, char **argv)
@@ -335,6 +353,8 @@ main(int argc, char **argv)
     g_mutex_init(&run.fanout_lock);
 
     int n = run.o.publishers + run.o.subscribers;
+    if (run.o.janus)
+        return run_janus(&run, n);
     struct lg_party *parties = g_new0(struct lg_party, (gsize)n);
     for (int i = 0; i < n; i++) {
         parties[i].run = &run;
@@ -364,18 +384,7 @@ main(int argc, char **argv)
     if (!join_all(&run, ws_session, clerk, parties, n) || !publish_all(&run, parties, n) ||
         !subscribe_all(&run, parties, n))
         goto out_tick;
-    fprintf(stderr, "vej-loadgen: signalling done in %.1f s\n", (double)(lg_now_ns() - t0) / 1e9);
-    if (!lg_pump_until_count(&run.n_ready, n, 60 + n / 2)) {
-        fprintf(stderr, "vej-loadgen: only %d of %d PCs connected (ICE + DTLS) in time\n",
-                run.n_ready, n);
-        goto out_tick;
-    }
-    fprintf(stderr, "vej-loadgen: %d PCs up in %.1f s (hearing %s)\n", n,
-            (double)(lg_now_ns() - t0) / 1e9, hid);
-    /* Media starts when every PC is up: a set-up under full load is slow
-     * and measures nothing (each publisher starts with a keyframe). */
-    __atomic_store_n(&run.sending, true, __ATOMIC_RELEASE);
-    status = lg_measure(&run);
+    status = connect_and_measure(&run, n, t0, hid);
 out_tick:
     g_source_remove(wake_id);
     lg_workers_stop(&run);
@@ -390,20 +399,61 @@ out:
     lg_rpc_free(clerk);
     g_object_unref(ws_session);
     lg_rest_free(rest);
-    vej_dtls_cert_unref(run.cert);
-    g_ptr_array_unref(run.pubs);
-    g_ptr_array_unref(run.subs);
-    lg_hist_free(&run.latency);
-    lg_hist_free(&run.spread);
-    g_free(run.fanout);
-    g_mutex_clear(&run.fanout_lock);
-    g_free(run.o.url);
-    g_free(run.o.token);
-    g_free(run.o.courtroom);
-    g_free(run.o.address);
-    g_free(run.o.alloc_file);
-    g_free(run.o.json_out);
-    if (run.workers)
-        lg_workers_free(&run);
+    run_free(&run);
     return status;
+}
+
+static int
+connect_and_measure(struct lg_run *run, int n, int64_t t0, const char *what)
+{
+    fprintf(stderr, "vej-loadgen: signalling done in %.1f s\n", (double)(lg_now_ns() - t0) / 1e9);
+    if (!lg_pump_until_count(&run->n_ready, n, 60 + n / 2)) {
+        fprintf(stderr, "vej-loadgen: only %d of %d PCs connected (ICE + DTLS) in time\n",
+                LG_GET(run->n_ready), n);
+        return 1;
+    }
+    fprintf(stderr, "vej-loadgen: %d PCs up in %.1f s (%s)\n", n, (double)(lg_now_ns() - t0) / 1e9,
+            what);
+    /* Media starts when every PC is up: a set-up under full load is slow
+     * and measures nothing (each publisher starts with a keyframe). */
+    if (!run->o.no_media)
+        __atomic_store_n(&run->sending, true, __ATOMIC_RELEASE);
+    return lg_measure(run);
+}
+
+static int
+run_janus(struct lg_run *run, int n)
+{
+    int64_t t0 = lg_now_ns();
+    lg_workers_start(run, run->o.threads);
+    guint wake_id = g_timeout_add(50, keep_waking, NULL);
+    int status = lg_janus_setup(run) ? connect_and_measure(run, n, t0, "Janus VideoRoom") : 1;
+    g_source_remove(wake_id);
+    lg_workers_stop(run);
+    for (guint i = 0; i < run->pubs->len; i++)
+        lg_pc_free(run->pubs->pdata[i]);
+    for (guint i = 0; i < run->subs->len; i++)
+        lg_pc_free(run->subs->pdata[i]);
+    run_free(run);
+    return status;
+}
+
+static void
+run_free(struct lg_run *run)
+{
+    vej_dtls_cert_unref(run->cert);
+    g_ptr_array_unref(run->pubs);
+    g_ptr_array_unref(run->subs);
+    lg_hist_free(&run->latency);
+    lg_hist_free(&run->spread);
+    g_free(run->fanout);
+    g_mutex_clear(&run->fanout_lock);
+    g_free(run->o.url);
+    g_free(run->o.token);
+    g_free(run->o.courtroom);
+    g_free(run->o.address);
+    g_free(run->o.alloc_file);
+    g_free(run->o.json_out);
+    if (run->workers)
+        lg_workers_free(run);
 }

@@ -210,13 +210,20 @@ send_nacks(struct lg_pc *pc, struct lg_rx_stream *s, int64_t now_us)
 void
 lg_media_send_report(struct lg_pc *pc)
 {
-    if (!pc->srtp || pc->n_rx == 0)
+    if (!pc->srtp)
         return;
     struct lg_fb_stream *streams[LG_MAX_RX_STREAMS];
     for (size_t i = 0; i < pc->n_rx; i++)
         streams[i] = &pc->rx[i].fb;
     uint8_t buf[LG_PKT_MAX];
-    /* Each compound carries at most 31 blocks: more streams, more compounds. */
+    /* Each compound carries at most 31 blocks: more streams, more
+     * compounds; nothing received yet: an empty RR, as browsers send. */
+    if (pc->n_rx == 0) {
+        long len = lg_fb_write_rr_remb(buf, sizeof buf - 64, pc->local_ssrc, streams, 0, 0);
+        if (len > 0)
+            lg_pc_send_rtcp(pc, buf, (size_t)len, sizeof buf);
+        return;
+    }
     for (size_t at = 0; at < pc->n_rx; at += VEJ_RTCP_MAX_COUNT) {
         size_t n = MIN(pc->n_rx - at, (size_t)VEJ_RTCP_MAX_COUNT);
         long len =

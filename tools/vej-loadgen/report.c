@@ -157,7 +157,9 @@ lg_measure(struct lg_run *run)
     printf("window             %.2f s\n", secs);
     printf("sent               %.0f packets/s (all publishers)\n", (double)sent / secs);
     printf("forwarded          %.0f packets/s (%.2f%% of sent x M)\n", pps, deliver_pct);
-    printf("gateway CPU        %.3f s = %.2f us per forwarded packet\n", gw_cpu_s, us_per_pkt);
+    printf("gateway CPU        %.3f s = %.2f us per forwarded packet, %.3f%% of a core per PC\n",
+           gw_cpu_s, us_per_pkt,
+           gw_cpu_s >= 0 ? gw_cpu_s * 100.0 / secs / (o->publishers + o->subscribers) : -1.0);
     printf("machine CPU        %.1f%%%s\n", machine_pct, saturated ? "  SATURATED (> 85%)" : "");
     printf("cpu0 / cpu1        %.1f%% / %.1f%% busy; other processes %.2f cores\n", cpu_pct[0],
            cpu_pct[1], others);
@@ -210,5 +212,5 @@ lg_measure(struct lg_run *run)
             fprintf(stderr, "vej-loadgen: cannot write %s\n", o->json_out);
         json_decref(j);
     }
-    return fwd > 0 ? 0 : 1;
+    return fwd > 0 || o->no_media ? 0 : 1;
 }

@@ -32,7 +32,7 @@ candidate_lines(GString *s, struct lg_pc *pc)
 }
 
 char *
-lg_sdp_publish_offer(struct lg_pc *pc, const char *fingerprint)
+lg_sdp_publish_offer(struct lg_pc *pc, const char *fingerprint, const char *setup)
 {
     GString *s = g_string_new(NULL);
     g_string_append_printf(s,
@@ -44,7 +44,7 @@ lg_sdp_publish_offer(struct lg_pc *pc, const char *fingerprint)
                            "a=msid-semantic: WMS lg%d\r\n",
                            g_random_int() >> 1, pc->index);
     g_string_append(s, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n");
-    transport_lines(s, pc, fingerprint, "actpass");
+    transport_lines(s, pc, fingerprint, setup);
     g_string_append_printf(s,
                            "a=mid:0\r\n"
                            "a=sendonly\r\n"
@@ -57,7 +57,7 @@ lg_sdp_publish_offer(struct lg_pc *pc, const char *fingerprint)
                            LG_EXT_AUDIO_LEVEL, pc->index, pc->index, pc->ssrc[LG_AUDIO], pc->index);
     candidate_lines(s, pc);
     g_string_append(s, "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n");
-    transport_lines(s, pc, fingerprint, "actpass");
+    transport_lines(s, pc, fingerprint, setup);
     g_string_append_printf(s,
                            "a=mid:1\r\n"
                            "a=sendonly\r\n"
