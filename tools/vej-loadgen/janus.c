@@ -14,7 +14,8 @@
  * a=setup:active (Janus accepts it and answers passive) because the load
  * generator's DTLS is always the client. Janus's JSON is read with
  * jansson. The set-up runs on the signalling thread with blocking HTTP
- * requests while the PCs already made run on the media threads. */
+ * requests while the PCs already made run on the media threads.
+ * VEJ_LOADGEN_DEBUG=1 prints each publish answer and offer (SDP only). */
 #include "loadgen.h"
 
 #include <stdio.h>

@@ -160,7 +160,8 @@ struct lg_pc {
     uint32_t local_ssrc; /* the RTCP sender SSRC */
     GSource *rtcp_timer; /* receiver report + REMB every second */
     struct lg_fb_dropper dropper;
-    int n_rtx_map; /* written by the signalling thread, LG_GET by the media one */
+    int audio_level_id; /* the subscribe offer's audio-level extmap id, 0: none */
+    int n_rtx_map;      /* written by the signalling thread, LG_GET by the media one */
     struct {
         uint32_t rtx, media;
     } rtx_map[LG_MAX_RTX_MAP];
@@ -263,11 +264,12 @@ struct lg_run {
     bool measuring;         /* inside the window */
     /* receive totals */
     uint64_t rx_packets, rx_bad_stamp, rx_srtp_fail, rx_rtcp;
-    uint64_t rx_with_extensions;   /* RTP received with an RFC 8285 block */
-    uint64_t rx_dropped;           /* RTP dropped on purpose (--loss) */
-    uint64_t rx_rtx, rx_recovered; /* RTX received; of those, a missing packet */
-    uint64_t tx_rtcp, tx_nacked;   /* RTCP compounds sent; sequence numbers NACKed */
-    uint64_t pli_seen;             /* PLI/FIR received by publishers */
+    uint64_t rx_with_extensions;       /* RTP received with an RFC 8285 block */
+    uint64_t rx_dropped;               /* RTP dropped on purpose (--loss) */
+    uint64_t rx_audio, rx_audio_level; /* audio received; of it, with an audio level */
+    uint64_t rx_rtx, rx_recovered;     /* RTX received; of those, a missing packet */
+    uint64_t tx_rtcp, tx_nacked;       /* RTCP compounds sent; sequence numbers NACKed */
+    uint64_t pli_seen;                 /* PLI/FIR received by publishers */
     struct lg_hist latency;
     /* fan-out spread: first to last subscriber's copy of one packet */
     struct lg_hist spread;

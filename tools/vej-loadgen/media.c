@@ -331,6 +331,16 @@ lg_media_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len
         }
     }
     LG_ADD(run->rx_packets, 1);
+    if (st.kind == LG_AUDIO) {
+        LG_ADD(run->rx_audio, 1);
+        int id = LG_GET(pc->audio_level_id);
+        struct vej_rtp_ext_element e;
+        bool voice;
+        uint8_t level;
+        if (id > 0 && vej_rtp_ext_find(&v, (uint8_t)id, &e) == VEJ_RTP_OK &&
+            vej_rtp_ext_read_audio_level(&e, &voice, &level) == VEJ_RTP_OK)
+            LG_ADD(run->rx_audio_level, 1);
+    }
     if (v.ext_form == VEJ_RTP_EXT_ONE_BYTE || v.ext_form == VEJ_RTP_EXT_TWO_BYTE)
         LG_ADD(run->rx_with_extensions, 1);
     if (LG_GET(run->measuring))

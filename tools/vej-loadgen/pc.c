@@ -112,6 +112,8 @@ lg_pc_note_offer(struct lg_pc *pc, const struct vej_sdp_description *d)
 {
     for (size_t i = 0; i < d->n_media; i++) {
         const struct vej_sdp_media *m = &d->media[i];
+        if (m->kind == VEJ_SDP_KIND_AUDIO && m->extmap.audio_level)
+            __atomic_store_n(&pc->audio_level_id, m->extmap.audio_level, __ATOMIC_RELAXED);
         if (!m->has_rtx_ssrc || !m->has_ssrc)
             continue;
         bool known = false;

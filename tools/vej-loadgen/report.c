@@ -186,6 +186,9 @@ lg_measure(struct lg_run *run)
     printf("header extensions  %llu of %llu RTP packets received carry a block\n",
            (unsigned long long)LG_GET(run->rx_with_extensions),
            (unsigned long long)LG_GET(run->rx_packets));
+    printf("audio level        %llu of %llu audio packets received carry one\n",
+           (unsigned long long)LG_GET(run->rx_audio_level),
+           (unsigned long long)LG_GET(run->rx_audio));
     printf("feedback (run)     %llu RTCP compounds sent, %llu seqs NACKed, %llu RTX received "
            "(%llu filled a gap), %llu dropped (--loss %.3f), %llu PLI/FIR to publishers\n",
            (unsigned long long)LG_GET(run->tx_rtcp), (unsigned long long)LG_GET(run->tx_nacked),
@@ -195,7 +198,7 @@ lg_measure(struct lg_run *run)
     if (o->json_out) {
         json_t *j = json_pack(
             "{s:s,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:b,s:b,s:f,s:f,"
-            "s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:I,s:I}",
+            "s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
             "profile", profile, "publishers", o->publishers, "subscribers", o->subscribers,
             "window_s", secs, "sent_pps", (double)sent / secs, "forwarded_pps", pps,
             "delivered_pct", deliver_pct, "gateway_cpu_s", gw_cpu_s, "us_per_packet", us_per_pkt,
@@ -207,7 +210,9 @@ lg_measure(struct lg_run *run)
             "rtcp_sent", (json_int_t)LG_GET(run->tx_rtcp), "nacked",
             (json_int_t)LG_GET(run->tx_nacked), "rtx_received", (json_int_t)LG_GET(run->rx_rtx),
             "recovered", (json_int_t)LG_GET(run->rx_recovered), "dropped",
-            (json_int_t)LG_GET(run->rx_dropped));
+            (json_int_t)LG_GET(run->rx_dropped), "audio_received",
+            (json_int_t)LG_GET(run->rx_audio), "audio_with_level",
+            (json_int_t)LG_GET(run->rx_audio_level));
         if (json_dump_file(j, o->json_out, JSON_COMPACT) != 0)
             fprintf(stderr, "vej-loadgen: cannot write %s\n", o->json_out);
         json_decref(j);
