@@ -15,7 +15,7 @@
  * generator's DTLS is always the client. Janus's JSON is read with
  * jansson. The set-up runs on the signalling thread with blocking HTTP
  * requests while the PCs already made run on the media threads.
- * VEJ_LOADGEN_DEBUG=1 prints each publish answer and offer (SDP only). */
+ * VEJ_LOADGEN_DEBUG=1 prints the descriptions exchanged (SDP only). */
 #include "loadgen.h"
 
 #include <stdio.h>
@@ -200,6 +200,8 @@ janus_subscribe(struct janus *j, struct lg_run *run, int i, const guint64 *feeds
         return false;
     json_t *jsep = janus_wait_jsep(j, h, NULL, 30);
     const char *sdp = json_string_value(json_object_get(jsep, "sdp"));
+    if (g_getenv("VEJ_LOADGEN_DEBUG"))
+        fprintf(stderr, "janus subscribe offer:\n%s\n", sdp);
     g_autofree struct vej_sdp_description *d = g_new0(struct vej_sdp_description, 1);
     bool ok =
         sdp && lg_sdp_parse_subscribe_offer(sdp, d) && d->n_media > 0 && lg_pc_set_remote(pc, d);
