@@ -4,6 +4,9 @@
  *   vej-loadgen --url https://127.0.0.1:8443 --token CLERK_TOKEN \
  *       --publishers 10 --subscribers 10 --warmup 3 --duration 10 \
  *       --gateway-pid PID [--courtroom ID] [--aes-cm] [--alloc-file F] [--json F]
+ *       [--loss P] [--threads N] [--no-media]
+ *   vej-loadgen --server janus --url http://127.0.0.1:8088/janus [--room 1234]
+ *       --address HOST_IP -n N -m M --gateway-pid JANUS_PID ...   (janus.c)
  *
  * With a clerk token it creates a courtroom (unless given), a hearing
  * (open, then in_session) and N publishers (party roles) plus M observers
