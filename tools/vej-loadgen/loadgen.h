@@ -1,17 +1,21 @@
 /* tools/vej-loadgen/loadgen.h - the parts of vej-loadgen (main.c).
  *
- * A load generator, not a library: one thread, one GLib main context that
- * runs the signalling (libsoup: REST and wss JSON-RPC), every libnice agent,
- * the DTLS handshakes (gateway/transport/dtls.c as client), SRTP (gateway/transport/srtp.c)
- * and the packet clock. Publishers send synthetic VP8 (~1 Mbit/s, 30 fps,
- * keyframe every 2 s) and Opus (20 ms) whose payload ends with a stamp
+ * A load generator, not a library: the main thread runs the signalling
+ * (libsoup: REST and wss JSON-RPC) on the default main context; --threads
+ * N media threads (workers.c) each run a GMainContext with their share of
+ * the libnice agents, the DTLS handshakes (gateway/transport/dtls.c as
+ * client), SRTP (gateway/transport/srtp.c) and their publishers' clock. Publishers send synthetic
+ * VP8 (~1 Mbit/s, 30 fps, keyframe every 2 s) and Opus (20 ms) whose payload ends with a stamp
  * (struct lg_stamp) carrying the send time; subscribers count packets, loss
  * by sequence number and one-way latency on the same machine's clock.
  * Times are CLOCK_MONOTONIC nanoseconds (lg_now_ns()).
  */
 #pragma once
 
+#include "tools/vej-loadgen/feedback.h"
+
 #include "gateway/transport/dtls.h"
+#include "gateway/wire/nack.h"
 #include "gateway/sdp/sdp.h"
 #include "gateway/transport/srtp.h"
 
@@ -26,6 +30,12 @@
 #define LG_PT_VP8 96
 #define LG_MAX_RX_STREAMS 64 /* per subscribe PC */
 #define LG_PKT_MAX 1500
+/* Totals that several media threads update. */
+#define LG_ADD(field, v) __atomic_fetch_add(&(field), (v), __ATOMIC_RELAXED)
+#define LG_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
+#define LG_EXT_AUDIO_LEVEL 1 /* the publish offer's extmap id for RFC 6464 */
+#define LG_REMB_BPS 5000000  /* what every subscriber's REMB says it can take */
+#define LG_MAX_RTX_MAP 64    /* RTX SSRC -> media SSRC pairs per subscribe PC */
 
 enum lg_kind { LG_AUDIO = 0, LG_VIDEO = 1 };
 
@@ -120,10 +130,13 @@ struct lg_rx_stream {
     uint64_t ext_max; /* extended highest sequence number */
     uint64_t received;
     uint64_t received_mark, expected_mark; /* at the window start */
+    struct lg_fb_stream fb;                /* for the receiver report */
+    struct vej_nack *nack;                 /* video only: gaps to ask for */
 };
 
 struct lg_pc {
     struct lg_run *run;
+    GMainContext *ctx; /* its media thread's (workers.c) */
     struct lg_rpc *rpc;
     enum lg_pc_dir dir;
     int index; /* publisher index (publish) or subscriber index */
@@ -144,15 +157,24 @@ struct lg_pc {
     bool force_keyframe;
     uint64_t sent[2];
     /* subscribe */
+    uint32_t local_ssrc; /* the RTCP sender SSRC */
+    GSource *rtcp_timer; /* receiver report + REMB every second */
+    struct lg_fb_dropper dropper;
+    int audio_level_id; /* the subscribe offer's audio-level extmap id, 0: none */
+    int n_rtx_map;      /* written by the signalling thread, LG_GET by the media one */
+    struct {
+        uint32_t rtx, media;
+    } rtx_map[LG_MAX_RTX_MAP];
     size_t n_rx;
     struct lg_rx_stream rx[LG_MAX_RX_STREAMS];
     int answers;
 };
 
 /* A PC with its agent gathered on `address` (ICE controlling for publish,
- * controlled for subscribe) and a DTLS client. NULL with a message. */
+ * controlled for subscribe) and a DTLS client, run on `ctx`. NULL with a
+ * message. */
 struct lg_pc *lg_pc_new(struct lg_run *run, struct lg_rpc *rpc, enum lg_pc_dir dir, int index,
-                        const char *address);
+                        const char *address, GMainContext *ctx);
 void lg_pc_free(struct lg_pc *pc);
 /* The local host candidates ("candidate:..." lines, no "a="), appended. */
 void lg_pc_local_candidates(struct lg_pc *pc, GString *sdp);
@@ -161,6 +183,10 @@ void lg_pc_local_candidates(struct lg_pc *pc, GString *sdp);
 bool lg_pc_set_remote(struct lg_pc *pc, const struct vej_sdp_description *d);
 /* A trickled remote candidate ("candidate:..."). */
 void lg_pc_add_candidate(struct lg_pc *pc, const char *candidate);
+/* Remembers a subscribe offer's RTX SSRC -> media SSRC pairs. */
+void lg_pc_note_offer(struct lg_pc *pc, const struct vej_sdp_description *d);
+/* Protects and sends one RTCP compound (buf has room for the trailer). */
+void lg_pc_send_rtcp(struct lg_pc *pc, uint8_t *buf, size_t len, size_t cap);
 /* Protects and sends one RTP packet (buf has room for the trailer). */
 void lg_pc_send_rtp(struct lg_pc *pc, uint8_t *buf, size_t len, size_t cap);
 /* Called when an ICE + DTLS + SRTP PC is ready / received a packet. */
@@ -169,8 +195,9 @@ void lg_run_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t 
 
 /* ---- sdp-client.c ---- */
 
-/* The publish offer (VP8 + Opus, a=setup:actpass). (transfer full) */
-char *lg_sdp_publish_offer(struct lg_pc *pc, const char *fingerprint);
+/* The publish offer (VP8 + Opus, a=setup:`setup`: "actpass" for the
+ * gateway, "active" for Janus). (transfer full) */
+char *lg_sdp_publish_offer(struct lg_pc *pc, const char *fingerprint, const char *setup);
 /* Parses the gateway's answer to lg_sdp_publish_offer. */
 bool lg_sdp_parse_publish_answer(const char *sdp, struct vej_sdp_description *out);
 /* Parses a subscribe offer; *n_mlines is 0 for an offer without m-lines
@@ -183,15 +210,17 @@ char *lg_sdp_subscribe_answer(struct lg_pc *pc, const struct vej_sdp_description
 
 /* ---- media.c: the packet clock and the receive side ---- */
 
-/* Starts the publishers' clocks (spread over a frame interval). */
-void lg_media_start(struct lg_run *run);
-/* Sends the packets of every publisher that are due at `now`. */
-void lg_media_tick(struct lg_run *run, int64_t now);
+/* Starts the clocks of these publishers (spread over a frame interval). */
+void lg_media_start_pubs(GPtrArray *pubs);
+/* Sends the packets of these publishers that are due at `now`. */
+void lg_media_tick_pubs(GPtrArray *pubs, int64_t now);
 /* Sets up the per-publisher send state (SSRCs, first due times). */
 void lg_media_publisher_init(struct lg_pc *pc);
 /* Allocates the fan-out spread table. */
 void lg_media_fanout_init(struct lg_run *run);
-/* Handles one decrypted RTP packet of a subscribe PC. */
+/* Sends a subscribe PC's receiver report and REMB (every second). */
+void lg_media_send_report(struct lg_pc *pc);
+/* Handles one decrypted RTP packet of a subscribe PC (RTX included). */
 void lg_media_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len);
 
 /* ---- the run (main.c) ---- */
@@ -207,11 +236,26 @@ struct lg_options {
     int gateway_pid;
     char *alloc_file; /* bench/relay/malloc-count.c's counter file, optional */
     bool aes_cm;      /* offer only AES_CM_128_HMAC_SHA1_80 */
+    int threads;      /* media threads */
+    bool janus;       /* --server janus: Janus's VideoRoom over its REST API */
+    int room;         /* the VideoRoom room (janus) */
+    bool no_media;    /* PCs up, no media: the idle case */
+    double loss;      /* share of received RTP packets dropped (0..1) */
     char *json_out;   /* also write the figures as JSON here */
 };
 
+struct lg_worker;
+
 struct lg_run {
     struct lg_options o;
+    /* media threads (workers.c) */
+    int n_workers;
+    struct lg_worker *workers;
+    GMutex pause_lock;
+    GCond pause_cond;
+    bool paused;
+    int n_paused;
+    GMutex fanout_lock;
     struct vej_dtls_cert *cert;
     char fingerprint[VEJ_DTLS_FINGERPRINT_MAX];
     GPtrArray *pubs, *subs; /* struct lg_pc * */
@@ -220,7 +264,12 @@ struct lg_run {
     bool measuring;         /* inside the window */
     /* receive totals */
     uint64_t rx_packets, rx_bad_stamp, rx_srtp_fail, rx_rtcp;
-    uint64_t rx_with_extensions; /* RTP received with an RFC 8285 block */
+    uint64_t rx_with_extensions;       /* RTP received with an RFC 8285 block */
+    uint64_t rx_dropped;               /* RTP dropped on purpose (--loss) */
+    uint64_t rx_audio, rx_audio_level; /* audio received; of it, with an audio level */
+    uint64_t rx_rtx, rx_recovered;     /* RTX received; of those, a missing packet */
+    uint64_t tx_rtcp, tx_nacked;       /* RTCP compounds sent; sequence numbers NACKed */
+    uint64_t pli_seen;                 /* PLI/FIR received by publishers */
     struct lg_hist latency;
     /* fan-out spread: first to last subscriber's copy of one packet */
     struct lg_hist spread;
@@ -232,6 +281,27 @@ struct lg_run {
     size_t fanout_len;
     enum vej_srtp_profile profile_seen;
 };
+
+/* ---- janus.c: the Janus VideoRoom backend ---- */
+
+/* Makes every publish and subscribe PC through Janus (run->o.url is its
+ * REST base); false with a message. The PCs are in run->pubs / subs. */
+bool lg_janus_setup(struct lg_run *run);
+
+/* ---- workers.c: the media threads ---- */
+
+/* Starts n threads, each with its own main context and 1 ms media clock. */
+void lg_workers_start(struct lg_run *run, int n);
+/* Quits and joins every thread (their contexts stay for the PCs' teardown). */
+void lg_workers_stop(struct lg_run *run);
+void lg_workers_free(struct lg_run *run);
+/* The context of the thread PC number k belongs to. */
+GMainContext *lg_workers_context(struct lg_run *run, int k);
+/* Puts a publisher on thread k's clock. */
+void lg_workers_add_publisher(struct lg_run *run, int k, struct lg_pc *pc);
+/* Holds every media thread still until lg_workers_resume (main thread). */
+void lg_workers_pause(struct lg_run *run);
+void lg_workers_resume(struct lg_run *run);
 
 /* report.c: warm-up, the measured window, the figures; the exit status. */
 int lg_measure(struct lg_run *run);

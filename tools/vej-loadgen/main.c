@@ -4,6 +4,9 @@
  *   vej-loadgen --url https://127.0.0.1:8443 --token CLERK_TOKEN \
  *       --publishers 10 --subscribers 10 --warmup 3 --duration 10 \
  *       --gateway-pid PID [--courtroom ID] [--aes-cm] [--alloc-file F] [--json F]
+ *       [--loss P] [--threads N] [--no-media]
+ *   vej-loadgen --server janus --url http://127.0.0.1:8088/janus [--room 1234]
+ *       --address HOST_IP -n N -m M --gateway-pid JANUS_PID ...   (janus.c)
  *
  * With a clerk token it creates a courtroom (unless given), a hearing
  * (open, then in_session) and N publishers (party roles) plus M observers
@@ -12,7 +15,9 @@
  * publish PC and sends VP8 + Opus (media.c); every observer opens a
  * subscribe PC and so receives all N publishers: N x M x ~175 forwarded
  * packets per second. After --warmup seconds it measures for --duration
- * seconds and prints the figures (and --json writes them). */
+ * seconds and prints the figures (and --json writes them). Subscribers
+ * send receiver reports, REMB and NACK and take RTX; --loss P drops that
+ * share of the RTP they receive. */
 #include "loadgen.h"
 
 #include <stdio.h>
@@ -47,6 +52,7 @@ answer_offer(struct lg_party *p, json_t *params)
         return;
     if (d->n_media > 0 && d->ice_ufrag[0] && !lg_pc_set_remote(p->pc, d))
         return;
+    lg_pc_note_offer(p->pc, d);
     g_autofree char *answer = lg_sdp_subscribe_answer(p->pc, d, p->run->fingerprint);
     lg_rpc_send(p->rpc, "webrtc.answer",
                 json_pack("{s:s,s:O?}", "sdp", answer, "revision", revision));
@@ -78,8 +84,9 @@ on_note(void *user, const char *method, json_t *params)
 void
 lg_run_pc_ready(struct lg_run *run, struct lg_pc *pc)
 {
-    run->n_ready++;
-    run->profile_seen = pc->profile;
+    __atomic_store_n(&run->profile_seen, pc->profile, __ATOMIC_RELAXED);
+    LG_ADD(run->n_ready, 1);
+    g_main_context_wakeup(NULL); /* the signalling thread waits for the count */
 }
 
 void
@@ -89,9 +96,8 @@ lg_run_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len)
 }
 
 static gboolean
-tick(gpointer user)
+keep_waking(gpointer user)
 {
-    lg_media_tick(user, lg_now_ns());
     return G_SOURCE_CONTINUE;
 }
 
@@ -212,11 +218,13 @@ publish_all(struct lg_run *run, struct lg_party *parties, int n)
         struct lg_party *p = &parties[i];
         if (!p->publisher)
             continue;
-        p->pc = lg_pc_new(run, p->rpc, LG_PC_PUBLISH, p->index, run->o.address);
+        p->pc = lg_pc_new(run, p->rpc, LG_PC_PUBLISH, p->index, run->o.address,
+                          lg_workers_context(run, i));
         if (!p->pc)
             return false;
+        lg_workers_add_publisher(run, i, p->pc);
         g_ptr_array_add(run->pubs, p->pc);
-        g_autofree char *offer = lg_sdp_publish_offer(p->pc, run->fingerprint);
+        g_autofree char *offer = lg_sdp_publish_offer(p->pc, run->fingerprint, "actpass");
         json_t *r = lg_rpc_call(p->rpc, "webrtc.publish", json_pack("{s:s}", "sdp", offer), 15);
         const char *answer = json_string_value(json_object_get(r, "sdp"));
         bool ok = answer && lg_sdp_parse_publish_answer(answer, d) && lg_pc_set_remote(p->pc, d);
@@ -235,7 +243,8 @@ subscribe_all(struct lg_run *run, struct lg_party *parties, int n)
         struct lg_party *p = &parties[i];
         if (p->publisher)
             continue;
-        p->pc = lg_pc_new(run, p->rpc, LG_PC_SUBSCRIBE, p->index, run->o.address);
+        p->pc = lg_pc_new(run, p->rpc, LG_PC_SUBSCRIBE, p->index, run->o.address,
+                          lg_workers_context(run, i));
         if (!p->pc)
             return false;
         g_ptr_array_add(run->subs, p->pc);
@@ -245,7 +254,7 @@ subscribe_all(struct lg_run *run, struct lg_party *parties, int n)
         json_decref(r);
         if ((p->index + 1) % 100 == 0)
             fprintf(stderr, "vej-loadgen: %d subscribed, %d PCs up (%.1f s)\n", p->index + 1,
-                    run->n_ready, (double)(lg_now_ns() - t0) / 1e9);
+                    LG_GET(run->n_ready), (double)(lg_now_ns() - t0) / 1e9);
     }
     return true;
 }
@@ -263,11 +272,13 @@ raise_nofile(void)
 static bool
 parse_options(int argc, char **argv, struct lg_options *o)
 {
-    o->address = g_strdup("127.0.0.1");
     o->publishers = 1;
     o->subscribers = 1;
     o->warmup_s = 3;
     o->duration_s = 10;
+    o->threads = 1;
+    o->room = 1234;
+    g_autofree char *server = NULL;
     GOptionEntry entries[] = {
         {"url", 0, 0, G_OPTION_ARG_STRING, &o->url, "gateway base URL (https://HOST:PORT)", "URL"},
         {"token", 0, 0, G_OPTION_ARG_STRING, &o->token, "clerk token (REST and wss)", "TOKEN"},
@@ -284,6 +295,15 @@ parse_options(int argc, char **argv, struct lg_options *o)
          "counter file of bench/relay/malloc-count.so in the gateway", "FILE"},
         {"aes-cm", 0, 0, G_OPTION_ARG_NONE, &o->aes_cm, "offer only AES_CM_128_HMAC_SHA1_80", NULL},
         {"json", 0, 0, G_OPTION_ARG_FILENAME, &o->json_out, "write the figures as JSON", "FILE"},
+        {"server", 0, 0, G_OPTION_ARG_STRING, &server,
+         "signalling of the server under test: vej (default) or janus (VideoRoom)", "KIND"},
+        {"room", 0, 0, G_OPTION_ARG_INT, &o->room, "Janus VideoRoom room (default 1234)", "ID"},
+        {"no-media", 0, 0, G_OPTION_ARG_NONE, &o->no_media,
+         "connect every PC but send no media (the idle case: server CPU only)", NULL},
+        {"threads", 0, 0, G_OPTION_ARG_INT, &o->threads,
+         "media threads; PeerConnections are spread over them (default 1)", "N"},
+        {"loss", 0, 0, G_OPTION_ARG_DOUBLE, &o->loss,
+         "share of received RTP packets to drop, 0 to 1 (exercises NACK and RTX)", "P"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("- media load for VEJ Gateway");
@@ -293,14 +313,27 @@ parse_options(int argc, char **argv, struct lg_options *o)
         fprintf(stderr, "vej-loadgen: %s\n", err->message);
         return false;
     }
-    if (!o->url || !o->token || o->publishers < 1 || o->publishers > 200 || o->subscribers < 0 ||
-        o->subscribers > 2000 || o->duration_s < 1 || o->warmup_s < 0) {
+    if (!o->address)
+        o->address = g_strdup("127.0.0.1");
+    if (server && strcmp(server, "janus") == 0) {
+        o->janus = true;
+    } else if (server && strcmp(server, "vej") != 0) {
+        fprintf(stderr, "vej-loadgen: --server is vej or janus\n");
+        return false;
+    }
+    if (!o->url || (!o->token && !o->janus) || o->publishers < 1 || o->publishers > 200 ||
+        o->subscribers < 0 || o->subscribers > 2000 || o->duration_s < 1 || o->warmup_s < 0 ||
+        !(o->loss >= 0) || o->loss >= 1 || o->threads < 1 || o->threads > 64) {
         fprintf(stderr, "vej-loadgen: --url and --token are required; 1 <= N <= 200, "
-                        "0 <= M <= 2000, --duration >= 1\n");
+                        "0 <= M <= 2000, --duration >= 1, 0 <= --loss < 1, 1 <= --threads <= 64\n");
         return false;
     }
     return true;
 }
+
+static int connect_and_measure(struct lg_run *run, int n, int64_t t0, const char *what);
+static int run_janus(struct lg_run *run, int n);
+static void run_free(struct lg_run *run);
 
 int
 main(int argc, char **argv)
@@ -320,8 +353,11 @@ main(int argc, char **argv)
     lg_hist_init(&run.latency);
     lg_hist_init(&run.spread);
     lg_media_fanout_init(&run);
+    g_mutex_init(&run.fanout_lock);
 
     int n = run.o.publishers + run.o.subscribers;
+    if (run.o.janus)
+        return run_janus(&run, n);
     struct lg_party *parties = g_new0(struct lg_party, (gsize)n);
     for (int i = 0; i < n; i++) {
         parties[i].run = &run;
@@ -344,24 +380,17 @@ main(int argc, char **argv)
         goto out;
     json_decref(r);
     int64_t t0 = lg_now_ns();
-    guint tick_id = g_timeout_add(1, tick, &run);
+    lg_workers_start(&run, run.o.threads);
+    /* The media runs on its own threads: this timer bounds every wait of
+     * the signalling thread's loops (lg_pump_*, the measured window). */
+    guint wake_id = g_timeout_add(50, keep_waking, NULL);
     if (!join_all(&run, ws_session, clerk, parties, n) || !publish_all(&run, parties, n) ||
         !subscribe_all(&run, parties, n))
         goto out_tick;
-    fprintf(stderr, "vej-loadgen: signalling done in %.1f s\n", (double)(lg_now_ns() - t0) / 1e9);
-    if (!lg_pump_until_count(&run.n_ready, n, 60 + n / 2)) {
-        fprintf(stderr, "vej-loadgen: only %d of %d PCs connected (ICE + DTLS) in time\n",
-                run.n_ready, n);
-        goto out_tick;
-    }
-    fprintf(stderr, "vej-loadgen: %d PCs up in %.1f s (hearing %s)\n", n,
-            (double)(lg_now_ns() - t0) / 1e9, hid);
-    /* Media starts when every PC is up: a set-up under full load is slow
-     * and measures nothing (each publisher starts with a keyframe). */
-    lg_media_start(&run);
-    status = lg_measure(&run);
+    status = connect_and_measure(&run, n, t0, hid);
 out_tick:
-    g_source_remove(tick_id);
+    g_source_remove(wake_id);
+    lg_workers_stop(&run);
 out:
     for (int i = 0; i < n; i++) {
         lg_pc_free(parties[i].pc);
@@ -373,11 +402,61 @@ out:
     lg_rpc_free(clerk);
     g_object_unref(ws_session);
     lg_rest_free(rest);
-    vej_dtls_cert_unref(run.cert);
-    g_ptr_array_unref(run.pubs);
-    g_ptr_array_unref(run.subs);
-    lg_hist_free(&run.latency);
-    lg_hist_free(&run.spread);
-    g_free(run.fanout);
+    run_free(&run);
     return status;
+}
+
+static int
+connect_and_measure(struct lg_run *run, int n, int64_t t0, const char *what)
+{
+    fprintf(stderr, "vej-loadgen: signalling done in %.1f s\n", (double)(lg_now_ns() - t0) / 1e9);
+    if (!lg_pump_until_count(&run->n_ready, n, 60 + n / 2)) {
+        fprintf(stderr, "vej-loadgen: only %d of %d PCs connected (ICE + DTLS) in time\n",
+                LG_GET(run->n_ready), n);
+        return 1;
+    }
+    fprintf(stderr, "vej-loadgen: %d PCs up in %.1f s (%s)\n", n, (double)(lg_now_ns() - t0) / 1e9,
+            what);
+    /* Media starts when every PC is up: a set-up under full load is slow
+     * and measures nothing (each publisher starts with a keyframe). */
+    if (!run->o.no_media)
+        __atomic_store_n(&run->sending, true, __ATOMIC_RELEASE);
+    return lg_measure(run);
+}
+
+static int
+run_janus(struct lg_run *run, int n)
+{
+    int64_t t0 = lg_now_ns();
+    lg_workers_start(run, run->o.threads);
+    guint wake_id = g_timeout_add(50, keep_waking, NULL);
+    int status = lg_janus_setup(run) ? connect_and_measure(run, n, t0, "Janus VideoRoom") : 1;
+    g_source_remove(wake_id);
+    lg_workers_stop(run);
+    for (guint i = 0; i < run->pubs->len; i++)
+        lg_pc_free(run->pubs->pdata[i]);
+    for (guint i = 0; i < run->subs->len; i++)
+        lg_pc_free(run->subs->pdata[i]);
+    run_free(run);
+    return status;
+}
+
+static void
+run_free(struct lg_run *run)
+{
+    vej_dtls_cert_unref(run->cert);
+    g_ptr_array_unref(run->pubs);
+    g_ptr_array_unref(run->subs);
+    lg_hist_free(&run->latency);
+    lg_hist_free(&run->spread);
+    g_free(run->fanout);
+    g_mutex_clear(&run->fanout_lock);
+    g_free(run->o.url);
+    g_free(run->o.token);
+    g_free(run->o.courtroom);
+    g_free(run->o.address);
+    g_free(run->o.alloc_file);
+    g_free(run->o.json_out);
+    if (run->workers)
+        lg_workers_free(run);
 }

@@ -8,11 +8,20 @@
  * PID 0 on a frame's first packet) and, on the first packet, a VP8 payload
  * header whose P bit is 0 for keyframes (with the 0x9d012a start code and
  * 640x360), so the gateway's keyframe detection sees real keyframes.
- * Audio: a 160-byte Opus-sized payload every 20 ms. About 175 packets/s
- * per publisher in total. Every payload ends with a struct lg_stamp. */
+ * Audio: a 160-byte Opus-sized payload every 20 ms with an RFC 6464
+ * audio-level header extension (id LG_EXT_AUDIO_LEVEL, voice, a level that
+ * moves between 20 and 59 -dBov). About 175 packets/s per publisher in
+ * total. Every payload ends with a struct lg_stamp.
+ *
+ * Receive side, as a browser's: per SSRC, counts for the load figures and
+ * the receiver report (feedback.c); for video, gaps go through
+ * gateway/wire/nack.c and are asked for at once with a generic NACK; RTX
+ * packets (the SSRCs paired in the gateway's offers) are unwrapped and
+ * counted as received only when they fill a gap that was asked for. */
 #include "loadgen.h"
 
 #include "gateway/wire/rtp.h"
+#include "gateway/wire/rtx.h"
 
 #include <string.h>
 
@@ -38,15 +47,14 @@ lg_media_publisher_init(struct lg_pc *pc)
 }
 
 void
-lg_media_start(struct lg_run *run)
+lg_media_start_pubs(GPtrArray *pubs)
 {
     int64_t now = lg_now_ns();
-    for (guint i = 0; i < run->pubs->len; i++) {
-        struct lg_pc *pc = run->pubs->pdata[i];
+    for (guint i = 0; i < pubs->len; i++) {
+        struct lg_pc *pc = pubs->pdata[i];
         pc->next_video_ns = now + g_random_int_range(0, FRAME_NS);
         pc->next_audio_ns = now + g_random_int_range(0, AUDIO_NS);
     }
-    run->sending = true;
 }
 
 static size_t
@@ -79,7 +87,7 @@ stamp_and_send(struct lg_pc *pc, enum lg_kind kind, uint8_t *buf, size_t len)
     };
     memcpy(buf + len - sizeof st, &st, sizeof st);
     lg_pc_send_rtp(pc, buf, len, LG_PKT_MAX);
-    pc->sent[kind]++;
+    LG_ADD(pc->sent[kind], 1); /* read by the report's thread */
 }
 
 static void
@@ -119,18 +127,20 @@ send_audio(struct lg_pc *pc)
     uint8_t buf[LG_PKT_MAX];
     uint32_t ts = pc->counter[LG_AUDIO] * 960u;
     size_t h = rtp_header(buf, LG_PT_OPUS, false, pc->seq[LG_AUDIO]++, ts, pc->ssrc[LG_AUDIO]);
+    buf[0] |= 0x10; /* X: the audio-level block follows */
+    uint8_t level = (uint8_t)(20 + pc->counter[LG_AUDIO] % 40);
+    h += (size_t)lg_fb_write_audio_level_block(buf + h, sizeof buf - h, LG_EXT_AUDIO_LEVEL, true,
+                                               level);
     memset(buf + h, 0x5a, AUDIO_PAYLOAD);
     buf[h] = 0x78; /* Opus TOC: SILK-only WB 20 ms, one frame */
     stamp_and_send(pc, LG_AUDIO, buf, h + AUDIO_PAYLOAD);
 }
 
 void
-lg_media_tick(struct lg_run *run, int64_t now)
+lg_media_tick_pubs(GPtrArray *pubs, int64_t now)
 {
-    if (!run->sending)
-        return;
-    for (guint i = 0; i < run->pubs->len; i++) {
-        struct lg_pc *pc = run->pubs->pdata[i];
+    for (guint i = 0; i < pubs->len; i++) {
+        struct lg_pc *pc = pubs->pdata[i];
         if (!pc->srtp)
             continue;
         /* After a stall, skip ahead rather than burst. */
@@ -152,7 +162,7 @@ lg_media_tick(struct lg_run *run, int64_t now)
 /* ---- receive ---- */
 
 static struct lg_rx_stream *
-rx_stream(struct lg_pc *pc, uint32_t ssrc)
+rx_stream(struct lg_pc *pc, uint32_t ssrc, enum lg_kind kind)
 {
     for (size_t i = 0; i < pc->n_rx; i++)
         if (pc->rx[i].ssrc == ssrc)
@@ -162,7 +172,65 @@ rx_stream(struct lg_pc *pc, uint32_t ssrc)
     struct lg_rx_stream *s = &pc->rx[pc->n_rx++];
     memset(s, 0, sizeof *s);
     s->ssrc = ssrc;
+    lg_fb_stream_init(&s->fb, ssrc, kind == LG_VIDEO ? 90000 : 48000);
+    if (kind == LG_VIDEO) {
+        s->nack = g_new0(struct vej_nack, 1);
+        vej_nack_init(s->nack);
+    }
     return s;
+}
+
+/* The media SSRC an RTX SSRC repairs, 0 when `ssrc` is not an RTX one. */
+static uint32_t
+rtx_media_ssrc(const struct lg_pc *pc, uint32_t ssrc)
+{
+    int n = __atomic_load_n(&pc->n_rtx_map, __ATOMIC_ACQUIRE);
+    for (int i = 0; i < n; i++)
+        if (pc->rtx_map[i].rtx == ssrc)
+            return pc->rtx_map[i].media;
+    return 0;
+}
+
+/* Asks for what the stream's NACK list says is due now. */
+static void
+send_nacks(struct lg_pc *pc, struct lg_rx_stream *s, int64_t now_us)
+{
+    uint16_t seqs[64];
+    size_t n = vej_nack_due(s->nack, now_us, seqs, G_N_ELEMENTS(seqs), NULL);
+    if (n == 0)
+        return;
+    uint8_t buf[LG_PKT_MAX];
+    long len = lg_fb_write_nack(buf, sizeof buf - 64, pc->local_ssrc, s->ssrc, seqs, n);
+    if (len > 0) {
+        lg_pc_send_rtcp(pc, buf, (size_t)len, sizeof buf);
+        LG_ADD(pc->run->tx_nacked, n);
+    }
+}
+
+void
+lg_media_send_report(struct lg_pc *pc)
+{
+    if (!pc->srtp)
+        return;
+    struct lg_fb_stream *streams[LG_MAX_RX_STREAMS];
+    for (size_t i = 0; i < pc->n_rx; i++)
+        streams[i] = &pc->rx[i].fb;
+    uint8_t buf[LG_PKT_MAX];
+    /* Each compound carries at most 31 blocks: more streams, more
+     * compounds; nothing received yet: an empty RR, as browsers send. */
+    if (pc->n_rx == 0) {
+        long len = lg_fb_write_rr_remb(buf, sizeof buf - 64, pc->local_ssrc, streams, 0, 0);
+        if (len > 0)
+            lg_pc_send_rtcp(pc, buf, (size_t)len, sizeof buf);
+        return;
+    }
+    for (size_t at = 0; at < pc->n_rx; at += VEJ_RTCP_MAX_COUNT) {
+        size_t n = MIN(pc->n_rx - at, (size_t)VEJ_RTCP_MAX_COUNT);
+        long len =
+            lg_fb_write_rr_remb(buf, sizeof buf - 64, pc->local_ssrc, streams + at, n, LG_REMB_BPS);
+        if (len > 0)
+            lg_pc_send_rtcp(pc, buf, (size_t)len, sizeof buf);
+    }
 }
 
 static void
@@ -189,6 +257,7 @@ fanout_note(struct lg_run *run, const struct lg_stamp *st, int64_t now)
     uint32_t key =
         (((uint32_t)st->publisher << 24) | ((uint32_t)st->kind << 23) | (st->counter & 0x7fffff)) +
         1;
+    g_mutex_lock(&run->fanout_lock);
     struct lg_fanout_slot *slot = &run->fanout[key % run->fanout_len];
     if (slot->key != key) {
         slot->key = key;
@@ -196,8 +265,36 @@ fanout_note(struct lg_run *run, const struct lg_stamp *st, int64_t now)
         slot->first_ns = now;
     }
     slot->last_ns = now;
-    if (++slot->n == want && run->measuring)
+    if (++slot->n == want && LG_GET(run->measuring))
         lg_hist_add_us(&run->spread, (slot->last_ns - slot->first_ns) / 1000);
+    g_mutex_unlock(&run->fanout_lock);
+}
+
+/* An RTX packet: counted (and reported) only when it fills a gap that
+ * was asked for; its copy of the stamp is not a latency sample. */
+static void
+rx_repair(struct lg_run *run, struct lg_pc *pc, const struct vej_rtp_view *v, uint32_t media,
+          int64_t now)
+{
+    uint16_t osn;
+    const uint8_t *payload;
+    size_t plen;
+    LG_ADD(run->rx_rtx, 1);
+    if (vej_rtx_unwrap(v, &osn, &payload, &plen) != VEJ_RTP_OK || plen < sizeof(struct lg_stamp))
+        return; /* a padding-only probe */
+    struct lg_stamp st;
+    memcpy(&st, payload + plen - sizeof st, sizeof st);
+    if (st.magic != LG_STAMP_MAGIC || st.kind > LG_VIDEO) {
+        LG_ADD(run->rx_bad_stamp, 1);
+        return;
+    }
+    struct lg_rx_stream *s = rx_stream(pc, media, (enum lg_kind)st.kind);
+    if (!s || !s->nack || !(vej_nack_on_packet(s->nack, osn, now / 1000) & VEJ_NACK_RECOVERED))
+        return;
+    LG_ADD(run->rx_recovered, 1);
+    note_seq(s, osn);
+    lg_fb_stream_note(&s->fb, osn, v->timestamp, now, false);
+    LG_ADD(run->rx_packets, 1);
 }
 
 void
@@ -205,23 +302,48 @@ lg_media_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len
 {
     int64_t now = lg_now_ns();
     struct vej_rtp_view v;
-    if (vej_rtp_parse(pkt, len, &v) != VEJ_RTP_OK || v.payload_len < sizeof(struct lg_stamp)) {
-        run->rx_bad_stamp++;
+    if (vej_rtp_parse(pkt, len, &v) != VEJ_RTP_OK) {
+        LG_ADD(run->rx_bad_stamp, 1);
+        return;
+    }
+    uint32_t media = rtx_media_ssrc(pc, v.ssrc);
+    if (media) {
+        rx_repair(run, pc, &v, media, now);
         return;
     }
     struct lg_stamp st;
-    memcpy(&st, v.payload + v.payload_len - sizeof st, sizeof st);
-    if (st.magic != LG_STAMP_MAGIC) {
-        run->rx_bad_stamp++;
+    if (v.payload_len < sizeof st) {
+        LG_ADD(run->rx_bad_stamp, 1);
         return;
     }
-    struct lg_rx_stream *s = rx_stream(pc, v.ssrc);
-    if (s)
+    memcpy(&st, v.payload + v.payload_len - sizeof st, sizeof st);
+    if (st.magic != LG_STAMP_MAGIC || st.kind > LG_VIDEO) {
+        LG_ADD(run->rx_bad_stamp, 1);
+        return;
+    }
+    struct lg_rx_stream *s = rx_stream(pc, v.ssrc, (enum lg_kind)st.kind);
+    if (s) {
         note_seq(s, v.seq);
-    run->rx_packets++;
+        lg_fb_stream_note(&s->fb, v.seq, v.timestamp, now, true);
+        if (s->nack) {
+            vej_nack_on_packet(s->nack, v.seq, now / 1000);
+            send_nacks(pc, s, now / 1000);
+        }
+    }
+    LG_ADD(run->rx_packets, 1);
+    if (st.kind == LG_AUDIO) {
+        LG_ADD(run->rx_audio, 1);
+        int id = LG_GET(pc->audio_level_id);
+        struct vej_rtp_ext_element e;
+        bool voice;
+        uint8_t level;
+        if (id > 0 && vej_rtp_ext_find(&v, (uint8_t)id, &e) == VEJ_RTP_OK &&
+            vej_rtp_ext_read_audio_level(&e, &voice, &level) == VEJ_RTP_OK)
+            LG_ADD(run->rx_audio_level, 1);
+    }
     if (v.ext_form == VEJ_RTP_EXT_ONE_BYTE || v.ext_form == VEJ_RTP_EXT_TWO_BYTE)
-        run->rx_with_extensions++;
-    if (run->measuring)
+        LG_ADD(run->rx_with_extensions, 1);
+    if (LG_GET(run->measuring))
         lg_hist_add_us(&run->latency, (now - (int64_t)st.sent_ns) / 1000);
     fanout_note(run, &st, now);
 }

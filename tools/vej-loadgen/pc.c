@@ -2,7 +2,11 @@
  * a libnice agent (one stream, one component: BUNDLE and rtcp-mux), a DTLS
  * client (gateway/transport/dtls.c: the gateway answers a=setup:passive on the
  * publish PC, and the load generator answers a=setup:active on the
- * subscribe PC) and the SRTP sessions it keys (gateway/transport/srtp.c). */
+ * subscribe PC) and the SRTP sessions it keys (gateway/transport/srtp.c).
+ * A subscribe PC behaves as a browser's receiver does: a receiver report
+ * and REMB every second (a timer on the PC's context), generic NACK for
+ * the gaps it sees (media.c) and RTX taken back; --loss drops that share
+ * of the RTP it receives before decryption, as a lossy network would. */
 #include "loadgen.h"
 
 #include "gateway/wire/demux.h"
@@ -11,6 +15,7 @@
 #include <string.h>
 
 static void pc_arm_dtls_timer(struct lg_pc *pc);
+static void pc_start_rtcp_timer(struct lg_pc *pc);
 
 /* ---- DTLS ---- */
 
@@ -33,6 +38,8 @@ dtls_connected(void *user, const struct vej_srtp_keys *keys)
         return;
     }
     pc->profile = keys->profile;
+    if (pc->dir == LG_PC_SUBSCRIBE)
+        pc_start_rtcp_timer(pc);
     lg_run_pc_ready(pc->run, pc);
 }
 
@@ -77,7 +84,49 @@ pc_arm_dtls_timer(struct lg_pc *pc)
     int64_t ms = (at - g_get_monotonic_time() + 999) / 1000;
     pc->dtls_timer = g_timeout_source_new((guint)CLAMP(ms, 0, 60000));
     g_source_set_callback(pc->dtls_timer, dtls_timer_fired, pc, NULL);
-    g_source_attach(pc->dtls_timer, NULL);
+    g_source_attach(pc->dtls_timer, pc->ctx);
+}
+
+/* ---- RTCP from a subscriber ---- */
+
+static gboolean
+rtcp_timer_fired(gpointer user)
+{
+    lg_media_send_report(user);
+    return G_SOURCE_CONTINUE;
+}
+
+static void
+pc_start_rtcp_timer(struct lg_pc *pc)
+{
+    if (pc->rtcp_timer)
+        return;
+    /* The first report a second after SRTP is up, as browsers do. */
+    pc->rtcp_timer = g_timeout_source_new(1000);
+    g_source_set_callback(pc->rtcp_timer, rtcp_timer_fired, pc, NULL);
+    g_source_attach(pc->rtcp_timer, pc->ctx);
+}
+
+void
+lg_pc_note_offer(struct lg_pc *pc, const struct vej_sdp_description *d)
+{
+    for (size_t i = 0; i < d->n_media; i++) {
+        const struct vej_sdp_media *m = &d->media[i];
+        if (m->kind == VEJ_SDP_KIND_AUDIO && m->extmap.audio_level)
+            __atomic_store_n(&pc->audio_level_id, m->extmap.audio_level, __ATOMIC_RELAXED);
+        if (!m->has_rtx_ssrc || !m->has_ssrc)
+            continue;
+        bool known = false;
+        int n = pc->n_rtx_map; /* only this (signalling) thread writes it */
+        for (int k = 0; k < n && !known; k++)
+            known = pc->rtx_map[k].rtx == m->rtx_ssrc;
+        if (!known && n < LG_MAX_RTX_MAP) {
+            pc->rtx_map[n].rtx = m->rtx_ssrc;
+            pc->rtx_map[n].media = m->ssrc;
+            /* the entry is complete before the media thread can see it */
+            __atomic_store_n(&pc->n_rtx_map, n + 1, __ATOMIC_RELEASE);
+        }
+    }
 }
 
 /* ---- ICE ---- */
@@ -120,19 +169,25 @@ on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *data,
     case VEJ_DEMUX_RTP:
         if (!pc->srtp)
             break;
+        if (pc->dir == LG_PC_SUBSCRIBE && lg_fb_drop(&pc->dropper)) {
+            LG_ADD(pc->run->rx_dropped, 1);
+            break;
+        }
         if (vej_srtp_unprotect_rtp(pc->srtp, buf, &n) != VEJ_SRTP_OK) {
-            pc->run->rx_srtp_fail++;
+            LG_ADD(pc->run->rx_srtp_fail, 1);
             break;
         }
         lg_run_rx(pc->run, pc, buf, n);
         break;
     case VEJ_DEMUX_RTCP:
         if (pc->srtp && vej_srtp_unprotect_rtcp(pc->srtp, buf, &n) == VEJ_SRTP_OK) {
-            pc->run->rx_rtcp++;
+            LG_ADD(pc->run->rx_rtcp, 1);
             /* A PLI or FIR to a publisher: send the next frame as a keyframe. */
             if (pc->dir == LG_PC_PUBLISH && n >= 2 && buf[1] == 206 &&
-                ((buf[0] & 0x1f) == 1 || (buf[0] & 0x1f) == 4))
+                ((buf[0] & 0x1f) == 1 || (buf[0] & 0x1f) == 4)) {
                 pc->force_keyframe = true;
+                LG_ADD(pc->run->pli_seen, 1);
+            }
         }
         break;
     default:
@@ -142,7 +197,7 @@ on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *data,
 
 struct lg_pc *
 lg_pc_new(struct lg_run *run, struct lg_rpc *rpc, enum lg_pc_dir dir, int index,
-          const char *address)
+          const char *address, GMainContext *ctx)
 {
     /* Declared before the first goto: the error path frees it, so it must
      * be initialised on every path that reaches `fail`. */
@@ -152,7 +207,8 @@ lg_pc_new(struct lg_run *run, struct lg_rpc *rpc, enum lg_pc_dir dir, int index,
     pc->rpc = rpc;
     pc->dir = dir;
     pc->index = index;
-    pc->agent = nice_agent_new_full(NULL, NICE_COMPATIBILITY_RFC5245, 0);
+    pc->ctx = ctx;
+    pc->agent = nice_agent_new_full(ctx, NICE_COMPATIBILITY_RFC5245, 0);
     g_object_set(pc->agent, "controlling-mode", dir == LG_PC_PUBLISH, "ice-tcp", FALSE, "ice-udp",
                  TRUE, "upnp", FALSE, NULL);
     NiceAddress a;
@@ -166,7 +222,7 @@ lg_pc_new(struct lg_run *run, struct lg_rpc *rpc, enum lg_pc_dir dir, int index,
     if (!pc->stream)
         goto fail;
     g_signal_connect(pc->agent, "component-state-changed", G_CALLBACK(on_component_state), pc);
-    nice_agent_attach_recv(pc->agent, pc->stream, 1, NULL, on_recv, pc);
+    nice_agent_attach_recv(pc->agent, pc->stream, 1, ctx, on_recv, pc);
     if (!nice_agent_gather_candidates(pc->agent, pc->stream)) {
         fprintf(stderr, "vej-loadgen: cannot gather candidates (open files?)\n");
         goto fail;
@@ -191,6 +247,9 @@ lg_pc_new(struct lg_run *run, struct lg_rpc *rpc, enum lg_pc_dir dir, int index,
     }
     if (dir == LG_PC_PUBLISH)
         lg_media_publisher_init(pc);
+    pc->local_ssrc = g_random_int() | 1;
+    lg_fb_dropper_init(&pc->dropper, ((uint64_t)g_random_int() << 32) | g_random_int(),
+                       run->o.loss);
     return pc;
 fail:
     lg_pc_free(pc);
@@ -206,6 +265,12 @@ lg_pc_free(struct lg_pc *pc)
         g_source_destroy(pc->dtls_timer);
         g_source_unref(pc->dtls_timer);
     }
+    if (pc->rtcp_timer) {
+        g_source_destroy(pc->rtcp_timer);
+        g_source_unref(pc->rtcp_timer);
+    }
+    for (size_t i = 0; i < pc->n_rx; i++)
+        g_free(pc->rx[i].nack);
     if (pc->dtls) {
         vej_dtls_close(pc->dtls);
         vej_dtls_free(pc->dtls);
@@ -213,7 +278,7 @@ lg_pc_free(struct lg_pc *pc)
     vej_srtp_free(pc->srtp);
     if (pc->agent) {
         if (pc->stream)
-            nice_agent_attach_recv(pc->agent, pc->stream, 1, NULL, NULL, NULL);
+            nice_agent_attach_recv(pc->agent, pc->stream, 1, pc->ctx, NULL, NULL);
         g_signal_handlers_disconnect_by_data(pc->agent, pc);
         g_object_unref(pc->agent);
     }
@@ -299,4 +364,15 @@ lg_pc_send_rtp(struct lg_pc *pc, uint8_t *buf, size_t len, size_t cap)
     if (vej_srtp_protect_rtp(pc->srtp, buf, &len, cap) != VEJ_SRTP_OK)
         return;
     nice_agent_send(pc->agent, pc->stream, 1, (guint)len, (const gchar *)buf);
+}
+
+void
+lg_pc_send_rtcp(struct lg_pc *pc, uint8_t *buf, size_t len, size_t cap)
+{
+    if (!pc->srtp)
+        return;
+    if (vej_srtp_protect_rtcp(pc->srtp, buf, &len, cap) != VEJ_SRTP_OK)
+        return;
+    nice_agent_send(pc->agent, pc->stream, 1, (guint)len, (const gchar *)buf);
+    LG_ADD(pc->run->tx_rtcp, 1);
 }

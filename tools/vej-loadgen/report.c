@@ -7,7 +7,9 @@
  * deliveries expected from what the publishers sent (sent x M). Gateway
  * CPU: utime + stime of --gateway-pid (every thread) over the window. The
  * machine: busy / total of /proc/stat's "cpu" line; over 85% the run is
- * "saturated" and its per-packet figure is not a result. */
+ * "saturated" and its per-packet figure is not a result. The per-stream
+ * counts and the histograms are marked, cleared and read with every media
+ * thread paused (workers.c); the totals are read atomically. */
 #include "loadgen.h"
 
 #include <stdio.h>
@@ -30,7 +32,7 @@ take(struct lg_run *run, struct snapshot *s)
 {
     memset(s, 0, sizeof *s);
     s->ns = lg_now_ns();
-    s->rx = run->rx_packets;
+    s->rx = LG_GET(run->rx_packets);
     s->gw_ok = run->o.gateway_pid > 0 && lg_proc_cpu_ticks(run->o.gateway_pid, &s->gw_ticks);
     lg_proc_cpu_ticks(getpid(), &s->self_ticks);
     lg_machine_ticks(&s->busy, &s->total);
@@ -39,7 +41,7 @@ take(struct lg_run *run, struct snapshot *s)
     s->alloc_ok = lg_alloc_read(run->o.alloc_file, &s->alloc);
     for (guint i = 0; i < run->pubs->len; i++) {
         struct lg_pc *pc = run->pubs->pdata[i];
-        s->sent += pc->sent[0] + pc->sent[1];
+        s->sent += LG_GET(pc->sent[0]) + LG_GET(pc->sent[1]);
     }
 }
 
@@ -89,21 +91,25 @@ lg_measure(struct lg_run *run)
     const struct lg_options *o = &run->o;
     pump_for(o->warmup_s);
     struct snapshot a, b;
+    lg_workers_pause(run);
     mark_streams(run);
     lg_hist_clear(&run->latency);
     lg_hist_clear(&run->spread);
     lg_alloc_attribute(o->alloc_file, true);
-    run->measuring = true;
+    __atomic_store_n(&run->measuring, true, __ATOMIC_RELAXED);
     take(run, &a);
+    lg_workers_resume(run);
     pump_for(o->duration_s);
     take(run, &b);
-    run->measuring = false;
+    __atomic_store_n(&run->measuring, false, __ATOMIC_RELAXED);
     lg_alloc_attribute(o->alloc_file, false);
     /* Packets still in flight at the window's end count as received. */
     uint64_t expected, received;
     size_t streams;
     pump_for(0.2);
+    lg_workers_pause(run);
     window_loss(run, &expected, &received, &streams);
+    lg_workers_resume(run);
 
     double secs = (double)(b.ns - a.ns) / 1e9;
     double tck = (double)sysconf(_SC_CLK_TCK);
@@ -143,7 +149,7 @@ lg_measure(struct lg_run *run)
             if (strcmp(b.alloc.names[i], "vej-gateway") == 0)
                 allocs_ours = (double)(b.alloc.by_dso[i] - a.alloc.by_dso[i]) / (double)fwd;
     }
-    const char *profile = vej_srtp_profile_name(run->profile_seen);
+    const char *profile = vej_srtp_profile_name(LG_GET(run->profile_seen));
 
     printf("profile            %s\n", profile);
     printf("publishers x subs  %d x %d (%zu streams received)\n", o->publishers, o->subscribers,
@@ -151,7 +157,9 @@ lg_measure(struct lg_run *run)
     printf("window             %.2f s\n", secs);
     printf("sent               %.0f packets/s (all publishers)\n", (double)sent / secs);
     printf("forwarded          %.0f packets/s (%.2f%% of sent x M)\n", pps, deliver_pct);
-    printf("gateway CPU        %.3f s = %.2f us per forwarded packet\n", gw_cpu_s, us_per_pkt);
+    printf("gateway CPU        %.3f s = %.2f us per forwarded packet, %.3f%% of a core per PC\n",
+           gw_cpu_s, us_per_pkt,
+           gw_cpu_s >= 0 ? gw_cpu_s * 100.0 / secs / (o->publishers + o->subscribers) : -1.0);
     printf("machine CPU        %.1f%%%s\n", machine_pct, saturated ? "  SATURATED (> 85%)" : "");
     printf("cpu0 / cpu1        %.1f%% / %.1f%% busy; other processes %.2f cores\n", cpu_pct[0],
            cpu_pct[1], others);
@@ -172,14 +180,25 @@ lg_measure(struct lg_run *run)
             printf("  %-24s %.3f\n", b.alloc.names[i],
                    (double)(b.alloc.by_dso[i] - a.alloc.by_dso[i]) / (double)fwd);
     }
-    printf("receive problems   srtp %llu, bad stamp %llu\n", (unsigned long long)run->rx_srtp_fail,
-           (unsigned long long)run->rx_bad_stamp);
+    printf("receive problems   srtp %llu, bad stamp %llu\n",
+           (unsigned long long)LG_GET(run->rx_srtp_fail),
+           (unsigned long long)LG_GET(run->rx_bad_stamp));
     printf("header extensions  %llu of %llu RTP packets received carry a block\n",
-           (unsigned long long)run->rx_with_extensions, (unsigned long long)run->rx_packets);
+           (unsigned long long)LG_GET(run->rx_with_extensions),
+           (unsigned long long)LG_GET(run->rx_packets));
+    printf("audio level        %llu of %llu audio packets received carry one\n",
+           (unsigned long long)LG_GET(run->rx_audio_level),
+           (unsigned long long)LG_GET(run->rx_audio));
+    printf("feedback (run)     %llu RTCP compounds sent, %llu seqs NACKed, %llu RTX received "
+           "(%llu filled a gap), %llu dropped (--loss %.3f), %llu PLI/FIR to publishers\n",
+           (unsigned long long)LG_GET(run->tx_rtcp), (unsigned long long)LG_GET(run->tx_nacked),
+           (unsigned long long)LG_GET(run->rx_rtx), (unsigned long long)LG_GET(run->rx_recovered),
+           (unsigned long long)LG_GET(run->rx_dropped), o->loss,
+           (unsigned long long)LG_GET(run->pli_seen));
     if (o->json_out) {
         json_t *j = json_pack(
             "{s:s,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:b,s:b,s:f,s:f,"
-            "s:f,s:f,s:f,s:f,s:f}",
+            "s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
             "profile", profile, "publishers", o->publishers, "subscribers", o->subscribers,
             "window_s", secs, "sent_pps", (double)sent / secs, "forwarded_pps", pps,
             "delivered_pct", deliver_pct, "gateway_cpu_s", gw_cpu_s, "us_per_packet", us_per_pkt,
@@ -187,10 +206,16 @@ lg_measure(struct lg_run *run)
             "latency_p50_us", p50, "latency_p99_us", p99, "spread_p50_us", s50, "spread_p99_us",
             s99, "saturated", saturated, "loadgen_saturated", lg_saturated, "allocs_per_packet",
             allocs, "allocs_ours_per_packet", allocs_ours, "cpu0_pct", cpu_pct[0], "cpu1_pct",
-            cpu_pct[1], "other_cores", others, "latency_max_us", pmax, "missing_pct", missing_pct);
+            cpu_pct[1], "other_cores", others, "latency_max_us", pmax, "missing_pct", missing_pct,
+            "rtcp_sent", (json_int_t)LG_GET(run->tx_rtcp), "nacked",
+            (json_int_t)LG_GET(run->tx_nacked), "rtx_received", (json_int_t)LG_GET(run->rx_rtx),
+            "recovered", (json_int_t)LG_GET(run->rx_recovered), "dropped",
+            (json_int_t)LG_GET(run->rx_dropped), "audio_received",
+            (json_int_t)LG_GET(run->rx_audio), "audio_with_level",
+            (json_int_t)LG_GET(run->rx_audio_level));
         if (json_dump_file(j, o->json_out, JSON_COMPACT) != 0)
             fprintf(stderr, "vej-loadgen: cannot write %s\n", o->json_out);
         json_decref(j);
     }
-    return fwd > 0 ? 0 : 1;
+    return fwd > 0 || o->no_media ? 0 : 1;
 }

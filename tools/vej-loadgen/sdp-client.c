@@ -32,7 +32,7 @@ candidate_lines(GString *s, struct lg_pc *pc)
 }
 
 char *
-lg_sdp_publish_offer(struct lg_pc *pc, const char *fingerprint)
+lg_sdp_publish_offer(struct lg_pc *pc, const char *fingerprint, const char *setup)
 {
     GString *s = g_string_new(NULL);
     g_string_append_printf(s,
@@ -44,19 +44,20 @@ lg_sdp_publish_offer(struct lg_pc *pc, const char *fingerprint)
                            "a=msid-semantic: WMS lg%d\r\n",
                            g_random_int() >> 1, pc->index);
     g_string_append(s, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n");
-    transport_lines(s, pc, fingerprint, "actpass");
+    transport_lines(s, pc, fingerprint, setup);
     g_string_append_printf(s,
                            "a=mid:0\r\n"
                            "a=sendonly\r\n"
                            "a=rtcp-mux\r\n"
+                           "a=extmap:%d urn:ietf:params:rtp-hdrext:ssrc-audio-level\r\n"
                            "a=rtpmap:111 opus/48000/2\r\n"
                            "a=fmtp:111 minptime=10;useinbandfec=1\r\n"
                            "a=msid:lg%d lg%d-audio\r\n"
                            "a=ssrc:%u cname:lg%d\r\n",
-                           pc->index, pc->index, pc->ssrc[LG_AUDIO], pc->index);
+                           LG_EXT_AUDIO_LEVEL, pc->index, pc->index, pc->ssrc[LG_AUDIO], pc->index);
     candidate_lines(s, pc);
     g_string_append(s, "m=video 9 UDP/TLS/RTP/SAVPF 96\r\n");
-    transport_lines(s, pc, fingerprint, "actpass");
+    transport_lines(s, pc, fingerprint, setup);
     g_string_append_printf(s,
                            "a=mid:1\r\n"
                            "a=sendonly\r\n"
@@ -87,6 +88,7 @@ lg_sdp_parse_publish_answer(const char *sdp, struct vej_sdp_description *out)
     ours->tracks[1].codec = VEJ_SDP_CODEC_VP8;
     ours->tracks[1].pt = LG_PT_VP8;
     ours->tracks[1].direction = VEJ_SDP_DIR_SENDONLY;
+    ours->extmap.audio_level = LG_EXT_AUDIO_LEVEL;
     const char *why = NULL;
     int st = vej_sdp_parse_answer(sdp, strlen(sdp), NULL, ours, out, &why);
     if (st != VEJ_SDP_OK) {
@@ -165,17 +167,26 @@ lg_sdp_subscribe_answer(struct lg_pc *pc, const struct vej_sdp_description *offe
                                    m->media_name, m->proto, m->first_format, m->mid);
             continue;
         }
-        g_string_append_printf(s, "m=%s 9 UDP/TLS/RTP/SAVPF %u\r\n",
+        bool rtx = m->kind == VEJ_SDP_KIND_VIDEO && m->has_rtx;
+        g_string_append_printf(s, "m=%s 9 UDP/TLS/RTP/SAVPF %u",
                                m->kind == VEJ_SDP_KIND_AUDIO ? "audio" : "video", m->pt);
+        if (rtx)
+            g_string_append_printf(s, " %u", m->rtx_pt);
+        g_string_append(s, "\r\n");
         transport_lines(s, pc, fingerprint, "active");
         g_string_append_printf(s, "a=mid:%s\r\na=%s\r\na=rtcp-mux\r\na=rtpmap:%u %s\r\n", m->mid,
                                m->direction == VEJ_SDP_DIR_INACTIVE ? "inactive" : "recvonly",
                                m->pt, rtpmap);
         if (m->fmtp[0])
             g_string_append_printf(s, "a=fmtp:%u %s\r\n", m->pt, m->fmtp);
+        if (rtx)
+            g_string_append_printf(s, "a=rtpmap:%u rtx/90000\r\na=fmtp:%u apt=%u\r\n", m->rtx_pt,
+                                   m->rtx_pt, m->pt);
         if (m->kind == VEJ_SDP_KIND_VIDEO)
-            g_string_append_printf(s, "a=rtcp-fb:%u nack\r\na=rtcp-fb:%u nack pli\r\n", m->pt,
-                                   m->pt);
+            g_string_append_printf(s,
+                                   "a=rtcp-fb:%u nack\r\na=rtcp-fb:%u nack pli\r\n"
+                                   "a=rtcp-fb:%u goog-remb\r\n",
+                                   m->pt, m->pt, m->pt);
         /* The header extensions offered, kept as browsers keep them, so the
          * gateway writes its per-hop block as it does for them. */
         if (m->extmap.mid)

@@ -33,7 +33,7 @@ bool
 lg_pump_until_count(const int *count, int want, int timeout_s)
 {
     int64_t deadline = lg_now_ns() + (int64_t)timeout_s * 1000000000;
-    while (*count < want) {
+    while (__atomic_load_n(count, __ATOMIC_ACQUIRE) < want) {
         if (lg_now_ns() > deadline)
             return false;
         g_main_context_iteration(NULL, TRUE);

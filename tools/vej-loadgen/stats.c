@@ -44,8 +44,8 @@ lg_hist_add_us(struct lg_hist *h, int64_t us)
         us = 0;
     if (us >= LG_HIST_BUCKETS)
         us = LG_HIST_BUCKETS - 1;
-    h->bucket[us]++;
-    h->n++;
+    LG_ADD(h->bucket[us], 1); /* several media threads */
+    LG_ADD(h->n, 1);
 }
 
 double
