@@ -96,7 +96,7 @@ static const struct key_spec keys[] = {
     {"media", "dtls_cert", KEY_STRING, FIELD(media_dtls_cert), 0, 0},
     {"media", "dtls_key", KEY_STRING, FIELD(media_dtls_key), 0, 0},
     {"recording", "segment_seconds", KEY_INT, FIELD(recording_segment_seconds), 10, 3600},
-    {"recording", "ring_kib", KEY_INT, FIELD(recording_ring_kib), 64, 262144},
+    {"recording", "ring_kib", KEY_INT, FIELD(recording_ring_kib), 16, 262144},
     {"recording", "drain_ms", KEY_INT, FIELD(recording_drain_ms), 10, 1000},
     {"ice", "stun_urls", KEY_STRING, FIELD(ice_stun_urls), 0, 0},
     {"ice", "turn_urls", KEY_STRING, FIELD(ice_turn_urls), 0, 0},

@@ -224,6 +224,10 @@ static void
 deliver(struct vej_signalling *s, void *data)
 {
     struct report *r = data;
+    if (!s->archive_progress) { /* shutting down: the recorder is gone */
+        report_free(r);
+        return;
+    }
     switch (r->kind) {
     case REPORT_ALERT:
         deliver_alert(s, r);

@@ -443,15 +443,15 @@ class DiskFullTest(RecordingMixin, MediaTestCase):
 
 
 class RingFullTest(RecordingMixin, MediaTestCase):
-    """The smallest ring drained once a second: a publisher's media outgrow
+    """The smallest ring (16 KiB) drained once a second: the media outgrow
     it. The recorder loses packets (counted, alerted, a ring_full gap);
     participants lose nothing."""
 
     overrides = dict(media_harness.MEDIA_OVERRIDES,
-                     recording={'ring_kib': 64, 'drain_ms': 1000})
+                     recording={'ring_kib': 16, 'drain_ms': 1000})
 
     async def test_ring_full_alerts_and_media_go_on(self):
-        # Two publishers send about 100 KB/s: more than 64 KiB a second.
+        # Two publishers send 50 to 100 KB/s: far more than 16 KiB a second.
         h = await self.hearing([('Dan', 'defendant'), ('Wes', 'witness')])
         await h.peer('Dan').publish(tone=TONES['Dan'])
         await h.peer('Wes').publish(tone=TONES['Wes'])
