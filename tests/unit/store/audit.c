@@ -405,6 +405,22 @@ test_concurrent(struct fixture *f, gconstpointer data)
         g_assert_cmpint(next[t], ==, PER_THREAD);
 }
 
+/* Counts the writer's "could not commit" warnings and keeps them from
+ * aborting the test (any other warning still does). */
+static gint commit_warnings;
+
+static gboolean
+commit_warning_not_fatal(const gchar *domain, GLogLevelFlags level, const gchar *message,
+                         gpointer data)
+{
+    if (g_strcmp0(domain, "vej-store") == 0 &&
+        g_str_has_prefix(message, "audit: could not commit")) {
+        g_atomic_int_inc(&commit_warnings);
+        return FALSE;
+    }
+    return TRUE;
+}
+
 static void
 test_flush(struct fixture *f, gconstpointer data)
 {
@@ -430,11 +446,15 @@ test_flush(struct fixture *f, gconstpointer data)
     sqlite3 *db = raw_open(f->path);
     raw_exec(db, "CREATE TRIGGER test_fail BEFORE INSERT ON audit_log "
                  "BEGIN SELECT RAISE(ABORT, 'test refuses'); END");
-    g_test_expect_message("vej-store", G_LOG_LEVEL_WARNING, "audit: could not commit*");
+    /* The writer may take the three in one batch or in several: each
+     * failed batch warns once, so the warnings are counted, not expected
+     * one by one. */
+    g_atomic_int_set(&commit_warnings, 0);
+    g_test_log_set_fatal_handler(commit_warning_not_fatal, NULL);
     for (int i = 0; i < 3; i++)
         vej_audit_append(w, "system", "lost", "", NULL);
     g_assert_false(vej_audit_writer_flush(w));
-    g_test_assert_expected_messages();
+    g_assert_cmpint(g_atomic_int_get(&commit_warnings), >=, 1);
     g_assert_true(vej_audit_writer_flush(w)); /* reported already */
     vej_audit_writer_stats(w, &committed, &failed);
     g_assert_cmpuint(committed, ==, 10);
@@ -489,10 +509,11 @@ test_append_then(struct fixture *f, gconstpointer data)
     sqlite3 *db = raw_open(f->path);
     raw_exec(db, "CREATE TRIGGER test_fail BEFORE INSERT ON audit_log "
                  "BEGIN SELECT RAISE(ABORT, 'test refuses'); END");
-    g_test_expect_message("vej-store", G_LOG_LEVEL_WARNING, "audit: could not commit*");
+    g_atomic_int_set(&commit_warnings, 0);
+    g_test_log_set_fatal_handler(commit_warning_not_fatal, NULL);
     vej_audit_append_then(w, "system", "lost", "", NULL, count_done, &c);
     g_assert_false(vej_audit_writer_flush(w));
-    g_test_assert_expected_messages();
+    g_assert_cmpint(g_atomic_int_get(&commit_warnings), ==, 1);
     g_assert_cmpint(g_atomic_int_get(&c.failed), ==, 1);
     raw_exec(db, "DROP TRIGGER test_fail");
     g_assert_cmpint(sqlite3_close(db), ==, SQLITE_OK);
