@@ -357,6 +357,16 @@ queue_finish(struct vej_signalling *s, const char *recording_id)
     vej_finisher_queue(s->finisher, recording_id);
 }
 
+bool
+vej__recording_rearchive(struct vej_signalling *s, const char *recording_id)
+{
+    queue_finish(s, recording_id);
+    if (!s->finisher)
+        return false;
+    row_update_state(s, recording_id, "archiving", 0, 0);
+    return true;
+}
+
 void
 vej__recording_requeue_unfinished(struct vej_signalling *s)
 {

@@ -590,6 +590,35 @@ recording_hold(struct vej_http_req *r, struct vej_user *user, struct vej_recordi
 #define EVIDENTIAL VEJ_STAFF_EVIDENTIAL
 #define EVIDENTIAL_OR_ADMIN (VEJ_STAFF_EVIDENTIAL | VEJ_STAFF_ADMIN)
 
+/* POST .../archive: runs the archiver again on a finished recording and
+ * seals a new manifest revision naming the one it replaces (the capture is
+ * never touched). Answers 202 at once; the state goes archiving, then
+ * archived. */
+static void
+recording_archive(struct vej_http_req *r, struct vej_user *user, struct vej_recording_row *rec,
+                  const char *unused, json_t *body)
+{
+    json_t *reason = json_object_get(body, "reason");
+    const char *why = json_string_value(reason);
+    if ((reason && !json_is_string(reason)) ||
+        (why && (strlen(why) > REASON_MAX || !g_utf8_validate(why, -1, NULL))))
+        return vej__http_respond_error(r, VEJ_RPC_INVALID_PARAMS,
+                                       "reason: printable text of at most 500 bytes");
+    if (strcmp(rec->state, "recording") == 0 || strcmp(rec->state, "failed") == 0 ||
+        strcmp(rec->state, "archiving") == 0)
+        return vej__http_respond_error(r, VEJ_RPC_CONFLICT,
+                                       "the recording is not finished, or is being archived");
+    if (rec->media_deleted_at > 0)
+        return vej__http_respond_error(r, VEJ_RPC_CONFLICT,
+                                       "the media was already deleted at the end of retention");
+    struct vej_signalling *s = vej__http_server(r);
+    if (!vej__recording_rearchive(s, rec->id))
+        return vej__http_respond_error(r, VEJ_RPC_INTERNAL, "the archiver cannot be started");
+    audit_access(r, user, "recording.archive", rec->id,
+                 json_pack("{s:s}", "reason", why ? why : ""));
+    vej__http_respond_json(r, 202, json_pack("{s:s,s:s}", "id", rec->id, "state", "archiving"));
+}
+
 static const struct rec_route {
     const char *method;
     const char *tail; /* after recordings/{id}: "", "files", "bundle", ... */
@@ -599,6 +628,7 @@ static const struct rec_route {
     {"GET", "", EVIDENTIAL_OR_ADMIN, recording_show},
     {"GET", "files", EVIDENTIAL, recording_file},
     {"GET", "bundle", EVIDENTIAL, recording_bundle},
+    {"POST", "archive", EVIDENTIAL, recording_archive},
     {"POST", "verify", EVIDENTIAL_OR_ADMIN, recording_verify},
     {"POST", "hold", EVIDENTIAL, recording_hold},
 };

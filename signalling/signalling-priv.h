@@ -430,6 +430,9 @@ void vej__recording_sync(struct vej_signalling *s, struct vej_live_hearing *h);
 /* The same for a hearing nobody has joined (a state change through REST). */
 struct vej_hearing_row;
 void vej__recording_sync_row(struct vej_signalling *s, const struct vej_hearing_row *row);
+/* Runs the archiver again on a finished recording, then a new manifest
+ * revision (POST /recordings/{id}/archive). false when it cannot start. */
+bool vej__recording_rearchive(struct vej_signalling *s, const char *recording_id);
 /* Queues recordings a restart left unarchived or unsealed (the signer set). */
 void vej__recording_requeue_unfinished(struct vej_signalling *s);
 /* rest-recordings.c: the retention sweep (at start, then hourly). */

@@ -370,9 +370,23 @@ class CaptureTest(RecordingMixin, MediaTestCase):
         v = self.evid('POST', '/recordings/%s/verify' % rid, {})
         self.assertEqual(v.status, 200, v)
         self.assertIs(v.body['ok'], True, v.body)
+        # On demand: the archiver again, and a second manifest revision that
+        # names the first (evidential staff only).
+        r2 = self.daemon.api('POST', '/recordings/%s/archive' % rid, {'reason': 'rerun'},
+                             token=self.world.token('clerk'))
+        self.assertEqual(r2.status, 403, r2)
+        r2 = self.evid('POST', '/recordings/%s/archive' % rid, {'reason': 'rerun'})
+        self.assertEqual(r2.status, 202, r2)
+        r = await self.wait_recording(
+            rid, lambda b: b['state'] == 'archived' and b['manifest_revision'] == 2, timeout=240)
+        self.assertEqual(r['manifest']['replaces']['revision'], 1, r['manifest']['replaces'])
+        self.assertTrue(os.path.exists(os.path.join(d, 'revisions', 'manifest-0001.json')))
+        v = self.evid('POST', '/recordings/%s/verify' % rid, {})
+        self.assertIs(v.body['ok'], True, v.body)
         actions = [a for a, in sqlite3.connect(os.path.join(self.daemon.data_dir, 'vej.db')).execute(
             "SELECT action FROM audit_log WHERE action LIKE 'recording.%'")]
-        for a in ('recording.start', 'recording.segment', 'recording.stop', 'recording.seal'):
+        for a in ('recording.start', 'recording.segment', 'recording.stop', 'recording.seal',
+                  'recording.archive'):
             self.assertIn(a, actions)
 
 
