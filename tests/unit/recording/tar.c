@@ -20,7 +20,7 @@ test_roundtrip(void)
     /* long names use the prefix field */
     char longname[200];
     memset(longname, 'a', 120);
-    strcpy(longname + 120, "/b.txt");
+    g_strlcpy(longname + 120, "/b.txt", sizeof longname - 120);
     g_assert_cmpint(vej_tar_header_build(b, longname, 1, 0600, 0), ==, 0);
     g_assert_cmpint(vej_tar_header_parse(b, &m), ==, VEJ_TAR_OK);
     g_assert_cmpstr(m.name, ==, longname);
