@@ -17,8 +17,42 @@
 static json_t *
 time_json_ns(int64_t ns)
 {
-    g_autofree char *s = vej__rec_time_rfc3339(ns / 1000);
-    return json_string(s);
+    return vej__rec_time_json(ns / 1000);
+}
+
+void
+vej__capture_fail(struct vej_capture *c, int64_t from_ns, const GError *error)
+{
+    c->retry_at_us = g_get_monotonic_time() + RETRY_US;
+    vej__recorder_count(c->rec, 0, 0, 1, 0);
+    if (c->failing)
+        return;
+    c->failing = true;
+    c->gap_from_ns = from_ns;
+    c->gap_reason =
+        g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE) ? "disk_full" : "write_failed";
+    g_autofree char *msg = g_strdup_printf("Recording interrupted: %s", error->message);
+    vej__recorder_alert(c->rec, c->hearing_id, "recording_failed", msg);
+    vej__recorder_state(c->rec, c, "failed", c->gap_reason);
+}
+
+void
+vej__capture_segment_done(struct vej_capture *c, const char *name, uint64_t size,
+                          const char *sha256, int64_t from_ns, int64_t to_ns, uint64_t packets,
+                          const char *closed_by)
+{
+    json_array_append_new(json_object_get(c->doc, "segments"),
+                          json_pack("{s:s,s:I,s:s,s:o,s:o,s:I,s:s}", "name", name, "size",
+                                    (json_int_t)size, "sha256", sha256, "from",
+                                    time_json_ns(from_ns), "to", time_json_ns(to_ns), "packets",
+                                    (json_int_t)packets, "closed_by", closed_by));
+    g_autofree char *detail =
+        g_strdup_printf("{\"recording_id\":\"%s\",\"name\":\"%s\",\"size\":%" G_GUINT64_FORMAT
+                        ",\"sha256\":\"%s\"}",
+                        c->id, name, size, sha256);
+    vej_audit_append(c->rec->audit, "system", "recording.segment", c->hearing_id, detail);
+    vej__recorder_count(c->rec, 0, 0, 0, 1);
+    c->dirty = true;
 }
 
 static json_t *
@@ -67,17 +101,7 @@ open_segment(struct vej_capture *c)
         g_set_error(&error, G_IO_ERROR, g_io_error_from_errno(errno), "%s: %s", c->dir,
                     g_strerror(errno));
     if (!c->seg) {
-        bool full = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
-        if (!c->failing) {
-            c->failing = true;
-            c->gap_from_ns = g_get_real_time() * 1000;
-            c->gap_reason = full ? "disk_full" : "write_failed";
-            g_autofree char *msg = g_strdup_printf("Recording interrupted: %s", error->message);
-            vej__recorder_alert(c->rec, c->hearing_id, "recording_failed", msg);
-            vej__recorder_state(c->rec, c, "failed", c->gap_reason);
-        }
-        c->retry_at_us = g_get_monotonic_time() + RETRY_US;
-        vej__recorder_count(c->rec, 0, 0, 1, 0);
+        vej__capture_fail(c, g_get_real_time() * 1000, error);
         return FALSE;
     }
     c->next_segment++;
@@ -127,8 +151,8 @@ vej__capture_close_segment(struct vej_capture *c, const char *closed_by)
     int64_t from = s->from_ns, to = s->to_ns;
     g_autofree char *name = g_strdup(s->name);
     g_autofree char *open_path = g_strdup(s->open_path);
-    gboolean ok = vej__segment_close(s, c->dir, sha, &error);
     uint64_t size = 0;
+    gboolean ok = vej__segment_close(s, c->dir, sha, &size, &error);
     g_autofree char *path = g_build_filename(c->dir, name, NULL);
     if (!ok) {
         /* Keep what did reach the disk, if anything: hash the file itself. */
@@ -141,37 +165,16 @@ vej__capture_close_segment(struct vej_capture *c, const char *closed_by)
         if (where == open_path && rename(open_path, path) != 0)
             return; /* left as .open: the next start finishes it */
         closed_by = "error";
-    } else if (!vej__file_sha256(path, sha, &size, &error)) {
-        g_warning("recording %s: %s", c->id, error->message);
     }
-    json_array_append_new(json_object_get(c->doc, "segments"),
-                          json_pack("{s:s,s:I,s:s,s:o,s:o,s:I,s:s}", "name", name, "size",
-                                    (json_int_t)size, "sha256", sha, "from", time_json_ns(from),
-                                    "to", time_json_ns(to), "packets", (json_int_t)packets,
-                                    "closed_by", closed_by));
-    g_autofree char *detail =
-        g_strdup_printf("{\"recording_id\":\"%s\",\"name\":\"%s\",\"size\":%" G_GUINT64_FORMAT
-                        ",\"sha256\":\"%s\"}",
-                        c->id, name, size, sha);
-    vej_audit_append(c->rec->audit, "system", "recording.segment", c->hearing_id, detail);
-    vej__recorder_count(c->rec, 0, 0, 0, 1);
-    c->dirty = true;
+    vej__capture_segment_done(c, name, size, sha, from, to, packets, closed_by);
 }
 
 static void
 fail_segment(struct vej_capture *c, const GError *error)
 {
-    bool full = g_error_matches(error, G_IO_ERROR, G_IO_ERROR_NO_SPACE);
     int64_t from = c->seg->to_ns ? c->seg->to_ns : g_get_real_time() * 1000;
     vej__capture_close_segment(c, "error");
-    c->failing = true;
-    c->gap_from_ns = from;
-    c->gap_reason = full ? "disk_full" : "write_failed";
-    c->retry_at_us = g_get_monotonic_time() + RETRY_US;
-    vej__recorder_count(c->rec, 0, 0, 1, 0);
-    g_autofree char *msg = g_strdup_printf("Recording interrupted: %s", error->message);
-    vej__recorder_alert(c->rec, c->hearing_id, "recording_failed", msg);
-    vej__recorder_state(c->rec, c, "failed", c->gap_reason);
+    vej__capture_fail(c, from, error);
 }
 
 static void

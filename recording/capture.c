@@ -21,8 +21,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#define RETRY_US (5 * G_USEC_PER_SEC)
-
 char *
 vej__rec_time_rfc3339(int64_t unix_us)
 {
@@ -39,18 +37,14 @@ vej__rec_now_rfc3339(void)
     return vej__rec_time_rfc3339(g_get_real_time());
 }
 
-static json_t *
-time_json(int64_t unix_us)
+json_t *
+vej__rec_time_json(int64_t unix_us)
 {
     g_autofree char *s = vej__rec_time_rfc3339(unix_us);
     return json_string(s);
 }
 
-static int64_t
-realtime_ns(void)
-{
-    return g_get_real_time() * 1000;
-}
+#define time_json vej__rec_time_json
 
 static void
 timeline(struct vej_capture *c, int64_t at_us, const char *event, json_t *fields)
@@ -315,19 +309,6 @@ new_recording_id(void)
     return g_string_free(id, FALSE);
 }
 
-static void
-start_failing(struct vej_capture *c, const char *reason, const char *message)
-{
-    if (c->failing)
-        return;
-    c->failing = true;
-    c->gap_from_ns = realtime_ns();
-    c->gap_reason = reason;
-    c->retry_at_us = g_get_monotonic_time() + RETRY_US;
-    vej__recorder_alert(c->rec, c->hearing_id, "recording_failed", message);
-    vej__recorder_state(c->rec, c, "failed", reason);
-}
-
 struct vej_capture *
 vej__capture_new(struct vej_recorder *r, json_t *snapshot, GError **error)
 {
@@ -352,9 +333,10 @@ vej__capture_new(struct vej_recorder *r, json_t *snapshot, GError **error)
                        "timeline", "consultations", "open_consultations", "tracks", "segments",
                        "gaps", "ring_drops", 0);
     if (g_mkdir_with_parents(c->dir, 0700) != 0) {
-        g_autofree char *msg =
-            g_strdup_printf("Recording cannot start: %s: %s", c->dir, g_strerror(errno));
-        start_failing(c, errno == ENOSPC ? "disk_full" : "write_failed", msg);
+        int err = errno;
+        g_autoptr(GError) why = g_error_new(G_IO_ERROR, g_io_error_from_errno(err),
+                                            "cannot create %s: %s", c->dir, g_strerror(err));
+        vej__capture_fail(c, g_get_real_time() * 1000, why);
     }
     return c;
 }

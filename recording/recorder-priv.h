@@ -96,6 +96,8 @@ struct vej_recorder {
 
 /* capture.c */
 char *vej__rec_now_rfc3339(void);
+/* An RFC 3339 time string as JSON (transfer full). */
+json_t *vej__rec_time_json(int64_t unix_us);
 char *vej__rec_time_rfc3339(int64_t unix_us);
 struct vej_capture *vej__capture_new(struct vej_recorder *r, json_t *snapshot, GError **error);
 struct vej_capture *vej__capture_load(struct vej_recorder *r, const char *dir, GError **error);
@@ -116,6 +118,14 @@ void vej__capture_tick(struct vej_capture *c);
  * "shutdown", "error"). */
 void vej__capture_close_segment(struct vej_capture *c, const char *closed_by);
 /* Records a gap [from, to) with a reason. */
+/* Writing failed: the gap opens at from_ns (once), clerks and the judge are
+ * alerted, recording.state says failed; a new segment is tried later. */
+void vej__capture_fail(struct vej_capture *c, int64_t from_ns, const GError *error);
+/* A segment is closed: listed in capture.json and audited
+ * (recording.segment). */
+void vej__capture_segment_done(struct vej_capture *c, const char *name, uint64_t size,
+                               const char *sha256, int64_t from_ns, int64_t to_ns, uint64_t packets,
+                               const char *closed_by);
 /* Closes the places and consultation rooms still open at at_ns. */
 void vej__capture_close_places(struct vej_capture *c, int64_t at_ns);
 void vej__capture_add_gap(struct vej_capture *c, int64_t from_ns, int64_t to_ns,
@@ -128,9 +138,10 @@ gboolean vej__segment_append(struct vej_segment *s, int64_t ns, const struct vej
                              const struct vej_pcap_endpoint *dst, const uint8_t *data, size_t len);
 /* write() what is buffered; FALSE (errno kept in error) when it failed. */
 gboolean vej__segment_flush(struct vej_segment *s, GError **error);
-/* Flushes, fdatasyncs, renames to .pcap; hex SHA-256 into sha256 (65). */
+/* Flushes, fdatasyncs, renames to .pcap; hex SHA-256 (of what it wrote,
+ * hashed as it went) into sha256 (65), its size into *size. */
 gboolean vej__segment_close(struct vej_segment *s, const char *rec_dir, char sha256[65],
-                            GError **error);
+                            uint64_t *size, GError **error);
 /* Closes the descriptor and frees, without finishing the file. */
 void vej__segment_abandon(struct vej_segment *s);
 /* SHA-256 of a whole file (hex, 65 bytes). */

@@ -14,73 +14,55 @@
  */
 #include "recording/recorder-priv.h"
 
+#include "recording/pcap-read.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* The length of the longest prefix of a capture file made of whole
- * records, with the first and last record times and the record count.
- * 0 when the file header itself is missing or foreign. */
+/* The length of the longest prefix of a capture file made of whole, valid
+ * records (read with pcap-read.h), with the first and last record times
+ * and the record count. 0 when the file header itself is missing or
+ * foreign. */
 static uint64_t
-whole_records(int fd, int64_t *first_ns, int64_t *last_ns, uint64_t *packets)
+whole_records(const char *path, int64_t *first_ns, int64_t *last_ns, uint64_t *packets)
 {
-    uint8_t h[24];
-    if (pread(fd, h, sizeof h, 0) != (ssize_t)sizeof h)
+    g_autoptr(GMappedFile) map = g_mapped_file_new(path, FALSE, NULL);
+    if (!map)
         return 0;
-    uint32_t magic;
-    memcpy(&magic, h, 4);
-    if (magic != VEJ_PCAP_MAGIC_NS)
+    struct vej_pcap_reader rd;
+    if (vej_pcap_reader_init(&rd, (const uint8_t *)g_mapped_file_get_contents(map),
+                             g_mapped_file_get_length(map)) != VEJ_PCAP_OK)
         return 0;
-    uint64_t off = sizeof h;
     *first_ns = *last_ns = 0;
     *packets = 0;
-    for (;;) {
-        uint8_t rh[16];
-        if (pread(fd, rh, sizeof rh, (off_t)off) != (ssize_t)sizeof rh)
-            break;
-        uint32_t sec, nsec, caplen, origlen;
-        memcpy(&sec, rh, 4);
-        memcpy(&nsec, rh + 4, 4);
-        memcpy(&caplen, rh + 8, 4);
-        memcpy(&origlen, rh + 12, 4);
-        if (caplen > VEJ_PCAP_SNAPLEN || caplen != origlen || nsec >= 1000000000u)
-            break;
-        struct stat st;
-        if (fstat(fd, &st) != 0 || (uint64_t)st.st_size < off + sizeof rh + caplen)
-            break;
-        int64_t ns = (int64_t)sec * 1000000000 + nsec;
+    struct vej_pcap_record rec;
+    while (vej_pcap_reader_next(&rd, &rec) == VEJ_PCAP_OK) {
         if (*packets == 0)
-            *first_ns = ns;
-        if (ns > *last_ns)
-            *last_ns = ns;
+            *first_ns = (int64_t)rec.ts_ns;
+        if ((int64_t)rec.ts_ns > *last_ns)
+            *last_ns = (int64_t)rec.ts_ns;
         (*packets)++;
-        off += sizeof rh + caplen;
     }
-    return off;
-}
-
-static json_t *
-time_json_ns(int64_t ns)
-{
-    g_autofree char *s = vej__rec_time_rfc3339(ns / 1000);
-    return json_string(s);
+    /* At the end or at the first record that is cut short or damaged. */
+    return rd.pos;
 }
 
 /* Finishes one .open segment; returns the time of its last packet. */
 static int64_t
-finish_segment(struct vej_recorder *r, struct vej_capture *c, const char *file)
+finish_segment(struct vej_capture *c, const char *file)
 {
     g_autofree char *open_path = g_build_filename(c->dir, "capture", file, NULL);
     g_autofree char *name = g_strndup(file, strlen(file) - strlen(".open"));
     g_autofree char *final = g_build_filename(c->dir, "capture", name, NULL);
+    int64_t first = 0, last = 0;
+    uint64_t packets = 0;
+    uint64_t keep = whole_records(open_path, &first, &last, &packets);
     int fd = open(open_path, O_RDWR | O_CLOEXEC);
     if (fd < 0)
         return 0;
-    int64_t first = 0, last = 0;
-    uint64_t packets = 0;
-    uint64_t keep = whole_records(fd, &first, &last, &packets);
     if (keep == 0 || packets == 0) {
         close(fd);
         g_message("recording %s: %s held no packet; removed", c->id, file);
@@ -99,16 +81,7 @@ finish_segment(struct vej_recorder *r, struct vej_capture *c, const char *file)
     if (!vej__file_sha256(final, sha, &size, NULL))
         return last;
     g_autofree char *rel = g_strconcat("capture/", name, NULL);
-    json_array_append_new(json_object_get(c->doc, "segments"),
-                          json_pack("{s:s,s:I,s:s,s:o,s:o,s:I,s:s}", "name", rel, "size",
-                                    (json_int_t)size, "sha256", sha, "from", time_json_ns(first),
-                                    "to", time_json_ns(last), "packets", (json_int_t)packets,
-                                    "closed_by", "recovery"));
-    g_autofree char *detail =
-        g_strdup_printf("{\"recording_id\":\"%s\",\"name\":\"%s\",\"size\":%" G_GUINT64_FORMAT
-                        ",\"sha256\":\"%s\"}",
-                        c->id, rel, size, sha);
-    vej_audit_append(r->audit, "system", "recording.segment", c->hearing_id, detail);
+    vej__capture_segment_done(c, rel, size, sha, first, last, packets, "recovery");
     return last;
 }
 
@@ -140,7 +113,7 @@ recover_one(struct vej_recorder *r, struct vej_capture *c)
         return; /* stopped cleanly between sessions */
     int64_t last = last_time_in_doc(c->doc);
     for (guint i = 0; i < open_files->len; i++) {
-        int64_t t = finish_segment(r, c, open_files->pdata[i]);
+        int64_t t = finish_segment(c, open_files->pdata[i]);
         if (t > last)
             last = t;
     }

@@ -117,7 +117,8 @@ vej__segment_flush(struct vej_segment *s, GError **error)
 }
 
 gboolean
-vej__segment_close(struct vej_segment *s, const char *rec_dir, char sha256[65], GError **error)
+vej__segment_close(struct vej_segment *s, const char *rec_dir, char sha256[65], uint64_t *size,
+                   GError **error)
 {
     gboolean ok = vej__segment_flush(s, error);
     if (ok && fdatasync(s->fd) != 0)
@@ -126,6 +127,7 @@ vej__segment_close(struct vej_segment *s, const char *rec_dir, char sha256[65], 
     unsigned md_len = 0;
     EVP_DigestFinal_ex(s->sha, md, &md_len);
     hex(md, 32, sha256);
+    *size = s->size;
     g_autofree char *final = g_build_filename(rec_dir, s->name, NULL);
     if (ok && rename(s->open_path, final) != 0)
         ok = io_error(error, errno, "cannot rename", s->open_path);

@@ -298,8 +298,8 @@ void vej__tap_set_captured(struct vej_track *t, bool captured);
  * buffer, so call it before forwarding. */
 void vej__tap_rtp(struct vej_track *t, const uint8_t *pkt, size_t len, const struct vej_rtp_view *v,
                   bool rtx, bool keyframe);
-/* A publisher's compound RTCP; handed to the tap for each captured
- * track whose sender report it carries. */
-void vej__tap_rtcp(struct vej_peer *pub, const uint8_t *pkt, size_t len);
+/* A publisher's whole compound RTCP, which carries a sender report of
+ * captured track t (router.c matched it). */
+void vej__tap_rtcp(struct vej_track *t, const uint8_t *pkt, size_t len);
 /* The track is going away. */
 void vej__tap_track_gone(struct vej_track *t);

@@ -512,20 +512,24 @@ out_by_ssrc(struct vej_peer *sub, uint32_t ssrc)
     return NULL;
 }
 
-static void
+/* A publisher's sender report: the track it is for keeps its clock
+ * mapping. Returns that track, or NULL. */
+static struct vej_track *
 on_publisher_rtcp(struct vej_peer *p, const struct vej_rtcp_packet *pk)
 {
     struct vej_rtcp_sr sr;
     if (pk->type != VEJ_RTCP_SR || vej_rtcp_parse_sr(pk, &sr) != VEJ_RTCP_OK)
-        return;
+        return NULL;
     for (guint i = 0; i < p->tracks->len; i++) {
         struct vej_track *t = p->tracks->pdata[i];
         if (t->ssrc_known && t->ssrc == sr.ssrc) {
             t->sr_ntp = sr.ntp_time;
             t->sr_rtp = sr.rtp_time;
             t->sr_arrival_us = g_get_monotonic_time();
+            return t;
         }
     }
+    return NULL;
 }
 
 enum resend_result { RESENT, UNANSWERABLE, RATE_LIMITED };
@@ -647,18 +651,26 @@ vej__router_on_rtcp(struct vej_peer *p, uint8_t *pkt, size_t len)
     struct vej_rtcp_iter it;
     struct vej_rtcp_packet pk;
     size_t nack_allowance = NACKED_PER_DATAGRAM_MAX;
+    struct vej_track *reported[8]; /* captured tracks with a sender report here */
+    size_t n_reported = 0;
     vej_rtcp_iter_init(&it, pkt, len);
     int rc;
     while ((rc = vej_rtcp_next(&it, &pk)) > 0) {
-        if (p->pc == VEJ_RELAY_PUBLISH)
-            on_publisher_rtcp(p, &pk);
-        else
+        if (p->pc == VEJ_RELAY_PUBLISH) {
+            struct vej_track *t = on_publisher_rtcp(p, &pk);
+            if (t && t->captured && n_reported < G_N_ELEMENTS(reported))
+                reported[n_reported++] = t;
+        } else
             on_subscriber_rtcp(p, &pk, &nack_allowance);
     }
-    if (rc < 0)
+    if (rc < 0) {
         p->part->h->rw->stats.dropped_malformed++;
-    else if (p->pc == VEJ_RELAY_PUBLISH)
-        vej__tap_rtcp(p, pkt, len);
+        return;
+    }
+    /* The recorder gets the whole compound, once per captured track whose
+     * sender report it carries. */
+    for (size_t i = 0; i < n_reported; i++)
+        vej__tap_rtcp(reported[i], pkt, len);
 }
 
 /* Receiver reports and REMB to publishers, sender reports to subscribers. */

@@ -18,8 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "gateway/wire/rtcp.h"
-
 static int64_t
 realtime_ns(void)
 {
@@ -149,23 +147,10 @@ vej__tap_rtp(struct vej_track *t, const uint8_t *pkt, size_t len, const struct v
 }
 
 void
-vej__tap_rtcp(struct vej_peer *pub, const uint8_t *pkt, size_t len)
+vej__tap_rtcp(struct vej_track *t, const uint8_t *pkt, size_t len)
 {
-    if (!pub->part->h->relay->tap.packet)
-        return;
-    struct vej_rtcp_iter it;
-    struct vej_rtcp_packet pk;
-    vej_rtcp_iter_init(&it, pkt, len);
-    while (vej_rtcp_next(&it, &pk) > 0) {
-        struct vej_rtcp_sr sr;
-        if (pk.type != VEJ_RTCP_SR || vej_rtcp_parse_sr(&pk, &sr) != VEJ_RTCP_OK)
-            continue;
-        for (guint i = 0; i < pub->tracks->len; i++) {
-            struct vej_track *t = pub->tracks->pdata[i];
-            if (t->captured && t->ssrc_known && t->ssrc == sr.ssrc && describe(t))
-                hand_over(t, true, pkt, len);
-        }
-    }
+    if (t->captured && describe(t))
+        hand_over(t, true, pkt, len);
 }
 
 void
