@@ -43,14 +43,38 @@ label_of(const struct vej_live_participant *p)
     return g_strdup_printf("%s (anonymous)", role);
 }
 
+/* Snapshots are built with json_object_set_new, not json_pack: one is built
+ * after every change in a hearing in session, and json_pack's format
+ * parsing cost several times the building itself. */
 static json_t *
 special_measures_json(const struct vej_live_participant *p)
 {
     json_t *screened = json_array();
     for (guint i = 0; p->screened_from && i < p->screened_from->len; i++)
         json_array_append_new(screened, json_string(p->screened_from->pdata[i]));
-    return json_pack("{s:o,s:b,s:b}", "screened_from", screened, "audio_only", p->audio_only,
-                     "anonymous", p->anonymous);
+    json_t *o = json_object();
+    json_object_set_new(o, "screened_from", screened);
+    json_object_set_new(o, "audio_only", json_boolean(p->audio_only));
+    json_object_set_new(o, "anonymous", json_boolean(p->anonymous));
+    return o;
+}
+
+static json_t *
+participant_json(const struct vej_live_participant *p)
+{
+    g_autofree char *label = label_of(p);
+    json_t *muted = json_object();
+    json_object_set_new(muted, "audio", json_boolean(p->muted[VEJ_MEDIA_AUDIO]));
+    json_object_set_new(muted, "video", json_boolean(p->muted[VEJ_MEDIA_VIDEO]));
+    json_t *o = json_object();
+    json_object_set_new(o, "participant_id", json_string(p->id));
+    json_object_set_new(o, "role", json_string(vej_role_name(p->role)));
+    json_object_set_new(o, "label", json_string(label));
+    json_object_set_new(o, "place", json_string(p->place));
+    json_object_set_new(o, "admitted", json_boolean(p->admitted));
+    json_object_set_new(o, "muted", muted);
+    json_object_set_new(o, "special_measures", special_measures_json(p));
+    return o;
 }
 
 static json_t *
@@ -65,23 +89,20 @@ hearing_json(const char *id, const char *courtroom_id, const char *case_referenc
 void
 vej__recording_sync(struct vej_signalling *s, struct vej_live_hearing *h)
 {
-    if (!s->recorder)
+    /* A recording starts when its hearing first enters session, and
+     * `scheduled` and `open` never follow `in_session` (policy.c), so the
+     * recorder has nothing to do with a snapshot in those states. */
+    if (!s->recorder || h->state == VEJ_HEARING_SCHEDULED || h->state == VEJ_HEARING_OPEN)
         return;
     json_t *people = json_array();
-    for (guint i = 0; i < h->participants->len; i++) {
-        const struct vej_live_participant *p = h->participants->pdata[i];
-        g_autofree char *label = label_of(p);
-        json_array_append_new(
-            people,
-            json_pack("{s:s,s:s,s:s,s:s,s:b,s:{s:b,s:b},s:o}", "participant_id", p->id, "role",
-                      vej_role_name(p->role), "label", label, "place", p->place, "admitted",
-                      p->admitted, "muted", "audio", p->muted[VEJ_MEDIA_AUDIO], "video",
-                      p->muted[VEJ_MEDIA_VIDEO], "special_measures", special_measures_json(p)));
-    }
-    json_t *snap = json_pack("{s:o,s:s,s:I,s:o}", "hearing",
-                             hearing_json(h->id, h->courtroom_id, h->case_reference, h->title),
-                             "state", vej_hearing_state_name(h->state), "at_us",
-                             (json_int_t)g_get_real_time(), "participants", people);
+    for (guint i = 0; i < h->participants->len; i++)
+        json_array_append_new(people, participant_json(h->participants->pdata[i]));
+    json_t *snap = json_object();
+    json_object_set_new(snap, "hearing",
+                        hearing_json(h->id, h->courtroom_id, h->case_reference, h->title));
+    json_object_set_new(snap, "state", json_string(vej_hearing_state_name(h->state)));
+    json_object_set_new(snap, "at_us", json_integer(g_get_real_time()));
+    json_object_set_new(snap, "participants", people);
     vej_recorder_update(s->recorder, snap);
 }
 

@@ -207,7 +207,7 @@ vej_audit_writer_free(vej_audit_writer *w)
     g_mutex_unlock(&w->lock);
     g_thread_join(w->thread);
 
-    int rc = sqlite3_close(w->db);
+    int rc = vej__sqlite_close(w->db);
     if (rc != SQLITE_OK)
         g_warning("audit: closing the database failed: %s (%d)", sqlite3_errstr(rc), rc);
     g_ptr_array_unref(w->queue);

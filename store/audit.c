@@ -135,8 +135,8 @@ vej__audit_entry_new(const char *actor, const char *action, const char *target,
 static gboolean
 read_head(sqlite3 *db, int64_t *seq, uint8_t hash[32], GError **error)
 {
-    g_autoptr(sqlite3_stmt) stmt =
-        vej__sqlite_prepare(db, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", error);
+    g_autoptr(vej__cached_stmt) stmt = vej__sqlite_prepare_cached(
+        db, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", error);
     if (stmt == NULL)
         return FALSE;
     int rc = sqlite3_step(stmt);
@@ -169,7 +169,7 @@ insert_entries(sqlite3 *db, struct vej_audit_entry *const *entries, guint n, GEr
 
     if (!read_head(db, &seq, prev, error))
         return FALSE;
-    g_autoptr(sqlite3_stmt) stmt = vej__sqlite_prepare(
+    g_autoptr(vej__cached_stmt) stmt = vej__sqlite_prepare_cached(
         db, "INSERT INTO audit_log (" ENTRY_COLS ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
         error);
     if (stmt == NULL)

@@ -63,6 +63,34 @@ vej__sqlite_prepare(sqlite3 *db, const char *sql, GError **error)
     return stmt;
 }
 
+sqlite3_stmt *
+vej__sqlite_prepare_cached(sqlite3 *db, const char *sql, GError **error)
+{
+    /* A connection holds a few dozen statements: a scan is cheaper than
+     * parsing the SQL again, and needs no table beside SQLite's own list. */
+    for (sqlite3_stmt *s = sqlite3_next_stmt(db, NULL); s; s = sqlite3_next_stmt(db, s))
+        if (!sqlite3_stmt_busy(s) && strcmp(sqlite3_sql(s), sql) == 0)
+            return s;
+    sqlite3_stmt *stmt = NULL;
+    int rc = sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, NULL);
+    if (rc != SQLITE_OK) {
+        vej__sqlite_set_error(db, rc, "preparing a statement", error);
+        return NULL;
+    }
+    return stmt;
+}
+
+int
+vej__sqlite_close(sqlite3 *db)
+{
+    if (!db)
+        return SQLITE_OK;
+    sqlite3_stmt *s;
+    while ((s = sqlite3_next_stmt(db, NULL)) != NULL)
+        (void)sqlite3_finalize(s); /* repeats errors already reported */
+    return sqlite3_close(db);
+}
+
 gboolean
 vej__sqlite_bind(sqlite3 *db, sqlite3_stmt *stmt, GError **error, const char *types, ...)
 {

@@ -1,9 +1,11 @@
 /* sqlite-trust.c - the SQLite backend's accounts, courtroom scope and second
  * factor (migration 0002_trust).
  *
- * Kept apart from sqlite.c's hot statements: these run on logins, on admin
- * changes and once per authorisation, so each statement is prepared when
- * used and finalised on every return path (g_autoptr(sqlite3_stmt)).
+ * Kept apart from sqlite.c's own statements: these are prepared on first use
+ * and kept with the connection (vej__sqlite_prepare_cached): user_may_act runs once
+ * per authorised request, so parsing its SQL each time would cost more than
+ * the query. A statement is held in a g_autoptr(vej__cached_stmt), which
+ * resets it on every return path.
  *
  * Invariants: deny by default (user_may_act is TRUE only for an enabled
  * account that is an admin or has a user_courtrooms row for the courtroom);
@@ -16,9 +18,9 @@
 #include <string.h>
 
 static sqlite3_stmt *
-prepare(sqlite3 *db, const char *sql, GError **error)
+prepare(void *impl, const char *sql, GError **error)
 {
-    return vej__sqlite_prepare(db, sql, error);
+    return vej__sqlite_prepare_cached(vej__sqlite_store_db(impl), sql, error);
 }
 
 /* Steps a write; returns the number of rows changed or -1. */
@@ -39,8 +41,8 @@ GPtrArray *
 vej__sqlite_user_list(void *impl, const char *after, int limit, char **next_cursor, GError **error)
 {
     sqlite3 *db = vej__sqlite_store_db(impl);
-    g_autoptr(sqlite3_stmt) stmt = prepare(
-        db, "SELECT " USER_COLS " FROM users WHERE id > coalesce(?1, '') ORDER BY id LIMIT ?2",
+    g_autoptr(vej__cached_stmt) stmt = prepare(
+        impl, "SELECT " USER_COLS " FROM users WHERE id > coalesce(?1, '') ORDER BY id LIMIT ?2",
         error);
     if (!stmt || !vej__sqlite_bind(db, stmt, error, "ti", after, (int64_t)limit + 1))
         return NULL;
@@ -64,8 +66,8 @@ gboolean
 vej__sqlite_user_update(void *impl, const char *id, int disabled, const char *role, GError **error)
 {
     sqlite3 *db = vej__sqlite_store_db(impl);
-    g_autoptr(sqlite3_stmt) stmt =
-        prepare(db,
+    g_autoptr(vej__cached_stmt) stmt =
+        prepare(impl,
                 "UPDATE users SET disabled = CASE WHEN ?2 < 0 THEN disabled ELSE ?2 END, "
                 "role = coalesce(?3, role) WHERE id = ?1",
                 error);
@@ -81,8 +83,8 @@ GPtrArray *
 vej__sqlite_user_courtrooms(void *impl, const char *user_id, GError **error)
 {
     sqlite3 *db = vej__sqlite_store_db(impl);
-    g_autoptr(sqlite3_stmt) stmt = prepare(
-        db, "SELECT courtroom_id FROM user_courtrooms WHERE user_id = ?1 ORDER BY courtroom_id",
+    g_autoptr(vej__cached_stmt) stmt = prepare(
+        impl, "SELECT courtroom_id FROM user_courtrooms WHERE user_id = ?1 ORDER BY courtroom_id",
         error);
     if (!stmt || !vej__sqlite_bind(db, stmt, error, "t", user_id))
         return NULL;
@@ -98,12 +100,14 @@ vej__sqlite_user_courtrooms(void *impl, const char *user_id, GError **error)
 }
 
 static gboolean
-insert_assignment(sqlite3 *db, const char *user_id, const char *courtroom_id, GError **error)
+insert_assignment(void *impl, const char *user_id, const char *courtroom_id, GError **error)
 {
-    g_autoptr(sqlite3_stmt) stmt = prepare(db,
-                                           "INSERT INTO user_courtrooms (user_id, courtroom_id) "
-                                           "VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-                                           error);
+    sqlite3 *db = vej__sqlite_store_db(impl);
+    g_autoptr(vej__cached_stmt) stmt =
+        prepare(impl,
+                "INSERT INTO user_courtrooms (user_id, courtroom_id) "
+                "VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+                error);
     if (!stmt || !vej__sqlite_bind(db, stmt, error, "tt", user_id, courtroom_id))
         return FALSE;
     return step_write(db, stmt, "assigning a courtroom", error) >= 0;
@@ -116,13 +120,13 @@ vej__sqlite_user_set_courtrooms(void *impl, const char *user_id, const char *con
     sqlite3 *db = vej__sqlite_store_db(impl);
     if (!vej__sqlite_begin_immediate(db, error))
         return FALSE;
-    g_autoptr(sqlite3_stmt) del =
-        prepare(db, "DELETE FROM user_courtrooms WHERE user_id = ?1", error);
+    g_autoptr(vej__cached_stmt) del =
+        prepare(impl, "DELETE FROM user_courtrooms WHERE user_id = ?1", error);
     if (!del || !vej__sqlite_bind(db, del, error, "t", user_id) ||
         step_write(db, del, "clearing a user's courtrooms", error) < 0)
         goto fail;
     for (guint i = 0; i < n; i++)
-        if (!insert_assignment(db, user_id, ids[i], error))
+        if (!insert_assignment(impl, user_id, ids[i], error))
             goto fail;
     if (!vej__sqlite_exec(db, "COMMIT", error))
         goto fail;
@@ -136,15 +140,15 @@ gboolean
 vej__sqlite_user_assign_courtroom(void *impl, const char *user_id, const char *courtroom_id,
                                   GError **error)
 {
-    return insert_assignment(vej__sqlite_store_db(impl), user_id, courtroom_id, error);
+    return insert_assignment(impl, user_id, courtroom_id, error);
 }
 
 gboolean
 vej__sqlite_user_may_act(void *impl, const char *user_id, const char *courtroom_id, GError **error)
 {
     sqlite3 *db = vej__sqlite_store_db(impl);
-    g_autoptr(sqlite3_stmt) stmt = prepare(
-        db,
+    g_autoptr(vej__cached_stmt) stmt = prepare(
+        impl,
         "SELECT 1 FROM users u WHERE u.id = ?1 AND u.disabled = 0 AND (u.role = 'admin' OR "
         "EXISTS (SELECT 1 FROM user_courtrooms c WHERE c.user_id = u.id AND c.courtroom_id = ?2))",
         error);
@@ -170,7 +174,7 @@ vej__sqlite_courtroom_list_scoped(void *impl, const char *scope, const char *aft
         "SELECT id, name, retention_days, time_zone, created_at FROM courtrooms WHERE %s "
         "AND id > coalesce(?2, '') ORDER BY id LIMIT ?3",
         where);
-    g_autoptr(sqlite3_stmt) stmt = prepare(db, sql, error);
+    g_autoptr(vej__cached_stmt) stmt = prepare(impl, sql, error);
     if (!stmt || !vej__sqlite_bind(db, stmt, error, "tti", scope, after, (int64_t)limit + 1))
         return NULL;
     return vej__sqlite_courtroom_rows(impl, stmt, limit, next_cursor, error);
@@ -189,7 +193,7 @@ vej__sqlite_hearing_list_scoped(void *impl, const char *scope, const char *court
         "AND (?3 = 0 OR starts_at >= ?3) AND (?4 = 0 OR starts_at < ?4) "
         "AND id > coalesce(?5, '') ORDER BY id LIMIT ?6",
         where);
-    g_autoptr(sqlite3_stmt) stmt = prepare(db, sql, error);
+    g_autoptr(vej__cached_stmt) stmt = prepare(impl, sql, error);
     if (!stmt || !vej__sqlite_bind(db, stmt, error, "ttiiti", scope, courtroom_id, from, to, after,
                                    (int64_t)limit + 1))
         return NULL;
@@ -203,8 +207,8 @@ vej__sqlite_user_totp_get(void *impl, const char *user_id, struct vej_totp_state
                           GError **error)
 {
     sqlite3 *db = vej__sqlite_store_db(impl);
-    g_autoptr(sqlite3_stmt) stmt = prepare(
-        db, "SELECT totp_secret, totp_enabled, totp_last_step FROM users WHERE id = ?1", error);
+    g_autoptr(vej__cached_stmt) stmt = prepare(
+        impl, "SELECT totp_secret, totp_enabled, totp_last_step FROM users WHERE id = ?1", error);
     if (!stmt || !vej__sqlite_bind(db, stmt, error, "t", user_id))
         return FALSE;
     int rc = sqlite3_step(stmt);
@@ -229,8 +233,8 @@ vej__sqlite_user_totp_set(void *impl, const char *user_id, const char *secret, b
     sqlite3 *db = vej__sqlite_store_db(impl);
     if (!vej__sqlite_begin_immediate(db, error))
         return FALSE;
-    g_autoptr(sqlite3_stmt) stmt = prepare(
-        db,
+    g_autoptr(vej__cached_stmt) stmt = prepare(
+        impl,
         "UPDATE users SET totp_secret = ?2, totp_enabled = ?3, totp_last_step = 0 WHERE id = ?1",
         error);
     if (!stmt ||
@@ -243,8 +247,8 @@ vej__sqlite_user_totp_set(void *impl, const char *user_id, const char *secret, b
         goto fail;
     }
     if (!secret) {
-        g_autoptr(sqlite3_stmt) del =
-            prepare(db, "DELETE FROM recovery_codes WHERE user_id = ?1", error);
+        g_autoptr(vej__cached_stmt) del =
+            prepare(impl, "DELETE FROM recovery_codes WHERE user_id = ?1", error);
         if (!del || !vej__sqlite_bind(db, del, error, "t", user_id) ||
             step_write(db, del, "dropping recovery codes", error) < 0)
             goto fail;
@@ -261,8 +265,8 @@ gboolean
 vej__sqlite_user_totp_use_step(void *impl, const char *user_id, int64_t step, GError **error)
 {
     sqlite3 *db = vej__sqlite_store_db(impl);
-    g_autoptr(sqlite3_stmt) stmt = prepare(
-        db, "UPDATE users SET totp_last_step = ?2 WHERE id = ?1 AND totp_last_step < ?2", error);
+    g_autoptr(vej__cached_stmt) stmt = prepare(
+        impl, "UPDATE users SET totp_last_step = ?2 WHERE id = ?1 AND totp_last_step < ?2", error);
     if (!stmt || !vej__sqlite_bind(db, stmt, error, "ti", user_id, step))
         return FALSE;
     return step_write(db, stmt, "using a second-factor code", error) > 0;
@@ -275,14 +279,14 @@ vej__sqlite_recovery_codes_set(void *impl, const char *user_id, const uint8_t (*
     sqlite3 *db = vej__sqlite_store_db(impl);
     if (!vej__sqlite_begin_immediate(db, error))
         return FALSE;
-    g_autoptr(sqlite3_stmt) del =
-        prepare(db, "DELETE FROM recovery_codes WHERE user_id = ?1", error);
+    g_autoptr(vej__cached_stmt) del =
+        prepare(impl, "DELETE FROM recovery_codes WHERE user_id = ?1", error);
     if (!del || !vej__sqlite_bind(db, del, error, "t", user_id) ||
         step_write(db, del, "dropping recovery codes", error) < 0)
         goto fail;
     for (guint i = 0; i < n; i++) {
-        g_autoptr(sqlite3_stmt) ins =
-            prepare(db, "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)", error);
+        g_autoptr(vej__cached_stmt) ins =
+            prepare(impl, "INSERT INTO recovery_codes (user_id, code_hash) VALUES (?1, ?2)", error);
         if (!ins || !vej__sqlite_bind(db, ins, error, "tb", user_id, hashes[i]) ||
             step_write(db, ins, "storing a recovery code", error) < 0)
             goto fail;
@@ -300,10 +304,11 @@ vej__sqlite_recovery_code_use(void *impl, const char *user_id, const uint8_t has
                               GError **error)
 {
     sqlite3 *db = vej__sqlite_store_db(impl);
-    g_autoptr(sqlite3_stmt) stmt = prepare(db,
-                                           "UPDATE recovery_codes SET used = 1 WHERE user_id = ?1 "
-                                           "AND code_hash = ?2 AND used = 0",
-                                           error);
+    g_autoptr(vej__cached_stmt) stmt =
+        prepare(impl,
+                "UPDATE recovery_codes SET used = 1 WHERE user_id = ?1 "
+                "AND code_hash = ?2 AND used = 0",
+                error);
     if (!stmt || !vej__sqlite_bind(db, stmt, error, "tb", user_id, hash))
         return FALSE;
     return step_write(db, stmt, "using a recovery code", error) > 0;

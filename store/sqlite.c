@@ -3,7 +3,7 @@
  * One connection per `struct vej_store`, opened by vej__sqlite_open() (WAL,
  * synchronous=NORMAL, foreign keys, busy timeout) and migrated on open.
  * Every statement is prepared once at open and reset after each use, which
- * g_autoptr(cached_stmt) does on every return path. Single-statement
+ * g_autoptr(vej__cached_stmt) does on every return path. Single-statement
  * writes need no explicit transaction: SQLite makes each one atomic.
  */
 #include "store/store-priv.h"
@@ -97,17 +97,14 @@ struct sqlite_store {
     sqlite3_stmt *stmts[ST_COUNT];
 };
 
-/* A statement from the cache: g_autoptr(cached_stmt) resets it and clears
- * its bindings when it goes out of scope. sqlite3_reset()'s result repeats
- * the last step's error, which has been reported already. */
-typedef sqlite3_stmt cached_stmt;
-static void
-cached_stmt_release(cached_stmt *stmt)
+/* A statement from the caches is held in a g_autoptr(vej__cached_stmt)
+ * (store-priv.h): reset and its bindings cleared on every return path. */
+void
+vej__cached_stmt_release(sqlite3_stmt *stmt)
 {
-    (void)sqlite3_reset(stmt);
+    (void)sqlite3_reset(stmt); /* repeats the last step's error, reported already */
     (void)sqlite3_clear_bindings(stmt);
 }
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(cached_stmt, cached_stmt_release)
 
 static int64_t
 now_seconds(void)
@@ -319,7 +316,7 @@ sqlite_close(void *impl)
         return;
     for (int i = 0; i < ST_COUNT; i++)
         (void)sqlite3_finalize(st->stmts[i]); /* repeats errors already reported */
-    int rc = sqlite3_close(st->db);
+    int rc = vej__sqlite_close(st->db);       /* and the cached statements */
     if (rc != SQLITE_OK)
         g_warning("store: closing the database failed: %s (%d)", sqlite3_errstr(rc), rc);
     g_free(st);
@@ -367,7 +364,7 @@ sqlite_user_create(void *impl, const char *username, const char *role, const cha
     char id[VEJ__ID_SIZE];
     if (!vej__store_new_id("usr_", id, error))
         return NULL;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_USER_INSERT];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_USER_INSERT];
     if (!vej__sqlite_bind(st->db, stmt, error, "ttttii", id, username, role, password_hash,
                           (int64_t)must_change, now_seconds()))
         return NULL;
@@ -378,7 +375,7 @@ static struct vej_user *
 sqlite_user_get(void *impl, const char *id, GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_USER_GET];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_USER_GET];
     if (!vej__sqlite_bind(st->db, stmt, error, "t", id))
         return NULL;
     return fetch_one(st, stmt, &user_type, error);
@@ -388,7 +385,7 @@ static struct vej_user *
 sqlite_user_get_by_name(void *impl, const char *username, GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_USER_GET_BY_NAME];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_USER_GET_BY_NAME];
     if (!vej__sqlite_bind(st->db, stmt, error, "t", username))
         return NULL;
     return fetch_one(st, stmt, &user_type, error);
@@ -399,7 +396,7 @@ sqlite_user_set_password(void *impl, const char *id, const char *password_hash, 
                          GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_USER_SET_PASSWORD];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_USER_SET_PASSWORD];
     if (!vej__sqlite_bind(st->db, stmt, error, "tti", id, password_hash, (int64_t)must_change))
         return FALSE;
     return run_write(st, stmt, "setting a user's password", true, error);
@@ -409,7 +406,7 @@ static int64_t
 sqlite_user_count(void *impl, GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_USER_COUNT];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_USER_COUNT];
     int rc = sqlite3_step(stmt);
     if (rc != SQLITE_ROW) {
         vej__sqlite_set_error(st->db, rc, "counting users", error);
@@ -423,7 +420,7 @@ sqlite_staff_session_create(void *impl, const uint8_t hash[32], const char *user
                             int64_t expires_at, GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_SESSION_INSERT];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_SESSION_INSERT];
     if (!vej__sqlite_bind(st->db, stmt, error, "btii", hash, user_id, expires_at, now_seconds()))
         return FALSE;
     return run_write(st, stmt, "creating a staff session", false, error);
@@ -433,7 +430,7 @@ static struct vej_staff_session *
 sqlite_staff_session_get(void *impl, const uint8_t hash[32], GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_SESSION_GET];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_SESSION_GET];
     if (!vej__sqlite_bind(st->db, stmt, error, "b", hash))
         return NULL;
     return fetch_one(st, stmt, &session_type, error);
@@ -443,7 +440,7 @@ static gboolean
 sqlite_staff_session_revoke(void *impl, const uint8_t hash[32], GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_SESSION_REVOKE];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_SESSION_REVOKE];
     if (!vej__sqlite_bind(st->db, stmt, error, "b", hash))
         return FALSE;
     return run_write(st, stmt, "revoking a staff session", true, error);
@@ -453,7 +450,7 @@ static gboolean
 sqlite_staff_session_revoke_user(void *impl, const char *user_id, GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_SESSION_REVOKE_USER];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_SESSION_REVOKE_USER];
     if (!vej__sqlite_bind(st->db, stmt, error, "t", user_id))
         return FALSE;
     /* A user without sessions has nothing to revoke: not an error. */
@@ -468,7 +465,7 @@ sqlite_courtroom_create(void *impl, const char *name, int retention_days, const 
     char id[VEJ__ID_SIZE];
     if (!vej__store_new_id("crt_", id, error))
         return NULL;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_COURTROOM_INSERT];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_COURTROOM_INSERT];
     if (!vej__sqlite_bind(st->db, stmt, error, "ttiti", id, name, (int64_t)retention_days,
                           time_zone, now_seconds()))
         return NULL;
@@ -479,7 +476,7 @@ static struct vej_courtroom *
 sqlite_courtroom_get(void *impl, const char *id, GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_COURTROOM_GET];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_COURTROOM_GET];
     if (!vej__sqlite_bind(st->db, stmt, error, "t", id))
         return NULL;
     return fetch_one(st, stmt, &courtroom_type, error);
@@ -489,7 +486,7 @@ static GPtrArray *
 sqlite_courtroom_list(void *impl, const char *after, int limit, char **next_cursor, GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_COURTROOM_LIST];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_COURTROOM_LIST];
     if (!vej__sqlite_bind(st->db, stmt, error, "ti", after, (int64_t)limit + 1))
         return NULL;
     return fetch_rows(st, stmt, &courtroom_type, limit, next_cursor, error);
@@ -503,7 +500,7 @@ sqlite_hearing_create(void *impl, const char *courtroom_id, const char *case_ref
     char id[VEJ__ID_SIZE];
     if (!vej__store_new_id("hrg_", id, error))
         return NULL;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_HEARING_INSERT];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_HEARING_INSERT];
     if (!vej__sqlite_bind(st->db, stmt, error, "ttttiii", id, courtroom_id, case_reference, title,
                           starts_at, ends_at, now_seconds()))
         return NULL;
@@ -514,7 +511,7 @@ static struct vej_hearing_row *
 sqlite_hearing_get(void *impl, const char *id, GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_HEARING_GET];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_HEARING_GET];
     if (!vej__sqlite_bind(st->db, stmt, error, "t", id))
         return NULL;
     return fetch_one(st, stmt, &hearing_type, error);
@@ -525,7 +522,7 @@ sqlite_hearing_list(void *impl, const char *courtroom_id, int64_t from, int64_t 
                     const char *after, int limit, char **next_cursor, GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_HEARING_LIST];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_HEARING_LIST];
     if (!vej__sqlite_bind(st->db, stmt, error, "tiiti", courtroom_id, from, to, after,
                           (int64_t)limit + 1))
         return NULL;
@@ -536,7 +533,7 @@ static gboolean
 sqlite_hearing_set_state(void *impl, const char *id, const char *state, GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_HEARING_SET_STATE];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_HEARING_SET_STATE];
     if (!vej__sqlite_bind(st->db, stmt, error, "tt", id, state))
         return FALSE;
     return run_write(st, stmt, "setting a hearing's state", true, error);
@@ -551,7 +548,7 @@ sqlite_participant_create(void *impl, const char *hearing_id, const char *displa
     char id[VEJ__ID_SIZE];
     if (!vej__store_new_id("ptc_", id, error))
         return NULL;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_PARTICIPANT_INSERT];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_PARTICIPANT_INSERT];
     if (!vej__sqlite_bind(st->db, stmt, error, "tttttti", id, hearing_id, display_name, role,
                           special_measures_json, user_id, now_seconds()))
         return NULL;
@@ -562,7 +559,7 @@ static struct vej_participant_row *
 sqlite_participant_get(void *impl, const char *id, GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_PARTICIPANT_GET];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_PARTICIPANT_GET];
     if (!vej__sqlite_bind(st->db, stmt, error, "t", id))
         return NULL;
     return fetch_one(st, stmt, &participant_type, error);
@@ -572,7 +569,7 @@ static GPtrArray *
 sqlite_participant_list(void *impl, const char *hearing_id, GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_PARTICIPANT_LIST];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_PARTICIPANT_LIST];
     if (!vej__sqlite_bind(st->db, stmt, error, "t", hearing_id))
         return NULL;
     return fetch_rows(st, stmt, &participant_type, 0, NULL, error);
@@ -583,7 +580,7 @@ sqlite_participant_get_by_user(void *impl, const char *hearing_id, const char *u
                                GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_PARTICIPANT_GET_BY_USER];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_PARTICIPANT_GET_BY_USER];
     if (!vej__sqlite_bind(st->db, stmt, error, "tt", hearing_id, user_id))
         return NULL;
     return fetch_one(st, stmt, &participant_type, error);
@@ -594,7 +591,7 @@ sqlite_participant_update(void *impl, const char *id, const char *display_name,
                           const char *special_measures_json, GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_PARTICIPANT_UPDATE];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_PARTICIPANT_UPDATE];
     if (!vej__sqlite_bind(st->db, stmt, error, "ttt", id, display_name, special_measures_json))
         return FALSE;
     return run_write(st, stmt, "updating a participant", true, error);
@@ -604,7 +601,7 @@ static int64_t
 sqlite_participant_bump_token(void *impl, const char *id, GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_PARTICIPANT_BUMP];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_PARTICIPANT_BUMP];
     if (!vej__sqlite_bind(st->db, stmt, error, "t", id))
         return -1;
     int rc = sqlite3_step(stmt);
@@ -629,7 +626,7 @@ static gboolean
 sqlite_participant_remove(void *impl, const char *id, GError **error)
 {
     struct sqlite_store *st = impl;
-    g_autoptr(cached_stmt) stmt = st->stmts[ST_PARTICIPANT_REMOVE];
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_PARTICIPANT_REMOVE];
     if (!vej__sqlite_bind(st->db, stmt, error, "t", id))
         return FALSE;
     return run_write(st, stmt, "removing a participant", true, error);

@@ -13,10 +13,14 @@
 
 G_BEGIN_DECLS
 
+/* Finalises every statement of the connection (vej__sqlite_prepare_cached
+ * keeps them) and closes it; returns sqlite3_close's result. */
+int vej__sqlite_close(sqlite3 *db);
+
 /* Cleanup helpers. Their return codes repeat the error of the last
  * sqlite3_step(), which the code has already checked and reported. */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3_stmt, sqlite3_finalize)
-G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3, sqlite3_close_v2)
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(sqlite3, vej__sqlite_close)
 
 /* One numbered migration, from store/migrations/NNNN_name.sql (generated
  * into migrations.c by store/migrations/embed.py). Versions are 1, 2, ...
@@ -62,6 +66,21 @@ void vej__sqlite_rollback(sqlite3 *db);
 
 /* Prepares one statement. (transfer full) */
 sqlite3_stmt *vej__sqlite_prepare(sqlite3 *db, const char *sql, GError **error);
+
+/* The connection's statement for `sql`: one prepared earlier with the same
+ * text that is not running, or a new one, kept with the connection until
+ * vej__sqlite_close (transfer none: hold it in a g_autoptr(vej__cached_stmt)).
+ * For statements run often (per request, per audit batch), where parsing the
+ * SQL would cost more than running it. `sql` must come from a fixed set of
+ * texts (literals, or formatted from literals only), which bounds what the
+ * connection keeps. */
+sqlite3_stmt *vej__sqlite_prepare_cached(sqlite3 *db, const char *sql, GError **error);
+
+/* A statement owned by a cache: g_autoptr(vej__cached_stmt) resets it and
+ * clears its bindings when it goes out of scope, instead of finalising it. */
+typedef sqlite3_stmt vej__cached_stmt;
+void vej__cached_stmt_release(sqlite3_stmt *stmt);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC(vej__cached_stmt, vej__cached_stmt_release)
 
 /* Binds parameters 1..n from `types`, one letter per parameter:
  *   't' const char * (NULL binds NULL)   'i' int64_t
