@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "signalling/jsonout.h"
 #include "signalling/rest.h"
 
 enum http_method { M_GET, M_POST, M_PATCH, M_PUT, M_DELETE, M_OTHER };
@@ -242,13 +243,14 @@ stream_writeable(struct vej_http_req *r)
 void
 vej__http_respond_json(struct vej_http_req *r, int status, json_t *body)
 {
-    char *text = json_dumps(body, JSON_COMPACT);
+    size_t len;
+    char *text = vej_json_dump_compact(body, &len);
     json_decref(body);
     if (!text) {
         respond_bytes(r, 500, "application/json", "{}", 2);
         return;
     }
-    respond_bytes(r, status, "application/json", text, strlen(text));
+    respond_bytes(r, status, "application/json", text, len);
     free(text);
 }
 

@@ -23,6 +23,8 @@
  */
 #include "signalling/jsonrpc.h"
 
+#include "signalling/jsonout.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -358,14 +360,5 @@ vej_rpc_notification(const char *method, json_t *params)
 char *
 vej_rpc_dump(const json_t *msg, size_t *len)
 {
-    char *text;
-
-    if (len)
-        *len = 0;
-    if (!msg)
-        return NULL;
-    text = json_dumps(msg, JSON_COMPACT);
-    if (text && len)
-        *len = strlen(text);
-    return text;
+    return vej_json_dump_compact(msg, len);
 }

@@ -2,8 +2,8 @@
  *
  * Besides "no crash, no leak, no undefined behaviour", checks the parser's
  * promises: a success has a valid method, an object params and a string or
- * integer id (or none); it survives a dump and a second parse unchanged and
- * its reply can be built and dumped. A failure has a known code, a reason,
+ * integer id (or none); it survives a dump (the same bytes as json_dumps)
+ * and a second parse unchanged and its reply can be built and dumped. A failure has a known code, a reason,
  * and an id to echo only when one was readable (string or integer). */
 #include "signalling/jsonrpc.h"
 #include "tests/fuzz/fuzz.h"
@@ -50,9 +50,13 @@ check_success(const struct vej_rpc_request *req, const char *why)
           strspn(req->method, "abcdefghijklmnopqrstuvwxyz0123456789._") == mlen);
     check_reply(vej_rpc_result(req->id, json_deep_copy(req->params)));
 
-    /* What we accepted, written back out, is accepted again unchanged. */
+    /* What we accepted, written back out, is accepted again unchanged,
+     * and written as jansson writes it (signalling/jsonout.c). */
     text = vej_rpc_dump(req->root, &len);
     CHECK(text != NULL);
+    char *theirs = json_dumps(req->root, JSON_COMPACT);
+    CHECK(theirs != NULL && strcmp(theirs, text) == 0);
+    free(theirs);
     CHECK(vej_rpc_parse(text, len, &again, NULL, NULL) == 0);
     CHECK(json_equal(again.root, req->root));
     vej_rpc_request_clear(&again);
