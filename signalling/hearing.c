@@ -63,12 +63,20 @@ id_as(const struct vej_live_participant *p, enum vej_visibility vis)
     return vis == VEJ_VISIBILITY_FULL ? p->id : p->alias;
 }
 
+/* Views and rows are built with json_object_set_new: they are built once
+ * per receiver of every change, and json_pack's format parsing cost more
+ * than the building. */
 static json_t *
 participant_view(const struct vej_live_participant *p, enum vej_visibility vis)
 {
-    json_t *o = json_pack("{s:s,s:s,s:s,s:{s:b,s:b}}", "participant_id", id_as(p, vis), "role",
-                          vej_role_name(p->role), "place", p->place, "muted", "audio",
-                          p->muted[VEJ_MEDIA_AUDIO], "video", p->muted[VEJ_MEDIA_VIDEO]);
+    json_t *muted = json_object();
+    json_object_set_new(muted, "audio", json_boolean(p->muted[VEJ_MEDIA_AUDIO]));
+    json_object_set_new(muted, "video", json_boolean(p->muted[VEJ_MEDIA_VIDEO]));
+    json_t *o = json_object();
+    json_object_set_new(o, "participant_id", json_string(id_as(p, vis)));
+    json_object_set_new(o, "role", json_string(vej_role_name(p->role)));
+    json_object_set_new(o, "place", json_string(p->place));
+    json_object_set_new(o, "muted", muted);
     if (vis == VEJ_VISIBILITY_FULL) {
         json_object_set_new(o, "display_name", json_string(p->display_name));
         json_object_set_new(o, "audio_only", json_boolean(p->audio_only));
@@ -368,16 +376,26 @@ apply_measures(struct vej_live_participant *p, const char *text)
 
 /* ---- rows as JSON ---- */
 
+static json_t *
+time_json(int64_t unix_s)
+{
+    g_autofree char *text = vej__rfc3339(unix_s);
+    return json_string(text);
+}
+
 json_t *
 vej__hearing_row_json(const struct vej_hearing_row *h)
 {
-    g_autofree char *starts = vej__rfc3339(h->starts_at);
-    g_autofree char *ends = vej__rfc3339(h->ends_at);
-    g_autofree char *created = vej__rfc3339(h->created_at);
-    return json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "id", h->id, "courtroom_id",
-                     h->courtroom_id, "case_reference", h->case_reference, "title", h->title,
-                     "starts_at", starts, "ends_at", ends, "state", h->state, "created_at",
-                     created);
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(h->id));
+    json_object_set_new(o, "courtroom_id", json_string(h->courtroom_id));
+    json_object_set_new(o, "case_reference", json_string(h->case_reference));
+    json_object_set_new(o, "title", json_string(h->title));
+    json_object_set_new(o, "starts_at", time_json(h->starts_at));
+    json_object_set_new(o, "ends_at", time_json(h->ends_at));
+    json_object_set_new(o, "state", json_string(h->state));
+    json_object_set_new(o, "created_at", time_json(h->created_at));
+    return o;
 }
 
 json_t *
