@@ -90,15 +90,12 @@ vej__media_policy_update(struct vej_signalling *s, struct vej_live_hearing *h)
 
 /* ---- requests waiting for the relay ---- */
 
-enum media_op { OP_PUBLISH, OP_SUBSCRIBE, OP_OTHER };
-
 /* A webrtc.* request posted to the relay, not yet answered. */
 struct media_wait {
     uint64_t call_id;
     uint64_t conn_id;
     char session_id[48];
     json_t *id; /* the request's id; NULL: a notification, never answered */
-    enum media_op op;
     bool done;
     int code;  /* once done: 0 or the JSON-RPC error code */
     char *why; /* the error's message */
@@ -437,11 +434,6 @@ call_done(struct vej_signalling *s, struct report *r)
     struct media_wait *w;
     while (q && (w = g_queue_peek_head(&q->waits)) && w->done) {
         g_queue_pop_head(&q->waits);
-        /* The hearing's policy, once its first media exist (as before any
-         * answer: the relay runs it after this call). */
-        struct vej_live_hearing *h = g_hash_table_lookup(s->hearings, r->hearing_id);
-        if (!w->code && w->op != OP_OTHER && h)
-            vej__media_policy_update(s, h);
         wait_answer(s, w);
         wait_free(w);
         struct report *held;
@@ -453,18 +445,29 @@ call_done(struct vej_signalling *s, struct report *r)
     report_free(r);
 }
 
+/* The hearing's first publish or subscribe: from now on the relay keeps
+ * its policy, handed over whole now and after every change of the roster
+ * (sync_views), so before this call on the worker. */
+static void
+media_begins(struct vej_signalling *s, struct vej_live_hearing *h)
+{
+    if (h->media)
+        return;
+    h->media = true;
+    vej__media_policy_update(s, h);
+}
+
 /* Files a request about to be posted; the caller removes it when posting
  * failed. */
 static struct media_wait *
 wait_new(struct vej_signalling *s, struct vej_live_participant *me,
-         const struct vej_media_reply *to, enum media_op op)
+         const struct vej_media_reply *to)
 {
     struct media_wait *w = g_new0(struct media_wait, 1);
     w->call_id = ++s->next_id;
     w->conn_id = to->conn_id;
     g_strlcpy(w->session_id, to->session_id, sizeof w->session_id);
     w->id = to->id ? json_incref(to->id) : NULL;
-    w->op = op;
     g_queue_push_tail(&queue_of(s, me->id)->waits, w);
     return w;
 }
@@ -491,8 +494,8 @@ vej__media_publish(struct vej_signalling *s, struct vej_live_participant *me,
         return VEJ_RPC_FORBIDDEN;
     }
     unsigned flags = me->audio_only ? VEJ_RELAY_PUBLISH_AUDIO_ONLY : 0;
-    me->hearing->media = true;
-    struct media_wait *w = wait_new(s, me, to, OP_PUBLISH);
+    media_begins(s, me->hearing);
+    struct media_wait *w = wait_new(s, me, to);
     if (!vej_relay_publish(s->relay, me->hearing->id, me->id, sdp, flags, w->call_id, error))
         return wait_failed(s, me, w, *error);
     return 0;
@@ -502,8 +505,8 @@ int
 vej__media_subscribe(struct vej_signalling *s, struct vej_live_participant *me,
                      const struct vej_media_reply *to, GError **error)
 {
-    me->hearing->media = true;
-    struct media_wait *w = wait_new(s, me, to, OP_SUBSCRIBE);
+    media_begins(s, me->hearing);
+    struct media_wait *w = wait_new(s, me, to);
     if (!vej_relay_subscribe(s->relay, me->hearing->id, me->id, w->call_id, error))
         return wait_failed(s, me, w, *error);
     return 0;
@@ -514,7 +517,7 @@ vej__media_answer(struct vej_signalling *s, struct vej_live_participant *me,
                   const struct vej_media_reply *to, const char *sdp, uint64_t revision,
                   GError **error)
 {
-    struct media_wait *w = wait_new(s, me, to, OP_OTHER);
+    struct media_wait *w = wait_new(s, me, to);
     if (!vej_relay_subscribe_answer(s->relay, me->hearing->id, me->id, revision, sdp, w->call_id,
                                     error))
         return wait_failed(s, me, w, *error);
@@ -526,7 +529,7 @@ vej__media_candidate(struct vej_signalling *s, struct vej_live_participant *me,
                      const struct vej_media_reply *to, enum vej_relay_pc pc, const char *candidate,
                      GError **error)
 {
-    struct media_wait *w = wait_new(s, me, to, OP_OTHER);
+    struct media_wait *w = wait_new(s, me, to);
     if (!vej_relay_add_candidate(s->relay, me->hearing->id, me->id, pc, candidate, w->call_id,
                                  error))
         return wait_failed(s, me, w, *error);
@@ -537,7 +540,7 @@ int
 vej__media_restart_ice(struct vej_signalling *s, struct vej_live_participant *me,
                        const struct vej_media_reply *to, GError **error)
 {
-    struct media_wait *w = wait_new(s, me, to, OP_OTHER);
+    struct media_wait *w = wait_new(s, me, to);
     if (!vej_relay_restart_ice(s->relay, me->hearing->id, me->id, w->call_id, error))
         return wait_failed(s, me, w, *error);
     return 0;
