@@ -90,6 +90,8 @@ vej__media_policy_update(struct vej_signalling *s, struct vej_live_hearing *h)
 
 /* ---- requests waiting for the relay ---- */
 
+#define VEJ_MEDIA_MAX_WAITING 64
+
 /* A webrtc.* request posted to the relay, not yet answered. */
 struct media_wait {
     uint64_t call_id;
@@ -457,18 +459,27 @@ media_begins(struct vej_signalling *s, struct vej_live_hearing *h)
     vej__media_policy_update(s, h);
 }
 
-/* Files a request about to be posted; the caller removes it when posting
- * failed. */
+/* Files a request about to be posted (the caller removes it when posting
+ * failed), or refuses it: a participant has at most
+ * VEJ_MEDIA_MAX_WAITING requests in the relay (candidates sent as
+ * notifications cost no rate-limit token, and the relay may be slow). */
 static struct media_wait *
 wait_new(struct vej_signalling *s, struct vej_live_participant *me,
-         const struct vej_media_reply *to)
+         const struct vej_media_reply *to, int *code, GError **error)
 {
+    struct media_queue *q = queue_of(s, me->id);
+    if (q->waits.length >= VEJ_MEDIA_MAX_WAITING) {
+        g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_LIMIT,
+                    "too many webrtc.* requests in progress (at most %d)", VEJ_MEDIA_MAX_WAITING);
+        *code = VEJ_RPC_RATE_LIMITED;
+        return NULL;
+    }
     struct media_wait *w = g_new0(struct media_wait, 1);
     w->call_id = ++s->next_id;
     w->conn_id = to->conn_id;
     g_strlcpy(w->session_id, to->session_id, sizeof w->session_id);
     w->id = to->id ? json_incref(to->id) : NULL;
-    g_queue_push_tail(&queue_of(s, me->id)->waits, w);
+    g_queue_push_tail(&q->waits, w);
     return w;
 }
 
@@ -495,7 +506,10 @@ vej__media_publish(struct vej_signalling *s, struct vej_live_participant *me,
     }
     unsigned flags = me->audio_only ? VEJ_RELAY_PUBLISH_AUDIO_ONLY : 0;
     media_begins(s, me->hearing);
-    struct media_wait *w = wait_new(s, me, to);
+    int code = 0;
+    struct media_wait *w = wait_new(s, me, to, &code, error);
+    if (!w)
+        return code;
     if (!vej_relay_publish(s->relay, me->hearing->id, me->id, sdp, flags, w->call_id, error))
         return wait_failed(s, me, w, *error);
     return 0;
@@ -506,7 +520,10 @@ vej__media_subscribe(struct vej_signalling *s, struct vej_live_participant *me,
                      const struct vej_media_reply *to, GError **error)
 {
     media_begins(s, me->hearing);
-    struct media_wait *w = wait_new(s, me, to);
+    int code = 0;
+    struct media_wait *w = wait_new(s, me, to, &code, error);
+    if (!w)
+        return code;
     if (!vej_relay_subscribe(s->relay, me->hearing->id, me->id, w->call_id, error))
         return wait_failed(s, me, w, *error);
     return 0;
@@ -517,7 +534,10 @@ vej__media_answer(struct vej_signalling *s, struct vej_live_participant *me,
                   const struct vej_media_reply *to, const char *sdp, uint64_t revision,
                   GError **error)
 {
-    struct media_wait *w = wait_new(s, me, to);
+    int code = 0;
+    struct media_wait *w = wait_new(s, me, to, &code, error);
+    if (!w)
+        return code;
     if (!vej_relay_subscribe_answer(s->relay, me->hearing->id, me->id, revision, sdp, w->call_id,
                                     error))
         return wait_failed(s, me, w, *error);
@@ -529,7 +549,10 @@ vej__media_candidate(struct vej_signalling *s, struct vej_live_participant *me,
                      const struct vej_media_reply *to, enum vej_relay_pc pc, const char *candidate,
                      GError **error)
 {
-    struct media_wait *w = wait_new(s, me, to);
+    int code = 0;
+    struct media_wait *w = wait_new(s, me, to, &code, error);
+    if (!w)
+        return code;
     if (!vej_relay_add_candidate(s->relay, me->hearing->id, me->id, pc, candidate, w->call_id,
                                  error))
         return wait_failed(s, me, w, *error);
@@ -540,7 +563,10 @@ int
 vej__media_restart_ice(struct vej_signalling *s, struct vej_live_participant *me,
                        const struct vej_media_reply *to, GError **error)
 {
-    struct media_wait *w = wait_new(s, me, to);
+    int code = 0;
+    struct media_wait *w = wait_new(s, me, to, &code, error);
+    if (!w)
+        return code;
     if (!vej_relay_restart_ice(s->relay, me->hearing->id, me->id, w->call_id, error))
         return wait_failed(s, me, w, *error);
     return 0;
