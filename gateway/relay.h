@@ -13,10 +13,11 @@
  * the hearing's worker, in order: the calls of one hearing run on its
  * worker in the order they were made, and a busy worker delays only its
  * own hearings. A call given a non-zero `call_id` is answered by
- * callbacks->done with that id once it has run, never before it returns
- * and never when it failed at once. The callbacks (done and the reports)
- * are called on a worker thread: the signalling side must post them to its
- * own thread (they must not call back into the relay). A call's done comes
+ * callbacks->done with that id once it has run on the worker (possibly
+ * before the call has returned on the signalling thread), and never when
+ * it failed at once. The callbacks (done and the reports) are called on a
+ * worker thread: the signalling side must post them to its own thread
+ * (they must not call back into the relay). A call's done comes
  * after the reports it caused (an offer, a state), which are made as it
  * runs: the signalling side holds a participant's reports back while one
  * of its calls is unanswered, so that the result goes first.
