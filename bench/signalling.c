@@ -27,10 +27,22 @@
  * The whole run is bounded (--budget, 115 s): at the bound, or on SIGINT /
  * SIGTERM, the daemon is killed and the temporary directory removed.
  *
+ * With --busy N (the busy-worker mode) the daemon has one media worker
+ * (`[media] workers = 1`), shared by every hearing. Before phase 1,
+ * vej-loadgen (--loadgen) makes a hearing of one publisher and N
+ * subscribers with real media (VP8 + Opus through ICE, DTLS and SRTP) and
+ * keeps it going for the whole run; --busy-clients observers of that
+ * hearing (left in its lobby) then send webrtc.subscribe, --busy-rate per
+ * second in all, during the steady window, while the clerks of the other
+ * hearings mute and move their participants (--mix; e.g. 0,0,50,50). The
+ * tables print both: the mutes' and moves' latency is what a busy worker
+ * in another hearing costs them.
+ *
  * Usage: bench-signalling --gateway PATH --vejctl PATH [--participants N]
  *   [--hearings H] [--rate R] [--duration S] [--drain S] [--no-pin]
  *   [--no-admit] [--keep] [--budget S] [--mix READ,JOIN,MOVE,MUTE]
  *   [--rest-connections N] [--wrapper 'valgrind --tool=callgrind ...']
+ *   [--busy N --loadgen PATH [--busy-clients K] [--busy-rate R]]
  */
 #include "signalling/bench.h"
 
@@ -40,8 +52,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/utsname.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define NS_PER_S ((int64_t)1000000000)
@@ -57,6 +72,7 @@ struct run {
     struct bench_op *ops;
     size_t n_ops;
     int64_t t_begin;
+    pid_t loadgen_pid; /* --busy */
 };
 
 static bool
@@ -80,11 +96,14 @@ parse_args(int argc, char **argv, struct run *r)
                                 .drain_s = 10,
                                 .rest_connections = 32,
                                 .pin = true,
-                                .admit = true};
+                                .admit = true,
+                                .busy_clients = 10,
+                                .busy_rate = 50};
     r->budget_s = 115;
     const char *mix = "70,10,10,10";
     o->gateway = g_getenv("VEJ_GATEWAY");
     o->vejctl = g_getenv("VEJCTL");
+    o->loadgen = g_getenv("VEJ_LOADGEN");
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool ok = true, takes = true;
@@ -110,6 +129,14 @@ parse_args(int argc, char **argv, struct run *r)
             ok = (mix = v) != NULL;
         else if (strcmp(a, "--wrapper") == 0)
             ok = (o->profile_wrapper = v) != NULL;
+        else if (strcmp(a, "--busy") == 0)
+            ok = parse_int(v, 1, 2000, &o->busy);
+        else if (strcmp(a, "--busy-clients") == 0)
+            ok = parse_int(v, 1, 500, &o->busy_clients);
+        else if (strcmp(a, "--busy-rate") == 0)
+            ok = parse_int(v, 0, 10000, &o->busy_rate);
+        else if (strcmp(a, "--loadgen") == 0)
+            ok = (o->loadgen = v) != NULL;
         else {
             takes = false;
             if (strcmp(a, "--no-pin") == 0)
@@ -133,6 +160,10 @@ parse_args(int argc, char **argv, struct run *r)
     if (!o->gateway || !o->vejctl) {
         fprintf(stderr, "bench-signalling: --gateway and --vejctl (or VEJ_GATEWAY, VEJCTL) "
                         "are required\n");
+        return false;
+    }
+    if (o->busy && !o->loadgen) {
+        fprintf(stderr, "bench-signalling: --busy needs --loadgen (or VEJ_LOADGEN)\n");
         return false;
     }
     g_auto(GStrv) parts = g_strsplit(mix, ",", -1);
@@ -226,6 +257,15 @@ xorshift(uint64_t *s)
     return *s = x;
 }
 
+static int
+by_time(const void *x, const void *y)
+{
+    const struct bench_op *a = x, *b = y;
+    if (a->at_ns != b->at_ns)
+        return a->at_ns < b->at_ns ? -1 : 1;
+    return (int)a->kind - (int)b->kind;
+}
+
 /* Evenly spaced ops; each block of 100 holds the --mix percentages of
  * each kind in a shuffled order; targets uniform over the participants.
  * The seed is fixed, so every run sends the same sequence. */
@@ -251,8 +291,21 @@ build_schedule(struct run *r)
         }
         r->ops[i].at_ns = (int64_t)((double)i * 1e9 / r->o.rate);
         r->ops[i].kind = block[i % 100];
-        r->ops[i].target = (int)(xorshift(&seed) % (uint64_t)r->w.n);
+        /* the busy hearing's sockets (after the others) only make webrtc.* */
+        r->ops[i].target = (int)(xorshift(&seed) % (uint64_t)r->o.participants);
     }
+    if (!r->o.busy || !r->o.busy_rate)
+        return;
+    size_t n_mix = r->n_ops, n_busy = (size_t)r->o.busy_rate * (size_t)r->o.duration_s;
+    r->ops = g_renew(struct bench_op, r->ops, n_mix + n_busy);
+    for (size_t i = 0; i < n_busy; i++)
+        r->ops[n_mix + i] = (struct bench_op){
+            .at_ns = (int64_t)(((double)i + 0.5) * 1e9 / r->o.busy_rate),
+            .kind = REQ_WEBRTC,
+            .target = r->o.participants + (int)(i % (size_t)r->o.busy_clients),
+        };
+    r->n_ops = n_mix + n_busy;
+    qsort(r->ops, r->n_ops, sizeof *r->ops, by_time);
 }
 
 static int64_t
@@ -326,7 +379,9 @@ print_steady(struct run *r, int64_t start, int64_t end, int64_t cpu_ns, int64_t 
     struct bench_samples all = {0};
     uint64_t answered = 0, errors = 0, unanswered = 0;
     bench_samples_print_header();
-    for (int k = REQ_READ; k <= REQ_MUTE; k++) {
+    for (int k = REQ_READ; k < REQ_N; k++) {
+        if (!bench_req_steady((enum bench_req)k) || (k == REQ_WEBRTC && !r->o.busy))
+            continue;
         struct bench_samples *s = bench_ws_samples(r->ws, (enum bench_req)k);
         bench_samples_print_row(bench_req_name((enum bench_req)k), s);
         for (size_t i = 0; i < s->n; i++)
@@ -356,6 +411,17 @@ print_steady(struct run *r, int64_t start, int64_t end, int64_t cpu_ns, int64_t 
     bench_ws_print_notifications(r->ws, elapsed);
     print_cpu("window + drain", cpu_ns, end - start, answered + errors, gen_ns);
     bench_ws_print_closes(r->ws);
+    if (r->o.busy) {
+        for (int k = REQ_MOVE; k <= REQ_MUTE; k++) {
+            struct bench_samples *s = bench_ws_samples(r->ws, (enum bench_req)k);
+            printf("RESULT busy worker: %s in the other hearings: p50 %.2f ms, p99 %.2f ms, max "
+                   "%.2f ms (%zu answered, %" G_GUINT64_FORMAT " errors), while a hearing of %d "
+                   "media subscribers on the same worker made %d webrtc.subscribe/s\n",
+                   bench_req_name((enum bench_req)k), bench_samples_quantile(s, 0.5) / 1000,
+                   bench_samples_quantile(s, 0.99) / 1000, bench_samples_quantile(s, 1.0) / 1000,
+                   s->n - s->unanswered, s->errors, r->o.busy, r->o.busy_rate);
+        }
+    }
     bool standard = r->o.rate >= 2000 && r->mix[0] == 70 && r->mix[1] == 10 && r->mix[2] == 10;
     printf("RESULT steady: %d req/s offered (mix %d/%d/%d/%d), %.0f answered/s, p99 %.2f ms "
            "overall (goal: p99 under 10 ms at 2,000 req/s of the 70/10/10/10 mix: %s)\n",
@@ -391,6 +457,109 @@ phase_steady(struct run *r)
         printf("  daemon resident memory: %.1f MiB\n", (double)rss / 1024);
 }
 
+/* The busy hearing's id, from vej-loadgen's "N PCs up in S s (hrg_...)";
+ * NULL while not there yet. */
+static char *
+loadgen_hearing(const char *log_path)
+{
+    g_autofree char *text = NULL;
+    if (!g_file_get_contents(log_path, &text, NULL, NULL))
+        return NULL;
+    const char *up = strstr(text, " PCs up in ");
+    const char *open = up ? strchr(up, '(') : NULL;
+    const char *close = open ? strchr(open, ')') : NULL;
+    if (!close || close - open < 5 || strncmp(open + 1, "hrg_", 4) != 0)
+        return NULL;
+    return g_strndup(open + 1, (gsize)(close - open - 1));
+}
+
+/* --busy: vej-loadgen makes its hearing (1 publisher, N subscribers, real
+ * media, for longer than the run) with our clerk; once every PC is up,
+ * our sockets of that hearing are added to the world. Its output goes to
+ * loadgen.log in the temporary directory; it dies with us. */
+static bool
+start_busy(struct run *r)
+{
+    printf("\n== 0. busy worker: vej-loadgen, 1 publisher and %d subscribers (one media worker "
+           "for all hearings) ==\n",
+           r->o.busy);
+    g_autofree char *log_path = g_build_filename(r->d.root, "loadgen.log", NULL);
+    g_autofree char *url = g_strdup_printf("https://127.0.0.1:%d", r->d.port);
+    g_autofree char *subs = g_strdup_printf("%d", r->o.busy);
+    g_autofree char *duration = g_strdup_printf("%d", r->budget_s + 30);
+    g_autofree char *gw = g_strdup_printf("%d", (int)r->d.pid);
+    const char *argv[] = {r->o.loadgen,
+                          "--url",
+                          url,
+                          "--token",
+                          r->w.clerk_token,
+                          "--courtroom",
+                          r->w.courtroom_id,
+                          "-n",
+                          "1",
+                          "-m",
+                          subs,
+                          "--warmup",
+                          "0",
+                          "--duration",
+                          duration,
+                          "--gateway-pid",
+                          gw,
+                          NULL};
+    int64_t t0 = bench_now_ns();
+    pid_t child = fork();
+    if (child < 0) {
+        perror("bench-signalling: fork");
+        return false;
+    }
+    if (child == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGTERM);
+        FILE *f = freopen(log_path, "w", stderr);
+        if (!f || dup2(fileno(stderr), 1) < 0)
+            _exit(127);
+        execv(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    r->loadgen_pid = child;
+    int64_t deadline = left_ns(r, 100 * NS_PER_S);
+    char *hid = NULL;
+    while (!(hid = loadgen_hearing(log_path)) && bench_now_ns() < deadline) {
+        int status;
+        if (waitpid(child, &status, WNOHANG) == child) {
+            r->loadgen_pid = 0;
+            fprintf(stderr, "bench-signalling: vej-loadgen exited (status %d); see %s (--keep)\n",
+                    status, log_path);
+            return false;
+        }
+        g_usleep(200000);
+    }
+    if (!hid) {
+        fprintf(stderr, "bench-signalling: vej-loadgen's PCs not up in time; see %s\n", log_path);
+        return false;
+    }
+    printf("  %d PCs up in %.1f s (hearing %s); media flowing\n", r->o.busy + 1,
+           (double)(bench_now_ns() - t0) / 1e9, hid);
+    bool ok = bench_world_add_busy(&r->o, &r->d, &r->w, hid);
+    g_free(hid);
+    return ok;
+}
+
+static void
+stop_loadgen(struct run *r)
+{
+    if (r->loadgen_pid <= 0)
+        return;
+    kill(r->loadgen_pid, SIGTERM);
+    int status;
+    for (int i = 0; i < 50 && waitpid(r->loadgen_pid, &status, WNOHANG) == 0; i++)
+        g_usleep(100000);
+    if (waitpid(r->loadgen_pid, &status, WNOHANG) == 0) {
+        kill(r->loadgen_pid, SIGKILL);
+        waitpid(r->loadgen_pid, &status, 0);
+    }
+    r->loadgen_pid = 0;
+}
+
 static int
 run(struct run *r)
 {
@@ -400,6 +569,8 @@ run(struct run *r)
         pin_self();
     printf("daemon: pid %d, port %d, data %s\n", (int)r->d.pid, r->d.port, r->d.data_dir);
     if (!bench_world_setup(&r->o, &r->d, &r->w))
+        return 1;
+    if (r->o.busy && !start_busy(r))
         return 1;
     r->ws = bench_ws_new(&r->o, &r->d, &r->w);
     if (!r->ws || !bench_ws_clerks(r->ws, left_ns(r, 15 * NS_PER_S)))
@@ -428,6 +599,7 @@ main(int argc, char **argv)
            r.o.participants, r.o.hearings,
            r.o.admit ? "admitted to main before the steady window" : "left in the lobby");
     int rc = run(&r);
+    stop_loadgen(&r);
     print_loadavg("at the end");
     bench_ws_free(r.ws);
     if (r.d.pid > 0) {

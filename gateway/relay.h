@@ -7,9 +7,20 @@
  * the relay.
  *
  * Threads: every vej_relay_* function is called from the signalling thread
- * and may wait for the hearing's worker (never the other way round). The
- * callbacks are called on a worker thread: the signalling side must post
- * them to its own thread (they must not call back into the relay).
+ * and never waits for a worker (vej_relay_free excepted, at shutdown). A
+ * call is checked for what the signalling thread can tell alone (a hearing
+ * with no media state: NOT_FOUND at once, nothing posted), then posted to
+ * the hearing's worker, in order: the calls of one hearing run on its
+ * worker in the order they were made, and a busy worker delays only its
+ * own hearings. A call given a non-zero `call_id` is answered by
+ * callbacks->done with that id once it has run on the worker (possibly
+ * before the call has returned on the signalling thread), and never when
+ * it failed at once. The callbacks (done and the reports) are called on a
+ * worker thread: the signalling side must post them to its own thread
+ * (they must not call back into the relay). A call's done comes
+ * after the reports it caused (an offer, a state), which are made as it
+ * runs: the signalling side holds a participant's reports back while one
+ * of its calls is unanswered, so that the result goes first.
  *
  * Policy: the relay forwards a publisher's track to a subscriber only when
  * the last vej_relay_set_policy() says so; a track is offered to a
@@ -78,6 +89,11 @@ struct vej_relay_callbacks {
     /* A publisher's tracks changed ([{mid, kind}]). */
     void (*tracks)(void *user, const char *hearing_id, const char *participant_id,
                    const char *tracks_json);
+    /* The outcome of the call numbered call_id: error NULL when it did
+     * what was asked, with `result` the publish answer's SDP (NULL for the
+     * other calls); else error says why (VEJ_RELAY_ERROR). */
+    void (*done)(void *user, const char *hearing_id, const char *participant_id, uint64_t call_id,
+                 const char *result, const GError *error);
     void *user;
 };
 
@@ -95,29 +111,42 @@ enum {
     VEJ_RELAY_PUBLISH_AUDIO_ONLY = 1 << 0,
 };
 
-/* Applies a publisher's offer (first one, renegotiation or ICE restart) and
- * returns the answer (transfer full). */
-char *vej_relay_publish(struct vej_relay *relay, const char *hearing_id, const char *participant_id,
-                        const char *offer_sdp, unsigned flags, GError **error);
+/* Calls on a participant's PeerConnections. Each returns FALSE with *error
+ * (nothing posted, done never called) or TRUE: posted, and answered by
+ * callbacks->done(call_id) unless call_id is 0. Strings are copied. */
+
+/* Applies a publisher's offer (first one, renegotiation or ICE restart);
+ * done's result is the answer. Creates the hearing's media state. */
+gboolean vej_relay_publish(struct vej_relay *relay, const char *hearing_id,
+                           const char *participant_id, const char *offer_sdp, unsigned flags,
+                           uint64_t call_id, GError **error);
 
 /* Creates the subscribe PeerConnection if needed; the offer arrives through
- * callbacks->offer. */
+ * callbacks->offer. An offer still unanswered is replaced by a new revision
+ * (the client may have lost it). Creates the hearing's media state. */
 gboolean vej_relay_subscribe(struct vej_relay *relay, const char *hearing_id,
-                             const char *participant_id, GError **error);
+                             const char *participant_id, uint64_t call_id, GError **error);
 
-/* The client's answer to the subscribe offer `revision`. */
+/* The client's answer to the subscribe offer `revision`: CONFLICT for any
+ * other revision than the offer in flight. */
 gboolean vej_relay_subscribe_answer(struct vej_relay *relay, const char *hearing_id,
                                     const char *participant_id, uint64_t revision,
-                                    const char *answer_sdp, GError **error);
+                                    const char *answer_sdp, uint64_t call_id, GError **error);
 
 /* A trickled remote candidate; NULL or "" ends the remote candidates. */
 gboolean vej_relay_add_candidate(struct vej_relay *relay, const char *hearing_id,
                                  const char *participant_id, enum vej_relay_pc pc,
-                                 const char *candidate, GError **error);
+                                 const char *candidate, uint64_t call_id, GError **error);
 
 /* Re-offers the subscribe PC with fresh ICE credentials. */
 gboolean vej_relay_restart_ice(struct vej_relay *relay, const char *hearing_id,
-                               const char *participant_id, GError **error);
+                               const char *participant_id, uint64_t call_id, GError **error);
+
+/* The participant's client came back (session.resume): a subscribe offer
+ * left unanswered is replaced by a new revision; nothing else changes.
+ * Posted; nothing happens when there is no such offer. */
+void vej_relay_resend_offer(struct vej_relay *relay, const char *hearing_id,
+                            const char *participant_id);
 
 /* The subscriber id of the recorder in a policy: a rule
  * {VEJ_RELAY_RECORDER, publisher, kind, flowing} says whether the tap
@@ -145,12 +174,13 @@ unsigned vej_relay_n_workers(struct vej_relay *relay);
 void vej_relay_set_tap(struct vej_relay *relay, const struct vej_tap *tap);
 
 /* Closes a participant's PeerConnections (leave, removal, move to lobby
- * needs nothing: the policy does it). */
+ * needs nothing: the policy does it). Posted: returns at once. */
 void vej_relay_close_participant(struct vej_relay *relay, const char *hearing_id,
                                  const char *participant_id);
 
 /* The hearing is over: every PeerConnection of it is closed (RTCP BYE,
- * DTLS close_notify, agents closed) and its state freed. A later call for
+ * DTLS close_notify, agents closed) and its state freed, on its worker
+ * after every call made before (posted: returns at once). A later call for
  * the same id starts afresh. */
 void vej_relay_close_hearing(struct vej_relay *relay, const char *hearing_id);
 

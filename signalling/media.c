@@ -9,6 +9,16 @@
  * were muted and the hearing were in session) and `flowing` (allowed now).
  * So a session starting, adjourning or resuming, and every mute, only flip
  * `flowing`: media start at once, without a renegotiation.
+ *
+ * The signalling thread never waits for the relay: a webrtc.* request is
+ * posted to the hearing's worker (relay.h) and answered when the relay's
+ * `done` report arrives here. A participant's requests wait in its queue
+ * (struct media_queue), answered in the order they were made; the reports
+ * about that participant (offers, states) that arrive while a request is
+ * unanswered are held and sent right after its answer, so that a result
+ * still goes before what it caused (webrtc.subscribe's result before its
+ * webrtc.offer). An answer goes to the socket and session the request came
+ * from, if both are still there; otherwise it is dropped.
  */
 #include "signalling/signalling-priv.h"
 
@@ -78,14 +88,87 @@ vej__media_policy_update(struct vej_signalling *s, struct vej_live_hearing *h)
     g_free(rules);
 }
 
+/* ---- requests waiting for the relay ---- */
+
+#define VEJ_MEDIA_MAX_WAITING 64
+
+/* A webrtc.* request posted to the relay, not yet answered. */
+struct media_wait {
+    uint64_t call_id;
+    uint64_t conn_id;
+    char session_id[48];
+    json_t *id; /* the request's id; NULL: a notification, never answered */
+    bool done;
+    int code;  /* once done: 0 or the JSON-RPC error code */
+    char *why; /* the error's message */
+    char *sdp; /* publish: the answer */
+};
+
+/* A participant's requests in the relay, in the order they were made, and
+ * the reports about it that arrived meanwhile (struct report *). */
+struct media_queue {
+    char *participant_id;
+    GQueue waits;
+    GQueue held;
+};
+
+static void
+wait_free(struct media_wait *w)
+{
+    if (w->id)
+        json_decref(w->id);
+    g_free(w->why);
+    g_free(w->sdp);
+    g_free(w);
+}
+
+struct report;
+static void report_free(struct report *r);
+
+static void
+queue_free(struct media_queue *q)
+{
+    g_queue_clear_full(&q->waits, (GDestroyNotify)wait_free);
+    g_queue_clear_full(&q->held, (GDestroyNotify)report_free);
+    g_free(q->participant_id);
+    g_free(q);
+}
+
+static struct media_queue *
+queue_of(struct vej_signalling *s, const char *pid)
+{
+    if (!s->media_queues)
+        s->media_queues =
+            g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)queue_free);
+    struct media_queue *q = g_hash_table_lookup(s->media_queues, pid);
+    if (!q) {
+        q = g_new0(struct media_queue, 1);
+        q->participant_id = g_strdup(pid);
+        g_queue_init(&q->waits);
+        g_queue_init(&q->held);
+        g_hash_table_insert(s->media_queues, q->participant_id, q);
+    }
+    return q;
+}
+
+void
+vej__media_free(struct vej_signalling *s)
+{
+    g_clear_pointer(&s->media_queues, g_hash_table_unref);
+}
+
 /* ---- reports from the relay (worker threads) ---- */
 
 struct report {
-    enum { R_CANDIDATE, R_OFFER, R_STATE } kind;
+    enum { R_CANDIDATE, R_OFFER, R_STATE, R_DONE } kind;
     char *hearing_id, *participant_id;
     enum vej_relay_pc pc;
-    char *a, *b, *c; /* candidate: mid, candidate; offer: sdp, tracks; state: state, reason */
-    uint64_t revision;
+    /* candidate: mid, candidate; offer: sdp, tracks; state: state, reason;
+     * done: result, error message (NULL: success) */
+    char *a, *b, *c;
+    uint64_t revision; /* offer: its revision; done: the call id */
+    int error_code;    /* done: enum vej_relay_error_code, when b is set */
+    bool error_relay;  /* done: the error is in the VEJ_RELAY_ERROR domain */
 };
 
 static void
@@ -114,10 +197,10 @@ pc_name(enum vej_relay_pc pc)
     return pc == VEJ_RELAY_PUBLISH ? "publish" : "subscribe";
 }
 
+/* Sends a report to the participant's session, if it has one; frees it. */
 static void
-deliver_report(struct vej_signalling *s, void *data)
+send_report(struct vej_signalling *s, struct report *r)
 {
-    struct report *r = data;
     struct vej_session *sess = session_for(s, r);
     if (!sess) {
         report_free(r);
@@ -161,8 +244,30 @@ deliver_report(struct vej_signalling *s, void *data)
         if (strcmp(r->a, "failed") == 0)
             vej__media_alert(s, sess->participant, "media_failed", r->b);
         break;
+    case R_DONE:
+        break;
     }
     report_free(r);
+}
+
+static void call_done(struct vej_signalling *s, struct report *r);
+
+/* A report from the relay, on this thread: a call's outcome, or a report
+ * held while the participant has a request unanswered. */
+static void
+deliver_report(struct vej_signalling *s, void *data)
+{
+    struct report *r = data;
+    if (r->kind == R_DONE) {
+        call_done(s, r);
+        return;
+    }
+    struct media_queue *q =
+        s->media_queues ? g_hash_table_lookup(s->media_queues, r->participant_id) : NULL;
+    if (q && q->waits.length)
+        g_queue_push_tail(&q->held, r);
+    else
+        send_report(s, r);
 }
 
 static struct report *
@@ -207,6 +312,21 @@ on_state(void *user, const char *hid, const char *pid, enum vej_relay_pc pc, con
     vej__post(user, deliver_report, r);
 }
 
+static void
+on_done(void *user, const char *hid, const char *pid, uint64_t call_id, const char *result,
+        const GError *error)
+{
+    struct report *r = report_new(R_DONE, hid, pid, VEJ_RELAY_PUBLISH);
+    r->revision = call_id;
+    r->a = g_strdup(result);
+    if (error) {
+        r->b = g_strdup(error->message);
+        r->error_relay = error->domain == VEJ_RELAY_ERROR;
+        r->error_code = error->code;
+    }
+    vej__post(user, deliver_report, r);
+}
+
 void
 vej__media_callbacks(struct vej_signalling *s, struct vej_relay_callbacks *cb)
 {
@@ -214,6 +334,7 @@ vej__media_callbacks(struct vej_signalling *s, struct vej_relay_callbacks *cb)
     cb->candidate = on_candidate;
     cb->offer = on_offer;
     cb->state = on_state;
+    cb->done = on_done;
     cb->user = s;
 }
 
@@ -242,10 +363,10 @@ vej__media_alert(struct vej_signalling *s, struct vej_live_participant *about, c
 
 /* The JSON-RPC code for a relay error; its message goes to the client. */
 static int
-relay_code(const GError *error)
+relay_code(bool relay_domain, int code)
 {
-    if (error && error->domain == VEJ_RELAY_ERROR) {
-        switch (error->code) {
+    if (relay_domain) {
+        switch (code) {
         case VEJ_RELAY_ERROR_INVALID:
         case VEJ_RELAY_ERROR_LIMIT:
             return VEJ_RPC_INVALID_PARAMS;
@@ -260,59 +381,202 @@ relay_code(const GError *error)
     return VEJ_RPC_INTERNAL;
 }
 
+static int
+error_code_of(const GError *error)
+{
+    return relay_code(error && error->domain == VEJ_RELAY_ERROR, error ? error->code : 0);
+}
+
+/* Sends a finished request's result or error to the socket and session it
+ * came from, if they are still together; a notification is only counted. */
+static void
+wait_answer(struct vej_signalling *s, struct media_wait *w)
+{
+    if (w->code)
+        s->metrics.rpc_errors_total++;
+    if (!w->id)
+        return;
+    struct vej_conn *c = g_hash_table_lookup(s->conns, &w->conn_id);
+    struct vej_session *sess = g_hash_table_lookup(s->sessions, w->session_id);
+    if (!c || c->closing || !sess || c->session != sess)
+        return;
+    json_t *answer;
+    if (w->code) {
+        g_autofree char *cid = NULL;
+        if (w->code == VEJ_RPC_INTERNAL) {
+            cid = vej__correlation_id();
+            g_warning("internal error [%s]: %s", cid, w->why ? w->why : "?");
+        }
+        answer = vej_rpc_error(w->id, w->code, w->why ? w->why : "error", NULL, cid);
+    } else {
+        answer = vej_rpc_result(w->id, w->sdp ? json_pack("{s:s}", "sdp", w->sdp) : json_object());
+    }
+    vej__conn_send(c, answer);
+    json_decref(answer);
+}
+
+/* A call's outcome: the participant's finished requests are answered in
+ * order, each followed by the reports held until then (they were made
+ * before the next request ran: the worker runs them in order). */
+static void
+call_done(struct vej_signalling *s, struct report *r)
+{
+    struct media_queue *q =
+        s->media_queues ? g_hash_table_lookup(s->media_queues, r->participant_id) : NULL;
+    for (GList *l = q ? q->waits.head : NULL; l; l = l->next) {
+        struct media_wait *w = l->data;
+        if (w->call_id != r->revision)
+            continue;
+        w->done = true;
+        w->code = r->b ? relay_code(r->error_relay, r->error_code) : 0;
+        w->why = g_steal_pointer(&r->b);
+        w->sdp = g_steal_pointer(&r->a);
+        break;
+    }
+    struct media_wait *w;
+    while (q && (w = g_queue_peek_head(&q->waits)) && w->done) {
+        g_queue_pop_head(&q->waits);
+        wait_answer(s, w);
+        wait_free(w);
+        struct report *held;
+        while ((held = g_queue_pop_head(&q->held)))
+            send_report(s, held);
+    }
+    if (q && !q->waits.length)
+        g_hash_table_remove(s->media_queues, r->participant_id);
+    report_free(r);
+}
+
+/* The hearing's first publish or subscribe: from now on the relay keeps
+ * its policy, handed over whole now and after every change of the roster
+ * (sync_views), so before this call on the worker. */
+static void
+media_begins(struct vej_signalling *s, struct vej_live_hearing *h)
+{
+    if (h->media)
+        return;
+    h->media = true;
+    vej__media_policy_update(s, h);
+}
+
+/* Files a request about to be posted (the caller removes it when posting
+ * failed), or refuses it: a participant has at most
+ * VEJ_MEDIA_MAX_WAITING requests in the relay (candidates sent as
+ * notifications cost no rate-limit token, and the relay may be slow). */
+static struct media_wait *
+wait_new(struct vej_signalling *s, struct vej_live_participant *me,
+         const struct vej_media_reply *to, int *code, GError **error)
+{
+    struct media_queue *q = queue_of(s, me->id);
+    if (q->waits.length >= VEJ_MEDIA_MAX_WAITING) {
+        g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_LIMIT,
+                    "too many webrtc.* requests in progress (at most %d)", VEJ_MEDIA_MAX_WAITING);
+        *code = VEJ_RPC_RATE_LIMITED;
+        return NULL;
+    }
+    struct media_wait *w = g_new0(struct media_wait, 1);
+    w->call_id = ++s->next_id;
+    w->conn_id = to->conn_id;
+    g_strlcpy(w->session_id, to->session_id, sizeof w->session_id);
+    w->id = to->id ? json_incref(to->id) : NULL;
+    g_queue_push_tail(&q->waits, w);
+    return w;
+}
+
+/* The relay refused at once: nothing was posted. */
+static int
+wait_failed(struct vej_signalling *s, struct vej_live_participant *me, struct media_wait *w,
+            const GError *error)
+{
+    struct media_queue *q = queue_of(s, me->id);
+    g_queue_remove(&q->waits, w);
+    wait_free(w);
+    if (!q->waits.length)
+        g_hash_table_remove(s->media_queues, me->id);
+    return error_code_of(error);
+}
+
 int
-vej__media_publish(struct vej_signalling *s, struct vej_live_participant *me, const char *sdp,
-                   json_t **result, GError **error)
+vej__media_publish(struct vej_signalling *s, struct vej_live_participant *me,
+                   const struct vej_media_reply *to, const char *sdp, GError **error)
 {
     if (me->role == VEJ_ROLE_OBSERVER) {
         g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_FAILED, "observers never publish");
         return VEJ_RPC_FORBIDDEN;
     }
     unsigned flags = me->audio_only ? VEJ_RELAY_PUBLISH_AUDIO_ONLY : 0;
-    me->hearing->media = true;
-    g_autofree char *answer =
-        vej_relay_publish(s->relay, me->hearing->id, me->id, sdp, flags, error);
-    if (!answer)
-        return relay_code(*error);
-    *result = json_pack("{s:s}", "sdp", answer);
-    vej__media_policy_update(s, me->hearing);
+    media_begins(s, me->hearing);
+    int code = 0;
+    struct media_wait *w = wait_new(s, me, to, &code, error);
+    if (!w)
+        return code;
+    if (!vej_relay_publish(s->relay, me->hearing->id, me->id, sdp, flags, w->call_id, error))
+        return wait_failed(s, me, w, *error);
     return 0;
 }
 
 int
-vej__media_subscribe(struct vej_signalling *s, struct vej_live_participant *me, GError **error)
+vej__media_subscribe(struct vej_signalling *s, struct vej_live_participant *me,
+                     const struct vej_media_reply *to, GError **error)
 {
-    me->hearing->media = true;
-    if (!vej_relay_subscribe(s->relay, me->hearing->id, me->id, error))
-        return relay_code(*error);
-    vej__media_policy_update(s, me->hearing);
+    media_begins(s, me->hearing);
+    int code = 0;
+    struct media_wait *w = wait_new(s, me, to, &code, error);
+    if (!w)
+        return code;
+    if (!vej_relay_subscribe(s->relay, me->hearing->id, me->id, w->call_id, error))
+        return wait_failed(s, me, w, *error);
     return 0;
 }
 
 int
-vej__media_answer(struct vej_signalling *s, struct vej_live_participant *me, const char *sdp,
-                  uint64_t revision, GError **error)
+vej__media_answer(struct vej_signalling *s, struct vej_live_participant *me,
+                  const struct vej_media_reply *to, const char *sdp, uint64_t revision,
+                  GError **error)
 {
-    if (!vej_relay_subscribe_answer(s->relay, me->hearing->id, me->id, revision, sdp, error))
-        return relay_code(*error);
+    int code = 0;
+    struct media_wait *w = wait_new(s, me, to, &code, error);
+    if (!w)
+        return code;
+    if (!vej_relay_subscribe_answer(s->relay, me->hearing->id, me->id, revision, sdp, w->call_id,
+                                    error))
+        return wait_failed(s, me, w, *error);
     return 0;
 }
 
 int
 vej__media_candidate(struct vej_signalling *s, struct vej_live_participant *me,
-                     enum vej_relay_pc pc, const char *candidate, GError **error)
+                     const struct vej_media_reply *to, enum vej_relay_pc pc, const char *candidate,
+                     GError **error)
 {
-    if (!vej_relay_add_candidate(s->relay, me->hearing->id, me->id, pc, candidate, error))
-        return relay_code(*error);
+    int code = 0;
+    struct media_wait *w = wait_new(s, me, to, &code, error);
+    if (!w)
+        return code;
+    if (!vej_relay_add_candidate(s->relay, me->hearing->id, me->id, pc, candidate, w->call_id,
+                                 error))
+        return wait_failed(s, me, w, *error);
     return 0;
 }
 
 int
-vej__media_restart_ice(struct vej_signalling *s, struct vej_live_participant *me, GError **error)
+vej__media_restart_ice(struct vej_signalling *s, struct vej_live_participant *me,
+                       const struct vej_media_reply *to, GError **error)
 {
-    if (!vej_relay_restart_ice(s->relay, me->hearing->id, me->id, error))
-        return relay_code(*error);
+    int code = 0;
+    struct media_wait *w = wait_new(s, me, to, &code, error);
+    if (!w)
+        return code;
+    if (!vej_relay_restart_ice(s->relay, me->hearing->id, me->id, w->call_id, error))
+        return wait_failed(s, me, w, *error);
     return 0;
+}
+
+void
+vej__media_resumed(struct vej_signalling *s, struct vej_live_participant *p)
+{
+    if (s->relay && p->hearing->media)
+        vej_relay_resend_offer(s->relay, p->hearing->id, p->id);
 }
 
 void

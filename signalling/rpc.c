@@ -15,7 +15,8 @@
 enum need { NEED_NOTHING, NEED_SESSION, NEED_JOINED };
 
 /* A handler's answer "later": the request waits for its audit entry
- * (struct deferred) and is answered by deferred_done(). */
+ * (struct deferred, answered by deferred_done()) or for the media relay
+ * (webrtc.*, answered by media.c). */
 #define RPC_PENDING 1
 
 struct call {
@@ -320,6 +321,9 @@ hello_staff(struct call *k, const char *token)
                json_pack("{s:s}", "address", k->c->peer));
     vej_user_free(user);
     vej__session_attach(sess, k->c);
+    /* A subscribe offer sent while the socket was gone was lost. */
+    if (sess->participant)
+        vej__media_resumed(k->s, sess->participant);
     return session_result(k, sess);
 }
 
@@ -355,6 +359,9 @@ m_session_resume(struct call *k)
     vej__audit(k->s, who ? who : sess->id, "session.resume",
                sess->hearing_id ? sess->hearing_id : "", json_pack("{s:s}", "address", k->c->peer));
     vej__session_attach(sess, k->c);
+    /* A subscribe offer sent while the socket was gone was lost. */
+    if (sess->participant)
+        vej__media_resumed(k->s, sess->participant);
     return session_result(k, sess);
 }
 
@@ -636,12 +643,20 @@ m_hearing_set_special_measures(struct call *k)
 
 /* ---- webrtc.* ---- */
 
+/* A webrtc.* request goes to the relay and is answered by media.c when the
+ * relay has run it (RPC_PENDING), or refused here at once. */
 static int
 media_result(struct call *k, int code)
 {
     if (code && k->error)
         k->why = k->error->message;
-    return code;
+    return code ? code : RPC_PENDING;
+}
+
+static struct vej_media_reply
+reply_to(struct call *k)
+{
+    return (struct vej_media_reply){.conn_id = k->c->id, .session_id = k->sess->id, .id = k->id};
 }
 
 static int
@@ -650,13 +665,15 @@ m_webrtc_publish(struct call *k)
     const char *sdp = param_string(k, "sdp", k->s->config->max_message_bytes);
     if (!sdp)
         return bad_param(k, "sdp", "must be an SDP offer");
-    return media_result(k, vej__media_publish(k->s, k->me, sdp, &k->result, &k->error));
+    struct vej_media_reply to = reply_to(k);
+    return media_result(k, vej__media_publish(k->s, k->me, &to, sdp, &k->error));
 }
 
 static int
 m_webrtc_subscribe(struct call *k)
 {
-    return media_result(k, vej__media_subscribe(k->s, k->me, &k->error));
+    struct vej_media_reply to = reply_to(k);
+    return media_result(k, vej__media_subscribe(k->s, k->me, &to, &k->error));
 }
 
 static int
@@ -668,8 +685,9 @@ m_webrtc_answer(struct call *k)
     json_t *rev = json_object_get(k->params, "revision");
     if (!json_is_integer(rev) || json_integer_value(rev) < 0)
         return bad_param(k, "revision", "must be the offer's revision (an integer)");
+    struct vej_media_reply to = reply_to(k);
     return media_result(
-        k, vej__media_answer(k->s, k->me, sdp, (uint64_t)json_integer_value(rev), &k->error));
+        k, vej__media_answer(k->s, k->me, &to, sdp, (uint64_t)json_integer_value(rev), &k->error));
 }
 
 static bool
@@ -697,7 +715,8 @@ m_webrtc_candidate(struct call *k)
     if (c && json_is_string(c) && json_string_length(c) > 1024)
         return bad_param(k, "candidate", "too long");
     const char *text = c ? json_string_value(c) : NULL;
-    return media_result(k, vej__media_candidate(k->s, k->me, pc, text, &k->error));
+    struct vej_media_reply to = reply_to(k);
+    return media_result(k, vej__media_candidate(k->s, k->me, &to, pc, text, &k->error));
 }
 
 static int
@@ -706,7 +725,8 @@ m_webrtc_restart_ice(struct call *k)
     enum vej_relay_pc pc;
     if (!pc_param(k, &pc) || pc != VEJ_RELAY_SUBSCRIBE)
         return bad_param(k, "pc", "must be subscribe (restart the publish PC with an offer)");
-    return media_result(k, vej__media_restart_ice(k->s, k->me, &k->error));
+    struct vej_media_reply to = reply_to(k);
+    return media_result(k, vej__media_restart_ice(k->s, k->me, &to, &k->error));
 }
 
 /* A participant asks the court for something (today: a private
@@ -929,15 +949,17 @@ vej__rpc_on_message(struct vej_conn *c, const char *buf, size_t len)
         code = m->handler(&k);
     }
     if (code == RPC_PENDING && !notification) {
-        /* Answered by deferred_done() once the audit entry is written. */
+        /* Answered by deferred_done() once the audit entry is written, or
+         * by media.c once the relay has run it. */
         vej__conn_release(c, NULL);
         g_clear_error(&k.error);
         vej_rpc_request_clear(&req);
         return;
     }
     if (notification) {
-        /* Never answered; failures are counted. */
-        if (code)
+        /* Never answered; failures are counted (by media.c for those the
+         * relay refuses). */
+        if (code && code != RPC_PENDING)
             s->metrics.rpc_errors_total++;
         vej__conn_release(c, NULL);
         g_clear_error(&k.error);

@@ -992,6 +992,7 @@ vej_signalling_free(struct vej_signalling *s)
     if (s->audit)
         vej_audit_writer_flush(s->audit);
     drain_posts(s);
+    vej__media_free(s);
     g_hash_table_iter_init(&it, s->hearings);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         struct vej_live_hearing *h = value;

@@ -91,6 +91,7 @@ struct vej_signalling {
     GHashTable *net_conns;    /* struct lws * -> its address (char *), for the release */
     GHashTable *throttles;    /* login throttle key -> struct throttle * (limits.c) */
     GQueue throttle_lru;      /* struct throttle *, least recently used first */
+    GHashTable *media_queues; /* participant id -> webrtc.* requests in the relay (media.c) */
     bool hsts;                /* a configured, not self-signed, certificate: send HSTS */
 
     struct vej_metrics metrics;
@@ -402,16 +403,33 @@ void vej__media_callbacks(struct vej_signalling *s, struct vej_relay_callbacks *
 void vej__media_policy_update(struct vej_signalling *s, struct vej_live_hearing *h);
 void vej__media_alert(struct vej_signalling *s, struct vej_live_participant *about,
                       const char *code, const char *message);
-/* Each returns 0 or a JSON-RPC code with *error set. */
-int vej__media_publish(struct vej_signalling *s, struct vej_live_participant *me, const char *sdp,
-                       json_t **result, GError **error);
-int vej__media_subscribe(struct vej_signalling *s, struct vej_live_participant *me, GError **error);
-int vej__media_answer(struct vej_signalling *s, struct vej_live_participant *me, const char *sdp,
-                      uint64_t revision, GError **error);
+/* Where a webrtc.* request is answered once the relay has run it. */
+struct vej_media_reply {
+    uint64_t conn_id;
+    const char *session_id;
+    json_t *id; /* the request's id (transfer none); NULL: a notification */
+};
+/* Each posts the request to the relay and returns 0: the answer (result or
+ * error) goes to `to` when the relay's report comes back, in the order of
+ * the participant's requests, and never to another socket or session. Or
+ * a JSON-RPC code with *error set: refused at once, nothing posted. */
+int vej__media_publish(struct vej_signalling *s, struct vej_live_participant *me,
+                       const struct vej_media_reply *to, const char *sdp, GError **error);
+int vej__media_subscribe(struct vej_signalling *s, struct vej_live_participant *me,
+                         const struct vej_media_reply *to, GError **error);
+int vej__media_answer(struct vej_signalling *s, struct vej_live_participant *me,
+                      const struct vej_media_reply *to, const char *sdp, uint64_t revision,
+                      GError **error);
 int vej__media_candidate(struct vej_signalling *s, struct vej_live_participant *me,
-                         enum vej_relay_pc pc, const char *candidate, GError **error);
+                         const struct vej_media_reply *to, enum vej_relay_pc pc,
+                         const char *candidate, GError **error);
 int vej__media_restart_ice(struct vej_signalling *s, struct vej_live_participant *me,
-                           GError **error);
+                           const struct vej_media_reply *to, GError **error);
+/* The participant's session was resumed: a subscribe offer it may have
+ * missed is sent again (a new revision). */
+void vej__media_resumed(struct vej_signalling *s, struct vej_live_participant *p);
+/* Frees the requests still waiting for the relay (shutdown, after it). */
+void vej__media_free(struct vej_signalling *s);
 /* The ice_servers of session.hello for a session whose id (participant or
  * staff account) names the TURN username (transfer full). */
 json_t *vej__media_ice_servers(struct vej_signalling *s, const char *id);

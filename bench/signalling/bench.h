@@ -26,8 +26,16 @@ enum bench_req {
     REQ_HELLO,      /* session.hello {join token} */
     REQ_FIRST_JOIN, /* the first hearing.join of a socket */
     REQ_ADMIT,      /* clerk: hearing.admit lobby -> main */
+    REQ_WEBRTC,     /* --busy: webrtc.subscribe by a socket of the busy hearing */
     REQ_N
 };
+
+/* A request of the steady window (answered ones count in its tables). */
+static inline bool
+bench_req_steady(enum bench_req k)
+{
+    return k <= REQ_MUTE || k == REQ_WEBRTC;
+}
 
 /* Latencies of one kind of request, in microseconds. */
 struct bench_samples {
@@ -52,6 +60,12 @@ struct bench_options {
     bool admit;                  /* admit everyone from the lobby before the window */
     bool keep;                   /* keep the temporary directory */
     const char *profile_wrapper; /* e.g. "valgrind --tool=callgrind ..." */
+    /* --busy N: a hearing of N media subscribers and one publisher
+     * (vej-loadgen) shares the daemon's one media worker with the others */
+    int busy;
+    int busy_clients;    /* its sockets making webrtc.* requests (10) */
+    int busy_rate;       /* their webrtc.subscribe per second (50) */
+    const char *loadgen; /* the vej-loadgen program */
 };
 
 struct bench_daemon {
@@ -69,6 +83,7 @@ struct bench_participant {
     char *id;         /* ptc_... */
     char *join_token; /* secret: never printed */
     int hearing;      /* index into world.hearing_ids */
+    bool busy;        /* in the busy hearing instead (lobby; webrtc.* only) */
 };
 
 struct bench_world {
@@ -77,6 +92,8 @@ struct bench_world {
     int n_hearings;
     struct bench_participant *p;
     int n;
+    char *courtroom_id;
+    char *busy_hearing_id; /* --busy: the hearing vej-loadgen made */
 };
 
 /* One request of the steady window: at start + at_ns, of a kind, aimed at a
@@ -129,6 +146,10 @@ void bench_remove_tree(const char *path);
 bool bench_world_setup(const struct bench_options *o, const struct bench_daemon *d,
                        struct bench_world *w);
 void bench_world_clear(struct bench_world *w);
+/* Adds o->busy_clients observers of hearing `hid` (busy, left in its lobby)
+ * to the world. false: message printed. */
+bool bench_world_add_busy(const struct bench_options *o, const struct bench_daemon *d,
+                          struct bench_world *w, const char *hid);
 
 struct bench_reader;
 /* Starts the REST reader thread: it opens its connections (warm-up) and

@@ -101,6 +101,11 @@ static bool
 write_config(const struct bench_options *o, const struct bench_daemon *d)
 {
     int per_hearing = (o->participants + o->hearings - 1) / o->hearings + 1; /* + the clerk */
+    /* --busy: vej-loadgen's hearing (its clerk, publisher and subscribers
+     * and our sockets) and every other hearing on one media worker */
+    int busy = o->busy ? o->busy + o->busy_clients + 2 : 0;
+    if (busy > per_hearing)
+        per_hearing = busy;
     g_autofree char *text =
         g_strdup_printf("# written by bench-signalling\n"
                         "[server]\n"
@@ -116,9 +121,11 @@ write_config(const struct bench_options *o, const struct bench_daemon *d)
                         "[hearing]\n"
                         "max_participants = %d\n"
                         "[auth]\n"
-                        "login_attempts_per_minute = 1000\n",
-                        o->participants + o->hearings + o->rest_connections + 100,
-                        per_hearing > 1000 ? 1000 : per_hearing);
+                        "login_attempts_per_minute = 1000\n"
+                        "%s",
+                        o->participants + o->hearings + o->rest_connections + busy + 100,
+                        per_hearing > 1000 ? 1000 : per_hearing,
+                        o->busy ? "[media]\nworkers = 1\naddresses = 127.0.0.1\n" : "");
     g_autoptr(GError) error = NULL;
     if (!g_file_set_contents(d->config_path, text, -1, &error)) {
         fprintf(stderr, "bench-signalling: %s\n", error->message);

@@ -213,9 +213,9 @@ setup_with(struct rest_client *rc, const struct bench_options *o, const struct b
                     json_pack("{s:s,s:i,s:s}", "name", "Bench court", "retention_days", 30,
                               "time_zone", "Europe/London"),
                     w->clerk_token, 201);
-    g_autofree char *courtroom = r ? member_string(r, "id") : NULL;
+    w->courtroom_id = r ? member_string(r, "id") : NULL;
     json_decref(r);
-    if (!courtroom || !make_hearings(rc, o, w, courtroom))
+    if (!w->courtroom_id || !make_hearings(rc, o, w, w->courtroom_id))
         return false;
     int64_t t0 = bench_now_ns();
     if (!make_participants(rc, o, w))
@@ -238,6 +238,49 @@ bench_world_setup(const struct bench_options *o, const struct bench_daemon *d,
     return ok;
 }
 
+static bool
+add_busy_with(struct rest_client *rc, const struct bench_options *o, struct bench_world *w,
+              const char *hid)
+{
+    w->busy_hearing_id = g_strdup(hid);
+    w->p = g_renew(struct bench_participant, w->p, (gsize)(w->n + o->busy_clients));
+    g_autofree char *path = g_strdup_printf("/hearings/%s/participants", hid);
+    for (int i = 0; i < o->busy_clients; i++) {
+        struct bench_participant *p = &w->p[w->n];
+        memset(p, 0, sizeof *p);
+        char name[48];
+        snprintf(name, sizeof name, "Busy observer %d", i);
+        json_t *r = rest_expect(rc, "POST", path,
+                                json_pack("{s:s,s:s}", "display_name", name, "role", "observer"),
+                                w->clerk_token, 201);
+        if (!r)
+            return false;
+        p->id = member_string(r, "participant_id");
+        p->join_token = member_string(r, "join_token");
+        p->busy = true;
+        json_decref(r);
+        if (!p->id || !p->join_token) {
+            fprintf(stderr, "bench-signalling: no participant_id/join_token in the answer\n");
+            return false;
+        }
+        w->n++;
+    }
+    return true;
+}
+
+bool
+bench_world_add_busy(const struct bench_options *o, const struct bench_daemon *d,
+                     struct bench_world *w, const char *hid)
+{
+    struct rest_client rc = {.curl = curl_easy_init(), .cert = d->cert_path};
+    if (!rc.curl)
+        return false;
+    snprintf(rc.base, sizeof rc.base, "https://127.0.0.1:%d", d->port);
+    bool ok = add_busy_with(&rc, o, w, hid);
+    curl_easy_cleanup(rc.curl);
+    return ok;
+}
+
 void
 bench_world_clear(struct bench_world *w)
 {
@@ -249,6 +292,8 @@ bench_world_clear(struct bench_world *w)
     for (int h = 0; h < w->n_hearings; h++)
         g_free(w->hearing_ids[h]);
     g_free(w->clerk_token);
+    g_free(w->courtroom_id);
+    g_free(w->busy_hearing_id);
     memset(w, 0, sizeof *w);
 }
 

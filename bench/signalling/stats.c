@@ -17,6 +17,7 @@ static const char *const req_names[REQ_N] = {
     [REQ_HELLO] = "session.hello",
     [REQ_FIRST_JOIN] = "hearing.join (first)",
     [REQ_ADMIT] = "hearing.admit",
+    [REQ_WEBRTC] = "webrtc.subscribe (busy)",
 };
 
 const char *

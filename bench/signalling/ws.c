@@ -54,7 +54,7 @@ struct bench_ws {
     struct bench_samples samples[REQ_N];
     struct bench_samples lag;
     /* progress */
-    int clerks_joined, hello_failed, joined, join_failed, admit_replies, conn_errors;
+    int clerks_joined, hello_failed, joined, join_failed, admit_replies, admit_wanted, conn_errors;
     int64_t last_join_ns;
     char first_error[160];
     GHashTable *close_codes; /* code -> count */
@@ -240,7 +240,7 @@ on_message(struct client *c, const char *text, size_t len)
         if (end && strncmp(end, ",\"result\":", 10) == 0 &&
             g_hash_table_lookup(b->pending, GINT_TO_POINTER((int)id))) {
             g_hash_table_steal_extended(b->pending, GINT_TO_POINTER((int)id), NULL, (gpointer *)&p);
-            if (p->kind <= REQ_MUTE) {
+            if (bench_req_steady(p->kind)) {
                 if (b->steady_outstanding)
                     b->steady_outstanding--;
                 on_reply_done(b, p, true, 0, NULL);
@@ -261,7 +261,7 @@ on_message(struct client *c, const char *text, size_t len)
         json_decref(msg);
         return;
     }
-    if (p->kind <= REQ_MUTE && b->steady_outstanding)
+    if (bench_req_steady(p->kind) && b->steady_outstanding)
         b->steady_outstanding--;
     json_t *err = json_object_get(msg, "error");
     int code = (int)json_integer_value(json_object_get(err, "code"));
@@ -510,10 +510,21 @@ bench_ws_connect_all(struct bench_ws *b, int64_t deadline_ns)
     return b->joined == b->w->n ? wall : -1;
 }
 
+/* The busy hearing's sockets stay in its lobby: they only make webrtc.*
+ * requests (and vej-loadgen's clerk is its clerk). */
+static int
+admittable(struct bench_ws *b)
+{
+    int n = 0;
+    for (int i = 0; i < b->w->n; i++)
+        n += b->clients[i].state == C_JOINED && !b->w->p[i].busy;
+    return n;
+}
+
 static bool
 all_admitted(struct bench_ws *b)
 {
-    return b->admit_replies >= b->joined;
+    return b->admit_replies >= b->admit_wanted;
 }
 
 int64_t
@@ -521,9 +532,10 @@ bench_ws_admit_all(struct bench_ws *b, int64_t deadline_ns)
 {
     uint64_t notes0 = b->notes;
     int64_t t0 = bench_now_ns();
+    b->admit_wanted = admittable(b);
     for (int i = 0; i < b->w->n; i++) {
         struct client *c = &b->clients[i];
-        if (c->state != C_JOINED)
+        if (c->state != C_JOINED || b->w->p[i].busy)
             continue;
         send_request(&b->clerks[c->hearing], REQ_ADMIT, t0, false, "hearing.admit",
                      json_pack("{s:s}", "participant_id", b->w->p[i].id));
@@ -531,7 +543,7 @@ bench_ws_admit_all(struct bench_ws *b, int64_t deadline_ns)
     run_until(b, all_admitted, deadline_ns);
     int64_t wall = bench_now_ns() - t0;
     printf("  admitted %d of %d in %.2f s; notifications received: %" G_GUINT64_FORMAT "\n",
-           b->admit_replies, b->joined, (double)wall / 1e9, b->notes - notes0);
+           b->admit_replies, b->admit_wanted, (double)wall / 1e9, b->notes - notes0);
     return all_admitted(b) ? wall : -1;
 }
 
@@ -557,6 +569,15 @@ dispatch(struct bench_ws *b, const struct bench_op *op, int64_t sched)
             return;
         }
         send_join(c, REQ_JOIN, sched, true);
+        return;
+    }
+    case REQ_WEBRTC: {
+        struct client *c = &b->clients[op->target];
+        if (c->state != C_JOINED) {
+            fail_request(b, REQ_WEBRTC, -1, "socket not joined");
+            return;
+        }
+        send_request(c, REQ_WEBRTC, sched, true, "webrtc.subscribe", json_object());
         return;
     }
     case REQ_MOVE: {
@@ -625,8 +646,9 @@ bench_ws_steady(struct bench_ws *b, const struct bench_op *ops, size_t n_ops, in
     b->notes_at_start = b->notes;
     g_hash_table_remove_all(b->note_methods);
     b->note_bytes = 0;
-    for (int k = REQ_READ; k <= REQ_MUTE; k++)
-        bench_samples_clear(&b->samples[k]);
+    for (int k = REQ_READ; k < REQ_N; k++)
+        if (bench_req_steady((enum bench_req)k))
+            bench_samples_clear(&b->samples[k]);
     lws_sul_schedule(b->ctx, 0, &b->sul, tick, MAX((start_ns - bench_now_ns()) / 1000, (int64_t)1));
     run_until(b, steady_done, stop_ns);
     if (!b->window_over)
@@ -638,7 +660,7 @@ bench_ws_steady(struct bench_ws *b, const struct bench_op *ops, size_t n_ops, in
     g_hash_table_iter_init(&it, b->pending);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         struct pending *p = value;
-        if (p->kind > REQ_MUTE)
+        if (!bench_req_steady(p->kind))
             continue;
         bench_samples_add(&b->samples[p->kind], (double)(end - p->sched_ns) / 1000);
         b->samples[p->kind].unanswered++;

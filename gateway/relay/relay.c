@@ -1,10 +1,15 @@
 /* relay.c - the relay's public API: hearings pinned to workers, calls
  * carried onto the hearing's worker.
  *
- * Each vej_relay_* call from the signalling thread becomes a closure run on
- * the hearing's worker (vej_worker_call waits for it; set_policy does not
- * wait). The only state the signalling thread touches is the hearing map,
- * under `lock`.
+ * Each vej_relay_* call from the signalling thread becomes a closure posted
+ * to the hearing's worker (struct call: it owns copies of its strings) and
+ * the call returns at once; the closure's outcome goes back through
+ * callbacks->done when the caller gave a call id. Nothing here waits for a
+ * worker but vej_relay_free. A worker runs what was posted to it in order,
+ * so a hearing's calls, policy updates and close run in the order they were
+ * made, and a closure posted before vej_relay_close_hearing still finds its
+ * hearing (freed by the close's closure). The only state the signalling
+ * thread touches is the hearing map, under `lock`.
  */
 #include "gateway/relay/relay-priv.h"
 
@@ -68,17 +73,19 @@ part_free(struct vej_rpart *part)
 
 /* ---- calls onto the worker ---- */
 
+/* One posted call; freed on the worker once done was called. */
 struct call {
     struct vej_relay *relay;
     struct vej_rhearing *h;
-    const char *participant_id;
-    const char *sdp;
-    const char *candidate;
+    char *participant_id;
+    char *sdp;
+    char *candidate;
     enum vej_relay_pc pc;
     uint64_t revision;
     unsigned flags;
-    char *result;
-    gboolean ok;
+    uint64_t call_id; /* 0: nobody waits for the outcome */
+    void (*fn)(struct call *c);
+    char *result; /* publish: the answer */
     GError *error;
 };
 
@@ -93,9 +100,8 @@ sdp_limits(struct vej_relay *r, struct vej_sdp_limits *l)
 }
 
 static void
-do_publish(void *data)
+do_publish(struct call *c)
 {
-    struct call *c = data;
     struct vej_relay *r = c->relay;
     struct vej_sdp_limits limits;
     sdp_limits(r, &limits);
@@ -163,10 +169,11 @@ do_publish(void *data)
     vej__router_apply_policy(c->h);
 }
 
+static void withdraw_offer(struct vej_peer *sub);
+
 static void
-do_subscribe(void *data)
+do_subscribe(struct call *c)
 {
-    struct call *c = data;
     struct vej_rpart *part = part_get(c->h, c->participant_id, true);
     uint64_t revision = 0;
     if (part->sub && (part->sub->state == PEER_FAILED || part->sub->state == PEER_CLOSED)) {
@@ -190,9 +197,35 @@ do_subscribe(void *data)
      * of their own (router.c). */
     if (part->sub->outs->len == 0)
         vej__router_add_placeholder(part->sub);
+    withdraw_offer(part->sub);
     part->sub->renegotiate = true;
     vej__router_apply_policy(c->h);
-    c->ok = TRUE;
+    vej__router_maybe_offer(part->sub);
+}
+
+/* The client asks again (webrtc.subscribe) or came back (session.resume):
+ * it may never have seen the offer in flight. That offer is withdrawn (an
+ * answer to it is now stale: CONFLICT) and the next one, with a new
+ * revision, carries the PC's whole present state. */
+static void
+withdraw_offer(struct vej_peer *sub)
+{
+    if (!sub->offer_in_flight)
+        return;
+    sub->offer_in_flight = false;
+    sub->renegotiate = true;
+}
+
+static void
+do_resend_offer(struct call *c)
+{
+    struct vej_rpart *part = part_get(c->h, c->participant_id, false);
+    struct vej_peer *sub = part ? part->sub : NULL;
+    if (!sub || !sub->offer_in_flight || sub->state == PEER_CLOSED ||
+        (sub->state == PEER_FAILED && !sub->local_restart))
+        return;
+    withdraw_offer(sub);
+    vej__router_maybe_offer(sub);
 }
 
 /* The header extensions an answered m-line lets us write, with its ids
@@ -220,14 +253,22 @@ mark_negotiated(struct vej_peer *sub, const struct vej_sdp_description *answer)
     for (guint i = 0; i < sub->outs->len; i++) {
         struct vej_out *o = sub->outs->pdata[i];
         int idx = vej_sdp_find_mid(answer, o->mid);
-        bool ok = o->track && idx >= 0 && answer->media[idx].accepted;
+        /* The stream is enabled only when this very offer carried it, as
+         * sending with its SSRC: an m-line the answer names but the offer
+         * had inactive or with another stream enables nothing. */
+        const struct vej_sdp_track *offered = idx >= 0 && (size_t)idx < sub->last_offer->n_tracks
+                                                  ? &sub->last_offer->tracks[idx]
+                                                  : NULL;
+        bool ok = o->track && offered && answer->media[idx].accepted &&
+                  offered->direction == VEJ_SDP_DIR_SENDONLY && offered->ssrc == o->ssrc &&
+                  strcmp(offered->mid, o->mid) == 0;
         if (idx >= 0)
             o->ext = answered_extensions(&answer->media[idx]);
+        if (!ok)
+            offered = NULL;
         /* Retransmission needs both RTX, kept as offered to this very
          * stream (the out may have changed since that offer), and generic
          * NACK. */
-        const struct vej_sdp_track *offered =
-            ok && (size_t)idx < sub->last_offer->n_tracks ? &sub->last_offer->tracks[idx] : NULL;
         o->rtx = offered && o->rtx_pt && offered->ssrc == o->ssrc && offered->rtx_pt == o->rtx_pt &&
                  offered->rtx_ssrc == o->rtx_ssrc && answer->media[idx].has_rtx &&
                  answer->media[idx].rtx_pt == o->rtx_pt &&
@@ -243,9 +284,8 @@ mark_negotiated(struct vej_peer *sub, const struct vej_sdp_description *answer)
 }
 
 static void
-do_answer(void *data)
+do_answer(struct call *c)
 {
-    struct call *c = data;
     struct vej_rpart *part = part_get(c->h, c->participant_id, false);
     struct vej_peer *sub = part ? part->sub : NULL;
     if (!sub) {
@@ -263,7 +303,6 @@ do_answer(void *data)
          * answer: the next offer (with tracks) carries it. */
         sub->offer_in_flight = false;
         vej__router_maybe_offer(sub);
-        c->ok = TRUE;
         return;
     }
     struct vej_sdp_limits limits;
@@ -297,13 +336,11 @@ do_answer(void *data)
     sub->offer_in_flight = false;
     mark_negotiated(sub, d);
     vej__router_maybe_offer(sub);
-    c->ok = TRUE;
 }
 
 static void
-do_candidate(void *data)
+do_candidate(struct call *c)
 {
-    struct call *c = data;
     struct vej_rpart *part = part_get(c->h, c->participant_id, false);
     struct vej_peer *p = part ? (c->pc == VEJ_RELAY_PUBLISH ? part->pub : part->sub) : NULL;
     if (!p) {
@@ -311,13 +348,12 @@ do_candidate(void *data)
                     "no such connection yet");
         return;
     }
-    c->ok = vej__peer_add_candidate(p, c->candidate, &c->error);
+    vej__peer_add_candidate(p, c->candidate, &c->error);
 }
 
 static void
-do_restart_ice(void *data)
+do_restart_ice(struct call *c)
 {
-    struct call *c = data;
     struct vej_rpart *part = part_get(c->h, c->participant_id, false);
     struct vej_peer *sub = part ? part->sub : NULL;
     if (!sub) {
@@ -330,13 +366,11 @@ do_restart_ice(void *data)
     sub->local_restart = true;
     sub->renegotiate = true;
     vej__router_maybe_offer(sub);
-    c->ok = TRUE;
 }
 
 static void
-do_close_participant(void *data)
+do_close_participant(struct call *c)
 {
-    struct call *c = data;
     struct vej_rpart *part = part_get(c->h, c->participant_id, false);
     if (!part)
         return;
@@ -345,72 +379,115 @@ do_close_participant(void *data)
     vej__router_apply_policy(c->h);
 }
 
-static gboolean
-run_call(struct vej_relay *r, const char *hearing_id, bool create, void (*fn)(void *),
-         struct call *c, GError **error)
+static void
+call_free(struct call *c)
 {
-    c->relay = r;
-    c->h = hearing_lookup(r, hearing_id, create);
-    if (!c->h) {
+    g_free(c->participant_id);
+    g_free(c->sdp);
+    g_free(c->candidate);
+    g_free(c->result);
+    g_clear_error(&c->error);
+    g_free(c);
+}
+
+static void
+run_call(void *data)
+{
+    struct call *c = data;
+    c->fn(c);
+    struct vej_relay *r = c->relay;
+    if (c->call_id && r->cb.done)
+        r->cb.done(r->cb.user, c->h->id, c->participant_id, c->call_id, c->result, c->error);
+    call_free(c);
+}
+
+/* Posts fn with the call's arguments to the hearing's worker, or fails at
+ * once (nothing posted) when the hearing has no media state and `create`
+ * is not set. */
+static gboolean
+post_call(struct vej_relay *r, const char *hearing_id, bool create, void (*fn)(struct call *),
+          const struct call *args, GError **error)
+{
+    struct vej_rhearing *h = hearing_lookup(r, hearing_id, create);
+    if (!h) {
         g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_NOT_FOUND, "no media for hearing");
         return FALSE;
     }
-    vej_worker_call(c->h->rw->worker, fn, c);
-    if (c->error) {
-        g_propagate_error(error, c->error);
-        return FALSE;
-    }
+    struct call *c = g_new0(struct call, 1);
+    *c = *args;
+    c->relay = r;
+    c->h = h;
+    c->fn = fn;
+    c->participant_id = g_strdup(args->participant_id);
+    c->sdp = g_strdup(args->sdp);
+    c->candidate = g_strdup(args->candidate);
+    vej_worker_post(h->rw->worker, run_call, c);
     return TRUE;
 }
 
-char *
+gboolean
 vej_relay_publish(struct vej_relay *r, const char *hearing_id, const char *participant_id,
-                  const char *offer_sdp, unsigned flags, GError **error)
+                  const char *offer_sdp, unsigned flags, uint64_t call_id, GError **error)
 {
-    struct call c = {.participant_id = participant_id, .sdp = offer_sdp, .flags = flags};
-    if (!run_call(r, hearing_id, true, do_publish, &c, error))
-        return NULL;
-    return c.result;
+    const struct call a = {.participant_id = (char *)participant_id,
+                           .sdp = (char *)offer_sdp,
+                           .flags = flags,
+                           .call_id = call_id};
+    return post_call(r, hearing_id, true, do_publish, &a, error);
 }
 
 gboolean
 vej_relay_subscribe(struct vej_relay *r, const char *hearing_id, const char *participant_id,
-                    GError **error)
+                    uint64_t call_id, GError **error)
 {
-    struct call c = {.participant_id = participant_id};
-    return run_call(r, hearing_id, true, do_subscribe, &c, error);
+    const struct call a = {.participant_id = (char *)participant_id, .call_id = call_id};
+    return post_call(r, hearing_id, true, do_subscribe, &a, error);
 }
 
 gboolean
 vej_relay_subscribe_answer(struct vej_relay *r, const char *hearing_id, const char *participant_id,
-                           uint64_t revision, const char *answer_sdp, GError **error)
+                           uint64_t revision, const char *answer_sdp, uint64_t call_id,
+                           GError **error)
 {
-    struct call c = {.participant_id = participant_id, .sdp = answer_sdp, .revision = revision};
-    return run_call(r, hearing_id, false, do_answer, &c, error);
+    const struct call a = {.participant_id = (char *)participant_id,
+                           .sdp = (char *)answer_sdp,
+                           .revision = revision,
+                           .call_id = call_id};
+    return post_call(r, hearing_id, false, do_answer, &a, error);
 }
 
 gboolean
 vej_relay_add_candidate(struct vej_relay *r, const char *hearing_id, const char *participant_id,
-                        enum vej_relay_pc pc, const char *candidate, GError **error)
+                        enum vej_relay_pc pc, const char *candidate, uint64_t call_id,
+                        GError **error)
 {
-    struct call c = {.participant_id = participant_id, .pc = pc, .candidate = candidate};
-    return run_call(r, hearing_id, false, do_candidate, &c, error);
+    const struct call a = {.participant_id = (char *)participant_id,
+                           .pc = pc,
+                           .candidate = (char *)candidate,
+                           .call_id = call_id};
+    return post_call(r, hearing_id, false, do_candidate, &a, error);
 }
 
 gboolean
 vej_relay_restart_ice(struct vej_relay *r, const char *hearing_id, const char *participant_id,
-                      GError **error)
+                      uint64_t call_id, GError **error)
 {
-    struct call c = {.participant_id = participant_id};
-    return run_call(r, hearing_id, false, do_restart_ice, &c, error);
+    const struct call a = {.participant_id = (char *)participant_id, .call_id = call_id};
+    return post_call(r, hearing_id, false, do_restart_ice, &a, error);
+}
+
+void
+vej_relay_resend_offer(struct vej_relay *r, const char *hearing_id, const char *participant_id)
+{
+    const struct call a = {.participant_id = (char *)participant_id};
+    post_call(r, hearing_id, false, do_resend_offer, &a, NULL);
 }
 
 void
 vej_relay_close_participant(struct vej_relay *r, const char *hearing_id, const char *participant_id)
 {
-    struct call c = {.participant_id = participant_id};
-    g_autoptr(GError) ignored = NULL;
-    run_call(r, hearing_id, false, do_close_participant, &c, &ignored);
+    const struct call a = {.participant_id = (char *)participant_id};
+    post_call(r, hearing_id, false, do_close_participant, &a, NULL);
 }
 
 /* ---- policy ---- */
@@ -576,10 +653,10 @@ vej_relay_close_hearing(struct vej_relay *r, const char *hearing_id)
     if (h)
         g_hash_table_remove(r->hearings, hearing_id);
     g_mutex_unlock(&r->lock);
-    /* Closures already queued for it (policy updates) run first: the
-     * worker's queue is in order. */
+    /* Closures already queued for it (calls, policy updates) run first:
+     * the worker's queue is in order. Nothing waits for it. */
     if (h)
-        vej_worker_call(h->rw->worker, do_close_hearing, h);
+        vej_worker_post(h->rw->worker, do_close_hearing, h);
 }
 
 void

@@ -390,6 +390,100 @@ class WebrtcTest(harness.DaemonTestCase):
         # still usable
         await dfd.call('webrtc.publish', {'sdp': good})
 
+    async def test_unanswered_offer_sent_again(self):
+        """A subscribe PC never sticks on an offer the client lost: the offer
+        in flight is sent again, as a new revision carrying everything
+        queued meanwhile, on webrtc.subscribe and on session.resume; the
+        replaced revision's answer is stale (4009)."""
+        hid, clerk, judge, [(p, dfd), (w, wit)] = await self.hearing(
+            ('Dora Lost', 'defendant', None), ('Will Lost', 'witness', None))
+        dpid = p['participant_id']
+        await dfd.call('webrtc.publish', {'sdp': publish_offer()})
+        await wit.call('webrtc.subscribe', {})
+        first = await wit.wait_for('webrtc.offer', lambda q: q['pc'] == 'subscribe')
+        # not answered (lost): webrtc.subscribe again sends it again
+        await wit.call('webrtc.subscribe', {})
+        result_seq = wit.last_reply_seq
+        note = await wit.wait_for('webrtc.offer', lambda q: q['pc'] == 'subscribe', full=True)
+        self.assertGreater(note.seq, result_seq, 'webrtc.offer before the subscribe result')
+        second = note.params
+        self.check_offer(second)
+        self.assertGreater(second['revision'], first['revision'])
+        self.assertEqual([m['mid'] for m in mlines(second['sdp'])],
+                         [m['mid'] for m in mlines(first['sdp'])])
+        await self.assertRpcError(wit, 'webrtc.answer', {
+            'sdp': answer_for(first['sdp']), 'revision': first['revision']}, 4009)
+        # a change while the second is in flight is queued behind it ...
+        pros = self.world.add_participant(hid, 'Pat Pros', 'prosecution', None)
+        prpc = await self.join_ws(pros, name='prosecution')
+        await clerk.call('hearing.admit', {'participant_id': pros['participant_id']})
+        await prpc.wait_for('participant.admitted')
+        await prpc.call('webrtc.publish', {'sdp': publish_offer()})
+        await wit.assert_no('webrtc.offer', 0.5)
+        # ... the socket drops with the offer unanswered; the resumed
+        # session gets a new revision with both publishers' tracks
+        token = wit.hello['resume_token']
+        wit.abort()
+        await asyncio.sleep(0.2)
+        wit2 = await self.ws('resumed')
+        reply = await wit2.request('session.resume', {'resume_token': token})
+        self.assertIn('result', reply, reply)
+        tracks, third = await self.next_offer_with_tracks(
+            wit2, lambda ts: {t.get('participant_id') for t in ts} >= {dpid,
+                                                                      pros['participant_id']})
+        self.assertGreater(third['revision'], second['revision'])
+        await self.assertRpcError(wit2, 'webrtc.answer', {
+            'sdp': answer_for(second['sdp']), 'revision': second['revision']}, 4009)
+        # answered: a later resume sends nothing
+        token = reply['result']['resume_token']
+        wit2.abort()
+        await asyncio.sleep(0.2)
+        wit3 = await self.ws('resumed-again')
+        reply = await wit3.request('session.resume', {'resume_token': token})
+        self.assertIn('result', reply, reply)
+        await wit3.assert_no('webrtc.offer', 1.0)
+
+    async def test_pipelined_requests_answered_in_order(self):
+        """webrtc.* requests sent back to back are answered in the order
+        they were made, each result before the notifications it caused; a
+        request whose socket went away meanwhile is dropped, and the
+        participant's next socket is not answered for it."""
+        hid, clerk, judge, [(p, dfd)] = await self.hearing(('Pip Line', 'defendant', None))
+        await dfd.send_json({'jsonrpc': '2.0', 'id': 901, 'method': 'webrtc.publish',
+                             'params': {'sdp': publish_offer()}})
+        await dfd.send_json({'jsonrpc': '2.0', 'id': 902, 'method': 'webrtc.subscribe',
+                             'params': {}})
+        await dfd.send_json({'jsonrpc': '2.0', 'id': 903, 'method': 'webrtc.answer',
+                             'params': {'sdp': 'v=0\r\n', 'revision': 12345}})
+        await dfd.send_json({'jsonrpc': '2.0', 'id': 904, 'method': 'webrtc.publish',
+                             'params': {'sdp': 'not an offer'}})
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + harness.RPC_TIMEOUT
+        keys = ['901', '902', '903', '904']
+        while not all(k in dfd.replies for k in keys) and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        got = [dfd.replies.get(k) for k in keys]
+        self.assertTrue(all(got), got)
+        seqs = [g[0] for g in got]
+        self.assertEqual(seqs, sorted(seqs), 'replies out of order')
+        self.assertIn('sdp', got[0][1]['result'])
+        self.assertEqual(got[1][1]['result'], {})
+        self.assertEqual(got[2][1]['error']['code'], 4009)
+        self.assertEqual(got[3][1]['error']['code'], -32602)
+        offer = await dfd.wait_for('webrtc.offer', lambda q: q['pc'] == 'subscribe', full=True)
+        self.assertGreater(offer.seq, seqs[1], 'webrtc.offer before the subscribe result')
+        # a socket that goes away with requests in the relay: nothing breaks,
+        # and the resumed socket gets no answer to them
+        token = dfd.hello['resume_token']
+        await dfd.send_json({'jsonrpc': '2.0', 'id': 905, 'method': 'webrtc.publish',
+                             'params': {'sdp': publish_offer()}})
+        dfd.abort()
+        dfd2 = await self.ws('resumed')
+        reply = await dfd2.request('session.resume', {'resume_token': token})
+        self.assertIn('result', reply, reply)
+        await dfd2.call('webrtc.publish', {'sdp': publish_offer()})
+        self.assertNotIn('905', dfd2.replies)
+
     async def test_subscribe_tracks_revisions(self):
         hid, clerk, judge, [(p, dfd)] = await self.hearing(('Dee Tracks', 'defendant', None))
         first = await self.subscribe(judge)
