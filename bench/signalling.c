@@ -1,4 +1,4 @@
-/* bench/signalling.c - load on the signalling server (issue 2's benchmark).
+/* bench/signalling.c - load on the signalling server.
  *
  * Not a test: prints figures. It starts vej-gateway itself on a temporary
  * data directory (open-file limit raised, pinned to CPU 0 when there are

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""End-to-end test of the web client (issue 8): Debian's Chromium driven by
+"""End-to-end test of the web client: Debian's Chromium driven by
 playwright-core (run_e2e.mjs) through the pages the gateway serves.
 
 This file runs the daemon (tests/integration/harness.py, `[media] addresses

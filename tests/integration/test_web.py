@@ -1,4 +1,4 @@
-"""The web client's static files as the gateway serves them (issue 8).
+"""The web client's static files as the gateway serves them.
 
 docs/api.md, "Static pages": `/` is the console and `/join` the participant
 page; every static file carries a strict Content-Security-Policy (scripts,

@@ -1,7 +1,6 @@
-"""Consent freshness (RFC 7675) against a frozen webrtcbin peer (issue 3:
-"on loss the gateway stops sending, reports webrtc.state, and alerts the
-clerk"; item 6: "a peer that stops answering consent checks: sending
-stops").
+"""Consent freshness (RFC 7675) against a frozen webrtcbin peer: on loss
+the gateway stops sending, reports webrtc.state and alerts the clerk; a
+peer that stops answering consent checks is sent nothing more.
 
 A subscriber runs in a process of its own (peer_process.py) whose every
 datagram passes through a UdpRelay in this process. Once it decodes a

@@ -1,5 +1,4 @@
-"""Media interop with GStreamer's webrtcbin through the real signalling
-(issue 3, item 5 (a), (c) and (d)).
+"""Media interop with GStreamer's webrtcbin through the real signalling.
 
 (a) two publishers and two subscribers in one in-session hearing: each
     subscriber decodes at least 90% of the video frames the others sent

@@ -1,4 +1,4 @@
-"""Teardown with live media (issue 3, item 4).
+"""Teardown with live media.
 
 Closing a hearing while media flows closes every PeerConnection of it and
 frees its state in the relay (vej_media_hearings and vej_media_peers go

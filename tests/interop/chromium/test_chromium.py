@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Headless Chromium interop (issue 3, item 5 (b)).
+"""Headless Chromium interop.
 
 Two Chromium participants (Debian's /usr/bin/chromium with fake camera and
 microphone, driven by playwright-core from npm) join one in-session hearing
