@@ -850,8 +850,14 @@ vej_signalling_new(const struct vej_config *config, vej_store *store, vej_audit_
      * otherwise (kid k1: the raw key, with names in them) stop working. */
     g_strlcpy(s->token_kid, VEJ_JOIN_KID, sizeof s->token_kid);
     if (!derive_key(token_key, VEJ_KEY_INFO_JOIN, &s->join_key) ||
-        !derive_key(token_key, VEJ_KEY_INFO_PSEUDONYM, &s->pseudonym_key)) {
+        !derive_key(token_key, VEJ_KEY_INFO_PSEUDONYM, &s->pseudonym_key) ||
+        !derive_key(token_key, VEJ_KEY_INFO_TOTP, &s->totp_key)) {
         g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot derive the token keys");
+        vej_signalling_free(s);
+        return NULL;
+    }
+    if (!vej__totp_seal_all(s, error)) {
+        g_prefix_error(error, "sealing second-factor secrets: ");
         vej_signalling_free(s);
         return NULL;
     }
@@ -1019,6 +1025,8 @@ vej_signalling_free(struct vej_signalling *s)
         g_bytes_unref(s->join_key);
     if (s->pseudonym_key)
         g_bytes_unref(s->pseudonym_key);
+    if (s->totp_key)
+        g_bytes_unref(s->totp_key);
     g_free(s->db_path);
     g_free(s->web_root);
     if (s->turn_secret) {

@@ -55,6 +55,7 @@ struct vej_signalling {
     GBytes *token_key;     /* the configured secret: only keys are derived from it */
     GBytes *join_key;      /* HKDF(token_key, VEJ_KEY_INFO_JOIN): signs join tokens */
     GBytes *pseudonym_key; /* HKDF(token_key, VEJ_KEY_INFO_PSEUDONYM): anon_ ids */
+    GBytes *totp_key;      /* HKDF(token_key, VEJ_KEY_INFO_TOTP): seals TOTP secrets */
     char token_kid[16];
     char public_url[256];
     char *web_root;
@@ -290,6 +291,15 @@ char *vej__recovery_code_normalise(const char *code);
 bool vej__totp_required(struct vej_signalling *s, const char *role);
 /* The account has a confirmed second factor. */
 bool vej__totp_enabled(struct vej_signalling *s, const char *user_id);
+/* An account's TOTP state with its secret in the clear, and setting one:
+ * the store keeps secrets sealed (totp.h) under totp_key. A secret that
+ * does not open is VEJ_STORE_ERROR_CORRUPT. */
+gboolean vej__totp_get(struct vej_signalling *s, const char *user_id, struct vej_totp_state *st,
+                       GError **error);
+gboolean vej__totp_set(struct vej_signalling *s, const char *user_id, const char *secret,
+                       bool enabled, GError **error);
+/* Seals every secret the store still holds in the clear (start-up). */
+gboolean vej__totp_seal_all(struct vej_signalling *s, GError **error);
 /* The account must first change its password or enrol a second factor
  * (*why says which); it may then use only the account routes. */
 bool vej__account_setup_pending(struct vej_signalling *s, const struct vej_user *user,
