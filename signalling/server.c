@@ -216,15 +216,18 @@ vej__audit_sync(struct vej_signalling *s, const char *actor, const char *action,
 
 /* ---- WebSocket connections ---- */
 
-void
-vej__conn_send(struct vej_conn *c, json_t *msg)
+/* A message waiting for a hearing's policy generation. */
+struct vej_gated {
+    json_t *msg;
+    struct vej_live_hearing *h; /* NULL: waits only for those before it */
+    uint64_t generation;
+};
+
+static void
+send_now(struct vej_conn *c, json_t *msg)
 {
-    if (!c || c->closing)
+    if (c->closing)
         return;
-    if (c->holding) {
-        g_queue_push_tail(&c->held, json_incref(msg));
-        return;
-    }
     if (g_queue_get_length(&c->outq) >= c->s->config->ws_queue_max) {
         /* A client that does not read its messages cannot be kept in sync:
          * close it rather than grow without bound. */
@@ -243,6 +246,95 @@ vej__conn_send(struct vej_conn *c, json_t *msg)
     lws_callback_on_writable(c->wsi);
 }
 
+static void
+gated_free(struct vej_gated *g)
+{
+    json_decref(g->msg);
+    g_free(g);
+}
+
+static void
+close_now(struct vej_conn *c)
+{
+    c->close_pending = false;
+    c->closing = true;
+    lws_callback_on_writable(c->wsi);
+}
+
+/* Sends the deferred messages whose generation is enforced, in order, up
+ * to the first that still waits; the socket is then listed with that
+ * one's hearing. A close asked for meanwhile happens once all are sent. */
+static void
+flush_deferred(struct vej_conn *c)
+{
+    struct vej_gated *g;
+    while ((g = g_queue_peek_head(&c->deferred)) &&
+           (!g->h || g->h->policy_applied >= g->generation)) {
+        g_queue_pop_head(&c->deferred);
+        send_now(c, g->msg);
+        gated_free(g);
+    }
+    if (g) {
+        if (c->waiting_on != g->h) {
+            g_array_append_val(g->h->policy_waiters, c->id);
+            c->waiting_on = g->h;
+        }
+        return;
+    }
+    if (c->close_pending && !c->holding)
+        close_now(c);
+}
+
+void
+vej__conn_send_gated(struct vej_conn *c, json_t *msg, struct vej_live_hearing *h)
+{
+    if (!c || c->closing)
+        return;
+    if (c->holding) {
+        g_queue_push_tail(&c->held, json_incref(msg));
+        return;
+    }
+    bool waits = h && h->policy_applied < h->policy_posted;
+    if (!waits && g_queue_is_empty(&c->deferred)) {
+        send_now(c, msg);
+        return;
+    }
+    if (g_queue_get_length(&c->deferred) >= c->s->config->ws_queue_max) {
+        c->s->metrics.ws_queue_overflow_total++;
+        vej__conn_close(c, 1008, "outbound queue full");
+        return;
+    }
+    struct vej_gated *g = g_new(struct vej_gated, 1);
+    g->msg = json_incref(msg);
+    g->h = waits ? h : NULL;
+    g->generation = waits ? h->policy_posted : 0;
+    g_queue_push_tail(&c->deferred, g);
+    flush_deferred(c);
+}
+
+void
+vej__conn_send(struct vej_conn *c, json_t *msg)
+{
+    struct vej_session *sess = c ? c->session : NULL;
+    vej__conn_send_gated(c, msg, sess && sess->participant ? sess->participant->hearing : NULL);
+}
+
+void
+vej__conn_policy_applied(struct vej_signalling *s, struct vej_live_hearing *h)
+{
+    GArray *waiters = h->policy_waiters;
+    h->policy_waiters = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    for (guint i = 0; i < waiters->len; i++) {
+        uint64_t id = g_array_index(waiters, uint64_t, i);
+        struct vej_conn *c = g_hash_table_lookup(s->conns, &id);
+        if (!c || c->waiting_on != h)
+            continue;
+        c->waiting_on = NULL;
+        flush_deferred(c);
+    }
+    g_array_unref(waiters);
+}
+
 void
 vej__conn_close(struct vej_conn *c, int code, const char *reason)
 {
@@ -250,7 +342,7 @@ vej__conn_close(struct vej_conn *c, int code, const char *reason)
         return;
     c->close_code = code;
     g_strlcpy(c->close_reason, reason ? reason : "", sizeof c->close_reason);
-    if (c->holding) {
+    if (c->holding || !g_queue_is_empty(&c->deferred)) {
         c->close_pending = true;
         return;
     }
@@ -275,11 +367,8 @@ vej__conn_release(struct vej_conn *c, json_t *first)
         vej__conn_send(c, m);
         json_decref(m);
     }
-    if (c->close_pending) {
-        c->close_pending = false;
-        c->closing = true;
-        lws_callback_on_writable(c->wsi);
-    }
+    if (c->close_pending && g_queue_is_empty(&c->deferred))
+        close_now(c);
 }
 
 static struct vej_conn *
@@ -294,6 +383,7 @@ conn_new(struct vej_signalling *s, struct lws *wsi)
     c->bucket_at_us = g_get_monotonic_time();
     g_queue_init(&c->outq);
     g_queue_init(&c->held);
+    g_queue_init(&c->deferred);
     lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
     uint64_t *key = g_new(uint64_t, 1);
     *key = c->id;
@@ -307,6 +397,7 @@ conn_free(struct vej_conn *c)
     g_byte_array_unref(c->rx);
     g_queue_clear_full(&c->outq, (GDestroyNotify)g_bytes_unref);
     g_queue_clear_full(&c->held, (GDestroyNotify)json_decref);
+    g_queue_clear_full(&c->deferred, (GDestroyNotify)gated_free);
     g_free(c);
 }
 
@@ -992,6 +1083,7 @@ vej_signalling_free(struct vej_signalling *s)
         struct vej_live_hearing *h = value;
         g_ptr_array_unref(h->participants);
         g_hash_table_unref(h->mutes);
+        g_array_unref(h->policy_waiters);
         g_free(h->id);
         g_free(h->courtroom_id);
         g_free(h->case_reference);

@@ -163,17 +163,25 @@ class PolicyTest(MediaTestCase):
                                peer_kw={'clerk': kw, 'Dan Consult': kw, 'Dee Consult': kw})
         clerk, dfd, dfc = h['clerk'], h['Dan Consult'], h['Dee Consult']
         for p in (clerk, dfd, dfc):
-            await p.peer.publish()
+            # (white noise: every audio packet's payload stamps it alone)
+            await p.peer.publish(wave='white-noise')
+            media_harness.time_notes(p)
         for p in (clerk, dfd, dfc):
             await p.peer.subscribe()
         everyone = [(a, b) for a in (clerk, dfd, dfc) for b in (clerk, dfd, dfc) if a is not b]
         # (the key frame at join is test_video_starts_on_keyframe_at_join's)
         await self.wait_flowing(everyone, kick=True)
-        # to consultation:defence1 (times taken when each move is requested)
+        # to consultation:defence1 (times taken when each move is requested,
+        # and when each mover is told)
+        room = lambda q: q.get('place') == 'consultation:defence1'  # noqa: E731
         t_m1 = now()
         await self.move(h, dfd, 'consultation:defence1')
         t_m2 = now()
         await self.move(h, dfc, 'consultation:defence1')
+        await dfd.rpc.wait_for('participant.moved', room)
+        await dfc.rpc.wait_for('participant.moved', room)
+        told = {dfd: dfd.rpc.notes.arrival('participant.moved', room, t_m1),
+                dfc: dfc.rpc.notes.arrival('participant.moved', room, t_m2)}
         t_a = t_m2 + SETTLE
         await asyncio.sleep(SETTLE + QUIET)
         t_b = now()
@@ -187,10 +195,22 @@ class PolicyTest(MediaTestCase):
                                         'consultation: %s <- %s %s: sent %d decoded %d\n%s'
                                         % (rx.name, tx.name, kind, sent, got,
                                            self.describe(rx, tx)))
-        # nothing crosses, in either direction, once the move is done
+        # Nothing crosses, in either direction, once a mover is told (the
+        # gateway enforces a move before it announces it): no packet either
+        # side sent after that reaches the other, by payload. No timing
+        # margin: this holds however loaded the machine is.
+        for rx, tx, mover in ((clerk, dfd, dfd), (clerk, dfc, dfc), (dfd, clerk, dfd),
+                              (dfc, clerk, dfc)):
+            leaked = media_harness.received_stamps(rx) & media_harness.sent_stamps(
+                tx, told[mover], t_b)
+            self.assertEqual(len(leaked), 0, 'consultation <-> main: %s received %d packets %s '
+                             'sent after %s was told it moved (at %s)\n%s'
+                             % (rx.name, len(leaked), tx.name, mover.name,
+                                fmt_t(told[mover], self.t_start), self.describe(rx, tx)))
+        # and, by m-line, no RTP at all once the change has settled
         for rx, tx, t_move in ((clerk, dfd, t_m1), (clerk, dfc, t_m2), (dfd, clerk, t_m1),
                                (dfc, clerk, t_m2)):
-            self.assert_no_rtp(rx, tx, t_move + STOP_WITHIN, t_b,
+            self.assert_no_rtp(rx, tx, t_move + SETTLE, t_b,
                                what='consultation <-> main (moved at %s)'
                                % fmt_t(t_move, self.t_start))
         # back to main: video resumes on a key frame within 1 s of the request
