@@ -230,6 +230,9 @@ struct vej_relay_stats {
     /* The recorder's tap: packets handed to it, and those it dropped
      * (its ring full). */
     uint64_t tap_packets, tap_dropped;
+    /* Policy: updates taken by a worker (several queued updates are one),
+     * and cells whose value changed there (the work they cost). */
+    uint64_t policy_takes, policy_cells_applied;
 };
 void vej_relay_stats(struct vej_relay *relay, struct vej_relay_stats *out);
 

@@ -1148,7 +1148,7 @@ apply_binding(struct vej_rhearing *h, const struct vej_rbinding *b, GPtrArray *t
         if (j != b->index && vej_policy_table_get(&h->applied, j, b->index))
             apply_cell(h, j, b->index, 0, touched);
     }
-    vej_policy_table_clear_index(&h->applied, b->index);
+    h->rw->stats.policy_cells_applied += vej_policy_table_clear_index(&h->applied, b->index);
     struct vej_rpart *old = h->index_parts[b->index];
     if (old)
         old->index = 0;
@@ -1191,9 +1191,11 @@ vej__router_take_policy(struct vej_rhearing *h)
             continue;
         if (vej_policy_table_set(&h->applied, c->subscriber, c->publisher, c->bits) < 0)
             continue;
+        h->rw->stats.policy_cells_applied++;
         apply_cell(h, c->subscriber, c->publisher, c->bits, touched);
     }
     free(changes);
+    h->rw->stats.policy_takes++;
     offer_touched(touched);
     struct vej_relay *relay = h->relay;
     if (relay->cb.policy_applied)

@@ -113,32 +113,36 @@ class MovesUnderLoadTest(RecordingMixin, MediaTestCase):
 
         windows = []   # (mover told it is in the room, the clerk asks it back)
         mutes = []     # (mover told it is muted, the clerk unmutes)
+        def moved_to(place):
+            return lambda q: (q.get('place') == place and
+                              (q.get('participant') or {}).get('participant_id') == mover.pid)
+
+        def muted(value):
+            return lambda q: q.get('participant_id') == mover.pid and q.get('muted') is value
         for i in range(ROUNDS):
             t_req = now()
             await self.move(h, mover, 'consultation:c1')
-            await mover.rpc.wait_for('participant.moved',
-                                     lambda q: q.get('place') == 'consultation:c1')
-            t_told = mover.rpc.notes.arrival('participant.moved',
-                                             lambda q: q.get('place') == 'consultation:c1',
+            await mover.rpc.wait_for('participant.moved', moved_to('consultation:c1'))
+            t_told = mover.rpc.notes.arrival('participant.moved', moved_to('consultation:c1'),
                                              t_req)
             await asyncio.sleep(IN_ROOM)
             t_back = now()
             windows.append((t_told, t_back))
             await self.move(h, mover, 'main')
-            await mover.rpc.wait_for('participant.moved', lambda q: q.get('place') == 'main')
+            await mover.rpc.wait_for('participant.moved', moved_to('main'))
             await asyncio.sleep(IN_MAIN)
             if i % 2 == 0:
                 t_req = now()
                 await clerk.rpc.call('hearing.mute', {'participant_id': mover.pid,
                                                       'kind': 'audio', 'muted': True})
-                await mover.rpc.wait_for('participant.muted', lambda q: q.get('muted') is True)
-                t_muted = mover.rpc.notes.arrival('participant.muted',
-                                                  lambda q: q.get('muted') is True, t_req)
+                await mover.rpc.wait_for('participant.muted', muted(True))
+                t_muted = mover.rpc.notes.arrival('participant.muted', muted(True), t_req)
                 await asyncio.sleep(0.6)
                 t_unmute = now()
                 mutes.append((t_muted, t_unmute))
                 await clerk.rpc.call('hearing.mute', {'participant_id': mover.pid,
                                                       'kind': 'audio', 'muted': False})
+                await mover.rpc.wait_for('participant.muted', muted(False))
                 await asyncio.sleep(0.6)
         await asyncio.sleep(0.5)
         m1, t1 = media_harness.metrics(self.daemon), now()

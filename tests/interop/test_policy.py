@@ -173,15 +173,17 @@ class PolicyTest(MediaTestCase):
         await self.wait_flowing(everyone, kick=True)
         # to consultation:defence1 (times taken when each move is requested,
         # and when each mover is told)
-        room = lambda q: q.get('place') == 'consultation:defence1'  # noqa: E731
+        def room(p):
+            return lambda q: (q.get('place') == 'consultation:defence1' and
+                              (q.get('participant') or {}).get('participant_id') == p.pid)
         t_m1 = now()
         await self.move(h, dfd, 'consultation:defence1')
         t_m2 = now()
         await self.move(h, dfc, 'consultation:defence1')
-        await dfd.rpc.wait_for('participant.moved', room)
-        await dfc.rpc.wait_for('participant.moved', room)
-        told = {dfd: dfd.rpc.notes.arrival('participant.moved', room, t_m1),
-                dfc: dfc.rpc.notes.arrival('participant.moved', room, t_m2)}
+        await dfd.rpc.wait_for('participant.moved', room(dfd))
+        await dfc.rpc.wait_for('participant.moved', room(dfc))
+        told = {dfd: dfd.rpc.notes.arrival('participant.moved', room(dfd), t_m1),
+                dfc: dfc.rpc.notes.arrival('participant.moved', room(dfc), t_m2)}
         t_a = t_m2 + SETTLE
         await asyncio.sleep(SETTLE + QUIET)
         t_b = now()
