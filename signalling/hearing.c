@@ -433,6 +433,7 @@ vej__hearing_get(struct vej_signalling *s, const char *id, int *code, const char
     h->participants = g_ptr_array_new();
     h->mutes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
     h->policy_waiters = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    g_queue_init(&h->policy_http);
     g_hash_table_insert(s->hearings, h->id, h);
     return h;
 }

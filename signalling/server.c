@@ -319,9 +319,61 @@ vej__conn_send(struct vej_conn *c, json_t *msg)
     vej__conn_send_gated(c, msg, sess && sess->participant ? sess->participant->hearing : NULL);
 }
 
+/* A REST answer waiting for a hearing's policy generation. */
+struct vej_gated_http {
+    uint64_t req_id;
+    uint64_t generation;
+    int status;
+    json_t *body;
+};
+
+void
+vej__http_respond_json_gated(struct vej_http_req *r, struct vej_live_hearing *h, int status,
+                             json_t *body)
+{
+    if (!h || h->policy_applied >= h->policy_posted) {
+        vej__http_respond_json(r, status, body);
+        return;
+    }
+    struct vej_gated_http *g = g_new(struct vej_gated_http, 1);
+    g->req_id = vej__http_req_id(r);
+    g->generation = h->policy_posted;
+    g->status = status;
+    g->body = body;
+    g_queue_push_tail(&h->policy_http, g);
+}
+
+void
+vej__policy_gate_clear(struct vej_live_hearing *h)
+{
+    struct vej_gated_http *g;
+    while ((g = g_queue_pop_head(&h->policy_http))) {
+        json_decref(g->body);
+        g_free(g);
+    }
+    g_array_unref(h->policy_waiters);
+}
+
+static void
+flush_http(struct vej_signalling *s, struct vej_live_hearing *h)
+{
+    struct vej_gated_http *g;
+    /* Generations grow along the queue: the first that waits ends it. */
+    while ((g = g_queue_peek_head(&h->policy_http)) && g->generation <= h->policy_applied) {
+        g_queue_pop_head(&h->policy_http);
+        struct vej_http_req *r = vej__http_req_lookup(s, g->req_id);
+        if (r)
+            vej__http_respond_json(r, g->status, g->body);
+        else
+            json_decref(g->body);
+        g_free(g);
+    }
+}
+
 void
 vej__conn_policy_applied(struct vej_signalling *s, struct vej_live_hearing *h)
 {
+    flush_http(s, h);
     GArray *waiters = h->policy_waiters;
     h->policy_waiters = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     for (guint i = 0; i < waiters->len; i++) {
@@ -1083,7 +1135,7 @@ vej_signalling_free(struct vej_signalling *s)
         struct vej_live_hearing *h = value;
         g_ptr_array_unref(h->participants);
         g_hash_table_unref(h->mutes);
-        g_array_unref(h->policy_waiters);
+        vej__policy_gate_clear(h);
         g_free(h->id);
         g_free(h->courtroom_id);
         g_free(h->case_reference);

@@ -190,6 +190,7 @@ struct vej_live_hearing {
     uint64_t policy_posted, policy_applied;
     bool policy_synced; /* the relay has every binding and cell of the hearing */
     GArray *policy_waiters; /* uint64_t */
+    GQueue policy_http;     /* struct vej_gated_http: REST answers waiting likewise */
 };
 
 struct vej_http_req;
@@ -210,6 +211,12 @@ void vej__conn_send_gated(struct vej_conn *c, json_t *msg, struct vej_live_heari
 /* The relay reported h's policy enforced up to h->policy_applied: the
  * messages that waited for it go. */
 void vej__conn_policy_applied(struct vej_signalling *s, struct vej_live_hearing *h);
+/* A REST answer (body stolen) sent once h's relay enforces the policy
+ * handed to it so far, at once when nothing waits (h may be NULL). */
+void vej__http_respond_json_gated(struct vej_http_req *r, struct vej_live_hearing *h, int status,
+                                  json_t *body);
+/* Frees what a hearing's gate still holds (shutdown). */
+void vej__policy_gate_clear(struct vej_live_hearing *h);
 /* Holds back messages (see vej_conn.holding) until vej__conn_release(),
  * which sends `first` (transfer none, may be NULL) then what was held. */
 void vej__conn_hold(struct vej_conn *c);

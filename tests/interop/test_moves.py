@@ -16,6 +16,8 @@ gateway never rewrites: the mover's webrtcbin records what it sends
   clerk or the witness, nor the recorder's capture; none sent after it
   received `participant.muted` (audio) reaches anyone;
 - nothing the clerk sent after the mover was told reaches the mover;
+- screened from the witness through REST: no video the mover sends after
+  the PATCH is answered reaches the witness;
 - the controls: the advocate receives the mover in the room, the clerk
   before and after, the capture has the mover's main-room audio.
 
@@ -187,6 +189,24 @@ class MovesUnderLoadTest(RecordingMixin, MediaTestCase):
         leaked = received_stamps(mover) & clerk_in_room
         self.assertEqual(len(leaked), 0, 'the mover received %d packets the clerk sent after the '
                          'mover was told it was in the consultation room' % len(leaked))
+
+        # Screening through REST: the answer to the PATCH comes once the
+        # relay enforces it; no video the mover sends after it reaches the
+        # witness (the clerk keeps it, the control).
+        loop = asyncio.get_running_loop()
+        sm = {'screened_from': ['witness'], 'audio_only': False, 'anonymous': False}
+        r = await loop.run_in_executor(None, lambda: self.daemon.api(
+            'PATCH', '/hearings/%s/participants/%s' % (h.id, mover.pid),
+            {'special_measures': sm}, token=self.world.token('clerk')))
+        t_answer = now()
+        self.assertEqual(r.status, 200, r)
+        await asyncio.sleep(1.5)
+        screened = sent_stamps(mover, t_answer, now(), 'video')
+        leaked = received_stamps(wit) & screened
+        self.assertGreater(len(screened), 20)
+        self.assertEqual(len(leaked), 0, 'the witness received %d video packets the mover sent '
+                         'after the screening was answered' % len(leaked))
+        self.assertGreater(len(received_stamps(clerk) & screened), 0.5 * len(screened))
 
         # the recorder's capture: none of it either
         await h.set_state('closed')
