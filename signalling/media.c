@@ -88,8 +88,7 @@ add_cells_of(struct vej_signalling *s, struct vej_live_hearing *h, struct vej_li
 }
 
 static void
-post_policy(struct vej_signalling *s, struct vej_live_hearing *h, GArray *bindings,
-            GArray *cells)
+post_policy(struct vej_signalling *s, struct vej_live_hearing *h, GArray *bindings, GArray *cells)
 {
     const struct vej_relay_policy_update u = {
         .bindings = (const struct vej_relay_binding *)(void *)bindings->data,
@@ -133,9 +132,10 @@ send_policy(struct vej_signalling *s, struct vej_live_hearing *h,
             struct vej_live_participant *sub = h->participants->pdata[i];
             for (guint j = 0; j < h->participants->len; j++)
                 if (i != j)
-                    add_cell(cells, sub->media_index,
-                             ((struct vej_live_participant *)h->participants->pdata[j])->media_index,
-                             cell_bits(h, sub, h->participants->pdata[j]));
+                    add_cell(
+                        cells, sub->media_index,
+                        ((struct vej_live_participant *)h->participants->pdata[j])->media_index,
+                        cell_bits(h, sub, h->participants->pdata[j]));
             if (s->recorder)
                 add_cell(cells, VEJ_RELAY_RECORDER, sub->media_index, recorder_bits(h, sub));
         }

@@ -357,8 +357,7 @@ hearing_state(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t
     if (code)
         return vej__http_respond_error(r, code, why);
     /* Answered once the relay enforces it (docs/protocol.md). */
-    vej__http_respond_json_gated(r, g_hash_table_lookup(server_of(r)->hearings, ids[0]), 200,
-                                 out);
+    vej__http_respond_json_gated(r, g_hash_table_lookup(server_of(r)->hearings, ids[0]), 200, out);
 }
 
 /* ---- participants ---- */
@@ -461,8 +460,7 @@ participant_patch(struct vej_http_req *r, struct vej_user *user, char *ids[], js
         return respond_field_error(r, field ? field : "body", why);
     if (code)
         return vej__http_respond_error(r, code, why);
-    vej__http_respond_json_gated(r, g_hash_table_lookup(server_of(r)->hearings, ids[0]), 200,
-                                 out);
+    vej__http_respond_json_gated(r, g_hash_table_lookup(server_of(r)->hearings, ids[0]), 200, out);
 }
 
 static void

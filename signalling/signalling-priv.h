@@ -81,8 +81,9 @@ struct vej_signalling {
     struct vej_signer *signer;     /* evidence signing key (borrowed; set by main) */
     char *turn_secret;             /* shared secret for TURN credentials, or NULL */
 
+    /* The generation of the last vej_relay_set_policy, over all hearings. */
+    uint64_t policy_generation;
     uint64_t next_id;
-    uint64_t policy_generation; /* of the last vej_relay_set_policy, over all hearings */
     GHashTable *conns;        /* conn id (uint64 *) -> struct vej_conn * */
     GHashTable *http_reqs;    /* request id (uint64 *) -> struct vej_http_req * */
     GHashTable *sessions;     /* session id -> struct vej_session * */
@@ -164,8 +165,8 @@ struct vej_live_participant {
     bool muted[VEJ_MEDIA_N];
     bool audio_only;
     bool anonymous;
-    uint32_t media_index; /* the relay's policy index (1..): unique among the joined */
-    bool media_bound;     /* the relay was given media_index for this participant */
+    uint32_t media_index;     /* the relay's policy index (1..): unique among the joined */
+    bool media_bound;         /* the relay was given media_index for this participant */
     GPtrArray *screened_from; /* char * */
     struct vej_session *session;
     struct vej_live_hearing *hearing;
@@ -188,7 +189,7 @@ struct vej_live_hearing {
     /* The relay's policy: the generation last handed to it and the last it
      * reported enforced; sockets whose messages wait for it (conn ids). */
     uint64_t policy_posted, policy_applied;
-    bool policy_synced; /* the relay has every binding and cell of the hearing */
+    bool policy_synced;     /* the relay has every binding and cell of the hearing */
     GArray *policy_waiters; /* uint64_t */
     GQueue policy_http;     /* struct vej_gated_http: REST answers waiting likewise */
 };

@@ -32,9 +32,8 @@ static uint64_t
 last_reported(struct reports *r)
 {
     g_mutex_lock(&r->lock);
-    uint64_t g = r->generations->len ? g_array_index(r->generations, uint64_t,
-                                                     r->generations->len - 1)
-                                     : 0;
+    uint64_t g =
+        r->generations->len ? g_array_index(r->generations, uint64_t, r->generations->len - 1) : 0;
     g_mutex_unlock(&r->lock);
     return g;
 }
@@ -129,8 +128,7 @@ post_move(struct fixture *f, const char *hid, uint64_t generation, uint32_t move
         add(f->cells, q, mover, v);
     }
     add(f->cells, VEJ_RELAY_RECORDER, mover, in_room ? 0 : ALL);
-    struct vej_relay_policy_update u = {.cells = (void *)f->cells->data,
-                                        .n_cells = f->cells->len};
+    struct vej_relay_policy_update u = {.cells = (void *)f->cells->data, .n_cells = f->cells->len};
     vej_relay_set_policy(f->relay, hid, generation, &u);
 }
 
@@ -258,8 +256,8 @@ main(int argc, char **argv)
     g_test_init(&argc, &argv, NULL);
     g_test_add("/relay/policy/move-costs-o-n", struct fixture, NULL, fixture_set_up,
                test_move_costs_o_n, fixture_tear_down);
-    g_test_add("/relay/policy/coalescing", struct fixture, NULL, fixture_set_up,
-               test_coalescing, fixture_tear_down);
+    g_test_add("/relay/policy/coalescing", struct fixture, NULL, fixture_set_up, test_coalescing,
+               fixture_tear_down);
     g_test_add("/relay/policy/close-meanwhile", struct fixture, NULL, fixture_set_up,
                test_close_meanwhile, fixture_tear_down);
     g_test_add("/relay/policy/leave-frees-index", struct fixture, NULL, fixture_set_up,
