@@ -7,6 +7,9 @@
  * exactly the notifications that close the gap. So the roster and every
  * notification are filtered by the same function as the media, and a
  * change of special measures can never leave a stale name on a screen.
+ * The media policy goes to the relay first (vej__media_policy_changed, a
+ * leave's vej__media_policy_leave): what sync_views() sends then waits in
+ * the sockets until the relay reports the change enforced (server.c).
  */
 #include "signalling/signalling-priv.h"
 

@@ -5,6 +5,14 @@
  * default protocol). WebSocket messages arrive in fragments and lws does not
  * cap them: they are assembled up to max_message_bytes and the rest is
  * drained, then answered with 4013.
+ *
+ * Outbound order: a socket's messages leave in the order they were sent.
+ * While a request is handled they are held (vej__conn_hold) so that its
+ * result goes first; a message to a participant of a hearing whose media
+ * policy the relay has not yet enforced waits in `deferred` for the
+ * generation current when it was sent, and everything after it waits
+ * behind it (enforce before announce, docs/architecture.md). A close
+ * asked for meanwhile happens after both queues are sent.
  */
 #include "signalling/signalling-priv.h"
 
