@@ -17,7 +17,8 @@ gateway never rewrites: the mover's webrtcbin records what it sends
   received `participant.muted` (audio) reaches anyone;
 - nothing the clerk sent after the mover was told reaches the mover;
 - screened from the witness through REST: no video the mover sends after
-  the PATCH is answered reaches the witness;
+  the PATCH is answered reaches the witness; removed: nothing it sends
+  after `session.closing` reaches anyone or the capture;
 - the controls: the advocate receives the mover in the room, the clerk
   before and after, the capture has the mover's main-room audio.
 
@@ -208,6 +209,20 @@ class MovesUnderLoadTest(RecordingMixin, MediaTestCase):
                          'after the screening was answered' % len(leaked))
         self.assertGreater(len(received_stamps(clerk) & screened), 0.5 * len(screened))
 
+        # Removed: nothing the mover sends once told (session.closing)
+        # reaches anyone.
+        t_req = now()
+        await clerk.rpc.call('hearing.remove', {'participant_id': mover.pid})
+        await mover.rpc.wait_for('session.closing')
+        t_closing = mover.rpc.notes.arrival('session.closing', None, t_req)
+        await asyncio.sleep(1.0)
+        after_removal = sent_stamps(mover, t_closing, now())
+        self.assertGreater(len(after_removal), 20)
+        for rx in (clerk, wit, adv):
+            leaked = received_stamps(rx) & after_removal
+            self.assertEqual(len(leaked), 0, '%s received %d packets the mover sent after it was '
+                             'told it was removed' % (rx.name, len(leaked)))
+
         # the recorder's capture: none of it either
         await h.set_state('closed')
         d, doc = await self.wait_capture(h.id, lambda c: c['state'] == 'stopped')
@@ -215,6 +230,7 @@ class MovesUnderLoadTest(RecordingMixin, MediaTestCase):
         self.assertEqual(len(captured & in_room), 0, 'the recorder captured %d packets the mover '
                          'sent in the consultation room' % len(captured & in_room))
         self.assertEqual(len(captured & muted), 0)
+        self.assertEqual(len(captured & after_removal), 0)
         self.assertGreater(len(captured & in_main), 0.5 * len(in_main),
                            'the capture lacks the mover\'s main-room media')
 
