@@ -33,13 +33,13 @@ import os
 import signal
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import media_harness  # noqa: E402
 from media_harness import (MediaTestCase, now, received_stamps, sent_stamps,  # noqa: E402
                            time_notes)
 from test_recording import RecordingMixin  # noqa: E402
+from webrtc_peer import STAMP_BYTES, parse_rtp  # noqa: E402
 
 LOADGEN = os.environ.get('VEJ_LOADGEN') or os.path.join(
     os.environ.get('VEJ_BUILD_ROOT', ''), 'tools', 'vej-loadgen', 'vej-loadgen')
@@ -237,11 +237,9 @@ class MovesUnderLoadTest(RecordingMixin, MediaTestCase):
 
 def payload_stamp(rtp):
     """The stamp (webrtc_peer.STAMP_BYTES of payload) of a captured RTP packet."""
-    from webrtc_peer import STAMP_BYTES, parse_rtp
     p = parse_rtp(rtp)
     return bytes(p[5][:STAMP_BYTES]) if p else b''
 
 
 if __name__ == '__main__':
-    t0 = time.monotonic()
     media_harness.main()
