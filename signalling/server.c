@@ -390,7 +390,8 @@ vej__conn_policy_applied(struct vej_signalling *s, struct vej_live_hearing *h)
         if (!c || c->waiting_on != h)
             continue;
         c->waiting_on = NULL;
-        flush_deferred(c);
+        if (!c->holding) /* (else its release flushes) */
+            flush_deferred(c);
     }
     g_array_unref(waiters);
 }
@@ -427,8 +428,7 @@ vej__conn_release(struct vej_conn *c, json_t *first)
         vej__conn_send(c, m);
         json_decref(m);
     }
-    if (c->close_pending && g_queue_is_empty(&c->deferred))
-        close_now(c);
+    flush_deferred(c); /* and a close asked for meanwhile, once nothing waits */
 }
 
 static struct vej_conn *
