@@ -7,7 +7,8 @@
  * the relay.
  *
  * Threads: every vej_relay_* function is called from the signalling thread
- * and may wait for the hearing's worker (never the other way round). The
+ * and may wait for the hearing's worker (never the other way round;
+ * vej_relay_set_policy never waits). The
  * callbacks are called on a worker thread: the signalling side must post
  * them to its own thread (they must not call back into the relay).
  *
@@ -126,13 +127,14 @@ gboolean vej_relay_restart_ice(struct vej_relay *relay, const char *hearing_id,
                                const char *participant_id, GError **error);
 
 /* Policy. Each participant of a hearing has a small integer index there
- * (1 to VEJ_POLICY_INDEX_MAX - 1, given by the signalling layer and
+ * (1 to VEJ_RELAY_INDEX_MAX - 1, given by the signalling layer and
  * reused after it leaves); index VEJ_RELAY_RECORDER is the recorder as a
  * subscriber: its cell {VEJ_RELAY_RECORDER, publisher} says whether the
  * tap captures that participant's tracks now (tap.h). A cell says, per
  * kind, whether a publisher's track may be in a subscriber's SDP
  * (`present`) and be forwarded now (`flowing`). */
 #define VEJ_RELAY_RECORDER 0u
+#define VEJ_RELAY_INDEX_MAX 4096u
 enum {
     VEJ_RELAY_AUDIO_PRESENT = 1 << 0,
     VEJ_RELAY_AUDIO_FLOWING = 1 << 1,
@@ -144,7 +146,8 @@ enum {
 #define VEJ_RELAY_FLOWING(kind) (2u << (2 * (kind)))
 
 /* A participant's index in its hearing (participant_id NULL: the index is
- * free again, every cell of its row and column reset to nothing). */
+ * free again). Either way every cell of the index's row and column is
+ * reset to nothing: the new holder's cells come in the same update. */
 struct vej_relay_binding {
     uint32_t index;
     const char *participant_id;

@@ -424,6 +424,8 @@ vej_relay_close_participant(struct vej_relay *r, const char *hearing_id, const c
 
 /* ---- policy ---- */
 
+G_STATIC_ASSERT(VEJ_RELAY_INDEX_MAX == VEJ_POLICY_INDEX_MAX);
+
 static void
 do_take_policy(void *data)
 {
