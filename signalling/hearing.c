@@ -7,6 +7,9 @@
  * exactly the notifications that close the gap. So the roster and every
  * notification are filtered by the same function as the media, and a
  * change of special measures can never leave a stale name on a screen.
+ * The media policy goes to the relay first (vej__media_policy_changed, a
+ * leave's vej__media_policy_leave): what sync_views() sends then waits in
+ * the sockets until the relay reports the change enforced (server.c).
  */
 #include "signalling/signalling-priv.h"
 
@@ -269,6 +272,10 @@ sync_views(struct vej_live_hearing *h, const struct sync_cause *cause)
      * other r here, and the subject's own view, which tell_subject rebuilds
      * whole where it can change (admission, move). O(N) per change. */
     struct vej_live_participant *p = cause->subject;
+    /* Enforce before announce: the relay gets the change first, and what
+     * is sent below waits until it reports the change enforced. */
+    if (cause->event != EV_LEAVE)
+        vej__media_policy_changed(h->s, h, p);
     for (guint i = 0; i < h->participants->len; i++) {
         struct vej_live_participant *r = h->participants->pdata[i];
         if (r == p)
@@ -281,12 +288,9 @@ sync_views(struct vej_live_hearing *h, const struct sync_cause *cause)
     }
     if (cause->event != EV_LEAVE && cause->event != EV_JOIN)
         tell_subject(h, cause);
-    /* The media follow the same answer as the roster; the recorder keeps
-     * the timeline from the same changes. */
-    if (cause->event != EV_LEAVE) {
-        vej__media_policy_update(h->s, h);
+    /* The recorder keeps the timeline from the same changes. */
+    if (cause->event != EV_LEAVE)
         vej__recording_sync(h->s, h);
-    }
 }
 
 /* ---- special measures ---- */
@@ -449,6 +453,8 @@ vej__hearing_get(struct vej_signalling *s, const char *id, int *code, const char
         h->state = VEJ_HEARING_CLOSED;
     h->participants = g_ptr_array_new();
     h->mutes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    h->policy_waiters = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    g_queue_init(&h->policy_http);
     g_hash_table_insert(s->hearings, h->id, h);
     return h;
 }
@@ -525,6 +531,23 @@ live_participant_free(struct vej_live_participant *p)
     g_free(p);
 }
 
+/* The lowest policy index (1..) no joined participant has: O(N). */
+static uint32_t
+free_media_index(struct vej_live_hearing *h)
+{
+    guint n = h->participants->len;
+    g_autofree bool *used = g_new0(bool, n + 2);
+    for (guint i = 0; i < n; i++) {
+        uint32_t k = ((struct vej_live_participant *)h->participants->pdata[i])->media_index;
+        if (k < n + 2)
+            used[k] = true;
+    }
+    uint32_t k = 1;
+    while (used[k])
+        k++;
+    return k;
+}
+
 static json_t *
 join_result(struct vej_live_hearing *h, struct vej_live_participant *p)
 {
@@ -563,6 +586,7 @@ vej__hearing_join(struct vej_live_hearing *h, struct vej_session *sess,
         return VEJ_RPC_CONFLICT;
     }
     p = live_participant_new(s, h, row);
+    p->media_index = free_media_index(h);
     p->session = sess;
     sess->participant = p;
     g_ptr_array_add(h->participants, p);
@@ -580,13 +604,15 @@ vej__hearing_leave(struct vej_live_participant *p, const char *reason)
     struct vej_live_hearing *h = p->hearing;
     struct vej_signalling *s = p->session ? p->session->s : NULL;
     struct sync_cause cause = {.event = EV_LEAVE, .subject = p, .reason = reason};
-    /* At shutdown every socket is closing: nobody is left to tell. */
-    if (!h->s->stopping)
+    /* Nothing flows to or from p once the relay frees its index; the
+     * others hear of the leave after that. At shutdown every socket is
+     * closing: nobody is left to tell. */
+    if (!h->s->stopping) {
+        vej__media_policy_leave(h->s, h, p);
         sync_views(h, &cause);
+    }
     vej__media_leave(h->s, p);
     g_ptr_array_remove(h->participants, p);
-    if (!h->s->stopping)
-        vej__media_policy_update(h->s, h);
     vej__recording_sync(h->s, h);
     for (guint i = 0; i < h->participants->len; i++)
         g_hash_table_remove(((struct vej_live_participant *)h->participants->pdata[i])->view, p);
@@ -718,7 +744,7 @@ void
 vej__hearing_apply_state(struct vej_live_hearing *h, enum vej_hearing_state state)
 {
     h->state = state;
-    vej__media_policy_update(h->s, h);
+    vej__media_policy_changed(h->s, h, NULL);
     vej__recording_sync(h->s, h);
     for (guint i = 0; i < h->participants->len; i++) {
         struct vej_live_participant *p = h->participants->pdata[i];
@@ -735,6 +761,7 @@ vej__hearing_apply_state(struct vej_live_hearing *h, enum vej_hearing_state stat
             vej__hearing_leave(p, "left");
     }
     vej__media_hearing_closed(h->s, h);
+    vej__media_policy_reset(h);
 }
 
 int

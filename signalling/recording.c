@@ -6,7 +6,7 @@
  * with the name the court may show in the record (the display name, or
  * "Role (anonymous)" for an anonymous participant). The recorder diffs
  * snapshots into its timeline. What it captures is decided elsewhere, by
- * the media policy (vej_policy_recorded, in media.c's rules for the
+ * the media policy (vej_policy_recorded, in media.c's cells for the
  * relay's VEJ_RELAY_RECORDER).
  *
  * The recorder's reports come from its own thread and are posted here:

@@ -5,6 +5,14 @@
  * default protocol). WebSocket messages arrive in fragments and lws does not
  * cap them: they are assembled up to max_message_bytes and the rest is
  * drained, then answered with 4013.
+ *
+ * Outbound order: a socket's messages leave in the order they were sent.
+ * While a request is handled they are held (vej__conn_hold) so that its
+ * result goes first; a message to a participant of a hearing whose media
+ * policy the relay has not yet enforced waits in `deferred` for the
+ * generation current when it was sent, and everything after it waits
+ * behind it (enforce before announce, docs/architecture.md). A close
+ * asked for meanwhile happens after both queues are sent.
  */
 #include "signalling/signalling-priv.h"
 
@@ -221,15 +229,18 @@ vej__audit_sync(struct vej_signalling *s, const char *actor, const char *action,
 
 /* ---- WebSocket connections ---- */
 
-void
-vej__conn_send(struct vej_conn *c, json_t *msg)
+/* A message waiting for a hearing's policy generation. */
+struct vej_gated {
+    json_t *msg;
+    struct vej_live_hearing *h; /* NULL: waits only for those before it */
+    uint64_t generation;
+};
+
+static void
+send_now(struct vej_conn *c, json_t *msg)
 {
-    if (!c || c->closing)
+    if (c->closing)
         return;
-    if (c->holding) {
-        g_queue_push_tail(&c->held, json_incref(msg));
-        return;
-    }
     if (g_queue_get_length(&c->outq) >= c->s->config->ws_queue_max) {
         /* A client that does not read its messages cannot be kept in sync:
          * close it rather than grow without bound. */
@@ -248,6 +259,148 @@ vej__conn_send(struct vej_conn *c, json_t *msg)
     lws_callback_on_writable(c->wsi);
 }
 
+static void
+gated_free(struct vej_gated *g)
+{
+    json_decref(g->msg);
+    g_free(g);
+}
+
+static void
+close_now(struct vej_conn *c)
+{
+    c->close_pending = false;
+    c->closing = true;
+    lws_callback_on_writable(c->wsi);
+}
+
+/* Sends the deferred messages whose generation is enforced, in order, up
+ * to the first that still waits; the socket is then listed with that
+ * one's hearing. A close asked for meanwhile happens once all are sent. */
+static void
+flush_deferred(struct vej_conn *c)
+{
+    struct vej_gated *g;
+    while ((g = g_queue_peek_head(&c->deferred)) &&
+           (!g->h || g->h->policy_applied >= g->generation)) {
+        g_queue_pop_head(&c->deferred);
+        send_now(c, g->msg);
+        gated_free(g);
+    }
+    if (g) {
+        if (c->waiting_on != g->h) {
+            g_array_append_val(g->h->policy_waiters, c->id);
+            c->waiting_on = g->h;
+        }
+        return;
+    }
+    if (c->close_pending && !c->holding)
+        close_now(c);
+}
+
+void
+vej__conn_send_gated(struct vej_conn *c, json_t *msg, struct vej_live_hearing *h)
+{
+    if (!c || c->closing)
+        return;
+    if (c->holding) {
+        g_queue_push_tail(&c->held, json_incref(msg));
+        return;
+    }
+    bool waits = h && h->policy_applied < h->policy_posted;
+    if (!waits && g_queue_is_empty(&c->deferred)) {
+        send_now(c, msg);
+        return;
+    }
+    if (g_queue_get_length(&c->deferred) >= c->s->config->ws_queue_max) {
+        c->s->metrics.ws_queue_overflow_total++;
+        vej__conn_close(c, 1008, "outbound queue full");
+        return;
+    }
+    struct vej_gated *g = g_new(struct vej_gated, 1);
+    g->msg = json_incref(msg);
+    g->h = waits ? h : NULL;
+    g->generation = waits ? h->policy_posted : 0;
+    g_queue_push_tail(&c->deferred, g);
+    flush_deferred(c);
+}
+
+void
+vej__conn_send(struct vej_conn *c, json_t *msg)
+{
+    struct vej_session *sess = c ? c->session : NULL;
+    vej__conn_send_gated(c, msg, sess && sess->participant ? sess->participant->hearing : NULL);
+}
+
+/* A REST answer waiting for a hearing's policy generation. */
+struct vej_gated_http {
+    uint64_t req_id;
+    uint64_t generation;
+    int status;
+    json_t *body;
+};
+
+void
+vej__http_respond_json_gated(struct vej_http_req *r, struct vej_live_hearing *h, int status,
+                             json_t *body)
+{
+    if (!h || h->policy_applied >= h->policy_posted) {
+        vej__http_respond_json(r, status, body);
+        return;
+    }
+    struct vej_gated_http *g = g_new(struct vej_gated_http, 1);
+    g->req_id = vej__http_req_id(r);
+    g->generation = h->policy_posted;
+    g->status = status;
+    g->body = body;
+    g_queue_push_tail(&h->policy_http, g);
+}
+
+void
+vej__policy_gate_clear(struct vej_live_hearing *h)
+{
+    struct vej_gated_http *g;
+    while ((g = g_queue_pop_head(&h->policy_http))) {
+        json_decref(g->body);
+        g_free(g);
+    }
+    g_array_unref(h->policy_waiters);
+}
+
+static void
+flush_http(struct vej_signalling *s, struct vej_live_hearing *h)
+{
+    struct vej_gated_http *g;
+    /* Generations grow along the queue: the first that waits ends it. */
+    while ((g = g_queue_peek_head(&h->policy_http)) && g->generation <= h->policy_applied) {
+        g_queue_pop_head(&h->policy_http);
+        struct vej_http_req *r = vej__http_req_lookup(s, g->req_id);
+        if (r)
+            vej__http_respond_json(r, g->status, g->body);
+        else
+            json_decref(g->body);
+        g_free(g);
+    }
+}
+
+void
+vej__conn_policy_applied(struct vej_signalling *s, struct vej_live_hearing *h)
+{
+    flush_http(s, h);
+    GArray *waiters = h->policy_waiters;
+    h->policy_waiters = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    for (guint i = 0; i < waiters->len; i++) {
+        uint64_t id = g_array_index(waiters, uint64_t, i);
+        struct vej_conn *c = g_hash_table_lookup(s->conns, &id);
+        if (!c || c->waiting_on != h)
+            continue;
+        c->waiting_on = NULL;
+        if (!c->holding) /* (else its release flushes) */
+            flush_deferred(c);
+    }
+    g_array_unref(waiters);
+}
+
 void
 vej__conn_close(struct vej_conn *c, int code, const char *reason)
 {
@@ -255,7 +408,7 @@ vej__conn_close(struct vej_conn *c, int code, const char *reason)
         return;
     c->close_code = code;
     g_strlcpy(c->close_reason, reason ? reason : "", sizeof c->close_reason);
-    if (c->holding) {
+    if (c->holding || !g_queue_is_empty(&c->deferred)) {
         c->close_pending = true;
         return;
     }
@@ -280,11 +433,7 @@ vej__conn_release(struct vej_conn *c, json_t *first)
         vej__conn_send(c, m);
         json_decref(m);
     }
-    if (c->close_pending) {
-        c->close_pending = false;
-        c->closing = true;
-        lws_callback_on_writable(c->wsi);
-    }
+    flush_deferred(c); /* and a close asked for meanwhile, once nothing waits */
 }
 
 static struct vej_conn *
@@ -299,6 +448,7 @@ conn_new(struct vej_signalling *s, struct lws *wsi)
     c->bucket_at_us = g_get_monotonic_time();
     g_queue_init(&c->outq);
     g_queue_init(&c->held);
+    g_queue_init(&c->deferred);
     lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
     uint64_t *key = g_new(uint64_t, 1);
     *key = c->id;
@@ -312,6 +462,7 @@ conn_free(struct vej_conn *c)
     g_byte_array_unref(c->rx);
     g_queue_clear_full(&c->outq, (GDestroyNotify)g_bytes_unref);
     g_queue_clear_full(&c->held, (GDestroyNotify)json_decref);
+    g_queue_clear_full(&c->deferred, (GDestroyNotify)gated_free);
     g_free(c);
 }
 
@@ -1004,6 +1155,7 @@ vej_signalling_free(struct vej_signalling *s)
         struct vej_live_hearing *h = value;
         g_ptr_array_unref(h->participants);
         g_hash_table_unref(h->mutes);
+        vej__policy_gate_clear(h);
         g_free(h->id);
         g_free(h->courtroom_id);
         g_free(h->case_reference);

@@ -82,6 +82,8 @@ struct vej_signalling {
     struct vej_signer *signer;     /* evidence signing key (borrowed; set by main) */
     char *turn_secret;             /* shared secret for TURN credentials, or NULL */
 
+    /* The generation of the last vej_relay_set_policy, over all hearings. */
+    uint64_t policy_generation;
     uint64_t next_id;
     GHashTable *conns;        /* conn id (uint64 *) -> struct vej_conn * */
     GHashTable *http_reqs;    /* request id (uint64 *) -> struct vej_http_req * */
@@ -117,6 +119,11 @@ struct vej_conn {
     bool holding;
     GQueue held; /* json_t * */
     bool close_pending;
+    /* Messages held back until a hearing's relay enforces the policy
+     * change they announce (struct vej_gated, in order; docs/architecture.md
+     * "enforce before announce"); everything after the first waits too. */
+    GQueue deferred;
+    struct vej_live_hearing *waiting_on; /* listed in its policy_waiters */
     int close_code;
     char close_reason[64];
     char peer[64];
@@ -160,6 +167,8 @@ struct vej_live_participant {
     bool muted[VEJ_MEDIA_N];
     bool audio_only;
     bool anonymous;
+    uint32_t media_index;     /* the relay's policy index (1..): unique among the joined */
+    bool media_bound;         /* the relay was given media_index for this participant */
     GPtrArray *screened_from; /* char * */
     struct vej_session *session;
     struct vej_live_hearing *hearing;
@@ -179,6 +188,12 @@ struct vej_live_hearing {
     bool media;              /* someone published or subscribed: keep the relay's policy */
     char *recording_state;   /* the last recording.state, NULL before any */
     GHashTable *mutes;       /* participant id -> GINT (1 audio | 2 video): kept across rejoins */
+    /* The relay's policy: the generation last handed to it and the last it
+     * reported enforced; sockets whose messages wait for it (conn ids). */
+    uint64_t policy_posted, policy_applied;
+    bool policy_synced;     /* the relay has every binding and cell of the hearing */
+    GArray *policy_waiters; /* uint64_t */
+    GQueue policy_http;     /* struct vej_gated_http: REST answers waiting likewise */
 };
 
 struct vej_http_req;
@@ -191,6 +206,20 @@ void vej__post(struct vej_signalling *s, vej_post_fn fn, void *data);
 void vej__conn_send(struct vej_conn *c, json_t *msg);
 /* Closes a socket after its queued messages with a WebSocket close code. */
 void vej__conn_close(struct vej_conn *c, int code, const char *reason);
+/* Queues a message after the hearing's relay enforces the policy handed
+ * to it so far (h NULL: after what is already held back only); the
+ * socket's messages keep their order. vej__conn_send() gates by the
+ * session's hearing. */
+void vej__conn_send_gated(struct vej_conn *c, json_t *msg, struct vej_live_hearing *h);
+/* The relay reported h's policy enforced up to h->policy_applied: the
+ * messages that waited for it go. */
+void vej__conn_policy_applied(struct vej_signalling *s, struct vej_live_hearing *h);
+/* A REST answer (body stolen) sent once h's relay enforces the policy
+ * handed to it so far, at once when nothing waits (h may be NULL). */
+void vej__http_respond_json_gated(struct vej_http_req *r, struct vej_live_hearing *h, int status,
+                                  json_t *body);
+/* Frees what a hearing's gate still holds (shutdown). */
+void vej__policy_gate_clear(struct vej_live_hearing *h);
 /* Holds back messages (see vej_conn.holding) until vej__conn_release(),
  * which sends `first` (transfer none, may be NULL) then what was held. */
 void vej__conn_hold(struct vej_conn *c);
@@ -409,8 +438,20 @@ int vej__participant_update(struct vej_signalling *s, const char *hearing_id, co
 /* media.c (webrtc.* and the relay bridge) */
 enum vej_relay_pc;
 void vej__media_callbacks(struct vej_signalling *s, struct vej_relay_callbacks *cb);
-/* Recomputes the hearing's media policy and hands it to the relay. */
+/* Makes sure the relay has the hearing's whole policy (the first time it
+ * has media, or after it was closed there). */
 void vej__media_policy_update(struct vej_signalling *s, struct vej_live_hearing *h);
+/* subject's place, mutes or measures changed (NULL: the hearing's state):
+ * the policy cells that depend on it go to the relay, O(N) (O(N^2) for
+ * NULL). Call before announcing the change: messages sent to the
+ * hearing's sockets afterwards wait until the relay enforces it. */
+void vej__media_policy_changed(struct vej_signalling *s, struct vej_live_hearing *h,
+                               struct vej_live_participant *subject);
+/* p leaves: its policy index is freed (nothing flows to or from it). */
+void vej__media_policy_leave(struct vej_signalling *s, struct vej_live_hearing *h,
+                             struct vej_live_participant *p);
+/* The hearing's media state in the relay is gone (closed). */
+void vej__media_policy_reset(struct vej_live_hearing *h);
 void vej__media_alert(struct vej_signalling *s, struct vej_live_participant *about,
                       const char *code, const char *message);
 /* Where a webrtc.* request is answered once the relay has run it. */

@@ -127,7 +127,7 @@ dtls_connected(void *user, const struct vej_srtp_keys *keys)
     p->state = PEER_CONNECTED;
     vej__peer_report_state(p, "connected", vej_srtp_profile_name(keys->profile));
     if (p->pc == VEJ_RELAY_SUBSCRIBE)
-        vej__router_apply_policy(p->part->h);
+        vej__router_apply_part(p->part);
     else
         for (guint i = 0; p->tracks && i < p->tracks->len; i++)
             vej__router_request_keyframe(p->tracks->pdata[i]);

@@ -18,6 +18,7 @@
 #include "gateway/wire/history.h"
 #include "gateway/wire/nack.h"
 #include "gateway/relay.h"
+#include "gateway/relay/policy-table.h"
 #include "gateway/wire/rtp.h"
 #include "gateway/wire/rtx.h"
 #include "gateway/sdp/sdp.h"
@@ -166,6 +167,7 @@ enum vej_peer_state { PEER_NEW, PEER_CONNECTING, PEER_CONNECTED, PEER_FAILED, PE
 
 struct vej_rpart {
     char *id;
+    uint32_t index; /* in the hearing's policy (0: not bound yet) */
     struct vej_rhearing *h;
     struct vej_peer *pub;
     struct vej_peer *sub;
@@ -234,13 +236,26 @@ struct vej_rhearing {
     struct vej_rworker *rw;
     char *id;
     GHashTable *parts; /* id -> struct vej_rpart * */
-    struct vej_relay_rule *rules;
-    char **rule_strings; /* owned copies of the rules' ids */
-    size_t n_rules;
-    /* subscriber id -> GPtrArray of its rules, so a lookup scans O(N)
-     * rules, not all O(N^2) of the hearing's */
-    GHashTable *rules_by_subscriber;
+    /* Policy, as the signalling layer sets it (vej_relay_set_policy):
+     * `desired` and `bindings_in` under policy_lock, taken by the worker
+     * in one closure however many updates were queued (policy_queued). */
+    GMutex policy_lock;
+    struct vej_policy_table desired;
+    GArray *bindings_in; /* struct vej_rbinding, in order */
+    uint64_t generation_in;
+    bool policy_queued;
+    /* Worker only: the policy enforced, and who has which index. */
+    struct vej_policy_table applied;
+    char **index_ids;               /* index -> participant id (NULL: free) */
+    struct vej_rpart **index_parts; /* index -> its part, if it has one */
+    uint32_t n_indexes;             /* the two arrays' length */
     GSource *rtcp_timer;
+};
+
+/* A binding queued for the worker (id owned; NULL: the index is freed). */
+struct vej_rbinding {
+    uint32_t index;
+    char *id;
 };
 
 /* peer.c: transport (ICE, DTLS, SRTP) */
@@ -273,8 +288,19 @@ void vej__router_on_rtcp(struct vej_peer *p, uint8_t *pkt, size_t len);
 bool vej__router_ssrc_admissible(struct vej_peer *p, uint32_t ssrc);
 /* A publisher's offer was accepted: (re)build its tracks. */
 void vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *offer);
-/* Re-applies the hearing's rules to every subscriber (offers as needed). */
-void vej__router_apply_policy(struct vej_rhearing *h);
+/* Applies the queued policy updates (relay.c's closure): bindings, then
+ * the cells that changed, then one offer per subscriber touched. O(changes). */
+void vej__router_take_policy(struct vej_rhearing *h);
+/* Applies the policy's row and column of one participant (a PC or tracks
+ * appeared, a subscribe PC connected): O(participants). */
+void vej__router_apply_part(struct vej_rpart *part);
+/* A part was created or is going: its index is looked up, or forgotten. */
+void vej__router_part_bound(struct vej_rpart *part);
+void vej__router_part_unbound(struct vej_rpart *part);
+/* Offers what changed to every subscriber (after a part was closed). */
+void vej__router_offer_all(struct vej_rhearing *h);
+/* Frees the hearing's policy state (worker, or after the worker stopped). */
+void vej__router_policy_free(struct vej_rhearing *h);
 /* Sends an offer if one is needed and none is in flight. */
 void vej__router_maybe_offer(struct vej_peer *sub);
 /* Adds an inactive audio m-line to an empty subscribe PC. */

@@ -44,6 +44,7 @@
  */
 #include "gateway/relay/relay-priv.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "gateway/wire/rtcp.h"
@@ -919,20 +920,6 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
                   sizeof((struct vej_track *)pub->tracks->pdata[0])->stream_id);
 }
 
-/* The rule for (subscriber, publisher, kind), or NULL. */
-static const struct vej_relay_rule *
-rule_for(struct vej_rhearing *h, const char *sub, const char *pub, unsigned kind)
-{
-    GPtrArray *list =
-        h->rules_by_subscriber ? g_hash_table_lookup(h->rules_by_subscriber, sub) : NULL;
-    for (guint i = 0; list && i < list->len; i++) {
-        const struct vej_relay_rule *r = list->pdata[i];
-        if (r->kind == kind && strcmp(r->publisher_id, pub) == 0)
-            return r;
-    }
-    return NULL;
-}
-
 static struct vej_out *
 out_for_track(struct vej_peer *sub, struct vej_track *t)
 {
@@ -1012,75 +999,257 @@ subscriber_exhausted(struct vej_peer *sub)
     vej__peer_report_state(sub, "closed", "mline_limit");
 }
 
-static void
-apply_to_subscriber(struct vej_rhearing *h, struct vej_peer *sub)
+/* ---- policy: cells by integer index (relay.h, policy-table.h) ---- */
+
+/* The part holding a policy index, or NULL. */
+static struct vej_rpart *
+part_at(struct vej_rhearing *h, uint32_t index)
 {
-    const char *sid = sub->part->id;
-    /* Outs whose track is no longer present become inactive. */
-    for (guint i = 0; i < sub->outs->len; i++) {
-        struct vej_out *o = sub->outs->pdata[i];
-        if (!o->track)
-            continue;
-        const struct vej_relay_rule *r =
-            rule_for(h, sid, o->track->pub->part->id, o->kind == VEJ_SDP_KIND_VIDEO);
-        if (!r || !r->present) {
+    return index && index < h->n_indexes ? h->index_parts[index] : NULL;
+}
+
+/* One track of a publisher for one subscriber, as the cell's bits say:
+ * its out ends when the track is no longer present (the m-line stays,
+ * inactive for good), a new out when it becomes present, `flowing` set
+ * (a video out restarting waits for a key frame, which it asks for).
+ * False when sub was closed for a fresh one (m-lines exhausted). */
+static bool
+apply_track(struct vej_peer *sub, struct vej_track *t, uint8_t bits)
+{
+    unsigned kind = t->kind == VEJ_SDP_KIND_VIDEO;
+    struct vej_out *o = out_for_track(sub, t);
+    if (!(bits & VEJ_RELAY_PRESENT(kind))) {
+        if (o) {
             out_unlink(o);
             sub->renegotiate = true;
         }
+        return true;
     }
-    GHashTableIter it;
-    gpointer value;
-    g_hash_table_iter_init(&it, h->parts);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        struct vej_rpart *part = value;
-        if (part == sub->part || !part->pub)
-            continue;
-        for (guint j = 0; j < part->pub->tracks->len; j++) {
-            struct vej_track *t = part->pub->tracks->pdata[j];
-            const struct vej_relay_rule *r =
-                rule_for(h, sid, part->id, t->kind == VEJ_SDP_KIND_VIDEO);
-            if (!r || !r->present)
-                continue;
-            struct vej_out *o = out_for_track(sub, t);
-            if (!o) {
-                o = out_new(sub, t);
-                if (!o) {
-                    subscriber_exhausted(sub);
-                    return;
-                }
-                sub->renegotiate = true;
-            }
-            bool was = o->flowing;
-            o->flowing = r->flowing;
-            if (o->flowing != was) /* what was sent before is not answerable */
-                vej_seqmap_pause(&o->map);
-            if (o->flowing && !was && o->kind == VEJ_SDP_KIND_VIDEO) {
-                o->need_keyframe = true;
-                if (o->negotiated)
-                    vej__router_request_keyframe(t);
-            }
+    if (!o) {
+        o = out_new(sub, t);
+        if (!o) {
+            subscriber_exhausted(sub);
+            return false;
         }
+        sub->renegotiate = true;
     }
-    vej__router_maybe_offer(sub);
+    bool was = o->flowing;
+    o->flowing = (bits & VEJ_RELAY_FLOWING(kind)) != 0;
+    if (o->flowing != was) /* what was sent before is not answerable */
+        vej_seqmap_pause(&o->map);
+    if (o->flowing && !was && o->kind == VEJ_SDP_KIND_VIDEO) {
+        o->need_keyframe = true;
+        if (o->negotiated)
+            vej__router_request_keyframe(t);
+    }
+    return true;
+}
+
+/* The cell (subp, pubp) applied to every track of pubp at subp; subp is
+ * added to `touched` (it may need an offer). */
+static void
+apply_pair(struct vej_rpart *subp, struct vej_rpart *pubp, uint8_t bits, GPtrArray *touched)
+{
+    struct vej_peer *sub = subp->sub;
+    if (subp == pubp || !sub || sub->state == PEER_CLOSED || !pubp->pub)
+        return;
+    for (guint i = 0; i < pubp->pub->tracks->len; i++)
+        if (!apply_track(sub, pubp->pub->tracks->pdata[i], bits))
+            return;
+    if (sub->renegotiate)
+        g_ptr_array_add(touched, sub);
+}
+
+/* The recorder's cell for a publisher: which of its tracks the tap captures. */
+static void
+apply_recorder(struct vej_rpart *pubp, uint8_t bits)
+{
+    for (guint i = 0; pubp->pub && i < pubp->pub->tracks->len; i++) {
+        struct vej_track *t = pubp->pub->tracks->pdata[i];
+        vej__tap_set_captured(t, (bits & VEJ_RELAY_FLOWING(t->kind == VEJ_SDP_KIND_VIDEO)) != 0);
+    }
+}
+
+static void
+apply_cell(struct vej_rhearing *h, uint32_t sub, uint32_t pub, uint8_t bits, GPtrArray *touched)
+{
+    struct vej_rpart *pubp = part_at(h, pub);
+    if (!pubp)
+        return;
+    if (sub == VEJ_RELAY_RECORDER) {
+        apply_recorder(pubp, bits);
+        return;
+    }
+    struct vej_rpart *subp = part_at(h, sub);
+    if (subp)
+        apply_pair(subp, pubp, bits, touched);
+}
+
+static void
+offer_touched(GPtrArray *touched)
+{
+    for (guint i = 0; i < touched->len; i++)
+        vej__router_maybe_offer(touched->pdata[i]);
 }
 
 void
-vej__router_apply_policy(struct vej_rhearing *h)
+vej__router_apply_part(struct vej_rpart *part)
+{
+    struct vej_rhearing *h = part->h;
+    uint32_t me = part->index;
+    if (!me || part_at(h, me) != part) {
+        /* Not bound yet: its cells come with its binding. */
+        if (part->sub)
+            vej__router_maybe_offer(part->sub);
+        return;
+    }
+    g_autoptr(GPtrArray) touched = g_ptr_array_new();
+    for (uint32_t j = 1; j < h->n_indexes; j++) {
+        struct vej_rpart *other = h->index_parts[j];
+        if (!other || other == part)
+            continue;
+        apply_pair(part, other, vej_policy_table_get(&h->applied, me, j), touched);
+        apply_pair(other, part, vej_policy_table_get(&h->applied, j, me), touched);
+    }
+    apply_recorder(part, vej_policy_table_get(&h->applied, VEJ_RELAY_RECORDER, me));
+    if (part->sub)
+        g_ptr_array_add(touched, part->sub);
+    offer_touched(touched);
+}
+
+static void
+ensure_indexes(struct vej_rhearing *h, uint32_t n)
+{
+    if (n <= h->n_indexes)
+        return;
+    h->index_ids = g_renew(char *, h->index_ids, n);
+    h->index_parts = g_renew(struct vej_rpart *, h->index_parts, n);
+    for (uint32_t i = h->n_indexes; i < n; i++) {
+        h->index_ids[i] = NULL;
+        h->index_parts[i] = NULL;
+    }
+    h->n_indexes = n;
+}
+
+/* index now belongs to b->id (or to nobody): what its previous holder
+ * was given ends (every applied cell of its row and column back to
+ * nothing), then the new holder's part, if any, takes the index. */
+static void
+apply_binding(struct vej_rhearing *h, const struct vej_rbinding *b, GPtrArray *touched)
+{
+    ensure_indexes(h, b->index + 1);
+    /* The same holder again (a full resynchronisation): nothing ends; the
+     * cells of the same update bring the differences. */
+    if (b->id && g_strcmp0(h->index_ids[b->index], b->id) == 0)
+        return;
+    for (uint32_t j = 0; j < h->n_indexes; j++) {
+        if (vej_policy_table_get(&h->applied, b->index, j))
+            apply_cell(h, b->index, j, 0, touched);
+        if (j != b->index && vej_policy_table_get(&h->applied, j, b->index))
+            apply_cell(h, j, b->index, 0, touched);
+    }
+    h->rw->stats.policy_cells_applied += vej_policy_table_clear_index(&h->applied, b->index);
+    struct vej_rpart *old = h->index_parts[b->index];
+    if (old)
+        old->index = 0;
+    h->index_parts[b->index] = NULL;
+    g_free(h->index_ids[b->index]);
+    h->index_ids[b->index] = g_strdup(b->id);
+    struct vej_rpart *part = b->id ? g_hash_table_lookup(h->parts, b->id) : NULL;
+    if (part) {
+        if (part->index && part_at(h, part->index) == part)
+            h->index_parts[part->index] = NULL;
+        part->index = b->index;
+        h->index_parts[b->index] = part;
+        if (part->sub)
+            g_ptr_array_add(touched, part->sub);
+    }
+}
+
+void
+vej__router_take_policy(struct vej_rhearing *h)
+{
+    g_mutex_lock(&h->policy_lock);
+    GArray *bindings = h->bindings_in;
+    h->bindings_in = g_array_new(FALSE, FALSE, sizeof(struct vej_rbinding));
+    struct vej_policy_change *changes = NULL;
+    size_t n = vej_policy_table_take(&h->desired, &changes);
+    uint64_t generation = h->generation_in;
+    h->policy_queued = false;
+    g_mutex_unlock(&h->policy_lock);
+
+    g_autoptr(GPtrArray) touched = g_ptr_array_new();
+    for (guint i = 0; i < bindings->len; i++) {
+        struct vej_rbinding *b = &g_array_index(bindings, struct vej_rbinding, i);
+        apply_binding(h, b, touched);
+        g_free(b->id);
+    }
+    g_array_unref(bindings);
+    for (size_t i = 0; i < n; i++) {
+        const struct vej_policy_change *c = &changes[i];
+        if (vej_policy_table_get(&h->applied, c->subscriber, c->publisher) == c->bits)
+            continue;
+        if (vej_policy_table_set(&h->applied, c->subscriber, c->publisher, c->bits) < 0)
+            continue;
+        h->rw->stats.policy_cells_applied++;
+        apply_cell(h, c->subscriber, c->publisher, c->bits, touched);
+    }
+    free(changes);
+    h->rw->stats.policy_takes++;
+    offer_touched(touched);
+    struct vej_relay *relay = h->relay;
+    if (relay->cb.policy_applied)
+        relay->cb.policy_applied(relay->cb.user, h->id, generation);
+}
+
+void
+vej__router_part_bound(struct vej_rpart *part)
+{
+    struct vej_rhearing *h = part->h;
+    for (uint32_t i = 1; i < h->n_indexes; i++) {
+        if (h->index_ids[i] && strcmp(h->index_ids[i], part->id) == 0) {
+            part->index = i;
+            h->index_parts[i] = part;
+            return;
+        }
+    }
+}
+
+void
+vej__router_part_unbound(struct vej_rpart *part)
+{
+    if (part_at(part->h, part->index) == part)
+        part->h->index_parts[part->index] = NULL;
+    part->index = 0;
+}
+
+void
+vej__router_offer_all(struct vej_rhearing *h)
 {
     GHashTableIter it;
     gpointer value;
     g_hash_table_iter_init(&it, h->parts);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         struct vej_rpart *part = value;
-        if (part->sub && part->sub->state != PEER_CLOSED)
-            apply_to_subscriber(h, part->sub);
-        for (guint i = 0; part->pub && i < part->pub->tracks->len; i++) {
-            struct vej_track *t = part->pub->tracks->pdata[i];
-            const struct vej_relay_rule *r =
-                rule_for(h, VEJ_RELAY_RECORDER, part->id, t->kind == VEJ_SDP_KIND_VIDEO ? 1 : 0);
-            vej__tap_set_captured(t, r && r->flowing);
-        }
+        if (part->sub)
+            vej__router_maybe_offer(part->sub);
     }
+}
+
+void
+vej__router_policy_free(struct vej_rhearing *h)
+{
+    for (guint i = 0; h->bindings_in && i < h->bindings_in->len; i++)
+        g_free(g_array_index(h->bindings_in, struct vej_rbinding, i).id);
+    g_clear_pointer(&h->bindings_in, g_array_unref);
+    for (uint32_t i = 0; i < h->n_indexes; i++)
+        g_free(h->index_ids[i]);
+    g_clear_pointer(&h->index_ids, g_free);
+    g_clear_pointer(&h->index_parts, g_free);
+    h->n_indexes = 0;
+    vej_policy_table_clear(&h->desired);
+    vej_policy_table_clear(&h->applied);
+    g_mutex_clear(&h->policy_lock);
 }
 
 static char *

@@ -1,6 +1,6 @@
 /* tap.c - the router's side of the recorder's tap (gateway/tap.h).
  *
- * A track is captured while the policy's rule for VEJ_RELAY_RECORDER
+ * A track is captured while the policy's cell for VEJ_RELAY_RECORDER
  * says so (the hearing logic: main room, in session, not muted; never a
  * consultation). The tap learns a track once its SSRC is known, under a
  * key that stays while the SSRC does; a new SSRC ends the old key. Video

@@ -142,14 +142,22 @@ class Counter:
         return '<Counter %s: %d>' % (self.name, self.count)
 
 
+# Bytes of payload that identify a packet end to end (the gateway rewrites
+# RTP headers, never payloads): the publisher's stamp of what it sent, the
+# subscriber's of what it received.
+STAMP_BYTES = 40
+
+
 class RtpPacket:
     __slots__ = ('t', 'ssrc', 'pt', 'seq', 'ts', 'marker', 'size', 'keyframe_start', 'mid',
-                 'ext')
+                 'ext', 'stamp')
 
-    def __init__(self, t, ssrc, pt, seq, ts, marker, size, keyframe_start, mid, ext=None):
+    def __init__(self, t, ssrc, pt, seq, ts, marker, size, keyframe_start, mid, ext=None,
+                 stamp=None):
         self.t, self.ssrc, self.pt, self.seq, self.ts = t, ssrc, pt, seq, ts
         self.marker, self.size, self.keyframe_start, self.mid = marker, size, keyframe_start, mid
         self.ext = ext  # {id: bytes} of its header extension block, {} without one
+        self.stamp = stamp  # the payload's first STAMP_BYTES bytes
 
     def __repr__(self):
         return ('<RTP t=%.3f ssrc=%d pt=%d seq=%d mid=%s kf=%s>'
@@ -556,8 +564,12 @@ class PublishPc(_Pc):
 
     def __init__(self, name, aloop, audio=True, video=True, width=320, height=240, fps=30,
                  keyframe_max_dist=60, loopback_only=True, video_codec='VP8', tone=440,
-                 video_pt=None, audio_pt=None):
+                 video_pt=None, audio_pt=None, wave='sine'):
         _Pc.__init__(self, name, aloop, loopback_only)
+        # (t, 'audio' | 'video', payload stamp) of every RTP packet as it
+        # enters webrtcbin (STAMP_BYTES; with wave='white-noise' every
+        # audio packet's stamp is its own)
+        self.sent_rtp = []
         self.sent_video = Counter(name + ' sent video')
         self.sent_audio = Counter(name + ' sent audio')
         self.keyframes_sent = Counter(name + ' key frames')
@@ -596,10 +608,10 @@ class PublishPc(_Pc):
                 raise ValueError('video codec %r' % video_codec)
             self._add_source(desc, 'venc', self.sent_video, video=True)
         if audio:
-            desc = ('audiotestsrc is-live=true wave=sine freq=%d ! audioconvert ! '
+            desc = ('audiotestsrc is-live=true wave=%s freq=%d ! audioconvert ! '
                     'opusenc name=aenc frame-size=20 ! rtpopuspay mtu=1150 ! '
                     'capsfilter caps=application/x-rtp,media=audio,encoding-name=OPUS,payload=%d'
-                    % (tone, audio_pt or 111))
+                    % (wave, tone, audio_pt or 111))
             self._add_source(desc, 'aenc', self.sent_audio, video=False)
         for t in self._transceivers():
             t.set_property('direction', GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY)
@@ -697,6 +709,16 @@ class PublishPc(_Pc):
             enc.get_static_pad('src').add_probe(Gst.PadProbeType.BUFFER, count_out)
         sinkpad = self.webrtc.request_pad_simple('sink_%u')
         self.sinkpads.append(sinkpad)
+        kind, sent = 'video' if video else 'audio', self.sent_rtp
+
+        def stamp(pad, info):
+            t = now()
+            for data in _probe_bytes(info, 12 + 64 + STAMP_BYTES):
+                p = parse_rtp(data)
+                if p is not None:
+                    sent.append((t, kind, bytes(p[5][:STAMP_BYTES])))
+            return Gst.PadProbeReturn.OK
+        sinkpad.add_probe(Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST, stamp)
         if bin_.get_static_pad('src').link(sinkpad) != Gst.PadLinkReturn.OK:
             raise PcError('%s: cannot link %s to webrtcbin' % (self.name, enc_name))
 
@@ -754,7 +776,7 @@ class SubscribePc(_Pc):
             elif enc == 'H264':
                 kf = h264_keyframe_start(payload)
             pkt = RtpPacket(t, ssrc, pt, seq, ts, marker, size, kf, self.ssrc_mid.get(ssrc),
-                            rtp_extensions(data))
+                            rtp_extensions(data), bytes(payload[:STAMP_BYTES]))
             self.rtp.append(pkt)
             self.rtp_by_ssrc.setdefault(ssrc, []).append(pkt)
         return Gst.PadProbeReturn.OK
@@ -1012,14 +1034,14 @@ class Peer:
     # -- publish ---------------------------------------------------------------
 
     async def publish(self, audio=True, video=True, expect_error=False, allow_error=False,
-                      tone=440):
+                      tone=440, wave='sine'):
         """Offers VP8 and Opus; returns the gateway's answer (or, with
         expect_error, the error object, which must come; with allow_error,
         the error object if one came)."""
         if self.pub is None:
             self.pub = PublishPc(self.name + '-pub', self.aloop, audio=audio, video=video,
                                  keyframe_max_dist=self.keyframe_max_dist, fps=self.fps,
-                                 video_codec=self.video_codec, tone=tone,
+                                 video_codec=self.video_codec, tone=tone, wave=wave,
                                  video_pt=self.publish_pts.get('video'),
                                  audio_pt=self.publish_pts.get('audio'))
             self.pub.on_local_candidate = lambda m, c: self._local_candidate('publish', m, c)
