@@ -342,7 +342,9 @@ class SecurityTest(MediaTestCase):
         t0 = now()
         relay.mangle_to_gateway = tamper
         rounds = 0
-        while now() - t0 < 2.0:
+        # 2 s at least, and until the publisher has sent RTCP to tamper with
+        # (its report interval is randomised around a second or more)
+        while now() - t0 < 2.0 or (not tampered['rtcp'] and now() - t0 < 10.0):
             for _, d in counted + uncounted:
                 relay.inject_to_gateway(d)
             rounds += 1
