@@ -236,6 +236,37 @@ struct vej_gated {
     uint64_t generation;
 };
 
+void
+vej__conn_share(struct vej_signalling *s, json_t *msg)
+{
+    struct vej_shared_text *t = &s->shared[s->shared_next++ % VEJ_SHARED_TEXTS];
+    if (t->msg)
+        json_decref(t->msg);
+    free(t->text);
+    t->text = vej_rpc_dump(msg, &t->len);
+    t->msg = t->text ? json_incref(msg) : NULL;
+}
+
+static void
+shared_clear(struct vej_signalling *s)
+{
+    for (unsigned i = 0; i < VEJ_SHARED_TEXTS; i++) {
+        if (s->shared[i].msg)
+            json_decref(s->shared[i].msg);
+        free(s->shared[i].text);
+        s->shared[i] = (struct vej_shared_text){0};
+    }
+}
+
+static const struct vej_shared_text *
+shared_find(const struct vej_signalling *s, const json_t *msg)
+{
+    for (unsigned i = 0; i < VEJ_SHARED_TEXTS; i++)
+        if (s->shared[i].msg == msg)
+            return &s->shared[i];
+    return NULL;
+}
+
 static void
 send_now(struct vej_conn *c, json_t *msg)
 {
@@ -248,12 +279,15 @@ send_now(struct vej_conn *c, json_t *msg)
         vej__conn_close(c, 1008, "outbound queue full");
         return;
     }
+    const struct vej_shared_text *shared = shared_find(c->s, msg);
     size_t len = 0;
-    char *text = vej_rpc_dump(msg, &len);
-    if (!text)
+    char *text = shared ? NULL : vej_rpc_dump(msg, &len);
+    if (shared)
+        len = shared->len;
+    else if (!text)
         return;
     uint8_t *buf = g_malloc(LWS_PRE + len);
-    memcpy(buf + LWS_PRE, text, len);
+    memcpy(buf + LWS_PRE, shared ? shared->text : text, len);
     free(text);
     g_queue_push_tail(&c->outq, g_bytes_new_take(buf, LWS_PRE + len));
     lws_callback_on_writable(c->wsi);
@@ -1150,6 +1184,7 @@ vej_signalling_free(struct vej_signalling *s)
         vej_audit_writer_flush(s->audit);
     drain_posts(s);
     vej__media_free(s);
+    shared_clear(s);
     g_hash_table_iter_init(&it, s->hearings);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         struct vej_live_hearing *h = value;

@@ -47,6 +47,9 @@ struct vej_metrics {
     uint64_t hash_queue_full_total;       /* logins refused: the hashing queue was full */
 };
 
+/* How many shared message texts are kept (vej__conn_share). */
+#define VEJ_SHARED_TEXTS 16
+
 struct vej_signalling {
     const struct vej_config *config;
     vej_store *store;
@@ -56,6 +59,14 @@ struct vej_signalling {
     GBytes *join_key;      /* HKDF(token_key, VEJ_KEY_INFO_JOIN): signs join tokens */
     GBytes *pseudonym_key; /* HKDF(token_key, VEJ_KEY_INFO_PSEUDONYM): anon_ ids */
     GBytes *totp_key;      /* HKDF(token_key, VEJ_KEY_INFO_TOTP): seals TOTP secrets */
+    /* The texts of the last messages shared by many sockets
+     * (vej__conn_share), by message: a ring, each entry holding a ref. */
+    struct vej_shared_text {
+        json_t *msg;
+        char *text;
+        size_t len;
+    } shared[VEJ_SHARED_TEXTS];
+    unsigned shared_next;
     char token_kid[16];
     char public_url[256];
     char *web_root;
@@ -204,6 +215,10 @@ typedef void (*vej_post_fn)(struct vej_signalling *s, void *data);
 void vej__post(struct vej_signalling *s, vej_post_fn fn, void *data);
 /* Queues a message on a socket (transfer none of msg). */
 void vej__conn_send(struct vej_conn *c, json_t *msg);
+/* msg (never changed after this call) is about to be sent to many sockets:
+ * it is serialised once, now, and its text reused by every send of the same
+ * json_t while it is among the last VEJ_SHARED_TEXTS shared. */
+void vej__conn_share(struct vej_signalling *s, json_t *msg);
 /* Closes a socket after its queued messages with a WebSocket close code. */
 void vej__conn_close(struct vej_conn *c, int code, const char *reason);
 /* Queues a message after the hearing's relay enforces the policy handed
