@@ -42,7 +42,8 @@ lg_sdp_publish_offer(struct lg_pc *pc, const char *fingerprint, const char *setu
                            "t=0 0\r\n"
                            "a=group:BUNDLE 0 1\r\n"
                            "a=msid-semantic: WMS lg%d\r\n",
-                           g_random_int() >> 1, pc->index);
+                           pc->sess_id ? pc->sess_id : (pc->sess_id = (g_random_int() >> 1) | 1),
+                           pc->index);
     g_string_append(s, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n");
     transport_lines(s, pc, fingerprint, setup);
     g_string_append_printf(s,
