@@ -19,11 +19,15 @@
 #include <sanitizer/tsan_interface.h>
 #include <stdlib.h>
 
-/* The real GLib function `name`, looked up once. */
+/* The real GLib function `name`, looked up on first use (by any thread:
+ * the pointer is atomic, every lookup finds the same). */
 #define REAL(name)                                                                                 \
-    static __typeof__(&name) real_##name;                                                          \
-    if (!real_##name)                                                                              \
-        real_##name = (__typeof__(&name))dlsym(RTLD_NEXT, #name);
+    static __typeof__(&name) real_##name##_ptr;                                                    \
+    __typeof__(&name) real_##name = __atomic_load_n(&real_##name##_ptr, __ATOMIC_RELAXED);         \
+    if (!real_##name) {                                                                            \
+        real_##name = (__typeof__(&name))dlsym(RTLD_NEXT, #name);                                  \
+        __atomic_store_n(&real_##name##_ptr, real_##name, __ATOMIC_RELAXED);                       \
+    }
 
 void g_mutex_lock(GMutex *m);
 void g_mutex_unlock(GMutex *m);
