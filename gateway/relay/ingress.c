@@ -26,8 +26,7 @@ cap_tracks(const struct vej_relay_config *c, enum vej_sdp_kind kind)
 }
 
 void
-vej__ingress_cap_tracks(struct vej_relay *r, struct vej_rworker *rw,
-                        struct vej_sdp_description *d)
+vej__ingress_cap_tracks(struct vej_relay *r, struct vej_rworker *rw, struct vej_sdp_description *d)
 {
     unsigned n[2] = {0, 0};
     for (size_t i = 0; i < d->n_media; i++) {

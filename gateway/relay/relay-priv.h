@@ -49,10 +49,10 @@ struct vej_rhearing;
  * both sides use relaxed atomics (one writer: a load and a store, no
  * locked instruction on the forwarding path). Always through these. */
 #define VEJ_STAT_ADD(st, field, n)                                                                 \
-    __atomic_store_n(&(st)->field, __atomic_load_n(&(st)->field, __ATOMIC_RELAXED) + (n),        \
+    __atomic_store_n(&(st)->field, __atomic_load_n(&(st)->field, __ATOMIC_RELAXED) + (n),          \
                      __ATOMIC_RELAXED)
 #define VEJ_STAT_SUB(st, field, n)                                                                 \
-    __atomic_store_n(&(st)->field, __atomic_load_n(&(st)->field, __ATOMIC_RELAXED) - (n),        \
+    __atomic_store_n(&(st)->field, __atomic_load_n(&(st)->field, __ATOMIC_RELAXED) - (n),          \
                      __ATOMIC_RELAXED)
 
 /* Per-worker state: scratch buffers for the hot path and counters. Only

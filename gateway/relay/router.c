@@ -24,7 +24,16 @@
  * no crypto and no SRTP state. SRTP stream state goes when a track ends or
  * changes SSRC, when an out ends, and for learning SSRCs no track took. A
  * video out starts (and restarts after being withheld) on a keyframe,
- * which it asks for.
+ * which it asks for; so does a video out whose subscriber lost packets it
+ * cannot NACK (not held, over its RTX budget, over the publisher's
+ * budget, given up upstream, the publisher renumbered or changed SSRC):
+ * out_lost().
+ *
+ * A publisher's SSRC change (renegotiated) starts every per-SSRC state
+ * afresh (track_new_ssrc). Sender reports to subscribers carry only the
+ * publisher's clock: none before its first SR for the current SSRC. Before
+ * anything is copied, the publish PC's per-kind budgets (ingress.c) take
+ * the packet.
  *
  * Loss (docs/architecture.md): each track's history drops duplicates and
  * packets too late to forward and keeps video payloads; a subscriber's
@@ -564,7 +573,7 @@ resend(struct vej_out *o, uint16_t seq, struct vej_rworker *rw, int64_t now)
         return LOST;
     if (!vej_history_get(o->track->history, src, now, VEJ_RTX_MAX_AGE_US, &hp))
         return o->track->missing && vej_nack_is_missing(o->track->missing, src) ? UNANSWERABLE
-                                                                                 : LOST;
+                                                                                : LOST;
     if (!vej_seqmap_arrived_in_run(&o->map, hp.arrival))
         return LOST;
     /* RTX carries the mid of its m-line (RFC 8843) and our send time. */

@@ -81,7 +81,7 @@ class PublishTrackCapTest(harness.DaemonTestCase):
         self.assertEqual(metrics(self.daemon).get(key, 0) - before, 4)
 
 
-class HostilePublisherTest(harness.DaemonTestCase):
+class LoadgenTestCase(harness.DaemonTestCase):
     overrides = {'media': {'addresses': '127.0.0.1', 'workers': 1}}
 
     def run_loadgen(self, *extra, n=1, m=1, duration=5):
@@ -119,6 +119,36 @@ class HostilePublisherTest(harness.DaemonTestCase):
         delta = {k: m1[k] - m0.get(k, 0) for k in m1}
         text = stdout.decode() + stderr.decode()[-1500:]
         return res, delta, text
+
+
+class PublishBudgetTest(LoadgenTestCase):
+    """Per publish PC and kind, bitrate and packet rate: vej-loadgen's
+    publisher sends about 1 Mbit/s of video in ~100 packets/s and 50 Opus
+    packets/s; video is held to 300 kbit/s and audio to 20 packets/s, each
+    counted under its own kind and budget and nothing under the other's."""
+    overrides = {'media': {'addresses': '127.0.0.1', 'workers': 1,
+                           'max_publish_video_kbps': 300, 'max_publish_audio_pps': 20}}
+
+    async def test_budgets_by_kind(self):
+        res, delta, text = self.run_loadgen(duration=3)
+        print(text)
+
+        def limited(kind, limit):
+            return delta.get('vej_media_publish_limited_total{kind="%s",limit="%s"}'
+                             % (kind, limit), 0)
+        print({k: v for k, v in delta.items() if 'limited' in k or 'rate_limit' in k})
+        self.assertGreater(limited('video', 'bitrate'), 50, text)
+        self.assertEqual(limited('video', 'packet_rate'), 0, text)
+        # 50 sent, 20 taken per second: ~30 a second over the budget
+        self.assertGreater(limited('audio', 'packet_rate'), 40, text)
+        self.assertEqual(limited('audio', 'bitrate'), 0, text)
+        self.assertEqual(delta.get('vej_media_dropped_total{reason="rate_limit"}', 0),
+                         sum(limited(k, lim) for k in ('audio', 'video')
+                             for lim in ('bitrate', 'packet_rate')))
+        self.assertGreater(res['forwarded_pps'], 0, text)
+
+
+class HostilePublisherTest(LoadgenTestCase):
 
     async def test_sender_reports_on_the_publisher_clock(self):
         """No SR reaches a subscriber before the publisher's first one (none

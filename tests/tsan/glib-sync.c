@@ -34,11 +34,10 @@ void g_mutex_unlock(GMutex *m);
 gboolean g_mutex_trylock(GMutex *m);
 void g_cond_wait(GCond *c, GMutex *m);
 gboolean g_cond_wait_until(GCond *c, GMutex *m, gint64 end_time);
-void g_source_set_callback(GSource *source, GSourceFunc func, gpointer data,
-                           GDestroyNotify notify);
+void g_source_set_callback(GSource *source, GSourceFunc func, gpointer data, GDestroyNotify notify);
 void g_main_context_invoke(GMainContext *context, GSourceFunc function, gpointer data);
-GThreadPool *g_thread_pool_new(GFunc func, gpointer user_data, gint max_threads,
-                               gboolean exclusive, GError **error);
+GThreadPool *g_thread_pool_new(GFunc func, gpointer user_data, gint max_threads, gboolean exclusive,
+                               GError **error);
 gboolean g_thread_pool_push(GThreadPool *pool, gpointer data, GError **error);
 
 void
@@ -141,8 +140,8 @@ g_source_set_callback(GSource *source, GSourceFunc func, gpointer data, GDestroy
 void
 g_main_context_invoke(GMainContext *context, GSourceFunc function, gpointer data)
 {
-    g_main_context_invoke_full(context, G_PRIORITY_DEFAULT, box_run,
-                               box_new(function, data, NULL), box_free);
+    g_main_context_invoke_full(context, G_PRIORITY_DEFAULT, box_run, box_new(function, data, NULL),
+                               box_free);
 }
 
 /* A thread pool's jobs: pushed on one thread, run on another. */

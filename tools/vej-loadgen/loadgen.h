@@ -33,9 +33,9 @@
 /* Totals that several media threads update. */
 #define LG_ADD(field, v) __atomic_fetch_add(&(field), (v), __ATOMIC_RELAXED)
 #define LG_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
-#define LG_EXT_AUDIO_LEVEL 1 /* the publish offer's extmap id for RFC 6464 */
-#define LG_REMB_BPS 5000000  /* what every subscriber's REMB says it can take */
-#define LG_MAX_RTX_MAP 64    /* RTX SSRC -> media SSRC pairs per subscribe PC */
+#define LG_EXT_AUDIO_LEVEL 1        /* the publish offer's extmap id for RFC 6464 */
+#define LG_REMB_BPS 5000000         /* what every subscriber's REMB says it can take */
+#define LG_MAX_RTX_MAP 64           /* RTX SSRC -> media SSRC pairs per subscribe PC */
 #define LG_SR_CLOCK_OFFSET_S 3600LL /* publishers' SR clock: the real time less this */
 
 enum lg_kind { LG_AUDIO = 0, LG_VIDEO = 1 };
@@ -162,13 +162,13 @@ struct lg_pc {
     uint32_t frame_no;
     bool force_keyframe;
     uint64_t sent[2];
-    uint32_t sess_id;      /* the o= session id of every publish offer */
-    uint32_t ts_base[2];   /* RTP timestamp of each stream's first packet */
-    int64_t since_ns[2];   /* first packet of the stream's current SSRC, 0: none */
-    uint32_t last_ts[2];   /* the stream's newest timestamp sent, at last_sent_ns */
+    uint32_t sess_id;    /* the o= session id of every publish offer */
+    uint32_t ts_base[2]; /* RTP timestamp of each stream's first packet */
+    int64_t since_ns[2]; /* first packet of the stream's current SSRC, 0: none */
+    uint32_t last_ts[2]; /* the stream's newest timestamp sent, at last_sent_ns */
     int64_t last_sent_ns[2];
-    int64_t next_sr_ns;    /* --sr-after */
-    bool renumbered;       /* --renumber done */
+    int64_t next_sr_ns; /* --sr-after */
+    bool renumbered;    /* --renumber done */
     /* subscribe */
     uint32_t local_ssrc; /* the RTCP sender SSRC */
     GSource *rtcp_timer; /* receiver report + REMB every second */
@@ -247,18 +247,18 @@ struct lg_options {
     int subscribers; /* M (each receives every publisher) */
     int warmup_s, duration_s;
     int gateway_pid;
-    char *alloc_file; /* bench/relay/malloc-count.c's counter file, optional */
-    bool aes_cm;      /* offer only AES_CM_128_HMAC_SHA1_80 */
-    int threads;      /* media threads */
-    bool janus;       /* --server janus: Janus's VideoRoom over its REST API */
-    int room;         /* the VideoRoom room (janus) */
-    bool no_media;    /* PCs up, no media: the idle case */
-    double loss;      /* share of received RTP packets dropped (0..1) */
-    int video_kbps;   /* publishers' video, about (0: 1000) */
-    int sr_after_s;   /* publishers send SRs from this long into each SSRC; -1: never */
-    int renumber_s;   /* video numbering jumps this long into the media; 0: never */
+    char *alloc_file;  /* bench/relay/malloc-count.c's counter file, optional */
+    bool aes_cm;       /* offer only AES_CM_128_HMAC_SHA1_80 */
+    int threads;       /* media threads */
+    bool janus;        /* --server janus: Janus's VideoRoom over its REST API */
+    int room;          /* the VideoRoom room (janus) */
+    bool no_media;     /* PCs up, no media: the idle case */
+    double loss;       /* share of received RTP packets dropped (0..1) */
+    int video_kbps;    /* publishers' video, about (0: 1000) */
+    int sr_after_s;    /* publishers send SRs from this long into each SSRC; -1: never */
+    int renumber_s;    /* video numbering jumps this long into the media; 0: never */
     int ssrc_change_s; /* video changes SSRC (renegotiated) this long into the media; 0: never */
-    char *json_out;   /* also write the figures as JSON here */
+    char *json_out;    /* also write the figures as JSON here */
 };
 
 struct lg_worker;
@@ -275,12 +275,12 @@ struct lg_run {
     GMutex fanout_lock;
     struct vej_dtls_cert *cert;
     char fingerprint[VEJ_DTLS_FINGERPRINT_MAX];
-    GPtrArray *pubs, *subs; /* struct lg_pc * */
-    int n_ready;            /* PCs with SRTP */
-    bool sending;           /* publishers send (from when every PC is up) */
-    int64_t sending_since_ns; /* when they started (LG_GET) */
+    GPtrArray *pubs, *subs;                /* struct lg_pc * */
+    int n_ready;                           /* PCs with SRTP */
+    bool sending;                          /* publishers send (from when every PC is up) */
+    int64_t sending_since_ns;              /* when they started (LG_GET) */
     bool ssrc_changed, ssrc_change_failed; /* --ssrc-change, main thread */
-    bool measuring;         /* inside the window */
+    bool measuring;                        /* inside the window */
     /* receive totals */
     uint64_t rx_packets, rx_bad_stamp, rx_srtp_fail, rx_rtcp;
     uint64_t rx_with_extensions;       /* RTP received with an RFC 8285 block */

@@ -336,8 +336,8 @@ parse_options(int argc, char **argv, struct lg_options *o)
     if (!o->url || (!o->token && !o->janus) || o->publishers < 1 || o->publishers > 200 ||
         o->subscribers < 0 || o->subscribers > 2000 || o->duration_s < 1 || o->warmup_s < 0 ||
         o->video_kbps < 0 || o->video_kbps > 100000 || o->sr_after_s < -1 || o->renumber_s < 0 ||
-        o->ssrc_change_s < 0 ||
-        !(o->loss >= 0) || o->loss >= 1 || o->threads < 1 || o->threads > 64) {
+        o->ssrc_change_s < 0 || !(o->loss >= 0) || o->loss >= 1 || o->threads < 1 ||
+        o->threads > 64) {
         fprintf(stderr, "vej-loadgen: --url and --token are required; 1 <= N <= 200, "
                         "0 <= M <= 2000, --duration >= 1, 0 <= --loss < 1, 1 <= --threads <= 64\n");
         return false;
