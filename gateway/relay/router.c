@@ -960,6 +960,8 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
         t->nack = m->kind == VEJ_SDP_KIND_VIDEO && (m->rtcp_fb & VEJ_SDP_FB_NACK);
         t->rtx_pt = m->has_rtx ? m->rtx_pt : 0;
         if (m->has_rtx && m->has_rtx_ssrc) {
+            if (t->rtx_ssrc_known && t->rtx_ssrc != m->rtx_ssrc && pub->srtp)
+                vej_srtp_remove_stream(pub->srtp, t->rtx_ssrc, false); /* its RTX is new too */
             t->rtx_ssrc = m->rtx_ssrc;
             t->rtx_ssrc_known = true;
         }

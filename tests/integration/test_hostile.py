@@ -191,6 +191,16 @@ class HostilePublisherTest(LoadgenTestCase):
                            text)
         self.assertGreaterEqual(res['pli_seen'], 1, text)
 
+    async def test_nack_without_rtx_waits_for_a_keyframe(self):
+        """A subscriber that NACKs but answered without RTX cannot be sent
+        anything again: each loss makes its copy wait for a keyframe."""
+        res, delta, text = self.run_loadgen('--no-rtx', '--loss', '0.02', duration=3)
+        print(text)
+        self.assertGreater(res['nacked'], 0, text)
+        self.assertEqual(delta.get('vej_media_rtx_sent_total', 0), 0, text)
+        self.assertGreaterEqual(delta.get('vej_media_keyframe_waits_total', 0), 1, text)
+        self.assertGreaterEqual(res['pli_seen'], 1, text)
+
     async def test_retransmissions_over_budget_wait_for_a_keyframe(self):
         """A subscriber that loses more than its retransmission budget can
         repair (2 Mbit/s) gets no broken picture: its copy waits for a

@@ -12,7 +12,9 @@
  *                    new timestamp base and numbers 100 below the old
  *                    ones (inside the gateway's history of the old SSRC),
  *                    announced by a renegotiation on the same PC;
- *   --video-kbps K   video at about K kbit/s (media.c scales its frames).
+ *   --video-kbps K   video at about K kbit/s (media.c scales its frames);
+ *   --no-rtx         subscribers answer without RTX, NACKing all the same
+ *                    (sdp-client.c).
  * Subscriber side, always: each SR is checked against the publisher's
  * clock (sr_foreign_clock) and against the timestamps of the stream it
  * describes (sr_inconsistent).

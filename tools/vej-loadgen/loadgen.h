@@ -255,6 +255,7 @@ struct lg_options {
     bool no_media;     /* PCs up, no media: the idle case */
     double loss;       /* share of received RTP packets dropped (0..1) */
     int video_kbps;    /* publishers' video, about (0: 1000) */
+    bool no_rtx;       /* subscribers answer without RTX (NACK kept) */
     int sr_after_s;    /* publishers send SRs from this long into each SSRC; -1: never */
     int renumber_s;    /* video numbering jumps this long into the media; 0: never */
     int ssrc_change_s; /* video changes SSRC (renegotiated) this long into the media; 0: never */

@@ -5,7 +5,8 @@
  *       --publishers 10 --subscribers 10 --warmup 3 --duration 10 \
  *       --gateway-pid PID [--courtroom ID] [--aes-cm] [--alloc-file F] [--json F]
  *       [--loss P] [--threads N] [--no-media]
- *       [--video-kbps K] [--sr-after S] [--renumber S] [--ssrc-change S]   (hostile.c)
+ *       [--video-kbps K] [--sr-after S] [--renumber S] [--ssrc-change S] [--no-rtx]
+ *       (hostile.c)
  *   vej-loadgen --server janus --url http://127.0.0.1:8088/janus [--room 1234]
  *       --address HOST_IP -n N -m M --gateway-pid JANUS_PID ...   (janus.c)
  *
@@ -308,6 +309,8 @@ parse_options(int argc, char **argv, struct lg_options *o)
          "media threads; PeerConnections are spread over them (default 1)", "N"},
         {"loss", 0, 0, G_OPTION_ARG_DOUBLE, &o->loss,
          "share of received RTP packets to drop, 0 to 1 (exercises NACK and RTX)", "P"},
+        {"no-rtx", 0, 0, G_OPTION_ARG_NONE, &o->no_rtx,
+         "subscribers answer without RTX but keep generic NACK", NULL},
         {"video-kbps", 0, 0, G_OPTION_ARG_INT, &o->video_kbps,
          "publishers' video bitrate, about (default 1000)", "K"},
         {"sr-after", 0, 0, G_OPTION_ARG_INT, &o->sr_after_s,

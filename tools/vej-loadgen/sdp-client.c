@@ -168,7 +168,8 @@ lg_sdp_subscribe_answer(struct lg_pc *pc, const struct vej_sdp_description *offe
                                    m->media_name, m->proto, m->first_format, m->mid);
             continue;
         }
-        bool rtx = m->kind == VEJ_SDP_KIND_VIDEO && m->has_rtx;
+        /* --no-rtx: generic NACK kept, RTX left out, as some clients answer */
+        bool rtx = m->kind == VEJ_SDP_KIND_VIDEO && m->has_rtx && !pc->run->o.no_rtx;
         g_string_append_printf(s, "m=%s 9 UDP/TLS/RTP/SAVPF %u",
                                m->kind == VEJ_SDP_KIND_AUDIO ? "audio" : "video", m->pt);
         if (rtx)
