@@ -122,7 +122,6 @@ box_new(GSourceFunc func, gpointer data, GDestroyNotify notify)
     b->func = func;
     b->data = data;
     b->notify = notify;
-    __tsan_release(b);
     return b;
 }
 
@@ -134,14 +133,19 @@ g_source_set_callback(GSource *source, GSourceFunc func, gpointer data, GDestroy
         real_g_source_set_callback(source, func, data, notify);
         return;
     }
-    real_g_source_set_callback(source, box_run, box_new(func, data, notify), box_free);
+    struct box *b = box_new(func, data, notify);
+    real_g_source_set_callback(source, box_run, b, box_free);
+    /* After GLib's own allocation for the callback, before the source can
+     * be attached and run. */
+    __tsan_release(b);
 }
 
 void
 g_main_context_invoke(GMainContext *context, GSourceFunc function, gpointer data)
 {
-    g_main_context_invoke_full(context, G_PRIORITY_DEFAULT, box_run, box_new(function, data, NULL),
-                               box_free);
+    struct box *b = box_new(function, data, NULL);
+    __tsan_release(b);
+    g_main_context_invoke_full(context, G_PRIORITY_DEFAULT, box_run, b, box_free);
 }
 
 /* A thread pool's jobs: pushed on one thread, run on another. */
