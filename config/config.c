@@ -92,7 +92,12 @@ static const struct key_spec keys[] = {
     {"media", "max_media_per_offer", KEY_INT, FIELD(media_max_media_per_offer), 1, 128},
     {"media", "max_media_per_subscribe", KEY_INT, FIELD(media_max_media_per_subscribe), 4, 128},
     {"media", "codecs", KEY_CODECS, FIELD(media_codecs), 0, 0},
-    {"media", "max_publish_kbps", KEY_INT, FIELD(media_max_publish_kbps), 0, 1000000},
+    {"media", "max_publish_audio_tracks", KEY_INT, FIELD(media_max_publish_audio_tracks), 1, 16},
+    {"media", "max_publish_video_tracks", KEY_INT, FIELD(media_max_publish_video_tracks), 1, 16},
+    {"media", "max_publish_audio_kbps", KEY_INT, FIELD(media_max_publish_audio_kbps), 0, 1000000},
+    {"media", "max_publish_video_kbps", KEY_INT, FIELD(media_max_publish_video_kbps), 0, 1000000},
+    {"media", "max_publish_audio_pps", KEY_INT, FIELD(media_max_publish_audio_pps), 0, 1000000},
+    {"media", "max_publish_video_pps", KEY_INT, FIELD(media_max_publish_video_pps), 0, 1000000},
     {"media", "dtls_cert", KEY_STRING, FIELD(media_dtls_cert), 0, 0},
     {"media", "dtls_key", KEY_STRING, FIELD(media_dtls_key), 0, 0},
     {"recording", "segment_seconds", KEY_INT, FIELD(recording_segment_seconds), 10, 3600},
@@ -172,7 +177,12 @@ vej_config_new(void)
     c->media_max_media_per_offer = 16;
     c->media_max_media_per_subscribe = 64;
     c->media_codecs = g_strdup("opus,vp8,h264");
-    c->media_max_publish_kbps = 20000;
+    c->media_max_publish_audio_tracks = 2;
+    c->media_max_publish_video_tracks = 3;
+    c->media_max_publish_audio_kbps = 512;
+    c->media_max_publish_video_kbps = 20000;
+    c->media_max_publish_audio_pps = 300;
+    c->media_max_publish_video_pps = 5000;
     c->media_dtls_cert = g_strdup("");
     c->media_dtls_key = g_strdup("");
     c->ice_stun_urls = g_strdup("");

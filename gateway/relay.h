@@ -71,7 +71,10 @@ struct vej_relay_config {
     size_t max_sdp_bytes;
     char *cert_file, *key_file; /* DTLS certificate, or NULL for a fresh one */
     uint32_t allowed_codecs;    /* VEJ_SDP_CODEC_BIT()s; 0: VEJ_SDP_CODECS_DEFAULT */
-    unsigned max_publish_kbps;  /* RTP accepted per publish PC; 0: no limit */
+    /* Per publish PC and kind (ingress.c); 0: no limit. */
+    unsigned max_publish_audio_tracks, max_publish_video_tracks;
+    unsigned max_publish_audio_kbps, max_publish_video_kbps;
+    unsigned max_publish_audio_pps, max_publish_video_pps;
 };
 
 /* Reports, called on a worker thread. Strings are (transfer none). */
@@ -246,12 +249,22 @@ struct vej_relay_stats {
     uint64_t sent_via_libnice;
     uint64_t dtls_failures;
     uint64_t keyframe_requests;
+    /* Video copies that lost packets their subscriber cannot NACK (not
+     * held, over its retransmission budget, over the publish budget,
+     * the publisher renumbered or changed SSRC, given up upstream) and
+     * so wait for a keyframe. */
+    uint64_t keyframe_waits;
     /* Loss: duplicates dropped, packets too late to forward, padding-only
      * RTX probes from publishers. */
     uint64_t dropped_duplicate, dropped_late, dropped_padding, dropped_rate_limit;
+    /* Of dropped_rate_limit, by kind and budget ([media] max_publish_*). */
+    uint64_t limited_audio_bitrate, limited_audio_packet_rate, limited_video_bitrate,
+        limited_video_packet_rate;
     /* configured limits hit: [media] max_remote_candidates, candidates
      * before the description, [media] max_media_per_offer */
     uint64_t limit_remote_candidates, limit_early_candidates, limit_mlines;
+    /* sending m-lines rejected: over [media] max_publish_{audio,video}_tracks */
+    uint64_t limit_publish_tracks;
     /* Subscribers' NACKs: sequence numbers asked for, answered with RTX,
      * not answerable (not held, too old, not theirs, RTX not negotiated),
      * over the subscriber's retransmission budget. */

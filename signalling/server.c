@@ -922,7 +922,12 @@ make_relay(struct vej_signalling *s, GError **error)
         .cert_file = c->media_dtls_cert && *c->media_dtls_cert ? c->media_dtls_cert : NULL,
         .key_file = c->media_dtls_key && *c->media_dtls_key ? c->media_dtls_key : NULL,
         .allowed_codecs = codec_bits(c->media_codecs),
-        .max_publish_kbps = (unsigned)c->media_max_publish_kbps,
+        .max_publish_audio_tracks = (unsigned)c->media_max_publish_audio_tracks,
+        .max_publish_video_tracks = (unsigned)c->media_max_publish_video_tracks,
+        .max_publish_audio_kbps = (unsigned)c->media_max_publish_audio_kbps,
+        .max_publish_video_kbps = (unsigned)c->media_max_publish_video_kbps,
+        .max_publish_audio_pps = (unsigned)c->media_max_publish_audio_pps,
+        .max_publish_video_pps = (unsigned)c->media_max_publish_video_pps,
     };
     if (!vej__media_load_turn_secret(s, error))
         return FALSE;

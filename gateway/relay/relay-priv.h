@@ -45,8 +45,20 @@
 struct vej_peer;
 struct vej_rhearing;
 
+/* Counters of struct vej_relay_stats: each worker's are written by that
+ * worker only and read by vej_relay_stats on the signalling thread, so
+ * both sides use relaxed atomics (one writer: a load and a store, no
+ * locked instruction on the forwarding path). Always through these. */
+#define VEJ_STAT_ADD(st, field, n)                                                                 \
+    __atomic_store_n(&(st)->field, __atomic_load_n(&(st)->field, __ATOMIC_RELAXED) + (n),          \
+                     __ATOMIC_RELAXED)
+#define VEJ_STAT_SUB(st, field, n)                                                                 \
+    __atomic_store_n(&(st)->field, __atomic_load_n(&(st)->field, __ATOMIC_RELAXED) - (n),          \
+                     __ATOMIC_RELAXED)
+
 /* Per-worker state: scratch buffers for the hot path and counters. Only
- * the worker writes the counters; vej_relay_stats reads them relaxed. */
+ * the worker writes the counters (VEJ_STAT_ADD); vej_relay_stats reads
+ * them with relaxed atomic loads. */
 struct vej_rworker {
     struct vej_worker *worker;
     uint8_t in[VEJ_PKT_MAX];
@@ -91,7 +103,9 @@ struct vej_track {
     uint32_t cycles;
     uint32_t received;
     bool seq_started;
-    uint64_t sr_ntp; /* last SR, 0 if none */
+    /* The publisher's clock: its last SR for `ssrc` (0: none yet, and
+     * then subscribers are sent no SR for this track). */
+    uint64_t sr_ntp;
     uint32_t sr_rtp;
     int64_t sr_arrival_us;
     int64_t last_keyframe_request_us;
@@ -135,6 +149,7 @@ struct vej_out {
     bool negotiated; /* the client answered an offer that carries it */
     bool need_keyframe;
     bool started;          /* a packet went out: ts_offset is set */
+    bool rebase;           /* the source's SSRC changed: ts_offset is set afresh */
     struct vej_seqmap map; /* sequence numbers (runs; see seqmap.h) */
     /* RTX (RFC 4588): offered as rtx_pt on rtx_ssrc (video); used when
      * the answer kept it and generic NACK (`rtx`). */
@@ -161,6 +176,12 @@ struct vej_pt_entry {
 struct vej_pt_map {
     struct vej_pt_entry e[VEJ_PT_MAP_MAX];
     unsigned n;
+};
+
+/* One kind's budgets on a publish PC (ingress.c): bytes and packets. */
+struct vej_ingress {
+    struct vej_rtx_budget bytes, packets; /* rate 0: no limit */
+    bool ready;
 };
 
 enum vej_peer_state { PEER_NEW, PEER_CONNECTING, PEER_CONNECTED, PEER_FAILED, PEER_CLOSED };
@@ -206,10 +227,8 @@ struct vej_peer {
     unsigned n_remote_candidates;
     /* publish */
     GPtrArray *tracks; /* struct vej_track * */
-    /* Token bucket of [media] max_publish_kbps over all RTP of this PC,
-     * in bytes; at most one second's worth. */
-    int64_t ingress_tokens;
-    int64_t ingress_last_us; /* 0: not started */
+    /* ingress.c: [media] max_publish_* budgets, [0] audio, [1] video */
+    struct vej_ingress ingress[2];
     /* subscribe */
     GPtrArray *outs;                  /* struct vej_out * */
     struct vej_pt_map pts;            /* subscribe: the PTs of its offers */
@@ -309,6 +328,15 @@ void vej__router_add_placeholder(struct vej_peer *sub);
 void vej__router_detach(struct vej_peer *p);
 void vej__router_start_timer(struct vej_rhearing *h);
 void vej__router_request_keyframe(struct vej_track *t);
+
+/* ingress.c: per-kind caps of a publish PC */
+/* Rejects (port 0) the sending m-lines of offer d beyond [media]
+ * max_publish_{audio,video}_tracks, in offer order, counting them. */
+void vej__ingress_cap_tracks(struct vej_relay *r, struct vej_rworker *rw,
+                             struct vej_sdp_description *d);
+/* Takes one packet of len bytes of `kind` from p's budgets; false (and
+ * counted) when over its kind's bitrate or packet rate. */
+bool vej__ingress_allowed(struct vej_peer *p, enum vej_sdp_kind kind, size_t len, int64_t now);
 
 /* ptmap.c: a subscribe PC's payload types */
 /* The PTs (media, RTX) of codec with fmtp in m, assigned on first use and

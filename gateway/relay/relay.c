@@ -123,7 +123,7 @@ do_publish(struct call *c)
     };
     int status = vej_sdp_parse_offer(c->sdp, strlen(c->sdp), &limits, &options, d, &why);
     if (status == VEJ_SDP_ETOOMANY)
-        c->h->rw->stats.limit_mlines++;
+        VEJ_STAT_ADD(&c->h->rw->stats, limit_mlines, 1);
     if (status != VEJ_SDP_OK) {
         g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "sdp: %s", why);
         return;
@@ -143,6 +143,7 @@ do_publish(struct call *c)
             return;
         }
     }
+    vej__ingress_cap_tracks(r, c->h->rw, d);
     if (d->setup != VEJ_SDP_SETUP_ACTPASS) {
         /* RFC 5763: an offerer says actpass; anything else is an answer
          * or a munged offer. */
@@ -698,7 +699,7 @@ vej_relay_stats(struct vej_relay *r, struct vej_relay_stats *out)
     for (unsigned i = 0; i < r->n_workers; i++) {
         const uint64_t *w = (const uint64_t *)&r->workers[i].stats;
         for (size_t k = 0; k < sizeof *out / sizeof(uint64_t); k++)
-            sum[k] += w[k];
+            sum[k] += __atomic_load_n(&w[k], __ATOMIC_RELAXED); /* the worker writes them */
     }
     /* A worker does not count hearings: the map does. */
     g_mutex_lock(&r->lock);

@@ -24,7 +24,16 @@
  * no crypto and no SRTP state. SRTP stream state goes when a track ends or
  * changes SSRC, when an out ends, and for learning SSRCs no track took. A
  * video out starts (and restarts after being withheld) on a keyframe,
- * which it asks for.
+ * which it asks for; so does a video out whose subscriber lost packets it
+ * cannot NACK (not held, over its RTX budget, over the publisher's
+ * budget, given up upstream, the publisher renumbered or changed SSRC):
+ * out_lost().
+ *
+ * A publisher's SSRC change (renegotiated) starts every per-SSRC state
+ * afresh (track_new_ssrc). Sender reports to subscribers carry only the
+ * publisher's clock: none before its first SR for the current SSRC. Before
+ * anything is copied, the publish PC's per-kind budgets (ingress.c) take
+ * the packet.
  *
  * Loss (docs/architecture.md): each track's history drops duplicates and
  * packets too late to forward and keeps video payloads; a subscriber's
@@ -128,9 +137,34 @@ vej__router_request_keyframe(struct vej_track *t)
     uint8_t buf[64 + VEJ_SRTP_MAX_OVERHEAD];
     long n = vej_rtcp_write_pli(buf, 64, t->pub->rtcp_ssrc, t->ssrc);
     if (n > 0) {
-        rw->stats.keyframe_requests++;
+        VEJ_STAT_ADD(&rw->stats, keyframe_requests, 1);
         vej__peer_send_rtcp(t->pub, buf, (size_t)n, sizeof buf);
     }
+}
+
+/* o's subscriber lost packets it cannot get back by NACK (not held, over
+ * its retransmission budget, withheld by the publish budget, the
+ * publisher renumbered or changed SSRC): its run ends and, for video, it
+ * waits for a keyframe, which is asked for, instead of forwarding a
+ * picture its decoder cannot build. */
+static void
+out_lost(struct vej_out *o)
+{
+    vej_seqmap_pause(&o->map);
+    if (o->kind != VEJ_SDP_KIND_VIDEO || o->need_keyframe || !o->track)
+        return;
+    o->need_keyframe = true;
+    VEJ_STAT_ADD(&o->sub->part->h->rw->stats, keyframe_waits, 1);
+    if (o->negotiated)
+        vej__router_request_keyframe(o->track);
+}
+
+/* Every copy of t lost packets its subscribers cannot NACK. */
+static void
+track_lost(struct vej_track *t)
+{
+    for (guint i = 0; i < t->outs->len; i++)
+        out_lost(t->outs->pdata[i]);
 }
 
 /* ---- from publishers ---- */
@@ -289,11 +323,11 @@ request_missing(struct vej_track *t, struct vej_rworker *rw, int64_t now)
     size_t n_seqs = vej_nack_due(t->missing, now, seqs, G_N_ELEMENTS(seqs), &gave_up);
     struct vej_rtcp_rr rr = {.ssrc = t->pub->rtcp_ssrc};
 
-    rw->stats.nack_given_up += gave_up;
+    VEJ_STAT_ADD(&rw->stats, nack_given_up, gave_up);
     /* A packet given up for lost leaves the subscribers' decoders broken
      * until the next keyframe: ask for one now (rate-limited per track). */
     if (gave_up && t->kind == VEJ_SDP_KIND_VIDEO)
-        vej__router_request_keyframe(t);
+        track_lost(t);
     if (n_seqs == 0)
         return;
     long n = vej_rtcp_write_rr(buf, cap, &rr);
@@ -302,7 +336,7 @@ request_missing(struct vej_track *t, struct vej_rworker *rw, int64_t now)
                    : -1;
     if (m <= 0)
         return;
-    rw->stats.nack_sent += n_seqs;
+    VEJ_STAT_ADD(&rw->stats, nack_sent, n_seqs);
     vej__peer_send_rtcp(t->pub, buf, (size_t)(n + m), sizeof buf);
 }
 
@@ -334,13 +368,19 @@ forward_one(struct vej_out *o, const struct vej_rtp_view *v, struct vej_rworker 
     vej_rtp_ext_build_hop(&b, &o->ext, o->mid, o->mid_len, ast, level);
     long n = vej_rtp_write_packet(v, &b, rw->out, sizeof rw->out - VEJ_SRTP_MAX_OVERHEAD);
     if (n < 0) {
-        rw->stats.dropped_malformed++;
+        VEJ_STAT_ADD(&rw->stats, dropped_malformed, 1);
         return;
     }
     if (!o->started) {
         o->started = true;
         o->ts_offset = g_random_int() - v->timestamp;
+    } else if (o->rebase) {
+        /* A new source SSRC has timestamps of its own: ours go on from
+         * the last one sent, advanced by the time since (at least one). */
+        int64_t ticks = (now - o->last_sent_us) * (int64_t)o->track->clock_rate / G_USEC_PER_SEC;
+        o->ts_offset = o->last_ts + (uint32_t)MAX(ticks, 1) - v->timestamp;
     }
+    o->rebase = false;
     uint32_t ts = v->timestamp + o->ts_offset;
     if (newest)
         o->last_ts = ts;
@@ -366,19 +406,19 @@ admit(struct vej_track *t, const struct vej_rtp_view *v, struct vej_rworker *rw,
     enum vej_history_verdict hv = vej_history_add(t->history, v->seq, v->timestamp, v->marker,
                                                   v->payload, v->payload_len, now, arrival);
     if (hv == VEJ_HISTORY_DUPLICATE) {
-        rw->stats.dropped_duplicate++;
+        VEJ_STAT_ADD(&rw->stats, dropped_duplicate, 1);
         return false;
     }
     if (hv == VEJ_HISTORY_TOO_OLD) {
-        rw->stats.dropped_late++;
+        VEJ_STAT_ADD(&rw->stats, dropped_late, 1);
         return false;
     }
     *newest = hv != VEJ_HISTORY_LATE;
     if (hv == VEJ_HISTORY_RESTART) {
         /* The publisher renumbered: subscribers continue from their own
-         * highest number, nothing of before is missing any more. */
-        for (guint i = 0; i < t->outs->len; i++)
-            vej_seqmap_pause(&((struct vej_out *)t->outs->pdata[i])->map);
+         * highest number, nothing of before is missing any more, and
+         * what was lost across the jump cannot be asked for. */
+        track_lost(t);
         if (t->missing)
             vej_nack_reset(t->missing);
     }
@@ -386,32 +426,11 @@ admit(struct vej_track *t, const struct vej_rtp_view *v, struct vej_rworker *rw,
     if (t->missing && t->nack) {
         unsigned r = vej_nack_on_packet(t->missing, v->seq, now);
         if (r & VEJ_NACK_RECOVERED)
-            rw->stats.nack_recovered++;
+            VEJ_STAT_ADD(&rw->stats, nack_recovered, 1);
         if (r & VEJ_NACK_OVERFLOW)
             vej__router_request_keyframe(t);
         request_missing(t, rw, now);
     }
-    return true;
-}
-
-/* [media] max_publish_kbps: a token bucket per publish PC, refilled by
- * the time since its last packet, holding at most one second's worth. */
-static bool
-ingress_allowed(struct vej_peer *p, size_t len, int64_t now)
-{
-    int64_t kbps = p->part->h->relay->config.max_publish_kbps;
-    if (kbps <= 0)
-        return true;
-    int64_t burst = kbps * 125; /* bytes in one second */
-    if (p->ingress_last_us == 0)
-        p->ingress_tokens = burst;
-    else if (now > p->ingress_last_us)
-        p->ingress_tokens =
-            MIN(burst, p->ingress_tokens + (now - p->ingress_last_us) * kbps / 8000);
-    p->ingress_last_us = now;
-    if (p->ingress_tokens < (int64_t)len)
-        return false;
-    p->ingress_tokens -= (int64_t)len;
     return true;
 }
 
@@ -421,21 +440,21 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
     struct vej_rworker *rw = p->part->h->rw;
     struct vej_rtp_view v;
     if (p->pc != VEJ_RELAY_PUBLISH || vej_rtp_parse(pkt, len, &v) != VEJ_RTP_OK) {
-        rw->stats.dropped_malformed++;
+        VEJ_STAT_ADD(&rw->stats, dropped_malformed, 1);
         return;
     }
     bool rtx;
     struct vej_track *t = track_for(p, &v, &rtx);
     if (!t) {
-        rw->stats.dropped_unknown_ssrc++;
+        VEJ_STAT_ADD(&rw->stats, dropped_unknown_ssrc, 1);
         return;
     }
     if (rtx) {
         if (!unwrap_rtx(t, &v)) {
-            rw->stats.dropped_padding++;
+            VEJ_STAT_ADD(&rw->stats, dropped_padding, 1);
             return;
         }
-        rw->stats.rtx_received++;
+        VEJ_STAT_ADD(&rw->stats, rtx_received, 1);
     }
     int64_t now = g_get_monotonic_time(); /* once per packet, not per copy */
     uint32_t arrival;
@@ -445,10 +464,8 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
     /* Over the publish rate limit: withheld like a policy drop (taken as
      * received, so never NACKed; the subscribers' runs end, so no gap is
      * asked for and nothing of it is retransmitted). */
-    if (!ingress_allowed(p, len, now)) {
-        rw->stats.dropped_rate_limit++;
-        for (guint i = 0; i < t->outs->len; i++)
-            vej_seqmap_pause(&((struct vej_out *)t->outs->pdata[i])->map);
+    if (!vej__ingress_allowed(p, t->kind, len, now)) {
+        track_lost(t);
         return;
     }
     bool key = is_keyframe_start(t->codec, v.payload, v.payload_len);
@@ -468,14 +485,14 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
         }
         if (!o->flowing) {
             vej_seqmap_pause(&o->map);
-            rw->stats.dropped_policy++;
+            VEJ_STAT_ADD(&rw->stats, dropped_policy, 1);
             continue;
         }
         /* A run never starts on a late packet: it may be one withheld
          * from this subscriber (muted, in another room) a moment ago. */
         if (!o->map.running && !newest) {
             vej_seqmap_pause(&o->map);
-            rw->stats.dropped_late++;
+            VEJ_STAT_ADD(&rw->stats, dropped_late, 1);
             continue;
         }
         if (o->need_keyframe) {
@@ -483,7 +500,7 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
                 /* Ask again (rate-limited): the keyframe asked for earlier
                  * may have gone by before this subscriber was ready. */
                 vej_seqmap_pause(&o->map);
-                rw->stats.dropped_awaiting_keyframe++;
+                VEJ_STAT_ADD(&rw->stats, dropped_awaiting_keyframe, 1);
                 vej__router_request_keyframe(t);
                 continue;
             }
@@ -493,7 +510,7 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
         uint16_t first = o->map.started ? 0 : (uint16_t)g_random_int();
         uint16_t seq;
         if (!vej_seqmap_forward(&o->map, v.seq, arrival, first, &seq)) {
-            rw->stats.dropped_late++; /* from before this subscriber's run */
+            VEJ_STAT_ADD(&rw->stats, dropped_late, 1); /* from before this subscriber's run */
             continue;
         }
         forward_one(o, &v, rw, level, ast, now, seq, newest);
@@ -533,7 +550,7 @@ on_publisher_rtcp(struct vej_peer *p, const struct vej_rtcp_packet *pk)
     return NULL;
 }
 
-enum resend_result { RESENT, UNANSWERABLE, RATE_LIMITED };
+enum resend_result { RESENT, UNANSWERABLE, LOST, RATE_LIMITED };
 
 /* Answers the subscriber's NACK for its number `seq` with an RTX packet:
  * only for a number of the out's current run whose packet arrived during
@@ -547,11 +564,19 @@ resend(struct vej_out *o, uint16_t seq, struct vej_rworker *rw, int64_t now)
     struct vej_history_packet hp;
     uint16_t src;
 
-    if (!o || !o->track || !o->rtx || !o->rtx_pt || !o->flowing || o->need_keyframe ||
-        o->sub->state != PEER_CONNECTED || !vej_seqmap_source(&o->map, seq, &src) ||
-        !vej_history_get(o->track->history, src, now, VEJ_RTX_MAX_AGE_US, &hp) ||
-        !vej_seqmap_arrived_in_run(&o->map, hp.arrival))
+    if (!o || !o->track || !o->flowing || o->need_keyframe || o->sub->state != PEER_CONNECTED ||
+        !vej_seqmap_source(&o->map, seq, &src))
         return UNANSWERABLE;
+    /* A number of the current run that cannot be sent again is lost to
+     * the subscriber for good (LOST), unless the relay still waits for
+     * it from the publisher: then it is forwarded when it comes. */
+    if (!o->rtx || !o->rtx_pt)
+        return LOST;
+    if (!vej_history_get(o->track->history, src, now, VEJ_RTX_MAX_AGE_US, &hp))
+        return o->track->missing && vej_nack_is_missing(o->track->missing, src) ? UNANSWERABLE
+                                                                                : LOST;
+    if (!vej_seqmap_arrived_in_run(&o->map, hp.arrival))
+        return LOST;
     /* RTX carries the mid of its m-line (RFC 8843) and our send time. */
     struct vej_rtp_ext_builder ext;
     vej_rtp_ext_build_hop(&ext, &o->ext, o->mid, o->mid_len,
@@ -592,34 +617,42 @@ on_subscriber_nack(struct vej_peer *sub, const struct vej_rtcp_packet *pk, size_
     uint16_t pid, blp;
 
     if (vej_rtcp_parse_nack(pk, &nack) != VEJ_RTCP_OK) {
-        rw->stats.dropped_malformed++;
+        VEJ_STAT_ADD(&rw->stats, dropped_malformed, 1);
         return;
     }
     struct vej_out *o = out_by_ssrc(sub, nack.media_ssrc);
     int64_t now = g_get_monotonic_time();
+    bool lost = false;
     for (size_t i = 0; vej_rtcp_nack_item(&nack, i, &pid, &blp); i++) {
         for (int bit = -1; bit < 16; bit++) {
             if (bit >= 0 && !(blp & (1u << bit)))
                 continue;
-            rw->stats.nack_received++;
+            VEJ_STAT_ADD(&rw->stats, nack_received, 1);
             if (*allowance == 0) {
-                rw->stats.nack_unanswerable++;
+                VEJ_STAT_ADD(&rw->stats, nack_unanswerable, 1);
                 continue;
             }
             (*allowance)--;
             switch (resend(o, (uint16_t)(pid + bit + 1), rw, now)) {
             case RESENT:
-                rw->stats.rtx_sent++;
+                VEJ_STAT_ADD(&rw->stats, rtx_sent, 1);
                 break;
             case UNANSWERABLE:
-                rw->stats.nack_unanswerable++;
+                VEJ_STAT_ADD(&rw->stats, nack_unanswerable, 1);
+                break;
+            case LOST:
+                VEJ_STAT_ADD(&rw->stats, nack_unanswerable, 1);
+                lost = true;
                 break;
             case RATE_LIMITED:
-                rw->stats.rtx_rate_limited++;
+                VEJ_STAT_ADD(&rw->stats, rtx_rate_limited, 1);
+                lost = true;
                 break;
             }
         }
     }
+    if (lost) /* its picture is broken until the next keyframe */
+        out_lost(o);
 }
 
 static void
@@ -665,7 +698,7 @@ vej__router_on_rtcp(struct vej_peer *p, uint8_t *pkt, size_t len)
             on_subscriber_rtcp(p, &pk, &nack_allowance);
     }
     if (rc < 0) {
-        p->part->h->rw->stats.dropped_malformed++;
+        VEJ_STAT_ADD(&p->part->h->rw->stats, dropped_malformed, 1);
         return;
     }
     /* The recorder gets the whole compound, once per captured track whose
@@ -711,15 +744,6 @@ send_reports_to_publisher(struct vej_peer *pub)
     vej__peer_send_rtcp(pub, buf, (size_t)n, sizeof buf);
 }
 
-static uint64_t
-ntp_now(void)
-{
-    int64_t us = g_get_real_time();
-    uint64_t secs = (uint64_t)(us / G_USEC_PER_SEC) + 2208988800ULL;
-    uint64_t frac = ((uint64_t)(us % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC;
-    return (secs << 32) | frac;
-}
-
 static void
 send_reports_to_subscriber(struct vej_peer *sub)
 {
@@ -732,19 +756,19 @@ send_reports_to_subscriber(struct vej_peer *sub)
         memset(&sr, 0, sizeof sr);
         sr.ssrc = o->ssrc;
         struct vej_track *t = o->track;
+        /* One clock per track, the publisher's: nothing before its first
+         * SR (a receiver would take our clock for its and then see it
+         * jump), nor while the copy's timestamps wait to be rebased on a
+         * new source SSRC. */
+        if (!t->sr_ntp || o->rebase)
+            continue;
         int64_t now = g_get_monotonic_time();
-        if (t->sr_ntp) {
-            /* The publisher's clock mapping, carried through our offset. */
-            int64_t since = now - t->sr_arrival_us;
-            uint64_t frac = (uint64_t)(since % G_USEC_PER_SEC) * 4294967296ULL / G_USEC_PER_SEC;
-            sr.ntp_time = t->sr_ntp + ((uint64_t)(since / G_USEC_PER_SEC) << 32) + frac;
-            sr.rtp_time = t->sr_rtp + o->ts_offset +
-                          (uint32_t)(since * (int64_t)t->clock_rate / G_USEC_PER_SEC);
-        } else {
-            sr.ntp_time = ntp_now();
-            sr.rtp_time = o->last_ts + (uint32_t)((now - o->last_sent_us) * (int64_t)t->clock_rate /
-                                                  G_USEC_PER_SEC);
-        }
+        /* The publisher's clock mapping, carried through our offset. */
+        int64_t since = now - t->sr_arrival_us;
+        uint64_t frac = (uint64_t)(since % G_USEC_PER_SEC) * 4294967296ULL / G_USEC_PER_SEC;
+        sr.ntp_time = t->sr_ntp + ((uint64_t)(since / G_USEC_PER_SEC) << 32) + frac;
+        sr.rtp_time =
+            t->sr_rtp + o->ts_offset + (uint32_t)(since * (int64_t)t->clock_rate / G_USEC_PER_SEC);
         sr.packet_count = o->packets;
         sr.octet_count = o->octets;
         long n = vej_rtcp_write_sr(buf, 256, &sr);
@@ -811,6 +835,35 @@ track_forget_streams(struct vej_track *t)
         vej_srtp_remove_stream(t->pub->srtp, t->ssrc, false);
     if (t->rtx_ssrc_known)
         vej_srtp_remove_stream(t->pub->srtp, t->rtx_ssrc, false);
+}
+
+/* The publisher gave t another SSRC (a renegotiation): a new stream, with
+ * its own numbers, timestamps and clock. Everything kept per SSRC starts
+ * again: SRTP state, receive statistics, history and NACK list, the
+ * sender-report clock (none is sent until the new SSRC's first SR). Each
+ * copy keeps its own SSRC and numbering: its run ends, its timestamps go
+ * on from the last sent, and video waits for a keyframe. */
+static void
+track_new_ssrc(struct vej_track *t)
+{
+    if (t->pub->srtp)
+        vej_srtp_remove_stream(t->pub->srtp, t->ssrc, false);
+    t->seq_started = false;
+    t->max_seq = 0;
+    t->cycles = 0;
+    t->received = 0;
+    t->sr_ntp = 0;
+    t->sr_rtp = 0;
+    t->sr_arrival_us = 0;
+    t->last_keyframe_request_us = 0;
+    vej_history_init(t->history, t->arena, t->arena ? VEJ_RTX_ARENA_BYTES : 0);
+    if (t->missing)
+        vej_nack_reset(t->missing);
+    for (guint i = 0; i < t->outs->len; i++) {
+        struct vej_out *o = t->outs->pdata[i];
+        o->rebase = o->started;
+        out_lost(o);
+    }
 }
 
 static void
@@ -898,8 +951,8 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
         t->mid_ext_id = m->extmap.mid;
         t->audio_level_id = m->kind == VEJ_SDP_KIND_AUDIO ? m->extmap.audio_level : 0;
         if (m->has_ssrc) {
-            if (t->ssrc_known && t->ssrc != m->ssrc && pub->srtp)
-                vej_srtp_remove_stream(pub->srtp, t->ssrc, false);
+            if (t->ssrc_known && t->ssrc != m->ssrc)
+                track_new_ssrc(t);
             t->ssrc = m->ssrc;
             t->ssrc_known = true;
         }
@@ -908,6 +961,8 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
         t->nack = m->kind == VEJ_SDP_KIND_VIDEO && (m->rtcp_fb & VEJ_SDP_FB_NACK);
         t->rtx_pt = m->has_rtx ? m->rtx_pt : 0;
         if (m->has_rtx && m->has_rtx_ssrc) {
+            if (t->rtx_ssrc_known && t->rtx_ssrc != m->rtx_ssrc && pub->srtp)
+                vej_srtp_remove_stream(pub->srtp, t->rtx_ssrc, false); /* its RTX is new too */
             t->rtx_ssrc = m->rtx_ssrc;
             t->rtx_ssrc_known = true;
         }
@@ -1148,7 +1203,8 @@ apply_binding(struct vej_rhearing *h, const struct vej_rbinding *b, GPtrArray *t
         if (j != b->index && vej_policy_table_get(&h->applied, j, b->index))
             apply_cell(h, j, b->index, 0, touched);
     }
-    h->rw->stats.policy_cells_applied += vej_policy_table_clear_index(&h->applied, b->index);
+    VEJ_STAT_ADD(&h->rw->stats, policy_cells_applied,
+                 vej_policy_table_clear_index(&h->applied, b->index));
     struct vej_rpart *old = h->index_parts[b->index];
     if (old)
         old->index = 0;
@@ -1191,11 +1247,11 @@ vej__router_take_policy(struct vej_rhearing *h)
             continue;
         if (vej_policy_table_set(&h->applied, c->subscriber, c->publisher, c->bits) < 0)
             continue;
-        h->rw->stats.policy_cells_applied++;
+        VEJ_STAT_ADD(&h->rw->stats, policy_cells_applied, 1);
         apply_cell(h, c->subscriber, c->publisher, c->bits, touched);
     }
     free(changes);
-    h->rw->stats.policy_takes++;
+    VEJ_STAT_ADD(&h->rw->stats, policy_takes, 1);
     offer_touched(touched);
     struct vej_relay *relay = h->relay;
     if (relay->cb.policy_applied)

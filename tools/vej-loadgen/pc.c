@@ -182,6 +182,8 @@ on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *data,
     case VEJ_DEMUX_RTCP:
         if (pc->srtp && vej_srtp_unprotect_rtcp(pc->srtp, buf, &n) == VEJ_SRTP_OK) {
             LG_ADD(pc->run->rx_rtcp, 1);
+            if (pc->dir == LG_PC_SUBSCRIBE)
+                lg_hostile_rx_rtcp(pc->run, pc, buf, n);
             /* A PLI or FIR to a publisher: send the next frame as a keyframe. */
             if (pc->dir == LG_PC_PUBLISH && n >= 2 && buf[1] == 206 &&
                 ((buf[0] & 0x1f) == 1 || (buf[0] & 0x1f) == 4)) {

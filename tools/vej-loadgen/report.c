@@ -195,10 +195,14 @@ lg_measure(struct lg_run *run)
            (unsigned long long)LG_GET(run->rx_rtx), (unsigned long long)LG_GET(run->rx_recovered),
            (unsigned long long)LG_GET(run->rx_dropped), o->loss,
            (unsigned long long)LG_GET(run->pli_seen));
+    printf("sender reports     %llu received by subscribers, %llu not on the publisher's clock, "
+           "%llu off their stream's timestamps\n",
+           (unsigned long long)LG_GET(run->rx_sr), (unsigned long long)LG_GET(run->rx_sr_foreign),
+           (unsigned long long)LG_GET(run->rx_sr_inconsistent));
     if (o->json_out) {
         json_t *j = json_pack(
             "{s:s,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:b,s:b,s:f,s:f,"
-            "s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+            "s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
             "profile", profile, "publishers", o->publishers, "subscribers", o->subscribers,
             "window_s", secs, "sent_pps", (double)sent / secs, "forwarded_pps", pps,
             "delivered_pct", deliver_pct, "gateway_cpu_s", gw_cpu_s, "us_per_packet", us_per_pkt,
@@ -212,7 +216,10 @@ lg_measure(struct lg_run *run)
             "recovered", (json_int_t)LG_GET(run->rx_recovered), "dropped",
             (json_int_t)LG_GET(run->rx_dropped), "audio_received",
             (json_int_t)LG_GET(run->rx_audio), "audio_with_level",
-            (json_int_t)LG_GET(run->rx_audio_level));
+            (json_int_t)LG_GET(run->rx_audio_level), "pli_seen", (json_int_t)LG_GET(run->pli_seen),
+            "sr_received", (json_int_t)LG_GET(run->rx_sr), "sr_foreign_clock",
+            (json_int_t)LG_GET(run->rx_sr_foreign), "sr_inconsistent",
+            (json_int_t)LG_GET(run->rx_sr_inconsistent));
         if (json_dump_file(j, o->json_out, JSON_COMPACT) != 0)
             fprintf(stderr, "vej-loadgen: cannot write %s\n", o->json_out);
         json_decref(j);
