@@ -220,6 +220,9 @@ test_unknown(void)
                    "[servr]: unknown group");
     expect_refused("[server]\nlisten = 127.0.0.1:1\nport = 1\n", "[server] port: unknown key");
     expect_refused("[log]\nworkers = 1\n", "[log] workers: unknown key");
+    expect_refused("[media]\nmax_publish_kbps = 100\n",
+                   "[media] max_publish_kbps: replaced by max_publish_audio_kbps and "
+                   "max_publish_video_kbps (a budget per kind)");
     expect_refused("[server]\nrpc_burst = 1\nrpc_burst = 2\n",
                    "[server] rpc_burst: given more than once");
     expect_refused("[log]\nlevel = info\nlevel[de] = debug\n",
@@ -312,7 +315,8 @@ test_bad_values(void)
     expect_refused("[media]\ncodecs = vp8, opus ,vp8\n",
                    "[media] codecs: codec \"vp8\" is listed twice");
     expect_refused("[media]\ncodecs =\n", "[media] codecs: must name at least one codec");
-    expect_refused("[media]\ncodecs = ,\n", "[media] codecs: unknown codec \"\" (known: opus, vp8, h264)");
+    expect_refused("[media]\ncodecs = ,\n",
+                   "[media] codecs: unknown codec \"\" (known: opus, vp8, h264)");
     /* syntax */
     g_autofree char *dir = make_tmpdir();
     g_autofree char *path = write_conf(dir, "listen = 1\n");
