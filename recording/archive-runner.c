@@ -4,7 +4,11 @@
  * setup lowers its priority (setpriority: nice; SCHED_BATCH, so the
  * scheduler treats it as the CPU-bound batch job it is and never lets it
  * preempt a media worker on wake-up; the lowest best-effort I/O priority, so
- * its reads and writes queue behind the recorder's), caps its address space and CPU
+ * its reads and writes queue behind the recorder's; it stays in the
+ * daemon's session, no setsid: with the kernel's scheduler autogroups nice
+ * only counts within a session, and bench/archiver-under-load saw an
+ * archiver in a session of its own make a 10x10 hearing's PCs fail), caps
+ * its address space and CPU
  * time (setrlimit: the kernel kills a runaway, SIGXCPU then SIGKILL), and
  * asks for SIGKILL if the spawning thread dies (PR_SET_PDEATHSIG, so a
  * daemon killed with SIGKILL leaves no archiver behind; the next start
