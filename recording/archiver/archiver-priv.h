@@ -56,7 +56,7 @@ struct vej_arch_track {
     int64_t first_ext, last_ext;
     struct vej_arch_unwrap unwrap; /* the scan's */
     GArray *srs;                   /* struct vej_arch_sr, in arrival order */
-    int64_t anchor_ns; /* min(arrival - RTP time since first_ext) over its packets */
+    int64_t anchor_ns;             /* min(arrival - RTP time since first_ext) over its packets */
     /* filled by vej_arch_timeline_solve */
     int64_t shift_ns; /* lip-sync shift within its connection (<= 0) */
     int64_t first_place, last_place;
