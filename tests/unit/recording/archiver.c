@@ -1,7 +1,8 @@
 /* Tests of vej-archiver (recording/archiver/) on real media.
  *
  * fixture.c builds a 4-participant recording of GStreamer-encoded VP8 and
- * Opus RTP (distinct tones; participant 1 flashes and beeps together; SR
+ * Opus RTP (distinct tones; participant 1 flashes and beeps together, its
+ * SRs' RTP time drifting ahead of its RTP as webrtcbin's does; SR
  * clocks seconds off the gateway's; video 150 ms later than audio on the
  * wire; participant 3 leaves and rejoins with new SSRCs). The real
  * vej-archiver (VEJ_ARCHIVER) runs on it as the daemon runs it; the files

@@ -138,6 +138,7 @@ test_recordings_scoped(void)
         g_autoptr(vej_recording_row) r =
             vej_store_recording_create(s, id, h->id, c->id, "T9", 1700000000 + i, &error);
         g_assert_no_error(error);
+        g_assert_cmpstr(r->courtroom_id, ==, c->id);
     }
     struct vej_user *ev = vej_store_user_create(s, "ev1", "evidential", "$h", false, &error);
     struct vej_user *ad = vej_store_user_create(s, "ad1", "admin", "$h", false, &error);
