@@ -24,6 +24,10 @@
  * fast as the RTP it sends): an SR pair sent in one compound shares that
  * error, so the difference keeps only the A/V offset.
  *
+ * Placing by RTP clocks has one limit: a publisher whose clock runs P ppm
+ * off the gateway's moves against the others by up to P x 3.6 ms an hour
+ * of connection (its audio and video together, so lip sync holds).
+ *
  * A connection is a group of one participant's tracks whose arrival spans
  * overlap (a reconnect is a new connection). A track without SRs, or a
  * connection whose pairs give more than MAX_SYNC_NS, is placed from its
