@@ -430,6 +430,11 @@ vej__recording_start(struct vej_signalling *s, GError **error)
     if (!s->recorder)
         return FALSE;
     s->archive_progress = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+#ifdef VEJ_BENCH_RECORDING_OFF
+    /* meson -Dbench_recording_off=true: bench/run-relay's "off" run only */
+    g_warning("this build (-Dbench_recording_off) records NOTHING: benchmarks only");
+#else
     vej_relay_set_tap(s->relay, vej_recorder_tap(s->recorder));
+#endif
     return TRUE;
 }

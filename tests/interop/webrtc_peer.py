@@ -564,12 +564,13 @@ class PublishPc(_Pc):
 
     def __init__(self, name, aloop, audio=True, video=True, width=320, height=240, fps=30,
                  keyframe_max_dist=60, loopback_only=True, video_codec='VP8', tone=440,
-                 video_pt=None, audio_pt=None, wave='sine'):
+                 video_pt=None, audio_pt=None, wave='sine', flash_beep=None):
         _Pc.__init__(self, name, aloop, loopback_only)
         # (t, 'audio' | 'video', payload stamp) of every RTP packet as it
         # enters webrtcbin (STAMP_BYTES; with wave='white-noise' every
         # audio packet's stamp is its own)
         self.sent_rtp = []
+        self.flash_beep = None   # flash_beep.FlashBeepFeeder when flash_beep (its beep in Hz)
         self.sent_video = Counter(name + ' sent video')
         self.sent_audio = Counter(name + ' sent audio')
         self.keyframes_sent = Counter(name + ' key frames')
@@ -588,10 +589,16 @@ class PublishPc(_Pc):
         if rtpbin is not None:
             rtpbin.connect('pad-added', self._on_rtpbin_pad)
         self.video_codec = video_codec
+        if flash_beep:
+            import flash_beep as fb
+            fps = fb.FPS
         if video:
             raw = ('videotestsrc is-live=true pattern=ball ! video/x-raw,width=%d,height=%d,'
                    'framerate=%d/1 ! videoconvert ! queue max-size-buffers=4 leaky=downstream'
                    % (width, height, fps))
+            if flash_beep:
+                raw = ('appsrc name=flashv is-live=true format=time do-timestamp=false '
+                       'caps="%s" ! videoconvert ! queue' % fb.video_caps(width, height))
             if video_codec == 'VP8':
                 desc = (raw + ' ! vp8enc name=venc deadline=1 cpu-used=8 keyframe-max-dist=%d '
                         'target-bitrate=300000 ! rtpvp8pay picture-id-mode=15-bit mtu=1150 ! '
@@ -608,13 +615,35 @@ class PublishPc(_Pc):
                 raise ValueError('video codec %r' % video_codec)
             self._add_source(desc, 'venc', self.sent_video, video=True)
         if audio:
-            desc = ('audiotestsrc is-live=true wave=%s freq=%d ! audioconvert ! '
+            src = 'audiotestsrc is-live=true wave=%s freq=%d' % (wave, tone)
+            if flash_beep:
+                src = ('appsrc name=flasha is-live=true format=time do-timestamp=false '
+                       'caps="%s"' % fb.AUDIO_CAPS)
+            desc = ('%s ! audioconvert ! '
                     'opusenc name=aenc frame-size=20 ! rtpopuspay mtu=1150 ! '
                     'capsfilter caps=application/x-rtp,media=audio,encoding-name=OPUS,payload=%d'
-                    % (wave, tone, audio_pt or 111))
+                    % (src, audio_pt or 111))
             self._add_source(desc, 'aenc', self.sent_audio, video=False)
+        if flash_beep:
+            self.flash_beep = fb.FlashBeepFeeder(self.pipe, self.pipe.get_by_name('flashv'),
+                                                 self.pipe.get_by_name('flasha'), width, height,
+                                                 beep_hz=flash_beep)
+            for enc in ('venc', 'aenc'):
+                if self.pipe.get_by_name(enc) is not None:
+                    fb.gate(self.pipe.get_by_name(enc),
+                            lambda: self.connection_state() == 'connected')
         for t in self._transceivers():
             t.set_property('direction', GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY)
+
+    def start(self):
+        _Pc.start(self)
+        if self.flash_beep is not None:
+            self.flash_beep.start()
+
+    def stop(self):
+        if self.flash_beep is not None:
+            self.flash_beep.stop()
+        _Pc.stop(self)
 
     def _on_rtpbin_pad(self, rtpbin, pad):
         if pad.get_direction() == Gst.PadDirection.SINK and \
@@ -1034,7 +1063,7 @@ class Peer:
     # -- publish ---------------------------------------------------------------
 
     async def publish(self, audio=True, video=True, expect_error=False, allow_error=False,
-                      tone=440, wave='sine'):
+                      tone=440, wave='sine', flash_beep=None):
         """Offers VP8 and Opus; returns the gateway's answer (or, with
         expect_error, the error object, which must come; with allow_error,
         the error object if one came)."""
@@ -1042,6 +1071,7 @@ class Peer:
             self.pub = PublishPc(self.name + '-pub', self.aloop, audio=audio, video=video,
                                  keyframe_max_dist=self.keyframe_max_dist, fps=self.fps,
                                  video_codec=self.video_codec, tone=tone, wave=wave,
+                                 flash_beep=flash_beep,
                                  video_pt=self.publish_pts.get('video'),
                                  audio_pt=self.publish_pts.get('audio'))
             self.pub.on_local_candidate = lambda m, c: self._local_candidate('publish', m, c)
