@@ -565,6 +565,9 @@ vej_relay_new(const struct vej_relay_config *config, const struct vej_relay_call
 {
     if (!vej_srtp_global_init(error))
         return NULL;
+    /* The error quark is made here, before any worker exists: workers and
+     * the signalling thread then only read it. */
+    (void)vej_relay_error_quark();
     struct vej_relay *r = g_new0(struct vej_relay, 1);
     r->config = *config;
     r->config.bind_addresses = g_strdup(config->bind_addresses);

@@ -183,3 +183,47 @@ g_thread_pool_push(GThreadPool *pool, gpointer data, GError **error)
     __tsan_release(data);
     return real_g_thread_pool_push(pool, data, error);
 }
+
+/* GAsyncQueue (the tests hand reports between threads with it): a push
+ * releases, a pop that returns an item acquires. */
+void g_async_queue_push(GAsyncQueue *queue, gpointer data);
+gpointer g_async_queue_pop(GAsyncQueue *queue);
+gpointer g_async_queue_try_pop(GAsyncQueue *queue);
+gpointer g_async_queue_timeout_pop(GAsyncQueue *queue, guint64 timeout);
+
+void
+g_async_queue_push(GAsyncQueue *queue, gpointer data)
+{
+    REAL(g_async_queue_push);
+    __tsan_release(queue);
+    real_g_async_queue_push(queue, data);
+}
+
+gpointer
+g_async_queue_pop(GAsyncQueue *queue)
+{
+    REAL(g_async_queue_pop);
+    gpointer data = real_g_async_queue_pop(queue);
+    __tsan_acquire(queue);
+    return data;
+}
+
+gpointer
+g_async_queue_try_pop(GAsyncQueue *queue)
+{
+    REAL(g_async_queue_try_pop);
+    gpointer data = real_g_async_queue_try_pop(queue);
+    if (data)
+        __tsan_acquire(queue);
+    return data;
+}
+
+gpointer
+g_async_queue_timeout_pop(GAsyncQueue *queue, guint64 timeout)
+{
+    REAL(g_async_queue_timeout_pop);
+    gpointer data = real_g_async_queue_timeout_pop(queue, timeout);
+    if (data)
+        __tsan_acquire(queue);
+    return data;
+}
