@@ -34,7 +34,8 @@ take(struct lg_run *run, struct snapshot *s)
     s->ns = lg_now_ns();
     s->rx = LG_GET(run->rx_packets);
     uint64_t gw_user = 0;
-    s->gw_ok = run->o.gateway_pid > 0 && lg_proc_cpu_split(run->o.gateway_pid, &gw_user, &s->gw_sys);
+    s->gw_ok =
+        run->o.gateway_pid > 0 && lg_proc_cpu_split(run->o.gateway_pid, &gw_user, &s->gw_sys);
     s->gw_ticks = gw_user + s->gw_sys;
     if (run->o.gateway_pid > 0)
         lg_proc_wakeups(run->o.gateway_pid, &s->gw_wakeups);
@@ -104,6 +105,35 @@ pump_for(double seconds)
         g_main_context_iteration(NULL, TRUE);
 }
 
+/* Prints the gateway's CPU split, wake-ups and memory growth over the run
+ * (from before the first participant) and returns them as JSON members
+ * for --json. */
+static json_t *
+gateway_report(const struct lg_run *run, const struct lg_mem *after, double cpu_s, double sys_s,
+               double wakeups)
+{
+    const struct lg_mem *m0 = &run->mem_before;
+    int n_pcs = run->o.publishers + run->o.subscribers;
+    double per_pc = after->vm_rss_kib >= 0 && m0->vm_rss_kib >= 0
+                        ? (double)(after->vm_rss_kib - m0->vm_rss_kib) / n_pcs
+                        : -1;
+    printf("gateway CPU split  %.3f s user, %.3f s system (kernel)\n",
+           cpu_s >= 0 ? cpu_s - sys_s : -1.0, sys_s);
+    printf("gateway wake-ups   %.0f per second (voluntary context switches, every thread)\n",
+           wakeups);
+    printf("gateway memory     VmRSS %lld -> %lld KiB (%.1f KiB per PC of %d); smaps_rollup "
+           "Rss %lld, Pss %lld, Anonymous %lld KiB (before: %lld, %lld, %lld)\n",
+           m0->vm_rss_kib, after->vm_rss_kib, per_pc, n_pcs, after->rss_kib, after->pss_kib,
+           after->anon_kib, m0->rss_kib, m0->pss_kib, m0->anon_kib);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f}", "rss_before_kib",
+                     (json_int_t)m0->vm_rss_kib, "rss_after_kib", (json_int_t)after->vm_rss_kib,
+                     "rollup_rss_before_kib", (json_int_t)m0->rss_kib, "rollup_rss_after_kib",
+                     (json_int_t)after->rss_kib, "pss_before_kib", (json_int_t)m0->pss_kib,
+                     "pss_after_kib", (json_int_t)after->pss_kib, "anon_before_kib",
+                     (json_int_t)m0->anon_kib, "anon_after_kib", (json_int_t)after->anon_kib,
+                     "rss_per_pc_kib", per_pc, "wakeups_per_s", wakeups, "gateway_sys_s", sys_s);
+}
+
 int
 lg_measure(struct lg_run *run)
 {
@@ -124,14 +154,9 @@ lg_measure(struct lg_run *run)
     __atomic_store_n(&run->measuring, false, __ATOMIC_RELAXED);
     run_hook(o->window_hook, "stop");
     lg_alloc_attribute(o->alloc_file, false);
-    struct lg_mem mem_after;
-    if (o->gateway_pid <= 0 || !lg_proc_memory(o->gateway_pid, &mem_after))
-        mem_after.vm_rss_kib = mem_after.rss_kib = mem_after.pss_kib = mem_after.anon_kib = -1;
-    const struct lg_mem *m0 = &run->mem_before;
-    int n_pcs = o->publishers + o->subscribers;
-    double rss_per_pc_kib = mem_after.vm_rss_kib >= 0 && m0->vm_rss_kib >= 0
-                                ? (double)(mem_after.vm_rss_kib - m0->vm_rss_kib) / n_pcs
-                                : -1;
+    struct lg_mem mem_after = {-1, -1, -1, -1};
+    if (o->gateway_pid > 0)
+        lg_proc_memory(o->gateway_pid, &mem_after);
     /* Packets still in flight at the window's end count as received. */
     uint64_t expected, received;
     size_t streams;
@@ -153,7 +178,8 @@ lg_measure(struct lg_run *run)
                                      (double)expected
                                : -1;
     uint64_t sent = b.sent - a.sent;
-    double deliver_pct = sent && o->subscribers ? (double)fwd * 100.0 / ((double)sent * (double)o->subscribers) : -1;
+    double deliver_pct =
+        sent && o->subscribers ? (double)fwd * 100.0 / ((double)sent * (double)o->subscribers) : -1;
     double missing_pct = deliver_pct >= 0 ? MAX(0.0, 100.0 - deliver_pct) : -1;
     double p50 = lg_hist_quantile(&run->latency, 0.50), p99 = lg_hist_quantile(&run->latency, 0.99);
     double pmax = lg_hist_quantile(&run->latency, 1.0);
@@ -189,12 +215,9 @@ lg_measure(struct lg_run *run)
     printf("gateway CPU        %.3f s = %.2f us per forwarded packet, %.3f%% of a core per PC\n",
            gw_cpu_s, us_per_pkt,
            gw_cpu_s >= 0 ? gw_cpu_s * 100.0 / secs / (o->publishers + o->subscribers) : -1.0);
-    double wakeups = (double)(b.gw_wakeups - a.gw_wakeups) / secs;
     double gw_sys_s = a.gw_ok && b.gw_ok ? (double)(b.gw_sys - a.gw_sys) / tck : -1;
-    printf("gateway CPU split  %.3f s user, %.3f s system (kernel)\n",
-           gw_cpu_s >= 0 ? gw_cpu_s - gw_sys_s : -1.0, gw_sys_s);
-    printf("gateway wake-ups   %.0f per second (voluntary context switches, every thread)\n",
-           wakeups);
+    json_t *extra = gateway_report(run, &mem_after, gw_cpu_s, gw_sys_s,
+                                   (double)(b.gw_wakeups - a.gw_wakeups) / secs);
     printf("machine CPU        %.1f%%%s\n", machine_pct, saturated ? "  SATURATED (> 85%)" : "");
     printf("cpu0 / cpu1        %.1f%% / %.1f%% busy; other processes %.2f cores\n", cpu_pct[0],
            cpu_pct[1], others);
@@ -215,10 +238,6 @@ lg_measure(struct lg_run *run)
             printf("  %-24s %.3f\n", b.alloc.names[i],
                    (double)(b.alloc.by_dso[i] - a.alloc.by_dso[i]) / (double)fwd);
     }
-    printf("gateway memory     VmRSS %lld -> %lld KiB (%.1f KiB per PC of %d); smaps_rollup "
-           "Rss %lld, Pss %lld, Anonymous %lld KiB (before: %lld, %lld, %lld)\n",
-           m0->vm_rss_kib, mem_after.vm_rss_kib, rss_per_pc_kib, n_pcs, mem_after.rss_kib,
-           mem_after.pss_kib, mem_after.anon_kib, m0->rss_kib, m0->pss_kib, m0->anon_kib);
     printf("receive problems   srtp %llu, bad stamp %llu\n",
            (unsigned long long)LG_GET(run->rx_srtp_fail),
            (unsigned long long)LG_GET(run->rx_bad_stamp));
@@ -255,21 +274,14 @@ lg_measure(struct lg_run *run)
             (json_int_t)LG_GET(run->rx_dropped), "audio_received",
             (json_int_t)LG_GET(run->rx_audio), "audio_with_level",
             (json_int_t)LG_GET(run->rx_audio_level));
-        json_t *mem = json_pack(
-            "{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f,s:I,s:I}", "rss_before_kib",
-            (json_int_t)m0->vm_rss_kib, "rss_after_kib", (json_int_t)mem_after.vm_rss_kib,
-            "rollup_rss_before_kib", (json_int_t)m0->rss_kib, "rollup_rss_after_kib",
-            (json_int_t)mem_after.rss_kib, "pss_before_kib", (json_int_t)m0->pss_kib,
-            "pss_after_kib", (json_int_t)mem_after.pss_kib, "anon_before_kib",
-            (json_int_t)m0->anon_kib, "anon_after_kib", (json_int_t)mem_after.anon_kib,
-            "rss_per_pc_kib", rss_per_pc_kib, "wakeups_per_s", wakeups, "gateway_sys_s", gw_sys_s,
-            "sender_reports", (json_int_t)LG_GET(run->rx_srs), "sender_report_compounds",
-            (json_int_t)LG_GET(run->rx_sr_compounds));
-        json_object_update(j, mem);
-        json_decref(mem);
+        json_object_update(j, extra);
+        json_object_set_new(j, "sender_reports", json_integer((json_int_t)LG_GET(run->rx_srs)));
+        json_object_set_new(j, "sender_report_compounds",
+                            json_integer((json_int_t)LG_GET(run->rx_sr_compounds)));
         if (json_dump_file(j, o->json_out, JSON_COMPACT) != 0)
             fprintf(stderr, "vej-loadgen: cannot write %s\n", o->json_out);
         json_decref(j);
     }
+    json_decref(extra);
     return fwd > 0 || o->no_media || o->subscribers == 0 ? 0 : 1;
 }
