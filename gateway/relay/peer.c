@@ -21,6 +21,13 @@
  * through nice_agent_send(), which is always correct; libnice keeps
  * sending its own checks and consent requests either way. DTLS goes
  * through libnice too: a few datagrams per connection.
+ *
+ * Periodic RTCP (the router's reports each second) is sent as one SRTCP
+ * compound per PC, not a datagram per stream: between
+ * vej__peer_rtcp_hold and vej__peer_rtcp_release the PC's RTCP is
+ * appended to a per-thread buffer (a new datagram when 1,200 bytes would
+ * be passed) and protected and sent once on release. Anything else (NACK,
+ * PLI, RTX) goes out at once.
  */
 #include "gateway/relay/relay-priv.h"
 
@@ -254,15 +261,59 @@ vej__peer_send_rtp(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap)
     }
 }
 
+/* The compound of one PC's periodic reports being built (see
+ * vej__peer_rtcp_hold): at most one at a time per worker thread. */
+#define RTCP_COMPOUND_MAX 1200 /* plaintext bytes: with SRTCP's overhead under any MTU */
+static _Thread_local struct {
+    struct vej_peer *p; /* NULL: not holding */
+    size_t len;
+    uint8_t buf[RTCP_COMPOUND_MAX + VEJ_SRTP_MAX_OVERHEAD];
+} held;
+
+static void
+send_rtcp_now(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap)
+{
+    if (vej_srtp_protect_rtcp(p->srtp, buf, &len, cap) != VEJ_SRTP_OK)
+        return;
+    if (send_datagram(p, buf, len))
+        VEJ_STAT_ADD(stats_of(p), rtcp_out, 1);
+}
+
 void
 vej__peer_send_rtcp(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap)
 {
     if (!p->srtp || p->state != PEER_CONNECTED)
         return;
-    if (vej_srtp_protect_rtcp(p->srtp, buf, &len, cap) != VEJ_SRTP_OK)
+    if (held.p != p || len > RTCP_COMPOUND_MAX) {
+        send_rtcp_now(p, buf, len, cap);
         return;
-    if (send_datagram(p, buf, len))
-        VEJ_STAT_ADD(stats_of(p), rtcp_out, 1);
+    }
+    /* Each piece starts with an SR or RR: appended, the compound still
+     * does (RFC 3550 6.1). */
+    if (held.len + len > RTCP_COMPOUND_MAX) {
+        send_rtcp_now(p, held.buf, held.len, sizeof held.buf);
+        held.len = 0;
+    }
+    memcpy(held.buf + held.len, buf, len);
+    held.len += len;
+}
+
+void
+vej__peer_rtcp_hold(struct vej_peer *p)
+{
+    held.p = p;
+    held.len = 0;
+}
+
+void
+vej__peer_rtcp_release(struct vej_peer *p)
+{
+    if (held.p != p)
+        return;
+    held.p = NULL;
+    if (held.len && p->srtp && p->state == PEER_CONNECTED)
+        send_rtcp_now(p, held.buf, held.len, sizeof held.buf);
+    held.len = 0;
 }
 
 /* ---- the direct send path ---- */

@@ -296,6 +296,10 @@ void vej__peer_local_sdp(struct vej_peer *p, struct vej_sdp_local *local);
 /* Protects and sends an RTP or RTCP packet built in buf (cap bytes). */
 void vej__peer_send_rtp(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap);
 void vej__peer_send_rtcp(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap);
+/* From hold to release, p's RTCP is compounded and sent as one datagram
+ * (a new one every 1,200 bytes) on release; one PC at a time per thread. */
+void vej__peer_rtcp_hold(struct vej_peer *p);
+void vej__peer_rtcp_release(struct vej_peer *p);
 void vej__peer_report_state(struct vej_peer *p, const char *state, const char *reason);
 
 /* router.c: tracks, forwarding, RTCP, policy, subscribe offers */

@@ -793,8 +793,11 @@ rtcp_tick(gpointer user)
         struct vej_rpart *part = value;
         if (part->pub && part->pub->state == PEER_CONNECTED)
             send_reports_to_publisher(part->pub);
-        if (part->sub && part->sub->state == PEER_CONNECTED)
+        if (part->sub && part->sub->state == PEER_CONNECTED) {
+            vej__peer_rtcp_hold(part->sub); /* one compound per PC */
             send_reports_to_subscriber(part->sub);
+            vej__peer_rtcp_release(part->sub);
+        }
     }
     return G_SOURCE_CONTINUE;
 }

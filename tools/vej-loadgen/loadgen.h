@@ -69,7 +69,17 @@ double lg_hist_quantile(const struct lg_hist *h, double q);
 
 /* CPU times from /proc in clock ticks (sysconf(_SC_CLK_TCK)). */
 bool lg_proc_cpu_ticks(int pid, uint64_t *ticks);       /* utime + stime */
+bool lg_proc_cpu_split(int pid, uint64_t *user, uint64_t *sys); /* utime, stime */
 bool lg_machine_ticks(uint64_t *busy, uint64_t *total); /* /proc/stat "cpu" line */
+/* A process's memory in KiB: VmRSS of /proc/PID/status, and Rss, Pss and
+ * Anonymous of /proc/PID/smaps_rollup (-1 where unreadable). */
+struct lg_mem {
+    long long vm_rss_kib, rss_kib, pss_kib, anon_kib;
+};
+bool lg_proc_memory(int pid, struct lg_mem *m);
+/* Voluntary context switches (a thread going to sleep, so one wake-up
+ * each) summed over every thread of the process. */
+bool lg_proc_wakeups(int pid, uint64_t *n);
 /* The same for one CPU ("cpuN"), or the whole machine when cpu < 0. */
 bool lg_cpu_ticks(int cpu, uint64_t *busy, uint64_t *total);
 /* Counters of bench/relay/malloc-count.c's shared file; false if absent. */
@@ -260,6 +270,7 @@ struct lg_options {
     int renumber_s;    /* video numbering jumps this long into the media; 0: never */
     int ssrc_change_s; /* video changes SSRC (renegotiated) this long into the media; 0: never */
     char *json_out;    /* also write the figures as JSON here */
+    char *window_hook; /* run as "HOOK start" / "HOOK stop" around the window */
 };
 
 struct lg_worker;
@@ -284,6 +295,9 @@ struct lg_run {
     bool measuring;                        /* inside the window */
     /* receive totals */
     uint64_t rx_packets, rx_bad_stamp, rx_srtp_fail, rx_rtcp;
+    /* RTCP compounds received by subscribe PCs that carry sender reports,
+     * and the sender reports in them (the gateway compounds a PC's) */
+    uint64_t rx_sr_compounds, rx_srs;
     uint64_t rx_with_extensions;       /* RTP received with an RFC 8285 block */
     uint64_t rx_dropped;               /* RTP dropped on purpose (--loss) */
     uint64_t rx_audio, rx_audio_level; /* audio received; of it, with an audio level */
@@ -303,6 +317,7 @@ struct lg_run {
     } * fanout;
     size_t fanout_len;
     enum vej_srtp_profile profile_seen;
+    struct lg_mem mem_before; /* the gateway's, before the first participant */
 };
 
 /* ---- janus.c: the Janus VideoRoom backend ---- */

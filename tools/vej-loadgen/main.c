@@ -4,7 +4,7 @@
  *   vej-loadgen --url https://127.0.0.1:8443 --token CLERK_TOKEN \
  *       --publishers 10 --subscribers 10 --warmup 3 --duration 10 \
  *       --gateway-pid PID [--courtroom ID] [--aes-cm] [--alloc-file F] [--json F]
- *       [--loss P] [--threads N] [--no-media]
+ *       [--loss P] [--threads N] [--no-media] [--window-hook CMD]
  *       [--video-kbps K] [--sr-after S] [--renumber S] [--ssrc-change S] [--no-rtx]
  *       (hostile.c)
  *   vej-loadgen --server janus --url http://127.0.0.1:8088/janus [--room 1234]
@@ -307,6 +307,10 @@ parse_options(int argc, char **argv, struct lg_options *o)
          "connect every PC but send no media (the idle case: server CPU only)", NULL},
         {"threads", 0, 0, G_OPTION_ARG_INT, &o->threads,
          "media threads; PeerConnections are spread over them (default 1)", "N"},
+        {"window-hook", 0, 0, G_OPTION_ARG_STRING, &o->window_hook,
+         "command run as 'CMD start' before and 'CMD stop' after the measured window "
+         "(bench/run-relay --callgrind: instruction counting on)",
+         "CMD"},
         {"loss", 0, 0, G_OPTION_ARG_DOUBLE, &o->loss,
          "share of received RTP packets to drop, 0 to 1 (exercises NACK and RTX)", "P"},
         {"no-rtx", 0, 0, G_OPTION_ARG_NONE, &o->no_rtx,
@@ -336,12 +340,12 @@ parse_options(int argc, char **argv, struct lg_options *o)
         fprintf(stderr, "vej-loadgen: --server is vej or janus\n");
         return false;
     }
-    if (!o->url || (!o->token && !o->janus) || o->publishers < 1 || o->publishers > 200 ||
+    if (!o->url || (!o->token && !o->janus) || o->publishers < 1 || o->publishers > 300 ||
         o->subscribers < 0 || o->subscribers > 2000 || o->duration_s < 1 || o->warmup_s < 0 ||
         o->video_kbps < 0 || o->video_kbps > 100000 || o->sr_after_s < -1 || o->renumber_s < 0 ||
         o->ssrc_change_s < 0 || !(o->loss >= 0) || o->loss >= 1 || o->threads < 1 ||
         o->threads > 64) {
-        fprintf(stderr, "vej-loadgen: --url and --token are required; 1 <= N <= 200, "
+        fprintf(stderr, "vej-loadgen: --url and --token are required; 1 <= N <= 300, "
                         "0 <= M <= 2000, --duration >= 1, 0 <= --loss < 1, 1 <= --threads <= 64\n");
         return false;
     }
@@ -373,6 +377,8 @@ main(int argc, char **argv)
     g_mutex_init(&run.fanout_lock);
 
     int n = run.o.publishers + run.o.subscribers;
+    if (run.o.gateway_pid > 0)
+        lg_proc_memory(run.o.gateway_pid, &run.mem_before);
     if (run.o.janus)
         return run_janus(&run, n);
     struct lg_party *parties = g_new0(struct lg_party, (gsize)n);
@@ -494,6 +500,7 @@ run_free(struct lg_run *run)
     g_free(run->o.address);
     g_free(run->o.alloc_file);
     g_free(run->o.json_out);
+    g_free(run->o.window_hook);
     if (run->workers)
         lg_workers_free(run);
 }

@@ -219,7 +219,7 @@ lg_media_send_report(struct lg_pc *pc)
 {
     if (!pc->srtp)
         return;
-    struct lg_fb_stream *streams[LG_MAX_RX_STREAMS];
+    struct lg_fb_stream *streams[LG_MAX_RX_STREAMS] = {0};
     for (size_t i = 0; i < pc->n_rx; i++)
         streams[i] = &pc->rx[i].fb;
     uint8_t buf[LG_PKT_MAX];
