@@ -1,9 +1,10 @@
 /* tools/vej-loadgen/hostile.c - publishers that behave like broken or
  * hostile peers, and the subscriber's check of the sender reports.
  *
- * Publisher side (options, all off by default):
+ * Publisher side (options; all but --sr-after off by default):
  *   --sr-after S     sender reports for each stream, every second from S
- *                    seconds after its SSRC began, on a clock of our own
+ *                    seconds after its SSRC began (default 0, as browsers
+ *                    send them; -1: none), on a clock of our own
  *                    (the real time less LG_SR_CLOCK_OFFSET_S, so that a
  *                    receiver can tell our clock from the gateway's);
  *   --renumber S     S seconds into the media, video numbering jumps by

@@ -282,7 +282,7 @@ parse_options(int argc, char **argv, struct lg_options *o)
     o->duration_s = 10;
     o->threads = 1;
     o->room = 1234;
-    o->sr_after_s = -1;
+    o->sr_after_s = 0; /* as browsers do: from the first packets */
     g_autofree char *server = NULL;
     GOptionEntry entries[] = {
         {"url", 0, 0, G_OPTION_ARG_STRING, &o->url, "gateway base URL (https://HOST:PORT)", "URL"},
@@ -318,7 +318,9 @@ parse_options(int argc, char **argv, struct lg_options *o)
         {"video-kbps", 0, 0, G_OPTION_ARG_INT, &o->video_kbps,
          "publishers' video bitrate, about (default 1000)", "K"},
         {"sr-after", 0, 0, G_OPTION_ARG_INT, &o->sr_after_s,
-         "publishers send sender reports from S s into each SSRC (default: none)", "S"},
+         "publishers send sender reports from S s into each SSRC (default 0, as browsers do; -1: "
+         "never)",
+         "S"},
         {"renumber", 0, 0, G_OPTION_ARG_INT, &o->renumber_s,
          "publishers' video numbering jumps S s into the media", "S"},
         {"ssrc-change", 0, 0, G_OPTION_ARG_INT, &o->ssrc_change_s,
