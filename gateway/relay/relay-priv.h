@@ -38,6 +38,13 @@
  * for at most VEJ_RTX_MAX_AGE_US. */
 #define VEJ_RTX_ARENA_BYTES (384 * 1024)
 #define VEJ_RTX_MAX_AGE_US (1000 * 1000)
+/* The ring is mapped whole but used from VEJ_RTX_ARENA_START bytes, grown
+ * once a second (in steps of VEJ_RTX_ARENA_STEP) to hold what the
+ * publisher sent in the last second and a quarter more: the pages beyond
+ * the part in use are never touched, so a 1 Mbit/s publisher costs 192 KiB
+ * of memory, not 384. */
+#define VEJ_RTX_ARENA_START (64 * 1024)
+#define VEJ_RTX_ARENA_STEP (64 * 1024)
 /* Retransmissions to one subscribe PC: at most 2 Mbit/s, 48 KB at once. */
 #define VEJ_RTX_BUDGET_BYTES_PER_S (250 * 1000)
 #define VEJ_RTX_BUDGET_BURST_BYTES (48 * 1024)
@@ -116,7 +123,8 @@ struct vej_track {
      * NACKs go out when the publisher accepted them (`nack`); its
      * retransmissions come as RTX (rtx_pt, rtx_ssrc) when answered so. */
     struct vej_history *history; /* heap, with the track */
-    uint8_t *arena;              /* heap, video only */
+    uint8_t *arena;              /* mapped (mmap), video only */
+    uint64_t arena_mark;         /* the history's head at the last sizing (router.c) */
     struct vej_nack *missing;    /* heap, video only */
     bool nack;
     uint8_t rtx_pt; /* 0: the publisher sends no RTX */

@@ -345,6 +345,9 @@ do_answer(struct call *c)
     sub->answered_once = true;
     sub->offer_in_flight = false;
     mark_negotiated(sub, d);
+    /* Answered: the offer (tens of KiB) is not needed any more; an answer
+     * to it again is stale (offer_in_flight). */
+    g_clear_pointer(&sub->last_offer, g_free);
     vej__router_maybe_offer(sub);
 }
 

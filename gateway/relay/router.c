@@ -55,6 +55,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "gateway/wire/rtcp.h"
 
@@ -782,6 +783,40 @@ send_reports_to_subscriber(struct vej_peer *sub)
     }
 }
 
+/* A video track's retransmission ring (relay-priv.h): mapped whole, its
+ * pages untouched (so out of memory) until the history uses them. */
+static uint8_t *
+arena_map(void)
+{
+    void *p =
+        mmap(NULL, VEJ_RTX_ARENA_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        g_error("relay: cannot map a retransmission ring of %d bytes", VEJ_RTX_ARENA_BYTES);
+    return p;
+}
+
+/* Once a second: the ring grows to hold what the publisher sent in the
+ * last second and a quarter more, in steps, up to the whole mapping (it
+ * never shrinks: its pages are in memory by then anyway). Growing drops
+ * the payloads held (vej_history_use_arena): a NACK in that instant is
+ * not answered, as for a packet too old. */
+static void
+size_rtx_ring(struct vej_track *t)
+{
+    struct vej_history *hist = t->history;
+    if (!t->arena)
+        return;
+    uint64_t sent = hist->head - t->arena_mark;
+    t->arena_mark = hist->head;
+    size_t want = (size_t)MIN(sent + sent / 4, (uint64_t)VEJ_RTX_ARENA_BYTES);
+    if (want <= hist->arena_size)
+        return;
+    want = MIN((want + VEJ_RTX_ARENA_STEP - 1) / VEJ_RTX_ARENA_STEP * VEJ_RTX_ARENA_STEP,
+               (size_t)VEJ_RTX_ARENA_BYTES);
+    vej_history_use_arena(hist, want);
+    t->arena_mark = hist->head;
+}
+
 static gboolean
 rtcp_tick(gpointer user)
 {
@@ -791,6 +826,8 @@ rtcp_tick(gpointer user)
     g_hash_table_iter_init(&it, h->parts);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         struct vej_rpart *part = value;
+        for (guint i = 0; part->pub && i < part->pub->tracks->len; i++)
+            size_rtx_ring(part->pub->tracks->pdata[i]);
         if (part->pub && part->pub->state == PEER_CONNECTED)
             send_reports_to_publisher(part->pub);
         if (part->sub && part->sub->state == PEER_CONNECTED) {
@@ -859,7 +896,11 @@ track_new_ssrc(struct vej_track *t)
     t->sr_rtp = 0;
     t->sr_arrival_us = 0;
     t->last_keyframe_request_us = 0;
+    size_t in_use = t->history->arena_size; /* the ring keeps the size it grew to */
     vej_history_init(t->history, t->arena, t->arena ? VEJ_RTX_ARENA_BYTES : 0);
+    if (t->arena)
+        vej_history_use_arena(t->history, in_use);
+    t->arena_mark = t->history->head;
     if (t->missing)
         vej_nack_reset(t->missing);
     for (guint i = 0; i < t->outs->len; i++) {
@@ -881,7 +922,8 @@ track_free(struct vej_track *t)
     }
     g_ptr_array_unref(t->outs);
     g_free(t->history);
-    g_free(t->arena);
+    if (t->arena)
+        munmap(t->arena, VEJ_RTX_ARENA_BYTES);
     g_free(t->missing);
     g_free(t);
 }
@@ -937,11 +979,14 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
             /* Everything the forwarding path needs, allocated once here. */
             t->history = g_new(struct vej_history, 1);
             if (m->kind == VEJ_SDP_KIND_VIDEO) {
-                t->arena = g_malloc(VEJ_RTX_ARENA_BYTES);
+                t->arena = arena_map();
                 t->missing = g_new(struct vej_nack, 1);
                 vej_nack_init(t->missing);
             }
             vej_history_init(t->history, t->arena, t->arena ? VEJ_RTX_ARENA_BYTES : 0);
+            if (t->arena)
+                vej_history_use_arena(t->history, VEJ_RTX_ARENA_START);
+            t->arena_mark = t->history->head;
             g_ptr_array_add(pub->tracks, t);
         }
         if (t->codec && (t->codec != m->codec || strcmp(t->fmtp, m->fmtp) != 0))
