@@ -24,8 +24,10 @@
 #include "recording/audit-heads.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <openssl/rand.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "gateway/relay.h"
@@ -950,24 +952,81 @@ lws_log_to_glib(int level, const char *line)
         g_info("lws: %.*s", (int)n, line);
 }
 
+/* lws finds a socket's connection in a table as long as the process's
+ * open-file limit: the soft limit is raised so that max_connections fit
+ * with room for media sockets and files (a lower fd_limit_per_thread would
+ * have lws search the table linearly for every ready socket; a limit over
+ * ten million would make it fall back to 2,560). */
+static void
+fit_fd_limit(const struct vej_config *config)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)config->max_connections + 4096;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t to = rl.rlim_cur;
+    if (to < want)
+        to = rl.rlim_max == RLIM_INFINITY ? want : MIN(want, rl.rlim_max);
+    if (to > 10000000)
+        to = MAX(want, (rlim_t)1048576);
+    if (to != rl.rlim_cur) {
+        rl.rlim_cur = to;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < want)
+        g_warning("server: the open-file limit (%llu) is below max_connections + 4096 (%llu): "
+                  "raise it (systemd LimitNOFILE=) or lower [server] max_connections",
+                  (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
+static void
+lws_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct vej_signalling *s = w->data;
+    if (s->lws)
+        lws_cancel_service(s->lws);
+}
+
 static gboolean
 make_context(struct vej_signalling *s, GError **error)
 {
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_glib);
+    fit_fd_limit(s->config);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = s->config->listen_port; /* 0: an ephemeral port */
     info.iface = s->config->listen_host;
     info.protocols = protocols;
     info.user = s;
+    /* lws's own loop poll()s every socket at every wakeup, which with a
+     * thousand open WebSockets cost a third of the thread; libev waits
+     * with epoll. The loop is ours (foreign to lws) so that run() turns it
+     * once at a time. */
+    s->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    if (!s->loop) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot create the event loop");
+        return FALSE;
+    }
+    /* libwebsockets 4.1's libev glue re-arms its timer with ev_timer_set()
+     * while it is active, which libev ignores: a timer scheduled sooner than
+     * the one pending would wait for it. lws runs due timers after every
+     * event it handles, so a tick of ours (waking lws through its event
+     * pipe) bounds how late one can be. */
+    ev_timer_init(&s->lws_tick, lws_tick, VEJ_LWS_TICK_S, VEJ_LWS_TICK_S);
+    s->lws_tick.data = s;
+    ev_timer_start(s->loop, &s->lws_tick);
+    void *loops[1] = {s->loop};
+    info.foreign_loops = loops;
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-                   LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+                   LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_LIBEV;
     info.alpn = "http/1.1";
     info.retry_and_idle_policy = &idle_policy;
     info.timeout_secs = 20;
     info.max_http_header_data = 8192;
     info.pt_serv_buf_size = 32768;
-    info.fd_limit_per_thread = (unsigned)s->config->max_connections + 64;
     info.ssl_cert_filepath = s->config->tls_cert;
     info.ssl_private_key_filepath = s->config->tls_key;
     info.vhost_name = "vej";
@@ -1103,8 +1162,7 @@ void
 vej_signalling_run(struct vej_signalling *s)
 {
     while (!s->stopped) {
-        if (lws_service(s->lws, 0) < 0)
-            break;
+        ev_run(s->loop, EVRUN_ONCE);
         if (s->stop_requested && !s->stopping)
             begin_shutdown(s);
         if (s->stopping && g_hash_table_size(s->conns) == 0 && !s->stopped) {
@@ -1182,6 +1240,11 @@ vej_signalling_free(struct vej_signalling *s)
         lws_sul_cancel(&s->sul_stop);
         lws_context_destroy(s->lws);
         s->lws = NULL;
+    }
+    if (s->loop) {
+        ev_timer_stop(s->loop, &s->lws_tick);
+        ev_loop_destroy(s->loop);
+        s->loop = NULL;
     }
     /* Results of finished hash jobs and audit commits may still be queued:
      * run them so their memory is released (their sockets are gone). */

@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <ev.h>
 #include <jansson.h>
 #include <libwebsockets.h>
 #include <signal.h>
@@ -49,6 +50,8 @@ struct vej_metrics {
 
 /* How many shared message texts are kept (vej__conn_share). */
 #define VEJ_SHARED_TEXTS 16
+/* How late at most an lws timer (timeouts, pings, ours) runs, in seconds. */
+#define VEJ_LWS_TICK_S 0.05
 
 struct vej_signalling {
     const struct vej_config *config;
@@ -71,6 +74,8 @@ struct vej_signalling {
     char public_url[256];
     char *web_root;
 
+    struct ev_loop *loop; /* epoll, by libev: one wakeup costs what is ready, not what is open */
+    ev_timer lws_tick;    /* VEJ_LWS_TICK_S: bounds how late an lws timer runs (server.c) */
     struct lws_context *lws;
     struct lws_vhost *vhost;
     int port;
