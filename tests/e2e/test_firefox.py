@@ -92,7 +92,7 @@ def start_pulse(work):
                              '-L', 'module-native-protocol-unix',
                              '-L', 'module-null-sink sink_name=vej_null'],
                             stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=harness._die_with_parent)
     log.close()
     sock = env['PULSE_SERVER'][len('unix:'):]
     deadline = time.monotonic() + 10
@@ -126,6 +126,9 @@ def prepare(daemon):
 
 
 def main():
+    # a meson timeout (SIGTERM): the finally clauses still take the daemon,
+    # PulseAudio and the network namespace down
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     missing = harness.binaries_present()
     if missing:
         fail('not built: %s' % ', '.join(missing))
