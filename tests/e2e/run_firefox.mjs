@@ -282,6 +282,11 @@ async function move(clerk, id, place, room) {
     await clerk.type(`input[data-room="${id}"]`, room);
   }
   await click(clerk, `button[data-move-go="${id}"]`);
+  // as a person would, the clerk sees the move done before the next one
+  // (the rows are rebuilt, and may shift, when the roster changes)
+  const want = place === 'consultation' ? 'consultation:' + room : place;
+  await clerk.waitForSelector(`#roster tr[data-participant="${id}"][data-place="${want}"]`, { timeout: 10000 })
+    .catch(() => problem(`clerk: the move of ${id} to ${want} is not shown`));
 }
 
 async function scenario(browser, pages) {
