@@ -30,7 +30,9 @@
 //      banner, and the two no longer see each other; the advocate follows:
 //      media between them there; both back to the courtroom: the recorded
 //      banner, and media both ways again;
-//   6. an inline script put into a page is blocked and reported (the CSP
+//   6. the advocate's tab reloads: back in the courtroom without the
+//      self-test (sessionStorage), media both ways again;
+//   7. an inline script put into a page is blocked and reported (the CSP
 //      check can fail).
 // Each screen is saved as a screenshot in CONFIG.shots and checked with
 // axe-core (injected through BiDi script evaluation, which the page's CSP
@@ -388,6 +390,14 @@ async function scenario(browser, pages) {
   await expectMedia(def.page, 'defence', 'back in the courtroom');
   await expectMedia(adv.page, 'defendant', 'back in the courtroom');
   say('consultation and back: banners right, media resumed');
+
+  // ---- 6. a reload keeps the tab in the hearing (sessionStorage), media again ----
+  await adv.page.reload();
+  await visible(adv.page, '#s-hearing', 20000);
+  if (await adv.page.$eval('#s-selftest', (e) => !e.hidden)) problem('advocate: self-test shown again after a reload');
+  await visible(adv.page, '#banner-recorded');
+  await expectMedia(adv.page, 'defendant', 'after reloading');
+  await expectMedia(def.page, 'defence', 'after the advocate reloaded');
 
   // the CSP check can fail in Firefox too: an inline script put in on
   // purpose is blocked and reported
