@@ -6,7 +6,7 @@
 //
 //   node run_firefox.mjs CONFIG.json
 //
-// CONFIG: {firefox, base, clerkUser, clerkPassword, hearingId,
+// CONFIG: {firefox, base, clerkUser, clerkPassword, hearingId, cut,
 //          people: [{key, id, name, url}], shots, work, hardTimeoutMs}
 //
 // One Firefox, each page in a browser context (user context: cookies and
@@ -30,6 +30,10 @@
 //      banner, and the two no longer see each other; the advocate follows:
 //      media between them there; both back to the courtroom: the recorded
 //      banner, and media both ways again;
+//   5b. every page's media are cut for 6 s (CONFIG.cut: nftables drops UDP
+//      to and from the gateway): the defendant's page shows it, and media
+//      come back both ways in the courtroom (ICE restart where a side
+//      gave up);
 //   6. the advocate's tab reloads: back in the courtroom without the
 //      self-test (sessionStorage), media both ways again;
 //   7. an inline script put into a page is blocked and reported (the CSP
@@ -43,6 +47,7 @@ import puppeteer from 'puppeteer-core';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
+import { execFileSync } from 'node:child_process';
 
 const require = createRequire(import.meta.url);
 const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf-8'));
@@ -390,6 +395,27 @@ async function scenario(browser, pages) {
   await expectMedia(def.page, 'defence', 'back in the courtroom');
   await expectMedia(adv.page, 'defendant', 'back in the courtroom');
   say('consultation and back: banners right, media resumed');
+
+  // ---- 5b. every page's media are cut for 6 s (nftables): they come back
+  // in the same place (the gateway gives up on consent and reports the
+  // subscribe PC failed: the page restarts its ICE with webrtc.restart_ice;
+  // a PC Firefox saw disconnected reconnects or is restarted) ----
+  const seen = new Set();
+  execFileSync(cfg.cut, ['on']);
+  const tCut = Date.now();
+  try {
+    while (Date.now() - tCut < 6000) {
+      seen.add(await def.page.$eval('#quality', (e) => e.dataset.level));
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  } finally {
+    execFileSync(cfg.cut, ['off']);
+  }
+  say(`media cut for ${Date.now() - tCut} ms; the defendant's quality shown meanwhile: ${[...seen].join(', ')}`);
+  if (!seen.has('offline') && !seen.has('poor')) problem('defendant: the cut was never shown (quality ' + [...seen].join(', ') + ')');
+  await expectMedia(def.page, 'defence', 'after the cut', 30000);
+  await expectMedia(adv.page, 'defendant', 'after the cut', 30000);
+  for (const p of people) if (!(await p.page.$('#banner-recorded'))) problem(`${p.key}: not back in the courtroom after the cut`);
 
   // ---- 6. a reload keeps the tab in the hearing (sessionStorage), media again ----
   await adv.page.reload();

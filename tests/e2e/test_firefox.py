@@ -19,7 +19,9 @@ advocate over REST (harness.World), installs the npm dependencies
 gateway's URL, the clerk's username and password, the hearing and the two
 joining links, and where the screenshots go
 (BUILD_ROOT/e2e-firefox-screenshots). The browser part is described in
-run_firefox.mjs. A Firefox that is missing or cannot be started, and media
+run_firefox.mjs, and the command that cuts every page's media for a
+while (cut.sh: nftables drops UDP to and from the gateway's address). A
+Firefox that is missing or cannot be started, and media
 that do not flow, are failures, not skips: the test set-up installs
 firefox-esr (scripts/deps.txt).
 
@@ -33,6 +35,7 @@ logs; VEJ_E2E_SHOTS=DIR puts the screenshots elsewhere; VEJ_FIREFOX names
 another Firefox binary.
 """
 
+import atexit
 import json
 import os
 import shutil
@@ -111,6 +114,32 @@ def firefox_version():
     return (p.stdout or p.stderr).strip()
 
 
+def write_cut(work):
+    """cut.sh on|off: drop (or stop dropping) every UDP datagram to or from
+    the gateway's address, that is all media of every page (nftables, in
+    the root namespace, a table of this run's own). Returns its path."""
+    table = 'vejffcut' + test_e2e.TAG
+    cut = os.path.join(work, 'cut.sh')
+    with open(cut, 'w') as f:
+        f.write('#!/bin/sh\nset -e\n'
+                'if [ "$1" = on ]; then\n'
+                '  nft -f - <<EOF\n'
+                'table inet %(t)s {\n'
+                '  chain in { type filter hook input priority -10; policy accept;\n'
+                '    ip daddr %(ip)s meta l4proto udp drop\n'
+                '    ip saddr %(ip)s meta l4proto udp drop\n'
+                '  }\n'
+                '}\n'
+                'EOF\n'
+                'else\n'
+                '  nft delete table inet %(t)s\n'
+                'fi\n' % {'t': table, 'ip': test_e2e.HOST_IP})
+    os.chmod(cut, 0o700)
+    atexit.register(lambda: subprocess.run(['nft', 'delete', 'table', 'inet', table],
+                                           capture_output=True, timeout=20))
+    return cut
+
+
 def prepare(daemon):
     """Accounts, the courtroom, a hearing in session with two participants."""
     world = harness.World(daemon)
@@ -152,6 +181,9 @@ def main():
         test_e2e.setup_network(work)
     except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
         fail('cannot make the network namespace: %s' % e)
+    if not shutil.which('nft'):
+        fail('the media cut needs nftables (scripts/install-deps, as root)')
+    cut = write_cut(work)
     pulse = start_pulse(work)
     web_root = os.path.abspath(os.path.join(HERE, '..', '..', 'web'))
     daemon = test_e2e.NetDaemon({'server': {'listen': test_e2e.HOST_IP + ':0', 'web_root': web_root},
@@ -166,6 +198,7 @@ def main():
             'clerkUser': 'clerk',
             'clerkPassword': harness.STAFF_PASSWORDS['clerk'],
             'hearingId': hid,
+            'cut': cut,
             'people': people,
             'shots': shots,
             'work': work,
