@@ -12,8 +12,8 @@
 // One Firefox, each page in a browser context (user context: cookies and
 // storage of its own) of its own, Firefox's fake camera and microphone
 // (media.navigator.streams.fake) with the permission prompt off:
-//   1. the clerk signs in on the console in Firefox and opens the live
-//      hearing;
+//   1. the clerk signs in on the console in Firefox (Tab reaches the
+//      username with a visible focus ring) and opens the live hearing;
 //   2. defendant and advocate open their links: the token leaves the
 //      address bar; each passes the self-test (camera, microphone, the
 //      connection and network checks; the microphone meter moves; the
@@ -304,6 +304,15 @@ async function scenario(browser, pages) {
   await clerk.goto(base + '/');
   await visible(clerk, '#login-form');
   await screen(clerk, 'ff-01-console-login');
+  // keyboard: from the screen's heading (which has the focus) Tab reaches
+  // the username with a visible focus ring, in Firefox too
+  await clerk.keyboard.press('Tab');
+  const f = await clerk.evaluate(() => {
+    const el = document.activeElement;
+    const cs = getComputedStyle(el);
+    return { id: el.id, ring: cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) >= 2 };
+  });
+  if (f.id !== 'login-user' || !f.ring) problem('keyboard: Tab does not reach the username with a visible focus: ' + JSON.stringify(f));
   await login(clerk, cfg.clerkUser, cfg.clerkPassword);
   await clerk.goto(base + '/#/live/' + cfg.hearingId);
   await visible(clerk, '#live-state-buttons button[data-state=adjourned]');
@@ -368,6 +377,11 @@ async function scenario(browser, pages) {
   }
   await screen(def.page, 'ff-05-defendant-hearing');
   await screen(adv.page, 'ff-06-advocate-hearing');
+  await adv.page.setViewport({ width: 360, height: 740 });
+  await screen(adv.page, 'ff-06b-advocate-hearing-phone');
+  const wide = await adv.page.evaluate(() => document.documentElement.scrollWidth);
+  if (wide > 360) problem(`phone-sized hearing page scrolls sideways in Firefox (${wide} px wide)`);
+  await adv.page.setViewport({ width: 1000, height: 760 });
   await screen(clerk, 'ff-07-console-live');
 
   // ---- 5. consultation and back ----
