@@ -66,14 +66,13 @@ function problem(msg) {
   say('PROBLEM: ' + msg);
 }
 
-// Preferences of the test profile: Firefox's own fake devices, no
-// permission prompt, sound allowed to start without a gesture (headless,
-// nobody clicks). ICE is left as it is (mDNS host candidates included).
+// Preferences of the test profile: Firefox's own fake devices and no
+// permission prompt. Autoplay stays at Firefox's default (the pages play
+// sound and start AudioContexts without a click because they capture the
+// camera and microphone), and so does ICE (mDNS host candidates included).
 const PREFS = {
   'media.navigator.streams.fake': true,
   'media.navigator.permission.disabled': true,
-  'media.autoplay.default': 0,
-  'media.autoplay.block-webaudio': false,
   'browser.shell.checkDefaultBrowser': false,
   'datareporting.policy.dataSubmissionEnabled': false,
   'toolkit.telemetry.reportingpolicy.firstRun': false,
