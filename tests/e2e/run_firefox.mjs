@@ -36,8 +36,9 @@
 //      gave up);
 //   6. the advocate's tab reloads: back in the courtroom without the
 //      self-test (sessionStorage), media both ways again;
-//   7. an inline script put into a page is blocked and reported (the CSP
-//      check can fail).
+//   7. a Firefox without RTCPeerConnection gets the "cannot join" message
+//      naming WebRTC; an inline script put into a page is blocked and
+//      reported (the CSP check can fail).
 // Each screen is saved as a screenshot in CONFIG.shots and checked with
 // axe-core (injected through BiDi script evaluation, which the page's CSP
 // does not govern): a serious or critical violation fails the run, as does
@@ -437,6 +438,17 @@ async function scenario(browser, pages) {
   await visible(adv.page, '#banner-recorded');
   await expectMedia(adv.page, 'defendant', 'after reloading');
   await expectMedia(def.page, 'defence', 'after the advocate reloaded');
+
+  // ---- a Firefox without WebRTC (media.peerconnection.enabled off, say)
+  // is told what it lacks ----
+  const old = await newPage(browser, 'no-webrtc');
+  pages.push(old);
+  await old.evaluateOnNewDocument(() => { delete window.RTCPeerConnection; });
+  await old.goto(cfg.base + '/join#t=x.y.z');
+  await visible(old, '#unsupported');
+  const msg = await old.$eval('#unsupported', (e) => e.textContent);
+  if (!/WebRTC/.test(msg)) problem('unsupported message does not say what is missing: ' + msg);
+  await screen(old, 'ff-09-unsupported-browser');
 
   // the CSP check can fail in Firefox too: an inline script put in on
   // purpose is blocked and reported
