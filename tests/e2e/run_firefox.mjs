@@ -336,7 +336,9 @@ async function scenario(browser, pages) {
     const checks = await p.page.$$eval('#st-checks li', (lis) => lis.map((li) => [li.className, li.textContent]));
     const bad = checks.filter(([c]) => c !== 'ok');
     if (bad.length) problem(`${p.key}: self-test checks not passed in Firefox: ${JSON.stringify(bad)}`);
-    await waitFor(p.page, () => Number(document.querySelector('#st-level').value) > 0, null, 5000,
+    // the first AudioContext of a Firefox opens its sound output (PulseAudio
+    // here) before it runs: slow on a busy machine
+    await waitFor(p.page, () => Number(document.querySelector('#st-level').value) > 0, null, 15000,
       `${p.key}: the microphone meter never moved`);
     const preview = await p.page.$eval('#st-preview', (v) => ({ w: v.videoWidth, t: v.currentTime }));
     if (!preview.w) problem(`${p.key}: the camera preview shows nothing: ${JSON.stringify(preview)}`);
