@@ -92,7 +92,12 @@ static const struct key_spec keys[] = {
     {"media", "max_media_per_offer", KEY_INT, FIELD(media_max_media_per_offer), 1, 128},
     {"media", "max_media_per_subscribe", KEY_INT, FIELD(media_max_media_per_subscribe), 4, 128},
     {"media", "codecs", KEY_CODECS, FIELD(media_codecs), 0, 0},
-    {"media", "max_publish_kbps", KEY_INT, FIELD(media_max_publish_kbps), 0, 1000000},
+    {"media", "max_publish_audio_tracks", KEY_INT, FIELD(media_max_publish_audio_tracks), 1, 16},
+    {"media", "max_publish_video_tracks", KEY_INT, FIELD(media_max_publish_video_tracks), 1, 16},
+    {"media", "max_publish_audio_kbps", KEY_INT, FIELD(media_max_publish_audio_kbps), 0, 1000000},
+    {"media", "max_publish_video_kbps", KEY_INT, FIELD(media_max_publish_video_kbps), 0, 1000000},
+    {"media", "max_publish_audio_pps", KEY_INT, FIELD(media_max_publish_audio_pps), 0, 1000000},
+    {"media", "max_publish_video_pps", KEY_INT, FIELD(media_max_publish_video_pps), 0, 1000000},
     {"media", "dtls_cert", KEY_STRING, FIELD(media_dtls_cert), 0, 0},
     {"media", "dtls_key", KEY_STRING, FIELD(media_dtls_key), 0, 0},
     {"recording", "segment_seconds", KEY_INT, FIELD(recording_segment_seconds), 10, 3600},
@@ -112,8 +117,7 @@ static const size_t string_fields[] = {
     FIELD(media_addresses),    FIELD(media_public_ipv4), FIELD(media_public_ipv6),
     FIELD(ice_stun_urls),      FIELD(ice_turn_urls),     FIELD(ice_turn_secret_file),
     FIELD(media_codecs),       FIELD(media_dtls_cert),   FIELD(media_dtls_key),
-    FIELD(require_totp_roles), FIELD(address_allowlist),
-    FIELD(signing_key),
+    FIELD(require_totp_roles), FIELD(address_allowlist), FIELD(signing_key),
 };
 
 static char **
@@ -172,7 +176,12 @@ vej_config_new(void)
     c->media_max_media_per_offer = 16;
     c->media_max_media_per_subscribe = 64;
     c->media_codecs = g_strdup("opus,vp8,h264");
-    c->media_max_publish_kbps = 20000;
+    c->media_max_publish_audio_tracks = 2;
+    c->media_max_publish_video_tracks = 3;
+    c->media_max_publish_audio_kbps = 512;
+    c->media_max_publish_video_kbps = 20000;
+    c->media_max_publish_audio_pps = 300;
+    c->media_max_publish_video_pps = 5000;
     c->media_dtls_cert = g_strdup("");
     c->media_dtls_key = g_strdup("");
     c->ice_stun_urls = g_strdup("");
@@ -602,6 +611,23 @@ refuse_localized_keys(const char *path, const char *text, GError **error)
     return TRUE;
 }
 
+/* Keys an older version read: refused with what replaced them. */
+static const struct {
+    const char *group, *key, *why;
+} retired_keys[] = {
+    {"media", "max_publish_kbps",
+     "replaced by max_publish_audio_kbps and max_publish_video_kbps (a budget per kind)"},
+};
+
+static const char *
+retired_key(const char *group, const char *key)
+{
+    for (size_t i = 0; i < G_N_ELEMENTS(retired_keys); i++)
+        if (strcmp(retired_keys[i].group, group) == 0 && strcmp(retired_keys[i].key, key) == 0)
+            return retired_keys[i].why;
+    return NULL;
+}
+
 static gboolean
 apply_group(struct vej_config *c, const char *path, GKeyFile *kf, const char *group, GError **error)
 {
@@ -609,6 +635,9 @@ apply_group(struct vej_config *c, const char *path, GKeyFile *kf, const char *gr
     g_auto(GStrv) names = g_key_file_get_keys(kf, group, &n_keys, NULL);
     for (gsize j = 0; j < n_keys; j++) {
         const struct key_spec *k = find_key(group, names[j]);
+        if (k == NULL && retired_key(group, names[j]))
+            return invalid(error, "%s: [%s] %s: %s", path, group, names[j],
+                           retired_key(group, names[j]));
         if (k == NULL)
             return invalid(error, "%s: [%s] %s: unknown key", path, group, names[j]);
         for (gsize m = 0; m < j; m++) {

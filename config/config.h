@@ -71,7 +71,11 @@ struct vej_config {
     int media_max_media_per_offer;   /* 16 m-lines per publish offer */
     int media_max_media_per_subscribe; /* 64 m-lines per subscribe PC, then a fresh one */
     char *media_codecs;              /* "opus,vp8,h264": the codecs forwarded */
-    int media_max_publish_kbps;      /* 20000 per publish PC; 0: no limit */
+    /* Per publish PC and kind (0: no limit, except tracks): sending
+     * m-lines 2 audio / 3 video, 512 / 20000 kbit/s, 300 / 5000 packets/s. */
+    int media_max_publish_audio_tracks, media_max_publish_video_tracks;
+    int media_max_publish_audio_kbps, media_max_publish_video_kbps;
+    int media_max_publish_audio_pps, media_max_publish_video_pps;
     char *media_dtls_cert;           /* "": one fresh ECDSA P-256 certificate per run */
     char *media_dtls_key;            /* PEM key of media_dtls_cert */
     /* [ice]: servers handed to clients in session.hello */

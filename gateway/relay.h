@@ -7,7 +7,8 @@
  * the relay.
  *
  * Threads: every vej_relay_* function is called from the signalling thread
- * and never waits for a worker (vej_relay_free excepted, at shutdown). A
+ * and never waits for a worker (vej_relay_free excepted, at shutdown;
+ * vej_relay_set_policy only takes a per-hearing lock). A
  * call is checked for what the signalling thread can tell alone (a hearing
  * with no media state: NOT_FOUND at once, nothing posted), then posted to
  * the hearing's worker, in order: the calls of one hearing run on its
@@ -23,10 +24,13 @@
  * of its calls is unanswered, so that the result goes first.
  *
  * Policy: the relay forwards a publisher's track to a subscriber only when
- * the last vej_relay_set_policy() says so; a track is offered to a
+ * the policy's cell for the pair says so; a track is offered to a
  * subscriber only when `present` is set for it (screened tracks never
  * appear in that subscriber's SDP) and flows only when `flowing` is set
- * (mute and hearing state clear it without renegotiating).
+ * (mute and hearing state clear it without renegotiating). Policy updates
+ * are changes by integer index, never wait, and are reported once
+ * enforced (policy_applied), so that the signalling layer announces a
+ * change only after the relay enforces it.
  */
 #pragma once
 
@@ -67,7 +71,10 @@ struct vej_relay_config {
     size_t max_sdp_bytes;
     char *cert_file, *key_file; /* DTLS certificate, or NULL for a fresh one */
     uint32_t allowed_codecs;    /* VEJ_SDP_CODEC_BIT()s; 0: VEJ_SDP_CODECS_DEFAULT */
-    unsigned max_publish_kbps;  /* RTP accepted per publish PC; 0: no limit */
+    /* Per publish PC and kind (ingress.c); 0: no limit. */
+    unsigned max_publish_audio_tracks, max_publish_video_tracks;
+    unsigned max_publish_audio_kbps, max_publish_video_kbps;
+    unsigned max_publish_audio_pps, max_publish_video_pps;
 };
 
 /* Reports, called on a worker thread. Strings are (transfer none). */
@@ -95,6 +102,9 @@ struct vej_relay_callbacks {
     void (*done)(void *user, const char *hearing_id, const char *participant_id, uint64_t call_id,
                  const char *result, const GError *error);
     void *user;
+    /* The hearing's policy up to vej_relay_set_policy's `generation` is
+     * enforced (coalesced updates report only their latest generation). */
+    void (*policy_applied)(void *user, const char *hearing_id, uint64_t generation);
 };
 
 struct vej_relay;
@@ -148,23 +158,58 @@ gboolean vej_relay_restart_ice(struct vej_relay *relay, const char *hearing_id,
 void vej_relay_resend_offer(struct vej_relay *relay, const char *hearing_id,
                             const char *participant_id);
 
-/* The subscriber id of the recorder in a policy: a rule
- * {VEJ_RELAY_RECORDER, publisher, kind, flowing} says whether the tap
- * captures that track now (tap.h). Participant ids never take this form. */
-#define VEJ_RELAY_RECORDER "@recorder"
+/* Policy. Each participant of a hearing has a small integer index there
+ * (1 to VEJ_RELAY_INDEX_MAX - 1, given by the signalling layer and
+ * reused after it leaves); index VEJ_RELAY_RECORDER is the recorder as a
+ * subscriber: its cell {VEJ_RELAY_RECORDER, publisher} says whether the
+ * tap captures that participant's tracks now (tap.h). A cell says, per
+ * kind, whether a publisher's track may be in a subscriber's SDP
+ * (`present`) and be forwarded now (`flowing`). */
+#define VEJ_RELAY_RECORDER 0u
+#define VEJ_RELAY_INDEX_MAX 4096u
+enum {
+    VEJ_RELAY_AUDIO_PRESENT = 1 << 0,
+    VEJ_RELAY_AUDIO_FLOWING = 1 << 1,
+    VEJ_RELAY_VIDEO_PRESENT = 1 << 2,
+    VEJ_RELAY_VIDEO_FLOWING = 1 << 3,
+};
+/* The bits of a kind (enum vej_media_kind: 0 audio, 1 video). */
+#define VEJ_RELAY_PRESENT(kind) (1u << (2 * (kind)))
+#define VEJ_RELAY_FLOWING(kind) (2u << (2 * (kind)))
 
-/* One entry of the policy: may publisher's `kind` reach subscriber? */
-struct vej_relay_rule {
-    const char *subscriber_id;
-    const char *publisher_id;
-    unsigned kind; /* enum vej_media_kind: 0 audio, 1 video */
-    bool present;  /* in the subscriber's SDP */
-    bool flowing;  /* packets forwarded now */
+/* A participant's index in its hearing (participant_id NULL: the index is
+ * free again). Either way every cell of the index's row and column is
+ * reset to nothing: the new holder's cells come in the same update. */
+struct vej_relay_binding {
+    uint32_t index;
+    const char *participant_id;
 };
 
-/* Replaces the whole policy of a hearing (rules not listed: nothing). */
-void vej_relay_set_policy(struct vej_relay *relay, const char *hearing_id,
-                          const struct vej_relay_rule *rules, size_t n_rules);
+/* One cell: may publisher's tracks reach subscriber (both indexes)? */
+struct vej_relay_cell {
+    uint32_t subscriber;
+    uint32_t publisher;
+    uint8_t bits; /* VEJ_RELAY_{AUDIO,VIDEO}_{PRESENT,FLOWING} */
+};
+
+/* A change of a hearing's policy: bindings first, then cells; cells not
+ * named keep their value (initially nothing flows). */
+struct vej_relay_policy_update {
+    const struct vej_relay_binding *bindings;
+    size_t n_bindings;
+    const struct vej_relay_cell *cells;
+    size_t n_cells;
+};
+
+/* Changes a hearing's policy; never waits for the worker. Costs O(size
+ * of the update) here and O(cells whose value changed) on the worker.
+ * Updates not yet applied coalesce (a cell's latest value wins). Once the
+ * worker enforces this update (and every earlier one) it reports
+ * `generation` through callbacks->policy_applied: a packet it reads after
+ * that is forwarded (or captured) by this policy. Generations must grow
+ * from one call to the next. */
+void vej_relay_set_policy(struct vej_relay *relay, const char *hearing_id, uint64_t generation,
+                          const struct vej_relay_policy_update *update);
 
 /* The number of media workers (tap.h's worker indexes are below it). */
 unsigned vej_relay_n_workers(struct vej_relay *relay);
@@ -204,12 +249,22 @@ struct vej_relay_stats {
     uint64_t sent_via_libnice;
     uint64_t dtls_failures;
     uint64_t keyframe_requests;
+    /* Video copies that lost packets their subscriber cannot NACK (not
+     * held, over its retransmission budget, over the publish budget,
+     * the publisher renumbered or changed SSRC, given up upstream) and
+     * so wait for a keyframe. */
+    uint64_t keyframe_waits;
     /* Loss: duplicates dropped, packets too late to forward, padding-only
      * RTX probes from publishers. */
     uint64_t dropped_duplicate, dropped_late, dropped_padding, dropped_rate_limit;
+    /* Of dropped_rate_limit, by kind and budget ([media] max_publish_*). */
+    uint64_t limited_audio_bitrate, limited_audio_packet_rate, limited_video_bitrate,
+        limited_video_packet_rate;
     /* configured limits hit: [media] max_remote_candidates, candidates
      * before the description, [media] max_media_per_offer */
     uint64_t limit_remote_candidates, limit_early_candidates, limit_mlines;
+    /* sending m-lines rejected: over [media] max_publish_{audio,video}_tracks */
+    uint64_t limit_publish_tracks;
     /* Subscribers' NACKs: sequence numbers asked for, answered with RTX,
      * not answerable (not held, too old, not theirs, RTX not negotiated),
      * over the subscriber's retransmission budget. */
@@ -221,6 +276,9 @@ struct vej_relay_stats {
     /* The recorder's tap: packets handed to it, and those it dropped
      * (its ring full). */
     uint64_t tap_packets, tap_dropped;
+    /* Policy: updates taken by a worker (several queued updates are one),
+     * and cells whose value changed there (the work they cost). */
+    uint64_t policy_takes, policy_cells_applied;
 };
 void vej_relay_stats(struct vej_relay *relay, struct vej_relay_stats *out);
 

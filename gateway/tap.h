@@ -10,9 +10,10 @@
  * types, sequence numbers, extension blocks) ever reaches the tap.
  *
  * Which tracks are captured is policy: the hearing logic says so per
- * (publisher, kind) in vej_relay_set_policy, together with the
- * subscribers' rules, so a move or a mute changes forwarding and capture
- * in the same step on the worker.
+ * (publisher, kind) in vej_relay_set_policy (the cell of subscriber index
+ * VEJ_RELAY_RECORDER), together with the subscribers' cells, so a move
+ * or a mute changes forwarding and capture in the same step on the
+ * worker, before it is announced.
  *
  * Threads and cost: every callback runs on a media worker, on the
  * forwarding path. It must copy what it keeps and return at once: no

@@ -1,7 +1,14 @@
 /* archive-runner.c - vej-archiver as a child process (see archive-runner.h).
  *
  * The child is spawned with GSubprocess; between fork and exec the child
- * setup lowers its priority (setpriority), caps its address space and CPU
+ * setup lowers its priority (setpriority: nice; SCHED_BATCH, so the
+ * scheduler treats it as the CPU-bound batch job it is and never lets it
+ * preempt a media worker on wake-up; the lowest best-effort I/O priority, so
+ * its reads and writes queue behind the recorder's; it stays in the
+ * daemon's session, no setsid: with the kernel's scheduler autogroups nice
+ * only counts within a session, and bench/archiver-under-load saw an
+ * archiver in a session of its own make a 10x10 hearing's PCs fail), caps
+ * its address space and CPU
  * time (setrlimit: the kernel kills a runaway, SIGXCPU then SIGKILL), and
  * asks for SIGKILL if the spawning thread dies (PR_SET_PDEATHSIG, so a
  * daemon killed with SIGKILL leaves no archiver behind; the next start
@@ -22,10 +29,17 @@
 #include <gio/gio.h>
 #include <jansson.h>
 #include <signal.h>
+#include <sched.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+
+/* linux/ioprio.h's values (not every libc has the header) */
+#define IOPRIO_WHO_PROCESS 1
+#define IOPRIO_CLASS_BE 2
+#define IOPRIO_CLASS_SHIFT 13
 
 /* Lines of one of the child's pipes, each at most MAX_LINE bytes: a longer
  * one is dropped whole, so a child cannot make the daemon buffer without
@@ -107,6 +121,9 @@ child_setup(gpointer data)
     const struct vej_archive_limits *l = data;
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     setpriority(PRIO_PROCESS, 0, l->nice);
+    struct sched_param sp = {0};
+    sched_setscheduler(0, SCHED_BATCH, &sp);
+    syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, (IOPRIO_CLASS_BE << IOPRIO_CLASS_SHIFT) | 7);
     if (l->address_space > 0) {
         struct rlimit r = {l->address_space, l->address_space};
         setrlimit(RLIMIT_AS, &r);

@@ -110,11 +110,84 @@ vej__totp_required(struct vej_signalling *s, const char *role)
     return false;
 }
 
+/* ---- the second factor's secret, sealed at rest (totp.h) ---- */
+
+gboolean
+vej__totp_get(struct vej_signalling *s, const char *user_id, struct vej_totp_state *st,
+              GError **error)
+{
+    if (!vej_store_user_totp_get(s->store, user_id, st, error))
+        return FALSE;
+    if (!st->secret || !vej_totp_is_sealed(st->secret))
+        return TRUE; /* none, or not sealed yet (vej__totp_seal_all) */
+    char clear[VEJ_TOTP_SEALED_MAX];
+    long n = vej_totp_open(g_bytes_get_data(s->totp_key, NULL), user_id, st->secret, clear,
+                           sizeof clear);
+    g_free(st->secret);
+    st->secret = n > 0 ? g_strdup(clear) : NULL;
+    OPENSSL_cleanse(clear, sizeof clear);
+    if (n > 0)
+        return TRUE;
+    g_set_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_CORRUPT,
+                "the account's second-factor secret does not open with this gateway's key "
+                "(an admin can reset the factor)");
+    return FALSE;
+}
+
+gboolean
+vej__totp_set(struct vej_signalling *s, const char *user_id, const char *secret, bool enabled,
+              GError **error)
+{
+    if (!secret)
+        return vej_store_user_totp_set(s->store, user_id, NULL, enabled, error);
+    char sealed[VEJ_TOTP_SEALED_MAX];
+    if (vej_totp_seal(g_bytes_get_data(s->totp_key, NULL), user_id, secret, sealed, sizeof sealed) <
+        0) {
+        g_set_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_FAILED,
+                    "cannot seal the second-factor secret");
+        return FALSE;
+    }
+    return vej_store_user_totp_set(s->store, user_id, sealed, enabled, error);
+}
+
+gboolean
+vej__totp_seal_all(struct vej_signalling *s, GError **error)
+{
+    g_autofree char *after = NULL;
+    do {
+        char *next = NULL;
+        g_autoptr(GPtrArray) users = vej_store_user_list(s->store, after, 100, &next, error);
+        if (!users)
+            return FALSE;
+        g_free(after);
+        after = next;
+        for (guint i = 0; i < users->len; i++) {
+            const struct vej_user *u = users->pdata[i];
+            struct vej_totp_state st = {0};
+            if (!vej_store_user_totp_get(s->store, u->id, &st, error))
+                return FALSE;
+            gboolean ok = TRUE;
+            if (st.secret && !vej_totp_is_sealed(st.secret))
+                ok = vej__totp_set(s, u->id, st.secret, st.enabled, error);
+            if (st.secret)
+                OPENSSL_cleanse(st.secret, strlen(st.secret));
+            g_free(st.secret);
+            if (!ok)
+                return FALSE;
+        }
+    } while (after);
+    return TRUE;
+}
+
 bool
 vej__totp_enabled(struct vej_signalling *s, const char *user_id)
 {
-    struct vej_totp_state st;
-    bool on = vej_store_user_totp_get(s->store, user_id, &st, NULL) && st.enabled && st.secret;
+    /* An unreadable state counts as enabled: the login then fails closed. */
+    struct vej_totp_state st = {0};
+    g_autoptr(GError) error = NULL;
+    bool read = vej__totp_get(s, user_id, &st, &error);
+    bool on = read ? st.enabled && st.secret
+                   : g_error_matches(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_CORRUPT);
     if (st.secret)
         OPENSSL_cleanse(st.secret, strlen(st.secret));
     g_free(st.secret);
@@ -282,7 +355,8 @@ second_factor(struct vej_signalling *s, struct login_job *j, const char **why)
 {
     struct vej_totp_state st;
     g_autoptr(GError) error = NULL;
-    if (!vej_store_user_totp_get(s->store, j->user_id, &st, &error)) {
+    if (!vej__totp_get(s, j->user_id, &st, &error)) {
+        g_warning("login: %s", error->message);
         *why = "cannot read the second factor";
         return VEJ_RPC_INTERNAL;
     }

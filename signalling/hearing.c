@@ -7,6 +7,9 @@
  * exactly the notifications that close the gap. So the roster and every
  * notification are filtered by the same function as the media, and a
  * change of special measures can never leave a stale name on a screen.
+ * The media policy goes to the relay first (vej__media_policy_changed, a
+ * leave's vej__media_policy_leave): what sync_views() sends then waits in
+ * the sockets until the relay reports the change enforced (server.c).
  */
 #include "signalling/signalling-priv.h"
 
@@ -163,9 +166,50 @@ diff_one(struct vej_live_hearing *h, struct vej_live_participant *r, struct vej_
                             json_pack("{s:o}", "participant", participant_view(p, now)));
 }
 
+/* One change is told to every other participant in at most a few forms
+ * (by how each receiver sees the subject), so each form is built and
+ * serialised once (vej__conn_share) and the same message goes to everyone
+ * who sees it: slots by kind of message, then by visibility. */
+enum { MEMO_EVENT, MEMO_RETIRE, MEMO_ALERT, MEMO_N };
+struct notify_memo {
+    json_t *msg[MEMO_N][VEJ_VISIBILITY_FULL + 1];
+};
+
+/* Sends the memo's message for (slot, vis) to r, if there is one. */
+static bool
+memo_send(struct notify_memo *m, int slot, enum vej_visibility vis, struct vej_live_participant *r)
+{
+    json_t *msg = m->msg[slot][vis];
+    if (msg)
+        vej__session_send(r->session, msg);
+    return msg != NULL;
+}
+
+/* Makes the message for (slot, vis) from params and sends it to r. */
+static void
+memo_add(struct notify_memo *m, int slot, enum vej_visibility vis, struct vej_live_participant *r,
+         const char *method, json_t *params)
+{
+    json_object_set_new(params, "hearing_id", json_string(r->hearing->id));
+    json_t *msg = vej_rpc_notification(method, params);
+    vej__conn_share(r->hearing->s, msg);
+    m->msg[slot][vis] = msg;
+    vej__session_send(r->session, msg);
+}
+
+static void
+memo_clear(struct notify_memo *m)
+{
+    for (int i = 0; i < MEMO_N; i++)
+        for (int v = 0; v <= VEJ_VISIBILITY_FULL; v++)
+            if (m->msg[i][v])
+                json_decref(m->msg[i][v]);
+}
+
 static void
 tell_about_subject(struct vej_live_hearing *h, struct vej_live_participant *r,
-                   const struct sync_cause *cause, enum vej_visibility old, enum vej_visibility now)
+                   const struct sync_cause *cause, enum vej_visibility old, enum vej_visibility now,
+                   struct notify_memo *m)
 {
     struct vej_live_participant *p = cause->subject;
     enum vej_visibility shown = now != VEJ_VISIBILITY_HIDDEN ? now : old;
@@ -173,56 +217,57 @@ tell_about_subject(struct vej_live_hearing *h, struct vej_live_participant *r,
      * only): retire the old entry before the event names the new one. */
     if (cause->event != EV_LEAVE && cause->event != EV_MEASURES && old != now &&
         old != VEJ_VISIBILITY_HIDDEN && now != VEJ_VISIBILITY_HIDDEN) {
-        vej__hearing_notify(
-            r, "participant.left",
-            json_pack("{s:s,s:s}", "participant_id", id_as(p, old), "reason", "left"));
+        if (!memo_send(m, MEMO_RETIRE, old, r))
+            memo_add(m, MEMO_RETIRE, old, r, "participant.left",
+                     json_pack("{s:s,s:s}", "participant_id", id_as(p, old), "reason", "left"));
         old = VEJ_VISIBILITY_HIDDEN;
     }
     switch (cause->event) {
     case EV_JOIN:
         if (now == VEJ_VISIBILITY_HIDDEN)
             return;
-        vej__hearing_notify(r, p->admitted ? "participant.joined" : "lobby.waiting",
-                            json_pack("{s:o}", "participant", participant_view(p, now)));
+        if (!memo_send(m, MEMO_EVENT, now, r))
+            memo_add(m, MEMO_EVENT, now, r, p->admitted ? "participant.joined" : "lobby.waiting",
+                     json_pack("{s:o}", "participant", participant_view(p, now)));
         /* Someone waiting needs a human: clerks get an alert too. */
-        if (!p->admitted && r->role == VEJ_ROLE_CLERK)
-            vej__hearing_notify(r, "alert",
-                                json_pack("{s:s,s:s,s:s,s:s}", "code", "lobby_waiting", "severity",
-                                          "info", "participant_id", id_as(p, now), "message",
-                                          "a participant is waiting in the lobby"));
+        if (!p->admitted && r->role == VEJ_ROLE_CLERK && !memo_send(m, MEMO_ALERT, now, r))
+            memo_add(m, MEMO_ALERT, now, r, "alert",
+                     json_pack("{s:s,s:s,s:s,s:s}", "code", "lobby_waiting", "severity", "info",
+                               "participant_id", id_as(p, now), "message",
+                               "a participant is waiting in the lobby"));
         return;
     case EV_LEAVE:
-        if (old != VEJ_VISIBILITY_HIDDEN)
-            vej__hearing_notify(
-                r, "participant.left",
+        if (old != VEJ_VISIBILITY_HIDDEN && !memo_send(m, MEMO_EVENT, old, r))
+            memo_add(
+                m, MEMO_EVENT, old, r, "participant.left",
                 json_pack("{s:s,s:s}", "participant_id", id_as(p, old), "reason", cause->reason));
         return;
     case EV_ADMIT:
-        if (now != VEJ_VISIBILITY_HIDDEN)
-            vej__hearing_notify(r, "participant.admitted",
-                                json_pack("{s:o}", "participant", participant_view(p, now)));
-        else
+        if (now == VEJ_VISIBILITY_HIDDEN)
             diff_one(h, r, p, old, now);
+        else if (!memo_send(m, MEMO_EVENT, now, r))
+            memo_add(m, MEMO_EVENT, now, r, "participant.admitted",
+                     json_pack("{s:o}", "participant", participant_view(p, now)));
         return;
     case EV_MOVE:
-        if (shown != VEJ_VISIBILITY_HIDDEN)
-            vej__hearing_notify(r, "participant.moved",
-                                json_pack("{s:o,s:s}", "participant", participant_view(p, shown),
-                                          "place", p->place));
+        if (shown != VEJ_VISIBILITY_HIDDEN && !memo_send(m, MEMO_EVENT, shown, r))
+            memo_add(m, MEMO_EVENT, shown, r, "participant.moved",
+                     json_pack("{s:o,s:s}", "participant", participant_view(p, shown), "place",
+                               p->place));
         return;
     case EV_MUTE:
-        if (now != VEJ_VISIBILITY_HIDDEN)
-            vej__hearing_notify(r, "participant.muted",
-                                json_pack("{s:s,s:s,s:b}", "participant_id", id_as(p, now), "kind",
-                                          cause->kind == VEJ_MEDIA_AUDIO ? "audio" : "video",
-                                          "muted", p->muted[cause->kind]));
+        if (now != VEJ_VISIBILITY_HIDDEN && !memo_send(m, MEMO_EVENT, now, r))
+            memo_add(m, MEMO_EVENT, now, r, "participant.muted",
+                     json_pack("{s:s,s:s,s:b}", "participant_id", id_as(p, now), "kind",
+                               cause->kind == VEJ_MEDIA_AUDIO ? "audio" : "video", "muted",
+                               p->muted[cause->kind]));
         return;
     case EV_MEASURES:
-        if (old == now && now != VEJ_VISIBILITY_HIDDEN)
-            vej__hearing_notify(r, "participant.updated",
-                                json_pack("{s:o}", "participant", participant_view(p, now)));
-        else
+        if (old != now || now == VEJ_VISIBILITY_HIDDEN)
             diff_one(h, r, p, old, now);
+        else if (!memo_send(m, MEMO_EVENT, now, r))
+            memo_add(m, MEMO_EVENT, now, r, "participant.updated",
+                     json_pack("{s:o}", "participant", participant_view(p, now)));
         return;
     }
 }
@@ -269,6 +314,11 @@ sync_views(struct vej_live_hearing *h, const struct sync_cause *cause)
      * other r here, and the subject's own view, which tell_subject rebuilds
      * whole where it can change (admission, move). O(N) per change. */
     struct vej_live_participant *p = cause->subject;
+    /* Enforce before announce: the relay gets the change first, and what
+     * is sent below waits until it reports the change enforced. */
+    if (cause->event != EV_LEAVE)
+        vej__media_policy_changed(h->s, h, p);
+    struct notify_memo memo = {0};
     for (guint i = 0; i < h->participants->len; i++) {
         struct vej_live_participant *r = h->participants->pdata[i];
         if (r == p)
@@ -276,17 +326,15 @@ sync_views(struct vej_live_hearing *h, const struct sync_cause *cause)
         enum vej_visibility old = view_get(r, p);
         enum vej_visibility now =
             cause->event == EV_LEAVE ? VEJ_VISIBILITY_HIDDEN : visibility(h, r, p);
-        tell_about_subject(h, r, cause, old, now);
+        tell_about_subject(h, r, cause, old, now, &memo);
         view_set(r, p, now);
     }
+    memo_clear(&memo);
     if (cause->event != EV_LEAVE && cause->event != EV_JOIN)
         tell_subject(h, cause);
-    /* The media follow the same answer as the roster; the recorder keeps
-     * the timeline from the same changes. */
-    if (cause->event != EV_LEAVE) {
-        vej__media_policy_update(h->s, h);
+    /* The recorder keeps the timeline from the same changes. */
+    if (cause->event != EV_LEAVE)
         vej__recording_sync(h->s, h);
-    }
 }
 
 /* ---- special measures ---- */
@@ -449,6 +497,8 @@ vej__hearing_get(struct vej_signalling *s, const char *id, int *code, const char
         h->state = VEJ_HEARING_CLOSED;
     h->participants = g_ptr_array_new();
     h->mutes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    h->policy_waiters = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    g_queue_init(&h->policy_http);
     g_hash_table_insert(s->hearings, h->id, h);
     return h;
 }
@@ -525,6 +575,23 @@ live_participant_free(struct vej_live_participant *p)
     g_free(p);
 }
 
+/* The lowest policy index (1..) no joined participant has: O(N). */
+static uint32_t
+free_media_index(struct vej_live_hearing *h)
+{
+    guint n = h->participants->len;
+    g_autofree bool *used = g_new0(bool, n + 2);
+    for (guint i = 0; i < n; i++) {
+        uint32_t k = ((struct vej_live_participant *)h->participants->pdata[i])->media_index;
+        if (k < n + 2)
+            used[k] = true;
+    }
+    uint32_t k = 1;
+    while (used[k])
+        k++;
+    return k;
+}
+
 static json_t *
 join_result(struct vej_live_hearing *h, struct vej_live_participant *p)
 {
@@ -563,6 +630,7 @@ vej__hearing_join(struct vej_live_hearing *h, struct vej_session *sess,
         return VEJ_RPC_CONFLICT;
     }
     p = live_participant_new(s, h, row);
+    p->media_index = free_media_index(h);
     p->session = sess;
     sess->participant = p;
     g_ptr_array_add(h->participants, p);
@@ -580,13 +648,15 @@ vej__hearing_leave(struct vej_live_participant *p, const char *reason)
     struct vej_live_hearing *h = p->hearing;
     struct vej_signalling *s = p->session ? p->session->s : NULL;
     struct sync_cause cause = {.event = EV_LEAVE, .subject = p, .reason = reason};
-    /* At shutdown every socket is closing: nobody is left to tell. */
-    if (!h->s->stopping)
+    /* Nothing flows to or from p once the relay frees its index; the
+     * others hear of the leave after that. At shutdown every socket is
+     * closing: nobody is left to tell. */
+    if (!h->s->stopping) {
+        vej__media_policy_leave(h->s, h, p);
         sync_views(h, &cause);
+    }
     vej__media_leave(h->s, p);
     g_ptr_array_remove(h->participants, p);
-    if (!h->s->stopping)
-        vej__media_policy_update(h->s, h);
     vej__recording_sync(h->s, h);
     for (guint i = 0; i < h->participants->len; i++)
         g_hash_table_remove(((struct vej_live_participant *)h->participants->pdata[i])->view, p);
@@ -718,7 +788,7 @@ void
 vej__hearing_apply_state(struct vej_live_hearing *h, enum vej_hearing_state state)
 {
     h->state = state;
-    vej__media_policy_update(h->s, h);
+    vej__media_policy_changed(h->s, h, NULL);
     vej__recording_sync(h->s, h);
     for (guint i = 0; i < h->participants->len; i++) {
         struct vej_live_participant *p = h->participants->pdata[i];
@@ -735,6 +805,7 @@ vej__hearing_apply_state(struct vej_live_hearing *h, enum vej_hearing_state stat
             vej__hearing_leave(p, "left");
     }
     vej__media_hearing_closed(h->s, h);
+    vej__media_policy_reset(h);
 }
 
 int

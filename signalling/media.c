@@ -3,12 +3,18 @@
  * The relay is addressed by (hearing id, participant id). Its reports
  * arrive on worker threads and are posted here, to the signalling thread,
  * where they become notifications for the participant's session (if it
- * still has one). After every change in a hearing the media policy is
- * recomputed from the same function that filters the roster and handed to
- * the relay whole: `present` (in the subscriber's SDP: allowed if nobody
- * were muted and the hearing were in session) and `flowing` (allowed now).
- * So a session starting, adjourning or resuming, and every mute, only flip
- * `flowing`: media start at once, without a renegotiation.
+ * still has one). Every participant has a small integer index in its
+ * hearing's policy; after a change the cells that depend on it (the row
+ * and column of the participant concerned: O(N); all of them for a
+ * change of hearing state) are recomputed from the same function that
+ * filters the roster and handed to the relay, which applies only those
+ * whose value changed: `present` (in the subscriber's SDP: allowed if
+ * nobody were muted and the hearing were in session) and `flowing`
+ * (allowed now). So a session starting, adjourning or resuming, and every
+ * mute, only flip `flowing`: media start at once, without a
+ * renegotiation. Each update has a generation; the relay reports it once
+ * enforced, and the hearing's sockets hold back what they are sent
+ * meanwhile (server.c), so no one hears of a change before it holds.
  *
  * The signalling thread never waits for the relay: a webrtc.* request is
  * posted to the hearing's worker (relay.h) and answered when the relay's
@@ -31,61 +37,182 @@
 
 /* ---- policy ---- */
 
+/* The relay's cell (sub, pub): per kind, `present` (allowed were nobody
+ * muted and the hearing in session) and `flowing` (allowed now). */
+static uint8_t
+cell_bits(const struct vej_live_hearing *h, const struct vej_live_participant *sub,
+          const struct vej_live_participant *pub)
+{
+    enum vej_hearing_state any_state =
+        h->state == VEJ_HEARING_CLOSED ? VEJ_HEARING_CLOSED : VEJ_HEARING_IN_SESSION;
+    struct vej_policy_party r_now, r_any, s_now, s_any;
+    vej__participant_party(sub, false, &r_now);
+    vej__participant_party(sub, true, &r_any);
+    vej__participant_party(pub, false, &s_now);
+    vej__participant_party(pub, true, &s_any);
+    unsigned bits = 0;
+    for (unsigned kind = 0; kind < VEJ_MEDIA_N; kind++) {
+        if (vej_policy_media_allowed(any_state, &r_any, &s_any, kind))
+            bits |= VEJ_RELAY_PRESENT(kind);
+        if (vej_policy_media_allowed(h->state, &r_now, &s_now, kind))
+            bits |= VEJ_RELAY_FLOWING(kind);
+    }
+    return (uint8_t)bits;
+}
+
+/* The recorder's cell for pub: what the court hears in the main room,
+ * never a consultation (policy.h, vej_policy_recorded). */
+static uint8_t
+recorder_bits(const struct vej_live_hearing *h, const struct vej_live_participant *pub)
+{
+    struct vej_policy_party s_now;
+    vej__participant_party(pub, false, &s_now);
+    unsigned bits = 0;
+    for (unsigned kind = 0; kind < VEJ_MEDIA_N; kind++)
+        if (vej_policy_recorded(h->state, &s_now, kind))
+            bits |= VEJ_RELAY_PRESENT(kind) | VEJ_RELAY_FLOWING(kind);
+    return (uint8_t)bits;
+}
+
+static void
+add_cell(GArray *cells, uint32_t sub, uint32_t pub, uint8_t bits)
+{
+    struct vej_relay_cell c = {.subscriber = sub, .publisher = pub, .bits = bits};
+    g_array_append_val(cells, c);
+}
+
+/* Every cell naming p, as subscriber or publisher (the recorder's too). */
+static void
+add_cells_of(struct vej_signalling *s, struct vej_live_hearing *h, struct vej_live_participant *p,
+             GArray *cells)
+{
+    for (guint i = 0; i < h->participants->len; i++) {
+        struct vej_live_participant *q = h->participants->pdata[i];
+        if (q == p)
+            continue;
+        add_cell(cells, p->media_index, q->media_index, cell_bits(h, p, q));
+        add_cell(cells, q->media_index, p->media_index, cell_bits(h, q, p));
+    }
+    if (s->recorder)
+        add_cell(cells, VEJ_RELAY_RECORDER, p->media_index, recorder_bits(h, p));
+}
+
+static void
+post_policy(struct vej_signalling *s, struct vej_live_hearing *h, GArray *bindings, GArray *cells)
+{
+    const struct vej_relay_policy_update u = {
+        .bindings = (const struct vej_relay_binding *)(void *)bindings->data,
+        .n_bindings = bindings->len,
+        .cells = (const struct vej_relay_cell *)(void *)cells->data,
+        .n_cells = cells->len,
+    };
+    h->policy_posted = ++s->policy_generation;
+    vej_relay_set_policy(s->relay, h->id, h->policy_posted, &u);
+}
+
+/* Hands the relay the cells depending on subject (NULL: all of them);
+ * the first time, every participant's index first. Hearings without
+ * media have no policy in the relay. */
+static void
+send_policy(struct vej_signalling *s, struct vej_live_hearing *h,
+            struct vej_live_participant *subject, bool only_if_unsynced)
+{
+    if (!s->relay || !h->media || (only_if_unsynced && h->policy_synced))
+        return;
+    g_autoptr(GArray) bindings = g_array_new(FALSE, FALSE, sizeof(struct vej_relay_binding));
+    g_autoptr(GArray) cells = g_array_new(FALSE, FALSE, sizeof(struct vej_relay_cell));
+    for (guint i = 0; i < h->participants->len; i++) {
+        struct vej_live_participant *p = h->participants->pdata[i];
+        if (h->policy_synced && p->media_bound)
+            continue;
+        struct vej_relay_binding b = {.index = p->media_index, .participant_id = p->id};
+        g_array_append_val(bindings, b);
+        p->media_bound = true;
+        if (!h->policy_synced || p == subject)
+            continue;
+        add_cells_of(s, h, p, cells); /* a newcomer's cells start from nothing */
+    }
+    if (!h->policy_synced)
+        subject = NULL;
+    h->policy_synced = true;
+    if (subject) {
+        add_cells_of(s, h, subject, cells);
+    } else {
+        for (guint i = 0; i < h->participants->len; i++) {
+            struct vej_live_participant *sub = h->participants->pdata[i];
+            for (guint j = 0; j < h->participants->len; j++)
+                if (i != j)
+                    add_cell(
+                        cells, sub->media_index,
+                        ((struct vej_live_participant *)h->participants->pdata[j])->media_index,
+                        cell_bits(h, sub, h->participants->pdata[j]));
+            if (s->recorder)
+                add_cell(cells, VEJ_RELAY_RECORDER, sub->media_index, recorder_bits(h, sub));
+        }
+    }
+    post_policy(s, h, bindings, cells);
+}
+
 void
 vej__media_policy_update(struct vej_signalling *s, struct vej_live_hearing *h)
 {
-    /* The policy costs O(N^2): hearings without media skip it. */
-    if (!s->relay || !h->media)
+    send_policy(s, h, NULL, true);
+}
+
+void
+vej__media_policy_changed(struct vej_signalling *s, struct vej_live_hearing *h,
+                          struct vej_live_participant *subject)
+{
+    send_policy(s, h, subject, false);
+}
+
+void
+vej__media_policy_leave(struct vej_signalling *s, struct vej_live_hearing *h,
+                        struct vej_live_participant *p)
+{
+    if (!s->relay || !h->media || !h->policy_synced || !p->media_bound)
         return;
-    guint n = h->participants->len;
-    enum vej_hearing_state any_state =
-        h->state == VEJ_HEARING_CLOSED ? VEJ_HEARING_CLOSED : VEJ_HEARING_IN_SESSION;
-    struct vej_relay_rule *rules =
-        g_new0(struct vej_relay_rule, (gsize)(n + 1) * n * VEJ_MEDIA_N + 1);
-    size_t k = 0;
-    for (guint i = 0; i < n; i++) {
-        struct vej_live_participant *sub = h->participants->pdata[i];
-        struct vej_policy_party r_now, r_any;
-        vej__participant_party(sub, false, &r_now);
-        vej__participant_party(sub, true, &r_any);
-        for (guint j = 0; j < n; j++) {
-            struct vej_live_participant *pub = h->participants->pdata[j];
-            if (pub == sub)
-                continue;
-            struct vej_policy_party s_now, s_any;
-            vej__participant_party(pub, false, &s_now);
-            vej__participant_party(pub, true, &s_any);
-            for (unsigned kind = 0; kind < VEJ_MEDIA_N; kind++) {
-                bool present = vej_policy_media_allowed(any_state, &r_any, &s_any, kind);
-                bool flowing = vej_policy_media_allowed(h->state, &r_now, &s_now, kind);
-                if (!present && !flowing)
-                    continue;
-                rules[k++] = (struct vej_relay_rule){.subscriber_id = sub->id,
-                                                     .publisher_id = pub->id,
-                                                     .kind = kind,
-                                                     .present = present,
-                                                     .flowing = flowing};
-            }
-        }
+    g_autoptr(GArray) bindings = g_array_new(FALSE, FALSE, sizeof(struct vej_relay_binding));
+    g_autoptr(GArray) cells = g_array_new(FALSE, FALSE, sizeof(struct vej_relay_cell));
+    struct vej_relay_binding b = {.index = p->media_index, .participant_id = NULL};
+    g_array_append_val(bindings, b);
+    p->media_bound = false;
+    post_policy(s, h, bindings, cells);
+}
+
+void
+vej__media_policy_reset(struct vej_live_hearing *h)
+{
+    h->policy_synced = false;
+    for (guint i = 0; i < h->participants->len; i++)
+        ((struct vej_live_participant *)h->participants->pdata[i])->media_bound = false;
+}
+
+struct policy_report {
+    char *hearing_id;
+    uint64_t generation;
+};
+
+static void
+deliver_policy_applied(struct vej_signalling *s, void *data)
+{
+    struct policy_report *r = data;
+    struct vej_live_hearing *h = g_hash_table_lookup(s->hearings, r->hearing_id);
+    if (h && r->generation > h->policy_applied) {
+        h->policy_applied = r->generation;
+        vej__conn_policy_applied(s, h);
     }
-    /* The recorder's rules: what the court hears in the main room, never a
-     * consultation (policy.h, vej_policy_recorded). */
-    for (guint j = 0; s->recorder && j < n; j++) {
-        struct vej_live_participant *pub = h->participants->pdata[j];
-        struct vej_policy_party s_now;
-        vej__participant_party(pub, false, &s_now);
-        for (unsigned kind = 0; kind < VEJ_MEDIA_N; kind++) {
-            bool recorded = vej_policy_recorded(h->state, &s_now, kind);
-            if (recorded)
-                rules[k++] = (struct vej_relay_rule){.subscriber_id = VEJ_RELAY_RECORDER,
-                                                     .publisher_id = pub->id,
-                                                     .kind = kind,
-                                                     .present = true,
-                                                     .flowing = true};
-        }
-    }
-    vej_relay_set_policy(s->relay, h->id, rules, k);
-    g_free(rules);
+    g_free(r->hearing_id);
+    g_free(r);
+}
+
+static void
+on_policy_applied(void *user, const char *hid, uint64_t generation)
+{
+    struct policy_report *r = g_new(struct policy_report, 1);
+    r->hearing_id = g_strdup(hid);
+    r->generation = generation;
+    vej__post(user, deliver_policy_applied, r);
 }
 
 /* ---- requests waiting for the relay ---- */
@@ -335,6 +462,7 @@ vej__media_callbacks(struct vej_signalling *s, struct vej_relay_callbacks *cb)
     cb->offer = on_offer;
     cb->state = on_state;
     cb->done = on_done;
+    cb->policy_applied = on_policy_applied;
     cb->user = s;
 }
 
@@ -448,8 +576,8 @@ call_done(struct vej_signalling *s, struct report *r)
 }
 
 /* The hearing's first publish or subscribe: from now on the relay keeps
- * its policy, handed over whole now and after every change of the roster
- * (sync_views), so before this call on the worker. */
+ * its policy, handed over whole now (so before this call on the worker),
+ * then the cells each change of the roster touches (sync_views). */
 static void
 media_begins(struct vej_signalling *s, struct vej_live_hearing *h)
 {

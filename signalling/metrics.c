@@ -121,12 +121,33 @@ vej__metrics_text(struct vej_signalling *s, size_t *len)
             out,
             "vej_media_limit_hit_total{limit=\"remote_candidates\"} %" G_GUINT64_FORMAT "\n"
             "vej_media_limit_hit_total{limit=\"early_candidates\"} %" G_GUINT64_FORMAT "\n"
-            "vej_media_limit_hit_total{limit=\"media_per_offer\"} %" G_GUINT64_FORMAT "\n",
-            r.limit_remote_candidates, r.limit_early_candidates, r.limit_mlines);
+            "vej_media_limit_hit_total{limit=\"media_per_offer\"} %" G_GUINT64_FORMAT "\n"
+            "vej_media_limit_hit_total{limit=\"publish_tracks\"} %" G_GUINT64_FORMAT "\n",
+            r.limit_remote_candidates, r.limit_early_candidates, r.limit_mlines,
+            r.limit_publish_tracks);
+        g_string_append(out, "# HELP vej_media_publish_limited_total RTP packets of publishers "
+                             "dropped over their PeerConnection's budget, by kind and budget.\n"
+                             "# TYPE vej_media_publish_limited_total counter\n");
+        g_string_append_printf(
+            out,
+            "vej_media_publish_limited_total{kind=\"audio\",limit=\"bitrate\"} "
+            "%" G_GUINT64_FORMAT "\n"
+            "vej_media_publish_limited_total{kind=\"audio\",limit=\"packet_rate\"} "
+            "%" G_GUINT64_FORMAT "\n"
+            "vej_media_publish_limited_total{kind=\"video\",limit=\"bitrate\"} "
+            "%" G_GUINT64_FORMAT "\n"
+            "vej_media_publish_limited_total{kind=\"video\",limit=\"packet_rate\"} "
+            "%" G_GUINT64_FORMAT "\n",
+            r.limited_audio_bitrate, r.limited_audio_packet_rate, r.limited_video_bitrate,
+            r.limited_video_packet_rate);
         counter(out, "vej_media_dtls_failures_total", "DTLS handshakes that failed.",
                 r.dtls_failures);
         counter(out, "vej_media_keyframe_requests_total", "PLIs sent to publishers.",
                 r.keyframe_requests);
+        counter(out, "vej_media_keyframe_waits_total",
+                "Video copies that lost packets their subscriber cannot NACK and wait for a "
+                "keyframe.",
+                r.keyframe_waits);
         counter(out, "vej_media_nack_received_total",
                 "Sequence numbers subscribers asked for in generic NACKs.", r.nack_received);
         counter(out, "vej_media_rtx_sent_total", "Retransmissions (RTX) sent to subscribers.",

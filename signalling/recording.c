@@ -6,7 +6,7 @@
  * with the name the court may show in the record (the display name, or
  * "Role (anonymous)" for an anonymous participant). The recorder diffs
  * snapshots into its timeline. What it captures is decided elsewhere, by
- * the media policy (vej_policy_recorded, in media.c's rules for the
+ * the media policy (vej_policy_recorded, in media.c's cells for the
  * relay's VEJ_RELAY_RECORDER).
  *
  * The recorder's reports come from its own thread and are posted here:
@@ -430,6 +430,11 @@ vej__recording_start(struct vej_signalling *s, GError **error)
     if (!s->recorder)
         return FALSE;
     s->archive_progress = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+#ifdef VEJ_BENCH_RECORDING_OFF
+    /* meson -Dbench_recording_off=true: bench/run-relay's "off" run only */
+    g_warning("this build (-Dbench_recording_off) records NOTHING: benchmarks only");
+#else
     vej_relay_set_tap(s->relay, vej_recorder_tap(s->recorder));
+#endif
     return TRUE;
 }

@@ -192,7 +192,10 @@ recordings_list(struct vej_http_req *r, struct vej_user *user)
     vej__http_query(r, "case_reference", ref, sizeof ref);
     vej__http_query(r, "courtroom_id", crt, sizeof crt);
     vej__http_query(r, "cursor", cursor, sizeof cursor);
-    struct vej_recording_filter f = {*ref ? ref : NULL, *crt ? crt : NULL, 0, 0};
+    /* the courtroom scope is part of the query: a page is never cut short */
+    struct vej_recording_filter f = {.case_reference = *ref ? ref : NULL,
+                                     .courtroom_id = *crt ? crt : NULL,
+                                     .scope_user_id = user->id};
     if (!query_time(r, "from", &f.from) || !query_time(r, "to", &f.to))
         return;
     gint64 limit = PAGE_DEFAULT;
@@ -209,11 +212,8 @@ recordings_list(struct vej_http_req *r, struct vej_user *user)
     if (rows == NULL)
         return respond_store_error(r, error);
     json_t *items = json_array();
-    for (guint i = 0; i < rows->len; i++) {
-        const struct vej_recording_row *rec = rows->pdata[i];
-        if (courtroom_scope_allows(s, user, rec->courtroom_id))
-            json_array_append_new(items, recording_json(rec));
-    }
+    for (guint i = 0; i < rows->len; i++)
+        json_array_append_new(items, recording_json(rows->pdata[i]));
     audit_access(r, user, "recording.list", "",
                  json_pack("{s:s?,s:s?,s:I,s:I,s:I}", "case_reference", f.case_reference,
                            "courtroom_id", f.courtroom_id, "from", (json_int_t)f.from, "to",

@@ -8,7 +8,8 @@
  * - Recovery codes (10, 80 random bits each) are shown once, at
  *   confirmation, and stored as SHA-256 of their normalised text; each
  *   works once.
- * - The secret never appears in a log or an audit entry.
+ * - The secret never appears in a log or an audit entry, and the store
+ *   holds it sealed (auth.c's vej__totp_get / vej__totp_set, totp.h).
  */
 #include "signalling/signalling-priv.h"
 
@@ -63,7 +64,7 @@ vej__rest_totp_enrol(struct vej_http_req *r, struct vej_user *unused, char *ids[
     }
     OPENSSL_cleanse(key, sizeof key);
     g_autoptr(GError) error = NULL;
-    if (!vej_store_user_totp_set(s->store, user->id, secret, false, &error)) {
+    if (!vej__totp_set(s, user->id, secret, false, &error)) {
         OPENSSL_cleanse(secret, sizeof secret);
         return vej__rest_store_error(r, error, "user");
     }
@@ -121,7 +122,7 @@ vej__rest_totp_confirm(struct vej_http_req *r, struct vej_user *unused, char *id
         return vej__rest_field_error(r, "code", "must be the 6 digits the app shows");
     struct vej_totp_state st;
     g_autoptr(GError) error = NULL;
-    if (!vej_store_user_totp_get(s->store, user->id, &st, &error))
+    if (!vej__totp_get(s, user->id, &st, &error))
         return vej__rest_store_error(r, error, "user");
     if (!st.secret || st.enabled) {
         g_free(st.secret);
@@ -134,7 +135,7 @@ vej__rest_totp_confirm(struct vej_http_req *r, struct vej_user *unused, char *id
     int64_t step =
         n > 0 ? vej_totp_match(key, (size_t)n, g_get_real_time() / G_USEC_PER_SEC, given) : -1;
     OPENSSL_cleanse(key, sizeof key);
-    bool ok = step >= 0 && vej_store_user_totp_set(s->store, user->id, st.secret, true, &error) &&
+    bool ok = step >= 0 && vej__totp_set(s, user->id, st.secret, true, &error) &&
               vej_store_user_totp_use_step(s->store, user->id, step, &error);
     OPENSSL_cleanse(st.secret, strlen(st.secret));
     g_free(st.secret);
@@ -156,7 +157,7 @@ vej__rest_totp_reset(struct vej_http_req *r, struct vej_user *user, char *ids[],
     g_autoptr(vej_user) target = vej_store_user_get(s->store, ids[0], &error);
     if (!target)
         return vej__rest_store_error(r, error, "user");
-    if (!vej_store_user_totp_set(s->store, target->id, NULL, false, &error) ||
+    if (!vej__totp_set(s, target->id, NULL, false, &error) ||
         !vej_store_staff_session_revoke_user(s->store, target->id, &error))
         return vej__rest_store_error(r, error, "user");
     vej__end_staff_sessions(s, target->id, NULL, "totp_reset");

@@ -30,7 +30,7 @@ user_json(struct vej_signalling *s, const struct vej_user *u)
     json_t *list = json_array();
     for (guint i = 0; crts && i < crts->len; i++)
         json_array_append_new(list, json_string(crts->pdata[i]));
-    struct vej_totp_state totp;
+    struct vej_totp_state totp = {0};
     bool totp_on = vej_store_user_totp_get(s->store, u->id, &totp, NULL) && totp.enabled;
     if (totp.secret)
         OPENSSL_cleanse(totp.secret, strlen(totp.secret));

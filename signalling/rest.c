@@ -356,7 +356,8 @@ hearing_state(struct vej_http_req *r, struct vej_user *user, char *ids[], json_t
     int code = vej__hearing_set_state(server_of(r), ids[0], state, user->id, &out, &why);
     if (code)
         return vej__http_respond_error(r, code, why);
-    vej__http_respond_json(r, 200, out);
+    /* Answered once the relay enforces it (docs/protocol.md). */
+    vej__http_respond_json_gated(r, g_hash_table_lookup(server_of(r)->hearings, ids[0]), 200, out);
 }
 
 /* ---- participants ---- */
@@ -459,7 +460,7 @@ participant_patch(struct vej_http_req *r, struct vej_user *user, char *ids[], js
         return respond_field_error(r, field ? field : "body", why);
     if (code)
         return vej__http_respond_error(r, code, why);
-    vej__http_respond_json(r, 200, out);
+    vej__http_respond_json_gated(r, g_hash_table_lookup(server_of(r)->hearings, ids[0]), 200, out);
 }
 
 static void

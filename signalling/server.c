@@ -5,6 +5,14 @@
  * default protocol). WebSocket messages arrive in fragments and lws does not
  * cap them: they are assembled up to max_message_bytes and the rest is
  * drained, then answered with 4013.
+ *
+ * Outbound order: a socket's messages leave in the order they were sent.
+ * While a request is handled they are held (vej__conn_hold) so that its
+ * result goes first; a message to a participant of a hearing whose media
+ * policy the relay has not yet enforced waits in `deferred` for the
+ * generation current when it was sent, and everything after it waits
+ * behind it (enforce before announce, docs/architecture.md). A close
+ * asked for meanwhile happens after both queues are sent.
  */
 #include "signalling/signalling-priv.h"
 
@@ -16,8 +24,10 @@
 #include "recording/audit-heads.h"
 
 #include <errno.h>
+#include <ev.h>
 #include <openssl/rand.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 
 #include "gateway/relay.h"
@@ -221,15 +231,49 @@ vej__audit_sync(struct vej_signalling *s, const char *actor, const char *action,
 
 /* ---- WebSocket connections ---- */
 
+/* A message waiting for a hearing's policy generation. */
+struct vej_gated {
+    json_t *msg;
+    struct vej_live_hearing *h; /* NULL: waits only for those before it */
+    uint64_t generation;
+};
+
 void
-vej__conn_send(struct vej_conn *c, json_t *msg)
+vej__conn_share(struct vej_signalling *s, json_t *msg)
 {
-    if (!c || c->closing)
-        return;
-    if (c->holding) {
-        g_queue_push_tail(&c->held, json_incref(msg));
-        return;
+    struct vej_shared_text *t = &s->shared[s->shared_next++ % VEJ_SHARED_TEXTS];
+    if (t->msg)
+        json_decref(t->msg);
+    free(t->text);
+    t->text = vej_rpc_dump(msg, &t->len);
+    t->msg = t->text ? json_incref(msg) : NULL;
+}
+
+static void
+shared_clear(struct vej_signalling *s)
+{
+    for (unsigned i = 0; i < VEJ_SHARED_TEXTS; i++) {
+        if (s->shared[i].msg)
+            json_decref(s->shared[i].msg);
+        free(s->shared[i].text);
+        s->shared[i] = (struct vej_shared_text){0};
     }
+}
+
+static const struct vej_shared_text *
+shared_find(const struct vej_signalling *s, const json_t *msg)
+{
+    for (unsigned i = 0; i < VEJ_SHARED_TEXTS; i++)
+        if (s->shared[i].msg == msg)
+            return &s->shared[i];
+    return NULL;
+}
+
+static void
+send_now(struct vej_conn *c, json_t *msg)
+{
+    if (c->closing)
+        return;
     if (g_queue_get_length(&c->outq) >= c->s->config->ws_queue_max) {
         /* A client that does not read its messages cannot be kept in sync:
          * close it rather than grow without bound. */
@@ -237,15 +281,160 @@ vej__conn_send(struct vej_conn *c, json_t *msg)
         vej__conn_close(c, 1008, "outbound queue full");
         return;
     }
+    const struct vej_shared_text *shared = shared_find(c->s, msg);
     size_t len = 0;
-    char *text = vej_rpc_dump(msg, &len);
-    if (!text)
+    char *text = shared ? NULL : vej_rpc_dump(msg, &len);
+    if (shared)
+        len = shared->len;
+    else if (!text)
         return;
     uint8_t *buf = g_malloc(LWS_PRE + len);
-    memcpy(buf + LWS_PRE, text, len);
+    memcpy(buf + LWS_PRE, shared ? shared->text : text, len);
     free(text);
     g_queue_push_tail(&c->outq, g_bytes_new_take(buf, LWS_PRE + len));
     lws_callback_on_writable(c->wsi);
+}
+
+static void
+gated_free(struct vej_gated *g)
+{
+    json_decref(g->msg);
+    g_free(g);
+}
+
+static void
+close_now(struct vej_conn *c)
+{
+    c->close_pending = false;
+    c->closing = true;
+    lws_callback_on_writable(c->wsi);
+}
+
+/* Sends the deferred messages whose generation is enforced, in order, up
+ * to the first that still waits; the socket is then listed with that
+ * one's hearing. A close asked for meanwhile happens once all are sent. */
+static void
+flush_deferred(struct vej_conn *c)
+{
+    struct vej_gated *g;
+    while ((g = g_queue_peek_head(&c->deferred)) &&
+           (!g->h || g->h->policy_applied >= g->generation)) {
+        g_queue_pop_head(&c->deferred);
+        send_now(c, g->msg);
+        gated_free(g);
+    }
+    if (g) {
+        if (c->waiting_on != g->h) {
+            g_array_append_val(g->h->policy_waiters, c->id);
+            c->waiting_on = g->h;
+        }
+        return;
+    }
+    if (c->close_pending && !c->holding)
+        close_now(c);
+}
+
+void
+vej__conn_send_gated(struct vej_conn *c, json_t *msg, struct vej_live_hearing *h)
+{
+    if (!c || c->closing)
+        return;
+    if (c->holding) {
+        g_queue_push_tail(&c->held, json_incref(msg));
+        return;
+    }
+    bool waits = h && h->policy_applied < h->policy_posted;
+    if (!waits && g_queue_is_empty(&c->deferred)) {
+        send_now(c, msg);
+        return;
+    }
+    if (g_queue_get_length(&c->deferred) >= c->s->config->ws_queue_max) {
+        c->s->metrics.ws_queue_overflow_total++;
+        vej__conn_close(c, 1008, "outbound queue full");
+        return;
+    }
+    struct vej_gated *g = g_new(struct vej_gated, 1);
+    g->msg = json_incref(msg);
+    g->h = waits ? h : NULL;
+    g->generation = waits ? h->policy_posted : 0;
+    g_queue_push_tail(&c->deferred, g);
+    flush_deferred(c);
+}
+
+void
+vej__conn_send(struct vej_conn *c, json_t *msg)
+{
+    struct vej_session *sess = c ? c->session : NULL;
+    vej__conn_send_gated(c, msg, sess && sess->participant ? sess->participant->hearing : NULL);
+}
+
+/* A REST answer waiting for a hearing's policy generation. */
+struct vej_gated_http {
+    uint64_t req_id;
+    uint64_t generation;
+    int status;
+    json_t *body;
+};
+
+void
+vej__http_respond_json_gated(struct vej_http_req *r, struct vej_live_hearing *h, int status,
+                             json_t *body)
+{
+    if (!h || h->policy_applied >= h->policy_posted) {
+        vej__http_respond_json(r, status, body);
+        return;
+    }
+    struct vej_gated_http *g = g_new(struct vej_gated_http, 1);
+    g->req_id = vej__http_req_id(r);
+    g->generation = h->policy_posted;
+    g->status = status;
+    g->body = body;
+    g_queue_push_tail(&h->policy_http, g);
+}
+
+void
+vej__policy_gate_clear(struct vej_live_hearing *h)
+{
+    struct vej_gated_http *g;
+    while ((g = g_queue_pop_head(&h->policy_http))) {
+        json_decref(g->body);
+        g_free(g);
+    }
+    g_array_unref(h->policy_waiters);
+}
+
+static void
+flush_http(struct vej_signalling *s, struct vej_live_hearing *h)
+{
+    struct vej_gated_http *g;
+    /* Generations grow along the queue: the first that waits ends it. */
+    while ((g = g_queue_peek_head(&h->policy_http)) && g->generation <= h->policy_applied) {
+        g_queue_pop_head(&h->policy_http);
+        struct vej_http_req *r = vej__http_req_lookup(s, g->req_id);
+        if (r)
+            vej__http_respond_json(r, g->status, g->body);
+        else
+            json_decref(g->body);
+        g_free(g);
+    }
+}
+
+void
+vej__conn_policy_applied(struct vej_signalling *s, struct vej_live_hearing *h)
+{
+    flush_http(s, h);
+    GArray *waiters = h->policy_waiters;
+    h->policy_waiters = g_array_new(FALSE, FALSE, sizeof(uint64_t));
+    for (guint i = 0; i < waiters->len; i++) {
+        uint64_t id = g_array_index(waiters, uint64_t, i);
+        struct vej_conn *c = g_hash_table_lookup(s->conns, &id);
+        if (!c || c->waiting_on != h)
+            continue;
+        c->waiting_on = NULL;
+        if (!c->holding) /* (else its release flushes) */
+            flush_deferred(c);
+    }
+    g_array_unref(waiters);
 }
 
 void
@@ -255,7 +444,7 @@ vej__conn_close(struct vej_conn *c, int code, const char *reason)
         return;
     c->close_code = code;
     g_strlcpy(c->close_reason, reason ? reason : "", sizeof c->close_reason);
-    if (c->holding) {
+    if (c->holding || !g_queue_is_empty(&c->deferred)) {
         c->close_pending = true;
         return;
     }
@@ -280,11 +469,7 @@ vej__conn_release(struct vej_conn *c, json_t *first)
         vej__conn_send(c, m);
         json_decref(m);
     }
-    if (c->close_pending) {
-        c->close_pending = false;
-        c->closing = true;
-        lws_callback_on_writable(c->wsi);
-    }
+    flush_deferred(c); /* and a close asked for meanwhile, once nothing waits */
 }
 
 static struct vej_conn *
@@ -299,6 +484,7 @@ conn_new(struct vej_signalling *s, struct lws *wsi)
     c->bucket_at_us = g_get_monotonic_time();
     g_queue_init(&c->outq);
     g_queue_init(&c->held);
+    g_queue_init(&c->deferred);
     lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
     uint64_t *key = g_new(uint64_t, 1);
     *key = c->id;
@@ -312,6 +498,7 @@ conn_free(struct vej_conn *c)
     g_byte_array_unref(c->rx);
     g_queue_clear_full(&c->outq, (GDestroyNotify)g_bytes_unref);
     g_queue_clear_full(&c->held, (GDestroyNotify)json_decref);
+    g_queue_clear_full(&c->deferred, (GDestroyNotify)gated_free);
     g_free(c);
 }
 
@@ -737,7 +924,12 @@ make_relay(struct vej_signalling *s, GError **error)
         .cert_file = c->media_dtls_cert && *c->media_dtls_cert ? c->media_dtls_cert : NULL,
         .key_file = c->media_dtls_key && *c->media_dtls_key ? c->media_dtls_key : NULL,
         .allowed_codecs = codec_bits(c->media_codecs),
-        .max_publish_kbps = (unsigned)c->media_max_publish_kbps,
+        .max_publish_audio_tracks = (unsigned)c->media_max_publish_audio_tracks,
+        .max_publish_video_tracks = (unsigned)c->media_max_publish_video_tracks,
+        .max_publish_audio_kbps = (unsigned)c->media_max_publish_audio_kbps,
+        .max_publish_video_kbps = (unsigned)c->media_max_publish_video_kbps,
+        .max_publish_audio_pps = (unsigned)c->media_max_publish_audio_pps,
+        .max_publish_video_pps = (unsigned)c->media_max_publish_video_pps,
     };
     if (!vej__media_load_turn_secret(s, error))
         return FALSE;
@@ -760,24 +952,81 @@ lws_log_to_glib(int level, const char *line)
         g_info("lws: %.*s", (int)n, line);
 }
 
+/* lws finds a socket's connection in a table as long as the process's
+ * open-file limit: the soft limit is raised so that max_connections fit
+ * with room for media sockets and files (a lower fd_limit_per_thread would
+ * have lws search the table linearly for every ready socket; a limit over
+ * ten million would make it fall back to 2,560). */
+static void
+fit_fd_limit(const struct vej_config *config)
+{
+    struct rlimit rl;
+    rlim_t want = (rlim_t)config->max_connections + 4096;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t to = rl.rlim_cur;
+    if (to < want)
+        to = rl.rlim_max == RLIM_INFINITY ? want : MIN(want, rl.rlim_max);
+    if (to > 10000000)
+        to = MAX(want, (rlim_t)1048576);
+    if (to != rl.rlim_cur) {
+        rl.rlim_cur = to;
+        if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+            getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur < want)
+        g_warning("server: the open-file limit (%llu) is below max_connections + 4096 (%llu): "
+                  "raise it (systemd LimitNOFILE=) or lower [server] max_connections",
+                  (unsigned long long)rl.rlim_cur, (unsigned long long)want);
+}
+
+static void
+lws_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct vej_signalling *s = w->data;
+    if (s->lws)
+        lws_cancel_service(s->lws);
+}
+
 static gboolean
 make_context(struct vej_signalling *s, GError **error)
 {
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log_to_glib);
+    fit_fd_limit(s->config);
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
     info.port = s->config->listen_port; /* 0: an ephemeral port */
     info.iface = s->config->listen_host;
     info.protocols = protocols;
     info.user = s;
+    /* lws's own loop poll()s every socket at every wakeup, which with a
+     * thousand open WebSockets cost a third of the thread; libev waits
+     * with epoll. The loop is ours (foreign to lws) so that run() turns it
+     * once at a time. */
+    s->loop = ev_loop_new(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+    if (!s->loop) {
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot create the event loop");
+        return FALSE;
+    }
+    /* libwebsockets 4.1's libev glue re-arms its timer with ev_timer_set()
+     * while it is active, which libev ignores: a timer scheduled sooner than
+     * the one pending would wait for it. lws runs due timers after every
+     * event it handles, so a tick of ours (waking lws through its event
+     * pipe) bounds how late one can be. */
+    ev_timer_init(&s->lws_tick, lws_tick, VEJ_LWS_TICK_S, VEJ_LWS_TICK_S);
+    s->lws_tick.data = s;
+    ev_timer_start(s->loop, &s->lws_tick);
+    void *loops[1] = {s->loop};
+    info.foreign_loops = loops;
     info.options = LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT | LWS_SERVER_OPTION_VALIDATE_UTF8 |
-                   LWS_SERVER_OPTION_EXPLICIT_VHOSTS;
+                   LWS_SERVER_OPTION_EXPLICIT_VHOSTS | LWS_SERVER_OPTION_LIBEV;
     info.alpn = "http/1.1";
     info.retry_and_idle_policy = &idle_policy;
     info.timeout_secs = 20;
     info.max_http_header_data = 8192;
     info.pt_serv_buf_size = 32768;
-    info.fd_limit_per_thread = (unsigned)s->config->max_connections + 64;
     info.ssl_cert_filepath = s->config->tls_cert;
     info.ssl_private_key_filepath = s->config->tls_key;
     info.vhost_name = "vej";
@@ -850,8 +1099,14 @@ vej_signalling_new(const struct vej_config *config, vej_store *store, vej_audit_
      * otherwise (kid k1: the raw key, with names in them) stop working. */
     g_strlcpy(s->token_kid, VEJ_JOIN_KID, sizeof s->token_kid);
     if (!derive_key(token_key, VEJ_KEY_INFO_JOIN, &s->join_key) ||
-        !derive_key(token_key, VEJ_KEY_INFO_PSEUDONYM, &s->pseudonym_key)) {
+        !derive_key(token_key, VEJ_KEY_INFO_PSEUDONYM, &s->pseudonym_key) ||
+        !derive_key(token_key, VEJ_KEY_INFO_TOTP, &s->totp_key)) {
         g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot derive the token keys");
+        vej_signalling_free(s);
+        return NULL;
+    }
+    if (!vej__totp_seal_all(s, error)) {
+        g_prefix_error(error, "sealing second-factor secrets: ");
         vej_signalling_free(s);
         return NULL;
     }
@@ -907,8 +1162,7 @@ void
 vej_signalling_run(struct vej_signalling *s)
 {
     while (!s->stopped) {
-        if (lws_service(s->lws, 0) < 0)
-            break;
+        ev_run(s->loop, EVRUN_ONCE);
         if (s->stop_requested && !s->stopping)
             begin_shutdown(s);
         if (s->stopping && g_hash_table_size(s->conns) == 0 && !s->stopped) {
@@ -987,17 +1241,24 @@ vej_signalling_free(struct vej_signalling *s)
         lws_context_destroy(s->lws);
         s->lws = NULL;
     }
+    if (s->loop) {
+        ev_timer_stop(s->loop, &s->lws_tick);
+        ev_loop_destroy(s->loop);
+        s->loop = NULL;
+    }
     /* Results of finished hash jobs and audit commits may still be queued:
      * run them so their memory is released (their sockets are gone). */
     if (s->audit)
         vej_audit_writer_flush(s->audit);
     drain_posts(s);
     vej__media_free(s);
+    shared_clear(s);
     g_hash_table_iter_init(&it, s->hearings);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         struct vej_live_hearing *h = value;
         g_ptr_array_unref(h->participants);
         g_hash_table_unref(h->mutes);
+        vej__policy_gate_clear(h);
         g_free(h->id);
         g_free(h->courtroom_id);
         g_free(h->case_reference);
@@ -1019,6 +1280,8 @@ vej_signalling_free(struct vej_signalling *s)
         g_bytes_unref(s->join_key);
     if (s->pseudonym_key)
         g_bytes_unref(s->pseudonym_key);
+    if (s->totp_key)
+        g_bytes_unref(s->totp_key);
     g_free(s->db_path);
     g_free(s->web_root);
     if (s->turn_secret) {

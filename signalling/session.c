@@ -153,6 +153,9 @@ vej__session_end(struct vej_session *sess, const char *reason)
         lws_sul_cancel(&sess->grace_sul);
         sess->grace_armed = false;
     }
+    /* The participant hears of its end (a removal, the hearing closed)
+     * once the relay no longer forwards its media. */
+    struct vej_live_hearing *h = sess->participant ? sess->participant->hearing : NULL;
     if (sess->participant)
         vej__hearing_leave(sess->participant, reason ? reason : "left");
     if (sess->conn) {
@@ -162,7 +165,7 @@ vej__session_end(struct vej_session *sess, const char *reason)
             if (sess->hearing_id)
                 json_object_set_new(params, "hearing_id", json_string(sess->hearing_id));
             json_t *n = vej_rpc_notification("session.closing", params);
-            vej__conn_send(c, n);
+            vej__conn_send_gated(c, n, h);
             json_decref(n);
         }
         c->session = NULL;

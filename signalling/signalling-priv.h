@@ -6,6 +6,7 @@
  */
 #pragma once
 
+#include <ev.h>
 #include <jansson.h>
 #include <libwebsockets.h>
 #include <signal.h>
@@ -47,6 +48,11 @@ struct vej_metrics {
     uint64_t hash_queue_full_total;       /* logins refused: the hashing queue was full */
 };
 
+/* How many shared message texts are kept (vej__conn_share). */
+#define VEJ_SHARED_TEXTS 16
+/* How late at most an lws timer (timeouts, pings, ours) runs, in seconds. */
+#define VEJ_LWS_TICK_S 0.05
+
 struct vej_signalling {
     const struct vej_config *config;
     vej_store *store;
@@ -55,10 +61,21 @@ struct vej_signalling {
     GBytes *token_key;     /* the configured secret: only keys are derived from it */
     GBytes *join_key;      /* HKDF(token_key, VEJ_KEY_INFO_JOIN): signs join tokens */
     GBytes *pseudonym_key; /* HKDF(token_key, VEJ_KEY_INFO_PSEUDONYM): anon_ ids */
+    GBytes *totp_key;      /* HKDF(token_key, VEJ_KEY_INFO_TOTP): seals TOTP secrets */
+    /* The texts of the last messages shared by many sockets
+     * (vej__conn_share), by message: a ring, each entry holding a ref. */
+    struct vej_shared_text {
+        json_t *msg;
+        char *text;
+        size_t len;
+    } shared[VEJ_SHARED_TEXTS];
+    unsigned shared_next;
     char token_kid[16];
     char public_url[256];
     char *web_root;
 
+    struct ev_loop *loop; /* epoll, by libev: one wakeup costs what is ready, not what is open */
+    ev_timer lws_tick;    /* VEJ_LWS_TICK_S: bounds how late an lws timer runs (server.c) */
     struct lws_context *lws;
     struct lws_vhost *vhost;
     int port;
@@ -81,6 +98,8 @@ struct vej_signalling {
     struct vej_signer *signer;     /* evidence signing key (borrowed; set by main) */
     char *turn_secret;             /* shared secret for TURN credentials, or NULL */
 
+    /* The generation of the last vej_relay_set_policy, over all hearings. */
+    uint64_t policy_generation;
     uint64_t next_id;
     GHashTable *conns;        /* conn id (uint64 *) -> struct vej_conn * */
     GHashTable *http_reqs;    /* request id (uint64 *) -> struct vej_http_req * */
@@ -116,6 +135,11 @@ struct vej_conn {
     bool holding;
     GQueue held; /* json_t * */
     bool close_pending;
+    /* Messages held back until a hearing's relay enforces the policy
+     * change they announce (struct vej_gated, in order; docs/architecture.md
+     * "enforce before announce"); everything after the first waits too. */
+    GQueue deferred;
+    struct vej_live_hearing *waiting_on; /* listed in its policy_waiters */
     int close_code;
     char close_reason[64];
     char peer[64];
@@ -159,6 +183,8 @@ struct vej_live_participant {
     bool muted[VEJ_MEDIA_N];
     bool audio_only;
     bool anonymous;
+    uint32_t media_index;     /* the relay's policy index (1..): unique among the joined */
+    bool media_bound;         /* the relay was given media_index for this participant */
     GPtrArray *screened_from; /* char * */
     struct vej_session *session;
     struct vej_live_hearing *hearing;
@@ -178,6 +204,12 @@ struct vej_live_hearing {
     bool media;              /* someone published or subscribed: keep the relay's policy */
     char *recording_state;   /* the last recording.state, NULL before any */
     GHashTable *mutes;       /* participant id -> GINT (1 audio | 2 video): kept across rejoins */
+    /* The relay's policy: the generation last handed to it and the last it
+     * reported enforced; sockets whose messages wait for it (conn ids). */
+    uint64_t policy_posted, policy_applied;
+    bool policy_synced;     /* the relay has every binding and cell of the hearing */
+    GArray *policy_waiters; /* uint64_t */
+    GQueue policy_http;     /* struct vej_gated_http: REST answers waiting likewise */
 };
 
 struct vej_http_req;
@@ -188,8 +220,26 @@ typedef void (*vej_post_fn)(struct vej_signalling *s, void *data);
 void vej__post(struct vej_signalling *s, vej_post_fn fn, void *data);
 /* Queues a message on a socket (transfer none of msg). */
 void vej__conn_send(struct vej_conn *c, json_t *msg);
+/* msg (never changed after this call) is about to be sent to many sockets:
+ * it is serialised once, now, and its text reused by every send of the same
+ * json_t while it is among the last VEJ_SHARED_TEXTS shared. */
+void vej__conn_share(struct vej_signalling *s, json_t *msg);
 /* Closes a socket after its queued messages with a WebSocket close code. */
 void vej__conn_close(struct vej_conn *c, int code, const char *reason);
+/* Queues a message after the hearing's relay enforces the policy handed
+ * to it so far (h NULL: after what is already held back only); the
+ * socket's messages keep their order. vej__conn_send() gates by the
+ * session's hearing. */
+void vej__conn_send_gated(struct vej_conn *c, json_t *msg, struct vej_live_hearing *h);
+/* The relay reported h's policy enforced up to h->policy_applied: the
+ * messages that waited for it go. */
+void vej__conn_policy_applied(struct vej_signalling *s, struct vej_live_hearing *h);
+/* A REST answer (body stolen) sent once h's relay enforces the policy
+ * handed to it so far, at once when nothing waits (h may be NULL). */
+void vej__http_respond_json_gated(struct vej_http_req *r, struct vej_live_hearing *h, int status,
+                                  json_t *body);
+/* Frees what a hearing's gate still holds (shutdown). */
+void vej__policy_gate_clear(struct vej_live_hearing *h);
 /* Holds back messages (see vej_conn.holding) until vej__conn_release(),
  * which sends `first` (transfer none, may be NULL) then what was held. */
 void vej__conn_hold(struct vej_conn *c);
@@ -290,6 +340,15 @@ char *vej__recovery_code_normalise(const char *code);
 bool vej__totp_required(struct vej_signalling *s, const char *role);
 /* The account has a confirmed second factor. */
 bool vej__totp_enabled(struct vej_signalling *s, const char *user_id);
+/* An account's TOTP state with its secret in the clear, and setting one:
+ * the store keeps secrets sealed (totp.h) under totp_key. A secret that
+ * does not open is VEJ_STORE_ERROR_CORRUPT. */
+gboolean vej__totp_get(struct vej_signalling *s, const char *user_id, struct vej_totp_state *st,
+                       GError **error);
+gboolean vej__totp_set(struct vej_signalling *s, const char *user_id, const char *secret,
+                       bool enabled, GError **error);
+/* Seals every secret the store still holds in the clear (start-up). */
+gboolean vej__totp_seal_all(struct vej_signalling *s, GError **error);
 /* The account must first change its password or enrol a second factor
  * (*why says which); it may then use only the account routes. */
 bool vej__account_setup_pending(struct vej_signalling *s, const struct vej_user *user,
@@ -399,8 +458,20 @@ int vej__participant_update(struct vej_signalling *s, const char *hearing_id, co
 /* media.c (webrtc.* and the relay bridge) */
 enum vej_relay_pc;
 void vej__media_callbacks(struct vej_signalling *s, struct vej_relay_callbacks *cb);
-/* Recomputes the hearing's media policy and hands it to the relay. */
+/* Makes sure the relay has the hearing's whole policy (the first time it
+ * has media, or after it was closed there). */
 void vej__media_policy_update(struct vej_signalling *s, struct vej_live_hearing *h);
+/* subject's place, mutes or measures changed (NULL: the hearing's state):
+ * the policy cells that depend on it go to the relay, O(N) (O(N^2) for
+ * NULL). Call before announcing the change: messages sent to the
+ * hearing's sockets afterwards wait until the relay enforces it. */
+void vej__media_policy_changed(struct vej_signalling *s, struct vej_live_hearing *h,
+                               struct vej_live_participant *subject);
+/* p leaves: its policy index is freed (nothing flows to or from it). */
+void vej__media_policy_leave(struct vej_signalling *s, struct vej_live_hearing *h,
+                             struct vej_live_participant *p);
+/* The hearing's media state in the relay is gone (closed). */
+void vej__media_policy_reset(struct vej_live_hearing *h);
 void vej__media_alert(struct vej_signalling *s, struct vej_live_participant *about,
                       const char *code, const char *message);
 /* Where a webrtc.* request is answered once the relay has run it. */

@@ -78,4 +78,5 @@ bool vej_hkdf_sha256(const uint8_t *salt, size_t salt_len, const uint8_t *ikm, s
  * info strings, 32 bytes each. A join token's kid names the derivation. */
 #define VEJ_KEY_INFO_JOIN "vej-gateway join-token key v2"
 #define VEJ_KEY_INFO_PSEUDONYM "vej-gateway pseudonym key v1"
+#define VEJ_KEY_INFO_TOTP "vej-gateway totp-at-rest key v1"
 #define VEJ_JOIN_KID "k2"

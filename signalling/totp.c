@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/rand.h>
 #include <string.h>
 
 static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
@@ -119,4 +120,85 @@ vej_totp_match(const uint8_t *key, size_t key_len, int64_t now, uint32_t code)
             found = step;
     }
     return found;
+}
+
+/* ---- secrets at rest ---- */
+
+#define SEAL_NONCE 12
+#define SEAL_TAG 16
+#define SEAL_SECRET_MAX 64
+
+bool
+vej_totp_is_sealed(const char *text)
+{
+    return text && strncmp(text, VEJ_TOTP_SEALED_PREFIX, strlen(VEJ_TOTP_SEALED_PREFIX)) == 0;
+}
+
+/* AES-256-GCM one way or the other over n bytes; tag is written when
+ * sealing and checked when opening. */
+static bool
+gcm(bool seal, const uint8_t key[32], const uint8_t nonce[SEAL_NONCE], const char *account,
+    const uint8_t *in, int n, uint8_t *out, uint8_t tag[SEAL_TAG])
+{
+    EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+    int len = 0, fin = 0;
+    bool ok =
+        ctx && EVP_CipherInit_ex(ctx, EVP_aes_256_gcm(), NULL, NULL, NULL, seal) == 1 &&
+        EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_IVLEN, SEAL_NONCE, NULL) == 1 &&
+        EVP_CipherInit_ex(ctx, NULL, NULL, key, nonce, seal) == 1 &&
+        EVP_CipherUpdate(ctx, NULL, &len, (const uint8_t *)account, (int)strlen(account)) == 1 &&
+        EVP_CipherUpdate(ctx, out, &len, in, n) == 1 && len == n &&
+        (seal || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_SET_TAG, SEAL_TAG, tag) == 1) &&
+        EVP_CipherFinal_ex(ctx, out + len, &fin) == 1 && fin == 0 &&
+        (!seal || EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_GCM_GET_TAG, SEAL_TAG, tag) == 1);
+    EVP_CIPHER_CTX_free(ctx);
+    return ok;
+}
+
+long
+vej_totp_seal(const uint8_t key[32], const char *account, const char *secret, char *out, size_t cap)
+{
+    size_t n = strlen(secret), prefix = strlen(VEJ_TOTP_SEALED_PREFIX);
+    uint8_t raw[SEAL_NONCE + SEAL_SECRET_MAX + SEAL_TAG];
+    size_t raw_len = SEAL_NONCE + n + SEAL_TAG;
+    if (n > SEAL_SECRET_MAX || cap < prefix + 4 * ((raw_len + 2) / 3) + 1)
+        return -1;
+    bool ok =
+        RAND_bytes(raw, SEAL_NONCE) == 1 && gcm(true, key, raw, account, (const uint8_t *)secret,
+                                                (int)n, raw + SEAL_NONCE, raw + SEAL_NONCE + n);
+    if (ok) {
+        memcpy(out, VEJ_TOTP_SEALED_PREFIX, prefix);
+        EVP_EncodeBlock((unsigned char *)out + prefix, raw, (int)raw_len);
+    }
+    OPENSSL_cleanse(raw, sizeof raw);
+    return ok ? (long)strlen(out) : -1;
+}
+
+long
+vej_totp_open(const uint8_t key[32], const char *account, const char *sealed, char *out, size_t cap)
+{
+    if (!vej_totp_is_sealed(sealed))
+        return -1;
+    const char *b64 = sealed + strlen(VEJ_TOTP_SEALED_PREFIX);
+    size_t b64_len = strlen(b64);
+    uint8_t raw[SEAL_NONCE + SEAL_SECRET_MAX + SEAL_TAG + 3];
+    /* Whole base64 quanta, the raw size of a secret of 1..64 characters. */
+    if (b64_len % 4 != 0 || b64_len / 4 * 3 > sizeof raw)
+        return -1;
+    int got = EVP_DecodeBlock(raw, (const unsigned char *)b64, (int)b64_len);
+    int pad = b64_len >= 1 && b64[b64_len - 1] == '='
+                  ? (b64_len >= 2 && b64[b64_len - 2] == '=' ? 2 : 1)
+                  : 0;
+    long n = got < 0 ? -1 : (long)got - pad - SEAL_NONCE - SEAL_TAG;
+    long ret = -1;
+    if (n >= 1 && n <= SEAL_SECRET_MAX && (size_t)n < cap &&
+        gcm(false, key, raw, account, raw + SEAL_NONCE, (int)n, (uint8_t *)out,
+            raw + SEAL_NONCE + n)) {
+        out[n] = '\0';
+        ret = n;
+    } else if (cap > 0) {
+        OPENSSL_cleanse(out, cap);
+    }
+    OPENSSL_cleanse(raw, sizeof raw);
+    return ret;
 }

@@ -29,3 +29,23 @@ bool vej_totp_parse(const char *text, uint32_t *code);
 /* The time step within one step of `now` (Unix seconds) whose code is
  * `code`, compared in constant time; -1 when none matches. */
 int64_t vej_totp_match(const uint8_t *key, size_t key_len, int64_t now, uint32_t code);
+
+/* Secrets at rest. The store keeps an account's TOTP secret sealed:
+ * "v1:" and the base64 of a 12-byte random nonce, the AES-256-GCM
+ * ciphertext of the base32 text and its 16-byte tag, under a key derived
+ * for this use, with the account id as associated data (a sealed secret
+ * copied onto another account does not open). */
+#define VEJ_TOTP_SEALED_PREFIX "v1:"
+/* Room for a sealed secret of up to 64 base32 characters. */
+#define VEJ_TOTP_SEALED_MAX 160
+/* Seals `secret` (at most 64 characters) into out (NUL-terminated); its
+ * length, or -1 (secret too long, out too short, no randomness). */
+long vej_totp_seal(const uint8_t key[32], const char *account, const char *secret, char *out,
+                   size_t cap);
+/* Opens a sealed secret into out (NUL-terminated); its length, or -1 when
+ * `sealed` is not one sealed under key for account (malformed, truncated,
+ * tampered, another key or account) or out is too short. */
+long vej_totp_open(const uint8_t key[32], const char *account, const char *sealed, char *out,
+                   size_t cap);
+/* Whether text has the sealed form's prefix (base32 never has ':'). */
+bool vej_totp_is_sealed(const char *text);

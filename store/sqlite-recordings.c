@@ -146,11 +146,14 @@ vej__sqlite_recording_list(void *impl, const struct vej_recording_filter *f, con
         db,
         "SELECT " REC_COLS " FROM recordings WHERE (?1 IS NULL OR case_reference = ?1) "
         "AND (?2 IS NULL OR courtroom_id = ?2) AND (?3 = 0 OR started_at >= ?3) "
-        "AND (?4 = 0 OR started_at < ?4) AND id > coalesce(?5, '') ORDER BY id LIMIT ?6",
+        "AND (?4 = 0 OR started_at < ?4) AND id > coalesce(?5, '') "
+        "AND (?7 IS NULL OR EXISTS (SELECT 1 FROM users u WHERE u.id = ?7 AND u.disabled = 0 "
+        "AND (u.role = 'admin' OR EXISTS (SELECT 1 FROM user_courtrooms c WHERE c.user_id = u.id "
+        "AND c.courtroom_id = recordings.courtroom_id)))) ORDER BY id LIMIT ?6",
         error);
     if (stmt == NULL ||
-        !vej__sqlite_bind(db, stmt, error, "ttiiti", f->case_reference, f->courtroom_id, f->from,
-                          f->to, after, (int64_t)limit + 1))
+        !vej__sqlite_bind(db, stmt, error, "ttiitit", f->case_reference, f->courtroom_id, f->from,
+                          f->to, after, (int64_t)limit + 1, f->scope_user_id))
         return NULL;
     return collect(db, stmt, limit, next_cursor, error);
 }

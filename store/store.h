@@ -119,6 +119,10 @@ struct vej_recording_filter {
     const char *courtroom_id;
     int64_t from;
     int64_t to;
+    /* non-NULL: only the courtrooms this user may act in (as
+     * vej_store_user_may_act: an enabled admin, or assigned), applied in the
+     * query so that a page is never cut short by it */
+    const char *scope_user_id;
 };
 
 void vej_user_free(struct vej_user *u);

@@ -302,6 +302,7 @@ bench_world_clear(struct bench_world *w)
 struct read_req {
     CURL *curl;
     int64_t sched_ns;
+    int retries; /* sent again after stale_keepalive() */
     struct curl_slist *headers;
 };
 
@@ -323,7 +324,26 @@ struct bench_reader {
     GPtrArray *free_reqs;
     GHashTable *in_flight; /* struct read_req * set: handed to curl */
     GQueue due;            /* scheduled times (int64_t *) of reads waiting for a connection */
+    unsigned retries;      /* reads sent again (stale_keepalive) */
 };
+
+/* A read that failed on a reused connection before any answer: the daemon
+ * closed that keep-alive connection as idle while the request was on its
+ * way (HTTP allows either side to close at any time). Browsers send such
+ * an idempotent request again, on another connection (which may be as
+ * stale); so does the reader, up to 4 times, its latency still counted
+ * from the scheduled time. */
+static bool
+stale_keepalive(CURL *curl, CURLcode result)
+{
+    long connects = -1;
+    curl_off_t received = -1;
+    if (result != CURLE_SEND_ERROR && result != CURLE_RECV_ERROR && result != CURLE_GOT_NOTHING)
+        return false;
+    curl_easy_getinfo(curl, CURLINFO_NUM_CONNECTS, &connects);
+    curl_easy_getinfo(curl, CURLINFO_SIZE_DOWNLOAD_T, &received);
+    return connects == 0 && received == 0;
+}
 
 static size_t
 discard(char *ptr, size_t size, size_t nmemb, void *user)
@@ -353,6 +373,7 @@ read_req_get(struct bench_reader *r, CURLM *multi, int hearing, int64_t sched_ns
         g_strdup_printf("%s/api/v1/hearings/%s", r->base, r->w->hearing_ids[hearing]);
     curl_easy_setopt(q->curl, CURLOPT_URL, url);
     q->sched_ns = sched_ns;
+    q->retries = 0;
     curl_multi_add_handle(multi, q->curl);
     g_hash_table_add(r->in_flight, q);
     return q;
@@ -372,11 +393,24 @@ read_done(struct bench_reader *r, CURLM *multi, struct bench_samples *into)
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&q);
         curl_easy_getinfo(m->easy_handle, CURLINFO_RESPONSE_CODE, &status);
         int64_t now = bench_now_ns();
+        if (q->retries < 4 && stale_keepalive(m->easy_handle, m->data.result)) {
+            CURL *easy = m->easy_handle;
+            q->retries++;
+            r->retries++;
+            curl_multi_remove_handle(multi, easy);
+            curl_multi_add_handle(multi, easy);
+            continue;
+        }
         if (into && m->data.result == CURLE_OK && status == 200)
             bench_samples_add(into, (double)(now - q->sched_ns) / 1000);
-        else if (into)
-            bench_samples_error(into,
-                                m->data.result != CURLE_OK ? -(int)m->data.result : (int)status);
+        else if (into) {
+            int code = m->data.result != CURLE_OK ? -(int)m->data.result : (int)status;
+            if (into->errors < 5) /* when, to tell a closed connection from a slow server */
+                fprintf(stderr, "  read error %d %.3f s into the window (%s)\n", code,
+                        (double)(now - atomic_load(&r->start_ns)) / 1e9,
+                        curl_easy_strerror(m->data.result));
+            bench_samples_error(into, code);
+        }
         curl_multi_remove_handle(multi, m->easy_handle);
         g_hash_table_remove(r->in_flight, q);
         g_ptr_array_add(r->free_reqs, q);
@@ -548,6 +582,10 @@ bench_reader_join(struct bench_reader *r, struct bench_samples *reads, double *m
     int64_t end = r->end_ns;
     bench_samples_merge(reads, &r->reads);
     *max_lag_us = bench_samples_quantile(&r->lag, 1.0);
+    if (r->retries)
+        printf("  REST reads sent again after the daemon closed their idle keep-alive connection: "
+               "%u (as a browser does)\n",
+               r->retries);
     bench_samples_clear(&r->lag);
     g_ptr_array_unref(r->free_reqs);
     g_hash_table_unref(r->in_flight);

@@ -21,6 +21,13 @@
  * through nice_agent_send(), which is always correct; libnice keeps
  * sending its own checks and consent requests either way. DTLS goes
  * through libnice too: a few datagrams per connection.
+ *
+ * Periodic RTCP (the router's reports each second) is sent as one SRTCP
+ * compound per PC, not a datagram per stream: between
+ * vej__peer_rtcp_hold and vej__peer_rtcp_release the PC's RTCP is
+ * appended to a per-thread buffer (a new datagram when 1,200 bytes would
+ * be passed) and protected and sent once on release. Anything else (NACK,
+ * PLI, RTX) goes out at once.
  */
 #include "gateway/relay/relay-priv.h"
 
@@ -127,7 +134,7 @@ dtls_connected(void *user, const struct vej_srtp_keys *keys)
     p->state = PEER_CONNECTED;
     vej__peer_report_state(p, "connected", vej_srtp_profile_name(keys->profile));
     if (p->pc == VEJ_RELAY_SUBSCRIBE)
-        vej__router_apply_policy(p->part->h);
+        vej__router_apply_part(p->part);
     else
         for (guint i = 0; p->tracks && i < p->tracks->len; i++)
             vej__router_request_keyframe(p->tracks->pdata[i]);
@@ -137,7 +144,7 @@ static void
 dtls_failed(void *user, enum vej_dtls_failure reason, const char *detail)
 {
     struct vej_peer *p = user;
-    stats_of(p)->dtls_failures++;
+    VEJ_STAT_ADD(stats_of(p), dtls_failures, 1);
     g_autofree char *why =
         g_strdup_printf("DTLS %s: %s", vej_dtls_failure_name(reason), detail ? detail : "");
     peer_fail(p, why);
@@ -179,11 +186,11 @@ on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *buf, 
     case VEJ_DEMUX_RTCP:
         break;
     default:
-        rw->stats.dropped_malformed++;
+        VEJ_STAT_ADD(&rw->stats, dropped_malformed, 1);
         return;
     }
     if (!p->srtp || p->state != PEER_CONNECTED || len > sizeof rw->in) {
-        rw->stats.dropped_not_ready++;
+        VEJ_STAT_ADD(&rw->stats, dropped_not_ready, 1);
         return;
     }
     memcpy(rw->in, buf, len);
@@ -192,21 +199,21 @@ on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *buf, 
     /* The SSRC is plaintext: a stream we do not expect costs no crypto
      * and creates no SRTP state. */
     if (!rtcp && (n < 12 || !vej__router_ssrc_admissible(p, plain_ssrc(rw->in)))) {
-        rw->stats.dropped_unknown_ssrc++;
+        VEJ_STAT_ADD(&rw->stats, dropped_unknown_ssrc, 1);
         return;
     }
     int rc = rtcp ? vej_srtp_unprotect_rtcp(p->srtp, rw->in, &n)
                   : vej_srtp_unprotect_rtp(p->srtp, rw->in, &n);
     if (rc != VEJ_SRTP_OK) {
-        rw->stats.dropped_srtp++;
+        VEJ_STAT_ADD(&rw->stats, dropped_srtp, 1);
         return;
     }
-    rw->stats.bytes_in += len;
+    VEJ_STAT_ADD(&rw->stats, bytes_in, len);
     if (rtcp) {
-        rw->stats.rtcp_in++;
+        VEJ_STAT_ADD(&rw->stats, rtcp_in, 1);
         vej__router_on_rtcp(p, rw->in, n);
     } else {
-        rw->stats.rtp_in++;
+        VEJ_STAT_ADD(&rw->stats, rtp_in, 1);
         vej__router_on_rtp(p, rw->in, n);
     }
 }
@@ -221,21 +228,21 @@ send_datagram(struct vej_peer *p, const uint8_t *buf, size_t len)
     case VEJ_SEND_OK:
         return true;
     case VEJ_SEND_EAGAIN:
-        st->dropped_send_eagain++;
+        VEJ_STAT_ADD(st, dropped_send_eagain, 1);
         return false;
     case VEJ_SEND_ENOBUFS:
-        st->dropped_send_nobufs++;
+        VEJ_STAT_ADD(st, dropped_send_nobufs, 1);
         return false;
     case VEJ_SEND_ERROR:
-        st->dropped_send_error++;
+        VEJ_STAT_ADD(st, dropped_send_error, 1);
         return false;
     case VEJ_SEND_NO_PATH:
         break;
     }
-    st->sent_via_libnice++;
+    VEJ_STAT_ADD(st, sent_via_libnice, 1);
     if (nice_agent_send(p->agent, p->stream, 1, (guint)len, (const gchar *)buf) > 0)
         return true;
-    st->dropped_send_error++;
+    VEJ_STAT_ADD(st, dropped_send_error, 1);
     return false;
 }
 
@@ -245,13 +252,31 @@ vej__peer_send_rtp(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap)
     if (!p->srtp || p->state != PEER_CONNECTED)
         return;
     if (vej_srtp_protect_rtp(p->srtp, buf, &len, cap) != VEJ_SRTP_OK) {
-        stats_of(p)->dropped_srtp++;
+        VEJ_STAT_ADD(stats_of(p), dropped_srtp, 1);
         return;
     }
     if (send_datagram(p, buf, len)) {
-        stats_of(p)->rtp_out++;
-        stats_of(p)->bytes_out += len;
+        VEJ_STAT_ADD(stats_of(p), rtp_out, 1);
+        VEJ_STAT_ADD(stats_of(p), bytes_out, len);
     }
+}
+
+/* The compound of one PC's periodic reports being built (see
+ * vej__peer_rtcp_hold): at most one at a time per worker thread. */
+#define RTCP_COMPOUND_MAX 1200 /* plaintext bytes: with SRTCP's overhead under any MTU */
+static _Thread_local struct {
+    struct vej_peer *p; /* NULL: not holding */
+    size_t len;
+    uint8_t buf[RTCP_COMPOUND_MAX + VEJ_SRTP_MAX_OVERHEAD];
+} held;
+
+static void
+send_rtcp_now(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap)
+{
+    if (vej_srtp_protect_rtcp(p->srtp, buf, &len, cap) != VEJ_SRTP_OK)
+        return;
+    if (send_datagram(p, buf, len))
+        VEJ_STAT_ADD(stats_of(p), rtcp_out, 1);
 }
 
 void
@@ -259,10 +284,36 @@ vej__peer_send_rtcp(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap)
 {
     if (!p->srtp || p->state != PEER_CONNECTED)
         return;
-    if (vej_srtp_protect_rtcp(p->srtp, buf, &len, cap) != VEJ_SRTP_OK)
+    if (held.p != p || len > RTCP_COMPOUND_MAX) {
+        send_rtcp_now(p, buf, len, cap);
         return;
-    if (send_datagram(p, buf, len))
-        stats_of(p)->rtcp_out++;
+    }
+    /* Each piece starts with an SR or RR: appended, the compound still
+     * does (RFC 3550 6.1). */
+    if (held.len + len > RTCP_COMPOUND_MAX) {
+        send_rtcp_now(p, held.buf, held.len, sizeof held.buf);
+        held.len = 0;
+    }
+    memcpy(held.buf + held.len, buf, len);
+    held.len += len;
+}
+
+void
+vej__peer_rtcp_hold(struct vej_peer *p)
+{
+    held.p = p;
+    held.len = 0;
+}
+
+void
+vej__peer_rtcp_release(struct vej_peer *p)
+{
+    if (held.p != p)
+        return;
+    held.p = NULL;
+    if (held.len && p->srtp && p->state == PEER_CONNECTED)
+        send_rtcp_now(p, held.buf, held.len, sizeof held.buf);
+    held.len = 0;
 }
 
 /* ---- the direct send path ---- */
@@ -541,7 +592,7 @@ vej__peer_new(struct vej_rpart *part, enum vej_relay_pc pc, GError **error)
     else
         p->outs = g_ptr_array_new();
     p->sdp_session_id = ((uint64_t)g_random_int() << 31) ^ g_random_int();
-    stats_of(p)->peers++;
+    VEJ_STAT_ADD(stats_of(p), peers, 1);
     return p;
 fail:
     vej__peer_free(p);
@@ -576,7 +627,7 @@ vej__peer_free(struct vej_peer *p)
         nice_agent_attach_recv(p->agent, p->stream, 1, NULL, NULL, NULL);
         g_signal_handlers_disconnect_by_data(p->agent, p);
         if (p->stream)
-            stats_of(p)->peers--;
+            VEJ_STAT_SUB(stats_of(p), peers, 1);
         /* The agent goes when libnice has finished closing it. */
         g_atomic_int_inc(&p->part->h->rw->closing_agents);
         nice_agent_close_async(p->agent, agent_closed, p->part->h->rw);
@@ -597,7 +648,7 @@ add_candidate_now(struct vej_peer *p, const char *candidate, GError **error)
 {
     struct vej_relay *r = relay_of(p);
     if (p->n_remote_candidates >= r->config.max_remote_candidates) {
-        stats_of(p)->limit_remote_candidates++;
+        VEJ_STAT_ADD(stats_of(p), limit_remote_candidates, 1);
         g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_LIMIT, "too many remote candidates");
         return FALSE;
     }
@@ -650,7 +701,7 @@ vej__peer_add_candidate(struct vej_peer *p, const char *candidate, GError **erro
         return TRUE;
     if (!p->remote_creds) {
         if (p->pending_candidates->len >= VEJ_MAX_PENDING_CANDIDATES) {
-            stats_of(p)->limit_early_candidates++;
+            VEJ_STAT_ADD(stats_of(p), limit_early_candidates, 1);
             g_set_error(error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_LIMIT,
                         "too many candidates before the description");
             return FALSE;

@@ -18,6 +18,7 @@
 #include "gateway/wire/history.h"
 #include "gateway/wire/nack.h"
 #include "gateway/relay.h"
+#include "gateway/relay/policy-table.h"
 #include "gateway/wire/rtp.h"
 #include "gateway/wire/rtx.h"
 #include "gateway/sdp/sdp.h"
@@ -37,6 +38,13 @@
  * for at most VEJ_RTX_MAX_AGE_US. */
 #define VEJ_RTX_ARENA_BYTES (384 * 1024)
 #define VEJ_RTX_MAX_AGE_US (1000 * 1000)
+/* The ring is mapped whole but used from VEJ_RTX_ARENA_START bytes, grown
+ * once a second (in steps of VEJ_RTX_ARENA_STEP) to hold what the
+ * publisher sent in the last second and a quarter more: the pages beyond
+ * the part in use are never touched, so a 1 Mbit/s publisher costs 192 KiB
+ * of memory, not 384. */
+#define VEJ_RTX_ARENA_START (64 * 1024)
+#define VEJ_RTX_ARENA_STEP (64 * 1024)
 /* Retransmissions to one subscribe PC: at most 2 Mbit/s, 48 KB at once. */
 #define VEJ_RTX_BUDGET_BYTES_PER_S (250 * 1000)
 #define VEJ_RTX_BUDGET_BURST_BYTES (48 * 1024)
@@ -44,8 +52,20 @@
 struct vej_peer;
 struct vej_rhearing;
 
+/* Counters of struct vej_relay_stats: each worker's are written by that
+ * worker only and read by vej_relay_stats on the signalling thread, so
+ * both sides use relaxed atomics (one writer: a load and a store, no
+ * locked instruction on the forwarding path). Always through these. */
+#define VEJ_STAT_ADD(st, field, n)                                                                 \
+    __atomic_store_n(&(st)->field, __atomic_load_n(&(st)->field, __ATOMIC_RELAXED) + (n),          \
+                     __ATOMIC_RELAXED)
+#define VEJ_STAT_SUB(st, field, n)                                                                 \
+    __atomic_store_n(&(st)->field, __atomic_load_n(&(st)->field, __ATOMIC_RELAXED) - (n),          \
+                     __ATOMIC_RELAXED)
+
 /* Per-worker state: scratch buffers for the hot path and counters. Only
- * the worker writes the counters; vej_relay_stats reads them relaxed. */
+ * the worker writes the counters (VEJ_STAT_ADD); vej_relay_stats reads
+ * them with relaxed atomic loads. */
 struct vej_rworker {
     struct vej_worker *worker;
     uint8_t in[VEJ_PKT_MAX];
@@ -90,7 +110,9 @@ struct vej_track {
     uint32_t cycles;
     uint32_t received;
     bool seq_started;
-    uint64_t sr_ntp; /* last SR, 0 if none */
+    /* The publisher's clock: its last SR for `ssrc` (0: none yet, and
+     * then subscribers are sent no SR for this track). */
+    uint64_t sr_ntp;
     uint32_t sr_rtp;
     int64_t sr_arrival_us;
     int64_t last_keyframe_request_us;
@@ -101,7 +123,8 @@ struct vej_track {
      * NACKs go out when the publisher accepted them (`nack`); its
      * retransmissions come as RTX (rtx_pt, rtx_ssrc) when answered so. */
     struct vej_history *history; /* heap, with the track */
-    uint8_t *arena;              /* heap, video only */
+    uint8_t *arena;              /* mapped (mmap), video only */
+    uint64_t arena_mark;         /* the history's head at the last sizing (router.c) */
     struct vej_nack *missing;    /* heap, video only */
     bool nack;
     uint8_t rtx_pt; /* 0: the publisher sends no RTX */
@@ -134,6 +157,7 @@ struct vej_out {
     bool negotiated; /* the client answered an offer that carries it */
     bool need_keyframe;
     bool started;          /* a packet went out: ts_offset is set */
+    bool rebase;           /* the source's SSRC changed: ts_offset is set afresh */
     struct vej_seqmap map; /* sequence numbers (runs; see seqmap.h) */
     /* RTX (RFC 4588): offered as rtx_pt on rtx_ssrc (video); used when
      * the answer kept it and generic NACK (`rtx`). */
@@ -162,10 +186,17 @@ struct vej_pt_map {
     unsigned n;
 };
 
+/* One kind's budgets on a publish PC (ingress.c): bytes and packets. */
+struct vej_ingress {
+    struct vej_rtx_budget bytes, packets; /* rate 0: no limit */
+    bool ready;
+};
+
 enum vej_peer_state { PEER_NEW, PEER_CONNECTING, PEER_CONNECTED, PEER_FAILED, PEER_CLOSED };
 
 struct vej_rpart {
     char *id;
+    uint32_t index; /* in the hearing's policy (0: not bound yet) */
     struct vej_rhearing *h;
     struct vej_peer *pub;
     struct vej_peer *sub;
@@ -204,10 +235,8 @@ struct vej_peer {
     unsigned n_remote_candidates;
     /* publish */
     GPtrArray *tracks; /* struct vej_track * */
-    /* Token bucket of [media] max_publish_kbps over all RTP of this PC,
-     * in bytes; at most one second's worth. */
-    int64_t ingress_tokens;
-    int64_t ingress_last_us; /* 0: not started */
+    /* ingress.c: [media] max_publish_* budgets, [0] audio, [1] video */
+    struct vej_ingress ingress[2];
     /* subscribe */
     GPtrArray *outs;                  /* struct vej_out * */
     struct vej_pt_map pts;            /* subscribe: the PTs of its offers */
@@ -234,13 +263,26 @@ struct vej_rhearing {
     struct vej_rworker *rw;
     char *id;
     GHashTable *parts; /* id -> struct vej_rpart * */
-    struct vej_relay_rule *rules;
-    char **rule_strings; /* owned copies of the rules' ids */
-    size_t n_rules;
-    /* subscriber id -> GPtrArray of its rules, so a lookup scans O(N)
-     * rules, not all O(N^2) of the hearing's */
-    GHashTable *rules_by_subscriber;
+    /* Policy, as the signalling layer sets it (vej_relay_set_policy):
+     * `desired` and `bindings_in` under policy_lock, taken by the worker
+     * in one closure however many updates were queued (policy_queued). */
+    GMutex policy_lock;
+    struct vej_policy_table desired;
+    GArray *bindings_in; /* struct vej_rbinding, in order */
+    uint64_t generation_in;
+    bool policy_queued;
+    /* Worker only: the policy enforced, and who has which index. */
+    struct vej_policy_table applied;
+    char **index_ids;               /* index -> participant id (NULL: free) */
+    struct vej_rpart **index_parts; /* index -> its part, if it has one */
+    uint32_t n_indexes;             /* the two arrays' length */
     GSource *rtcp_timer;
+};
+
+/* A binding queued for the worker (id owned; NULL: the index is freed). */
+struct vej_rbinding {
+    uint32_t index;
+    char *id;
 };
 
 /* peer.c: transport (ICE, DTLS, SRTP) */
@@ -262,6 +304,10 @@ void vej__peer_local_sdp(struct vej_peer *p, struct vej_sdp_local *local);
 /* Protects and sends an RTP or RTCP packet built in buf (cap bytes). */
 void vej__peer_send_rtp(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap);
 void vej__peer_send_rtcp(struct vej_peer *p, uint8_t *buf, size_t len, size_t cap);
+/* From hold to release, p's RTCP is compounded and sent as one datagram
+ * (a new one every 1,200 bytes) on release; one PC at a time per thread. */
+void vej__peer_rtcp_hold(struct vej_peer *p);
+void vej__peer_rtcp_release(struct vej_peer *p);
 void vej__peer_report_state(struct vej_peer *p, const char *state, const char *reason);
 
 /* router.c: tracks, forwarding, RTCP, policy, subscribe offers */
@@ -273,8 +319,19 @@ void vej__router_on_rtcp(struct vej_peer *p, uint8_t *pkt, size_t len);
 bool vej__router_ssrc_admissible(struct vej_peer *p, uint32_t ssrc);
 /* A publisher's offer was accepted: (re)build its tracks. */
 void vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *offer);
-/* Re-applies the hearing's rules to every subscriber (offers as needed). */
-void vej__router_apply_policy(struct vej_rhearing *h);
+/* Applies the queued policy updates (relay.c's closure): bindings, then
+ * the cells that changed, then one offer per subscriber touched. O(changes). */
+void vej__router_take_policy(struct vej_rhearing *h);
+/* Applies the policy's row and column of one participant (a PC or tracks
+ * appeared, a subscribe PC connected): O(participants). */
+void vej__router_apply_part(struct vej_rpart *part);
+/* A part was created or is going: its index is looked up, or forgotten. */
+void vej__router_part_bound(struct vej_rpart *part);
+void vej__router_part_unbound(struct vej_rpart *part);
+/* Offers what changed to every subscriber (after a part was closed). */
+void vej__router_offer_all(struct vej_rhearing *h);
+/* Frees the hearing's policy state (worker, or after the worker stopped). */
+void vej__router_policy_free(struct vej_rhearing *h);
 /* Sends an offer if one is needed and none is in flight. */
 void vej__router_maybe_offer(struct vej_peer *sub);
 /* Adds an inactive audio m-line to an empty subscribe PC. */
@@ -283,6 +340,15 @@ void vej__router_add_placeholder(struct vej_peer *sub);
 void vej__router_detach(struct vej_peer *p);
 void vej__router_start_timer(struct vej_rhearing *h);
 void vej__router_request_keyframe(struct vej_track *t);
+
+/* ingress.c: per-kind caps of a publish PC */
+/* Rejects (port 0) the sending m-lines of offer d beyond [media]
+ * max_publish_{audio,video}_tracks, in offer order, counting them. */
+void vej__ingress_cap_tracks(struct vej_relay *r, struct vej_rworker *rw,
+                             struct vej_sdp_description *d);
+/* Takes one packet of len bytes of `kind` from p's budgets; false (and
+ * counted) when over its kind's bitrate or packet rate. */
+bool vej__ingress_allowed(struct vej_peer *p, enum vej_sdp_kind kind, size_t len, int64_t now);
 
 /* ptmap.c: a subscribe PC's payload types */
 /* The PTs (media, RTX) of codec with fmtp in m, assigned on first use and

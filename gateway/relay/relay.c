@@ -9,7 +9,11 @@
  * so a hearing's calls, policy updates and close run in the order they were
  * made, and a closure posted before vej_relay_close_hearing still finds its
  * hearing (freed by the close's closure). The only state the signalling
- * thread touches is the hearing map, under `lock`.
+ * thread touches is the hearing map, under `lock`, and a hearing's queued
+ * policy, under its `policy_lock`: set_policy writes the cells into the
+ * hearing's desired table and posts one closure, which takes every change
+ * queued by the time it runs (so updates coalesce) and reports the
+ * generation it enforced.
  */
 #include "gateway/relay/relay-priv.h"
 
@@ -32,6 +36,10 @@ hearing_lookup(struct vej_relay *r, const char *id, bool create)
         h->id = g_strdup(id);
         h->rw = &r->workers[r->next_worker++ % r->n_workers];
         h->parts = g_hash_table_new(g_str_hash, g_str_equal);
+        g_mutex_init(&h->policy_lock);
+        vej_policy_table_init(&h->desired, true);
+        vej_policy_table_init(&h->applied, false);
+        h->bindings_in = g_array_new(FALSE, FALSE, sizeof(struct vej_rbinding));
         g_hash_table_insert(r->hearings, h->id, h);
     }
     g_mutex_unlock(&r->lock);
@@ -47,6 +55,7 @@ part_get(struct vej_rhearing *h, const char *pid, bool create)
         part->id = g_strdup(pid);
         part->h = h;
         g_hash_table_insert(h->parts, part->id, part);
+        vej__router_part_bound(part);
         if (!h->rtcp_timer)
             vej__router_start_timer(h);
     }
@@ -67,6 +76,7 @@ part_free(struct vej_rpart *part)
 {
     peer_close(part->pub);
     peer_close(part->sub);
+    vej__router_part_unbound(part);
     g_free(part->id);
     g_free(part);
 }
@@ -113,7 +123,7 @@ do_publish(struct call *c)
     };
     int status = vej_sdp_parse_offer(c->sdp, strlen(c->sdp), &limits, &options, d, &why);
     if (status == VEJ_SDP_ETOOMANY)
-        c->h->rw->stats.limit_mlines++;
+        VEJ_STAT_ADD(&c->h->rw->stats, limit_mlines, 1);
     if (status != VEJ_SDP_OK) {
         g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "sdp: %s", why);
         return;
@@ -133,6 +143,7 @@ do_publish(struct call *c)
             return;
         }
     }
+    vej__ingress_cap_tracks(r, c->h->rw, d);
     if (d->setup != VEJ_SDP_SETUP_ACTPASS) {
         /* RFC 5763: an offerer says actpass; anything else is an answer
          * or a munged offer. */
@@ -166,7 +177,7 @@ do_publish(struct call *c)
         g_set_error(&c->error, VEJ_RELAY_ERROR, VEJ_RELAY_ERROR_INVALID, "sdp: %s", why);
         return;
     }
-    vej__router_apply_policy(c->h);
+    vej__router_apply_part(part);
 }
 
 static void withdraw_offer(struct vej_peer *sub);
@@ -199,8 +210,7 @@ do_subscribe(struct call *c)
         vej__router_add_placeholder(part->sub);
     withdraw_offer(part->sub);
     part->sub->renegotiate = true;
-    vej__router_apply_policy(c->h);
-    vej__router_maybe_offer(part->sub);
+    vej__router_apply_part(part); /* and offers part->sub */
 }
 
 /* The client asks again (webrtc.subscribe) or came back (session.resume):
@@ -335,6 +345,9 @@ do_answer(struct call *c)
     sub->answered_once = true;
     sub->offer_in_flight = false;
     mark_negotiated(sub, d);
+    /* Answered: the offer (tens of KiB) is not needed any more; an answer
+     * to it again is stale (offer_in_flight). */
+    g_clear_pointer(&sub->last_offer, g_free);
     vej__router_maybe_offer(sub);
 }
 
@@ -376,7 +389,7 @@ do_close_participant(struct call *c)
         return;
     g_hash_table_remove(c->h->parts, part->id);
     part_free(part);
-    vej__router_apply_policy(c->h);
+    vej__router_offer_all(c->h);
 }
 
 static void
@@ -492,64 +505,44 @@ vej_relay_close_participant(struct vej_relay *r, const char *hearing_id, const c
 
 /* ---- policy ---- */
 
-struct policy_update {
-    struct vej_rhearing *h;
-    struct vej_relay_rule *rules;
-    char **strings;
-    size_t n_rules;
-};
+G_STATIC_ASSERT(VEJ_RELAY_INDEX_MAX == VEJ_POLICY_INDEX_MAX);
 
 static void
-free_rules(struct vej_relay_rule *rules, char **strings)
+do_take_policy(void *data)
 {
-    g_free(rules);
-    g_strfreev(strings);
-}
-
-static void
-do_set_policy(void *data)
-{
-    struct policy_update *u = data;
-    /* The index points into the rules: empty it before they go. */
-    if (!u->h->rules_by_subscriber)
-        u->h->rules_by_subscriber =
-            g_hash_table_new_full(g_str_hash, g_str_equal, NULL, (GDestroyNotify)g_ptr_array_unref);
-    g_hash_table_remove_all(u->h->rules_by_subscriber);
-    free_rules(u->h->rules, u->h->rule_strings);
-    u->h->rules = u->rules;
-    u->h->rule_strings = u->strings;
-    u->h->n_rules = u->n_rules;
-    for (size_t i = 0; i < u->n_rules; i++) {
-        struct vej_relay_rule *r = &u->rules[i];
-        GPtrArray *list = g_hash_table_lookup(u->h->rules_by_subscriber, r->subscriber_id);
-        if (!list) {
-            list = g_ptr_array_new();
-            g_hash_table_insert(u->h->rules_by_subscriber, (gpointer)r->subscriber_id, list);
-        }
-        g_ptr_array_add(list, r);
-    }
-    vej__router_apply_policy(u->h);
-    g_free(u);
+    vej__router_take_policy(data);
 }
 
 void
-vej_relay_set_policy(struct vej_relay *r, const char *hearing_id,
-                     const struct vej_relay_rule *rules, size_t n_rules)
+vej_relay_set_policy(struct vej_relay *r, const char *hearing_id, uint64_t generation,
+                     const struct vej_relay_policy_update *u)
 {
     struct vej_rhearing *h = hearing_lookup(r, hearing_id, true);
-    struct policy_update *u = g_new0(struct policy_update, 1);
-    u->h = h;
-    u->n_rules = n_rules;
-    u->rules = g_new0(struct vej_relay_rule, n_rules + 1);
-    u->strings = g_new0(char *, 2 * n_rules + 1);
-    for (size_t i = 0; i < n_rules; i++) {
-        u->rules[i] = rules[i];
-        u->strings[2 * i] = g_strdup(rules[i].subscriber_id);
-        u->strings[2 * i + 1] = g_strdup(rules[i].publisher_id);
-        u->rules[i].subscriber_id = u->strings[2 * i];
-        u->rules[i].publisher_id = u->strings[2 * i + 1];
+    g_mutex_lock(&h->policy_lock);
+    for (size_t i = 0; i < u->n_bindings; i++) {
+        const struct vej_relay_binding *b = &u->bindings[i];
+        if (b->index == VEJ_RELAY_RECORDER || b->index >= VEJ_POLICY_INDEX_MAX) {
+            g_warning("hearing %s: policy index %u out of range", h->id, b->index);
+            continue;
+        }
+        /* A binding starts from nothing: the update's cells follow. */
+        vej_policy_table_clear_index(&h->desired, b->index);
+        struct vej_rbinding in = {.index = b->index, .id = g_strdup(b->participant_id)};
+        g_array_append_val(h->bindings_in, in);
     }
-    vej_worker_post(h->rw->worker, do_set_policy, u);
+    for (size_t i = 0; i < u->n_cells; i++) {
+        const struct vej_relay_cell *c = &u->cells[i];
+        if (vej_policy_table_set(&h->desired, c->subscriber, c->publisher, c->bits) < 0)
+            g_warning("hearing %s: policy cell (%u, %u) refused", h->id, c->subscriber,
+                      c->publisher);
+    }
+    h->generation_in = generation;
+    bool post = !h->policy_queued;
+    h->policy_queued = true;
+    g_mutex_unlock(&h->policy_lock);
+    /* One closure however many updates come before it runs. */
+    if (post)
+        vej_worker_post(h->rw->worker, do_take_policy, h);
 }
 
 unsigned
@@ -575,6 +568,9 @@ vej_relay_new(const struct vej_relay_config *config, const struct vej_relay_call
 {
     if (!vej_srtp_global_init(error))
         return NULL;
+    /* The error quark is made here, before any worker exists: workers and
+     * the signalling thread then only read it. */
+    (void)vej_relay_error_quark();
     struct vej_relay *r = g_new0(struct vej_relay, 1);
     r->config = *config;
     r->config.bind_addresses = g_strdup(config->bind_addresses);
@@ -630,9 +626,7 @@ static void
 hearing_free(struct vej_rhearing *h)
 {
     g_hash_table_unref(h->parts);
-    free_rules(h->rules, h->rule_strings);
-    if (h->rules_by_subscriber)
-        g_hash_table_unref(h->rules_by_subscriber);
+    vej__router_policy_free(h);
     g_free(h->id);
     g_free(h);
 }
@@ -711,7 +705,7 @@ vej_relay_stats(struct vej_relay *r, struct vej_relay_stats *out)
     for (unsigned i = 0; i < r->n_workers; i++) {
         const uint64_t *w = (const uint64_t *)&r->workers[i].stats;
         for (size_t k = 0; k < sizeof *out / sizeof(uint64_t); k++)
-            sum[k] += w[k];
+            sum[k] += __atomic_load_n(&w[k], __ATOMIC_RELAXED); /* the worker writes them */
     }
     /* A worker does not count hearings: the map does. */
     g_mutex_lock(&r->lock);

@@ -24,7 +24,16 @@
  * no crypto and no SRTP state. SRTP stream state goes when a track ends or
  * changes SSRC, when an out ends, and for learning SSRCs no track took. A
  * video out starts (and restarts after being withheld) on a keyframe,
- * which it asks for.
+ * which it asks for; so does a video out whose subscriber lost packets it
+ * cannot NACK (not held, over its RTX budget, over the publisher's
+ * budget, given up upstream, the publisher renumbered or changed SSRC):
+ * out_lost().
+ *
+ * A publisher's SSRC change (renegotiated) starts every per-SSRC state
+ * afresh (track_new_ssrc). Sender reports to subscribers carry only the
+ * publisher's clock: none before its first SR for the current SSRC. Before
+ * anything is copied, the publish PC's per-kind budgets (ingress.c) take
+ * the packet.
  *
  * Loss (docs/architecture.md): each track's history drops duplicates and
  * packets too late to forward and keeps video payloads; a subscriber's
@@ -44,7 +53,9 @@
  */
 #include "gateway/relay/relay-priv.h"
 
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "gateway/wire/rtcp.h"
 
@@ -127,9 +138,34 @@ vej__router_request_keyframe(struct vej_track *t)
     uint8_t buf[64 + VEJ_SRTP_MAX_OVERHEAD];
     long n = vej_rtcp_write_pli(buf, 64, t->pub->rtcp_ssrc, t->ssrc);
     if (n > 0) {
-        rw->stats.keyframe_requests++;
+        VEJ_STAT_ADD(&rw->stats, keyframe_requests, 1);
         vej__peer_send_rtcp(t->pub, buf, (size_t)n, sizeof buf);
     }
+}
+
+/* o's subscriber lost packets it cannot get back by NACK (not held, over
+ * its retransmission budget, withheld by the publish budget, the
+ * publisher renumbered or changed SSRC): its run ends and, for video, it
+ * waits for a keyframe, which is asked for, instead of forwarding a
+ * picture its decoder cannot build. */
+static void
+out_lost(struct vej_out *o)
+{
+    vej_seqmap_pause(&o->map);
+    if (o->kind != VEJ_SDP_KIND_VIDEO || o->need_keyframe || !o->track)
+        return;
+    o->need_keyframe = true;
+    VEJ_STAT_ADD(&o->sub->part->h->rw->stats, keyframe_waits, 1);
+    if (o->negotiated)
+        vej__router_request_keyframe(o->track);
+}
+
+/* Every copy of t lost packets its subscribers cannot NACK. */
+static void
+track_lost(struct vej_track *t)
+{
+    for (guint i = 0; i < t->outs->len; i++)
+        out_lost(t->outs->pdata[i]);
 }
 
 /* ---- from publishers ---- */
@@ -288,11 +324,11 @@ request_missing(struct vej_track *t, struct vej_rworker *rw, int64_t now)
     size_t n_seqs = vej_nack_due(t->missing, now, seqs, G_N_ELEMENTS(seqs), &gave_up);
     struct vej_rtcp_rr rr = {.ssrc = t->pub->rtcp_ssrc};
 
-    rw->stats.nack_given_up += gave_up;
+    VEJ_STAT_ADD(&rw->stats, nack_given_up, gave_up);
     /* A packet given up for lost leaves the subscribers' decoders broken
      * until the next keyframe: ask for one now (rate-limited per track). */
     if (gave_up && t->kind == VEJ_SDP_KIND_VIDEO)
-        vej__router_request_keyframe(t);
+        track_lost(t);
     if (n_seqs == 0)
         return;
     long n = vej_rtcp_write_rr(buf, cap, &rr);
@@ -301,7 +337,7 @@ request_missing(struct vej_track *t, struct vej_rworker *rw, int64_t now)
                    : -1;
     if (m <= 0)
         return;
-    rw->stats.nack_sent += n_seqs;
+    VEJ_STAT_ADD(&rw->stats, nack_sent, n_seqs);
     vej__peer_send_rtcp(t->pub, buf, (size_t)(n + m), sizeof buf);
 }
 
@@ -333,13 +369,19 @@ forward_one(struct vej_out *o, const struct vej_rtp_view *v, struct vej_rworker 
     vej_rtp_ext_build_hop(&b, &o->ext, o->mid, o->mid_len, ast, level);
     long n = vej_rtp_write_packet(v, &b, rw->out, sizeof rw->out - VEJ_SRTP_MAX_OVERHEAD);
     if (n < 0) {
-        rw->stats.dropped_malformed++;
+        VEJ_STAT_ADD(&rw->stats, dropped_malformed, 1);
         return;
     }
     if (!o->started) {
         o->started = true;
         o->ts_offset = g_random_int() - v->timestamp;
+    } else if (o->rebase) {
+        /* A new source SSRC has timestamps of its own: ours go on from
+         * the last one sent, advanced by the time since (at least one). */
+        int64_t ticks = (now - o->last_sent_us) * (int64_t)o->track->clock_rate / G_USEC_PER_SEC;
+        o->ts_offset = o->last_ts + (uint32_t)MAX(ticks, 1) - v->timestamp;
     }
+    o->rebase = false;
     uint32_t ts = v->timestamp + o->ts_offset;
     if (newest)
         o->last_ts = ts;
@@ -365,19 +407,19 @@ admit(struct vej_track *t, const struct vej_rtp_view *v, struct vej_rworker *rw,
     enum vej_history_verdict hv = vej_history_add(t->history, v->seq, v->timestamp, v->marker,
                                                   v->payload, v->payload_len, now, arrival);
     if (hv == VEJ_HISTORY_DUPLICATE) {
-        rw->stats.dropped_duplicate++;
+        VEJ_STAT_ADD(&rw->stats, dropped_duplicate, 1);
         return false;
     }
     if (hv == VEJ_HISTORY_TOO_OLD) {
-        rw->stats.dropped_late++;
+        VEJ_STAT_ADD(&rw->stats, dropped_late, 1);
         return false;
     }
     *newest = hv != VEJ_HISTORY_LATE;
     if (hv == VEJ_HISTORY_RESTART) {
         /* The publisher renumbered: subscribers continue from their own
-         * highest number, nothing of before is missing any more. */
-        for (guint i = 0; i < t->outs->len; i++)
-            vej_seqmap_pause(&((struct vej_out *)t->outs->pdata[i])->map);
+         * highest number, nothing of before is missing any more, and
+         * what was lost across the jump cannot be asked for. */
+        track_lost(t);
         if (t->missing)
             vej_nack_reset(t->missing);
     }
@@ -385,32 +427,11 @@ admit(struct vej_track *t, const struct vej_rtp_view *v, struct vej_rworker *rw,
     if (t->missing && t->nack) {
         unsigned r = vej_nack_on_packet(t->missing, v->seq, now);
         if (r & VEJ_NACK_RECOVERED)
-            rw->stats.nack_recovered++;
+            VEJ_STAT_ADD(&rw->stats, nack_recovered, 1);
         if (r & VEJ_NACK_OVERFLOW)
             vej__router_request_keyframe(t);
         request_missing(t, rw, now);
     }
-    return true;
-}
-
-/* [media] max_publish_kbps: a token bucket per publish PC, refilled by
- * the time since its last packet, holding at most one second's worth. */
-static bool
-ingress_allowed(struct vej_peer *p, size_t len, int64_t now)
-{
-    int64_t kbps = p->part->h->relay->config.max_publish_kbps;
-    if (kbps <= 0)
-        return true;
-    int64_t burst = kbps * 125; /* bytes in one second */
-    if (p->ingress_last_us == 0)
-        p->ingress_tokens = burst;
-    else if (now > p->ingress_last_us)
-        p->ingress_tokens =
-            MIN(burst, p->ingress_tokens + (now - p->ingress_last_us) * kbps / 8000);
-    p->ingress_last_us = now;
-    if (p->ingress_tokens < (int64_t)len)
-        return false;
-    p->ingress_tokens -= (int64_t)len;
     return true;
 }
 
@@ -420,21 +441,21 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
     struct vej_rworker *rw = p->part->h->rw;
     struct vej_rtp_view v;
     if (p->pc != VEJ_RELAY_PUBLISH || vej_rtp_parse(pkt, len, &v) != VEJ_RTP_OK) {
-        rw->stats.dropped_malformed++;
+        VEJ_STAT_ADD(&rw->stats, dropped_malformed, 1);
         return;
     }
     bool rtx;
     struct vej_track *t = track_for(p, &v, &rtx);
     if (!t) {
-        rw->stats.dropped_unknown_ssrc++;
+        VEJ_STAT_ADD(&rw->stats, dropped_unknown_ssrc, 1);
         return;
     }
     if (rtx) {
         if (!unwrap_rtx(t, &v)) {
-            rw->stats.dropped_padding++;
+            VEJ_STAT_ADD(&rw->stats, dropped_padding, 1);
             return;
         }
-        rw->stats.rtx_received++;
+        VEJ_STAT_ADD(&rw->stats, rtx_received, 1);
     }
     int64_t now = g_get_monotonic_time(); /* once per packet, not per copy */
     uint32_t arrival;
@@ -444,10 +465,8 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
     /* Over the publish rate limit: withheld like a policy drop (taken as
      * received, so never NACKed; the subscribers' runs end, so no gap is
      * asked for and nothing of it is retransmitted). */
-    if (!ingress_allowed(p, len, now)) {
-        rw->stats.dropped_rate_limit++;
-        for (guint i = 0; i < t->outs->len; i++)
-            vej_seqmap_pause(&((struct vej_out *)t->outs->pdata[i])->map);
+    if (!vej__ingress_allowed(p, t->kind, len, now)) {
+        track_lost(t);
         return;
     }
     bool key = is_keyframe_start(t->codec, v.payload, v.payload_len);
@@ -467,14 +486,14 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
         }
         if (!o->flowing) {
             vej_seqmap_pause(&o->map);
-            rw->stats.dropped_policy++;
+            VEJ_STAT_ADD(&rw->stats, dropped_policy, 1);
             continue;
         }
         /* A run never starts on a late packet: it may be one withheld
          * from this subscriber (muted, in another room) a moment ago. */
         if (!o->map.running && !newest) {
             vej_seqmap_pause(&o->map);
-            rw->stats.dropped_late++;
+            VEJ_STAT_ADD(&rw->stats, dropped_late, 1);
             continue;
         }
         if (o->need_keyframe) {
@@ -482,7 +501,7 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
                 /* Ask again (rate-limited): the keyframe asked for earlier
                  * may have gone by before this subscriber was ready. */
                 vej_seqmap_pause(&o->map);
-                rw->stats.dropped_awaiting_keyframe++;
+                VEJ_STAT_ADD(&rw->stats, dropped_awaiting_keyframe, 1);
                 vej__router_request_keyframe(t);
                 continue;
             }
@@ -492,7 +511,7 @@ vej__router_on_rtp(struct vej_peer *p, uint8_t *pkt, size_t len)
         uint16_t first = o->map.started ? 0 : (uint16_t)g_random_int();
         uint16_t seq;
         if (!vej_seqmap_forward(&o->map, v.seq, arrival, first, &seq)) {
-            rw->stats.dropped_late++; /* from before this subscriber's run */
+            VEJ_STAT_ADD(&rw->stats, dropped_late, 1); /* from before this subscriber's run */
             continue;
         }
         forward_one(o, &v, rw, level, ast, now, seq, newest);
@@ -532,7 +551,7 @@ on_publisher_rtcp(struct vej_peer *p, const struct vej_rtcp_packet *pk)
     return NULL;
 }
 
-enum resend_result { RESENT, UNANSWERABLE, RATE_LIMITED };
+enum resend_result { RESENT, UNANSWERABLE, LOST, RATE_LIMITED };
 
 /* Answers the subscriber's NACK for its number `seq` with an RTX packet:
  * only for a number of the out's current run whose packet arrived during
@@ -546,11 +565,19 @@ resend(struct vej_out *o, uint16_t seq, struct vej_rworker *rw, int64_t now)
     struct vej_history_packet hp;
     uint16_t src;
 
-    if (!o || !o->track || !o->rtx || !o->rtx_pt || !o->flowing || o->need_keyframe ||
-        o->sub->state != PEER_CONNECTED || !vej_seqmap_source(&o->map, seq, &src) ||
-        !vej_history_get(o->track->history, src, now, VEJ_RTX_MAX_AGE_US, &hp) ||
-        !vej_seqmap_arrived_in_run(&o->map, hp.arrival))
+    if (!o || !o->track || !o->flowing || o->need_keyframe || o->sub->state != PEER_CONNECTED ||
+        !vej_seqmap_source(&o->map, seq, &src))
         return UNANSWERABLE;
+    /* A number of the current run that cannot be sent again is lost to
+     * the subscriber for good (LOST), unless the relay still waits for
+     * it from the publisher: then it is forwarded when it comes. */
+    if (!o->rtx || !o->rtx_pt)
+        return LOST;
+    if (!vej_history_get(o->track->history, src, now, VEJ_RTX_MAX_AGE_US, &hp))
+        return o->track->missing && vej_nack_is_missing(o->track->missing, src) ? UNANSWERABLE
+                                                                                : LOST;
+    if (!vej_seqmap_arrived_in_run(&o->map, hp.arrival))
+        return LOST;
     /* RTX carries the mid of its m-line (RFC 8843) and our send time. */
     struct vej_rtp_ext_builder ext;
     vej_rtp_ext_build_hop(&ext, &o->ext, o->mid, o->mid_len,
@@ -591,34 +618,42 @@ on_subscriber_nack(struct vej_peer *sub, const struct vej_rtcp_packet *pk, size_
     uint16_t pid, blp;
 
     if (vej_rtcp_parse_nack(pk, &nack) != VEJ_RTCP_OK) {
-        rw->stats.dropped_malformed++;
+        VEJ_STAT_ADD(&rw->stats, dropped_malformed, 1);
         return;
     }
     struct vej_out *o = out_by_ssrc(sub, nack.media_ssrc);
     int64_t now = g_get_monotonic_time();
+    bool lost = false;
     for (size_t i = 0; vej_rtcp_nack_item(&nack, i, &pid, &blp); i++) {
         for (int bit = -1; bit < 16; bit++) {
             if (bit >= 0 && !(blp & (1u << bit)))
                 continue;
-            rw->stats.nack_received++;
+            VEJ_STAT_ADD(&rw->stats, nack_received, 1);
             if (*allowance == 0) {
-                rw->stats.nack_unanswerable++;
+                VEJ_STAT_ADD(&rw->stats, nack_unanswerable, 1);
                 continue;
             }
             (*allowance)--;
             switch (resend(o, (uint16_t)(pid + bit + 1), rw, now)) {
             case RESENT:
-                rw->stats.rtx_sent++;
+                VEJ_STAT_ADD(&rw->stats, rtx_sent, 1);
                 break;
             case UNANSWERABLE:
-                rw->stats.nack_unanswerable++;
+                VEJ_STAT_ADD(&rw->stats, nack_unanswerable, 1);
+                break;
+            case LOST:
+                VEJ_STAT_ADD(&rw->stats, nack_unanswerable, 1);
+                lost = true;
                 break;
             case RATE_LIMITED:
-                rw->stats.rtx_rate_limited++;
+                VEJ_STAT_ADD(&rw->stats, rtx_rate_limited, 1);
+                lost = true;
                 break;
             }
         }
     }
+    if (lost) /* its picture is broken until the next keyframe */
+        out_lost(o);
 }
 
 static void
@@ -664,7 +699,7 @@ vej__router_on_rtcp(struct vej_peer *p, uint8_t *pkt, size_t len)
             on_subscriber_rtcp(p, &pk, &nack_allowance);
     }
     if (rc < 0) {
-        p->part->h->rw->stats.dropped_malformed++;
+        VEJ_STAT_ADD(&p->part->h->rw->stats, dropped_malformed, 1);
         return;
     }
     /* The recorder gets the whole compound, once per captured track whose
@@ -710,15 +745,6 @@ send_reports_to_publisher(struct vej_peer *pub)
     vej__peer_send_rtcp(pub, buf, (size_t)n, sizeof buf);
 }
 
-static uint64_t
-ntp_now(void)
-{
-    int64_t us = g_get_real_time();
-    uint64_t secs = (uint64_t)(us / G_USEC_PER_SEC) + 2208988800ULL;
-    uint64_t frac = ((uint64_t)(us % G_USEC_PER_SEC) << 32) / G_USEC_PER_SEC;
-    return (secs << 32) | frac;
-}
-
 static void
 send_reports_to_subscriber(struct vej_peer *sub)
 {
@@ -731,19 +757,19 @@ send_reports_to_subscriber(struct vej_peer *sub)
         memset(&sr, 0, sizeof sr);
         sr.ssrc = o->ssrc;
         struct vej_track *t = o->track;
+        /* One clock per track, the publisher's: nothing before its first
+         * SR (a receiver would take our clock for its and then see it
+         * jump), nor while the copy's timestamps wait to be rebased on a
+         * new source SSRC. */
+        if (!t->sr_ntp || o->rebase)
+            continue;
         int64_t now = g_get_monotonic_time();
-        if (t->sr_ntp) {
-            /* The publisher's clock mapping, carried through our offset. */
-            int64_t since = now - t->sr_arrival_us;
-            uint64_t frac = (uint64_t)(since % G_USEC_PER_SEC) * 4294967296ULL / G_USEC_PER_SEC;
-            sr.ntp_time = t->sr_ntp + ((uint64_t)(since / G_USEC_PER_SEC) << 32) + frac;
-            sr.rtp_time = t->sr_rtp + o->ts_offset +
-                          (uint32_t)(since * (int64_t)t->clock_rate / G_USEC_PER_SEC);
-        } else {
-            sr.ntp_time = ntp_now();
-            sr.rtp_time = o->last_ts + (uint32_t)((now - o->last_sent_us) * (int64_t)t->clock_rate /
-                                                  G_USEC_PER_SEC);
-        }
+        /* The publisher's clock mapping, carried through our offset. */
+        int64_t since = now - t->sr_arrival_us;
+        uint64_t frac = (uint64_t)(since % G_USEC_PER_SEC) * 4294967296ULL / G_USEC_PER_SEC;
+        sr.ntp_time = t->sr_ntp + ((uint64_t)(since / G_USEC_PER_SEC) << 32) + frac;
+        sr.rtp_time =
+            t->sr_rtp + o->ts_offset + (uint32_t)(since * (int64_t)t->clock_rate / G_USEC_PER_SEC);
         sr.packet_count = o->packets;
         sr.octet_count = o->octets;
         long n = vej_rtcp_write_sr(buf, 256, &sr);
@@ -757,6 +783,40 @@ send_reports_to_subscriber(struct vej_peer *sub)
     }
 }
 
+/* A video track's retransmission ring (relay-priv.h): mapped whole, its
+ * pages untouched (so out of memory) until the history uses them. */
+static uint8_t *
+arena_map(void)
+{
+    void *p =
+        mmap(NULL, VEJ_RTX_ARENA_BYTES, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED)
+        g_error("relay: cannot map a retransmission ring of %d bytes", VEJ_RTX_ARENA_BYTES);
+    return p;
+}
+
+/* Once a second: the ring grows to hold what the publisher sent in the
+ * last second and a quarter more, in steps, up to the whole mapping (it
+ * never shrinks: its pages are in memory by then anyway). Growing drops
+ * the payloads held (vej_history_use_arena): a NACK in that instant is
+ * not answered, as for a packet too old. */
+static void
+size_rtx_ring(struct vej_track *t)
+{
+    struct vej_history *hist = t->history;
+    if (!t->arena)
+        return;
+    uint64_t sent = hist->head - t->arena_mark;
+    t->arena_mark = hist->head;
+    size_t want = (size_t)MIN(sent + sent / 4, (uint64_t)VEJ_RTX_ARENA_BYTES);
+    if (want <= hist->arena_size)
+        return;
+    want = MIN((want + VEJ_RTX_ARENA_STEP - 1) / VEJ_RTX_ARENA_STEP * VEJ_RTX_ARENA_STEP,
+               (size_t)VEJ_RTX_ARENA_BYTES);
+    vej_history_use_arena(hist, want);
+    t->arena_mark = hist->head;
+}
+
 static gboolean
 rtcp_tick(gpointer user)
 {
@@ -766,10 +826,15 @@ rtcp_tick(gpointer user)
     g_hash_table_iter_init(&it, h->parts);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         struct vej_rpart *part = value;
+        for (guint i = 0; part->pub && i < part->pub->tracks->len; i++)
+            size_rtx_ring(part->pub->tracks->pdata[i]);
         if (part->pub && part->pub->state == PEER_CONNECTED)
             send_reports_to_publisher(part->pub);
-        if (part->sub && part->sub->state == PEER_CONNECTED)
+        if (part->sub && part->sub->state == PEER_CONNECTED) {
+            vej__peer_rtcp_hold(part->sub); /* one compound per PC */
             send_reports_to_subscriber(part->sub);
+            vej__peer_rtcp_release(part->sub);
+        }
     }
     return G_SOURCE_CONTINUE;
 }
@@ -812,6 +877,39 @@ track_forget_streams(struct vej_track *t)
         vej_srtp_remove_stream(t->pub->srtp, t->rtx_ssrc, false);
 }
 
+/* The publisher gave t another SSRC (a renegotiation): a new stream, with
+ * its own numbers, timestamps and clock. Everything kept per SSRC starts
+ * again: SRTP state, receive statistics, history and NACK list, the
+ * sender-report clock (none is sent until the new SSRC's first SR). Each
+ * copy keeps its own SSRC and numbering: its run ends, its timestamps go
+ * on from the last sent, and video waits for a keyframe. */
+static void
+track_new_ssrc(struct vej_track *t)
+{
+    if (t->pub->srtp)
+        vej_srtp_remove_stream(t->pub->srtp, t->ssrc, false);
+    t->seq_started = false;
+    t->max_seq = 0;
+    t->cycles = 0;
+    t->received = 0;
+    t->sr_ntp = 0;
+    t->sr_rtp = 0;
+    t->sr_arrival_us = 0;
+    t->last_keyframe_request_us = 0;
+    size_t in_use = t->history->arena_size; /* the ring keeps the size it grew to */
+    vej_history_init(t->history, t->arena, t->arena ? VEJ_RTX_ARENA_BYTES : 0);
+    if (t->arena)
+        vej_history_use_arena(t->history, in_use);
+    t->arena_mark = t->history->head;
+    if (t->missing)
+        vej_nack_reset(t->missing);
+    for (guint i = 0; i < t->outs->len; i++) {
+        struct vej_out *o = t->outs->pdata[i];
+        o->rebase = o->started;
+        out_lost(o);
+    }
+}
+
 static void
 track_free(struct vej_track *t)
 {
@@ -824,7 +922,8 @@ track_free(struct vej_track *t)
     }
     g_ptr_array_unref(t->outs);
     g_free(t->history);
-    g_free(t->arena);
+    if (t->arena)
+        munmap(t->arena, VEJ_RTX_ARENA_BYTES);
     g_free(t->missing);
     g_free(t);
 }
@@ -880,11 +979,14 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
             /* Everything the forwarding path needs, allocated once here. */
             t->history = g_new(struct vej_history, 1);
             if (m->kind == VEJ_SDP_KIND_VIDEO) {
-                t->arena = g_malloc(VEJ_RTX_ARENA_BYTES);
+                t->arena = arena_map();
                 t->missing = g_new(struct vej_nack, 1);
                 vej_nack_init(t->missing);
             }
             vej_history_init(t->history, t->arena, t->arena ? VEJ_RTX_ARENA_BYTES : 0);
+            if (t->arena)
+                vej_history_use_arena(t->history, VEJ_RTX_ARENA_START);
+            t->arena_mark = t->history->head;
             g_ptr_array_add(pub->tracks, t);
         }
         if (t->codec && (t->codec != m->codec || strcmp(t->fmtp, m->fmtp) != 0))
@@ -897,8 +999,8 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
         t->mid_ext_id = m->extmap.mid;
         t->audio_level_id = m->kind == VEJ_SDP_KIND_AUDIO ? m->extmap.audio_level : 0;
         if (m->has_ssrc) {
-            if (t->ssrc_known && t->ssrc != m->ssrc && pub->srtp)
-                vej_srtp_remove_stream(pub->srtp, t->ssrc, false);
+            if (t->ssrc_known && t->ssrc != m->ssrc)
+                track_new_ssrc(t);
             t->ssrc = m->ssrc;
             t->ssrc_known = true;
         }
@@ -907,6 +1009,8 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
         t->nack = m->kind == VEJ_SDP_KIND_VIDEO && (m->rtcp_fb & VEJ_SDP_FB_NACK);
         t->rtx_pt = m->has_rtx ? m->rtx_pt : 0;
         if (m->has_rtx && m->has_rtx_ssrc) {
+            if (t->rtx_ssrc_known && t->rtx_ssrc != m->rtx_ssrc && pub->srtp)
+                vej_srtp_remove_stream(pub->srtp, t->rtx_ssrc, false); /* its RTX is new too */
             t->rtx_ssrc = m->rtx_ssrc;
             t->rtx_ssrc_known = true;
         }
@@ -917,20 +1021,6 @@ vej__router_set_tracks(struct vej_peer *pub, const struct vej_sdp_description *o
         g_strlcpy(((struct vej_track *)pub->tracks->pdata[j])->stream_id,
                   ((struct vej_track *)pub->tracks->pdata[0])->stream_id,
                   sizeof((struct vej_track *)pub->tracks->pdata[0])->stream_id);
-}
-
-/* The rule for (subscriber, publisher, kind), or NULL. */
-static const struct vej_relay_rule *
-rule_for(struct vej_rhearing *h, const char *sub, const char *pub, unsigned kind)
-{
-    GPtrArray *list =
-        h->rules_by_subscriber ? g_hash_table_lookup(h->rules_by_subscriber, sub) : NULL;
-    for (guint i = 0; list && i < list->len; i++) {
-        const struct vej_relay_rule *r = list->pdata[i];
-        if (r->kind == kind && strcmp(r->publisher_id, pub) == 0)
-            return r;
-    }
-    return NULL;
 }
 
 static struct vej_out *
@@ -1012,75 +1102,258 @@ subscriber_exhausted(struct vej_peer *sub)
     vej__peer_report_state(sub, "closed", "mline_limit");
 }
 
-static void
-apply_to_subscriber(struct vej_rhearing *h, struct vej_peer *sub)
+/* ---- policy: cells by integer index (relay.h, policy-table.h) ---- */
+
+/* The part holding a policy index, or NULL. */
+static struct vej_rpart *
+part_at(struct vej_rhearing *h, uint32_t index)
 {
-    const char *sid = sub->part->id;
-    /* Outs whose track is no longer present become inactive. */
-    for (guint i = 0; i < sub->outs->len; i++) {
-        struct vej_out *o = sub->outs->pdata[i];
-        if (!o->track)
-            continue;
-        const struct vej_relay_rule *r =
-            rule_for(h, sid, o->track->pub->part->id, o->kind == VEJ_SDP_KIND_VIDEO);
-        if (!r || !r->present) {
+    return index && index < h->n_indexes ? h->index_parts[index] : NULL;
+}
+
+/* One track of a publisher for one subscriber, as the cell's bits say:
+ * its out ends when the track is no longer present (the m-line stays,
+ * inactive for good), a new out when it becomes present, `flowing` set
+ * (a video out restarting waits for a key frame, which it asks for).
+ * False when sub was closed for a fresh one (m-lines exhausted). */
+static bool
+apply_track(struct vej_peer *sub, struct vej_track *t, uint8_t bits)
+{
+    unsigned kind = t->kind == VEJ_SDP_KIND_VIDEO;
+    struct vej_out *o = out_for_track(sub, t);
+    if (!(bits & VEJ_RELAY_PRESENT(kind))) {
+        if (o) {
             out_unlink(o);
             sub->renegotiate = true;
         }
+        return true;
     }
-    GHashTableIter it;
-    gpointer value;
-    g_hash_table_iter_init(&it, h->parts);
-    while (g_hash_table_iter_next(&it, NULL, &value)) {
-        struct vej_rpart *part = value;
-        if (part == sub->part || !part->pub)
-            continue;
-        for (guint j = 0; j < part->pub->tracks->len; j++) {
-            struct vej_track *t = part->pub->tracks->pdata[j];
-            const struct vej_relay_rule *r =
-                rule_for(h, sid, part->id, t->kind == VEJ_SDP_KIND_VIDEO);
-            if (!r || !r->present)
-                continue;
-            struct vej_out *o = out_for_track(sub, t);
-            if (!o) {
-                o = out_new(sub, t);
-                if (!o) {
-                    subscriber_exhausted(sub);
-                    return;
-                }
-                sub->renegotiate = true;
-            }
-            bool was = o->flowing;
-            o->flowing = r->flowing;
-            if (o->flowing != was) /* what was sent before is not answerable */
-                vej_seqmap_pause(&o->map);
-            if (o->flowing && !was && o->kind == VEJ_SDP_KIND_VIDEO) {
-                o->need_keyframe = true;
-                if (o->negotiated)
-                    vej__router_request_keyframe(t);
-            }
+    if (!o) {
+        o = out_new(sub, t);
+        if (!o) {
+            subscriber_exhausted(sub);
+            return false;
         }
+        sub->renegotiate = true;
     }
-    vej__router_maybe_offer(sub);
+    bool was = o->flowing;
+    o->flowing = (bits & VEJ_RELAY_FLOWING(kind)) != 0;
+    if (o->flowing != was) /* what was sent before is not answerable */
+        vej_seqmap_pause(&o->map);
+    if (o->flowing && !was && o->kind == VEJ_SDP_KIND_VIDEO) {
+        o->need_keyframe = true;
+        if (o->negotiated)
+            vej__router_request_keyframe(t);
+    }
+    return true;
+}
+
+/* The cell (subp, pubp) applied to every track of pubp at subp; subp is
+ * added to `touched` (it may need an offer). */
+static void
+apply_pair(struct vej_rpart *subp, struct vej_rpart *pubp, uint8_t bits, GPtrArray *touched)
+{
+    struct vej_peer *sub = subp->sub;
+    if (subp == pubp || !sub || sub->state == PEER_CLOSED || !pubp->pub)
+        return;
+    for (guint i = 0; i < pubp->pub->tracks->len; i++)
+        if (!apply_track(sub, pubp->pub->tracks->pdata[i], bits))
+            return;
+    if (sub->renegotiate)
+        g_ptr_array_add(touched, sub);
+}
+
+/* The recorder's cell for a publisher: which of its tracks the tap captures. */
+static void
+apply_recorder(struct vej_rpart *pubp, uint8_t bits)
+{
+    for (guint i = 0; pubp->pub && i < pubp->pub->tracks->len; i++) {
+        struct vej_track *t = pubp->pub->tracks->pdata[i];
+        vej__tap_set_captured(t, (bits & VEJ_RELAY_FLOWING(t->kind == VEJ_SDP_KIND_VIDEO)) != 0);
+    }
+}
+
+static void
+apply_cell(struct vej_rhearing *h, uint32_t sub, uint32_t pub, uint8_t bits, GPtrArray *touched)
+{
+    struct vej_rpart *pubp = part_at(h, pub);
+    if (!pubp)
+        return;
+    if (sub == VEJ_RELAY_RECORDER) {
+        apply_recorder(pubp, bits);
+        return;
+    }
+    struct vej_rpart *subp = part_at(h, sub);
+    if (subp)
+        apply_pair(subp, pubp, bits, touched);
+}
+
+static void
+offer_touched(GPtrArray *touched)
+{
+    for (guint i = 0; i < touched->len; i++)
+        vej__router_maybe_offer(touched->pdata[i]);
 }
 
 void
-vej__router_apply_policy(struct vej_rhearing *h)
+vej__router_apply_part(struct vej_rpart *part)
+{
+    struct vej_rhearing *h = part->h;
+    uint32_t me = part->index;
+    if (!me || part_at(h, me) != part) {
+        /* Not bound yet: its cells come with its binding. */
+        if (part->sub)
+            vej__router_maybe_offer(part->sub);
+        return;
+    }
+    g_autoptr(GPtrArray) touched = g_ptr_array_new();
+    for (uint32_t j = 1; j < h->n_indexes; j++) {
+        struct vej_rpart *other = h->index_parts[j];
+        if (!other || other == part)
+            continue;
+        apply_pair(part, other, vej_policy_table_get(&h->applied, me, j), touched);
+        apply_pair(other, part, vej_policy_table_get(&h->applied, j, me), touched);
+    }
+    apply_recorder(part, vej_policy_table_get(&h->applied, VEJ_RELAY_RECORDER, me));
+    if (part->sub)
+        g_ptr_array_add(touched, part->sub);
+    offer_touched(touched);
+}
+
+static void
+ensure_indexes(struct vej_rhearing *h, uint32_t n)
+{
+    if (n <= h->n_indexes)
+        return;
+    h->index_ids = g_renew(char *, h->index_ids, n);
+    h->index_parts = g_renew(struct vej_rpart *, h->index_parts, n);
+    for (uint32_t i = h->n_indexes; i < n; i++) {
+        h->index_ids[i] = NULL;
+        h->index_parts[i] = NULL;
+    }
+    h->n_indexes = n;
+}
+
+/* index now belongs to b->id (or to nobody): what its previous holder
+ * was given ends (every applied cell of its row and column back to
+ * nothing), then the new holder's part, if any, takes the index. */
+static void
+apply_binding(struct vej_rhearing *h, const struct vej_rbinding *b, GPtrArray *touched)
+{
+    ensure_indexes(h, b->index + 1);
+    /* The same holder again (a full resynchronisation): nothing ends; the
+     * cells of the same update bring the differences. */
+    if (b->id && g_strcmp0(h->index_ids[b->index], b->id) == 0)
+        return;
+    for (uint32_t j = 0; j < h->n_indexes; j++) {
+        if (vej_policy_table_get(&h->applied, b->index, j))
+            apply_cell(h, b->index, j, 0, touched);
+        if (j != b->index && vej_policy_table_get(&h->applied, j, b->index))
+            apply_cell(h, j, b->index, 0, touched);
+    }
+    VEJ_STAT_ADD(&h->rw->stats, policy_cells_applied,
+                 vej_policy_table_clear_index(&h->applied, b->index));
+    struct vej_rpart *old = h->index_parts[b->index];
+    if (old)
+        old->index = 0;
+    h->index_parts[b->index] = NULL;
+    g_free(h->index_ids[b->index]);
+    h->index_ids[b->index] = g_strdup(b->id);
+    struct vej_rpart *part = b->id ? g_hash_table_lookup(h->parts, b->id) : NULL;
+    if (part) {
+        if (part->index && part_at(h, part->index) == part)
+            h->index_parts[part->index] = NULL;
+        part->index = b->index;
+        h->index_parts[b->index] = part;
+        if (part->sub)
+            g_ptr_array_add(touched, part->sub);
+    }
+}
+
+void
+vej__router_take_policy(struct vej_rhearing *h)
+{
+    g_mutex_lock(&h->policy_lock);
+    GArray *bindings = h->bindings_in;
+    h->bindings_in = g_array_new(FALSE, FALSE, sizeof(struct vej_rbinding));
+    struct vej_policy_change *changes = NULL;
+    size_t n = vej_policy_table_take(&h->desired, &changes);
+    uint64_t generation = h->generation_in;
+    h->policy_queued = false;
+    g_mutex_unlock(&h->policy_lock);
+
+    g_autoptr(GPtrArray) touched = g_ptr_array_new();
+    for (guint i = 0; i < bindings->len; i++) {
+        struct vej_rbinding *b = &g_array_index(bindings, struct vej_rbinding, i);
+        apply_binding(h, b, touched);
+        g_free(b->id);
+    }
+    g_array_unref(bindings);
+    for (size_t i = 0; i < n; i++) {
+        const struct vej_policy_change *c = &changes[i];
+        if (vej_policy_table_get(&h->applied, c->subscriber, c->publisher) == c->bits)
+            continue;
+        if (vej_policy_table_set(&h->applied, c->subscriber, c->publisher, c->bits) < 0)
+            continue;
+        VEJ_STAT_ADD(&h->rw->stats, policy_cells_applied, 1);
+        apply_cell(h, c->subscriber, c->publisher, c->bits, touched);
+    }
+    free(changes);
+    VEJ_STAT_ADD(&h->rw->stats, policy_takes, 1);
+    offer_touched(touched);
+    struct vej_relay *relay = h->relay;
+    if (relay->cb.policy_applied)
+        relay->cb.policy_applied(relay->cb.user, h->id, generation);
+}
+
+void
+vej__router_part_bound(struct vej_rpart *part)
+{
+    struct vej_rhearing *h = part->h;
+    for (uint32_t i = 1; i < h->n_indexes; i++) {
+        if (h->index_ids[i] && strcmp(h->index_ids[i], part->id) == 0) {
+            part->index = i;
+            h->index_parts[i] = part;
+            return;
+        }
+    }
+}
+
+void
+vej__router_part_unbound(struct vej_rpart *part)
+{
+    if (part_at(part->h, part->index) == part)
+        part->h->index_parts[part->index] = NULL;
+    part->index = 0;
+}
+
+void
+vej__router_offer_all(struct vej_rhearing *h)
 {
     GHashTableIter it;
     gpointer value;
     g_hash_table_iter_init(&it, h->parts);
     while (g_hash_table_iter_next(&it, NULL, &value)) {
         struct vej_rpart *part = value;
-        if (part->sub && part->sub->state != PEER_CLOSED)
-            apply_to_subscriber(h, part->sub);
-        for (guint i = 0; part->pub && i < part->pub->tracks->len; i++) {
-            struct vej_track *t = part->pub->tracks->pdata[i];
-            const struct vej_relay_rule *r =
-                rule_for(h, VEJ_RELAY_RECORDER, part->id, t->kind == VEJ_SDP_KIND_VIDEO ? 1 : 0);
-            vej__tap_set_captured(t, r && r->flowing);
-        }
+        if (part->sub)
+            vej__router_maybe_offer(part->sub);
     }
+}
+
+void
+vej__router_policy_free(struct vej_rhearing *h)
+{
+    for (guint i = 0; h->bindings_in && i < h->bindings_in->len; i++)
+        g_free(g_array_index(h->bindings_in, struct vej_rbinding, i).id);
+    g_clear_pointer(&h->bindings_in, g_array_unref);
+    for (uint32_t i = 0; i < h->n_indexes; i++)
+        g_free(h->index_ids[i]);
+    g_clear_pointer(&h->index_ids, g_free);
+    g_clear_pointer(&h->index_parts, g_free);
+    h->n_indexes = 0;
+    vej_policy_table_clear(&h->desired);
+    vej_policy_table_clear(&h->applied);
+    g_mutex_clear(&h->policy_lock);
 }
 
 static char *

@@ -1,6 +1,6 @@
 /* tap.c - the router's side of the recorder's tap (gateway/tap.h).
  *
- * A track is captured while the policy's rule for VEJ_RELAY_RECORDER
+ * A track is captured while the policy's cell for VEJ_RELAY_RECORDER
  * says so (the hearing logic: main room, in session, not muted; never a
  * consultation). The tap learns a track once its SSRC is known, under a
  * key that stays while the SSRC does; a new SSRC ends the old key. Video
@@ -113,9 +113,9 @@ hand_over(struct vej_track *t, bool rtcp, const uint8_t *data, size_t len)
     struct vej_rworker *rw = t->pub->part->h->rw;
     struct vej_relay *r = t->pub->part->h->relay;
     if (r->tap.packet(r->tap.user, worker_of(t), t->tap_key, rtcp, realtime_ns(), data, len))
-        rw->stats.tap_packets++;
+        VEJ_STAT_ADD(&rw->stats, tap_packets, 1);
     else
-        rw->stats.tap_dropped++;
+        VEJ_STAT_ADD(&rw->stats, tap_dropped, 1);
 }
 
 void

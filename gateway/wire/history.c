@@ -25,8 +25,20 @@ vej_history_init(struct vej_history *h, uint8_t *arena, size_t arena_size)
     memset(h, 0, sizeof *h);
     if (arena && arena_size > 0 && arena_size <= ARENA_MAX) {
         h->arena = arena;
-        h->arena_size = arena_size;
+        h->arena_size = h->arena_cap = arena_size;
     }
+}
+
+bool
+vej_history_use_arena(struct vej_history *h, size_t size)
+{
+    if (!h->arena || size == 0 || size > h->arena_cap)
+        return false;
+    /* Every payload held ends more than `size` bytes before the new head:
+     * none is valid any more, whatever its offset meant before. */
+    h->head += h->arena_size + size;
+    h->arena_size = size;
+    return true;
 }
 
 /* Writes the payload into the ring; false when it cannot be held. */

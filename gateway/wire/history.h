@@ -53,14 +53,22 @@ struct vej_history_entry {
 };
 
 struct vej_history {
-    uint8_t *arena; /* (transfer none) the caller's; NULL: numbers only */
-    size_t arena_size;
+    uint8_t *arena;    /* (transfer none) the caller's; NULL: numbers only */
+    size_t arena_size; /* the part of the arena in use (vej_history_use_arena) */
+    size_t arena_cap;  /* the arena's size */
     uint64_t head;     /* absolute position of the next byte to write */
     uint32_t arrivals; /* arrival number of the next packet (wraps) */
     bool started;
     uint16_t max_seq;
     struct vej_history_entry slots[VEJ_HISTORY_SLOTS];
 };
+
+/* Uses `size` bytes of the arena (at most the size given to init; the
+ * rest is never touched, so a lazily mapped arena stays out of memory
+ * until it is needed). Payloads held so far are dropped (their numbers
+ * are kept: duplicates are still found); false, and nothing changes, for
+ * a size of 0 or above the arena's. */
+bool vej_history_use_arena(struct vej_history *h, size_t size);
 
 /* A packet found in the history; payload borrows the arena (valid until
  * the next vej_history_add). */

@@ -21,6 +21,15 @@ vej_nack_reset(struct vej_nack *n)
     n->next_us = 0;
 }
 
+bool
+vej_nack_is_missing(const struct vej_nack *n, uint16_t seq)
+{
+    for (size_t i = 0; i < n->n_missing; i++)
+        if (n->missing[i].seq == seq)
+            return true;
+    return false;
+}
+
 /* Time between two requests for the same number. */
 static int64_t
 interval(const struct vej_nack *n)

@@ -57,6 +57,10 @@ void vej_nack_init(struct vej_nack *n);
  * source that restarted its numbering). Keeps the round-trip time. */
 void vej_nack_reset(struct vej_nack *n);
 
+/* Whether seq is on the list: missing and still to be asked for (not
+ * given up). O(VEJ_NACK_MAX_MISSING); not for the per-packet path. */
+bool vej_nack_is_missing(const struct vej_nack *n, uint16_t seq);
+
 /* A packet arrived (new, late or retransmitted; duplicates need not be
  * passed). Returns VEJ_NACK_* bits. */
 unsigned vej_nack_on_packet(struct vej_nack *n, uint16_t seq, int64_t now_us);

@@ -54,12 +54,11 @@ struct vej_arch_track {
     uint64_t packets;
     int64_t first_arrival, last_arrival;
     int64_t first_ext, last_ext;
-    struct vej_arch_unwrap unwrap, unwrap_again; /* first and second pass */
-    GArray *srs;                                 /* struct vej_arch_sr, in arrival order */
-    bool sr_synced;                              /* placed from SRs (else from arrivals only) */
-    int64_t min_offset_ns;                       /* min(arrival - sender time) over its packets */
+    struct vej_arch_unwrap unwrap; /* the scan's */
+    GArray *srs;                   /* struct vej_arch_sr, in arrival order */
+    int64_t anchor_ns;             /* min(arrival - RTP time since first_ext) over its packets */
     /* filled by vej_arch_timeline_solve */
-    int64_t offset_ns; /* gateway time - publisher time, per connection */
+    int64_t shift_ns; /* lip-sync shift within its connection (<= 0) */
     int64_t first_place, last_place;
     unsigned rank; /* order among its participant's tracks of its kind */
 };
@@ -116,20 +115,20 @@ GMappedFile *vej_arch_segment_map(const struct vej_arch_segment *seg, GError **e
 /* Extends a 32-bit RTP timestamp (or, with bits 16, a sequence number). */
 int64_t vej_arch_unwrap(struct vej_arch_unwrap *u, uint32_t value, unsigned bits);
 
-/* Reads the segments twice: per track its packets, arrivals, RTP times and
- * SRs (matched by SSRC from any RTCP record), then the smallest offset
- * between arrival and SR time. Memory per track: its SRs only. FALSE with
+/* Reads the segments once: per track its packets, arrivals, RTP times, its
+ * fastest packet's arrival against its RTP clock, and SRs (matched by SSRC
+ * from any RTCP record). Memory per track: its SRs only. FALSE with
  * error set if a segment cannot be read. */
 gboolean vej_arch_timeline_scan(struct vej_arch_capture *cap, GError **error);
 
-/* From the scan: each connection's offset (the smallest of its tracks'),
+/* From the scan: each connection's lip-sync shifts (from SR pairs),
  * placements, the origin and the participants' spans. Tracks with no
  * packets are dropped from their participant. */
 void vej_arch_timeline_solve(struct vej_arch_capture *cap);
 
-/* The gateway wall-clock time of RTP time ext of track t arriving at
- * arrival: from t's latest SR before arrival plus its connection's offset,
- * or, without SRs, from its first packet's arrival. */
+/* The gateway wall-clock time of RTP time ext of track t: its RTP clock
+ * from its fastest packet's arrival, plus its lip-sync shift (arrival is
+ * not used: a packet's place does not depend on when it came). */
 int64_t vej_arch_place(const struct vej_arch_track *t, int64_t arrival, int64_t ext);
 
 /* feed.c */

@@ -17,13 +17,15 @@
  *   appsrc name=audio ! rtpopusdepay ! opusparse ! queue ! mux.
  *
  * The hearing file decodes everyone, tiles the videos (each with its label)
- * on a 1280x720 canvas at 15 frames/s with the capture's wall-clock time,
+ * on a 1280x720 canvas at 15 frames/s above a 40-row strip holding the
+ * capture's wall-clock time,
  * mixes all audio, and encodes VP8 and Opus into WebM; time 0 is the
  * capture's origin (the earliest placed packet).
  *
  *   compositor name=comp background=black sink_0::xpos=0 sink_0::ypos=0 ...
  *       ! video/x-raw,width=1280,height=720,framerate=15/1
- *       ! timeoverlay name=clock time-mode=running-time show-times-as-dates=true ...
+ *       ! timeoverlay name=clock time-mode=running-time show-times-as-dates=true
+ *         halignment=right valignment=bottom ...   (in the strip below the tiles)
  *       ! videoconvert ! vp8enc deadline=1 cpu-used=16 threads=1 ... ! queue ! webmmux name=mux
  *       ! filesink name=out
  *   audiomixer name=mix ! audioconvert ! opusenc bitrate=96000 ! queue ! mux.
@@ -58,13 +60,17 @@ static const struct codec_row codecs[] = {
      "mkv"},
 };
 
-/* The hearing file's canvas and encoders. */
+/* The hearing file's canvas and encoders. The tiles fill the canvas but a
+ * strip of CLOCK_STRIP rows at the bottom, where the clock is drawn (it
+ * never covers a tile). */
 #define CANVAS_W 1280
 #define CANVAS_H 720
 #define CANVAS_FPS 15
+#define CLOCK_STRIP 40
 static const char hearing_video_out[] =
     "timeoverlay name=clock time-mode=running-time show-times-as-dates=true halignment=right "
-    "valignment=top shaded-background=true font-desc=\"Sans 18\" ! videoconvert ! vp8enc "
+    "valignment=bottom xpad=12 ypad=6 shaded-background=true font-desc=\"Sans 11\" ! "
+    "videoconvert ! vp8enc "
     "deadline=1 cpu-used=16 threads=1 target-bitrate=1500000 keyframe-max-dist=150 ! queue";
 static const char hearing_audio_out[] = "audiomixer name=mix ! audioconvert ! opusenc "
                                         "bitrate=96000 ! queue";
@@ -235,7 +241,8 @@ vej_arch_write_participant(struct vej_arch_capture *cap, struct vej_arch_partici
     return ok;
 }
 
-/* Tiles: a grid of ceil(sqrt(n)) columns on the canvas, even sizes. */
+/* Tiles: a grid of ceil(sqrt(n)) columns on the canvas above the clock's
+ * strip, even sizes. */
 static void
 tile_of(guint i, guint n, int *x, int *y, int *w, int *h)
 {
@@ -244,7 +251,7 @@ tile_of(guint i, guint n, int *x, int *y, int *w, int *h)
         cols++;
     guint rows = (n + cols - 1) / cols;
     *w = (CANVAS_W / (int)cols) & ~1;
-    *h = (CANVAS_H / (int)rows) & ~1;
+    *h = ((CANVAS_H - CLOCK_STRIP) / (int)rows) & ~1;
     *x = (int)(i % cols) * *w;
     *y = (int)(i / cols) * *h;
 }

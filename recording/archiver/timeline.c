@@ -2,26 +2,40 @@
  *
  * The gateway's arrival times (pcap timestamps, one clock for everyone)
  * place tracks relative to each other; a publisher's SRs (its own clock,
- * possibly seconds off the gateway's) tie its audio and video together.
- * For a packet with extended RTP time E on track t:
+ * possibly seconds off the gateway's, and not always consistent with the
+ * RTP it sends) tie its audio and video together. For a packet with
+ * extended RTP time E on track t:
  *
- *   sender(E)  = NTP(SR) + (E - RTP(SR)) / clock_rate   (t's latest SR that
- *                                                        arrived before it)
- *   place(E)   = sender(E) + D(connection)
- *   D          = min over the connection's audio and video packets of
- *                (arrival - sender)
+ *   place(E)  = A(t) + (E - E0(t)) / clock_rate + S(t)
+ *   A(t)      = min over t's packets of (arrival - (E - E0(t)) / clock_rate)
+ *   S(t)      = the lip-sync shift of t within its connection (<= 0)
  *
- * so audio and video keep exactly the offset their sender's clock gives
- * them (lip sync from SRs), and the connection sits at its fastest path's
- * arrival (never later than a packet arrived). A connection is a group of
- * one participant's tracks whose arrival spans overlap (a reconnect is a
- * new connection). A track without any SR is placed from its first
- * packet's arrival and its RTP clock. The origin (time 0 of hearing.webm)
- * is the earliest placement of any packet.
+ * so every track runs on its own RTP clock, at its fastest path's arrival
+ * (never later than a packet arrived). The shifts come from the SRs: an SR
+ * of track t says its RTP time R was sent at NTP time N, so
+ * off(t) = place0(R) - N (place0: place without S) is t's gateway - sender
+ * offset; two tracks of one sender must have the same. For each SR of a
+ * track, paired with the SR of the connection's reference track (its first
+ * track with SRs) nearest in NTP time, d = off(t) - off(ref); the median d
+ * over the pairs is how much later than the reference t sits, and the
+ * shifts undo it by moving the later one earlier. Pairs are used, not each
+ * SR's absolute mapping, because a sender's SR clock may drift against its
+ * RTP (GStreamer 1.22's webrtcbin advances the SR's RTP time about twice as
+ * fast as the RTP it sends): an SR pair sent in one compound shares that
+ * error, so the difference keeps only the A/V offset.
  *
- * The segments are read twice (the first pass finds the SRs, the second the
- * offsets), so memory holds the SRs and nothing per packet, whatever the
- * hearing's length.
+ * Placing by RTP clocks has one limit: a publisher whose clock runs P ppm
+ * off the gateway's moves against the others by up to P x 3.6 ms an hour
+ * of connection (its audio and video together, so lip sync holds).
+ *
+ * A connection is a group of one participant's tracks whose arrival spans
+ * overlap (a reconnect is a new connection). A track without SRs, or a
+ * connection whose pairs give more than MAX_SYNC_NS, is placed from its
+ * arrivals alone (said on stderr). The origin (time 0 of hearing.webm) is
+ * the earliest placement of any packet.
+ *
+ * The segments are read once; memory holds the SRs and nothing per packet,
+ * whatever the hearing's length.
  */
 #include "recording/archiver/archiver-priv.h"
 
@@ -29,9 +43,14 @@
 #include "gateway/wire/rtp.h"
 #include "recording/pcap-read.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define CONNECTION_GAP_NS (500 * G_GINT64_CONSTANT(1000000))
+/* An A/V offset beyond this is not believed (a sender's SRs gone wrong). */
+#define MAX_SYNC_NS (5 * G_GINT64_CONSTANT(1000000000))
+/* SRs further apart than this in NTP time are not paired. */
+#define MAX_PAIR_NS (2 * G_GINT64_CONSTANT(1000000000))
 
 int64_t
 vej_arch_unwrap(struct vej_arch_unwrap *u, uint32_t value, unsigned bits)
@@ -79,7 +98,10 @@ scan_rtp(struct vej_arch_track *t, const struct vej_pcap_record *rec)
         t->first_arrival = arrival;
         t->first_ext = ext;
         t->last_ext = ext;
+        t->anchor_ns = arrival;
     }
+    t->anchor_ns =
+        MIN(t->anchor_ns, arrival - (ext - t->first_ext) * 1000000000 / (int64_t)t->clock_rate);
     t->packets++;
     t->last_arrival = arrival;
     t->last_ext = MAX(t->last_ext, ext);
@@ -175,21 +197,6 @@ first_pass(struct vej_arch_capture *cap, struct vej_arch_track *t, bool rtcp,
         scan_rtp(t, rec);
 }
 
-/* Index of the last SR that arrived at or before `arrival`, or 0. */
-static guint
-latest_before(GArray *srs, int64_t arrival)
-{
-    guint lo = 0, hi = srs->len;
-    while (hi - lo > 1) {
-        guint mid = lo + (hi - lo) / 2;
-        if (g_array_index(srs, struct vej_arch_sr, mid).arrival <= arrival)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
 /* SRs that came before the track's first packet: extended next to it. */
 static void
 resolve_srs(struct vej_arch_track *t)
@@ -201,39 +208,21 @@ resolve_srs(struct vej_arch_track *t)
             sr->ext_known = true;
         }
     }
-    t->sr_synced = t->packets > 0 && t->srs->len > 0;
-    t->min_offset_ns = G_MAXINT64;
+    t->shift_ns = 0;
 }
 
+/* The placement of RTP time ext on t's own clock, without its shift. */
 static int64_t
-sender_time(const struct vej_arch_track *t, int64_t arrival, int64_t ext)
+place0(const struct vej_arch_track *t, int64_t ext)
 {
-    const struct vej_arch_sr *sr =
-        &g_array_index(t->srs, struct vej_arch_sr, latest_before(t->srs, arrival));
-    return sr->ntp_ns + (ext - sr->ext) * 1000000000 / (int64_t)t->clock_rate;
+    return t->anchor_ns + (ext - t->first_ext) * 1000000000 / (int64_t)t->clock_rate;
 }
 
 int64_t
 vej_arch_place(const struct vej_arch_track *t, int64_t arrival, int64_t ext)
 {
-    if (t->sr_synced)
-        return sender_time(t, arrival, ext) + t->offset_ns;
-    return t->first_arrival + (ext - t->first_ext) * 1000000000 / (int64_t)t->clock_rate;
-}
-
-/* Second pass: the same packets unwrapped again from the start, so each
- * gets the extended time the first pass (and the feeds) gave it. */
-static void
-second_pass(struct vej_arch_capture *cap, struct vej_arch_track *t, bool rtcp,
-            const struct vej_pcap_record *rec)
-{
-    struct vej_rtp_view v;
-    (void)cap;
-    if (rtcp || !t->sr_synced || !rtp_of(t, rec, &v))
-        return;
-    int64_t arrival = (int64_t)rec->ts_ns;
-    int64_t ext = vej_arch_unwrap(&t->unwrap_again, v.timestamp, 32);
-    t->min_offset_ns = MIN(t->min_offset_ns, arrival - sender_time(t, arrival, ext));
+    (void)arrival;
+    return place0(t, ext) + t->shift_ns;
 }
 
 gboolean
@@ -241,13 +230,9 @@ vej_arch_timeline_scan(struct vej_arch_capture *cap, GError **error)
 {
     if (!for_each_record(cap, first_pass, error))
         return FALSE;
-    bool any_synced = false;
-    for (guint i = 0; i < cap->tracks->len; i++) {
-        struct vej_arch_track *t = g_ptr_array_index(cap->tracks, i);
-        resolve_srs(t);
-        any_synced |= t->sr_synced;
-    }
-    return !any_synced || for_each_record(cap, second_pass, error);
+    for (guint i = 0; i < cap->tracks->len; i++)
+        resolve_srs(g_ptr_array_index(cap->tracks, i));
+    return TRUE;
 }
 
 static gint
@@ -258,29 +243,92 @@ by_first_arrival(gconstpointer a, gconstpointer b)
     return (x->first_arrival > y->first_arrival) - (x->first_arrival < y->first_arrival);
 }
 
-/* Groups p's tracks (sorted by first arrival) into connections and gives
- * each synced track its connection's offset. */
+static gint
+cmp_int64(gconstpointer a, gconstpointer b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* How much later than ref track t sits (median over SR pairs, see the top
+ * of the file); FALSE when no SR of t pairs with one of ref. */
+static gboolean
+sync_delta(const struct vej_arch_track *ref, const struct vej_arch_track *t, int64_t *delta)
+{
+    g_autoptr(GArray) d = g_array_new(FALSE, FALSE, sizeof(int64_t));
+    for (guint i = 0; i < t->srs->len; i++) {
+        const struct vej_arch_sr *a = &g_array_index(t->srs, struct vej_arch_sr, i);
+        const struct vej_arch_sr *best = NULL;
+        for (guint j = 0; j < ref->srs->len; j++) {
+            const struct vej_arch_sr *b = &g_array_index(ref->srs, struct vej_arch_sr, j);
+            if (best == NULL || llabs(b->ntp_ns - a->ntp_ns) < llabs(best->ntp_ns - a->ntp_ns))
+                best = b;
+        }
+        if (!a->ext_known || best == NULL || !best->ext_known ||
+            llabs(best->ntp_ns - a->ntp_ns) > MAX_PAIR_NS)
+            continue;
+        int64_t v = (place0(t, a->ext) - a->ntp_ns) - (place0(ref, best->ext) - best->ntp_ns);
+        g_array_append_val(d, v);
+    }
+    if (d->len == 0)
+        return FALSE;
+    g_array_sort(d, cmp_int64);
+    *delta = g_array_index(d, int64_t, d->len / 2);
+    return TRUE;
+}
+
+/* The shifts of one connection's tracks [start, end): each paired track
+ * against the reference, then all moved so that the latest shift is 0. */
+static void
+sync_connection(GPtrArray *tracks, guint start, guint end)
+{
+    const struct vej_arch_track *ref = NULL;
+    for (guint i = start; i < end && ref == NULL; i++) {
+        const struct vej_arch_track *t = g_ptr_array_index(tracks, i);
+        if (t->srs->len > 0)
+            ref = t;
+    }
+    if (ref == NULL)
+        return;
+    int64_t latest = 0;
+    for (guint i = start; i < end; i++) {
+        struct vej_arch_track *t = g_ptr_array_index(tracks, i);
+        int64_t delta = 0;
+        if (t == ref || !sync_delta(ref, t, &delta))
+            continue;
+        if (llabs(delta) > MAX_SYNC_NS) {
+            g_printerr("vej-archiver: %s track %u: SRs put it %.3f s off track %u: "
+                       "placed by arrival\n",
+                       t->participant_id, t->n, (double)delta / 1e9, ref->n);
+            continue;
+        }
+        g_printerr("vej-archiver: %s track %u: %+.1f ms after track %u by the SRs\n",
+                   t->participant_id, t->n, (double)delta / 1e6, ref->n);
+        t->shift_ns = -delta;
+        latest = MAX(latest, t->shift_ns);
+    }
+    for (guint i = start; i < end; i++)
+        ((struct vej_arch_track *)g_ptr_array_index(tracks, i))->shift_ns -= latest;
+}
+
+/* Groups p's tracks (sorted by first arrival) into connections and
+ * lip-syncs each. */
 static void
 solve_connections(GPtrArray *tracks)
 {
     guint start = 0;
     while (start < tracks->len) {
         struct vej_arch_track *first = g_ptr_array_index(tracks, start);
-        int64_t span_end = first->last_arrival, offset = G_MAXINT64;
+        int64_t span_end = first->last_arrival;
         guint end = start;
         while (end < tracks->len) {
             struct vej_arch_track *t = g_ptr_array_index(tracks, end);
             if (end > start && t->first_arrival > span_end + CONNECTION_GAP_NS)
                 break;
             span_end = MAX(span_end, t->last_arrival);
-            if (t->sr_synced)
-                offset = MIN(offset, t->min_offset_ns);
             end++;
         }
-        for (guint i = start; i < end; i++) {
-            struct vej_arch_track *t = g_ptr_array_index(tracks, i);
-            t->offset_ns = offset;
-        }
+        sync_connection(tracks, start, end);
         start = end;
     }
 }

@@ -2,7 +2,8 @@
 subscribers send receiver reports and REMB, NACK the gaps that --loss makes
 and take the gateway's RTX (video repaired, so the loss left is audio's
 share), its publishers send the audio level, and it runs its PCs on two
-media threads. Reads the figures from --json."""
+media threads; the gateway's sender reports reach a subscriber as one
+compound per PC. Reads the figures from --json."""
 
 import json
 import os
@@ -53,6 +54,14 @@ class LoadgenTest(harness.DaemonTestCase):
         # forwards the element only when the publisher sent it)
         self.assertGreater(res['audio_received'], 0, text)
         self.assertEqual(res['audio_with_level'], res['audio_received'], text)
+
+    async def test_sender_reports_compounded_per_pc(self):
+        # Each subscribe PC receives 4 streams (2 publishers, audio and
+        # video): their sender reports come as one SRTCP compound per PC
+        # each second, not one datagram per stream.
+        res, text = self.run_loadgen()
+        self.assertGreater(res['sender_report_compounds'], 0, text)
+        self.assertGreaterEqual(res['sender_reports'], 3 * res['sender_report_compounds'], text)
 
 
 if __name__ == '__main__':

@@ -55,14 +55,25 @@ class RecordingsTest(harness.DaemonTestCase):
     def evid(self, method, path, body=None, **kw):
         return self.daemon.api(method, path, body, token=self.world.token('evidential'), **kw)
 
-    def make_recording(self, case_reference, closed_days_ago=0.0):
+    def make_recording(self, case_reference, closed_days_ago=0.0, rid=None, courtroom_id=None):
         """Writes DATA_DIR/recordings/REC as the recorder and archiver would and
-        seals it with vejctl. Returns (rec_id, hearing_id, participant, dir)."""
+        seals it with vejctl (in the world's courtroom, or courtroom_id: the
+        clerk's). Returns (rec_id, hearing_id, participant, dir)."""
         d, w = self.daemon, self.world
-        hid = w.new_hearing(case_reference=case_reference)
+        if courtroom_id is None:
+            hid = w.new_hearing(case_reference=case_reference)
+        else:
+            start = harness.now_utc() + datetime.timedelta(minutes=30)
+            r = d.api('POST', '/hearings', {
+                'courtroom_id': courtroom_id, 'case_reference': case_reference,
+                'title': 'R v Example', 'starts_at': harness.rfc3339(start),
+                'ends_at': harness.rfc3339(start + datetime.timedelta(hours=2))},
+                token=w.token('clerk'))
+            self.assertEqual(r.status, 201, r)
+            hid = r.body['id']
         p = w.add_participant(hid, 'Rec Witness', 'witness')
         pid = p['participant_id']
-        rid = 'rec_' + secrets.token_hex(8)
+        rid = rid or 'rec_' + secrets.token_hex(8)
         rdir = os.path.join(d.data_dir, 'recordings', rid)
         os.makedirs(os.path.join(rdir, 'capture'), mode=0o700)
         os.makedirs(os.path.join(rdir, 'archive'), mode=0o700)
@@ -253,6 +264,38 @@ class RecordingsTest(harness.DaemonTestCase):
         bundle_dl = [e for e in mine if e['action'] == 'recording.download'
                      and e['detail'].get('file') == 'bundle']
         self.assertTrue(bundle_dl)
+
+    async def test_listing_scoped_in_the_query(self):
+        """Evidential staff see only their courtrooms' recordings, and that
+        scope is part of the query: a page holds `limit` items of theirs
+        when there are that many, however many of another courtroom's sort
+        before them (the scope used to be applied to the page afterwards,
+        which came back short or empty with a next_cursor)."""
+        d, w = self.daemon, self.world
+        r = d.api('POST', '/courtrooms', {'name': 'Court Scope', 'retention_days': 30,
+                                          'time_zone': 'Europe/London'}, token=w.token('clerk'))
+        self.assertEqual(r.status, 201, r)
+        other = r.body['id']   # the clerk's; not the evidential account's
+        theirs = [self.make_recording('T/SCOPE', rid='rec_00000000000000%02x' % i,
+                                      courtroom_id=other)[0] for i in (1, 2, 3)]
+        mine = [self.make_recording('T/SCOPE', rid='rec_ffffffffffffff%02x' % i)[0]
+                for i in (1, 2)]
+        r = self.evid('GET', '/recordings?case_reference=T/SCOPE&limit=2')
+        self.assertEqual(r.status, 200, r)
+        self.assertEqual([x['id'] for x in r.body['items']], mine, r.body)
+        self.assertIsNone(r.body['next_cursor'], r.body)
+        r = self.evid('GET', '/recordings?case_reference=T/SCOPE&limit=1')
+        self.assertEqual([x['id'] for x in r.body['items']], mine[:1], r.body)
+        r = self.evid('GET', '/recordings?case_reference=T/SCOPE&limit=1&cursor=%s'
+                      % r.body['next_cursor'])
+        self.assertEqual([x['id'] for x in r.body['items']], mine[1:], r.body)
+        self.assertIsNone(r.body['next_cursor'], r.body)
+        # an admin (every courtroom) gets all five, in id order
+        r = d.api('GET', '/recordings?case_reference=T/SCOPE&limit=5', token=w.token('admin'))
+        self.assertEqual([x['id'] for x in r.body['items']], theirs + mine, r.body)
+        # and another courtroom asked for by name: nothing, not an error
+        r = self.evid('GET', '/recordings?courtroom_id=%s' % other)
+        self.assertEqual((r.status, r.body['items']), (200, []), r)
 
     async def test_tampering_detected_by_verify(self):
         rid, hid, p, rdir = self.make_recording('T/REC-TAMPER')

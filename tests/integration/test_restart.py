@@ -170,9 +170,7 @@ class RestartTest(harness.DaemonTestCase):
         import sqlite3
         d = self.daemon
         dbs = [f for f in os.listdir(d.data_dir) if f.endswith(('.db', '.sqlite', '.sqlite3'))]
-        if not dbs:
-            self.skipTest('no SQLite file found in the data directory: %r'
-                          % os.listdir(d.data_dir))
+        self.assertTrue(dbs, 'no SQLite file in the data directory: %r' % os.listdir(d.data_dir))
         copy = harness.Daemon(name='tamper-copy')
         try:
             os.makedirs(copy.data_dir)

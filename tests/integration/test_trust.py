@@ -763,6 +763,74 @@ class TotpTest(harness.DaemonTestCase):
         self.assertIn('user.totp_reset', text)
         self.assertNotIn(secret, text)
 
+    def _db(self):
+        import sqlite3
+        d = self.daemon
+        dbs = [f for f in os.listdir(d.data_dir) if f.endswith('.db')]
+        self.assertEqual(len(dbs), 1, os.listdir(d.data_dir))
+        return sqlite3.connect(os.path.join(d.data_dir, dbs[0]), timeout=10)
+
+    def _stored_secret(self, user_id):
+        db = self._db()
+        try:
+            return db.execute('SELECT totp_secret FROM users WHERE id = ?',
+                              (user_id,)).fetchone()[0]
+        finally:
+            db.close()
+
+    async def test_secret_sealed_at_rest(self):
+        """The database holds the TOTP secret sealed, bound to its account: a
+        copy of the file reveals nothing, a sealed secret moved onto another
+        account does not work there, and a secret left in the clear by an
+        older gateway is sealed at the next start and keeps working."""
+        d, w = self.daemon, self.world
+        pw = harness.STAFF_PASSWORDS['judge']
+        tok = d.login('judge', pw)['token']
+        r = d.api('POST', '/account/totp', {}, token=tok)
+        self.assertEqual(r.status, 200, r)
+        secret = r.body['secret']
+        d.secrets.add(secret)
+        now = time.time()
+        r = d.api('POST', '/account/totp/confirm', {'code': totp(secret, now)}, token=tok)
+        self.assertEqual(r.status, 200, r)
+        for c in r.body['recovery_codes']:
+            d.secrets.add(c)
+        judge_id = w.user_ids['judge']
+        stored = self._stored_secret(judge_id)
+        self.assertTrue(stored.startswith('v1:'), stored)
+        self.assertNotIn(secret, stored)
+        import base64
+        self.assertNotIn(base64.b32decode(secret), base64.b64decode(stored[3:]))
+        # moved onto the clerk's account (with TOTP on), it does not open:
+        # the clerk's login fails closed
+        clerk_id = w.user_ids['clerk']
+        db = self._db()
+        with db:
+            db.execute('UPDATE users SET totp_secret = ?, totp_enabled = 1 WHERE id = ?',
+                       (stored, clerk_id))
+        db.close()
+        r = d.api('POST', '/login', {'username': 'clerk',
+                                     'password': harness.STAFF_PASSWORDS['clerk'],
+                                     'totp_code': totp(secret, now, 1)})
+        self.assertNotEqual(r.status, 200, r)
+        # a secret in the clear (as an older gateway stored it) is sealed at
+        # start-up and still accepted
+        d.stop()
+        db = self._db()
+        with db:
+            db.execute('UPDATE users SET totp_secret = NULL, totp_enabled = 0 WHERE id = ?',
+                       (clerk_id,))
+            db.execute('UPDATE users SET totp_secret = ? WHERE id = ?', (secret, judge_id))
+        db.close()
+        d.start()
+        stored = self._stored_secret(judge_id)
+        self.assertTrue(stored.startswith('v1:'), stored)
+        self.assertNotIn(secret, stored)
+        r = d.api('POST', '/login', {'username': 'judge', 'password': pw,
+                                     'totp_code': totp(secret, time.time(), 1)})
+        self.assertEqual(r.status, 200, r)
+        d.secrets.add(r.body['token'])
+
     async def test_optional_for_other_roles(self):
         d, w = self.daemon, self.world
         r = d.login('judge', harness.STAFF_PASSWORDS['judge'])

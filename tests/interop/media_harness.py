@@ -95,6 +95,49 @@ class Hearing:
         return await self.clerk.rpc.call(method, params)
 
 
+class TimedNotes(list):
+    """An Rpc's notes list that keeps when each note arrived (time_notes())."""
+
+    def __init__(self, items):
+        list.__init__(self, items)
+        self.times = [0.0] * len(items)
+
+    def append(self, item):
+        self.times.append(now())
+        list.append(self, item)
+
+    def arrival(self, method, pred=None, since=0.0):
+        """When the first note `method` (pred(params) true) at or after `since` came."""
+        for t, n in zip(self.times, self):
+            if t >= since and n.method == method and (pred is None or pred(n.params)):
+                return t
+        return None
+
+
+def time_notes(party):
+    """From now on party.rpc.notes.arrival() says when a notification came."""
+    if not isinstance(party.rpc.notes, TimedNotes):
+        party.rpc.notes = TimedNotes(party.rpc.notes)
+
+
+# Payloads shorter than this do not identify a packet.
+MIN_STAMP = 8
+
+
+def sent_stamps(party, since, until=None, kind=None):
+    """Stamps (webrtc_peer.STAMP_BYTES of payload) of the RTP packets
+    party's publish webrtcbin was given in [since, until)."""
+    pub = party.peer.pub
+    return {st for t, k, st in (list(pub.sent_rtp) if pub else [])
+            if t >= since and (until is None or t < until) and len(st) >= MIN_STAMP and
+            (kind is None or k == kind)}
+
+
+def received_stamps(party):
+    """Stamps of every RTP packet party's subscribe webrtcbin received."""
+    return {p.stamp for p in party.peer.rtp_all() if p.stamp and len(p.stamp) >= MIN_STAMP}
+
+
 class MediaTestCase(harness.DaemonTestCase):
     """One daemon with media on loopback per test class; peers closed after
     each test; the daemon's sanitizer reports fail the class."""

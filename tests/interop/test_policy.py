@@ -5,7 +5,9 @@ decode, per participant (media.tracks).
 
 - nothing flows in the main room before in_session (nor when adjourned);
 - a participant in the lobby receives no RTP;
-- consultation media never reaches the main room and the reverse;
+- consultation media never reaches the main room and the reverse: no
+  packet either side sent after the mover was told it moved (packets
+  identified by their payload, which the gateway never rewrites);
 - a witness screened from the defendant: no video m-line from the witness
   in the defendant's SDP nor in media.tracks, while the audio flows;
 - a muted track stops within 200 ms, without a new webrtc.offer;
@@ -163,21 +165,37 @@ class PolicyTest(MediaTestCase):
                                peer_kw={'clerk': kw, 'Dan Consult': kw, 'Dee Consult': kw})
         clerk, dfd, dfc = h['clerk'], h['Dan Consult'], h['Dee Consult']
         for p in (clerk, dfd, dfc):
-            await p.peer.publish()
+            # (white noise: every audio packet's payload stamps it alone)
+            await p.peer.publish(wave='white-noise')
+            media_harness.time_notes(p)
         for p in (clerk, dfd, dfc):
             await p.peer.subscribe()
         everyone = [(a, b) for a in (clerk, dfd, dfc) for b in (clerk, dfd, dfc) if a is not b]
         # (the key frame at join is test_video_starts_on_keyframe_at_join's)
         await self.wait_flowing(everyone, kick=True)
-        # to consultation:defence1 (times taken when each move is requested)
+        # to consultation:defence1 (times taken when each move is requested,
+        # and when each mover is told)
+        def room(p):
+            return lambda q: (q.get('place') == 'consultation:defence1' and
+                              (q.get('participant') or {}).get('participant_id') == p.pid)
         t_m1 = now()
         await self.move(h, dfd, 'consultation:defence1')
         t_m2 = now()
         await self.move(h, dfc, 'consultation:defence1')
-        t_a = t_m2 + SETTLE
-        await asyncio.sleep(SETTLE + QUIET)
+        await dfd.rpc.wait_for('participant.moved', room(dfd))
+        await dfc.rpc.wait_for('participant.moved', room(dfc))
+        told = {dfd: dfd.rpc.notes.arrival('participant.moved', room(dfd), t_m1),
+                dfc: dfc.rpc.notes.arrival('participant.moved', room(dfc), t_m2)}
+        # the room's two hear and see each other: once their video has
+        # started there (new m-lines, a key frame asked for: how long that
+        # takes is test_video_starts_on_keyframe_at_join's), all of it
+        for rx, tx in ((dfd, dfc), (dfc, dfd)):
+            for kind in ('video', 'audio'):
+                await rx.peer.wait_decoded(tx.pid, kind, n=5, timeout=CONNECT_TIMEOUT,
+                                           since=t_m2)
+        t_a = max(now(), t_m2 + SETTLE)
+        await asyncio.sleep(QUIET)
         t_b = now()
-        # the room's two hear and see each other
         for rx, tx in ((dfd, dfc), (dfc, dfd)):
             for kind, sent_c in (('video', tx.peer.pub.sent_video), ('audio',
                                                                      tx.peer.pub.sent_audio)):
@@ -187,12 +205,24 @@ class PolicyTest(MediaTestCase):
                                         'consultation: %s <- %s %s: sent %d decoded %d\n%s'
                                         % (rx.name, tx.name, kind, sent, got,
                                            self.describe(rx, tx)))
-        # nothing crosses, in either direction, once the move is done
-        for rx, tx, t_move in ((clerk, dfd, t_m1), (clerk, dfc, t_m2), (dfd, clerk, t_m1),
-                               (dfc, clerk, t_m2)):
-            self.assert_no_rtp(rx, tx, t_move + STOP_WITHIN, t_b,
-                               what='consultation <-> main (moved at %s)'
-                               % fmt_t(t_move, self.t_start))
+        # Nothing crosses, in either direction, once a mover is told (the
+        # gateway enforces a move before it announces it): no packet either
+        # side sent after that reaches the other, by payload. No timing
+        # margin: this holds however loaded the machine is.
+        for rx, tx, mover in ((clerk, dfd, dfd), (clerk, dfc, dfc), (dfd, clerk, dfd),
+                              (dfc, clerk, dfc)):
+            leaked = media_harness.received_stamps(rx) & media_harness.sent_stamps(
+                tx, told[mover], t_b)
+            self.assertEqual(len(leaked), 0, 'consultation <-> main: %s received %d packets %s '
+                             'sent after %s was told it moved (at %s)\n%s'
+                             % (rx.name, len(leaked), tx.name, mover.name,
+                                fmt_t(told[mover], self.t_start), self.describe(rx, tx)))
+        # and, by m-line, no RTP at all once the change has settled
+        for rx, tx, mover in ((clerk, dfd, dfd), (clerk, dfc, dfc), (dfd, clerk, dfd),
+                              (dfc, clerk, dfc)):
+            self.assert_no_rtp(rx, tx, told[mover] + SETTLE, t_b,
+                               what='consultation <-> main (%s told at %s)'
+                               % (mover.name, fmt_t(told[mover], self.t_start)))
         # back to main: video resumes on a key frame within 1 s of the request
         t_r = now()
         await self.move(h, dfd, 'main')

@@ -342,7 +342,9 @@ class SecurityTest(MediaTestCase):
         t0 = now()
         relay.mangle_to_gateway = tamper
         rounds = 0
-        while now() - t0 < 2.0:
+        # 2 s at least, and until the publisher has sent RTCP to tamper with
+        # (its report interval is randomised around a second or more)
+        while now() - t0 < 2.0 or (not tampered['rtcp'] and now() - t0 < 10.0):
             for _, d in counted + uncounted:
                 relay.inject_to_gateway(d)
             rounds += 1
@@ -425,11 +427,12 @@ def _udp_packet(sport, dport, payload, src='127.0.0.1', dst='127.0.0.1'):
 
 
 class PublishRateLimitTest(MediaTestCase):
-    """[media] max_publish_kbps: a publisher sending more than its limit
-    has the excess dropped and counted (reason="rate_limit"); what fits
-    still flows. The test publisher (320x240 VP8 and Opus) sends about
-    160 kbit/s."""
-    overrides = {'media': {'addresses': '127.0.0.1', 'max_publish_kbps': 60}}
+    """[media] max_publish_video_kbps: a publisher sending more video than
+    its limit has the excess dropped and counted (reason="rate_limit", and
+    by kind and budget); its audio has a budget of its own and loses
+    nothing however much video it sends. The test publisher (320x240 VP8
+    and Opus) sends about 160 kbit/s, 110 of it video."""
+    overrides = {'media': {'addresses': '127.0.0.1', 'max_publish_video_kbps': 60}}
 
     async def test_over_the_limit_is_dropped_and_counted(self):
         h = await self.hearing([('Flo Flood', 'defendant')])
@@ -438,17 +441,31 @@ class PublishRateLimitTest(MediaTestCase):
         await clerk.peer.subscribe()
         await self.wait_flowing([(clerk, flo)], kinds=('audio',), n=2)
         m0 = media_harness.metrics(self.daemon)
-        await asyncio.sleep(2.0)
+        t0 = now()
+        await asyncio.sleep(3.0)
+        t1 = now()
         m1 = media_harness.metrics(self.daemon)
-        key = 'vej_media_dropped_total{reason="rate_limit"}'
-        dropped = m1.get(key, 0) - m0.get(key, 0)
-        got = m1['vej_media_bytes_received_total'] - m0['vej_media_bytes_received_total']
-        print('over 2 s: %d packets dropped by the rate limit; %d bytes received' % (dropped, got))
-        self.assertGreater(dropped, 30, 'a ~160 kbit/s publisher under a 60 kbit/s limit')
-        fwd = m1['vej_media_rtp_forwarded_total'] - m0['vej_media_rtp_forwarded_total']
-        self.assertGreater(fwd, 50, 'what fits under the limit is forwarded')
-        rin = m1['vej_media_rtp_received_total'] - m0['vej_media_rtp_received_total']
+
+        def delta(key):
+            return m1.get(key, 0) - m0.get(key, 0)
+        dropped = delta('vej_media_dropped_total{reason="rate_limit"}')
+        video = delta('vej_media_publish_limited_total{kind="video",limit="bitrate"}')
+        audio = (delta('vej_media_publish_limited_total{kind="audio",limit="bitrate"}') +
+                 delta('vej_media_publish_limited_total{kind="audio",limit="packet_rate"}'))
+        got = delta('vej_media_bytes_received_total')
+        print('over 3 s: %d packets dropped by the rate limit (video %d, audio %d); '
+              '%d bytes received' % (dropped, video, audio, got))
+        self.assertGreater(video, 5, 'a ~110 kbit/s video under a 60 kbit/s limit')
+        self.assertEqual(audio, 0, 'audio has its own budget')
+        self.assertEqual(dropped, video)
+        fwd = delta('vej_media_rtp_forwarded_total')
+        self.assertGreater(fwd, 150, 'what fits under the limit is forwarded')
+        rin = delta('vej_media_rtp_received_total')
         self.assertLessEqual(fwd, rin - dropped, 'rate-limited packets were forwarded')
+        # Opus every 20 ms: all of it reaches the subscriber.
+        heard = clerk.peer.decoded_from(flo.pid, 'audio').count_between(t0, t1)
+        print('audio buffers decoded by the clerk in %.1f s: %d' % (t1 - t0, heard))
+        self.assertGreater(heard, 0.9 * 50 * (t1 - t0), 'audio lost to the video budget')
 
 
 if __name__ == '__main__':

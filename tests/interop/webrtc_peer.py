@@ -142,14 +142,22 @@ class Counter:
         return '<Counter %s: %d>' % (self.name, self.count)
 
 
+# Bytes of payload that identify a packet end to end (the gateway rewrites
+# RTP headers, never payloads): the publisher's stamp of what it sent, the
+# subscriber's of what it received.
+STAMP_BYTES = 40
+
+
 class RtpPacket:
     __slots__ = ('t', 'ssrc', 'pt', 'seq', 'ts', 'marker', 'size', 'keyframe_start', 'mid',
-                 'ext')
+                 'ext', 'stamp')
 
-    def __init__(self, t, ssrc, pt, seq, ts, marker, size, keyframe_start, mid, ext=None):
+    def __init__(self, t, ssrc, pt, seq, ts, marker, size, keyframe_start, mid, ext=None,
+                 stamp=None):
         self.t, self.ssrc, self.pt, self.seq, self.ts = t, ssrc, pt, seq, ts
         self.marker, self.size, self.keyframe_start, self.mid = marker, size, keyframe_start, mid
         self.ext = ext  # {id: bytes} of its header extension block, {} without one
+        self.stamp = stamp  # the payload's first STAMP_BYTES bytes
 
     def __repr__(self):
         return ('<RTP t=%.3f ssrc=%d pt=%d seq=%d mid=%s kf=%s>'
@@ -556,8 +564,13 @@ class PublishPc(_Pc):
 
     def __init__(self, name, aloop, audio=True, video=True, width=320, height=240, fps=30,
                  keyframe_max_dist=60, loopback_only=True, video_codec='VP8', tone=440,
-                 video_pt=None, audio_pt=None):
+                 video_pt=None, audio_pt=None, wave='sine', flash_beep=None):
         _Pc.__init__(self, name, aloop, loopback_only)
+        # (t, 'audio' | 'video', payload stamp) of every RTP packet as it
+        # enters webrtcbin (STAMP_BYTES; with wave='white-noise' every
+        # audio packet's stamp is its own)
+        self.sent_rtp = []
+        self.flash_beep = None   # flash_beep.FlashBeepFeeder when flash_beep (its beep in Hz)
         self.sent_video = Counter(name + ' sent video')
         self.sent_audio = Counter(name + ' sent audio')
         self.keyframes_sent = Counter(name + ' key frames')
@@ -576,10 +589,16 @@ class PublishPc(_Pc):
         if rtpbin is not None:
             rtpbin.connect('pad-added', self._on_rtpbin_pad)
         self.video_codec = video_codec
+        if flash_beep:
+            import flash_beep as fb
+            fps = fb.FPS
         if video:
             raw = ('videotestsrc is-live=true pattern=ball ! video/x-raw,width=%d,height=%d,'
                    'framerate=%d/1 ! videoconvert ! queue max-size-buffers=4 leaky=downstream'
                    % (width, height, fps))
+            if flash_beep:
+                raw = ('appsrc name=flashv is-live=true format=time do-timestamp=false '
+                       'caps="%s" ! videoconvert ! queue' % fb.video_caps(width, height))
             if video_codec == 'VP8':
                 desc = (raw + ' ! vp8enc name=venc deadline=1 cpu-used=8 keyframe-max-dist=%d '
                         'target-bitrate=300000 ! rtpvp8pay picture-id-mode=15-bit mtu=1150 ! '
@@ -596,13 +615,35 @@ class PublishPc(_Pc):
                 raise ValueError('video codec %r' % video_codec)
             self._add_source(desc, 'venc', self.sent_video, video=True)
         if audio:
-            desc = ('audiotestsrc is-live=true wave=sine freq=%d ! audioconvert ! '
+            src = 'audiotestsrc is-live=true wave=%s freq=%d' % (wave, tone)
+            if flash_beep:
+                src = ('appsrc name=flasha is-live=true format=time do-timestamp=false '
+                       'caps="%s"' % fb.AUDIO_CAPS)
+            desc = ('%s ! audioconvert ! '
                     'opusenc name=aenc frame-size=20 ! rtpopuspay mtu=1150 ! '
                     'capsfilter caps=application/x-rtp,media=audio,encoding-name=OPUS,payload=%d'
-                    % (tone, audio_pt or 111))
+                    % (src, audio_pt or 111))
             self._add_source(desc, 'aenc', self.sent_audio, video=False)
+        if flash_beep:
+            self.flash_beep = fb.FlashBeepFeeder(self.pipe, self.pipe.get_by_name('flashv'),
+                                                 self.pipe.get_by_name('flasha'), width, height,
+                                                 beep_hz=flash_beep)
+            for enc in ('venc', 'aenc'):
+                if self.pipe.get_by_name(enc) is not None:
+                    fb.gate(self.pipe.get_by_name(enc),
+                            lambda: self.connection_state() == 'connected')
         for t in self._transceivers():
             t.set_property('direction', GstWebRTC.WebRTCRTPTransceiverDirection.SENDONLY)
+
+    def start(self):
+        _Pc.start(self)
+        if self.flash_beep is not None:
+            self.flash_beep.start()
+
+    def stop(self):
+        if self.flash_beep is not None:
+            self.flash_beep.stop()
+        _Pc.stop(self)
 
     def _on_rtpbin_pad(self, rtpbin, pad):
         if pad.get_direction() == Gst.PadDirection.SINK and \
@@ -697,6 +738,16 @@ class PublishPc(_Pc):
             enc.get_static_pad('src').add_probe(Gst.PadProbeType.BUFFER, count_out)
         sinkpad = self.webrtc.request_pad_simple('sink_%u')
         self.sinkpads.append(sinkpad)
+        kind, sent = 'video' if video else 'audio', self.sent_rtp
+
+        def stamp(pad, info):
+            t = now()
+            for data in _probe_bytes(info, 12 + 64 + STAMP_BYTES):
+                p = parse_rtp(data)
+                if p is not None:
+                    sent.append((t, kind, bytes(p[5][:STAMP_BYTES])))
+            return Gst.PadProbeReturn.OK
+        sinkpad.add_probe(Gst.PadProbeType.BUFFER | Gst.PadProbeType.BUFFER_LIST, stamp)
         if bin_.get_static_pad('src').link(sinkpad) != Gst.PadLinkReturn.OK:
             raise PcError('%s: cannot link %s to webrtcbin' % (self.name, enc_name))
 
@@ -754,7 +805,7 @@ class SubscribePc(_Pc):
             elif enc == 'H264':
                 kf = h264_keyframe_start(payload)
             pkt = RtpPacket(t, ssrc, pt, seq, ts, marker, size, kf, self.ssrc_mid.get(ssrc),
-                            rtp_extensions(data))
+                            rtp_extensions(data), bytes(payload[:STAMP_BYTES]))
             self.rtp.append(pkt)
             self.rtp_by_ssrc.setdefault(ssrc, []).append(pkt)
         return Gst.PadProbeReturn.OK
@@ -1012,14 +1063,15 @@ class Peer:
     # -- publish ---------------------------------------------------------------
 
     async def publish(self, audio=True, video=True, expect_error=False, allow_error=False,
-                      tone=440):
+                      tone=440, wave='sine', flash_beep=None):
         """Offers VP8 and Opus; returns the gateway's answer (or, with
         expect_error, the error object, which must come; with allow_error,
         the error object if one came)."""
         if self.pub is None:
             self.pub = PublishPc(self.name + '-pub', self.aloop, audio=audio, video=video,
                                  keyframe_max_dist=self.keyframe_max_dist, fps=self.fps,
-                                 video_codec=self.video_codec, tone=tone,
+                                 video_codec=self.video_codec, tone=tone, wave=wave,
+                                 flash_beep=flash_beep,
                                  video_pt=self.publish_pts.get('video'),
                                  audio_pt=self.publish_pts.get('audio'))
             self.pub.on_local_candidate = lambda m, c: self._local_candidate('publish', m, c)

@@ -33,9 +33,10 @@
 /* Totals that several media threads update. */
 #define LG_ADD(field, v) __atomic_fetch_add(&(field), (v), __ATOMIC_RELAXED)
 #define LG_GET(field) __atomic_load_n(&(field), __ATOMIC_RELAXED)
-#define LG_EXT_AUDIO_LEVEL 1 /* the publish offer's extmap id for RFC 6464 */
-#define LG_REMB_BPS 5000000  /* what every subscriber's REMB says it can take */
-#define LG_MAX_RTX_MAP 64    /* RTX SSRC -> media SSRC pairs per subscribe PC */
+#define LG_EXT_AUDIO_LEVEL 1        /* the publish offer's extmap id for RFC 6464 */
+#define LG_REMB_BPS 5000000         /* what every subscriber's REMB says it can take */
+#define LG_MAX_RTX_MAP 64           /* RTX SSRC -> media SSRC pairs per subscribe PC */
+#define LG_SR_CLOCK_OFFSET_S 3600LL /* publishers' SR clock: the real time less this */
 
 enum lg_kind { LG_AUDIO = 0, LG_VIDEO = 1 };
 
@@ -68,7 +69,17 @@ double lg_hist_quantile(const struct lg_hist *h, double q);
 
 /* CPU times from /proc in clock ticks (sysconf(_SC_CLK_TCK)). */
 bool lg_proc_cpu_ticks(int pid, uint64_t *ticks);       /* utime + stime */
+bool lg_proc_cpu_split(int pid, uint64_t *user, uint64_t *sys); /* utime, stime */
 bool lg_machine_ticks(uint64_t *busy, uint64_t *total); /* /proc/stat "cpu" line */
+/* A process's memory in KiB: VmRSS of /proc/PID/status, and Rss, Pss and
+ * Anonymous of /proc/PID/smaps_rollup (-1 where unreadable). */
+struct lg_mem {
+    long long vm_rss_kib, rss_kib, pss_kib, anon_kib;
+};
+bool lg_proc_memory(int pid, struct lg_mem *m);
+/* Voluntary context switches (a thread going to sleep, so one wake-up
+ * each) summed over every thread of the process. */
+bool lg_proc_wakeups(int pid, uint64_t *n);
 /* The same for one CPU ("cpuN"), or the whole machine when cpu < 0. */
 bool lg_cpu_ticks(int cpu, uint64_t *busy, uint64_t *total);
 /* Counters of bench/relay/malloc-count.c's shared file; false if absent. */
@@ -132,6 +143,11 @@ struct lg_rx_stream {
     uint64_t received_mark, expected_mark; /* at the window start */
     struct lg_fb_stream fb;                /* for the receiver report */
     struct vej_nack *nack;                 /* video only: gaps to ask for */
+    /* the newest packet (hostile.c checks sender reports against it) */
+    bool have_last;
+    uint16_t last_seq;
+    uint32_t last_ts;
+    int64_t last_ns;
 };
 
 struct lg_pc {
@@ -156,6 +172,13 @@ struct lg_pc {
     uint32_t frame_no;
     bool force_keyframe;
     uint64_t sent[2];
+    uint32_t sess_id;    /* the o= session id of every publish offer */
+    uint32_t ts_base[2]; /* RTP timestamp of each stream's first packet */
+    int64_t since_ns[2]; /* first packet of the stream's current SSRC, 0: none */
+    uint32_t last_ts[2]; /* the stream's newest timestamp sent, at last_sent_ns */
+    int64_t last_sent_ns[2];
+    int64_t next_sr_ns; /* --sr-after */
+    bool renumbered;    /* --renumber done */
     /* subscribe */
     uint32_t local_ssrc; /* the RTCP sender SSRC */
     GSource *rtcp_timer; /* receiver report + REMB every second */
@@ -234,14 +257,20 @@ struct lg_options {
     int subscribers; /* M (each receives every publisher) */
     int warmup_s, duration_s;
     int gateway_pid;
-    char *alloc_file; /* bench/relay/malloc-count.c's counter file, optional */
-    bool aes_cm;      /* offer only AES_CM_128_HMAC_SHA1_80 */
-    int threads;      /* media threads */
-    bool janus;       /* --server janus: Janus's VideoRoom over its REST API */
-    int room;         /* the VideoRoom room (janus) */
-    bool no_media;    /* PCs up, no media: the idle case */
-    double loss;      /* share of received RTP packets dropped (0..1) */
-    char *json_out;   /* also write the figures as JSON here */
+    char *alloc_file;  /* bench/relay/malloc-count.c's counter file, optional */
+    bool aes_cm;       /* offer only AES_CM_128_HMAC_SHA1_80 */
+    int threads;       /* media threads */
+    bool janus;        /* --server janus: Janus's VideoRoom over its REST API */
+    int room;          /* the VideoRoom room (janus) */
+    bool no_media;     /* PCs up, no media: the idle case */
+    double loss;       /* share of received RTP packets dropped (0..1) */
+    int video_kbps;    /* publishers' video, about (0: 1000) */
+    bool no_rtx;       /* subscribers answer without RTX (NACK kept) */
+    int sr_after_s;    /* publishers send SRs from this long into each SSRC; -1: never */
+    int renumber_s;    /* video numbering jumps this long into the media; 0: never */
+    int ssrc_change_s; /* video changes SSRC (renegotiated) this long into the media; 0: never */
+    char *json_out;    /* also write the figures as JSON here */
+    char *window_hook; /* run as "HOOK start" / "HOOK stop" around the window */
 };
 
 struct lg_worker;
@@ -258,18 +287,26 @@ struct lg_run {
     GMutex fanout_lock;
     struct vej_dtls_cert *cert;
     char fingerprint[VEJ_DTLS_FINGERPRINT_MAX];
-    GPtrArray *pubs, *subs; /* struct lg_pc * */
-    int n_ready;            /* PCs with SRTP */
-    bool sending;           /* publishers send (from when every PC is up) */
-    bool measuring;         /* inside the window */
+    GPtrArray *pubs, *subs;                /* struct lg_pc * */
+    int n_ready;                           /* PCs with SRTP */
+    bool sending;                          /* publishers send (from when every PC is up) */
+    int64_t sending_since_ns;              /* when they started (LG_GET) */
+    bool ssrc_changed, ssrc_change_failed; /* --ssrc-change, main thread */
+    bool measuring;                        /* inside the window */
     /* receive totals */
     uint64_t rx_packets, rx_bad_stamp, rx_srtp_fail, rx_rtcp;
+    /* RTCP compounds received by subscribe PCs that carry sender reports,
+     * and the sender reports in them (the gateway compounds a PC's) */
+    uint64_t rx_sr_compounds, rx_srs;
     uint64_t rx_with_extensions;       /* RTP received with an RFC 8285 block */
     uint64_t rx_dropped;               /* RTP dropped on purpose (--loss) */
     uint64_t rx_audio, rx_audio_level; /* audio received; of it, with an audio level */
     uint64_t rx_rtx, rx_recovered;     /* RTX received; of those, a missing packet */
     uint64_t tx_rtcp, tx_nacked;       /* RTCP compounds sent; sequence numbers NACKed */
     uint64_t pli_seen;                 /* PLI/FIR received by publishers */
+    /* sender reports received by subscribers; of those, not on the
+     * publishers' clock, and not matching their stream's timestamps */
+    uint64_t rx_sr, rx_sr_foreign, rx_sr_inconsistent;
     struct lg_hist latency;
     /* fan-out spread: first to last subscriber's copy of one packet */
     struct lg_hist spread;
@@ -280,6 +317,7 @@ struct lg_run {
     } * fanout;
     size_t fanout_len;
     enum vej_srtp_profile profile_seen;
+    struct lg_mem mem_before; /* the gateway's, before the first participant */
 };
 
 /* ---- janus.c: the Janus VideoRoom backend ---- */
@@ -302,6 +340,19 @@ void lg_workers_add_publisher(struct lg_run *run, int k, struct lg_pc *pc);
 /* Holds every media thread still until lg_workers_resume (main thread). */
 void lg_workers_pause(struct lg_run *run);
 void lg_workers_resume(struct lg_run *run);
+
+/* ---- hostile.c: broken publishers (--sr-after, --renumber, --ssrc-change) ---- */
+
+/* A packet of stream k with timestamp ts went out at now. */
+void lg_hostile_note_sent(struct lg_pc *pc, enum lg_kind k, uint32_t ts, int64_t now);
+/* A publisher's media-thread tick: its SRs, its renumbering. */
+void lg_hostile_tick_pub(struct lg_pc *pc, int64_t now);
+/* Main thread: every publisher's video takes a new SSRC, renegotiated. */
+bool lg_hostile_ssrc_change(struct lg_run *run);
+/* A subscriber took RTP packet seq/ts of stream s at now. */
+void lg_hostile_note_rx(struct lg_rx_stream *s, uint16_t seq, uint32_t ts, int64_t now);
+/* A subscriber's decrypted RTCP compound: its SRs are checked. */
+void lg_hostile_rx_rtcp(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len);
 
 /* report.c: warm-up, the measured window, the figures; the exit status. */
 int lg_measure(struct lg_run *run);

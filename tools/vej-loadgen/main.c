@@ -4,7 +4,9 @@
  *   vej-loadgen --url https://127.0.0.1:8443 --token CLERK_TOKEN \
  *       --publishers 10 --subscribers 10 --warmup 3 --duration 10 \
  *       --gateway-pid PID [--courtroom ID] [--aes-cm] [--alloc-file F] [--json F]
- *       [--loss P] [--threads N] [--no-media]
+ *       [--loss P] [--threads N] [--no-media] [--window-hook CMD]
+ *       [--video-kbps K] [--sr-after S] [--renumber S] [--ssrc-change S] [--no-rtx]
+ *       (hostile.c)
  *   vej-loadgen --server janus --url http://127.0.0.1:8088/janus [--room 1234]
  *       --address HOST_IP -n N -m M --gateway-pid JANUS_PID ...   (janus.c)
  *
@@ -17,7 +19,9 @@
  * packets per second. After --warmup seconds it measures for --duration
  * seconds and prints the figures (and --json writes them). Subscribers
  * send receiver reports, REMB and NACK and take RTX; --loss P drops that
- * share of the RTP they receive. */
+ * share of the RTP they receive. The hostile.c options make publishers
+ * behave like broken peers: bigger video, sender reports on a clock of
+ * their own, renumbering, an SSRC change; subscribers check every SR. */
 #include "loadgen.h"
 
 #include <stdio.h>
@@ -278,6 +282,7 @@ parse_options(int argc, char **argv, struct lg_options *o)
     o->duration_s = 10;
     o->threads = 1;
     o->room = 1234;
+    o->sr_after_s = 0; /* as browsers do: from the first packets */
     g_autofree char *server = NULL;
     GOptionEntry entries[] = {
         {"url", 0, 0, G_OPTION_ARG_STRING, &o->url, "gateway base URL (https://HOST:PORT)", "URL"},
@@ -302,8 +307,24 @@ parse_options(int argc, char **argv, struct lg_options *o)
          "connect every PC but send no media (the idle case: server CPU only)", NULL},
         {"threads", 0, 0, G_OPTION_ARG_INT, &o->threads,
          "media threads; PeerConnections are spread over them (default 1)", "N"},
+        {"window-hook", 0, 0, G_OPTION_ARG_STRING, &o->window_hook,
+         "command run as 'CMD start' before and 'CMD stop' after the measured window "
+         "(bench/run-relay --callgrind: instruction counting on)",
+         "CMD"},
         {"loss", 0, 0, G_OPTION_ARG_DOUBLE, &o->loss,
          "share of received RTP packets to drop, 0 to 1 (exercises NACK and RTX)", "P"},
+        {"no-rtx", 0, 0, G_OPTION_ARG_NONE, &o->no_rtx,
+         "subscribers answer without RTX but keep generic NACK", NULL},
+        {"video-kbps", 0, 0, G_OPTION_ARG_INT, &o->video_kbps,
+         "publishers' video bitrate, about (default 1000)", "K"},
+        {"sr-after", 0, 0, G_OPTION_ARG_INT, &o->sr_after_s,
+         "publishers send sender reports from S s into each SSRC (default 0, as browsers do; -1: "
+         "never)",
+         "S"},
+        {"renumber", 0, 0, G_OPTION_ARG_INT, &o->renumber_s,
+         "publishers' video numbering jumps S s into the media", "S"},
+        {"ssrc-change", 0, 0, G_OPTION_ARG_INT, &o->ssrc_change_s,
+         "publishers' video takes a new SSRC (renegotiated) S s into the media", "S"},
         {NULL, 0, 0, 0, NULL, NULL, NULL},
     };
     g_autoptr(GOptionContext) ctx = g_option_context_new("- media load for VEJ Gateway");
@@ -321,10 +342,12 @@ parse_options(int argc, char **argv, struct lg_options *o)
         fprintf(stderr, "vej-loadgen: --server is vej or janus\n");
         return false;
     }
-    if (!o->url || (!o->token && !o->janus) || o->publishers < 1 || o->publishers > 200 ||
+    if (!o->url || (!o->token && !o->janus) || o->publishers < 1 || o->publishers > 300 ||
         o->subscribers < 0 || o->subscribers > 2000 || o->duration_s < 1 || o->warmup_s < 0 ||
-        !(o->loss >= 0) || o->loss >= 1 || o->threads < 1 || o->threads > 64) {
-        fprintf(stderr, "vej-loadgen: --url and --token are required; 1 <= N <= 200, "
+        o->video_kbps < 0 || o->video_kbps > 100000 || o->sr_after_s < -1 || o->renumber_s < 0 ||
+        o->ssrc_change_s < 0 || !(o->loss >= 0) || o->loss >= 1 || o->threads < 1 ||
+        o->threads > 64) {
+        fprintf(stderr, "vej-loadgen: --url and --token are required; 1 <= N <= 300, "
                         "0 <= M <= 2000, --duration >= 1, 0 <= --loss < 1, 1 <= --threads <= 64\n");
         return false;
     }
@@ -356,6 +379,8 @@ main(int argc, char **argv)
     g_mutex_init(&run.fanout_lock);
 
     int n = run.o.publishers + run.o.subscribers;
+    if (run.o.gateway_pid > 0)
+        lg_proc_memory(run.o.gateway_pid, &run.mem_before);
     if (run.o.janus)
         return run_janus(&run, n);
     struct lg_party *parties = g_new0(struct lg_party, (gsize)n);
@@ -406,6 +431,15 @@ out:
     return status;
 }
 
+static gboolean
+ssrc_change(gpointer user)
+{
+    struct lg_run *run = user;
+    run->ssrc_changed = true;
+    run->ssrc_change_failed = !lg_hostile_ssrc_change(run);
+    return G_SOURCE_REMOVE;
+}
+
 static int
 connect_and_measure(struct lg_run *run, int n, int64_t t0, const char *what)
 {
@@ -419,9 +453,20 @@ connect_and_measure(struct lg_run *run, int n, int64_t t0, const char *what)
             what);
     /* Media starts when every PC is up: a set-up under full load is slow
      * and measures nothing (each publisher starts with a keyframe). */
-    if (!run->o.no_media)
+    if (!run->o.no_media) {
+        __atomic_store_n(&run->sending_since_ns, lg_now_ns(), __ATOMIC_RELAXED);
         __atomic_store_n(&run->sending, true, __ATOMIC_RELEASE);
-    return lg_measure(run);
+    }
+    guint change = run->o.ssrc_change_s && !run->o.no_media
+                       ? g_timeout_add_seconds((guint)run->o.ssrc_change_s, ssrc_change, run)
+                       : 0;
+    int status = lg_measure(run);
+    if (change && !run->ssrc_changed) {
+        g_source_remove(change);
+        fprintf(stderr, "vej-loadgen: the run ended before --ssrc-change\n");
+        status = 1;
+    }
+    return run->ssrc_change_failed ? 1 : status;
 }
 
 static int
@@ -457,6 +502,7 @@ run_free(struct lg_run *run)
     g_free(run->o.address);
     g_free(run->o.alloc_file);
     g_free(run->o.json_out);
+    g_free(run->o.window_hook);
     if (run->workers)
         lg_workers_free(run);
 }

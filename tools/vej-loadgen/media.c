@@ -41,6 +41,7 @@ lg_media_publisher_init(struct lg_pc *pc)
     for (int k = 0; k < 2; k++) {
         pc->ssrc[k] = g_random_int() | 1;
         pc->seq[k] = (uint16_t)g_random_int();
+        pc->ts_base[k] = g_random_int();
     }
     pc->next_video_ns = now + g_random_int_range(0, FRAME_NS);
     pc->next_audio_ns = now + g_random_int_range(0, AUDIO_NS);
@@ -97,10 +98,14 @@ send_video_frame(struct lg_pc *pc)
     bool key = pc->frame_no % KEYFRAME_EVERY == 0 || pc->force_keyframe;
     pc->force_keyframe = false;
     size_t frame = key ? KEYFRAME_BYTES : DELTA_BYTES;
+    int kbps = pc->run->o.video_kbps;
+    if (kbps > 0) /* --video-kbps: frames scaled from the ~1 Mbit/s default */
+        frame = MAX(frame * (size_t)kbps / 1000, (size_t)64);
     size_t max_payload = MAX_RTP_PACKET - 12;
     size_t n_packets = (frame + max_payload - 1) / max_payload;
     size_t per = frame / n_packets;
-    uint32_t ts = pc->frame_no * 3000u;
+    uint32_t ts = pc->ts_base[LG_VIDEO] + pc->frame_no * 3000u;
+    lg_hostile_note_sent(pc, LG_VIDEO, ts, lg_now_ns());
     for (size_t i = 0; i < n_packets; i++) {
         bool last = i + 1 == n_packets;
         size_t h = rtp_header(buf, LG_PT_VP8, last, pc->seq[LG_VIDEO]++, ts, pc->ssrc[LG_VIDEO]);
@@ -125,7 +130,8 @@ static void
 send_audio(struct lg_pc *pc)
 {
     uint8_t buf[LG_PKT_MAX];
-    uint32_t ts = pc->counter[LG_AUDIO] * 960u;
+    uint32_t ts = pc->ts_base[LG_AUDIO] + pc->counter[LG_AUDIO] * 960u;
+    lg_hostile_note_sent(pc, LG_AUDIO, ts, lg_now_ns());
     size_t h = rtp_header(buf, LG_PT_OPUS, false, pc->seq[LG_AUDIO]++, ts, pc->ssrc[LG_AUDIO]);
     buf[0] |= 0x10; /* X: the audio-level block follows */
     uint8_t level = (uint8_t)(20 + pc->counter[LG_AUDIO] % 40);
@@ -156,6 +162,7 @@ lg_media_tick_pubs(GPtrArray *pubs, int64_t now)
             send_audio(pc);
             pc->next_audio_ns += AUDIO_NS;
         }
+        lg_hostile_tick_pub(pc, now);
     }
 }
 
@@ -212,7 +219,7 @@ lg_media_send_report(struct lg_pc *pc)
 {
     if (!pc->srtp)
         return;
-    struct lg_fb_stream *streams[LG_MAX_RX_STREAMS];
+    struct lg_fb_stream *streams[LG_MAX_RX_STREAMS] = {0};
     for (size_t i = 0; i < pc->n_rx; i++)
         streams[i] = &pc->rx[i].fb;
     uint8_t buf[LG_PKT_MAX];
@@ -324,6 +331,7 @@ lg_media_rx(struct lg_run *run, struct lg_pc *pc, const uint8_t *pkt, size_t len
     struct lg_rx_stream *s = rx_stream(pc, v.ssrc, (enum lg_kind)st.kind);
     if (s) {
         note_seq(s, v.seq);
+        lg_hostile_note_rx(s, v.seq, v.timestamp, now);
         lg_fb_stream_note(&s->fb, v.seq, v.timestamp, now, true);
         if (s->nack) {
             vej_nack_on_packet(s->nack, v.seq, now / 1000);

@@ -10,6 +10,7 @@
 #include "loadgen.h"
 
 #include "gateway/wire/demux.h"
+#include "gateway/wire/rtcp.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -152,6 +153,23 @@ on_component_state(NiceAgent *agent, guint stream, guint component, guint state,
     }
 }
 
+/* The sender reports in one compound a subscribe PC received. */
+static void
+count_sender_reports(struct lg_run *run, const uint8_t *buf, size_t n)
+{
+    struct vej_rtcp_iter it;
+    struct vej_rtcp_packet pk;
+    uint64_t srs = 0;
+    vej_rtcp_iter_init(&it, buf, n);
+    while (vej_rtcp_next(&it, &pk) == 1)
+        if (pk.type == VEJ_RTCP_SR)
+            srs++;
+    if (srs) {
+        LG_ADD(run->rx_sr_compounds, 1);
+        LG_ADD(run->rx_srs, srs);
+    }
+}
+
 static void
 on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *data, gpointer user)
 {
@@ -182,6 +200,10 @@ on_recv(NiceAgent *agent, guint stream, guint component, guint len, gchar *data,
     case VEJ_DEMUX_RTCP:
         if (pc->srtp && vej_srtp_unprotect_rtcp(pc->srtp, buf, &n) == VEJ_SRTP_OK) {
             LG_ADD(pc->run->rx_rtcp, 1);
+            if (pc->dir == LG_PC_SUBSCRIBE) {
+                lg_hostile_rx_rtcp(pc->run, pc, buf, n);
+                count_sender_reports(pc->run, buf, n);
+            }
             /* A PLI or FIR to a publisher: send the next frame as a keyframe. */
             if (pc->dir == LG_PC_PUBLISH && n >= 2 && buf[1] == 206 &&
                 ((buf[0] & 0x1f) == 1 || (buf[0] & 0x1f) == 4)) {

@@ -20,7 +20,7 @@
 
 struct snapshot {
     int64_t ns;
-    uint64_t rx, gw_ticks, self_ticks, busy, total;
+    uint64_t rx, gw_ticks, self_ticks, busy, total, gw_wakeups, gw_sys;
     uint64_t sent;
     uint64_t cpu_busy[2], cpu_total[2];
     struct lg_alloc_counts alloc;
@@ -33,7 +33,12 @@ take(struct lg_run *run, struct snapshot *s)
     memset(s, 0, sizeof *s);
     s->ns = lg_now_ns();
     s->rx = LG_GET(run->rx_packets);
-    s->gw_ok = run->o.gateway_pid > 0 && lg_proc_cpu_ticks(run->o.gateway_pid, &s->gw_ticks);
+    uint64_t gw_user = 0;
+    s->gw_ok =
+        run->o.gateway_pid > 0 && lg_proc_cpu_split(run->o.gateway_pid, &gw_user, &s->gw_sys);
+    s->gw_ticks = gw_user + s->gw_sys;
+    if (run->o.gateway_pid > 0)
+        lg_proc_wakeups(run->o.gateway_pid, &s->gw_wakeups);
     lg_proc_cpu_ticks(getpid(), &s->self_ticks);
     lg_machine_ticks(&s->busy, &s->total);
     for (int c = 0; c < 2; c++)
@@ -77,12 +82,56 @@ window_loss(struct lg_run *run, uint64_t *expected, uint64_t *received, size_t *
     }
 }
 
+/* --window-hook: "CMD start" / "CMD stop", waited for (before the first
+ * snapshot, after the last: what it costs falls outside the window). */
+static void
+run_hook(const char *hook, const char *what)
+{
+    if (!hook)
+        return;
+    g_autofree char *cmd = g_strdup_printf("%s %s", hook, what);
+    g_autoptr(GError) err = NULL;
+    int status = 0;
+    if (!g_spawn_command_line_sync(cmd, NULL, NULL, &status, &err) ||
+        !g_spawn_check_wait_status(status, &err))
+        fprintf(stderr, "vej-loadgen: window hook %s: %s\n", what, err->message);
+}
+
 static void
 pump_for(double seconds)
 {
     int64_t end = lg_now_ns() + (int64_t)(seconds * 1e9);
     while (lg_now_ns() < end)
         g_main_context_iteration(NULL, TRUE);
+}
+
+/* Prints the gateway's CPU split, wake-ups and memory growth over the run
+ * (from before the first participant) and returns them as JSON members
+ * for --json. */
+static json_t *
+gateway_report(const struct lg_run *run, const struct lg_mem *after, double cpu_s, double sys_s,
+               double wakeups)
+{
+    const struct lg_mem *m0 = &run->mem_before;
+    int n_pcs = run->o.publishers + run->o.subscribers;
+    double per_pc = after->vm_rss_kib >= 0 && m0->vm_rss_kib >= 0
+                        ? (double)(after->vm_rss_kib - m0->vm_rss_kib) / n_pcs
+                        : -1;
+    printf("gateway CPU split  %.3f s user, %.3f s system (kernel)\n",
+           cpu_s >= 0 ? cpu_s - sys_s : -1.0, sys_s);
+    printf("gateway wake-ups   %.0f per second (voluntary context switches, every thread)\n",
+           wakeups);
+    printf("gateway memory     VmRSS %lld -> %lld KiB (%.1f KiB per PC of %d); smaps_rollup "
+           "Rss %lld, Pss %lld, Anonymous %lld KiB (before: %lld, %lld, %lld)\n",
+           m0->vm_rss_kib, after->vm_rss_kib, per_pc, n_pcs, after->rss_kib, after->pss_kib,
+           after->anon_kib, m0->rss_kib, m0->pss_kib, m0->anon_kib);
+    return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:f,s:f,s:f}", "rss_before_kib",
+                     (json_int_t)m0->vm_rss_kib, "rss_after_kib", (json_int_t)after->vm_rss_kib,
+                     "rollup_rss_before_kib", (json_int_t)m0->rss_kib, "rollup_rss_after_kib",
+                     (json_int_t)after->rss_kib, "pss_before_kib", (json_int_t)m0->pss_kib,
+                     "pss_after_kib", (json_int_t)after->pss_kib, "anon_before_kib",
+                     (json_int_t)m0->anon_kib, "anon_after_kib", (json_int_t)after->anon_kib,
+                     "rss_per_pc_kib", per_pc, "wakeups_per_s", wakeups, "gateway_sys_s", sys_s);
 }
 
 int
@@ -96,13 +145,18 @@ lg_measure(struct lg_run *run)
     lg_hist_clear(&run->latency);
     lg_hist_clear(&run->spread);
     lg_alloc_attribute(o->alloc_file, true);
+    run_hook(o->window_hook, "start");
     __atomic_store_n(&run->measuring, true, __ATOMIC_RELAXED);
     take(run, &a);
     lg_workers_resume(run);
     pump_for(o->duration_s);
     take(run, &b);
     __atomic_store_n(&run->measuring, false, __ATOMIC_RELAXED);
+    run_hook(o->window_hook, "stop");
     lg_alloc_attribute(o->alloc_file, false);
+    struct lg_mem mem_after = {-1, -1, -1, -1};
+    if (o->gateway_pid > 0)
+        lg_proc_memory(o->gateway_pid, &mem_after);
     /* Packets still in flight at the window's end count as received. */
     uint64_t expected, received;
     size_t streams;
@@ -124,7 +178,8 @@ lg_measure(struct lg_run *run)
                                      (double)expected
                                : -1;
     uint64_t sent = b.sent - a.sent;
-    double deliver_pct = sent ? (double)fwd * 100.0 / ((double)sent * (double)o->subscribers) : -1;
+    double deliver_pct =
+        sent && o->subscribers ? (double)fwd * 100.0 / ((double)sent * (double)o->subscribers) : -1;
     double missing_pct = deliver_pct >= 0 ? MAX(0.0, 100.0 - deliver_pct) : -1;
     double p50 = lg_hist_quantile(&run->latency, 0.50), p99 = lg_hist_quantile(&run->latency, 0.99);
     double pmax = lg_hist_quantile(&run->latency, 1.0);
@@ -160,6 +215,9 @@ lg_measure(struct lg_run *run)
     printf("gateway CPU        %.3f s = %.2f us per forwarded packet, %.3f%% of a core per PC\n",
            gw_cpu_s, us_per_pkt,
            gw_cpu_s >= 0 ? gw_cpu_s * 100.0 / secs / (o->publishers + o->subscribers) : -1.0);
+    double gw_sys_s = a.gw_ok && b.gw_ok ? (double)(b.gw_sys - a.gw_sys) / tck : -1;
+    json_t *extra = gateway_report(run, &mem_after, gw_cpu_s, gw_sys_s,
+                                   (double)(b.gw_wakeups - a.gw_wakeups) / secs);
     printf("machine CPU        %.1f%%%s\n", machine_pct, saturated ? "  SATURATED (> 85%)" : "");
     printf("cpu0 / cpu1        %.1f%% / %.1f%% busy; other processes %.2f cores\n", cpu_pct[0],
            cpu_pct[1], others);
@@ -195,10 +253,17 @@ lg_measure(struct lg_run *run)
            (unsigned long long)LG_GET(run->rx_rtx), (unsigned long long)LG_GET(run->rx_recovered),
            (unsigned long long)LG_GET(run->rx_dropped), o->loss,
            (unsigned long long)LG_GET(run->pli_seen));
+    printf("sender reports     %llu received by subscribers, %llu not on the publisher's clock, "
+           "%llu off their stream's timestamps\n",
+           (unsigned long long)LG_GET(run->rx_sr), (unsigned long long)LG_GET(run->rx_sr_foreign),
+           (unsigned long long)LG_GET(run->rx_sr_inconsistent));
+    printf("sender reports     %llu received by subscribers in %llu compounds\n",
+           (unsigned long long)LG_GET(run->rx_srs),
+           (unsigned long long)LG_GET(run->rx_sr_compounds));
     if (o->json_out) {
         json_t *j = json_pack(
             "{s:s,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:b,s:b,s:f,s:f,"
-            "s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+            "s:f,s:f,s:f,s:f,s:f,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
             "profile", profile, "publishers", o->publishers, "subscribers", o->subscribers,
             "window_s", secs, "sent_pps", (double)sent / secs, "forwarded_pps", pps,
             "delivered_pct", deliver_pct, "gateway_cpu_s", gw_cpu_s, "us_per_packet", us_per_pkt,
@@ -212,10 +277,18 @@ lg_measure(struct lg_run *run)
             "recovered", (json_int_t)LG_GET(run->rx_recovered), "dropped",
             (json_int_t)LG_GET(run->rx_dropped), "audio_received",
             (json_int_t)LG_GET(run->rx_audio), "audio_with_level",
-            (json_int_t)LG_GET(run->rx_audio_level));
+            (json_int_t)LG_GET(run->rx_audio_level), "pli_seen", (json_int_t)LG_GET(run->pli_seen),
+            "sr_received", (json_int_t)LG_GET(run->rx_sr), "sr_foreign_clock",
+            (json_int_t)LG_GET(run->rx_sr_foreign), "sr_inconsistent",
+            (json_int_t)LG_GET(run->rx_sr_inconsistent));
+        json_object_update(j, extra);
+        json_object_set_new(j, "sender_reports", json_integer((json_int_t)LG_GET(run->rx_srs)));
+        json_object_set_new(j, "sender_report_compounds",
+                            json_integer((json_int_t)LG_GET(run->rx_sr_compounds)));
         if (json_dump_file(j, o->json_out, JSON_COMPACT) != 0)
             fprintf(stderr, "vej-loadgen: cannot write %s\n", o->json_out);
         json_decref(j);
     }
-    return fwd > 0 || o->no_media ? 0 : 1;
+    json_decref(extra);
+    return fwd > 0 || o->no_media || o->subscribers == 0 ? 0 : 1;
 }

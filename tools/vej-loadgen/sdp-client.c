@@ -42,7 +42,8 @@ lg_sdp_publish_offer(struct lg_pc *pc, const char *fingerprint, const char *setu
                            "t=0 0\r\n"
                            "a=group:BUNDLE 0 1\r\n"
                            "a=msid-semantic: WMS lg%d\r\n",
-                           g_random_int() >> 1, pc->index);
+                           pc->sess_id ? pc->sess_id : (pc->sess_id = (g_random_int() >> 1) | 1),
+                           pc->index);
     g_string_append(s, "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\n");
     transport_lines(s, pc, fingerprint, setup);
     g_string_append_printf(s,
@@ -167,7 +168,8 @@ lg_sdp_subscribe_answer(struct lg_pc *pc, const struct vej_sdp_description *offe
                                    m->media_name, m->proto, m->first_format, m->mid);
             continue;
         }
-        bool rtx = m->kind == VEJ_SDP_KIND_VIDEO && m->has_rtx;
+        /* --no-rtx: generic NACK kept, RTX left out, as some clients answer */
+        bool rtx = m->kind == VEJ_SDP_KIND_VIDEO && m->has_rtx && !pc->run->o.no_rtx;
         g_string_append_printf(s, "m=%s 9 UDP/TLS/RTP/SAVPF %u",
                                m->kind == VEJ_SDP_KIND_AUDIO ? "audio" : "video", m->pt);
         if (rtx)

@@ -68,6 +68,16 @@ lg_hist_quantile(const struct lg_hist *h, double q)
 bool
 lg_proc_cpu_ticks(int pid, uint64_t *ticks)
 {
+    uint64_t user, sys;
+    if (!lg_proc_cpu_split(pid, &user, &sys))
+        return false;
+    *ticks = user + sys;
+    return true;
+}
+
+bool
+lg_proc_cpu_split(int pid, uint64_t *user, uint64_t *sys)
+{
     char path[64];
     snprintf(path, sizeof path, "/proc/%d/stat", pid);
     g_autofree char *text = NULL;
@@ -81,8 +91,63 @@ lg_proc_cpu_ticks(int pid, uint64_t *ticks)
     /* After ')': state is field 3 of stat(5); utime 14, stime 15. */
     if (g_strv_length(f) < 13)
         return false;
-    guint64 ut = g_ascii_strtoull(f[11], NULL, 10), st = g_ascii_strtoull(f[12], NULL, 10);
-    *ticks = ut + st;
+    *user = g_ascii_strtoull(f[11], NULL, 10);
+    *sys = g_ascii_strtoull(f[12], NULL, 10);
+    return true;
+}
+
+/* The value (kB) of the line starting with `key` in a /proc text. */
+static long long
+kib_field(const char *text, const char *key)
+{
+    size_t k = strlen(key);
+    for (const char *l = text; l && *l;) {
+        if (strncmp(l, key, k) == 0)
+            return g_ascii_strtoll(l + k, NULL, 10);
+        l = strchr(l, '\n');
+        if (l)
+            l++;
+    }
+    return -1;
+}
+
+bool
+lg_proc_memory(int pid, struct lg_mem *m)
+{
+    m->vm_rss_kib = m->rss_kib = m->pss_kib = m->anon_kib = -1;
+    char path[64];
+    g_autofree char *status = NULL, *rollup = NULL;
+    snprintf(path, sizeof path, "/proc/%d/status", pid);
+    if (!g_file_get_contents(path, &status, NULL, NULL))
+        return false;
+    m->vm_rss_kib = kib_field(status, "VmRSS:");
+    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", pid);
+    if (g_file_get_contents(path, &rollup, NULL, NULL)) {
+        m->rss_kib = kib_field(rollup, "Rss:");
+        m->pss_kib = kib_field(rollup, "Pss:");
+        m->anon_kib = kib_field(rollup, "Anonymous:");
+    }
+    return m->vm_rss_kib >= 0;
+}
+
+bool
+lg_proc_wakeups(int pid, uint64_t *n)
+{
+    *n = 0;
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/task", pid);
+    g_autoptr(GDir) dir = g_dir_open(path, 0, NULL);
+    if (!dir)
+        return false;
+    for (const char *t; (t = g_dir_read_name(dir));) {
+        g_autofree char *file = g_strdup_printf("%s/%s/status", path, t);
+        g_autofree char *text = NULL;
+        if (!g_file_get_contents(file, &text, NULL, NULL))
+            continue;
+        long long v = kib_field(text, "voluntary_ctxt_switches:");
+        if (v > 0)
+            *n += (uint64_t)v;
+    }
     return true;
 }
 

@@ -50,7 +50,12 @@ static const char *const all_keys[] = {
     "media.max_media_per_offer",
     "media.max_media_per_subscribe",
     "media.codecs",
-    "media.max_publish_kbps",
+    "media.max_publish_audio_tracks",
+    "media.max_publish_video_tracks",
+    "media.max_publish_audio_kbps",
+    "media.max_publish_video_kbps",
+    "media.max_publish_audio_pps",
+    "media.max_publish_video_pps",
     "media.dtls_cert",
     "media.dtls_key",
     "log.level",
@@ -119,7 +124,12 @@ assert_same_config(const struct vej_config *a, const struct vej_config *b)
     g_assert_cmpint(a->media_ipv6, ==, b->media_ipv6);
     g_assert_cmpint(a->media_advertise_private, ==, b->media_advertise_private);
     g_assert_cmpstr(a->media_codecs, ==, b->media_codecs);
-    g_assert_cmpint(a->media_max_publish_kbps, ==, b->media_max_publish_kbps);
+    g_assert_cmpint(a->media_max_publish_audio_tracks, ==, b->media_max_publish_audio_tracks);
+    g_assert_cmpint(a->media_max_publish_video_tracks, ==, b->media_max_publish_video_tracks);
+    g_assert_cmpint(a->media_max_publish_audio_kbps, ==, b->media_max_publish_audio_kbps);
+    g_assert_cmpint(a->media_max_publish_video_kbps, ==, b->media_max_publish_video_kbps);
+    g_assert_cmpint(a->media_max_publish_audio_pps, ==, b->media_max_publish_audio_pps);
+    g_assert_cmpint(a->media_max_publish_video_pps, ==, b->media_max_publish_video_pps);
     g_assert_cmpstr(a->media_dtls_cert, ==, b->media_dtls_cert);
     g_assert_cmpstr(a->media_dtls_key, ==, b->media_dtls_key);
     g_assert_cmpstr(a->log_level, ==, b->log_level);
@@ -210,6 +220,9 @@ test_unknown(void)
                    "[servr]: unknown group");
     expect_refused("[server]\nlisten = 127.0.0.1:1\nport = 1\n", "[server] port: unknown key");
     expect_refused("[log]\nworkers = 1\n", "[log] workers: unknown key");
+    expect_refused("[media]\nmax_publish_kbps = 100\n",
+                   "[media] max_publish_kbps: replaced by max_publish_audio_kbps and "
+                   "max_publish_video_kbps (a budget per kind)");
     expect_refused("[server]\nrpc_burst = 1\nrpc_burst = 2\n",
                    "[server] rpc_burst: given more than once");
     expect_refused("[log]\nlevel = info\nlevel[de] = debug\n",
@@ -302,7 +315,8 @@ test_bad_values(void)
     expect_refused("[media]\ncodecs = vp8, opus ,vp8\n",
                    "[media] codecs: codec \"vp8\" is listed twice");
     expect_refused("[media]\ncodecs =\n", "[media] codecs: must name at least one codec");
-    expect_refused("[media]\ncodecs = ,\n", "[media] codecs: unknown codec \"\" (known: opus, vp8, h264)");
+    expect_refused("[media]\ncodecs = ,\n",
+                   "[media] codecs: unknown codec \"\" (known: opus, vp8, h264)");
     /* syntax */
     g_autofree char *dir = make_tmpdir();
     g_autofree char *path = write_conf(dir, "listen = 1\n");

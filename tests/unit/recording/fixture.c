@@ -4,7 +4,8 @@
  * encoders go: appsrc (raw frames made here) ! vp8enc|opusenc !
  * rtpvp8pay|rtpopuspay ! appsink. A packet of capture time c (the buffer's
  * PTS from the connection's start) reaches the gateway at c + delay; its
- * sender's clock reads c + skew, which is what its SRs say. */
+ * sender's clock reads c + skew, which is what its SRs say (their RTP time
+ * drifting ahead by sr_drift per second, as webrtcbin's do). */
 #include "tests/unit/recording/fixture.h"
 
 #include "gateway/wire/rtcp.h"
@@ -71,6 +72,7 @@ vej_fixture_default(struct vej_fixture *fx, unsigned n, double duration_s)
             p->rejoin_s = duration_s * 0.6;
         }
         p->skew_s = skews[i];
+        p->sr_drift = i == 0 ? 1.0 : 0.0; /* the flash-and-beep participant */
         p->h264 = i == 3;
     }
 }
@@ -224,7 +226,8 @@ add_track(const struct vej_fixture *fx, struct track_info *ti, double from_s, do
         int64_t capture = conn_start + (int64_t)(t * NS);
         struct vej_rtcp_sr sr = {.ssrc = ti->ssrc,
                                  .ntp_time = to_ntp(capture + skew),
-                                 .rtp_time = ts_offset + (uint32_t)(t * rate),
+                                 .rtp_time =
+                                     ts_offset + (uint32_t)((t + ti->p->sr_drift * t) * rate),
                                  .packet_count = 1,
                                  .octet_count = 1};
         uint8_t buf[256];

@@ -29,6 +29,11 @@ struct vej_fixture_participant {
     double rejoin_s; /* < 0: no rejoin */
     double end_s;    /* end of the last connection */
     double skew_s;   /* publisher clock - gateway clock */
+    /* extra seconds of RTP time per second in its SRs (GStreamer 1.22's
+     * webrtcbin: about 1): each SR's RTP time runs ahead of the RTP sent by
+     * sr_drift x the time since the connection began; the audio and video
+     * SRs of one instant share that error */
+    double sr_drift;
     /* filled by vej_fixture_build: the first and last arrival of any packet */
     int64_t first_arrival_ns, last_arrival_ns;
 };

@@ -64,6 +64,54 @@ test_base32(void)
     g_assert_cmpint(vej_base32_encode((const uint8_t *)"foo", 3, small, sizeof small), ==, -1);
 }
 
+/* Secrets at rest: a round trip, and nothing opens that was not sealed for
+ * that account under that key. */
+static void
+test_sealed(void)
+{
+    uint8_t key[32], other[32];
+    memset(key, 7, sizeof key);
+    memset(other, 8, sizeof other);
+    const char *secret = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+    char sealed[VEJ_TOTP_SEALED_MAX], again[VEJ_TOTP_SEALED_MAX], out[VEJ_TOTP_SEALED_MAX];
+    long n = vej_totp_seal(key, "usr_a", secret, sealed, sizeof sealed);
+    g_assert_cmpint(n, >, 0);
+    g_assert_cmpint(n, ==, (long)strlen(sealed));
+    g_assert_true(vej_totp_is_sealed(sealed));
+    g_assert_false(vej_totp_is_sealed(secret));
+    g_assert_null(strstr(sealed, secret));
+    /* a fresh nonce each time */
+    g_assert_cmpint(vej_totp_seal(key, "usr_a", secret, again, sizeof again), ==, n);
+    g_assert_cmpstr(sealed, !=, again);
+    g_assert_cmpint(vej_totp_open(key, "usr_a", sealed, out, sizeof out), ==, (long)strlen(secret));
+    g_assert_cmpstr(out, ==, secret);
+    g_assert_cmpint(vej_totp_open(key, "usr_a", again, out, sizeof out), ==, (long)strlen(secret));
+    /* another account, another key, the clear text, a short buffer */
+    g_assert_cmpint(vej_totp_open(key, "usr_b", sealed, out, sizeof out), ==, -1);
+    g_assert_cmpint(vej_totp_open(other, "usr_a", sealed, out, sizeof out), ==, -1);
+    g_assert_cmpint(vej_totp_open(key, "usr_a", secret, out, sizeof out), ==, -1);
+    g_assert_cmpint(vej_totp_open(key, "usr_a", sealed, out, strlen(secret)), ==, -1);
+    /* every character changed, and every truncation */
+    for (size_t i = 0; i < (size_t)n; i++) {
+        char t[VEJ_TOTP_SEALED_MAX];
+        g_strlcpy(t, sealed, sizeof t);
+        t[i] = t[i] == 'A' ? 'B' : 'A';
+        g_assert_cmpint(vej_totp_open(key, "usr_a", t, out, sizeof out), ==, -1);
+        g_strlcpy(t, sealed, i + 1);
+        g_assert_cmpint(vej_totp_open(key, "usr_a", t, out, sizeof out), ==, -1);
+    }
+    /* bounds of the sealer */
+    char long_secret[66];
+    memset(long_secret, 'A', 65);
+    long_secret[65] = '\0';
+    g_assert_cmpint(vej_totp_seal(key, "usr_a", long_secret, sealed, sizeof sealed), ==, -1);
+    g_assert_cmpint(vej_totp_seal(key, "usr_a", secret, sealed, 20), ==, -1);
+    long_secret[64] = '\0';
+    n = vej_totp_seal(key, "usr_a", long_secret, sealed, sizeof sealed);
+    g_assert_cmpint(n, >, 0);
+    g_assert_cmpint(vej_totp_open(key, "usr_a", sealed, out, sizeof out), ==, 64);
+}
+
 int
 main(int argc, char **argv)
 {
@@ -71,5 +119,6 @@ main(int argc, char **argv)
     g_test_add_func("/signalling/totp/rfc6238", test_rfc6238);
     g_test_add_func("/signalling/totp/parse", test_parse);
     g_test_add_func("/signalling/totp/base32", test_base32);
+    g_test_add_func("/signalling/totp/sealed", test_sealed);
     return g_test_run();
 }

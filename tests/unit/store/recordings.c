@@ -115,10 +115,65 @@ test_recordings(void)
     test_tmpdir_remove(dir);
 }
 
+/* The courtroom scope is in the query: a page of `limit` holds the user's
+ * recordings even when others' sort before them; an admin sees all, a
+ * disabled account nothing. */
+static void
+test_recordings_scoped(void)
+{
+    g_autofree char *dir = test_tmpdir_new();
+    g_autofree char *path = g_build_filename(dir, "vej.db", NULL);
+    g_autoptr(GError) error = NULL;
+    vej_store *s = vej_store_open(path, &error);
+    g_assert_no_error(error);
+    g_autoptr(vej_courtroom) c1 = vej_store_courtroom_create(s, "Court 1", 30, "UTC", &error);
+    g_autoptr(vej_courtroom) c2 = vej_store_courtroom_create(s, "Court 2", 30, "UTC", &error);
+    g_assert_no_error(error);
+    for (int i = 0; i < 5; i++) {
+        const vej_courtroom *c = i < 3 ? c1 : c2; /* c1's ids sort first */
+        g_autoptr(vej_hearing_row) h =
+            vej_store_hearing_create(s, c->id, "T9", "", 1000, 2000, &error);
+        char id[32];
+        g_snprintf(id, sizeof id, "rec_00000000000000%02d", i);
+        g_autoptr(vej_recording_row) r =
+            vej_store_recording_create(s, id, h->id, c->id, "T9", 1700000000 + i, &error);
+        g_assert_no_error(error);
+        g_assert_cmpstr(r->courtroom_id, ==, c->id);
+    }
+    struct vej_user *ev = vej_store_user_create(s, "ev1", "evidential", "$h", false, &error);
+    struct vej_user *ad = vej_store_user_create(s, "ad1", "admin", "$h", false, &error);
+    g_assert_no_error(error);
+    g_assert_true(vej_store_user_assign_courtroom(s, ev->id, c2->id, &error));
+
+    struct vej_recording_filter f = {.scope_user_id = ev->id};
+    g_autofree char *next = NULL;
+    g_autoptr(GPtrArray) p1 = vej_store_recording_list(s, &f, NULL, 1, &next, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(p1->len, ==, 1);
+    g_assert_cmpstr(((struct vej_recording_row *)p1->pdata[0])->id, ==, "rec_0000000000000003");
+    g_assert_cmpstr(next, ==, "rec_0000000000000003");
+    g_autofree char *next2 = NULL;
+    g_autoptr(GPtrArray) p2 = vej_store_recording_list(s, &f, next, 1, &next2, &error);
+    g_assert_cmpuint(p2->len, ==, 1);
+    g_assert_cmpstr(((struct vej_recording_row *)p2->pdata[0])->id, ==, "rec_0000000000000004");
+    g_assert_null(next2);
+    struct vej_recording_filter fa = {.scope_user_id = ad->id};
+    g_autoptr(GPtrArray) all = vej_store_recording_list(s, &fa, NULL, 10, NULL, &error);
+    g_assert_cmpuint(all->len, ==, 5);
+    struct vej_recording_filter fn = {.scope_user_id = "usr_nobody"};
+    g_autoptr(GPtrArray) none = vej_store_recording_list(s, &fn, NULL, 10, NULL, &error);
+    g_assert_cmpuint(none->len, ==, 0);
+    vej_user_free(ev);
+    vej_user_free(ad);
+    vej_store_close(s);
+    test_tmpdir_remove(dir);
+}
+
 int
 main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
     g_test_add_func("/store/recordings", test_recordings);
+    g_test_add_func("/store/recordings/scoped", test_recordings_scoped);
     return g_test_run();
 }

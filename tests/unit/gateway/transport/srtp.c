@@ -23,12 +23,13 @@
 
 /* ---- heap allocations, counted process-wide ----
  *
- * Under AddressSanitizer through its allocation hook; otherwise by
- * interposing glibc's malloc family from this executable. */
+ * Under AddressSanitizer or ThreadSanitizer through their allocation
+ * hook; otherwise by interposing glibc's malloc family from this
+ * executable. */
 
 static gint allocations;
 
-#if defined(__SANITIZE_ADDRESS__)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void *, size_t),
                                               void (*free_hook)(const volatile void *));
 

@@ -194,6 +194,52 @@ test_ring_long_run(void)
     g_assert_cmpuint(held, >, 0);
 }
 
+/* Using part of the arena: payloads stay inside that part (the rest is
+ * never touched), growing drops what was held but keeps the numbers, and
+ * a size of 0 or above the arena is refused. */
+static void
+test_use_arena(void)
+{
+    static uint8_t arena[4000];
+    memset(arena, 0xee, sizeof arena);
+    g_autofree struct vej_history *h = new_history(arena, sizeof arena);
+    struct vej_history_packet p;
+    uint8_t buf[300];
+    memset(buf, 1, sizeof buf);
+
+    g_assert_false(vej_history_use_arena(h, 0));
+    g_assert_false(vej_history_use_arena(h, sizeof arena + 1));
+    g_assert_true(vej_history_use_arena(h, 1000));
+    for (uint16_t seq = 1; seq <= 20; seq++)
+        g_assert_cmpint(vej_history_add(h, seq, seq, false, buf, sizeof buf, SEC, NULL), ==,
+                        VEJ_HISTORY_NEW);
+    for (size_t i = 1000; i < sizeof arena; i++)
+        g_assert_cmpuint(arena[i], ==, 0xee); /* never touched */
+    g_assert_true(vej_history_get(h, 20, SEC, SEC, &p));
+    g_assert_true(p.payload + p.len <= arena + 1000);
+    /* grown: the payloads held are gone, their numbers are not */
+    g_assert_true(vej_history_use_arena(h, 2000));
+    g_assert_false(vej_history_get(h, 20, SEC, SEC, &p));
+    g_assert_false(vej_history_get(h, 19, SEC, SEC, &p));
+    g_assert_cmpint(vej_history_add(h, 20, 20, false, buf, sizeof buf, SEC, NULL), ==,
+                    VEJ_HISTORY_DUPLICATE);
+    buf[0] = 21;
+    g_assert_cmpint(vej_history_add(h, 21, 21, false, buf, sizeof buf, SEC, NULL), ==,
+                    VEJ_HISTORY_NEW);
+    g_assert_true(vej_history_get(h, 21, SEC, SEC, &p));
+    g_assert_cmpuint(p.payload[0], ==, 21);
+    for (uint16_t seq = 22; seq <= 60; seq++)
+        vej_history_add(h, seq, seq, false, buf, sizeof buf, SEC, NULL);
+    for (size_t i = 2000; i < sizeof arena; i++)
+        g_assert_cmpuint(arena[i], ==, 0xee);
+    /* six packets of 300 fit in 2000 bytes: the last six are held */
+    g_assert_true(vej_history_get(h, 55, SEC, SEC, &p));
+    g_assert_false(vej_history_get(h, 54, SEC, SEC, &p));
+    /* no arena: nothing to use */
+    g_autofree struct vej_history *n = new_history(NULL, 0);
+    g_assert_false(vej_history_use_arena(n, 100));
+}
+
 int
 main(int argc, char **argv)
 {
@@ -204,5 +250,6 @@ main(int argc, char **argv)
     g_test_add_func("/gateway/history/payloads", test_payloads);
     g_test_add_func("/gateway/history/no-arena", test_no_arena);
     g_test_add_func("/gateway/history/ring-long-run", test_ring_long_run);
+    g_test_add_func("/gateway/history/use-arena", test_use_arena);
     return g_test_run();
 }

@@ -81,6 +81,33 @@ test_retries_and_give_up(void)
     g_assert_cmpuint(lost, ==, 1);
 }
 
+/* vej_nack_is_missing: on the list from the gap until it arrives or is
+ * given up (the relay then knows a subscriber's NACK for it will be
+ * answered later, or never). */
+static void
+test_is_missing(void)
+{
+    g_autofree struct vej_nack *n = new_nack();
+    uint16_t seqs[8];
+    size_t gave_up = 0;
+
+    vej_nack_on_packet(n, 65534, 0);
+    vej_nack_on_packet(n, 1, 0); /* 65535 and 0 missing */
+    g_assert_true(vej_nack_is_missing(n, 65535));
+    g_assert_true(vej_nack_is_missing(n, 0));
+    g_assert_false(vej_nack_is_missing(n, 65534));
+    g_assert_false(vej_nack_is_missing(n, 1));
+    vej_nack_on_packet(n, 0, 5 * MS);
+    g_assert_false(vej_nack_is_missing(n, 0));
+    for (int64_t t = 0; t <= 3000 * MS; t += 5 * MS)
+        vej_nack_due(n, t, seqs, 8, &gave_up);
+    g_assert_false(vej_nack_is_missing(n, 65535)); /* given up */
+    vej_nack_on_packet(n, 5, 3001 * MS);
+    g_assert_true(vej_nack_is_missing(n, 3));
+    vej_nack_reset(n);
+    g_assert_false(vej_nack_is_missing(n, 3));
+}
+
 /* Fast round trips never ask more often than every 20 ms. */
 static void
 test_min_interval(void)
@@ -200,5 +227,6 @@ main(int argc, char **argv)
     g_test_add_func("/gateway/nack/overflow-reset", test_overflow_and_reset);
     g_test_add_func("/gateway/nack/reordered", test_reordered);
     g_test_add_func("/gateway/nack/packet", test_nack_packet);
+    g_test_add_func("/gateway/nack/is-missing", test_is_missing);
     return g_test_run();
 }
