@@ -46,6 +46,11 @@ export async function openDevices(dev) {
 }
 
 // A level meter on `meter` fed by the audio track of `stream`; returns stop().
+// A browser may keep the AudioContext suspended by its autoplay policy
+// (Chromium until a click; Firefox ESR, which lets a page that captures
+// the microphone start one, now and then keeps one made right after
+// getUserMedia suspended): resume() is asked again every 500 ms while it
+// is suspended, and on every click or key.
 export function levelMeter(stream, meter) {
   const track = stream.getAudioTracks()[0];
   if (!track) return { stop: () => {}, peak: () => 0 };
@@ -56,7 +61,15 @@ export function levelMeter(stream, meter) {
   src.connect(an);
   const buf = new Float32Array(an.fftSize);
   let peak = 0;
+  // each call asks the browser again
+  const resume = () => {
+    if (ctx.state === 'suspended') ctx.resume().catch(() => {});
+  };
+  let ticks = 0;
+  document.addEventListener('pointerdown', resume, true);
+  document.addEventListener('keydown', resume, true);
   const timer = setInterval(() => {
+    if (++ticks % 5 === 0) resume();
     an.getFloatTimeDomainData(buf);
     let sum = 0;
     for (const v of buf) sum += v * v;
@@ -65,7 +78,13 @@ export function levelMeter(stream, meter) {
     meter.value = rms;
     meter.textContent = Math.round(rms * 100) + '%';
   }, 100);
-  return { stop: () => { clearInterval(timer); ctx.close(); }, peak: () => peak };
+  const stop = () => {
+    clearInterval(timer);
+    document.removeEventListener('pointerdown', resume, true);
+    document.removeEventListener('keydown', resume, true);
+    ctx.close();
+  };
+  return { stop, peak: () => peak };
 }
 
 // Plays a one-second 440 Hz tone on the speaker `sinkId`.
