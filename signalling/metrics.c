@@ -171,6 +171,12 @@ vej__metrics_text(struct vej_signalling *s, size_t *len)
         counter(out, "vej_media_tap_dropped_total",
                 "Packets the recorder lost because its ring was full (participants unaffected).",
                 r.tap_dropped);
+        counter(out, "vej_media_policy_updates_total",
+                "Media policy updates taken by the workers (updates queued together count once).",
+                r.policy_takes);
+        counter(out, "vej_media_policy_cells_applied_total",
+                "Media policy cells (publisher, receiver) whose value a worker changed.",
+                r.policy_cells_applied);
     }
     if (s->recorder) {
         struct vej_recorder_stats rs;

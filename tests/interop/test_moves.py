@@ -150,6 +150,13 @@ class MovesUnderLoadTest(RecordingMixin, MediaTestCase):
         await asyncio.sleep(0.5)
         m1, t1 = media_harness.metrics(self.daemon), now()
         pps = self.forwarded_pps(m0, t0, m1, t1)
+        # every move and mute reached the worker as a policy update (/metrics)
+        updates = (m1.get('vej_media_policy_updates_total', 0) -
+                   m0.get('vej_media_policy_updates_total', 0))
+        cells = (m1.get('vej_media_policy_cells_applied_total', 0) -
+                 m0.get('vej_media_policy_cells_applied_total', 0))
+        self.assertGreaterEqual(updates, 2 * ROUNDS, 'policy updates taken: %d' % updates)
+        self.assertGreaterEqual(cells, 2 * ROUNDS, 'policy cells applied: %d' % cells)
         loadgen_err = await self.stop_load()
 
         sent = list(mover.peer.pub.sent_rtp)
