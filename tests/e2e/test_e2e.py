@@ -140,6 +140,33 @@ def browser_env(work):
     return env
 
 
+def run_runner(daemon, runner, cfg, work, env, timeout, say):
+    """Writes CFG into WORK (mode 0600: it holds passwords), runs `node
+    RUNNER` on it in a process group of its own for at most TIMEOUT
+    seconds, then stops the daemon and checks its logs. Returns the
+    runner's exit status (not 0 when it was killed or the daemon died)."""
+    cfg_path = os.path.join(work, 'config.json')
+    fd = os.open(cfg_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, 'w') as f:
+        json.dump(cfg, f)
+    name = os.path.basename(runner)
+    say('gateway at %s; running %s' % (daemon.base, name))
+    proc = subprocess.Popen(['node', runner, cfg_path], cwd=HERE, env=env, start_new_session=True)
+    try:
+        rc = proc.wait(timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        rc = proc.wait() or 1
+        say('%s did not finish within %d s' % (name, timeout))
+    if daemon.running():
+        daemon.stop()
+    else:
+        rc = rc or 1
+        say('the daemon died')
+    daemon.check_logs()
+    return rc
+
+
 class NetDaemon(harness.Daemon):
     """The daemon listening on HOST_IP: the harness looks for 127.0.0.1 in
     the start-up line and builds its URLs with it."""
@@ -207,25 +234,7 @@ def main():
         }
         for pw in (ADMIN_NEW_PASSWORD, CLERK_PASSWORD, JUDGE_PASSWORD, EVID_PASSWORD):
             daemon.secrets.add(pw)
-        cfg_path = os.path.join(work, 'config.json')
-        fd = os.open(cfg_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, 'w') as f:
-            json.dump(cfg, f)
-        say('gateway at %s; running run_e2e.mjs' % daemon.base)
-        proc = subprocess.Popen(['node', RUNNER, cfg_path], cwd=HERE, env=browser_env(work),
-                                start_new_session=True)
-        try:
-            rc = proc.wait(RUNNER_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            say('run_e2e.mjs did not finish within %d s' % RUNNER_TIMEOUT)
-        if daemon.running():
-            daemon.stop()
-        else:
-            rc = rc or 1
-            say('the daemon died')
-        daemon.check_logs()
+        rc = run_runner(daemon, RUNNER, cfg, work, browser_env(work), RUNNER_TIMEOUT, say)
     except harness.DaemonError as e:
         say(str(e))
         rc = rc or 1

@@ -36,7 +36,6 @@ another Firefox binary.
 """
 
 import atexit
-import json
 import os
 import shutil
 import signal
@@ -204,25 +203,8 @@ def main():
             'work': work,
             'hardTimeoutMs': (RUNNER_TIMEOUT - 10) * 1000,
         }
-        cfg_path = os.path.join(work, 'config.json')
-        fd = os.open(cfg_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, 'w') as f:
-            json.dump(cfg, f)
-        say('gateway at %s; running run_firefox.mjs' % daemon.base)
-        proc = subprocess.Popen(['node', RUNNER, cfg_path], cwd=HERE, env=browser_env(work),
-                                start_new_session=True)
-        try:
-            rc = proc.wait(RUNNER_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-            say('run_firefox.mjs did not finish within %d s' % RUNNER_TIMEOUT)
-        if daemon.running():
-            daemon.stop()
-        else:
-            rc = rc or 1
-            say('the daemon died')
-        daemon.check_logs()
+        rc = test_e2e.run_runner(daemon, RUNNER, cfg, work, browser_env(work), RUNNER_TIMEOUT,
+                                 say)
     except harness.DaemonError as e:
         say(str(e))
         rc = rc or 1
