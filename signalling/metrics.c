@@ -63,6 +63,9 @@ vej__metrics_text(struct vej_signalling *s, size_t *len)
     counter(out, "vej_address_limit_total",
             "Connections and requests refused: too many from one client address.",
             m->address_limit_total);
+    counter(out, "vej_connection_limit_total",
+            "Connections hung up at once: max_connections + 64 were open.",
+            m->connection_limit_total);
     counter(out, "vej_unauthenticated_limit_total",
             "Sockets without a session closed to make room (their slots were all taken).",
             m->unauthenticated_limit_total);

@@ -721,6 +721,10 @@ filter_network(struct vej_signalling *s, void *user)
                            : (const void *)&((const struct sockaddr_in *)&a->cli_addr)->sin_addr;
     if (!inet_ntop(a->cli_addr.ss_family, addr, peer, sizeof peer))
         return 0;
+    if (g_hash_table_size(s->net_conns) >= (guint)s->config->max_connections + VEJ_EXTRA_CONNECTIONS) {
+        s->metrics.connection_limit_total++;
+        return 1;
+    }
     return s->stopping || vej__address_full(s, peer) ? 1 : 0;
 }
 
@@ -953,15 +957,15 @@ lws_log_to_glib(int level, const char *line)
 }
 
 /* lws finds a socket's connection in a table as long as the process's
- * open-file limit: the soft limit is raised so that max_connections fit
- * with room for media sockets and files (a lower fd_limit_per_thread would
+ * open-file limit: the soft limit is raised so that every connection the
+ * server accepts (filter_network) fits with room for media sockets and files (a lower fd_limit_per_thread would
  * have lws search the table linearly for every ready socket; a limit over
  * ten million would make it fall back to 2,560). */
 static void
 fit_fd_limit(const struct vej_config *config)
 {
     struct rlimit rl;
-    rlim_t want = (rlim_t)config->max_connections + 4096;
+    rlim_t want = (rlim_t)config->max_connections + VEJ_EXTRA_CONNECTIONS + 4096;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
         return;
     rlim_t to = rl.rlim_cur;
@@ -975,7 +979,7 @@ fit_fd_limit(const struct vej_config *config)
             getrlimit(RLIMIT_NOFILE, &rl);
     }
     if (rl.rlim_cur < want)
-        g_warning("server: the open-file limit (%llu) is below max_connections + 4096 (%llu): "
+        g_warning("server: the open-file limit (%llu) is below max_connections + 4160 (%llu): "
                   "raise it (systemd LimitNOFILE=) or lower [server] max_connections",
                   (unsigned long long)rl.rlim_cur, (unsigned long long)want);
 }
@@ -1035,7 +1039,9 @@ make_context(struct vej_signalling *s, GError **error)
 
     s->lws = lws_create_context(&info);
     if (!s->lws) {
-        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED, "cannot create the server context");
+        g_set_error(error, G_FILE_ERROR, G_FILE_ERROR_FAILED,
+                    "cannot create the server context (is libwebsockets' libev plugin, Debian "
+                    "package libwebsockets-evlib-ev, installed?)");
         return FALSE;
     }
     s->vhost = lws_create_vhost(s->lws, &info);

@@ -44,6 +44,7 @@ struct vej_metrics {
     uint64_t hearing_participant_limit_total;
     uint64_t audit_write_failures_total;  /* vej__audit_sync entries not committed */
     uint64_t address_limit_total;         /* connections refused: too many from one address */
+    uint64_t connection_limit_total;      /* connections refused: max_connections + 64 open */
     uint64_t unauthenticated_limit_total; /* sockets refused: no slot without a session */
     uint64_t hash_queue_full_total;       /* logins refused: the hashing queue was full */
 };
@@ -52,6 +53,9 @@ struct vej_metrics {
 #define VEJ_SHARED_TEXTS 16
 /* How late at most an lws timer (timeouts, pings, ours) runs, in seconds. */
 #define VEJ_LWS_TICK_S 0.05
+/* TCP connections of every kind (HTTP, WebSocket, TLS handshakes) beyond
+ * [server] max_connections that the server accepts. */
+#define VEJ_EXTRA_CONNECTIONS 64
 
 struct vej_signalling {
     const struct vej_config *config;

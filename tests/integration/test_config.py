@@ -180,6 +180,30 @@ class ConfigTest(unittest.TestCase):
             s1.close()
             tls.close()
 
+    def test_open_file_limit_raised_for_max_connections(self):
+        """Started with a soft open-file limit of 1,024, the daemon raises
+        it to max_connections + 4,160 (up to the hard limit) so that every
+        connection it accepts fits."""
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 3000 + 4160
+        if hard != resource.RLIM_INFINITY and hard < want:
+            want = hard
+        d = harness.Daemon({'server': {'max_connections': 3000}}, name='nofile')
+        self.addCleanup(d.cleanup)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (1024, hard))
+        try:
+            d.start()
+        finally:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+        try:
+            with open('/proc/%d/limits' % d.proc.pid) as f:
+                line = next(l for l in f if l.startswith('Max open files'))
+            self.assertEqual(int(line.split()[3]), want, line)
+            self.assertEqual(d.http('GET', '/healthz').status, 200)
+        finally:
+            d.stop()
+
 
 if __name__ == '__main__':
     harness.main()

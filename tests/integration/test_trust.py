@@ -996,6 +996,39 @@ class SlotsTest(FloodTest):
     async def test_login_backoff_per_username_and_address(self):
         pass
 
+    async def test_connections_of_every_kind_are_bounded(self):
+        """At most max_connections + 64 TCP connections (HTTP, WebSocket or
+        still before TLS): the next is hung up at once, counted, and the
+        server serves again once they go."""
+        import select
+        import socket
+        bound = self.overrides['server']['max_connections'] + 64
+        held = []
+        try:
+            for _ in range(bound + 3):
+                held.append(socket.create_connection(('127.0.0.1', self.daemon.port), timeout=5,
+                                                     source_address=(self.FLOOD, 0)))
+            await asyncio.sleep(1.0)
+            hung_up = []
+            for i, sock in enumerate(held):
+                if select.select([sock], [], [], 0)[0]:
+                    sock.setblocking(False)
+                    try:
+                        gone = sock.recv(1) == b''
+                    except (BlockingIOError, ConnectionResetError):
+                        gone = True
+                    if gone:
+                        hung_up.append(i)
+            self.assertGreaterEqual(len(hung_up), 3, 'connections past the bound hung up')
+            self.assertGreaterEqual(min(hung_up), bound - 8,
+                                    'only the connections past the bound: %r' % hung_up)
+        finally:
+            for sock in held:
+                sock.close()
+        await asyncio.sleep(0.5)
+        self.assertEqual(self.daemon.http('GET', '/healthz').status, 200)
+        self.assertGreater(self.metric('vej_connection_limit_total'), 0)
+
     async def test_idle_sockets_make_room(self):
         w = self.world
         hid = w.new_hearing()
