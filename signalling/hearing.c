@@ -496,7 +496,15 @@ vej__hearing_get(struct vej_signalling *s, const char *id, int *code, const char
     if (!vej_hearing_state_parse(row->state, &h->state))
         h->state = VEJ_HEARING_CLOSED;
     h->participants = g_ptr_array_new();
-    h->mutes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    /* Mutes outlive the gateway in the audit log: a hearing that becomes
+     * live again (after a restart) takes them from there. */
+    h->mutes = vej_store_hearing_mutes(s->store, h->id, &error);
+    if (!h->mutes) {
+        g_warning("hearing %s: its participants' mutes could not be read: %s", h->id,
+                  error->message);
+        g_clear_error(&error);
+        h->mutes = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    }
     h->policy_waiters = g_array_new(FALSE, FALSE, sizeof(uint64_t));
     g_queue_init(&h->policy_http);
     g_hash_table_insert(s->hearings, h->id, h);
@@ -557,10 +565,10 @@ live_participant_new(struct vej_signalling *s, struct vej_live_hearing *h,
     bool staff = row->user_id != NULL;
     g_strlcpy(p->place, staff ? "main" : "lobby", sizeof p->place);
     p->admitted = staff;
-    /* Mutes survive a leave and a rejoin. */
+    /* Mutes survive a leave and a rejoin, and a restart (h->mutes). */
     int bits = GPOINTER_TO_INT(g_hash_table_lookup(h->mutes, row->id));
-    p->muted[VEJ_MEDIA_AUDIO] = (bits & 1) != 0;
-    p->muted[VEJ_MEDIA_VIDEO] = (bits & 2) != 0;
+    p->muted[VEJ_MEDIA_AUDIO] = (bits & VEJ_MUTED_AUDIO) != 0;
+    p->muted[VEJ_MEDIA_VIDEO] = (bits & VEJ_MUTED_VIDEO) != 0;
     return p;
 }
 
@@ -660,7 +668,8 @@ vej__hearing_leave(struct vej_live_participant *p, const char *reason)
     vej__recording_sync(h->s, h);
     for (guint i = 0; i < h->participants->len; i++)
         g_hash_table_remove(((struct vej_live_participant *)h->participants->pdata[i])->view, p);
-    int bits = (p->muted[VEJ_MEDIA_AUDIO] ? 1 : 0) | (p->muted[VEJ_MEDIA_VIDEO] ? 2 : 0);
+    int bits = (p->muted[VEJ_MEDIA_AUDIO] ? VEJ_MUTED_AUDIO : 0) |
+               (p->muted[VEJ_MEDIA_VIDEO] ? VEJ_MUTED_VIDEO : 0);
     if (bits)
         g_hash_table_insert(h->mutes, g_strdup(p->id), GINT_TO_POINTER(bits));
     else

@@ -34,6 +34,7 @@ enum stmt_id {
     ST_PARTICIPANT_UPDATE,
     ST_PARTICIPANT_BUMP,
     ST_PARTICIPANT_REMOVE,
+    ST_HEARING_MUTES,
     ST_COUNT
 };
 
@@ -89,6 +90,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PARTICIPANT_BUMP] = "UPDATE participants SET token_version = token_version + 1 "
                             "WHERE id = ?1 RETURNING token_version",
     [ST_PARTICIPANT_REMOVE] = "UPDATE participants SET removed = 1 WHERE id = ?1",
+    /* The last participant.mute entry per participant and kind (0004_mutes). */
+    [ST_HEARING_MUTES] = "SELECT a.target, json_extract(a.detail, '$.kind'), "
+                         "json_extract(a.detail, '$.muted') FROM participants p "
+                         "JOIN audit_log a ON a.target = p.id AND a.action = 'participant.mute' "
+                         "WHERE p.hearing_id = ?1 AND p.removed = 0 ORDER BY a.seq",
 };
 
 struct sqlite_store {
@@ -632,6 +638,36 @@ sqlite_participant_remove(void *impl, const char *id, GError **error)
     return run_write(st, stmt, "removing a participant", true, error);
 }
 
+static GHashTable *
+sqlite_hearing_mutes(void *impl, const char *hearing_id, GError **error)
+{
+    struct sqlite_store *st = impl;
+    g_autoptr(vej__cached_stmt) stmt = st->stmts[ST_HEARING_MUTES];
+    if (!vej__sqlite_bind(st->db, stmt, error, "t", hearing_id))
+        return NULL;
+    GHashTable *bits = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+    int rc;
+    while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
+        const char *pid = (const char *)sqlite3_column_text(stmt, 0);
+        const char *kind = (const char *)sqlite3_column_text(stmt, 1);
+        int bit = !kind                         ? 0
+                  : strcmp(kind, "audio") == 0 ? VEJ_MUTED_AUDIO
+                  : strcmp(kind, "video") == 0 ? VEJ_MUTED_VIDEO
+                                               : 0;
+        if (!pid || !bit)
+            continue;
+        int b = GPOINTER_TO_INT(g_hash_table_lookup(bits, pid));
+        b = sqlite3_column_int(stmt, 2) ? b | bit : b & ~bit;
+        g_hash_table_insert(bits, g_strdup(pid), GINT_TO_POINTER(b));
+    }
+    if (rc != SQLITE_DONE) {
+        vej__sqlite_set_error(st->db, rc, "reading a hearing's mutes", error);
+        g_hash_table_unref(bits);
+        return NULL;
+    }
+    return bits;
+}
+
 const struct vej_store_backend vej_store_sqlite_backend = {
     .name = "sqlite",
     .open = sqlite_open,
@@ -660,6 +696,7 @@ const struct vej_store_backend vej_store_sqlite_backend = {
     .participant_update = sqlite_participant_update,
     .participant_bump_token = sqlite_participant_bump_token,
     .participant_remove = sqlite_participant_remove,
+    .hearing_mutes = sqlite_hearing_mutes,
     .user_list = vej__sqlite_user_list,
     .user_update = vej__sqlite_user_update,
     .user_courtrooms = vej__sqlite_user_courtrooms,

@@ -216,6 +216,13 @@ gboolean vej_store_participant_update(vej_store *s, const char *id, const char *
 /* Increments token_version and returns the new value (-1 on error). */
 int64_t vej_store_participant_bump_token(vej_store *s, const char *id, GError **error);
 gboolean vej_store_participant_remove(vej_store *s, const char *id, GError **error);
+/* vej_store_hearing_mutes' bits. */
+#define VEJ_MUTED_AUDIO 1
+#define VEJ_MUTED_VIDEO 2
+/* The mutes of a hearing's (not removed) participants, from their last
+ * `participant.mute` audit entries: participant id -> VEJ_MUTED_* bits
+ * (GINT_TO_POINTER), only those with a mute; (transfer full). */
+GHashTable *vej_store_hearing_mutes(vej_store *s, const char *hearing_id, GError **error);
 
 /* ---- Accounts and courtroom scope (migration 0002_trust) ----
  *
@@ -348,6 +355,7 @@ struct vej_store_backend {
                                    const char *special_measures_json, GError **error);
     int64_t (*participant_bump_token)(void *impl, const char *id, GError **error);
     gboolean (*participant_remove)(void *impl, const char *id, GError **error);
+    GHashTable *(*hearing_mutes)(void *impl, const char *hearing_id, GError **error);
     /* accounts and courtroom scope, second factor (0002_trust) */
     GPtrArray *(*user_list)(void *impl, const char *after, int limit, char **next_cursor,
                             GError **error);

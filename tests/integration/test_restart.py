@@ -10,6 +10,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import harness  # noqa: E402
+from harness import party, pid_of  # noqa: E402
 
 
 def audit_verify(daemon):
@@ -106,6 +107,49 @@ class RestartTest(harness.DaemonTestCase):
         self.assertEqual(r.status, 200, r)
         self.assertIsInstance(r.body.get('items'), list)
         self.assertGreater(len(r.body['items']), 0)
+
+    async def test_mutes_survive_a_restart(self):
+        """A participant the court muted comes back muted after the gateway
+        restarts (the mutes are saved when they change); an unmute is saved
+        too."""
+        d, w = self.daemon, self.world
+        hid = w.new_hearing(case_reference='T/MUTES', title='R v Quiet')
+        self.assertEqual(w.set_state(hid, 'open').status, 200)
+        mo = w.add_participant(hid, 'Mo Muted', 'defendant')
+        una = w.add_participant(hid, 'Una Unmuted', 'witness')
+        clerk = await self.staff_ws('clerk', hid)
+        socks = [await self.join_ws(x) for x in (mo, una)]
+        for x in (mo, una):
+            await clerk.call('hearing.admit', {'participant_id': x['participant_id']})
+        await clerk.call('hearing.mute', {'participant_id': mo['participant_id'], 'kind': 'audio',
+                                          'muted': True})
+        for kind, muted in (('video', True), ('audio', True), ('video', False),
+                            ('audio', False)):
+            await clerk.call('hearing.mute', {'participant_id': una['participant_id'],
+                                              'kind': kind, 'muted': muted})
+        for rpc in socks + [clerk]:
+            await rpc.close()
+
+        self.assertLess(d.stop(), 10)
+        d.start()
+        for who in ('admin', 'clerk'):
+            w.tokens[who] = d.login(who, harness.STAFF_PASSWORDS[who])['token']
+        clerk = await self.staff_ws('clerk', hid)
+        socks = [await self.join_ws(x, name=x['display_name'] + ' again') for x in (mo, una)]
+        seen = {}
+        for x in (mo, una):
+            await clerk.call('hearing.admit', {'participant_id': x['participant_id']})
+            adm = await clerk.wait_for('participant.admitted',
+                                       lambda q, x=x: pid_of(q) == x['participant_id'])
+            seen[x['display_name']] = party(adm)['muted']
+        self.assertEqual(seen['Mo Muted'], {'audio': True, 'video': False}, seen)
+        self.assertEqual(seen['Una Unmuted'], {'audio': False, 'video': False}, seen)
+        # the participant is told so too
+        own = await socks[0].wait_for('participant.admitted',
+                                      lambda q: pid_of(q) == mo['participant_id'])
+        self.assertEqual(party(own)['muted'], {'audio': True, 'video': False}, own)
+        for rpc in socks + [clerk]:
+            await rpc.close()
 
     async def test_audit_trail(self):
         """DESIGN.md 4: every transition, admission, move, mute and

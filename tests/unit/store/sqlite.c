@@ -1,4 +1,5 @@
 /* Unit tests for store/sqlite.c (through the vej_store_* API of store.c). */
+#include "store/audit.h"
 #include "store/store.h"
 #include "tmpdir.h"
 
@@ -377,6 +378,61 @@ test_hearings(struct fixture *f, gconstpointer data)
     g_assert_error(error, VEJ_STORE_ERROR, VEJ_STORE_ERROR_FAILED);
 }
 
+/* A participant.mute entry as the server writes it. */
+static void
+audit_mute(struct fixture *f, const char *hearing_id, const char *pid, const char *kind,
+           bool muted)
+{
+    g_autoptr(GError) error = NULL;
+    g_autofree char *detail =
+        g_strdup_printf("{\"hearing_id\":\"%s\",\"kind\":\"%s\",\"muted\":%s}", hearing_id,
+                        kind, muted ? "true" : "false");
+    g_assert_true(
+        vej_audit_append_sync(f->path, "usr_clerk", "participant.mute", pid, detail, &error));
+    g_assert_no_error(error);
+}
+
+/* A hearing's mutes are its participants' last participant.mute entries
+ * per kind; removed participants and other hearings do not count. */
+static void
+test_hearing_mutes(struct fixture *f, gconstpointer data)
+{
+    g_autoptr(GError) error = NULL;
+    g_autoptr(vej_courtroom) c = make_courtroom(f->store, "Mutes");
+    g_autoptr(vej_hearing_row) h = make_hearing(f->store, c->id, 1000);
+    g_autoptr(vej_hearing_row) other = make_hearing(f->store, c->id, 2000);
+    g_autoptr(vej_participant_row) a =
+        vej_store_participant_create(f->store, h->id, "A", "defendant", NULL, NULL, &error);
+    g_autoptr(vej_participant_row) b =
+        vej_store_participant_create(f->store, h->id, "B", "witness", NULL, NULL, &error);
+    g_autoptr(vej_participant_row) gone =
+        vej_store_participant_create(f->store, h->id, "C", "witness", NULL, NULL, &error);
+    g_autoptr(vej_participant_row) elsewhere =
+        vej_store_participant_create(f->store, other->id, "D", "witness", NULL, NULL, &error);
+    g_assert_no_error(error);
+
+    g_autoptr(GHashTable) none = vej_store_hearing_mutes(f->store, h->id, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(g_hash_table_size(none), ==, 0);
+
+    audit_mute(f, h->id, a->id, "audio", true);
+    audit_mute(f, h->id, a->id, "video", true);
+    audit_mute(f, h->id, a->id, "video", false);
+    audit_mute(f, h->id, b->id, "video", true);
+    audit_mute(f, h->id, b->id, "video", false);
+    audit_mute(f, h->id, gone->id, "audio", true);
+    audit_mute(f, other->id, elsewhere->id, "audio", true);
+    g_assert_true(vej_store_participant_remove(f->store, gone->id, &error));
+
+    g_autoptr(GHashTable) bits = vej_store_hearing_mutes(f->store, h->id, &error);
+    g_assert_no_error(error);
+    g_assert_cmpuint(g_hash_table_size(bits), ==, 1);
+    g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(bits, a->id)), ==, VEJ_MUTED_AUDIO);
+    g_autoptr(GHashTable) theirs = vej_store_hearing_mutes(f->store, other->id, &error);
+    g_assert_cmpint(GPOINTER_TO_INT(g_hash_table_lookup(theirs, elsewhere->id)), ==,
+                    VEJ_MUTED_AUDIO);
+}
+
 static void
 test_participants(struct fixture *f, gconstpointer data)
 {
@@ -625,6 +681,7 @@ main(int argc, char **argv)
     ADD("/store/sqlite/courtroom-pages", test_courtroom_pages);
     ADD("/store/sqlite/hearings", test_hearings);
     ADD("/store/sqlite/participants", test_participants);
+    ADD("/store/sqlite/hearing-mutes", test_hearing_mutes);
     ADD("/store/sqlite/reopen", test_reopen);
     ADD("/store/sqlite/verbatim", test_verbatim);
     ADD("/store/sqlite/ids-unique", test_ids_unique);
