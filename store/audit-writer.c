@@ -14,6 +14,14 @@
  */
 #include "store/store-priv.h"
 
+#include <errno.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+/* The writer thread's nice value (relative to the process: 0 is the
+ * daemon's own). */
+#define VEJ_AUDIT_WRITER_NICE 10
+
 struct vej_audit_writer {
     sqlite3 *db; /* used only by the thread once it runs */
     GThread *thread;
@@ -69,6 +77,11 @@ static gpointer
 writer_thread(gpointer data)
 {
     vej_audit_writer *w = data;
+    /* Nobody waits on the writer as it runs (callers are called back, and
+     * group commit gathers what queues meanwhile): on a busy core it gives
+     * way to the signalling thread, whose clients are waiting. */
+    if (setpriority(PRIO_PROCESS, (id_t)gettid(), VEJ_AUDIT_WRITER_NICE) != 0)
+        g_debug("audit: the writer thread keeps its priority: %s", g_strerror(errno));
 
     g_mutex_lock(&w->lock);
     for (;;) {
