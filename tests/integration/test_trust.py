@@ -985,6 +985,39 @@ class FloodTest(harness.DaemonTestCase):
         d.secrets.add(body['token'])
 
 
+class CourtNetworkLoginTest(harness.DaemonTestCase):
+    """Guesses at a username from outside lock it out everywhere but the
+    allowlisted networks: the owner still logs in from the court."""
+    overrides = {'server': {'address_allowlist': '127.0.0.1/32'},
+                 'auth': {'login_attempts_per_minute': 5}}
+
+    def login_from(self, source, password):
+        d = self.daemon
+        conn = http.client.HTTPSConnection('127.0.0.1', d.port, context=d.ssl_context(),
+                                           timeout=20, source_address=(source, 0))
+        try:
+            conn.request('POST', '/api/v1/login',
+                         body=json.dumps({'username': 'judge', 'password': password}),
+                         headers={'Content-Type': 'application/json'})
+            resp = conn.getresponse()
+            body = json.loads(resp.read() or b'{}')
+        finally:
+            conn.close()
+        if resp.status == 200:
+            d.secrets.add(body['token'])
+        return resp.status
+
+    async def test_owner_logs_in_from_the_court_network(self):
+        codes = [self.login_from('127.0.0.%d' % (2 + i % 3), 'not-the-password-%d' % i)
+                 for i in range(30)]
+        self.assertIn(429, codes, codes)
+        right = harness.STAFF_PASSWORDS['judge']
+        # the username is locked from any other address ...
+        self.assertEqual(self.login_from('127.0.0.9', right), 429)
+        # ... but not from the court's network
+        self.assertEqual(self.login_from('127.0.0.1', right), 200)
+
+
 class SlotsTest(FloodTest):
     """Slots kept for sessions: idle sockets without a session never fill
     the server; a newcomer displaces the oldest of them."""
