@@ -721,7 +721,8 @@ filter_network(struct vej_signalling *s, void *user)
                            : (const void *)&((const struct sockaddr_in *)&a->cli_addr)->sin_addr;
     if (!inet_ntop(a->cli_addr.ss_family, addr, peer, sizeof peer))
         return 0;
-    if (g_hash_table_size(s->net_conns) >= (guint)s->config->max_connections + VEJ_EXTRA_CONNECTIONS) {
+    if (g_hash_table_size(s->net_conns) >=
+        (guint)s->config->max_connections + VEJ_EXTRA_CONNECTIONS) {
         s->metrics.connection_limit_total++;
         return 1;
     }
@@ -958,9 +959,10 @@ lws_log_to_glib(int level, const char *line)
 
 /* lws finds a socket's connection in a table as long as the process's
  * open-file limit: the soft limit is raised so that every connection the
- * server accepts (filter_network) fits with room for media sockets and files (a lower fd_limit_per_thread would
- * have lws search the table linearly for every ready socket; a limit over
- * ten million would make it fall back to 2,560). */
+ * server accepts (filter_network) fits, with room for media sockets and
+ * files. (A lower fd_limit_per_thread would have lws search the table
+ * linearly for every ready socket; a limit over ten million would make it
+ * fall back to 2,560.) */
 static void
 fit_fd_limit(const struct vej_config *config)
 {

@@ -650,7 +650,7 @@ sqlite_hearing_mutes(void *impl, const char *hearing_id, GError **error)
     while ((rc = sqlite3_step(stmt)) == SQLITE_ROW) {
         const char *pid = (const char *)sqlite3_column_text(stmt, 0);
         const char *kind = (const char *)sqlite3_column_text(stmt, 1);
-        int bit = !kind                         ? 0
+        int bit = !kind                        ? 0
                   : strcmp(kind, "audio") == 0 ? VEJ_MUTED_AUDIO
                   : strcmp(kind, "video") == 0 ? VEJ_MUTED_VIDEO
                                                : 0;

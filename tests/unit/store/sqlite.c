@@ -380,13 +380,12 @@ test_hearings(struct fixture *f, gconstpointer data)
 
 /* A participant.mute entry as the server writes it. */
 static void
-audit_mute(struct fixture *f, const char *hearing_id, const char *pid, const char *kind,
-           bool muted)
+audit_mute(struct fixture *f, const char *hearing_id, const char *pid, const char *kind, bool muted)
 {
     g_autoptr(GError) error = NULL;
     g_autofree char *detail =
-        g_strdup_printf("{\"hearing_id\":\"%s\",\"kind\":\"%s\",\"muted\":%s}", hearing_id,
-                        kind, muted ? "true" : "false");
+        g_strdup_printf("{\"hearing_id\":\"%s\",\"kind\":\"%s\",\"muted\":%s}", hearing_id, kind,
+                        muted ? "true" : "false");
     g_assert_true(
         vej_audit_append_sync(f->path, "usr_clerk", "participant.mute", pid, detail, &error));
     g_assert_no_error(error);
