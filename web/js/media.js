@@ -174,16 +174,39 @@ export class Media extends EventTarget {
     this.dispatchEvent(new CustomEvent('tracks', { detail: this.byParticipant() }));
   }
 
-  // Audio level (0..1) of each participant heard, from the audio-level
-  // header extension the gateway passes on.
-  levels() {
+  // Audio level (0..1) of each participant heard since the last call: the
+  // root mean square of its inbound audio's totalAudioEnergy over
+  // totalSamplesDuration (one getStats of the subscribe PC), so that a
+  // short sound between two calls counts; where the stats lack them (or on
+  // the first call), the level the audio-level header extension of the
+  // last packet carried.
+  async levels() {
     const out = new Map();
-    for (const [pid, e] of this.byParticipant()) {
+    const heard = this.byParticipant();
+    const pc = this.pcs.subscribe;
+    if (!pc || !heard.size) return out;
+    if (!this.energy) this.energy = new Map();
+    const byTrack = new Map();
+    for (const [pid, e] of heard) if (e.audio) byTrack.set(e.audio.id, pid);
+    try {
+      for (const st of (await pc.getStats()).values()) {
+        if (st.type !== 'inbound-rtp' || st.kind !== 'audio') continue;
+        const info = st.mid != null ? this.mids.get(st.mid) : null;
+        const pid = info ? info.participant_id : byTrack.get(st.trackIdentifier);
+        if (!pid || !heard.has(pid) || typeof st.totalAudioEnergy !== 'number' || !st.totalSamplesDuration) continue;
+        const prev = this.energy.get(pid);
+        this.energy.set(pid, { energy: st.totalAudioEnergy, duration: st.totalSamplesDuration });
+        if (prev && st.totalSamplesDuration > prev.duration)
+          out.set(pid, Math.sqrt(Math.max(0, st.totalAudioEnergy - prev.energy) / (st.totalSamplesDuration - prev.duration)));
+      }
+    } catch (err) {
+      // the PeerConnection is closing: the header extension's levels only
+    }
+    for (const [pid, e] of heard) {
       const r = e.receivers.audio;
-      if (!r || !r.getSynchronizationSources) continue;
+      if (out.has(pid) || !r || !r.getSynchronizationSources) continue;
       const src = r.getSynchronizationSources()[0];
-      if (src && performance.timeOrigin + performance.now() - src.timestamp < 1000)
-        out.set(pid, src.audioLevel || 0);
+      if (src && performance.timeOrigin + performance.now() - src.timestamp < 1000) out.set(pid, src.audioLevel || 0);
     }
     return out;
   }

@@ -127,12 +127,17 @@ export class Tiles {
     for (const a of this.audios.values()) if (a.setSinkId && this.sinkId) a.setSinkId(this.sinkId).catch(() => {});
   }
 
-  speaking() {
-    if (!this.media) return;
-    let loud = null, max = 0.02;
-    if (this.serverSpeaker && Date.now() - this.serverSpeaker.at < 3000) loud = this.serverSpeaker.id;
-    else for (const [id, l] of this.media.levels()) if (l > max) { max = l; loud = id; }
-    for (const [id, t] of this.tiles) t.root.classList.toggle('speaking', id === loud);
+  async speaking() {
+    if (!this.media || this.measuring) return;
+    this.measuring = true;
+    try {
+      let loud = null, max = 0.02;
+      if (this.serverSpeaker && Date.now() - this.serverSpeaker.at < 3000) loud = this.serverSpeaker.id;
+      else for (const [id, l] of await this.media.levels()) if (l > max) { max = l; loud = id; }
+      for (const [id, t] of this.tiles) t.root.classList.toggle('speaking', id === loud);
+    } finally {
+      this.measuring = false;
+    }
   }
 
   destroy() { clearInterval(this.levelTimer); }
