@@ -665,6 +665,13 @@ sqlite_hearing_mutes(void *impl, const char *hearing_id, GError **error)
         g_hash_table_unref(bits);
         return NULL;
     }
+    /* Only participants with a mute. */
+    GHashTableIter it;
+    gpointer value;
+    g_hash_table_iter_init(&it, bits);
+    while (g_hash_table_iter_next(&it, NULL, &value))
+        if (!GPOINTER_TO_INT(value))
+            g_hash_table_iter_remove(&it);
     return bits;
 }
 

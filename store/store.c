@@ -310,16 +310,7 @@ GHashTable *
 vej_store_hearing_mutes(vej_store *s, const char *hearing_id, GError **error)
 {
     g_return_val_if_fail(s != NULL && hearing_id != NULL, NULL);
-    GHashTable *bits = s->backend->hearing_mutes(s->impl, hearing_id, error);
-    if (bits) { /* only participants with a mute */
-        GHashTableIter it;
-        gpointer value;
-        g_hash_table_iter_init(&it, bits);
-        while (g_hash_table_iter_next(&it, NULL, &value))
-            if (!GPOINTER_TO_INT(value))
-                g_hash_table_iter_remove(&it);
-    }
-    return bits;
+    return s->backend->hearing_mutes(s->impl, hearing_id, error);
 }
 
 /* ---- accounts and courtroom scope, second factor ---- */

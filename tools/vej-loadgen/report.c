@@ -134,6 +134,35 @@ gateway_report(const struct lg_run *run, const struct lg_mem *after, double cpu_
                      "rss_per_pc_kib", per_pc, "wakeups_per_s", wakeups, "gateway_sys_s", sys_s);
 }
 
+/* The load generator's own counters over the whole run (not the window). */
+static void
+print_run_counters(struct lg_run *run)
+{
+    const struct lg_options *o = &run->o;
+    printf("receive problems   srtp %llu, bad stamp %llu\n",
+           (unsigned long long)LG_GET(run->rx_srtp_fail),
+           (unsigned long long)LG_GET(run->rx_bad_stamp));
+    printf("header extensions  %llu of %llu RTP packets received carry a block\n",
+           (unsigned long long)LG_GET(run->rx_with_extensions),
+           (unsigned long long)LG_GET(run->rx_packets));
+    printf("audio level        %llu of %llu audio packets received carry one\n",
+           (unsigned long long)LG_GET(run->rx_audio_level),
+           (unsigned long long)LG_GET(run->rx_audio));
+    printf("feedback (run)     %llu RTCP compounds sent, %llu seqs NACKed, %llu RTX received "
+           "(%llu filled a gap), %llu dropped (--loss %.3f), %llu PLI/FIR to publishers\n",
+           (unsigned long long)LG_GET(run->tx_rtcp), (unsigned long long)LG_GET(run->tx_nacked),
+           (unsigned long long)LG_GET(run->rx_rtx), (unsigned long long)LG_GET(run->rx_recovered),
+           (unsigned long long)LG_GET(run->rx_dropped), o->loss,
+           (unsigned long long)LG_GET(run->pli_seen));
+    printf("sender reports     %llu received by subscribers, %llu not on the publisher's clock, "
+           "%llu off their stream's timestamps\n",
+           (unsigned long long)LG_GET(run->rx_sr), (unsigned long long)LG_GET(run->rx_sr_foreign),
+           (unsigned long long)LG_GET(run->rx_sr_inconsistent));
+    printf("sender reports     %llu received by subscribers in %llu compounds\n",
+           (unsigned long long)LG_GET(run->rx_srs),
+           (unsigned long long)LG_GET(run->rx_sr_compounds));
+}
+
 int
 lg_measure(struct lg_run *run)
 {
@@ -238,28 +267,7 @@ lg_measure(struct lg_run *run)
             printf("  %-24s %.3f\n", b.alloc.names[i],
                    (double)(b.alloc.by_dso[i] - a.alloc.by_dso[i]) / (double)fwd);
     }
-    printf("receive problems   srtp %llu, bad stamp %llu\n",
-           (unsigned long long)LG_GET(run->rx_srtp_fail),
-           (unsigned long long)LG_GET(run->rx_bad_stamp));
-    printf("header extensions  %llu of %llu RTP packets received carry a block\n",
-           (unsigned long long)LG_GET(run->rx_with_extensions),
-           (unsigned long long)LG_GET(run->rx_packets));
-    printf("audio level        %llu of %llu audio packets received carry one\n",
-           (unsigned long long)LG_GET(run->rx_audio_level),
-           (unsigned long long)LG_GET(run->rx_audio));
-    printf("feedback (run)     %llu RTCP compounds sent, %llu seqs NACKed, %llu RTX received "
-           "(%llu filled a gap), %llu dropped (--loss %.3f), %llu PLI/FIR to publishers\n",
-           (unsigned long long)LG_GET(run->tx_rtcp), (unsigned long long)LG_GET(run->tx_nacked),
-           (unsigned long long)LG_GET(run->rx_rtx), (unsigned long long)LG_GET(run->rx_recovered),
-           (unsigned long long)LG_GET(run->rx_dropped), o->loss,
-           (unsigned long long)LG_GET(run->pli_seen));
-    printf("sender reports     %llu received by subscribers, %llu not on the publisher's clock, "
-           "%llu off their stream's timestamps\n",
-           (unsigned long long)LG_GET(run->rx_sr), (unsigned long long)LG_GET(run->rx_sr_foreign),
-           (unsigned long long)LG_GET(run->rx_sr_inconsistent));
-    printf("sender reports     %llu received by subscribers in %llu compounds\n",
-           (unsigned long long)LG_GET(run->rx_srs),
-           (unsigned long long)LG_GET(run->rx_sr_compounds));
+    print_run_counters(run);
     if (o->json_out) {
         json_t *j = json_pack(
             "{s:s,s:i,s:i,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:f,s:b,s:b,s:f,s:f,"
